@@ -1,0 +1,2 @@
+//! Azure workload identity for applications running in a pod that the
+//! `webhook` crate mutated.
