@@ -1,0 +1,430 @@
+//! AdmissionReview in and out, for `admission.k8s.io/v1` and `v1beta1`.
+//!
+//! The request's `object` is kept as raw JSON, so that a pod this webhook
+//! cannot decode still gets a proper denial carrying the request's `uid`
+//! (the API server discards a response whose `uid` does not match). The one
+//! place where a mutation result becomes a response is
+//! [`AdmissionResponse::with_result`].
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    config::MutationConfig,
+    mutate::{AdmissionPod, Denial, Mutation, mutate},
+    serviceaccount::ServiceAccountInfo,
+};
+
+/// `kind` of every AdmissionReview.
+const KIND: &str = "AdmissionReview";
+
+/// Why a body is not an AdmissionReview this webhook can answer. The server
+/// answers these with HTTP 400; they never reach the mutation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReviewError {
+    /// The body is not JSON of the AdmissionReview shape.
+    #[error("body is not a valid AdmissionReview: {0}")]
+    Malformed(String),
+    /// `kind` is something other than `AdmissionReview`.
+    #[error("expected kind AdmissionReview, got {0:?}")]
+    WrongKind(String),
+    /// `apiVersion` is neither `admission.k8s.io/v1` nor `admission.k8s.io/v1beta1`.
+    #[error(
+        "unsupported apiVersion {0:?}: expected admission.k8s.io/v1 or admission.k8s.io/v1beta1"
+    )]
+    UnsupportedVersion(String),
+    /// The review has no `request`.
+    #[error("AdmissionReview has no request")]
+    MissingRequest,
+    /// The request has an empty `uid`, which the response must echo.
+    #[error("AdmissionReview request has no uid")]
+    MissingUid,
+}
+
+/// Which AdmissionReview version a request came in, echoed in the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewVersion {
+    /// `admission.k8s.io/v1`.
+    V1,
+    /// `admission.k8s.io/v1beta1`, still sent by older API servers.
+    V1Beta1,
+}
+
+impl ReviewVersion {
+    /// The `apiVersion` string.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Self::V1 => "admission.k8s.io/v1",
+            Self::V1Beta1 => "admission.k8s.io/v1beta1",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReviewIn {
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
+    request: Option<AdmissionRequest>,
+}
+
+/// The fields of an AdmissionRequest this webhook uses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AdmissionRequest {
+    /// Identifier the response must echo.
+    pub uid: String,
+    /// Namespace the object is created in.
+    #[serde(default)]
+    pub namespace: String,
+    /// Operation (`CREATE` for the pods this webhook is registered for).
+    #[serde(default)]
+    pub operation: String,
+    /// The object, undecoded.
+    #[serde(default)]
+    pub object: Option<Value>,
+    /// Whether the request is a dry run (this webhook has no side effects).
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+    /// Version of the review it arrived in.
+    #[serde(skip, default = "default_version")]
+    pub version: ReviewVersion,
+}
+
+fn default_version() -> ReviewVersion {
+    ReviewVersion::V1
+}
+
+impl AdmissionRequest {
+    /// Reads an AdmissionReview request body.
+    pub fn from_review_slice(body: &[u8]) -> Result<Self, ReviewError> {
+        let review: ReviewIn =
+            serde_json::from_slice(body).map_err(|e| ReviewError::Malformed(e.to_string()))?;
+        Self::from_review(review)
+    }
+
+    /// Reads an AdmissionReview request already parsed as JSON.
+    pub fn from_review_value(body: Value) -> Result<Self, ReviewError> {
+        let review: ReviewIn = serde_path_to_error::deserialize(body)
+            .map_err(|e| ReviewError::Malformed(format!("{}: {}", e.path(), e.inner())))?;
+        Self::from_review(review)
+    }
+
+    fn from_review(review: ReviewIn) -> Result<Self, ReviewError> {
+        if review.kind != KIND {
+            return Err(ReviewError::WrongKind(review.kind));
+        }
+        let version = match review.api_version.as_str() {
+            "admission.k8s.io/v1" => ReviewVersion::V1,
+            "admission.k8s.io/v1beta1" => ReviewVersion::V1Beta1,
+            _ => return Err(ReviewError::UnsupportedVersion(review.api_version)),
+        };
+        let mut request = review.request.ok_or(ReviewError::MissingRequest)?;
+        if request.uid.is_empty() {
+            return Err(ReviewError::MissingUid);
+        }
+        request.version = version;
+        Ok(request)
+    }
+}
+
+/// The answer to one AdmissionRequest, built like a sentence:
+/// `AdmissionResponse::for_request(&req).with_result(result)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmissionResponse {
+    version: ReviewVersion,
+    uid: String,
+    allowed: bool,
+    patch: Option<json_patch::Patch>,
+    warnings: Vec<String>,
+    denial: Option<(u16, String)>,
+}
+
+impl AdmissionResponse {
+    /// An allowing response with no patch, echoing the request's uid and version.
+    #[must_use]
+    pub fn for_request(request: &AdmissionRequest) -> Self {
+        Self::allowed(request.version, request.uid.clone())
+    }
+
+    /// An allowing response for a request known only by version and uid.
+    #[must_use]
+    pub fn allowed(version: ReviewVersion, uid: String) -> Self {
+        Self {
+            version,
+            uid,
+            allowed: true,
+            patch: None,
+            warnings: Vec::new(),
+            denial: None,
+        }
+    }
+
+    /// Applies the outcome of [`mutate`]: its patch and warnings, or its
+    /// denial. This is the one place a [`Denial`] becomes a response.
+    #[must_use]
+    pub fn with_result(self, result: Result<Mutation, Denial>) -> Self {
+        match result {
+            Ok(mutation) => {
+                let warnings = mutation.warnings().to_vec();
+                Self {
+                    patch: Some(mutation.into_patch()).filter(|p| !p.0.is_empty()),
+                    warnings,
+                    ..self
+                }
+            }
+            Err(denial) => Self {
+                allowed: false,
+                patch: None,
+                denial: Some((denial.code(), denial.to_string())),
+                ..self
+            },
+        }
+    }
+
+    /// Whether the pod is admitted.
+    pub fn is_allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// The patch, when the pod is admitted and needs one.
+    pub fn patch(&self) -> Option<&json_patch::Patch> {
+        self.patch.as_ref()
+    }
+
+    /// Warnings shown to the user.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Code and message of a denial.
+    pub fn denial(&self) -> Option<(u16, &str)> {
+        self.denial.as_ref().map(|(c, m)| (*c, m.as_str()))
+    }
+
+    /// The full AdmissionReview to send back.
+    pub fn into_review(self) -> Value {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Review<'a> {
+            api_version: &'static str,
+            kind: &'static str,
+            response: Response<'a>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Response<'a> {
+            uid: &'a str,
+            allowed: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            patch_type: Option<&'static str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            patch: Option<String>,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            warnings: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            status: Option<Status<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Status<'a> {
+            code: u16,
+            message: &'a str,
+        }
+
+        let patch = self.patch.as_ref().map(|p| {
+            let bytes = serde_json::to_vec(p).expect("a JSON Patch always serializes");
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        });
+        let review = Review {
+            api_version: self.version.api_version(),
+            kind: KIND,
+            response: Response {
+                uid: &self.uid,
+                allowed: self.allowed,
+                patch_type: patch.as_ref().map(|_| "JSONPatch"),
+                patch,
+                warnings: &self.warnings,
+                status: self.denial.as_ref().map(|(code, message)| Status {
+                    code: *code,
+                    message,
+                }),
+            },
+        };
+        serde_json::to_value(review).expect("an AdmissionReview always serializes")
+    }
+}
+
+/// Answers one request with a synchronous ServiceAccount lookup, for the
+/// dry run, tests and fuzzing. `lookup(namespace, name)` returns the
+/// ServiceAccount or `None` when it does not exist.
+pub fn admit<'s>(
+    request: &AdmissionRequest,
+    config: &MutationConfig,
+    lookup: impl FnOnce(&str, &str) -> Option<&'s ServiceAccountInfo>,
+) -> AdmissionResponse {
+    let result = match &request.object {
+        None | Some(Value::Null) => Err(Denial::MissingObject),
+        Some(raw) => AdmissionPod::parse(raw, &request.namespace).and_then(|pod| {
+            let sa = lookup(pod.namespace(), pod.service_account_name());
+            mutate(&pod, sa, config)
+        }),
+    };
+    AdmissionResponse::for_request(request).with_result(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn review(version: &str, object: Value) -> Value {
+        json!({
+            "apiVersion": version, "kind": "AdmissionReview",
+            "request": {
+                "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+                "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "namespace": "team", "operation": "CREATE",
+                "userInfo": {"username": "admin"},
+                "object": object, "dryRun": false
+            }
+        })
+    }
+
+    fn sa() -> ServiceAccountInfo {
+        ServiceAccountInfo::new(
+            "team",
+            "default",
+            [(
+                "azure.workload.identity/client-id".to_owned(),
+                "11111111-2222-3333-4444-555555555555".to_owned(),
+            )],
+        )
+    }
+
+    fn answer(body: &Value) -> Value {
+        let request = AdmissionRequest::from_review_slice(body.to_string().as_bytes()).unwrap();
+        let sa = sa();
+        let config = MutationConfig::default()
+            .with_tenant_id("72f988bf-0000-4000-8000-000000000001".parse().unwrap());
+        admit(&request, &config, |ns, name| {
+            (ns == sa.namespace() && name == sa.name()).then_some(&sa)
+        })
+        .into_review()
+    }
+
+    #[test]
+    fn response_echoes_version_and_uid_and_carries_a_base64_patch() {
+        for version in ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] {
+            let out = answer(&review(
+                version,
+                json!({"spec": {"containers": [{"name": "c"}]}}),
+            ));
+            assert_eq!(out["apiVersion"], version);
+            assert_eq!(out["kind"], "AdmissionReview");
+            let response = &out["response"];
+            assert_eq!(response["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
+            assert_eq!(response["allowed"], true);
+            assert_eq!(response["patchType"], "JSONPatch");
+            let patch = base64::engine::general_purpose::STANDARD
+                .decode(response["patch"].as_str().unwrap())
+                .unwrap();
+            let patch: Vec<Value> = serde_json::from_slice(&patch).unwrap();
+            assert!(patch.iter().all(|op| op["op"] == "add"), "{patch:?}");
+            assert!(response.get("status").is_none());
+        }
+    }
+
+    #[test]
+    fn denial_carries_code_and_message_and_no_patch() {
+        let out = answer(&review(
+            "admission.k8s.io/v1",
+            json!({"spec": {"serviceAccountName": "ghost", "containers": []}}),
+        ));
+        assert_eq!(
+            out["response"],
+            json!({
+                "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+                "allowed": false,
+                "status": {"code": 400, "message": "serviceaccounts \"ghost\" not found"}
+            })
+        );
+    }
+
+    #[test]
+    fn undecodable_or_missing_object_is_denied_with_the_uid() {
+        let out = answer(&review(
+            "admission.k8s.io/v1",
+            json!({"spec": {"containers": "no"}}),
+        ));
+        assert_eq!(
+            out["response"]["uid"],
+            "705ab4f5-6393-11e8-b7cc-42010a800002"
+        );
+        assert_eq!(out["response"]["status"]["code"], 400);
+        let message = out["response"]["status"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("could not decode the pod: spec.containers: invalid type"),
+            "{message}"
+        );
+
+        let out = answer(&review("admission.k8s.io/v1", Value::Null));
+        assert_eq!(
+            out["response"]["status"]["message"],
+            "admission request has no object: expected a Pod"
+        );
+    }
+
+    #[test]
+    fn already_mutated_pod_gets_no_patch() {
+        let first = answer(&review(
+            "admission.k8s.io/v1",
+            json!({"spec": {"containers": [{"name": "c"}]}}),
+        ));
+        let patch = base64::engine::general_purpose::STANDARD
+            .decode(first["response"]["patch"].as_str().unwrap())
+            .unwrap();
+        let patch: json_patch::Patch = serde_json::from_slice(&patch).unwrap();
+        let mut pod = json!({"spec": {"containers": [{"name": "c"}]}});
+        json_patch::patch(&mut pod, &patch.0).unwrap();
+        let second = answer(&review("admission.k8s.io/v1", pod));
+        assert_eq!(second["response"]["allowed"], true);
+        assert!(second["response"].get("patch").is_none());
+        assert!(second["response"].get("patchType").is_none());
+    }
+
+    #[test]
+    fn bad_reviews_say_what_is_wrong() {
+        let err = |body: &str| {
+            AdmissionRequest::from_review_slice(body.as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("not json"),
+            "body is not a valid AdmissionReview: expected ident at line 1 column 2"
+        );
+        assert_eq!(
+            err(r#"{"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{"uid":"u"}}"#),
+            "expected kind AdmissionReview, got \"Pod\""
+        );
+        assert!(err(r#"{"apiVersion":"admission.k8s.io/v2","kind":"AdmissionReview","request":{"uid":"u"}}"#)
+            .starts_with("unsupported apiVersion \"admission.k8s.io/v2\""));
+        assert_eq!(
+            err(r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#),
+            "AdmissionReview has no request"
+        );
+        assert_eq!(
+            err(
+                r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":""}}"#
+            ),
+            "AdmissionReview request has no uid"
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! `webhook mutate`: the dry run that answers "why wasn't my pod injected?".
+
+use std::{io::Write as _, process::ExitCode};
+
+use clap::{ArgGroup, Args, ValueEnum};
+use serde_json::Value;
+use webhook::{
+    admission::{AdmissionRequest, AdmissionResponse, ReviewVersion, admit},
+    config::{Audience, AzureCloud, MutationConfig, TenantId},
+    names,
+    serviceaccount::ServiceAccountInfo,
+};
+
+use super::input::{self, InputError};
+
+/// Arguments of `webhook mutate`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").required(true).args(["pod", "review"])))]
+pub(crate) struct MutateArgs {
+    /// Pod manifest (JSON or YAML; `-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pod: Option<String>,
+    /// A whole AdmissionReview request (v1 or v1beta1) instead of a pod; the
+    /// output is the AdmissionReview response the server would send.
+    #[arg(long, value_name = "FILE", conflicts_with = "output")]
+    review: Option<String>,
+    /// The pod's ServiceAccount, or a list of ServiceAccounts (JSON or YAML).
+    /// Omit it to see what happens when the ServiceAccount does not exist.
+    #[arg(long, value_name = "FILE")]
+    service_account: Option<String>,
+    /// Namespace of the request [default: the pod's, else `default`].
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// Tenant injected when the ServiceAccount has no tenant-id annotation.
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "T")]
+    tenant_id: Option<TenantId>,
+    /// Cloud whose authority host is injected (AzurePublicCloud,
+    /// AzureUSGovernmentCloud, AzureChinaCloud, AzureGermanCloud).
+    #[arg(
+        long,
+        env = "AZURE_ENVIRONMENT",
+        value_name = "NAME",
+        default_value = "AzurePublicCloud"
+    )]
+    azure_environment: AzureCloud,
+    /// Audience of the projected ServiceAccount token.
+    #[arg(long, value_name = "A", default_value = names::DEFAULT_AUDIENCE)]
+    audience: Audience,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Output::Pod)]
+    output: Output,
+}
+
+/// What `mutate` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Output {
+    /// The pod after the patch.
+    Pod,
+    /// The RFC 6902 JSON Patch.
+    Patch,
+    /// The AdmissionReview response.
+    Review,
+}
+
+/// Why the dry run could not run: exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MutateError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{path}: document {index}: {source}")]
+    ServiceAccount {
+        path: String,
+        index: usize,
+        #[source]
+        source: webhook::serviceaccount::ServiceAccountError,
+    },
+    #[error("{path}: {source}")]
+    Review {
+        path: String,
+        #[source]
+        source: webhook::admission::ReviewError,
+    },
+    #[error("the patch does not apply to the pod: {0}")]
+    Patch(#[from] json_patch::PatchError),
+    #[error("cannot write the output: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Runs the dry run; returns 0 when admitted, 1 when denied.
+pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
+    let mut config = MutationConfig::default()
+        .with_cloud(args.azure_environment)
+        .with_audience(args.audience.clone());
+    if let Some(tenant) = &args.tenant_id {
+        config = config.with_tenant_id(tenant.clone());
+    }
+
+    let (request, raw_output) = match (&args.pod, &args.review) {
+        (_, Some(path)) => {
+            let body = input::document(path)?;
+            let request = AdmissionRequest::from_review_value(body).map_err(|source| {
+                MutateError::Review {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            (request, None)
+        }
+        (Some(path), None) => {
+            let pod = input::document(path)?;
+            let namespace = args
+                .namespace
+                .clone()
+                .or_else(|| {
+                    pod.pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .filter(|ns| !ns.is_empty())
+                .unwrap_or_else(|| "default".to_owned());
+            let request = synthetic_request(pod.clone(), &namespace);
+            (request, Some(pod))
+        }
+        (None, None) => unreachable!("clap requires --pod or --review"),
+    };
+
+    let default_ns = if request.namespace.is_empty() {
+        "default"
+    } else {
+        &request.namespace
+    };
+    let accounts = match &args.service_account {
+        Some(path) => load_service_accounts(path, default_ns)?,
+        None => Vec::new(),
+    };
+    if let Some(pod) = &request.object {
+        explain_selection(pod);
+    }
+
+    let mut looked_up = None;
+    let response = admit(&request, &config, |ns, name| {
+        looked_up = Some(format!("{ns}/{name}"));
+        accounts
+            .iter()
+            .find(|sa| sa.namespace() == ns && sa.name() == name)
+    });
+
+    let mut stderr = std::io::stderr().lock();
+    for warning in response.warnings() {
+        writeln!(stderr, "Warning: {warning}")?;
+    }
+    if let Some((code, message)) = response.denial() {
+        writeln!(stderr, "admission denied (code {code}): {message}")?;
+        if let (Some(wanted), false) = (&looked_up, accounts.is_empty()) {
+            let held: Vec<String> = accounts
+                .iter()
+                .map(|sa| format!("{}/{}", sa.namespace(), sa.name()))
+                .collect();
+            writeln!(
+                stderr,
+                "note: the pod uses ServiceAccount {wanted}; --service-account holds {}",
+                held.join(", ")
+            )?;
+        }
+    }
+
+    let denied = !response.is_allowed();
+    let printed = match (raw_output, args.output) {
+        (Some(pod), Output::Pod) if !denied => pod_after(&response, &pod)?,
+        (Some(_), Output::Patch) if !denied => {
+            serde_json::to_value(response.patch().cloned().unwrap_or_default())
+                .expect("a JSON Patch always serializes")
+        }
+        (Some(_), Output::Pod | Output::Patch) => Value::Null,
+        (None, _) | (Some(_), Output::Review) => response.into_review(),
+    };
+    if !printed.is_null() {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, &printed).map_err(std::io::Error::from)?;
+        writeln!(stdout)?;
+    }
+    Ok(if denied {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Wraps a pod in the request the API server would send for its creation.
+fn synthetic_request(pod: Value, namespace: &str) -> AdmissionRequest {
+    let review = serde_json::json!({
+        "apiVersion": ReviewVersion::V1.api_version(),
+        "kind": "AdmissionReview",
+        "request": {"uid": "dry-run", "namespace": namespace, "operation": "CREATE", "object": pod},
+    });
+    AdmissionRequest::from_review_value(review).expect("a synthetic review is well-formed")
+}
+
+fn load_service_accounts(
+    path: &str,
+    default_ns: &str,
+) -> Result<Vec<ServiceAccountInfo>, MutateError> {
+    input::items(input::documents(path)?)
+        .iter()
+        .enumerate()
+        .map(|(index, doc)| {
+            ServiceAccountInfo::from_value(doc, default_ns).map_err(|source| {
+                MutateError::ServiceAccount {
+                    path: path.to_owned(),
+                    index: index + 1,
+                    source,
+                }
+            })
+        })
+        .collect()
+}
+
+fn pod_after(response: &AdmissionResponse, pod: &Value) -> Result<Value, MutateError> {
+    let mut pod = pod.clone();
+    if let Some(patch) = response.patch() {
+        json_patch::patch(&mut pod, &patch.0)?;
+    }
+    Ok(pod)
+}
+
+/// The most common reason a pod is not injected is that the webhook is never
+/// called for it: say so when the selector label is missing.
+fn explain_selection(pod: &Value) {
+    let label = pod
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(names::USE_LABEL))
+        .and_then(Value::as_str);
+    if label == Some("true") {
+        return;
+    }
+    let in_annotations = pod
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(names::USE_LABEL))
+        .is_some();
+    let mut note = format!(
+        "note: the pod has no label {}: \"true\", so in a cluster the webhook is not called for it",
+        names::USE_LABEL
+    );
+    if in_annotations {
+        note.push_str(" (it is set as an annotation; it must be a label)");
+    }
+    eprintln!("{note}");
+}

@@ -1,0 +1,27 @@
+//! A mutating admission webhook that gives pods an Azure workload identity.
+//!
+//! Pods labelled `azure.workload.identity/use: "true"` get a projected
+//! ServiceAccount token volume, its mount, and the `AZURE_*` environment that
+//! Azure SDKs read, taken from their ServiceAccount's
+//! `azure.workload.identity/*` annotations. Labels, annotations, variable
+//! names, paths, defaults and denial texts are those of the reference webhook
+//! (Azure/azure-workload-identity), so existing manifests work unchanged.
+//!
+//! The rules live in one pure function, [`mutate::mutate`]: it takes the raw
+//! pod, its ServiceAccount and the [`config::MutationConfig`], and returns a
+//! JSON Patch with warnings or a [`mutate::Denial`]. It does no I/O, reads no
+//! clock and keeps no state; [`admission`] translates AdmissionReviews in and
+//! out, and the binary's commands are thin shells around both.
+//!
+//! What it does not do: choose which pods to mutate (the
+//! MutatingWebhookConfiguration's `objectSelector` does), or ever remove or
+//! rewrite a field it did not add.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod admission;
+pub mod config;
+pub mod mutate;
+pub mod names;
+pub mod serviceaccount;

@@ -1,0 +1,246 @@
+//! Unit tests of the individual rules. Whole pods are covered by the golden
+//! cases under `webhook/tests/golden`.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::config::{AzureCloud, MutationConfig};
+
+const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
+const TENANT: &str = "72f988bf-0000-4000-8000-000000000001";
+
+fn config() -> MutationConfig {
+    MutationConfig::default().with_tenant_id(TENANT.parse().unwrap())
+}
+
+fn sa(annotations: &[(&str, &str)]) -> ServiceAccountInfo {
+    ServiceAccountInfo::new(
+        "team",
+        "default",
+        annotations
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    )
+}
+
+fn with_client() -> ServiceAccountInfo {
+    sa(&[(names::CLIENT_ID_ANNOTATION, CLIENT)])
+}
+
+fn pod(spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "team"}, "spec": spec})
+}
+
+fn run(
+    raw: &Value,
+    sa: Option<&ServiceAccountInfo>,
+    config: &MutationConfig,
+) -> Result<(Value, Mutation), Denial> {
+    let pod = AdmissionPod::parse(raw, "team")?;
+    let mutation = mutate(&pod, sa, config)?;
+    let mutated = mutation.apply_to(raw).expect("patch applies to its input");
+    Ok((mutated, mutation))
+}
+
+fn env_names(container: &Value) -> Vec<&str> {
+    container["env"]
+        .as_array()
+        .map(|vars| vars.iter().filter_map(|v| v["name"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn service_account_not_found_uses_the_reference_message() {
+    let raw = pod(json!({"serviceAccountName": "app", "containers": [{"name": "c"}]}));
+    let denial = run(&raw, None, &config()).unwrap_err();
+    assert_eq!(denial.to_string(), r#"serviceaccounts "app" not found"#);
+    assert_eq!(denial.code(), 400);
+}
+
+#[test]
+fn empty_service_account_name_means_default() {
+    let raw = pod(json!({"serviceAccountName": "", "containers": []}));
+    let parsed = AdmissionPod::parse(&raw, "team").unwrap();
+    assert_eq!(parsed.service_account_name(), "default");
+}
+
+#[test]
+fn undecodable_pod_names_the_field() {
+    let raw = pod(json!({"containers": [{"name": "c", "env": [{"name": 5}]}]}));
+    let denial = run(&raw, Some(&with_client()), &config()).unwrap_err();
+    let text = denial.to_string();
+    assert!(
+        text.starts_with(
+            "could not decode the pod: spec.containers[0].env[0].name: invalid type: integer `5`"
+        ),
+        "{text}"
+    );
+
+    let denial = run(&json!({"kind": "Deployment"}), None, &config()).unwrap_err();
+    assert_eq!(
+        denial.to_string(),
+        "could not decode the pod: invalid value: string \"Deployment\", expected Pod"
+    );
+}
+
+#[test]
+fn tenant_annotation_wins_even_when_empty() {
+    let raw = pod(json!({"containers": [{"name": "c"}]}));
+    let other = sa(&[
+        (names::CLIENT_ID_ANNOTATION, CLIENT),
+        (names::TENANT_ID_ANNOTATION, "contoso.onmicrosoft.com"),
+    ]);
+    let (mutated, m) = run(&raw, Some(&other), &config()).unwrap();
+    assert_eq!(
+        mutated["spec"]["containers"][0]["env"][1],
+        json!({"name": "AZURE_TENANT_ID", "value": "contoso.onmicrosoft.com"})
+    );
+    assert!(m.warnings().is_empty());
+
+    let empty = sa(&[
+        (names::CLIENT_ID_ANNOTATION, CLIENT),
+        (names::TENANT_ID_ANNOTATION, ""),
+    ]);
+    let (mutated, m) = run(&raw, Some(&empty), &config()).unwrap();
+    assert_eq!(
+        env_names(&mutated["spec"]["containers"][0]),
+        [
+            "AZURE_CLIENT_ID",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "AZURE_AUTHORITY_HOST"
+        ]
+    );
+    assert_eq!(m.warnings().len(), 1);
+    assert!(
+        m.warnings()[0].contains("empty azure.workload.identity/tenant-id"),
+        "{:?}",
+        m.warnings()
+    );
+}
+
+#[test]
+fn missing_client_id_is_not_injected_and_warns() {
+    let raw = pod(json!({"containers": [{"name": "c"}]}));
+    let (mutated, m) = run(&raw, Some(&sa(&[])), &config()).unwrap();
+    assert_eq!(
+        env_names(&mutated["spec"]["containers"][0]),
+        [
+            "AZURE_TENANT_ID",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "AZURE_AUTHORITY_HOST"
+        ]
+    );
+    assert_eq!(m.warnings().len(), 1);
+    assert!(m.warnings()[0].starts_with(
+        "ServiceAccount team/default has no azure.workload.identity/client-id annotation"
+    ));
+}
+
+#[test]
+fn suspicious_ids_warn() {
+    let raw = pod(json!({"containers": [{"name": "c"}]}));
+    let bad = sa(&[
+        (names::CLIENT_ID_ANNOTATION, "my-app"),
+        (names::TENANT_ID_ANNOTATION, "a/b"),
+    ]);
+    let (_, m) = run(&raw, Some(&bad), &config()).unwrap();
+    assert_eq!(m.warnings().len(), 2, "{:?}", m.warnings());
+    assert!(m.warnings()[0].contains("is not a GUID"));
+    assert!(m.warnings()[1].contains("is not a valid tenant id"));
+
+    let (_, m) = run(&raw, Some(&with_client()), &MutationConfig::default()).unwrap();
+    assert_eq!(m.warnings().len(), 1);
+    assert!(m.warnings()[0].contains("the webhook has no tenant configured"));
+}
+
+#[test]
+fn cloud_decides_the_authority_host() {
+    let raw = pod(json!({"containers": [{"name": "c"}]}));
+    let (mutated, _) = run(
+        &raw,
+        Some(&with_client()),
+        &config().with_cloud(AzureCloud::UsGovernment),
+    )
+    .unwrap();
+    assert_eq!(
+        mutated["spec"]["containers"][0]["env"][3]["value"],
+        "https://login.microsoftonline.us/"
+    );
+}
+
+#[test]
+fn namespace_is_filled_from_the_request() {
+    let raw =
+        json!({"metadata": {"generateName": "web-"}, "spec": {"containers": [{"name": "c"}]}});
+    let parsed = AdmissionPod::parse(&raw, "team").unwrap();
+    assert_eq!(parsed.display_name(), "web- (prefix)");
+    let mutation = mutate(&parsed, Some(&with_client()), &config()).unwrap();
+    let mutated = mutation.apply_to(&raw).unwrap();
+    assert_eq!(mutated["metadata"]["namespace"], "team");
+
+    let no_meta = json!({"spec": {"containers": [{"name": "c"}]}});
+    let parsed = AdmissionPod::parse(&no_meta, "team").unwrap();
+    let mutated = mutate(&parsed, Some(&with_client()), &config())
+        .unwrap()
+        .apply_to(&no_meta)
+        .unwrap();
+    assert_eq!(mutated["metadata"], json!({"namespace": "team"}));
+}
+
+#[test]
+fn other_volume_at_the_token_path_is_refused() {
+    let raw = pod(json!({"containers": [{"name": "app", "volumeMounts": [
+        {"name": "mine", "mountPath": "/var/run/secrets/azure/tokens/"}
+    ]}]}));
+    let denial = run(&raw, Some(&with_client()), &config()).unwrap_err();
+    assert_eq!(
+        denial.to_string(),
+        "container \"app\" mounts volume \"mine\" at /var/run/secrets/azure/tokens, where the \
+         workload identity token is mounted; move that mount or list the container in \
+         azure.workload.identity/skip-containers"
+    );
+}
+
+#[test]
+fn token_volume_name_holding_something_else_is_refused() {
+    for (volume, problem) in [
+        (
+            json!({"name": "azure-identity-token", "emptyDir": {}}),
+            "defines it as a emptyDir volume",
+        ),
+        (
+            json!({"name": "azure-identity-token"}),
+            "defines it without a source",
+        ),
+        (
+            json!({"name": "azure-identity-token", "projected": {"sources": [
+            {"serviceAccountToken": {"path": "azure-identity-token"}},
+            {"serviceAccountToken": {"path": "azure-identity-token"}}]}}),
+            "projects the file azure-identity-token 2 times",
+        ),
+    ] {
+        let raw = pod(json!({"containers": [{"name": "c"}], "volumes": [volume]}));
+        let denial = run(&raw, Some(&with_client()), &config()).unwrap_err();
+        assert!(denial.to_string().contains(problem), "{denial}");
+        assert!(
+            denial
+                .to_string()
+                .starts_with("volume \"azure-identity-token\" is reserved")
+        );
+    }
+    let twice = pod(json!({"containers": [{"name": "c"}], "volumes": [
+        {"name": "azure-identity-token", "emptyDir": {}}, {"name": "azure-identity-token", "emptyDir": {}}]}));
+    let denial = run(&twice, Some(&with_client()), &config()).unwrap_err();
+    assert!(
+        denial.to_string().contains("defines it 2 times"),
+        "{denial}"
+    );
+}
+
+#[test]
+fn guid_check() {
+    assert!(is_guid(CLIENT));
+    assert!(is_guid("ABCDEF01-2345-6789-abcd-ef0123456789"));
+    assert!(!is_guid("11111111222233334444555555555555"));
+    assert!(!is_guid("1111111-2222-3333-4444-5555555555555"));
+}

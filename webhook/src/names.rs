@@ -1,0 +1,67 @@
+//! The names existing manifests and SDKs already depend on.
+//!
+//! Every label, annotation, environment variable, volume name and path here is
+//! the one used by the reference webhook (Azure/azure-workload-identity v1.5),
+//! so pods, ServiceAccounts and Azure SDKs written for it work unchanged.
+
+/// Pod label that the MutatingWebhookConfiguration's `objectSelector` matches
+/// (`"true"`). The handler itself mutates whatever it is sent.
+pub const USE_LABEL: &str = "azure.workload.identity/use";
+
+/// Prefix shared by every annotation this webhook reads.
+pub const ANNOTATION_PREFIX: &str = "azure.workload.identity/";
+
+/// ServiceAccount annotation naming the Entra application or managed identity
+/// client id that becomes `AZURE_CLIENT_ID`.
+pub const CLIENT_ID_ANNOTATION: &str = "azure.workload.identity/client-id";
+
+/// ServiceAccount annotation that overrides the webhook's configured tenant.
+pub const TENANT_ID_ANNOTATION: &str = "azure.workload.identity/tenant-id";
+
+/// Pod or ServiceAccount annotation with the projected token's lifetime in
+/// seconds (the pod's wins).
+pub const TOKEN_EXPIRATION_ANNOTATION: &str =
+    "azure.workload.identity/service-account-token-expiration";
+
+/// Pod annotation listing containers (separated by `;`) that get neither the
+/// environment variables nor the token mount.
+pub const SKIP_CONTAINERS_ANNOTATION: &str = "azure.workload.identity/skip-containers";
+
+/// Environment variable carrying the client id.
+pub const CLIENT_ID_ENV: &str = "AZURE_CLIENT_ID";
+/// Environment variable carrying the tenant id.
+pub const TENANT_ID_ENV: &str = "AZURE_TENANT_ID";
+/// Environment variable carrying the path of the projected token file.
+pub const FEDERATED_TOKEN_FILE_ENV: &str = "AZURE_FEDERATED_TOKEN_FILE";
+/// Environment variable carrying the Entra authority host of the cloud.
+pub const AUTHORITY_HOST_ENV: &str = "AZURE_AUTHORITY_HOST";
+
+/// Name of the projected volume, of its mounts, and of the token file in it.
+pub const TOKEN_VOLUME: &str = "azure-identity-token";
+/// Directory where the token volume is mounted in every container.
+pub const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/azure/tokens";
+/// Full path of the token file, the value of `AZURE_FEDERATED_TOKEN_FILE`.
+pub const TOKEN_FILE_PATH: &str = "/var/run/secrets/azure/tokens/azure-identity-token";
+
+/// Audience Entra expects in a federated token unless configured otherwise.
+pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// Token lifetime when neither the pod nor its ServiceAccount sets one.
+pub const DEFAULT_TOKEN_EXPIRATION_SECONDS: i64 = 3600;
+/// Shortest lifetime accepted (the kubelet rotates at 80 % of it).
+pub const MIN_TOKEN_EXPIRATION_SECONDS: i64 = 3600;
+/// Longest lifetime accepted.
+pub const MAX_TOKEN_EXPIRATION_SECONDS: i64 = 86400;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_file_path_is_mount_path_plus_volume_name() {
+        assert_eq!(
+            TOKEN_FILE_PATH,
+            format!("{TOKEN_MOUNT_PATH}/{TOKEN_VOLUME}")
+        );
+    }
+}
