@@ -1,0 +1,187 @@
+//! Golden cases for the mutation: one folder per case under `tests/golden/`.
+//!
+//! A case holds `pod.yaml`, optionally `serviceaccount.yaml` (absent means the
+//! ServiceAccount does not exist) and `config.yaml`, and `expected.yaml` with
+//! either the mutated pod and warnings or the denial. The runner applies the
+//! returned patch to the raw input, compares JSON values, checks the result is
+//! a valid Pod with no duplicate volume or mount, then mutates the result
+//! again and requires an empty patch. `UPDATE_GOLDEN=1` rewrites
+//! `expected.yaml` for review.
+
+use std::{
+    collections::HashSet,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use k8s_openapi::api::core::v1::Pod;
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use webhook::{
+    config::{Audience, AzureCloud, MutationConfig, TenantId},
+    mutate::{AdmissionPod, mutate},
+    serviceaccount::ServiceAccountInfo,
+};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CaseConfig {
+    #[serde(default = "default_namespace")]
+    namespace: String,
+    #[serde(default = "default_tenant")]
+    tenant_id: Option<String>,
+    #[serde(default)]
+    azure_environment: String,
+    #[serde(default)]
+    audience: Option<String>,
+}
+
+fn default_namespace() -> String {
+    "team-a".to_owned()
+}
+
+fn default_tenant() -> Option<String> {
+    Some("72f988bf-86f1-41af-91ab-2d7cd011db47".to_owned())
+}
+
+fn read_yaml(path: &Path) -> Result<Value, Failed> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    yaml_serde::from_str(&text).map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+fn run_case(dir: &Path) -> Result<(), Failed> {
+    let raw = read_yaml(&dir.join("pod.yaml"))?;
+    let config: CaseConfig = if dir.join("config.yaml").exists() {
+        serde_json::from_value(read_yaml(&dir.join("config.yaml"))?).map_err(|e| e.to_string())?
+    } else {
+        serde_json::from_value(json!({})).map_err(|e| e.to_string())?
+    };
+    let sa = match dir.join("serviceaccount.yaml") {
+        p if p.exists() => Some(
+            ServiceAccountInfo::from_value(&read_yaml(&p)?, &config.namespace)
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    let mut mutation_config = MutationConfig::default().with_cloud(
+        config
+            .azure_environment
+            .parse::<AzureCloud>()
+            .map_err(|e| e.to_string())?,
+    );
+    if let Some(tenant) = &config.tenant_id {
+        mutation_config =
+            mutation_config.with_tenant_id(tenant.parse::<TenantId>().map_err(|e| e.to_string())?);
+    }
+    if let Some(audience) = &config.audience {
+        mutation_config =
+            mutation_config.with_audience(audience.parse::<Audience>().map_err(|e| e.to_string())?);
+    }
+
+    let lookup = |pod: &AdmissionPod<'_>| {
+        sa.as_ref().filter(|sa| {
+            sa.namespace() == pod.namespace() && sa.name() == pod.service_account_name()
+        })
+    };
+    let outcome = AdmissionPod::parse(&raw, &config.namespace)
+        .and_then(|pod| mutate(&pod, lookup(&pod), &mutation_config));
+
+    let actual = match &outcome {
+        Ok(mutation) => {
+            let mutated = mutation
+                .apply_to(&raw)
+                .map_err(|e| format!("patch does not apply: {e}"))?;
+            json!({"pod": mutated, "warnings": mutation.warnings()})
+        }
+        Err(denial) => json!({"denial": {"code": denial.code(), "message": denial.to_string()}}),
+    };
+
+    let expected_path = dir.join("expected.yaml");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let text = yaml_serde::to_string(&actual).map_err(|e| e.to_string())?;
+        fs::write(&expected_path, text).map_err(|e| e.to_string())?;
+    }
+    let expected = read_yaml(&expected_path)?;
+    if actual != expected {
+        return Err(format!(
+            "output differs from {}\n--- expected\n{}\n--- actual\n{}",
+            expected_path.display(),
+            serde_json::to_string_pretty(&expected).unwrap_or_default(),
+            serde_json::to_string_pretty(&actual).unwrap_or_default()
+        )
+        .into());
+    }
+
+    if let Ok(mutation) = outcome {
+        let mutated = &actual["pod"];
+        check_valid(mutated)?;
+        let again = AdmissionPod::parse(mutated, &config.namespace).map_err(|e| e.to_string())?;
+        let second = mutate(&again, lookup(&again), &mutation_config).map_err(|e| e.to_string())?;
+        if !second.patch().0.is_empty() {
+            return Err(format!("not idempotent: second run patched {}", second.patch()).into());
+        }
+        if second.warnings() != mutation.warnings() {
+            return Err("second run gave different warnings".into());
+        }
+    }
+    Ok(())
+}
+
+/// The mutated pod decodes as a Pod, with unique volume names and unique
+/// mount paths per container, as the API server's validation requires.
+fn check_valid(pod: &Value) -> Result<(), Failed> {
+    let typed: Pod = serde_json::from_value(pod.clone()).map_err(|e| format!("not a Pod: {e}"))?;
+    let spec = typed.spec.unwrap_or_default();
+    let mut names = HashSet::new();
+    for volume in spec.volumes.iter().flatten() {
+        if !names.insert(&volume.name) {
+            return Err(format!("duplicate volume {}", volume.name).into());
+        }
+    }
+    for container in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+    {
+        let mut paths = HashSet::new();
+        for mount in container.volume_mounts.iter().flatten() {
+            if !paths.insert(mount.mount_path.trim_end_matches('/')) {
+                return Err(format!(
+                    "duplicate mount path {} in {}",
+                    mount.mount_path, container.name
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&root)
+        .expect("tests/golden exists")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.join("pod.yaml").exists())
+        .collect();
+    cases.sort();
+    assert!(
+        !cases.is_empty(),
+        "no golden cases under {}",
+        root.display()
+    );
+    let trials = cases
+        .into_iter()
+        .map(|dir| {
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Trial::test(name, move || run_case(&dir))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
