@@ -113,7 +113,8 @@ fn read(path: &str) -> Result<String, InputError> {
     Ok(text)
 }
 
-fn display(path: &str) -> String {
+/// How `path` is named in messages: stdin has no file name.
+pub(crate) fn display(path: &str) -> String {
     if path == "-" {
         "standard input".to_owned()
     } else {

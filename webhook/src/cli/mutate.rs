@@ -100,7 +100,7 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
             let body = input::document(path)?;
             let request = AdmissionRequest::from_review_value(body).map_err(|source| {
                 MutateError::Review {
-                    path: path.clone(),
+                    path: input::display(path),
                     source,
                 }
             })?;
@@ -206,7 +206,7 @@ fn load_service_accounts(
         .map(|(index, doc)| {
             ServiceAccountInfo::from_value(doc, default_ns).map_err(|source| {
                 MutateError::ServiceAccount {
-                    path: path.to_owned(),
+                    path: input::display(path),
                     index: index + 1,
                     source,
                 }
