@@ -1,0 +1,271 @@
+//! The crate's single error type.
+
+use std::path::PathBuf;
+
+use crate::response::EntraError;
+
+/// Everything that can go wrong in this crate, in one enum so that callers
+/// match in one place.
+///
+/// Every message names the input at fault (an environment variable, a file
+/// path, a tenant, a client id) and says what to check. No variant holds an
+/// access token or a client assertion, so printing an `Error` with `{}` or
+/// `{:?}` never leaks a credential. The enum is `#[non_exhaustive]` because
+/// the HTTP layer, which is not written yet, will add variants.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A required environment variable is missing or empty. In a pod it
+    /// means the workload identity webhook did not mutate the pod.
+    #[error("{name} is not set: {}", env_hint(name))]
+    EnvVarMissing {
+        /// Name of the variable, e.g. `AZURE_CLIENT_ID`.
+        name: &'static str,
+    },
+
+    /// An environment variable holds bytes that are not UTF-8.
+    #[error("{name} is not valid UTF-8; it must hold plain text")]
+    EnvVarNotUnicode {
+        /// Name of the variable.
+        name: &'static str,
+    },
+
+    /// An environment variable is set but its value is rejected.
+    #[error("{name} is invalid: {reason}")]
+    EnvVarInvalid {
+        /// Name of the variable.
+        name: &'static str,
+        /// Why the value was rejected (an `Invalid*` variant).
+        reason: Box<Error>,
+    },
+
+    /// `WorkloadIdentityConfig::builder()` was asked to build without a
+    /// required value.
+    #[error(
+        "WorkloadIdentityConfig builder: {field} was not set or is empty; call .{field}(..) before .build()"
+    )]
+    BuilderFieldMissing {
+        /// Name of the builder method that was not called.
+        field: &'static str,
+    },
+
+    /// A client id was empty or contained whitespace.
+    #[error("client id {value:?} is invalid: {reason}")]
+    InvalidClientId {
+        /// The rejected value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A tenant id was empty or contained characters Entra ID never uses.
+    #[error("tenant id {value:?} is invalid: {reason}")]
+    InvalidTenantId {
+        /// The rejected value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An authority host was not an absolute `https` URL.
+    #[error("authority host {value:?} is invalid: {reason}")]
+    InvalidAuthorityHost {
+        /// The rejected value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A scope was empty or contained whitespace (scopes are space-joined on
+    /// the wire, so a space would split one scope into two).
+    #[error("scope {value:?} is invalid: {reason}")]
+    InvalidScope {
+        /// The rejected value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A client request id was not a UUID in its usual text form.
+    #[error(
+        "client request id {value:?} is not a UUID of the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits)"
+    )]
+    InvalidClientRequestId {
+        /// The rejected value.
+        value: String,
+    },
+
+    /// A token request was built with an empty list of scopes.
+    #[error("a token request needs at least one scope, e.g. https://vault.azure.net/.default")]
+    NoScopes,
+
+    /// The federated token file could not be read.
+    #[error("cannot read the federated token file {}: {error}; it should be the projected ServiceAccount token that AZURE_FEDERATED_TOKEN_FILE points at", path.display())]
+    TokenFileUnreadable {
+        /// The file that was read.
+        path: PathBuf,
+        /// The operating system's reason.
+        error: std::io::Error,
+    },
+
+    /// The federated token file exists but holds nothing but whitespace.
+    #[error("the federated token file {} is empty; the kubelet writes the projected ServiceAccount token there, so check the pod's projected volume", path.display())]
+    TokenFileEmpty {
+        /// The file that was read.
+        path: PathBuf,
+    },
+
+    /// The federated token file is not UTF-8 text, so it cannot be a JWT.
+    #[error("the federated token file {} is not UTF-8 text, so it is not a ServiceAccount token (JWT); check AZURE_FEDERATED_TOKEN_FILE", path.display())]
+    TokenFileNotUtf8 {
+        /// The file that was read.
+        path: PathBuf,
+    },
+
+    /// A client assertion given directly (not from a file) was empty.
+    #[error(
+        "the client assertion is empty; it must be a JWT such as a Kubernetes ServiceAccount token"
+    )]
+    EmptyAssertion,
+
+    /// The client assertion could not be decoded as a JWT locally. The reason
+    /// never quotes the assertion.
+    #[error("the client assertion is not a readable JWT: {reason}")]
+    AssertionNotJwt {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Entra ID rejected the token request with its usual error body.
+    #[error("{entra}{}", diagnosis_suffix(diagnosis.as_deref()))]
+    Entra {
+        /// Entra ID's error: AADSTS code, description, trace and correlation ids.
+        entra: Box<EntraError>,
+        /// A local explanation of the failure, when this crate knows the code
+        /// (see [`Error::with_diagnosis`]).
+        diagnosis: Option<String>,
+    },
+
+    /// The token endpoint answered 2xx, but the body is not a usable token
+    /// response. The body is not quoted: it may hold a token.
+    #[error(
+        "the token endpoint answered HTTP {status} but the body is not a valid token response: {problem}"
+    )]
+    MalformedTokenResponse {
+        /// HTTP status of the response.
+        status: u16,
+        /// What is wrong with the body.
+        problem: String,
+    },
+
+    /// The token endpoint answered an error status with a body that is not
+    /// Entra ID's error JSON, as proxies and gateways do. The start of the
+    /// body is quoted to help find who answered.
+    #[error(
+        "the token endpoint answered HTTP {status} with a body that is {problem}; the body starts with {excerpt:?}; check AZURE_AUTHORITY_HOST and any proxy between this pod and Entra ID"
+    )]
+    UnrecognizedErrorResponse {
+        /// HTTP status of the response.
+        status: u16,
+        /// Why the body was not understood.
+        problem: &'static str,
+        /// At most about 200 characters of the body.
+        excerpt: String,
+    },
+}
+
+impl Error {
+    /// Entra ID's error, when the token endpoint sent one; `None` for every
+    /// other kind of error.
+    #[must_use]
+    pub fn entra(&self) -> Option<&EntraError> {
+        match self {
+            Error::Entra { entra, .. } => Some(entra),
+            _ => None,
+        }
+    }
+
+    /// The local diagnosis attached by [`Error::with_diagnosis`], if any.
+    #[must_use]
+    pub fn diagnosis(&self) -> Option<&str> {
+        match self {
+            Error::Entra { diagnosis, .. } => diagnosis.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Where each variable normally comes from, so the message says what to fix.
+fn env_hint(name: &str) -> &'static str {
+    match name {
+        "AZURE_CLIENT_ID" => {
+            "the azure-workload-identity webhook injects it into pods labelled \
+             azure.workload.identity/use=\"true\" whose ServiceAccount has the \
+             azure.workload.identity/client-id annotation"
+        }
+        "AZURE_TENANT_ID" => {
+            "the azure-workload-identity webhook injects it into pods labelled \
+             azure.workload.identity/use=\"true\", from the ServiceAccount's \
+             azure.workload.identity/tenant-id annotation or the webhook's default tenant"
+        }
+        "AZURE_FEDERATED_TOKEN_FILE" => {
+            "the azure-workload-identity webhook injects it, with the projected \
+             ServiceAccount token volume it points at, into pods labelled \
+             azure.workload.identity/use=\"true\" (containers listed in \
+             azure.workload.identity/skip-containers get nothing)"
+        }
+        _ => "the azure-workload-identity webhook sets it in mutated pods",
+    }
+}
+
+fn diagnosis_suffix(diagnosis: Option<&str>) -> String {
+    diagnosis.map_or_else(String::new, |d| format!("\ndiagnosis: {d}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_client_id_names_variable_and_webhook() {
+        let msg = Error::EnvVarMissing {
+            name: "AZURE_CLIENT_ID",
+        }
+        .to_string();
+        assert!(msg.starts_with("AZURE_CLIENT_ID is not set: "), "{msg}");
+        assert!(
+            msg.contains("azure.workload.identity/use=\"true\""),
+            "{msg}"
+        );
+        assert!(msg.contains("azure.workload.identity/client-id"), "{msg}");
+    }
+
+    #[test]
+    fn invalid_env_var_shows_variable_and_reason() {
+        let msg = Error::EnvVarInvalid {
+            name: "AZURE_TENANT_ID",
+            reason: Box::new(Error::InvalidTenantId {
+                value: "a b".into(),
+                reason: "bad char".into(),
+            }),
+        }
+        .to_string();
+        assert_eq!(
+            msg,
+            "AZURE_TENANT_ID is invalid: tenant id \"a b\" is invalid: bad char"
+        );
+    }
+
+    #[test]
+    fn unrecognized_body_quotes_excerpt_on_one_line() {
+        let msg = Error::UnrecognizedErrorResponse {
+            status: 502,
+            problem: "not JSON",
+            excerpt: "<html>\r\nBad Gateway".into(),
+        }
+        .to_string();
+        assert!(msg.contains("HTTP 502"), "{msg}");
+        assert!(msg.contains(r#""<html>\r\nBad Gateway""#), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+    }
+}
