@@ -284,7 +284,7 @@ mod tests {
     use super::*;
 
     fn review(version: &str, object: Value) -> Value {
-        json!({
+        let mut review = json!({
             "apiVersion": version, "kind": "AdmissionReview",
             "request": {
                 "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
@@ -292,9 +292,11 @@ mod tests {
                 "resource": {"group": "", "version": "v1", "resource": "pods"},
                 "namespace": "team", "operation": "CREATE",
                 "userInfo": {"username": "admin"},
-                "object": object, "dryRun": false
+                "dryRun": false
             }
-        })
+        });
+        review["request"]["object"] = object;
+        review
     }
 
     fn sa() -> ServiceAccountInfo {

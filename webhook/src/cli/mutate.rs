@@ -118,7 +118,7 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
                 })
                 .filter(|ns| !ns.is_empty())
                 .unwrap_or_else(|| "default".to_owned());
-            let request = synthetic_request(pod.clone(), &namespace);
+            let request = synthetic_request(&pod, &namespace);
             (request, Some(pod))
         }
         (None, None) => unreachable!("clap requires --pod or --review"),
@@ -187,7 +187,7 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
 }
 
 /// Wraps a pod in the request the API server would send for its creation.
-fn synthetic_request(pod: Value, namespace: &str) -> AdmissionRequest {
+fn synthetic_request(pod: &Value, namespace: &str) -> AdmissionRequest {
     let review = serde_json::json!({
         "apiVersion": ReviewVersion::V1.api_version(),
         "kind": "AdmissionReview",

@@ -28,7 +28,10 @@ fn with_client() -> ServiceAccountInfo {
 }
 
 fn pod(spec: Value) -> Value {
-    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "team"}, "spec": spec})
+    let mut pod =
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "team"}});
+    pod["spec"] = spec;
+    pod
 }
 
 fn run(
