@@ -22,6 +22,9 @@
 
 pub mod admission;
 pub mod config;
+pub mod metrics;
 pub mod mutate;
 pub mod names;
+pub mod server;
 pub mod serviceaccount;
+pub mod tls;

@@ -32,6 +32,41 @@ pub(crate) enum InputError {
     NotOne { path: String, count: usize },
 }
 
+/// Why a ServiceAccount file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServiceAccountFileError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{path}: document {index}: {source}")]
+    Invalid {
+        path: String,
+        index: usize,
+        #[source]
+        source: webhook::serviceaccount::ServiceAccountError,
+    },
+}
+
+/// Reads one ServiceAccount or a list of them; those without a namespace
+/// are placed in `default_namespace`.
+pub(crate) fn service_accounts(
+    path: &str,
+    default_namespace: &str,
+) -> Result<Vec<webhook::serviceaccount::ServiceAccountInfo>, ServiceAccountFileError> {
+    items(documents(path)?)
+        .iter()
+        .enumerate()
+        .map(|(index, doc)| {
+            webhook::serviceaccount::ServiceAccountInfo::from_value(doc, default_namespace).map_err(
+                |source| ServiceAccountFileError::Invalid {
+                    path: display(path),
+                    index: index + 1,
+                    source,
+                },
+            )
+        })
+        .collect()
+}
+
 /// Reads every document in `path` (`-` for stdin). JSON is recognised by its
 /// first character; anything else is read as YAML, `---`-separated documents
 /// included.

@@ -8,7 +8,6 @@ use webhook::{
     admission::{AdmissionRequest, AdmissionResponse, ReviewVersion, admit},
     config::{Audience, AzureCloud, MutationConfig, TenantId},
     names,
-    serviceaccount::ServiceAccountInfo,
 };
 
 use super::input::{self, InputError};
@@ -67,13 +66,8 @@ enum Output {
 pub(crate) enum MutateError {
     #[error(transparent)]
     Input(#[from] InputError),
-    #[error("{path}: document {index}: {source}")]
-    ServiceAccount {
-        path: String,
-        index: usize,
-        #[source]
-        source: webhook::serviceaccount::ServiceAccountError,
-    },
+    #[error(transparent)]
+    ServiceAccounts(#[from] input::ServiceAccountFileError),
     #[error("{path}: {source}")]
     Review {
         path: String,
@@ -130,7 +124,7 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
         &request.namespace
     };
     let accounts = match &args.service_account {
-        Some(path) => load_service_accounts(path, default_ns)?,
+        Some(path) => input::service_accounts(path, default_ns)?,
         None => Vec::new(),
     };
     if let Some(pod) = &request.object {
@@ -194,25 +188,6 @@ fn synthetic_request(pod: &Value, namespace: &str) -> AdmissionRequest {
         "request": {"uid": "dry-run", "namespace": namespace, "operation": "CREATE", "object": pod},
     });
     AdmissionRequest::from_review_value(review).expect("a synthetic review is well-formed")
-}
-
-fn load_service_accounts(
-    path: &str,
-    default_ns: &str,
-) -> Result<Vec<ServiceAccountInfo>, MutateError> {
-    input::items(input::documents(path)?)
-        .iter()
-        .enumerate()
-        .map(|(index, doc)| {
-            ServiceAccountInfo::from_value(doc, default_ns).map_err(|source| {
-                MutateError::ServiceAccount {
-                    path: input::display(path),
-                    index: index + 1,
-                    source,
-                }
-            })
-        })
-        .collect()
 }
 
 fn pod_after(response: &AdmissionResponse, pod: &Value) -> Result<Value, MutateError> {

@@ -40,6 +40,17 @@ pub enum Denial {
         /// Name of the missing ServiceAccount.
         name: String,
     },
+    /// The ServiceAccount could not be fetched (API server error or
+    /// timeout); the pod may be admitted when its creation is retried.
+    #[error("could not get ServiceAccount {namespace}/{name}: {reason}")]
+    ServiceAccountUnavailable {
+        /// Namespace of the ServiceAccount.
+        namespace: String,
+        /// Name of the ServiceAccount.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The token expiration annotation is not an integer in range.
     #[error("{message} ({origin})")]
     InvalidTokenExpiration {
@@ -76,9 +87,13 @@ pub enum Denial {
 }
 
 impl Denial {
-    /// HTTP status code of the denial in the AdmissionResponse.
+    /// HTTP status code of the denial in the AdmissionResponse: 500 when the
+    /// webhook could not do its work, 400 (as the reference) otherwise.
     pub fn code(&self) -> u16 {
-        400
+        match self {
+            Self::ServiceAccountUnavailable { .. } => 500,
+            _ => 400,
+        }
     }
 }
 

@@ -11,6 +11,12 @@ use serde_json::Value;
 
 use crate::names;
 
+mod store;
+mod watch;
+
+pub use store::{LookupError, ServiceAccountLookup, StaticServiceAccounts};
+pub use watch::ClusterServiceAccounts;
+
 /// A ServiceAccount as the mutation sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServiceAccountInfo {

@@ -1,0 +1,294 @@
+//! `webhook serve`: the admission server as deployed in a cluster.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+
+use clap::Args;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use webhook::{
+    config::{Audience, AzureCloud, MutationConfig, TenantId},
+    metrics::Metrics,
+    names,
+    server::{self, AdmissionState, Listeners, Readiness, ServerOptions, TlsMinVersion},
+    serviceaccount::{ClusterServiceAccounts, ServiceAccountLookup, StaticServiceAccounts},
+    tls::{Names, SelfManaged},
+};
+
+use super::input;
+
+/// Arguments of `webhook serve`. Environment variables and flag names are
+/// those of the reference webhook.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Tenant injected when a ServiceAccount has no tenant-id annotation
+    /// (required).
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "T")]
+    tenant_id: Option<String>,
+    /// Cloud whose authority host is injected.
+    #[arg(
+        long,
+        env = "AZURE_ENVIRONMENT",
+        value_name = "NAME",
+        default_value = "AzurePublicCloud"
+    )]
+    azure_environment: AzureCloud,
+    /// Namespace the webhook runs in (for its certificate Secret).
+    #[arg(long, env = "POD_NAMESPACE", value_name = "NS")]
+    pod_namespace: Option<String>,
+    /// Audience of the projected ServiceAccount token.
+    #[arg(long, value_name = "A", default_value = names::DEFAULT_AUDIENCE)]
+    audience: Audience,
+    /// Directory holding the serving pair as `tls.crt` and `tls.key`.
+    #[arg(long, value_name = "DIR", default_value = "/certs")]
+    webhook_cert_dir: PathBuf,
+    /// Use the certificate files as given (cert-manager or your own CA)
+    /// instead of managing a CA and serving pair in a Secret.
+    #[arg(long)]
+    disable_cert_rotation: bool,
+    /// Secret holding the self-managed CA and serving pair.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "azure-wi-webhook-server-cert"
+    )]
+    webhook_secret_name: String,
+    /// Service the API server calls; the serving certificate names it.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "azure-wi-webhook-webhook-service"
+    )]
+    webhook_service_name: String,
+    /// MutatingWebhookConfiguration whose caBundle is kept filled.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "azure-wi-webhook-mutating-webhook-configuration"
+    )]
+    webhook_config_name: String,
+    /// Extra DNS name or IP address for the self-managed serving
+    /// certificate (repeatable), e.g. 127.0.0.1 for a URL webhook on loopback.
+    #[arg(long = "extra-san", value_name = "NAME_OR_IP")]
+    extra_sans: Vec<String>,
+    /// Lowest TLS version accepted: 1.2 or 1.3.
+    #[arg(long, value_name = "V", default_value = "1.3")]
+    tls_min_version: TlsMinVersion,
+    /// Address of the HTTPS admission endpoint.
+    #[arg(long, value_name = "ADDR", default_value = ":9443")]
+    webhook_addr: String,
+    /// Address of /healthz and /readyz (plain HTTP).
+    #[arg(long, value_name = "ADDR", default_value = ":9440")]
+    health_addr: String,
+    /// Address of /metrics (plain HTTP).
+    #[arg(long, value_name = "ADDR", default_value = ":8095")]
+    metrics_addr: String,
+    /// Log filter: a level (error, warn, info, debug, trace) or a tracing
+    /// directive list.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: String,
+    /// Serve ServiceAccounts from this JSON or YAML file instead of a cluster.
+    #[arg(long, value_name = "FILE")]
+    service_accounts: Option<String>,
+    /// How long to keep serving, unready, after SIGTERM before closing the
+    /// listeners, so the API server stops sending here first.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    shutdown_delay: Duration,
+    /// How long a client may take to send request headers.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    header_read_timeout: Duration,
+    /// How long a ServiceAccount GET may take on a cache miss.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    service_account_get_timeout: Duration,
+}
+
+/// Why the server could not start: exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServeError {
+    #[error(
+        "AZURE_TENANT_ID is not set: the webhook needs the Entra tenant to inject into pods \
+         whose ServiceAccount has no azure.workload.identity/tenant-id annotation"
+    )]
+    MissingTenant,
+    #[error("AZURE_TENANT_ID: {0}")]
+    Tenant(#[from] webhook::config::ConfigError),
+    #[error("--log-level {value:?}: {reason}")]
+    LogLevel { value: String, reason: String },
+    #[error("{flag} {value:?}: {reason}")]
+    Address {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error(
+        "self-managed certificates need POD_NAMESPACE (the downward API sets it in the \
+         Deployment); or pass --disable-cert-rotation to use {0} as given"
+    )]
+    MissingPodNamespace(PathBuf),
+    #[error(transparent)]
+    ServiceAccounts(#[from] input::ServiceAccountFileError),
+    #[error("cannot reach the Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Server(#[from] server::ServeError),
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, ServeError> {
+    init_logging(&args.log_level)?;
+    let tenant = match args.tenant_id.as_deref().map(str::trim) {
+        None | Some("") => return Err(ServeError::MissingTenant),
+        Some(tenant) => tenant.parse::<TenantId>()?,
+    };
+    if !args.disable_cert_rotation && args.pod_namespace.as_deref().unwrap_or("").is_empty() {
+        return Err(ServeError::MissingPodNamespace(
+            args.webhook_cert_dir.clone(),
+        ));
+    }
+    let config = MutationConfig::default()
+        .with_tenant_id(tenant)
+        .with_cloud(args.azure_environment)
+        .with_audience(args.audience.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    runtime.block_on(async move {
+        let needs_cluster = args.service_accounts.is_none() || !args.disable_cert_rotation;
+        let client = if needs_cluster {
+            Some(kube::Client::try_default().await?)
+        } else {
+            None
+        };
+        let rotation = match (&client, args.disable_cert_rotation) {
+            (Some(client), false) => Some(SelfManaged::new(
+                client.clone(),
+                Names {
+                    namespace: args.pod_namespace.clone().unwrap_or_default(),
+                    secret: args.webhook_secret_name.clone(),
+                    service: args.webhook_service_name.clone(),
+                    webhook_configuration: args.webhook_config_name.clone(),
+                    extra_sans: args.extra_sans.clone(),
+                },
+                &args.webhook_cert_dir,
+            )),
+            _ => None,
+        };
+        if let Some(path) = &args.service_accounts {
+            let accounts = load_service_accounts(path)?;
+            return serve(args, config, accounts, rotation).await;
+        }
+        let client = client.expect("a client is made whenever no ServiceAccount file is given");
+        let accounts = ClusterServiceAccounts::new(client, args.service_account_get_timeout);
+        tokio::spawn(accounts.clone().run());
+        serve(args, config, accounts, rotation).await
+    })
+}
+
+async fn serve<L: ServiceAccountLookup>(
+    args: &ServeArgs,
+    config: MutationConfig,
+    service_accounts: L,
+    rotation: Option<SelfManaged>,
+) -> Result<ExitCode, ServeError> {
+    let listeners = Listeners {
+        webhook: bind("--webhook-addr", &args.webhook_addr).await?,
+        health: bind("--health-addr", &args.health_addr).await?,
+        metrics: bind("--metrics-addr", &args.metrics_addr).await?,
+    };
+    let metrics = Arc::new(Metrics::new());
+    let readiness = Arc::new(Readiness::default());
+    let stop = CancellationToken::new();
+    tokio::spawn(stop_on_signal(stop.clone()));
+    if let Some(rotation) = rotation {
+        tokio::spawn(rotation.run(stop.clone()));
+    }
+
+    let certificates = crate::cli::certificates::serving_certificates(
+        &args.webhook_cert_dir,
+        Arc::clone(&metrics),
+        Arc::clone(&readiness),
+        stop.clone(),
+    );
+    let state = Arc::new(AdmissionState {
+        config,
+        service_accounts,
+        metrics,
+    });
+    let options = ServerOptions {
+        tls_min_version: args.tls_min_version,
+        header_read_timeout: args.header_read_timeout,
+        shutdown_delay: args.shutdown_delay,
+        ..ServerOptions::default()
+    };
+    tracing::info!(
+        webhook = %args.webhook_addr, health = %args.health_addr, metrics = %args.metrics_addr,
+        "serving"
+    );
+    server::run(listeners, state, readiness, certificates, options, stop).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(level: &str) -> Result<(), ServeError> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(level).map_err(|e| ServeError::LogLevel {
+            value: level.to_owned(),
+            reason: e.to_string(),
+        })?;
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .init();
+    Ok(())
+}
+
+/// Binds `value`; a leading `:` means every interface, as in Go.
+async fn bind(flag: &'static str, value: &str) -> Result<TcpListener, ServeError> {
+    let error = |reason: String| ServeError::Address {
+        flag,
+        value: value.to_owned(),
+        reason,
+    };
+    if let Some(port) = value.strip_prefix(':') {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| error("expected :PORT or HOST:PORT".into()))?;
+        // Dual-stack where IPv6 exists, IPv4 otherwise.
+        return match TcpListener::bind(SocketAddr::from(([0u16; 8], port))).await {
+            Ok(listener) => Ok(listener),
+            Err(_) => TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port)))
+                .await
+                .map_err(|e| error(e.to_string())),
+        };
+    }
+    let addr: SocketAddr = value
+        .parse()
+        .map_err(|_| error("expected :PORT or IP:PORT".into()))?;
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| error(e.to_string()))
+}
+
+async fn stop_on_signal(stop: CancellationToken) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+    stop.cancel();
+}
+
+fn load_service_accounts(path: &str) -> Result<StaticServiceAccounts, ServeError> {
+    Ok(StaticServiceAccounts::new(input::service_accounts(
+        path, "default",
+    )?))
+}

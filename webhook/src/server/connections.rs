@@ -1,0 +1,156 @@
+//! The accept loop shared by the webhook, health and metrics listeners.
+//!
+//! Each connection is served by hyper's HTTP/1.1 server with a header-read
+//! timeout (slow clients are cut off), optionally behind TLS with a bounded
+//! handshake. On shutdown the listener is closed first, then every open
+//! connection finishes the request it is serving and closes; the loop
+//! returns once all of them are done.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::Router;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+/// Timeouts applied to every connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// How long a client may take to send a request's headers.
+    pub(crate) header_read: Duration,
+    /// How long a TLS handshake may take.
+    pub(crate) handshake: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then drains.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    timeouts: Timeouts,
+    shutdown: CancellationToken,
+) {
+    let connections = TaskTracker::new();
+    let local = listener.local_addr().ok();
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off briefly
+                    // rather than spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        connections.spawn(serve_connection(
+            stream,
+            peer,
+            router.clone(),
+            tls.clone(),
+            timeouts,
+            shutdown.clone(),
+        ));
+    }
+    drop(listener);
+    connections.close();
+    connections.wait().await;
+    tracing::debug!(addr = ?local, "listener drained");
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    timeouts: Timeouts,
+    shutdown: CancellationToken,
+) {
+    match tls {
+        Some(acceptor) => {
+            match tokio::time::timeout(timeouts.handshake, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => http1(stream, router, timeouts, shutdown).await,
+                Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+        None => http1(stream, router, timeouts, shutdown).await,
+    }
+}
+
+async fn http1<S>(stream: S, router: Router, timeouts: Timeouts, shutdown: CancellationToken)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(router);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read)
+        .serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        }
+        () = shutdown.cancelled() => {
+            // Finish the request in progress, then close.
+            connection.as_mut().graceful_shutdown();
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error while draining");
+            }
+        }
+    }
+}
+
+/// Builds the TLS acceptor: certificates come from `resolver` at every
+/// handshake, so a reloaded pair is used by new connections at once.
+pub(crate) fn tls_acceptor(
+    resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+    min_version: TlsMinVersion,
+) -> Result<TlsAcceptor, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&rustls::SupportedProtocolVersion] = match min_version {
+        TlsMinVersion::V1_2 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        TlsMinVersion::V1_3 => &[&rustls::version::TLS13],
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Lowest TLS version the webhook accepts (`--tls-min-version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMinVersion {
+    /// TLS 1.2 and 1.3.
+    V1_2,
+    /// TLS 1.3 only, the default.
+    #[default]
+    V1_3,
+}
+
+impl std::str::FromStr for TlsMinVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "1.2" => Ok(Self::V1_2),
+            "1.3" => Ok(Self::V1_3),
+            other => Err(format!(
+                "unsupported TLS version {other:?}: expected 1.2 or 1.3"
+            )),
+        }
+    }
+}

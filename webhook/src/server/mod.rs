@@ -1,0 +1,135 @@
+//! The HTTPS admission server, with plain-HTTP health and metrics listeners.
+//!
+//! Shutdown follows what a rolling restart needs: when asked to stop, the
+//! server first turns `/readyz` unready and keeps serving for the shutdown
+//! delay (while the API server's endpoints catch up), then closes its
+//! listeners and lets every in-flight admission finish before returning.
+
+mod connections;
+mod readiness;
+mod routes;
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use connections::TlsMinVersion;
+pub use readiness::Readiness;
+pub use routes::{
+    AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, admission_router, health_router, metrics_router,
+};
+
+use crate::serviceaccount::ServiceAccountLookup;
+
+/// The three bound listeners; binding is the caller's, so tests can use
+/// port 0 on loopback.
+#[derive(Debug)]
+pub struct Listeners {
+    /// HTTPS, serving [`MUTATE_PATH`].
+    pub webhook: TcpListener,
+    /// Plain HTTP, serving `/healthz` and `/readyz`.
+    pub health: TcpListener,
+    /// Plain HTTP, serving `/metrics`.
+    pub metrics: TcpListener,
+}
+
+/// Timing and TLS settings of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions {
+    /// Lowest TLS version accepted.
+    pub tls_min_version: TlsMinVersion,
+    /// How long a client may take to send request headers.
+    pub header_read_timeout: Duration,
+    /// How long a TLS handshake may take.
+    pub handshake_timeout: Duration,
+    /// How long to keep serving, unready, after being asked to stop.
+    pub shutdown_delay: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            tls_min_version: TlsMinVersion::default(),
+            header_read_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+            shutdown_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The TLS configuration was refused (for example no usable protocol version).
+    #[error("invalid TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// Runs the server until `stop` is cancelled, then shuts down as described
+/// in the module docs.
+///
+/// `certificates` resolves the serving certificate at every handshake, so a
+/// reloaded pair takes effect for new connections at once.
+pub async fn run<L: ServiceAccountLookup>(
+    listeners: Listeners,
+    state: Arc<AdmissionState<L>>,
+    readiness: Arc<Readiness>,
+    certificates: Arc<dyn rustls::server::ResolvesServerCert>,
+    options: ServerOptions,
+    stop: CancellationToken,
+) -> Result<(), ServeError> {
+    let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
+    let timeouts = connections::Timeouts {
+        header_read: options.header_read_timeout,
+        handshake: options.handshake_timeout,
+    };
+    let serving = CancellationToken::new();
+    let webhook = tokio::spawn(connections::serve(
+        listeners.webhook,
+        admission_router(Arc::clone(&state)),
+        Some(acceptor),
+        timeouts,
+        serving.clone(),
+    ));
+    let health = tokio::spawn(connections::serve(
+        listeners.health,
+        health_router(Arc::clone(&readiness)),
+        None,
+        timeouts,
+        serving.clone(),
+    ));
+    let metrics = tokio::spawn(connections::serve(
+        listeners.metrics,
+        metrics_router(Arc::clone(&state.metrics)),
+        None,
+        timeouts,
+        serving.clone(),
+    ));
+
+    // Mirror the ServiceAccount source into readiness and the size gauge.
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = tick.tick() => {
+                readiness.set_service_accounts_synced(state.service_accounts.is_synced());
+                state.metrics.set_cache_size(state.service_accounts.len());
+            }
+        }
+    }
+
+    tracing::info!(delay = ?options.shutdown_delay, "shutting down: unready, still serving");
+    readiness.set_shutting_down();
+    tokio::time::sleep(options.shutdown_delay).await;
+    tracing::info!("closing listeners and draining in-flight requests");
+    serving.cancel();
+    for task in [webhook, health, metrics] {
+        if let Err(error) = task.await {
+            tracing::error!(%error, "a listener task failed");
+        }
+    }
+    tracing::info!("shut down cleanly");
+    Ok(())
+}

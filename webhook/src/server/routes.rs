@@ -1,0 +1,196 @@
+//! HTTP routes: the admission endpoint, health and metrics.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use tracing::Instrument as _;
+
+use super::readiness::Readiness;
+use crate::{
+    admission::{AdmissionRequest, AdmissionResponse},
+    config::MutationConfig,
+    metrics::{Metrics, Outcome},
+    mutate::{AdmissionPod, Denial, mutate},
+    serviceaccount::ServiceAccountLookup,
+};
+
+/// Path the MutatingWebhookConfiguration points at, as in the reference.
+pub const MUTATE_PATH: &str = "/mutate-v1-pod";
+
+/// Largest AdmissionReview body accepted; larger ones get 413. The API
+/// server's own request limit is 3 MiB, doubled by the review envelope.
+pub const MAX_BODY_BYTES: usize = 7 * 1024 * 1024;
+
+/// What the admission handler shares across requests.
+#[derive(Debug)]
+pub struct AdmissionState<L> {
+    /// Mutation settings.
+    pub config: MutationConfig,
+    /// Where ServiceAccounts come from.
+    pub service_accounts: L,
+    /// Metrics to update.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The router of the HTTPS webhook listener.
+pub fn admission_router<L: ServiceAccountLookup>(state: Arc<AdmissionState<L>>) -> Router {
+    Router::new()
+        .route(MUTATE_PATH, post(mutate_pod::<L>))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+        .with_state(state)
+}
+
+/// The router of the plain-HTTP health listener.
+pub fn health_router(readiness: Arc<Readiness>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(|State(readiness): State<Arc<Readiness>>| async move {
+                match readiness.check() {
+                    Ok(()) => (StatusCode::OK, "ok".to_owned()),
+                    Err(reasons) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("not ready: {reasons}"),
+                    ),
+                }
+            }),
+        )
+        .with_state(readiness)
+}
+
+/// The router of the plain-HTTP metrics listener.
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(metrics): State<Arc<Metrics>>| async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    metrics.encode(),
+                )
+            }),
+        )
+        .with_state(metrics)
+}
+
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "CatchPanicLayer::custom hands the panic payload over by value"
+)]
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %detail, "admission handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error while handling the admission request",
+    )
+        .into_response()
+}
+
+fn bad_request(metrics: &Metrics, message: String) -> Response {
+    metrics.observe("", 0.0, Outcome::Error);
+    tracing::warn!(%message, "refused a request that is not a usable AdmissionReview");
+    (StatusCode::BAD_REQUEST, message).into_response()
+}
+
+async fn mutate_pod<L: ServiceAccountLookup>(
+    State(state): State<Arc<AdmissionState<L>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let _in_flight = state.metrics.in_flight();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return bad_request(
+            &state.metrics,
+            format!("expected Content-Type application/json, got {content_type:?}"),
+        );
+    }
+    let request = match AdmissionRequest::from_review_slice(&body) {
+        Ok(request) => request,
+        Err(error) => return bad_request(&state.metrics, error.to_string()),
+    };
+
+    let span = tracing::info_span!(
+        "admission",
+        uid = %request.uid,
+        namespace = %request.namespace,
+        pod = tracing::field::Empty,
+        service_account = tracing::field::Empty,
+    );
+    let response = review(&state, &request).instrument(span).await;
+    let outcome = if response.is_allowed() {
+        Outcome::Allowed
+    } else {
+        Outcome::Denied
+    };
+    state
+        .metrics
+        .observe(&request.namespace, started.elapsed().as_secs_f64(), outcome);
+    let body =
+        serde_json::to_vec(&response.into_review()).expect("an AdmissionReview always serializes");
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Decodes the pod, looks up its ServiceAccount and mutates it.
+async fn review<L: ServiceAccountLookup>(
+    state: &AdmissionState<L>,
+    request: &AdmissionRequest,
+) -> AdmissionResponse {
+    let result = match request.object.as_ref().filter(|o| !o.is_null()) {
+        None => Err(Denial::MissingObject),
+        Some(raw) => match AdmissionPod::parse(raw, &request.namespace) {
+            Err(denial) => Err(denial),
+            Ok(pod) => {
+                let span = tracing::Span::current();
+                span.record("pod", pod.display_name());
+                span.record("service_account", pod.service_account_name());
+                match state
+                    .service_accounts
+                    .lookup(pod.namespace(), pod.service_account_name())
+                    .await
+                {
+                    Ok(sa) => mutate(&pod, sa.as_ref(), &state.config),
+                    Err(error) => Err(Denial::ServiceAccountUnavailable {
+                        namespace: pod.namespace().to_owned(),
+                        name: pod.service_account_name().to_owned(),
+                        reason: error.to_string(),
+                    }),
+                }
+            }
+        },
+    };
+    match &result {
+        Ok(mutation) => {
+            for warning in mutation.warnings() {
+                tracing::info!(%warning, "admitted with a warning");
+            }
+            tracing::debug!(operations = mutation.patch().0.len(), "admitted");
+        }
+        Err(denial) => tracing::info!(code = denial.code(), reason = %denial, "denied"),
+    }
+    AdmissionResponse::for_request(request).with_result(result)
+}

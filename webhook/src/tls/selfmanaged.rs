@@ -1,0 +1,395 @@
+//! The Kubernetes side of self-managed certificates.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
+
+use futures::StreamExt as _;
+use k8s_openapi::{
+    ByteString,
+    api::{admissionregistration::v1::MutatingWebhookConfiguration, core::v1::Secret},
+};
+use kube::{
+    Api, Client,
+    api::{ObjectMeta, PostParams},
+    runtime::{WatchStreamExt as _, watcher},
+};
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{Plan, StoredPair, plan};
+
+/// Renew this long before a certificate expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(90 * 86_400);
+/// Lifetime of a new CA.
+const CA_VALIDITY: Duration = Duration::from_secs(10 * 365 * 86_400);
+/// Lifetime of a new serving certificate.
+const SERVING_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
+/// How often the Secret is checked for renewal even when nothing changes.
+const RECHECK: Duration = Duration::from_secs(300);
+/// Attempts at converging before giving up for this round.
+const ATTEMPTS: usize = 8;
+
+/// Names of the objects self-managed mode works with; the defaults are the
+/// reference webhook's.
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// Namespace of the webhook (`POD_NAMESPACE`).
+    pub namespace: String,
+    /// Secret holding `ca.crt`, `ca.key`, `tls.crt`, `tls.key`.
+    pub secret: String,
+    /// Service the API server calls.
+    pub service: String,
+    /// MutatingWebhookConfiguration whose `caBundle`s are kept filled.
+    pub webhook_configuration: String,
+    /// Extra DNS names and IP addresses for the serving certificate (for
+    /// example `127.0.0.1` when the API server calls a URL on loopback).
+    pub extra_sans: Vec<String>,
+}
+
+impl Names {
+    /// The reference webhook's names in `namespace`.
+    pub fn reference(namespace: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            secret: "azure-wi-webhook-server-cert".to_owned(),
+            service: "azure-wi-webhook-webhook-service".to_owned(),
+            webhook_configuration: "azure-wi-webhook-mutating-webhook-configuration".to_owned(),
+            extra_sans: Vec::new(),
+        }
+    }
+
+    fn dns_names(&self) -> Vec<String> {
+        let (svc, ns) = (&self.service, &self.namespace);
+        let mut names = vec![
+            svc.clone(),
+            format!("{svc}.{ns}"),
+            format!("{svc}.{ns}.svc"),
+            format!("{svc}.{ns}.svc.cluster.local"),
+        ];
+        names.extend(
+            self.extra_sans
+                .iter()
+                .filter(|s| s.parse::<std::net::IpAddr>().is_err())
+                .cloned(),
+        );
+        names
+    }
+}
+
+/// Why a round of rotation failed; the next round retries.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotationError {
+    /// A Kubernetes API call failed.
+    #[error("{action}: {source}")]
+    Kube {
+        /// What was being done.
+        action: String,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Generating a certificate failed.
+    #[error("generating certificates: {0}")]
+    Certs(#[from] certs::Error),
+    /// Writing the pair into the certificate directory failed.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// File being written.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Other replicas kept changing the Secret.
+    #[error("Secret {0} kept changing under concurrent updates; retrying later")]
+    Contended(String),
+}
+
+/// Keeps the Secret, the certificate files and the `caBundle`s in step.
+#[derive(Clone)]
+pub struct SelfManaged {
+    client: Client,
+    names: Names,
+    cert_dir: PathBuf,
+}
+
+impl std::fmt::Debug for SelfManaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelfManaged")
+            .field("names", &self.names)
+            .field("cert_dir", &self.cert_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SelfManaged {
+    /// Works with `names` through `client`, writing the pair into `cert_dir`.
+    pub fn new(client: Client, names: Names, cert_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            client,
+            names,
+            cert_dir: cert_dir.into(),
+        }
+    }
+
+    /// One round: converge the Secret, write the files, fill the
+    /// `caBundle`s. Returns the CA in PEM.
+    pub async fn ensure(&self) -> Result<String, RotationError> {
+        let stored = self.converge_secret().await?;
+        let (ca, cert, key) = (
+            stored
+                .ca_cert
+                .as_ref()
+                .expect("a converged Secret holds the CA"),
+            stored
+                .tls_cert
+                .as_ref()
+                .expect("a converged Secret holds tls.crt"),
+            stored
+                .tls_key
+                .as_ref()
+                .expect("a converged Secret holds tls.key"),
+        );
+        write_pair(&self.cert_dir, cert, key)?;
+        self.fill_ca_bundles(ca).await?;
+        Ok(ca.clone())
+    }
+
+    /// Runs rounds until `stop`: at start, whenever the webhook
+    /// configuration changes, and every few minutes for renewal.
+    pub async fn run(self, stop: CancellationToken) {
+        let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
+        let config = watcher::Config::default().fields(&format!(
+            "metadata.name={}",
+            self.names.webhook_configuration
+        ));
+        let mut changes = watcher(api, config).default_backoff().boxed();
+        let mut recheck = tokio::time::interval(RECHECK);
+        loop {
+            if let Err(error) = self.ensure().await {
+                tracing::warn!(%error, "certificate rotation round failed");
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = recheck.tick() => {}
+                event = changes.next() => match event {
+                    // Only a change of the object matters; the initial
+                    // listing is what the round above just handled.
+                    Some(Ok(watcher::Event::Apply(_) | watcher::Event::InitDone)) => {}
+                    Some(Ok(_)) => continue,
+                    Some(Err(error)) => tracing::debug!(%error, "webhook configuration watch error"),
+                    None => tokio::time::sleep(Duration::from_secs(5)).await,
+                },
+            }
+        }
+    }
+
+    async fn converge_secret(&self) -> Result<StoredPair, RotationError> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.names.namespace);
+        let name = &self.names.secret;
+        for _ in 0..ATTEMPTS {
+            let existing = api
+                .get_opt(name)
+                .await
+                .map_err(|source| RotationError::Kube {
+                    action: format!("reading Secret {}/{name}", self.names.namespace),
+                    source,
+                })?;
+            let stored = existing.as_ref().map(stored_pair).unwrap_or_default();
+            let fresh = match plan(
+                &stored,
+                &self.names.dns_names(),
+                SystemTime::now(),
+                RENEW_BEFORE,
+            ) {
+                Plan::Keep => return Ok(stored),
+                Plan::IssueServing(reason) => {
+                    tracing::info!(%reason, "issuing a new serving certificate");
+                    let ca = certs::CertificateAuthority::from_pem(
+                        stored
+                            .ca_cert
+                            .as_deref()
+                            .expect("the plan keeps only a present CA"),
+                        stored
+                            .ca_key
+                            .as_deref()
+                            .expect("the plan keeps only a present CA key"),
+                    )?;
+                    self.with_serving(&ca, stored.clone())?
+                }
+                Plan::NewAuthority(reason) => {
+                    tracing::info!(%reason, "creating a new CA and serving certificate");
+                    let ca = certs::CertificateAuthority::generate(
+                        "azure-workload-identity-ca",
+                        CA_VALIDITY,
+                    )?;
+                    let stored = StoredPair {
+                        ca_cert: Some(ca.cert_pem().to_owned()),
+                        ca_key: Some(ca.key_pem().as_str().to_owned()),
+                        ..StoredPair::default()
+                    };
+                    self.with_serving(&ca, stored)?
+                }
+            };
+            let result = match existing {
+                None => {
+                    let secret = Secret {
+                        metadata: ObjectMeta {
+                            name: Some(name.clone()),
+                            namespace: Some(self.names.namespace.clone()),
+                            ..ObjectMeta::default()
+                        },
+                        type_: Some("kubernetes.io/tls".to_owned()),
+                        data: Some(secret_data(&fresh)),
+                        ..Secret::default()
+                    };
+                    api.create(&PostParams::default(), &secret).await
+                }
+                Some(mut secret) => {
+                    // resourceVersion is kept: a concurrent writer makes this
+                    // fail with Conflict instead of being overwritten.
+                    secret.data = Some(secret_data(&fresh));
+                    api.replace(name, &PostParams::default(), &secret).await
+                }
+            };
+            match result {
+                Ok(_) => return Ok(fresh),
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    tracing::debug!(reason = %status.reason, "lost a race on the Secret; reading it again");
+                }
+                Err(source) => {
+                    return Err(RotationError::Kube {
+                        action: format!("writing Secret {}/{name}", self.names.namespace),
+                        source,
+                    });
+                }
+            }
+        }
+        Err(RotationError::Contended(format!(
+            "{}/{name}",
+            self.names.namespace
+        )))
+    }
+
+    fn with_serving(
+        &self,
+        ca: &certs::CertificateAuthority,
+        mut stored: StoredPair,
+    ) -> Result<StoredPair, RotationError> {
+        let mut request =
+            certs::ServingCertificate::for_service(&self.names.service, &self.names.namespace)?
+                .with_validity(SERVING_VALIDITY);
+        for san in &self.names.extra_sans {
+            request = match san.parse::<std::net::IpAddr>() {
+                Ok(ip) => request.with_ip(ip),
+                Err(_) => request.with_dns_name(san)?,
+            };
+        }
+        let issued = request.issue(ca)?;
+        stored.tls_cert = Some(issued.cert_pem().to_owned());
+        stored.tls_key = Some(issued.key_pem().as_str().to_owned());
+        Ok(stored)
+    }
+
+    async fn fill_ca_bundles(&self, ca_pem: &str) -> Result<(), RotationError> {
+        let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
+        let name = &self.names.webhook_configuration;
+        let action = || format!("updating the caBundle of MutatingWebhookConfiguration {name}");
+        for _ in 0..ATTEMPTS {
+            let Some(mut config) =
+                api.get_opt(name)
+                    .await
+                    .map_err(|source| RotationError::Kube {
+                        action: action(),
+                        source,
+                    })?
+            else {
+                tracing::warn!(%name, "MutatingWebhookConfiguration not found; the CA bundle will be written once it exists");
+                return Ok(());
+            };
+            let wanted = ByteString(ca_pem.as_bytes().to_vec());
+            let mut changed = false;
+            for webhook in config.webhooks.iter_mut().flatten() {
+                if webhook.client_config.ca_bundle.as_ref() != Some(&wanted) {
+                    webhook.client_config.ca_bundle = Some(wanted.clone());
+                    changed = true;
+                }
+            }
+            if !changed {
+                return Ok(());
+            }
+            match api.replace(name, &PostParams::default(), &config).await {
+                Ok(_) => {
+                    tracing::info!(%name, "CA bundle written into the webhook configuration");
+                    return Ok(());
+                }
+                Err(kube::Error::Api(status)) if status.code == 409 => continue,
+                Err(source) => {
+                    return Err(RotationError::Kube {
+                        action: action(),
+                        source,
+                    });
+                }
+            }
+        }
+        Err(RotationError::Contended(name.clone()))
+    }
+}
+
+fn stored_pair(secret: &Secret) -> StoredPair {
+    let field = |key: &str| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|v| String::from_utf8(v.0.clone()).ok())
+    };
+    StoredPair {
+        ca_cert: field("ca.crt"),
+        ca_key: field("ca.key"),
+        tls_cert: field("tls.crt"),
+        tls_key: field("tls.key"),
+    }
+}
+
+fn secret_data(stored: &StoredPair) -> BTreeMap<String, ByteString> {
+    [
+        ("ca.crt", &stored.ca_cert),
+        ("ca.key", &stored.ca_key),
+        ("tls.crt", &stored.tls_cert),
+        ("tls.key", &stored.tls_key),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| {
+        v.as_ref()
+            .map(|v| (k.to_owned(), ByteString(v.as_bytes().to_vec())))
+    })
+    .collect()
+}
+
+/// Writes the pair so that each file changes in one rename; the reloader
+/// refuses a certificate whose key has not been written yet.
+fn write_pair(dir: &Path, cert: &str, key: &str) -> Result<(), RotationError> {
+    for (file, contents) in [("tls.key", key), ("tls.crt", cert)] {
+        let path = dir.join(file);
+        if std::fs::read_to_string(&path).is_ok_and(|current| current == contents) {
+            continue;
+        }
+        let tmp = dir.join(format!(".{file}.tmp"));
+        let write = |p: &Path| {
+            std::fs::write(p, contents).map_err(|source| RotationError::Write {
+                path: p.to_owned(),
+                source,
+            })
+        };
+        write(&tmp)?;
+        std::fs::rename(&tmp, &path).map_err(|source| RotationError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
