@@ -17,8 +17,6 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use tokio_util::sync::CancellationToken;
 use webhook::{metrics::Metrics, server::Readiness};
 
-/// How often the files are checked for a new pair.
-const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 /// How often a missing or broken pair is retried at start-up.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -53,6 +51,7 @@ impl ResolvesServerCert for Slot {
 /// returns the resolver the TLS listener uses.
 pub(crate) fn serving_certificates(
     dir: &Path,
+    reload_interval: Duration,
     metrics: Arc<Metrics>,
     readiness: Arc<Readiness>,
     stop: CancellationToken,
@@ -60,6 +59,7 @@ pub(crate) fn serving_certificates(
     let slot = Arc::new(Slot::default());
     tokio::spawn(load_and_watch(
         dir.to_owned(),
+        reload_interval,
         Arc::clone(&slot),
         metrics,
         readiness,
@@ -70,6 +70,7 @@ pub(crate) fn serving_certificates(
 
 async fn load_and_watch(
     dir: PathBuf,
+    reload_interval: Duration,
     slot: Arc<Slot>,
     metrics: Arc<Metrics>,
     readiness: Arc<Readiness>,
@@ -106,7 +107,7 @@ async fn load_and_watch(
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(RELOAD_INTERVAL) => {}
+            () = tokio::time::sleep(reload_interval) => {}
         }
         let reloading = Arc::clone(&resolver);
         let Ok(outcome) = tokio::task::spawn_blocking(move || reloading.reload()).await else {

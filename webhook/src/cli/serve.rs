@@ -96,6 +96,9 @@ pub(crate) struct ServeArgs {
     /// How long a client may take to send request headers.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     header_read_timeout: Duration,
+    /// How often the certificate files are checked for a renewed pair.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    cert_reload_interval: Duration,
     /// How long a ServiceAccount GET may take on a cache miss.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
     service_account_get_timeout: Duration,
@@ -207,6 +210,7 @@ async fn serve<L: ServiceAccountLookup>(
 
     let certificates = crate::cli::certificates::serving_certificates(
         &args.webhook_cert_dir,
+        args.cert_reload_interval,
         Arc::clone(&metrics),
         Arc::clone(&readiness),
         stop.clone(),
@@ -222,8 +226,11 @@ async fn serve<L: ServiceAccountLookup>(
         shutdown_delay: args.shutdown_delay,
         ..ServerOptions::default()
     };
+    let local = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(
-        webhook = %args.webhook_addr, health = %args.health_addr, metrics = %args.metrics_addr,
+        webhook = %local(&listeners.webhook),
+        health = %local(&listeners.health),
+        metrics = %local(&listeners.metrics),
         "serving"
     );
     server::run(listeners, state, readiness, certificates, options, stop).await?;

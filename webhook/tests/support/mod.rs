@@ -1,0 +1,279 @@
+//! Shared pieces of the end-to-end tests: a `webhook serve` process on
+//! loopback, a client that trusts only the generated CA, and review bodies.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    reason = "test support: each test file uses a different part, and fails loudly"
+)]
+
+use std::{
+    io::{BufRead as _, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+pub const CLIENT_ID: &str = "3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34";
+
+/// Writes a CA and a serving pair for 127.0.0.1 into `dir` with
+/// `webhook certs`, returning the CA PEM.
+pub fn generate_certs(dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args(["certs", "--out"])
+        .arg(dir)
+        .args(["--extra-san", "127.0.0.1", "--extra-san", "localhost"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.join("ca.crt")).unwrap()
+}
+
+/// ServiceAccounts served from a file.
+pub fn write_service_accounts(dir: &Path) -> PathBuf {
+    let path = dir.join("serviceaccounts.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: team-a\n  annotations:\n    azure.workload.identity/client-id: {CLIENT_ID}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A running `webhook serve`; killed when dropped.
+pub struct Webhook {
+    child: Child,
+    pub webhook: SocketAddr,
+    pub health: SocketAddr,
+    pub metrics: SocketAddr,
+    pub logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Webhook {
+    /// Starts `webhook serve` with files for certificates and
+    /// ServiceAccounts, all listeners on loopback port 0, plus `extra` args.
+    pub fn start(cert_dir: &Path, service_accounts: &Path, extra: &[&str]) -> Self {
+        provider();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_webhook"))
+            .arg("serve")
+            .arg("--disable-cert-rotation")
+            .arg("--webhook-cert-dir")
+            .arg(cert_dir)
+            .arg("--service-accounts")
+            .arg(service_accounts)
+            .args([
+                "--webhook-addr",
+                "127.0.0.1:0",
+                "--health-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ])
+            .args(["--log-level", "info"])
+            .args(extra)
+            .env("AZURE_TENANT_ID", TENANT)
+            .env_remove("AZURE_ENVIRONMENT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                    if entry["fields"]["message"] == "serving" {
+                        let _ = tx.send(entry["fields"].clone());
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let fields = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server logs its addresses");
+        let addr = |k: &str| fields[k].as_str().unwrap().parse().unwrap();
+        Self {
+            webhook: addr("webhook"),
+            health: addr("health"),
+            metrics: addr("metrics"),
+            child,
+            logs,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, returning its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}/mutate-v1-pod", self.webhook.port())
+    }
+
+    /// Polls `/readyz` until it answers 200.
+    pub async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        let url = format!("http://{}/readyz", self.health);
+        for _ in 0..500 {
+            if let Ok(r) = client.get(&url).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the webhook never became ready");
+    }
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The ring provider, for every rustls config in the tests. Also installs
+/// it as the process default (once), which reqwest's plain-HTTP clients need.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A rustls client config that trusts only `ca_pem`.
+pub fn tls_trusting(
+    ca_pem: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> rustls::ClientConfig {
+    use rustls::pki_types::{CertificateDer, pem::PemObject as _};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// An HTTP client that trusts only `ca_pem`.
+pub fn client_trusting(ca_pem: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls_trusting(ca_pem, rustls::ALL_VERSIONS))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// An AdmissionReview for a pod of ServiceAccount `app` in `team-a`.
+pub fn review(version: &str, uid: &str) -> Value {
+    json!({
+        "apiVersion": version, "kind": "AdmissionReview",
+        "request": {
+            "uid": uid, "namespace": "team-a", "operation": "CREATE",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "object": {"metadata": {"generateName": "app-"}, "spec": {
+                "serviceAccountName": "app",
+                "containers": [{"name": "app", "image": "app:1"}]}}
+        }
+    })
+}
+
+/// Posts a review and returns the response review.
+pub async fn admit(client: &reqwest::Client, url: &str, uid: &str) -> Result<Value, String> {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(review("admission.k8s.io/v1", uid).to_string())
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    if status != 200 {
+        return Err(format!(
+            "status {status}: {}",
+            String::from_utf8_lossy(&body)
+        ));
+    }
+    let review: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    if review["response"]["uid"] != uid || review["response"]["allowed"] != true {
+        return Err(format!("unexpected response {review}"));
+    }
+    Ok(review)
+}
+
+/// Runs `workers` loops posting reviews until `stop` returns true; returns
+/// (successes, failures with their errors). Bounded by `limit`.
+pub async fn load<F>(
+    client: reqwest::Client,
+    url: String,
+    workers: usize,
+    limit: Duration,
+    stop: F,
+) -> (usize, Vec<String>)
+where
+    F: Fn() -> bool + Send + Sync + 'static,
+{
+    let stop = Arc::new(stop);
+    let deadline = Instant::now() + limit;
+    let mut tasks = Vec::new();
+    for worker in 0..workers {
+        let (client, url, stop) = (client.clone(), url.clone(), Arc::clone(&stop));
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0usize, Vec::new());
+            let mut n = 0u64;
+            while !stop() && Instant::now() < deadline {
+                n += 1;
+                match admit(&client, &url, &format!("w{worker}-{n}")).await {
+                    Ok(_) => ok += 1,
+                    Err(e) => failed.push(e),
+                }
+            }
+            (ok, failed)
+        }));
+    }
+    let mut total = (0, Vec::new());
+    for task in tasks {
+        let (ok, failed) = task.await.unwrap();
+        total.0 += ok;
+        total.1.extend(failed);
+    }
+    total
+}
