@@ -95,10 +95,10 @@ impl Webhook {
         let sink = Arc::clone(&logs);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
-                    if entry["fields"]["message"] == "serving" {
-                        let _ = tx.send(entry["fields"].clone());
-                    }
+                if let Ok(entry) = serde_json::from_str::<Value>(&line)
+                    && entry["fields"]["message"] == "serving"
+                {
+                    let _ = tx.send(entry["fields"].clone());
                 }
                 sink.lock().unwrap().push(line);
             }
@@ -150,10 +150,10 @@ impl Webhook {
         let client = reqwest::Client::new();
         let url = format!("http://{}/readyz", self.health);
         for _ in 0..500 {
-            if let Ok(r) = client.get(&url).send().await {
-                if r.status() == 200 {
-                    return;
-                }
+            if let Ok(r) = client.get(&url).send().await
+                && r.status() == 200
+            {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
