@@ -121,3 +121,111 @@ fn first_der(pem: &str) -> Result<Vec<u8>, String> {
         .map(|der| der.to_vec())
         .map_err(|e| format!("is not valid PEM: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+    const WINDOW: Duration = Duration::from_secs(90 * 86_400);
+
+    fn names() -> Vec<String> {
+        ["svc", "svc.ns", "svc.ns.svc", "svc.ns.svc.cluster.local"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn ca(days: u64) -> certs::CertificateAuthority {
+        certs::CertificateAuthority::generate("test-ca", DAY * u32::try_from(days).unwrap())
+            .unwrap()
+    }
+
+    fn pair(ca: &certs::CertificateAuthority, service: &str, days: u64) -> (String, String) {
+        let issued = certs::ServingCertificate::for_service(service, "ns")
+            .unwrap()
+            .with_validity(DAY * u32::try_from(days).unwrap())
+            .issue(ca)
+            .unwrap();
+        (
+            issued.cert_pem().to_owned(),
+            issued.key_pem().as_str().to_owned(),
+        )
+    }
+
+    fn stored(ca: &certs::CertificateAuthority, serving: Option<(String, String)>) -> StoredPair {
+        let (tls_cert, tls_key) = serving.map_or((None, None), |(c, k)| (Some(c), Some(k)));
+        StoredPair {
+            ca_cert: Some(ca.cert_pem().to_owned()),
+            ca_key: Some(ca.key_pem().as_str().to_owned()),
+            tls_cert,
+            tls_key,
+        }
+    }
+
+    fn decide(s: &StoredPair) -> Plan {
+        plan(s, &names(), SystemTime::now(), WINDOW)
+    }
+
+    #[test]
+    fn a_valid_pair_is_kept() {
+        let ca = ca(3650);
+        assert_eq!(
+            decide(&stored(&ca, Some(pair(&ca, "svc", 365)))),
+            Plan::Keep
+        );
+    }
+
+    #[test]
+    fn missing_or_broken_ca_means_a_new_authority() {
+        assert_eq!(
+            decide(&StoredPair::default()),
+            Plan::NewAuthority("no CA in the Secret".into())
+        );
+        let mut broken = stored(&ca(3650), None);
+        broken.ca_cert = Some("not a certificate".into());
+        assert!(
+            matches!(decide(&broken), Plan::NewAuthority(r) if r.starts_with("CA is unusable"))
+        );
+        let old = ca(60);
+        assert_eq!(
+            decide(&stored(&old, Some(pair(&old, "svc", 30)))),
+            Plan::NewAuthority("CA expires within 90 days".into())
+        );
+    }
+
+    #[test]
+    fn the_serving_pair_is_reissued_when_it_is_missing_expiring_misnamed_or_foreign() {
+        let ca = ca(3650);
+        assert_eq!(
+            decide(&stored(&ca, None)),
+            Plan::IssueServing("no serving pair in the Secret".into())
+        );
+        assert_eq!(
+            decide(&stored(&ca, Some(pair(&ca, "svc", 60)))),
+            Plan::IssueServing("serving certificate expires within 90 days".into())
+        );
+        assert_eq!(
+            decide(&stored(&ca, Some(pair(&ca, "other", 365)))),
+            Plan::IssueServing("serving certificate does not name svc".into())
+        );
+        let stranger = super::tests::ca(3650);
+        assert_eq!(
+            decide(&stored(&ca, Some(pair(&stranger, "svc", 365)))),
+            Plan::IssueServing("serving certificate is not signed by the CA in the Secret".into())
+        );
+        let (cert, _) = pair(&ca, "svc", 365);
+        let (_, other_key) = pair(&ca, "svc", 365);
+        assert!(matches!(
+            decide(&stored(&ca, Some((cert, other_key)))),
+            Plan::IssueServing(r) if r.starts_with("serving certificate is unusable")
+        ));
+    }
+
+    #[test]
+    fn debug_hides_keys() {
+        let ca = ca(3650);
+        let text = format!("{:?}", stored(&ca, Some(pair(&ca, "svc", 365))));
+        assert!(!text.contains("PRIVATE KEY"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+}
