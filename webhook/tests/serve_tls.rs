@@ -217,3 +217,48 @@ async fn stays_up_and_unready_until_the_certificate_appears() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn denials_are_logged_as_json_naming_pod_namespace_and_service_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = generate_certs(dir.path());
+    let webhook = Webhook::start(dir.path(), &write_service_accounts(dir.path()), &[]);
+    webhook.wait_ready().await;
+    let mut body = review("admission.k8s.io/v1", "uid-denied");
+    body["request"]["object"]["spec"]["serviceAccountName"] = "ghost".into();
+    let response = client_trusting(&ca)
+        .post(webhook.url())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let mut denial = None;
+    for _ in 0..100 {
+        denial = webhook
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|entry| entry["fields"]["message"] == "denied");
+        if denial.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let denial = denial.expect("a denial is logged");
+    assert_eq!(denial["level"], "INFO");
+    assert_eq!(
+        denial["fields"]["reason"],
+        "serviceaccounts \"ghost\" not found"
+    );
+    assert_eq!(denial["fields"]["code"], 400);
+    let span = &denial["span"];
+    assert_eq!(span["uid"], "uid-denied");
+    assert_eq!(span["namespace"], "team-a");
+    assert_eq!(span["pod"], "app- (prefix)");
+    assert_eq!(span["service_account"], "ghost");
+}

@@ -35,7 +35,7 @@ pub struct Listeners {
 }
 
 /// Timing and TLS settings of the server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Lowest TLS version accepted.
     pub tls_min_version: TlsMinVersion,
@@ -45,6 +45,9 @@ pub struct ServerOptions {
     pub handshake_timeout: Duration,
     /// How long to keep serving, unready, after being asked to stop.
     pub shutdown_delay: Duration,
+    /// Routes served next to the admission endpoint on the HTTPS listener;
+    /// the load benchmark adds a no-op route here to compare against.
+    pub extra_routes: Option<axum::Router>,
 }
 
 impl Default for ServerOptions {
@@ -54,6 +57,7 @@ impl Default for ServerOptions {
             header_read_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
             shutdown_delay: Duration::from_secs(5),
+            extra_routes: None,
         }
     }
 }
@@ -86,9 +90,13 @@ pub async fn run<L: ServiceAccountLookup>(
         handshake: options.handshake_timeout,
     };
     let serving = CancellationToken::new();
+    let mut webhook_routes = admission_router(Arc::clone(&state));
+    if let Some(extra) = options.extra_routes {
+        webhook_routes = webhook_routes.merge(extra);
+    }
     let webhook = tokio::spawn(connections::serve(
         listeners.webhook,
-        admission_router(Arc::clone(&state)),
+        webhook_routes,
         Some(acceptor),
         timeouts,
         serving.clone(),

@@ -1,0 +1,266 @@
+//! The manifests in `deploy/`: they render with kustomize, validate against
+//! the Kubernetes schemas, say what the design requires, and pass flags the
+//! binary accepts.
+//!
+//! Needs `kubectl` (kustomize is built in) and `kubernetes-validate` from
+//! PyPI; `.ci/run` installs the latter.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any unexpected error"
+)]
+
+use std::{path::PathBuf, process::Command};
+
+use serde::Deserialize as _;
+use serde_json::Value;
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+}
+
+fn render(kustomization: &str) -> (String, Vec<Value>) {
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(repo(kustomization))
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl is needed to render {kustomization}: {e}"));
+    assert!(
+        out.status.success(),
+        "kubectl kustomize {kustomization}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let docs = yaml_serde::Deserializer::from_str(&text)
+        .map(|d| Value::deserialize(d).unwrap())
+        .filter(|d| !d.is_null())
+        .collect();
+    (text, docs)
+}
+
+fn validate(text: &str, version: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rendered.yaml");
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new("kubernetes-validate")
+        .args(["--strict", "--kubernetes-version", version])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("kubernetes-validate is needed (pip install kubernetes-validate): {e}")
+        });
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && !report.contains("ERROR"),
+        "schema validation against {version} failed:\n{report}"
+    );
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("{kind} {name} is not rendered"))
+}
+
+fn find_all<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+#[test]
+fn base_renders_validates_and_says_what_the_design_requires() {
+    let (text, docs) = render("deploy/base");
+    for version in ["1.33.0", "1.37.0"] {
+        validate(&text, version);
+    }
+
+    let ns = find(&docs, "Namespace", "azure-workload-identity-system");
+    assert_eq!(
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
+
+    let config = find(
+        &docs,
+        "MutatingWebhookConfiguration",
+        "azure-wi-webhook-mutating-webhook-configuration",
+    );
+    let webhook = &config["webhooks"][0];
+    assert_eq!(webhook["name"], "mutation.azure-workload-identity.io");
+    assert_eq!(webhook["failurePolicy"], "Fail");
+    assert_eq!(
+        webhook["objectSelector"]["matchLabels"]["azure.workload.identity/use"],
+        "true"
+    );
+    assert_eq!(webhook["reinvocationPolicy"], "IfNeeded");
+    assert_eq!(webhook["sideEffects"], "None");
+    assert_eq!(webhook["matchPolicy"], "Equivalent");
+    assert_eq!(
+        webhook["admissionReviewVersions"],
+        serde_json::json!(["v1", "v1beta1"])
+    );
+    assert_eq!(
+        webhook["rules"],
+        serde_json::json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}])
+    );
+    assert_eq!(webhook["clientConfig"]["service"]["path"], "/mutate-v1-pod");
+    assert_eq!(webhook["timeoutSeconds"], 5);
+
+    let deployment = find(&docs, "Deployment", "azure-wi-webhook-controller-manager");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let container = &pod["containers"][0];
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        container["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    assert_eq!(
+        container["securityContext"]["capabilities"]["drop"],
+        serde_json::json!(["ALL"])
+    );
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert!(container["resources"]["requests"]["memory"].is_string());
+
+    let service = find(&docs, "Service", "azure-wi-webhook-webhook-service");
+    assert_eq!(service["spec"]["ports"][0]["port"], 443);
+    let target = service["spec"]["ports"][0]["targetPort"].as_str().unwrap();
+    let port = container["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == target)
+        .unwrap();
+    assert_eq!(port["containerPort"], 9443);
+
+    let pdb = find(&docs, "PodDisruptionBudget", "azure-wi-webhook");
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+
+    // Least privilege: ServiceAccounts are only read; writes are limited to
+    // the webhook's own Secret and configuration, by name.
+    let cluster_role = find(&docs, "ClusterRole", "azure-wi-webhook-manager-role");
+    for rule in cluster_role["rules"].as_array().unwrap() {
+        let writes = rule["verbs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v != "get" && v != "list" && v != "watch");
+        if writes {
+            assert_eq!(
+                rule["resourceNames"],
+                serde_json::json!(["azure-wi-webhook-mutating-webhook-configuration"]),
+                "{rule}"
+            );
+        }
+        assert!(
+            !rule["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "*"),
+            "{rule}"
+        );
+    }
+    let role = find(&docs, "Role", "azure-wi-webhook-manager-role");
+    for rule in role["rules"].as_array().unwrap() {
+        assert_eq!(rule["resources"], serde_json::json!(["secrets"]));
+        if rule["verbs"] != serde_json::json!(["create"]) {
+            assert_eq!(
+                rule["resourceNames"],
+                serde_json::json!(["azure-wi-webhook-server-cert"])
+            );
+        }
+    }
+}
+
+#[test]
+fn the_deployment_passes_flags_the_binary_accepts() {
+    let (_, docs) = render("deploy/base");
+    let deployment = find(&docs, "Deployment", "azure-wi-webhook-controller-manager");
+    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    // Without POD_NAMESPACE the self-managed mode stops right after the flags
+    // are parsed, with its own message: any unknown flag would fail earlier.
+    let out = Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args(&args)
+        .env("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47")
+        .env_remove("POD_NAMESPACE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("self-managed certificates need POD_NAMESPACE"),
+        "{args:?}: {stderr}"
+    );
+}
+
+#[test]
+fn cert_manager_overlay_serves_the_issued_secret_with_less_privilege() {
+    let (text, docs) = render("deploy/overlays/cert-manager");
+    validate(&text, "1.33.0");
+
+    let deployment = find(&docs, "Deployment", "azure-wi-webhook-controller-manager");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let args = pod["containers"][0]["args"].as_array().unwrap();
+    assert!(
+        args.iter().any(|a| a == "--disable-cert-rotation"),
+        "{args:?}"
+    );
+    assert_eq!(
+        pod["volumes"][0]["secret"]["secretName"],
+        "azure-wi-webhook-server-cert"
+    );
+
+    let config = find(
+        &docs,
+        "MutatingWebhookConfiguration",
+        "azure-wi-webhook-mutating-webhook-configuration",
+    );
+    assert_eq!(
+        config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        "azure-workload-identity-system/azure-wi-webhook-serving-cert"
+    );
+    // The CA injector's source names the Service the API server calls.
+    let serving = find(&docs, "Certificate", "azure-wi-webhook-serving-cert");
+    assert_eq!(
+        serving["spec"]["secretName"],
+        "azure-wi-webhook-server-cert"
+    );
+    let names = serving["spec"]["dnsNames"].as_array().unwrap();
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "azure-wi-webhook-webhook-service.azure-workload-identity-system.svc")
+    );
+    assert_eq!(serving["spec"]["issuerRef"]["name"], "azure-wi-webhook-ca");
+    find(&docs, "Issuer", "azure-wi-webhook-ca");
+    assert_eq!(
+        find(&docs, "Certificate", "azure-wi-webhook-ca")["spec"]["isCA"],
+        true
+    );
+
+    // The webhook writes nothing in this mode.
+    assert!(find_all(&docs, "Role").is_empty());
+    assert!(find_all(&docs, "RoleBinding").is_empty());
+    let cluster_role = find(&docs, "ClusterRole", "azure-wi-webhook-manager-role");
+    assert_eq!(
+        cluster_role["rules"],
+        serde_json::json!([{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]}])
+    );
+}
