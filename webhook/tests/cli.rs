@@ -283,3 +283,112 @@ fn unusable_input_exits_2_naming_what_is_wrong() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn serve_refuses_to_start_without_a_usable_configuration() {
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_webhook"));
+        command
+            .args([
+                "serve",
+                "--disable-cert-rotation",
+                "--service-accounts",
+                "/nonexistent",
+            ])
+            .args(extra)
+            .env_remove("AZURE_TENANT_ID")
+            .env_remove("AZURE_ENVIRONMENT");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().expect("the binary runs")
+    };
+    let out = run(&[], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("error: AZURE_TENANT_ID is not set: the webhook needs the Entra tenant"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&[("AZURE_TENANT_ID", " ")], &[]);
+    assert!(
+        stderr(&out).contains("AZURE_TENANT_ID is not set"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &[
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_ENVIRONMENT", "AzureMoonCloud"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown Azure environment \"AzureMoonCloud\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &[("AZURE_TENANT_ID", TENANT)],
+        &["--tls-min-version", "1.1"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unsupported TLS version \"1.1\": expected 1.2 or 1.3"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&[("AZURE_TENANT_ID", TENANT)], &["--log-level", "loud"]);
+    assert!(
+        stderr(&out).contains("error: --log-level \"loud\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&[("AZURE_TENANT_ID", TENANT)], &[]);
+    assert!(
+        stderr(&out).contains("error: cannot read /nonexistent"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn certs_writes_a_pair_and_prints_the_ca_bundle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = webhook(
+        &[
+            "certs",
+            "--service",
+            "wi",
+            "--namespace",
+            "infra",
+            "--extra-san",
+            "127.0.0.1",
+            "--out",
+            dir.path().to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ca = std::fs::read_to_string(dir.path().join("ca.crt")).expect("ca.crt");
+    let bundle = String::from_utf8(out.stdout).expect("utf-8");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(bundle.trim())
+        .expect("base64");
+    assert_eq!(decoded, ca.as_bytes());
+    let cert = std::fs::read_to_string(dir.path().join("tls.crt")).expect("tls.crt");
+    let key = std::fs::read_to_string(dir.path().join("tls.key")).expect("tls.key");
+    certs::check_pair(&cert, &key).expect("the key matches the certificate");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(dir.path().join("tls.key"))
+        .expect("key")
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the private key is readable by others: {mode:o}"
+    );
+}

@@ -31,6 +31,7 @@ const CONFIG: &str = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfi
 #[derive(Default)]
 struct Store {
     objects: HashMap<String, Value>,
+    watch: Option<tokio::sync::mpsc::UnboundedReceiver<Value>>,
     version: u64,
     get_delay: Duration,
     creates: usize,
@@ -93,12 +94,47 @@ async fn create(State(store): State<Shared>, Path(ns): Path<String>, body: Bytes
     (StatusCode::CREATED, axum::Json(object)).into_response()
 }
 
+/// List or watch of webhook configurations (the rotation loop watches its
+/// own by name).
+async fn list_or_watch(State(store): State<Shared>, uri: Uri) -> Response {
+    if uri.query().unwrap_or_default().contains("watch=true") {
+        let Some(events) = store.lock().unwrap().watch.take() else {
+            return axum::body::Body::from_stream(futures::stream::pending::<
+                Result<Bytes, std::io::Error>,
+            >())
+            .into_response();
+        };
+        let stream = futures::stream::unfold(events, |mut events| async move {
+            let event = events.recv().await?;
+            let mut line = serde_json::to_vec(&event).unwrap();
+            line.push(b'\n');
+            Some((Ok::<_, std::io::Error>(Bytes::from(line)), events))
+        });
+        return axum::body::Body::from_stream(stream).into_response();
+    }
+    let items: Vec<Value> = store
+        .lock()
+        .unwrap()
+        .objects
+        .get(CONFIG)
+        .cloned()
+        .into_iter()
+        .collect();
+    axum::Json(json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfigurationList",
+        "metadata": {"resourceVersion": "1"}, "items": items}))
+    .into_response()
+}
+
 async fn start(store: Store) -> (kube::Client, Shared) {
     let shared = Arc::new(Mutex::new(store));
     let router = Router::new()
         .route(SECRET, get(read).put(update))
         .route("/api/v1/namespaces/{ns}/secrets", post(create))
         .route(CONFIG, get(read).put(update))
+        .route(
+            "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+            get(list_or_watch),
+        )
         .with_state(Arc::clone(&shared));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -249,4 +285,46 @@ async fn an_expiring_serving_certificate_is_renewed_from_the_same_ca() {
         remaining > Duration::from_secs(300 * 86_400),
         "renewed for {remaining:?}"
     );
+}
+
+#[tokio::test]
+async fn the_rotation_loop_restores_a_blanked_bundle_as_soon_as_the_configuration_changes() {
+    let (events, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut store = Store {
+        watch: Some(rx),
+        ..Store::default()
+    };
+    store
+        .objects
+        .insert(CONFIG.to_owned(), webhook_configuration());
+    let (client, store) = start(store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(SelfManaged::new(client, names(), dir.path()).run(stop.clone()));
+
+    let wait_for_bundle = || async {
+        for _ in 0..250 {
+            if let Some(bundle) = ca_bundle(&store) {
+                return bundle;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the caBundle was not written within 5 s");
+    };
+    let ca = wait_for_bundle().await;
+
+    // The configuration is reapplied without caBundle; the watch reports it.
+    let mut reapplied = webhook_configuration();
+    reapplied["metadata"]["resourceVersion"] = json!("500");
+    store
+        .lock()
+        .unwrap()
+        .objects
+        .insert(CONFIG.to_owned(), reapplied.clone());
+    events
+        .send(json!({"type": "MODIFIED", "object": reapplied}))
+        .unwrap();
+    // The periodic recheck is minutes away: only the watch can restore it this fast.
+    assert_eq!(wait_for_bundle().await, ca);
+    stop.cancel();
 }

@@ -238,6 +238,17 @@ async fn serve<L: ServiceAccountLookup>(
 }
 
 fn init_logging(level: &str) -> Result<(), ServeError> {
+    // A bare word is a target name to tracing, so a misspelt level would
+    // silently log nothing: only levels or full directives are accepted.
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    if !level.contains(['=', ',']) && !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+        return Err(ServeError::LogLevel {
+            value: level.to_owned(),
+            reason: "expected a level (error, warn, info, debug, trace, off) or directives such \
+                     as info,webhook=debug"
+                .to_owned(),
+        });
+    }
     let filter =
         tracing_subscriber::EnvFilter::try_new(level).map_err(|e| ServeError::LogLevel {
             value: level.to_owned(),
