@@ -55,6 +55,18 @@ fn serving_pair(ca: &certs::CertificateAuthority) -> (String, String, Vec<u8>) {
     )
 }
 
+/// Every request of the load succeeded; returns how many there were.
+fn no_request_lost((ok, failed): (usize, Vec<String>)) -> usize {
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        ok + failed.len(),
+        &failed[..failed.len().min(3)]
+    );
+    ok
+}
+
 /// The leaf certificate a new connection is given.
 async fn presented_leaf(port: u16, ca: &str) -> Vec<u8> {
     let config = support::tls_trusting(ca, rustls::ALL_VERSIONS);
@@ -121,14 +133,7 @@ async fn certificate_rotation_under_load_loses_no_request() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     done.store(true, Ordering::SeqCst);
-    let (ok, failed) = load.await.unwrap();
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed: {:?}",
-        failed.len(),
-        ok + failed.len(),
-        &failed[..failed.len().min(3)]
-    );
+    let ok = no_request_lost(load.await.unwrap());
     assert!(ok > 100, "the load was too light to mean anything: {ok}");
     eprintln!("rotation under load: {ok} admissions, none failed");
 }
@@ -191,14 +196,7 @@ async fn sigterm_under_load_loses_no_request_and_exits_0() {
         .send();
     let slow = tokio::spawn(slow);
 
-    let (ok, failed) = load.await.unwrap();
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed: {:?}",
-        failed.len(),
-        ok + failed.len(),
-        &failed[..failed.len().min(3)]
-    );
+    let ok = no_request_lost(load.await.unwrap());
     let slow = slow.await.unwrap().unwrap();
     assert_eq!(slow.status(), 200);
     assert!(

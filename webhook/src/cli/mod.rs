@@ -2,6 +2,7 @@
 
 mod certificates;
 pub(crate) mod certs;
+mod flags;
 mod input;
 pub(crate) mod mutate;
 pub(crate) mod serve;

@@ -6,7 +6,6 @@ use clap::{ArgGroup, Args, ValueEnum};
 use serde_json::Value;
 use webhook::{
     admission::{AdmissionRequest, AdmissionResponse, ReviewVersion, admit},
-    config::{Audience, AzureCloud, MutationConfig, TenantId},
     names,
 };
 
@@ -30,21 +29,8 @@ pub(crate) struct MutateArgs {
     /// Namespace of the request [default: the pod's, else `default`].
     #[arg(long, value_name = "NS")]
     namespace: Option<String>,
-    /// Tenant injected when the ServiceAccount has no tenant-id annotation.
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "T")]
-    tenant_id: Option<TenantId>,
-    /// Cloud whose authority host is injected (AzurePublicCloud,
-    /// AzureUSGovernmentCloud, AzureChinaCloud, AzureGermanCloud).
-    #[arg(
-        long,
-        env = "AZURE_ENVIRONMENT",
-        value_name = "NAME",
-        default_value = "AzurePublicCloud"
-    )]
-    azure_environment: AzureCloud,
-    /// Audience of the projected ServiceAccount token.
-    #[arg(long, value_name = "A", default_value = names::DEFAULT_AUDIENCE)]
-    audience: Audience,
+    #[command(flatten)]
+    mutation: super::flags::MutationFlags,
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Output::Pod)]
     output: Output,
@@ -67,6 +53,8 @@ pub(crate) enum MutateError {
     #[error(transparent)]
     Input(#[from] InputError),
     #[error(transparent)]
+    Tenant(#[from] super::flags::TenantError),
+    #[error(transparent)]
     ServiceAccounts(#[from] input::ServiceAccountFileError),
     #[error("{path}: {source}")]
     Review {
@@ -82,12 +70,7 @@ pub(crate) enum MutateError {
 
 /// Runs the dry run; returns 0 when admitted, 1 when denied.
 pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
-    let mut config = MutationConfig::default()
-        .with_cloud(args.azure_environment)
-        .with_audience(args.audience.clone());
-    if let Some(tenant) = &args.tenant_id {
-        config = config.with_tenant_id(tenant.clone());
-    }
+    let config = args.mutation.config(false)?;
 
     let (request, raw_output) = match (&args.pod, &args.review) {
         (_, Some(path)) => {

@@ -6,9 +6,8 @@ use clap::Args;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use webhook::{
-    config::{Audience, AzureCloud, MutationConfig, TenantId},
+    config::MutationConfig,
     metrics::Metrics,
-    names,
     server::{self, AdmissionState, Listeners, Readiness, ServerOptions, TlsMinVersion},
     serviceaccount::{ClusterServiceAccounts, ServiceAccountLookup, StaticServiceAccounts},
     tls::{Names, SelfManaged},
@@ -20,24 +19,11 @@ use super::input;
 /// those of the reference webhook.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Tenant injected when a ServiceAccount has no tenant-id annotation
-    /// (required).
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "T")]
-    tenant_id: Option<String>,
-    /// Cloud whose authority host is injected.
-    #[arg(
-        long,
-        env = "AZURE_ENVIRONMENT",
-        value_name = "NAME",
-        default_value = "AzurePublicCloud"
-    )]
-    azure_environment: AzureCloud,
+    #[command(flatten)]
+    mutation: super::flags::MutationFlags,
     /// Namespace the webhook runs in (for its certificate Secret).
     #[arg(long, env = "POD_NAMESPACE", value_name = "NS")]
     pod_namespace: Option<String>,
-    /// Audience of the projected ServiceAccount token.
-    #[arg(long, value_name = "A", default_value = names::DEFAULT_AUDIENCE)]
-    audience: Audience,
     /// Directory holding the serving pair as `tls.crt` and `tls.key`.
     #[arg(long, value_name = "DIR", default_value = "/certs")]
     webhook_cert_dir: PathBuf,
@@ -107,13 +93,8 @@ pub(crate) struct ServeArgs {
 /// Why the server could not start: exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ServeError {
-    #[error(
-        "AZURE_TENANT_ID is not set: the webhook needs the Entra tenant to inject into pods \
-         whose ServiceAccount has no azure.workload.identity/tenant-id annotation"
-    )]
-    MissingTenant,
-    #[error("AZURE_TENANT_ID: {0}")]
-    Tenant(#[from] webhook::config::ConfigError),
+    #[error(transparent)]
+    Tenant(#[from] super::flags::TenantError),
     #[error("--log-level {value:?}: {reason}")]
     LogLevel { value: String, reason: String },
     #[error("{flag} {value:?}: {reason}")]
@@ -140,19 +121,12 @@ pub(crate) enum ServeError {
 /// Runs the server until SIGTERM or SIGINT.
 pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, ServeError> {
     init_logging(&args.log_level)?;
-    let tenant = match args.tenant_id.as_deref().map(str::trim) {
-        None | Some("") => return Err(ServeError::MissingTenant),
-        Some(tenant) => tenant.parse::<TenantId>()?,
-    };
+    let config = args.mutation.config(true)?;
     if !args.disable_cert_rotation && args.pod_namespace.as_deref().unwrap_or("").is_empty() {
         return Err(ServeError::MissingPodNamespace(
             args.webhook_cert_dir.clone(),
         ));
     }
-    let config = MutationConfig::default()
-        .with_tenant_id(tenant)
-        .with_cloud(args.azure_environment)
-        .with_audience(args.audience.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,0 +1,61 @@
+//! Flags shared by `mutate` and `serve`, so the dry run is configured exactly
+//! like the server (same names, same environment variables).
+
+use clap::Args;
+use webhook::{
+    config::{Audience, AzureCloud, ConfigError, MutationConfig, TenantId},
+    names,
+};
+
+/// The mutation's settings.
+#[derive(Debug, Args)]
+pub(crate) struct MutationFlags {
+    /// Tenant injected when a ServiceAccount has no tenant-id annotation
+    /// (required by `serve`).
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "T")]
+    tenant_id: Option<String>,
+    /// Cloud whose authority host is injected (AzurePublicCloud,
+    /// AzureUSGovernmentCloud, AzureChinaCloud, AzureGermanCloud).
+    #[arg(
+        long,
+        env = "AZURE_ENVIRONMENT",
+        value_name = "NAME",
+        default_value = "AzurePublicCloud"
+    )]
+    azure_environment: AzureCloud,
+    /// Audience of the projected ServiceAccount token.
+    #[arg(long, value_name = "A", default_value = names::DEFAULT_AUDIENCE)]
+    audience: Audience,
+}
+
+/// Why the tenant cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TenantError {
+    #[error(
+        "AZURE_TENANT_ID is not set: the webhook needs the Entra tenant to inject into pods \
+         whose ServiceAccount has no azure.workload.identity/tenant-id annotation"
+    )]
+    Missing,
+    #[error("AZURE_TENANT_ID: {0}")]
+    Invalid(#[from] ConfigError),
+}
+
+impl MutationFlags {
+    /// The mutation config. An empty tenant counts as none; `require_tenant`
+    /// makes none an error, as the server needs one.
+    pub(crate) fn config(&self, require_tenant: bool) -> Result<MutationConfig, TenantError> {
+        let config = MutationConfig::default()
+            .with_cloud(self.azure_environment)
+            .with_audience(self.audience.clone());
+        match self
+            .tenant_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            Some(tenant) => Ok(config.with_tenant_id(tenant.parse::<TenantId>()?)),
+            None if require_tenant => Err(TenantError::Missing),
+            None => Ok(config),
+        }
+    }
+}
