@@ -74,10 +74,12 @@ async fn oversized_malformed_and_mistyped_bodies_are_refused_with_reasons() {
             .send()
     };
 
-    let response = send(vec![b' '; 8 * 1024 * 1024], "application/json")
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 413);
+    // An oversized body is refused from its declared length, before the
+    // server reads it: the client gets 413 while it has sent only the headers.
+    // (A client streaming the whole body may instead see the connection
+    // closed under it, which is why this is checked on a raw stream.)
+    let status = status_of_declared_oversize(webhook.webhook.port(), &ca).await;
+    assert_eq!(status, "HTTP/1.1 413 Payload Too Large");
 
     let response = send(b"{\"apiVersion\":\"v1\"}".to_vec(), "application/json")
         .await
@@ -122,6 +124,36 @@ async fn oversized_malformed_and_mistyped_bodies_are_refused_with_reasons() {
         metrics.contains("azwi_serving_certificate_expiry_timestamp_seconds"),
         "{metrics}"
     );
+}
+
+/// Sends only the headers of a request declaring a body over the limit and
+/// returns the response's status line.
+async fn status_of_declared_oversize(port: u16, ca: &str) -> String {
+    let config = support::tls_trusting(ca, &[&rustls::version::TLS13]);
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut stream = connector.connect(name, tcp).await.unwrap();
+    let head = format!(
+        "POST /mutate-v1-pod HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        8 * 1024 * 1024
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.flush().await.unwrap();
+    let mut received = Vec::new();
+    let mut buf = [0_u8; 1024];
+    while !received.windows(2).any(|w| w == b"\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("the server answers without waiting for the body")
+            .unwrap();
+        assert!(n > 0, "connection closed before a status line");
+        received.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&received);
+    text.lines().next().unwrap_or_default().to_owned()
 }
 
 async fn handshake(

@@ -43,7 +43,13 @@ pub struct AdmissionState<L> {
 pub fn admission_router<L: ServiceAccountLookup>(state: Arc<AdmissionState<L>>) -> Router {
     Router::new()
         .route(MUTATE_PATH, post(mutate_pod::<L>))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // The limit is checked against Content-Length before the body is
+        // read, so an oversized request is answered at once and never
+        // buffered; a chunked body is cut off when it passes the limit.
+        .layer(DefaultBodyLimit::disable())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
