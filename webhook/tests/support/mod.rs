@@ -65,14 +65,35 @@ impl Webhook {
     /// Starts `webhook serve` with files for certificates and
     /// ServiceAccounts, all listeners on loopback port 0, plus `extra` args.
     pub fn start(cert_dir: &Path, service_accounts: &Path, extra: &[&str]) -> Self {
+        Self::launch(|command| {
+            command
+                .arg("--disable-cert-rotation")
+                .arg("--webhook-cert-dir")
+                .arg(cert_dir)
+                .arg("--service-accounts")
+                .arg(service_accounts)
+                .args(extra);
+        })
+    }
+
+    /// Starts `webhook serve` against the cluster `kubeconfig` names (its
+    /// ServiceAccount watch, and self-managed certificates unless `extra`
+    /// says `--disable-cert-rotation`), listeners on loopback port 0.
+    pub fn start_in_cluster(cert_dir: &Path, kubeconfig: &Path, extra: &[&str]) -> Self {
+        Self::launch(|command| {
+            command
+                .arg("--webhook-cert-dir")
+                .arg(cert_dir)
+                .args(extra)
+                .env("KUBECONFIG", kubeconfig);
+        })
+    }
+
+    fn launch(configure: impl FnOnce(&mut Command)) -> Self {
         provider();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_webhook"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_webhook"));
+        command
             .arg("serve")
-            .arg("--disable-cert-rotation")
-            .arg("--webhook-cert-dir")
-            .arg(cert_dir)
-            .arg("--service-accounts")
-            .arg(service_accounts)
             .args([
                 "--webhook-addr",
                 "127.0.0.1:0",
@@ -82,13 +103,14 @@ impl Webhook {
                 "127.0.0.1:0",
             ])
             .args(["--log-level", "info"])
-            .args(extra)
             .env("AZURE_TENANT_ID", TENANT)
             .env_remove("AZURE_ENVIRONMENT")
+            .env_remove("KUBECONFIG")
+            .env_remove("POD_NAMESPACE")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::inherit());
+        configure(&mut command);
+        let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -149,7 +171,7 @@ impl Webhook {
     pub async fn wait_ready(&self) {
         let client = reqwest::Client::new();
         let url = format!("http://{}/readyz", self.health);
-        for _ in 0..500 {
+        for _ in 0..1500 {
             if let Ok(r) = client.get(&url).send().await
                 && r.status() == 200
             {
