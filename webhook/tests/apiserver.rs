@@ -64,8 +64,13 @@ fn pod(name: &str, service_account: &str, labelled: bool, annotations: &Value) -
 }
 
 /// Registers the webhook at `url` the way deploy/ does, but with a URL
-/// client config on loopback.
-async fn register(client: &kube::Client, name: &str, url: &str, ca_bundle: &str) {
+/// client config on loopback. Without a `ca_bundle` the webhook is expected
+/// to fill it (self-managed certificates).
+async fn register(client: &kube::Client, name: &str, url: &str, ca_bundle: Option<&str>) {
+    let mut client_config = json!({ "url": url });
+    if let Some(bundle) = ca_bundle {
+        client_config["caBundle"] = bundle.into();
+    }
     create(
         &Api::<MutatingWebhookConfiguration>::all(client.clone()),
         json!({
@@ -73,7 +78,7 @@ async fn register(client: &kube::Client, name: &str, url: &str, ca_bundle: &str)
             "webhooks": [{
                 "name": "mutation.azure-workload-identity.io",
                 "admissionReviewVersions": ["v1", "v1beta1"],
-                "clientConfig": {"url": url, "caBundle": ca_bundle},
+                "clientConfig": client_config,
                 "failurePolicy": "Fail",
                 "matchPolicy": "Equivalent",
                 "objectSelector": {"matchLabels": { LABEL: "true" }},
@@ -145,7 +150,7 @@ async fn pods_stored_by_the_apiserver_carry_the_injection() {
         &client,
         "azure-wi-webhook",
         &webhook.url(),
-        &certs::ca_bundle_base64(&ca),
+        Some(&certs::ca_bundle_base64(&ca)),
     )
     .await;
 
@@ -237,4 +242,241 @@ async fn pods_stored_by_the_apiserver_carry_the_injection() {
         )),
         "{warnings:?}"
     );
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, for at most `limit`.
+async fn eventually<T, F, Fut>(what: &str, limit: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn ca_bundle(client: &kube::Client, name: &str) -> Option<String> {
+    let config = Api::<MutatingWebhookConfiguration>::all(client.clone())
+        .get(name)
+        .await
+        .unwrap();
+    let bundle = config.webhooks?[0].client_config.ca_bundle.clone()?;
+    (!bundle.0.is_empty()).then(|| String::from_utf8(bundle.0).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_managed_certificates_converge_and_the_bundle_is_restored() {
+    use base64::Engine as _;
+    use k8s_openapi::api::core::v1::Secret;
+
+    let plane = ControlPlane::start().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let system = "azwi-system";
+    namespace(&client, system).await;
+    let config_name = "azure-wi-webhook-mutating-webhook-configuration";
+
+    // Two replicas started together race to create the Secret.
+    let flags = ["--pod-namespace", system, "--extra-san", "127.0.0.1"];
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Webhook::start_in_cluster(dir_a.path(), plane.kubeconfig(), &flags);
+    let b = Webhook::start_in_cluster(dir_b.path(), plane.kubeconfig(), &flags);
+    a.wait_ready().await;
+    b.wait_ready().await;
+
+    let secret = Api::<Secret>::namespaced(client.clone(), system)
+        .get("azure-wi-webhook-server-cert")
+        .await
+        .unwrap();
+    let data = secret.data.unwrap();
+    let ca = String::from_utf8(data["ca.crt"].0.clone()).unwrap();
+    namespace(&client, "team-a").await;
+    service_account(
+        &client,
+        "team-a",
+        "app",
+        json!({ "azure.workload.identity/client-id": CLIENT_ID }),
+    )
+    .await;
+    // Both replicas serve a pair from the one CA in the Secret.
+    let trusting = support::client_trusting(&ca);
+    for replica in [&a, &b] {
+        support::admit(&trusting, &replica.url(), "replica")
+            .await
+            .unwrap();
+    }
+
+    // The configuration is applied without a caBundle; the webhook fills it.
+    register(&client, config_name, &a.url(), None).await;
+    let expected = base64::engine::general_purpose::STANDARD.encode(&ca);
+    let filled = eventually(
+        "the caBundle to be filled",
+        std::time::Duration::from_secs(30),
+        || {
+            let client = client.clone();
+            async move { ca_bundle(&client, config_name).await }
+        },
+    )
+    .await;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD.encode(filled.as_bytes()),
+        expected
+    );
+
+    // The API server trusts it: a labelled pod is mutated through it.
+    let stored = create(
+        &Api::<Pod>::namespaced(client.clone(), "team-a"),
+        pod("through-self-managed", "app", true, &json!({})),
+    )
+    .await;
+    assert!(has_token_volume(&stored));
+
+    // Reapplied without the bundle: it is restored.
+    let blank =
+        json!([{ "op": "replace", "path": "/webhooks/0/clientConfig/caBundle", "value": "" }]);
+    Api::<MutatingWebhookConfiguration>::all(client.clone())
+        .patch(
+            config_name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Json::<()>(serde_json::from_value(blank).unwrap()),
+        )
+        .await
+        .unwrap();
+    let restored = eventually(
+        "the caBundle to be restored",
+        std::time::Duration::from_secs(30),
+        || {
+            let client = client.clone();
+            async move { ca_bundle(&client, config_name).await }
+        },
+    )
+    .await;
+    assert_eq!(restored, filled);
+}
+
+/// A second mutating webhook that adds a sidecar container, served over TLS
+/// from the pair in `cert_dir`; returns its URL.
+async fn serve_sidecar_injector(cert_dir: &std::path::Path) -> String {
+    use axum::{Json, Router, routing::post};
+    use base64::Engine as _;
+    use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+
+    async fn inject(Json(review): Json<Value>) -> Json<Value> {
+        let request = &review["request"];
+        let has_sidecar = request["object"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "sidecar");
+        let mut response = json!({ "uid": request["uid"], "allowed": true });
+        if !has_sidecar {
+            let patch = json!([{ "op": "add", "path": "/spec/containers/-",
+                "value": { "name": "sidecar", "image": "registry.example.com/sidecar:1" } }]);
+            response["patchType"] = "JSONPatch".into();
+            response["patch"] = base64::engine::general_purpose::STANDARD
+                .encode(patch.to_string())
+                .into();
+        }
+        Json(
+            json!({ "apiVersion": review["apiVersion"], "kind": "AdmissionReview", "response": response }),
+        )
+    }
+
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
+    let certs = CertificateDer::pem_file_iter(cert_dir.join("tls.crt"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(cert_dir.join("tls.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(support::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let router = Router::new().route("/inject", post(inject));
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, router) = (acceptor.clone(), router.clone());
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(router))
+                        .await;
+                }
+            });
+        }
+    });
+    format!("https://127.0.0.1:{port}/inject")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_added_by_another_webhook_is_injected_on_reinvocation() {
+    let plane = ControlPlane::start().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = generate_certs(dir.path());
+    let webhook =
+        Webhook::start_in_cluster(dir.path(), plane.kubeconfig(), &["--disable-cert-rotation"]);
+    webhook.wait_ready().await;
+    let bundle = certs::ca_bundle_base64(&ca);
+    // Configurations run in name order: ours first, the sidecar injector
+    // after it, then ours again because the pod changed.
+    register(&client, "azure-wi-webhook", &webhook.url(), Some(&bundle)).await;
+    let sidecar_url = serve_sidecar_injector(dir.path()).await;
+    register(&client, "zz-sidecar-injector", &sidecar_url, Some(&bundle)).await;
+
+    namespace(&client, "team-a").await;
+    service_account(
+        &client,
+        "team-a",
+        "app",
+        json!({ "azure.workload.identity/client-id": CLIENT_ID }),
+    )
+    .await;
+    let stored = create(
+        &Api::<Pod>::namespaced(client.clone(), "team-a"),
+        pod("with-sidecar", "app", true, &json!({})),
+    )
+    .await;
+    let spec = stored.spec.as_ref().unwrap();
+    assert_eq!(
+        spec.containers
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["app", "sidecar"]
+    );
+    for (i, container) in spec.containers.iter().enumerate() {
+        let env = env_of(&stored, i);
+        assert_eq!(env.len(), 4, "{}: {env:?}", container.name);
+        assert_eq!(env[0], ("AZURE_CLIENT_ID".to_owned(), CLIENT_ID.to_owned()));
+        let token_mounts = container
+            .volume_mounts
+            .iter()
+            .flatten()
+            .filter(|m| m.name == "azure-identity-token")
+            .count();
+        assert_eq!(token_mounts, 1, "{}", container.name);
+    }
+    let token_volumes = spec
+        .volumes
+        .iter()
+        .flatten()
+        .filter(|v| v.name == "azure-identity-token")
+        .count();
+    assert_eq!(token_volumes, 1);
 }
