@@ -1,0 +1,439 @@
+//! What the emulated world holds: tenants, managed identities with their
+//! federated identity credentials, vaults with secrets, and role
+//! assignments. Loaded from one YAML or JSON file, or [`Config::demo`].
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// The tenant of the built-in world (any GUID would do; this one is the
+/// tenant the webhook's examples use).
+pub const DEMO_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+/// The issuer of the emulated cluster: an AKS-shaped URL (tenant and cluster
+/// id in the path, trailing slash) on a `.localhost` name, which only the
+/// emulator serves.
+pub const DEMO_ISSUER: &str = "https://oidc.emulator.localhost/72f988bf-86f1-41af-91ab-2d7cd011db47/6c3b9f2e-1a4d-4e8b-9c7f-2d5a8e1b4f60/";
+/// Client id of the demo's managed identity; `examples/serviceaccount.yaml`
+/// annotates its ServiceAccount with it.
+pub const DEMO_CLIENT_ID: &str = "3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34";
+/// Object (principal) id of the demo's managed identity.
+pub const DEMO_OBJECT_ID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+/// Audience of the projected ServiceAccount token.
+pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+/// Most federated identity credentials Entra allows on one identity.
+pub const MAX_FEDERATED_CREDENTIALS: usize = 20;
+
+/// The whole emulated world.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// Tenants that exist; a token request for any other gets AADSTS90002.
+    pub tenants: Vec<String>,
+    /// Issuer of the ServiceAccount tokens the emulator mints.
+    #[serde(default = "default_issuer")]
+    pub issuer: String,
+    /// Managed identities (or app registrations) that can get tokens.
+    #[serde(default)]
+    pub identities: Vec<Identity>,
+    /// Key Vaults, addressed as `https://<name>.vault.azure.net`.
+    #[serde(default)]
+    pub vaults: Vec<Vault>,
+    /// Azure RBAC role assignments on vaults or single secrets.
+    #[serde(default)]
+    pub role_assignments: Vec<RoleAssignment>,
+    /// Lifetime of issued access tokens, in seconds.
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime_seconds: u64,
+    /// `refresh_in` to send with access tokens, if any.
+    #[serde(default)]
+    pub refresh_in_seconds: Option<u64>,
+    /// Largest Key Vault list page (`maxresults` above it is refused).
+    #[serde(default = "default_page_size")]
+    pub max_page_size: usize,
+    /// Key Vault request budget per vault per 10 seconds.
+    #[serde(default)]
+    pub throttle: Throttle,
+    /// Extra CA certificates (PEM) trusted when fetching an external
+    /// issuer's discovery document, e.g. a real kube-apiserver's.
+    #[serde(default)]
+    pub trusted_issuer_ca_pems: Vec<String>,
+}
+
+/// Key Vault's service limits, scaled to taste for tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Throttle {
+    /// Reads (get, list) per vault per 10 s window.
+    pub reads_per_10s: u32,
+    /// Writes (set) per vault per 10 s window.
+    pub writes_per_10s: u32,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        // Key Vault's published limits for secrets.
+        Self {
+            reads_per_10s: 4000,
+            writes_per_10s: 300,
+        }
+    }
+}
+
+/// A managed identity and what it trusts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Identity {
+    /// A label for people.
+    pub name: String,
+    /// The tenant it lives in.
+    pub tenant: String,
+    /// `AZURE_CLIENT_ID`.
+    pub client_id: String,
+    /// The principal id role assignments name (`oid` in tokens).
+    pub object_id: String,
+    /// Federated identity credentials.
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedCredential>,
+}
+
+/// Trust in one issuer and subject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FederatedCredential {
+    /// A label.
+    pub name: String,
+    /// Exact issuer URL, trailing slash included.
+    pub issuer: String,
+    /// Exact subject, `system:serviceaccount:<ns>:<sa>`.
+    pub subject: String,
+    /// Accepted audiences.
+    #[serde(default = "default_audiences")]
+    pub audiences: Vec<String>,
+}
+
+/// A vault and its secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Vault {
+    /// Name, the first label of the vault's host.
+    pub name: String,
+    /// Tenant named in its challenge; the first tenant when absent.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Initial secrets.
+    #[serde(default)]
+    pub secrets: Vec<SecretSeed>,
+}
+
+/// A secret with its versions, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretSeed {
+    /// Secret name (`^[0-9a-zA-Z-]+$`).
+    pub name: String,
+    /// Versions, oldest first; the last is the current one.
+    pub versions: Vec<VersionSeed>,
+}
+
+/// One version of a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VersionSeed {
+    /// The value.
+    pub value: String,
+    /// Optional content type.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Disabled versions answer 403 `SecretDisabled`.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// The Key Vault data-plane roles the emulator knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// Read secret values and metadata.
+    #[serde(rename = "Key Vault Secrets User")]
+    SecretsUser,
+    /// Everything a Secrets User may do, plus writes.
+    #[serde(rename = "Key Vault Secrets Officer")]
+    SecretsOfficer,
+}
+
+impl Role {
+    /// The role's name as Azure shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SecretsUser => "Key Vault Secrets User",
+            Self::SecretsOfficer => "Key Vault Secrets Officer",
+        }
+    }
+}
+
+/// A role given to a principal on a vault (`<vault>`) or one secret
+/// (`<vault>/secrets/<name>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleAssignment {
+    /// Object id of the identity.
+    pub principal_id: String,
+    /// The role.
+    pub role: Role,
+    /// `<vault>` or `<vault>/secrets/<name>`.
+    pub scope: String,
+}
+
+fn default_issuer() -> String {
+    DEMO_ISSUER.to_owned()
+}
+fn default_token_lifetime() -> u64 {
+    3599
+}
+fn default_page_size() -> usize {
+    25
+}
+fn default_audiences() -> Vec<String> {
+    vec![TOKEN_EXCHANGE_AUDIENCE.to_owned()]
+}
+fn yes() -> bool {
+    true
+}
+
+impl Config {
+    /// The built-in world of the demo: the webhook example's workload
+    /// `team-a/orders-api`, its identity trusting the emulated cluster, and
+    /// vault `orders-kv` holding `db-password` (two versions) and
+    /// `api-key`, readable by that identity.
+    pub fn demo() -> Self {
+        Self {
+            tenants: vec![DEMO_TENANT.to_owned()],
+            issuer: DEMO_ISSUER.to_owned(),
+            identities: vec![Identity {
+                name: "orders-api".to_owned(),
+                tenant: DEMO_TENANT.to_owned(),
+                client_id: DEMO_CLIENT_ID.to_owned(),
+                object_id: DEMO_OBJECT_ID.to_owned(),
+                federated_credentials: vec![FederatedCredential {
+                    name: "team-a-orders-api".to_owned(),
+                    issuer: DEMO_ISSUER.to_owned(),
+                    subject: "system:serviceaccount:team-a:orders-api".to_owned(),
+                    audiences: default_audiences(),
+                }],
+            }],
+            vaults: vec![Vault {
+                name: "orders-kv".to_owned(),
+                tenant: None,
+                secrets: vec![
+                    SecretSeed {
+                        name: "db-password".to_owned(),
+                        versions: vec![
+                            VersionSeed {
+                                value: "first-password".to_owned(),
+                                content_type: None,
+                                enabled: true,
+                            },
+                            VersionSeed {
+                                value: "s3cr3t-from-key-vault".to_owned(),
+                                content_type: Some("text/plain".to_owned()),
+                                enabled: true,
+                            },
+                        ],
+                    },
+                    SecretSeed {
+                        name: "api-key".to_owned(),
+                        versions: vec![VersionSeed {
+                            value: "k-123".to_owned(),
+                            content_type: None,
+                            enabled: true,
+                        }],
+                    },
+                ],
+            }],
+            role_assignments: vec![RoleAssignment {
+                principal_id: DEMO_OBJECT_ID.to_owned(),
+                role: Role::SecretsUser,
+                scope: "orders-kv".to_owned(),
+            }],
+            token_lifetime_seconds: default_token_lifetime(),
+            refresh_in_seconds: None,
+            max_page_size: default_page_size(),
+            throttle: Throttle::default(),
+            trusted_issuer_ca_pems: Vec::new(),
+        }
+    }
+
+    /// Parses a YAML (or JSON, which is YAML) document and validates it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the field or entry at fault.
+    pub fn from_yaml(text: &str) -> Result<Self, Error> {
+        let config: Self = yaml_serde::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what Entra and Key Vault would refuse to hold.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the entry at fault.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |msg: String| Err(Error::Config(msg));
+        if self.tenants.is_empty() {
+            return bad("tenants: at least one tenant is needed".to_owned());
+        }
+        if !self.issuer.starts_with("https://") {
+            return bad(format!("issuer {:?}: must be an https URL", self.issuer));
+        }
+        if !(1..=25).contains(&self.max_page_size) {
+            return bad(format!(
+                "maxPageSize {}: Key Vault pages hold 1 to 25 items",
+                self.max_page_size
+            ));
+        }
+        let mut client_ids = BTreeSet::new();
+        for identity in &self.identities {
+            let at = format!("identity {:?}", identity.name);
+            if !self.tenants.contains(&identity.tenant) {
+                return bad(format!(
+                    "{at}: tenant {} is not in tenants",
+                    identity.tenant
+                ));
+            }
+            if !client_ids.insert(identity.client_id.as_str()) {
+                return bad(format!(
+                    "{at}: client id {} is used twice",
+                    identity.client_id
+                ));
+            }
+            if identity.federated_credentials.len() > MAX_FEDERATED_CREDENTIALS {
+                return bad(format!(
+                    "{at}: {} federated identity credentials; Entra allows at most {MAX_FEDERATED_CREDENTIALS}",
+                    identity.federated_credentials.len()
+                ));
+            }
+            let mut pairs = BTreeSet::new();
+            for fic in &identity.federated_credentials {
+                if !pairs.insert((fic.issuer.as_str(), fic.subject.as_str())) {
+                    return bad(format!(
+                        "{at}: federated credential {:?} repeats issuer {} and subject {}; they must be unique on an identity",
+                        fic.name, fic.issuer, fic.subject
+                    ));
+                }
+                if fic.audiences.is_empty() {
+                    return bad(format!(
+                        "{at}: federated credential {:?} has no audience",
+                        fic.name
+                    ));
+                }
+            }
+        }
+        for vault in &self.vaults {
+            if vault.name.is_empty()
+                || !vault
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                return bad(format!(
+                    "vault {:?}: names hold letters, digits and dashes",
+                    vault.name
+                ));
+            }
+            if let Some(tenant) = &vault.tenant
+                && !self.tenants.contains(tenant)
+            {
+                return bad(format!(
+                    "vault {}: tenant {tenant} is not in tenants",
+                    vault.name
+                ));
+            }
+            for secret in &vault.secrets {
+                if !crate::keyvault::valid_secret_name(&secret.name) {
+                    return bad(format!(
+                        "vault {} secret {:?}: names match ^[0-9a-zA-Z-]+$",
+                        vault.name, secret.name
+                    ));
+                }
+                if secret.versions.is_empty() {
+                    return bad(format!(
+                        "vault {} secret {}: needs at least one version",
+                        vault.name, secret.name
+                    ));
+                }
+            }
+        }
+        for assignment in &self.role_assignments {
+            let vault = assignment.scope.split('/').next().unwrap_or_default();
+            if !self.vaults.iter().any(|v| v.name == vault) {
+                return bad(format!(
+                    "role assignment for {}: scope {} names no vault",
+                    assignment.principal_id, assignment.scope
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The identity with this client id.
+    pub fn identity(&self, client_id: &str) -> Option<&Identity> {
+        self.identities.iter().find(|i| i.client_id == client_id)
+    }
+
+    /// The tenant a vault's challenge names.
+    pub fn vault_tenant(&self, vault: &Vault) -> String {
+        vault
+            .tenant
+            .clone()
+            .unwrap_or_else(|| self.tenants[0].clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_world_is_valid_and_round_trips_through_yaml() {
+        let demo = Config::demo();
+        demo.validate().unwrap();
+        let text = yaml_serde::to_string(&demo).unwrap();
+        assert_eq!(Config::from_yaml(&text).unwrap(), demo);
+    }
+
+    #[test]
+    fn refuses_what_entra_would_not_hold() {
+        let mut c = Config::demo();
+        let fic = c.identities[0].federated_credentials[0].clone();
+        c.identities[0].federated_credentials = vec![fic; 2];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("must be unique on an identity"), "{e}");
+
+        let mut c = Config::demo();
+        c.identities[0].federated_credentials = (0..21)
+            .map(|i| FederatedCredential {
+                name: format!("f{i}"),
+                issuer: DEMO_ISSUER.into(),
+                subject: format!("system:serviceaccount:ns:sa{i}"),
+                audiences: default_audiences(),
+            })
+            .collect();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("21 federated identity credentials; Entra allows at most 20"),
+            "{e}"
+        );
+
+        let e = Config::from_yaml("tenants: [t]\nvaults: [{name: 'bad_name'}]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("vault \"bad_name\""), "{e}");
+        let e = Config::from_yaml("tenants: [t]\nsurprise: 1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("surprise"), "{e}");
+    }
+}

@@ -1,0 +1,3 @@
+//! `azure-wi-emulator`: the emulator as a process.
+#![allow(missing_docs)]
+fn main() {}

@@ -1,0 +1,232 @@
+//! Microsoft's own Python SDK (`azure-identity` and `azure-keyvault-secrets`
+//! from PyPI) against the emulator, with nothing but the environment a
+//! mutated pod gets plus trust in the emulator's CA and the proxy that maps
+//! the real Azure names to it. If the SDK and the emulator disagree, the
+//! emulator is wrong.
+//!
+//! Needs `python3 -m pip install azure-identity==1.27.0
+//! azure-keyvault-secrets==4.12.0` (`.ci/run` installs them); without them
+//! the tests fail saying so.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any unexpected error"
+)]
+
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, SystemTime},
+};
+
+use azure_wi_emulator::{
+    Config, Emulator, TokenSpec,
+    config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, Role, RoleAssignment},
+};
+use serde_json::Value;
+
+struct Pod {
+    _dir: tempfile::TempDir,
+    token_file: std::path::PathBuf,
+    ca_file: std::path::PathBuf,
+}
+
+fn pod(emulator: &Emulator, spec: &TokenSpec) -> Pod {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = emulator
+        .write_token_file(&dir.path().join("tokens"), spec)
+        .unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, emulator.ca_pem()).unwrap();
+    Pod {
+        _dir: dir,
+        token_file,
+        ca_file,
+    }
+}
+
+/// Runs `sdk.py` with the pod's environment and returns its JSON answer.
+fn sdk(emulator: &Emulator, pod: &Pod, client_id: &str, args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/sdk.py");
+    let mut command = Command::new("python3");
+    command
+        .arg(&script)
+        .arg(emulator.vault_url("orders-kv"))
+        .args(args);
+    for var in [
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_AUTHORITY_HOST",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "ALL_PROXY",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_USERNAME",
+    ] {
+        command.env_remove(var);
+    }
+    let output = command
+        .env("AZURE_CLIENT_ID", client_id)
+        .env("AZURE_TENANT_ID", DEMO_TENANT)
+        .env("AZURE_FEDERATED_TOKEN_FILE", &pod.token_file)
+        .env("AZURE_AUTHORITY_HOST", emulator.authority_host())
+        .env("REQUESTS_CA_BUNDLE", &pod.ca_file)
+        .env("HTTPS_PROXY", emulator.proxy_url())
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("ModuleNotFoundError"),
+        "Microsoft's Python SDK is missing: python3 -m pip install azure-identity==1.27.0 azure-keyvault-secrets==4.12.0\n{stderr}"
+    );
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("sdk.py printed no JSON ({e}): {stdout}\n{stderr}"))
+}
+
+fn ok(answer: &Value) -> &Value {
+    assert!(answer["error"].is_null(), "{answer:#}");
+    &answer["ok"]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_lists_and_writes_through_the_real_names() {
+    let mut config = Config::demo();
+    config.max_page_size = 1; // every list follows nextLink
+    config.role_assignments.push(RoleAssignment {
+        principal_id: DEMO_OBJECT_ID.into(),
+        role: Role::SecretsOfficer,
+        scope: "orders-kv/secrets/rotated".into(),
+    });
+    let emulator = Emulator::start(config).await.unwrap();
+    let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+
+    assert_eq!(
+        ok(&sdk(
+            &emulator,
+            &pod,
+            DEMO_CLIENT_ID,
+            &["get", "db-password"]
+        )),
+        "s3cr3t-from-key-vault"
+    );
+    let by_version = sdk(
+        &emulator,
+        &pod,
+        DEMO_CLIENT_ID,
+        &["get-version", "db-password"],
+    );
+    assert_eq!(ok(&by_version)["value"], "s3cr3t-from-key-vault");
+    assert_eq!(ok(&by_version)["version"].as_str().unwrap().len(), 32);
+    assert_eq!(
+        ok(&sdk(&emulator, &pod, DEMO_CLIENT_ID, &["list"])),
+        &serde_json::json!(["api-key", "db-password"])
+    );
+    assert_eq!(
+        ok(&sdk(
+            &emulator,
+            &pod,
+            DEMO_CLIENT_ID,
+            &["versions", "db-password"]
+        )),
+        2
+    );
+    assert_eq!(
+        ok(&sdk(
+            &emulator,
+            &pod,
+            DEMO_CLIENT_ID,
+            &["set", "rotated", "v2"]
+        )),
+        "v2"
+    );
+    assert_eq!(
+        ok(&sdk(&emulator, &pod, DEMO_CLIENT_ID, &["get", "rotated"])),
+        "v2"
+    );
+    assert!(emulator.counters().tokens_issued() >= 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fails_the_way_it_fails_against_azure() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let good = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+
+    let unknown = sdk(&emulator, &good, DEMO_CLIENT_ID, &["get", "missing"]);
+    assert_eq!(unknown["error"], "ResourceNotFoundError", "{unknown:#}");
+    assert_eq!(unknown["status"], 404);
+    assert_eq!(unknown["code"], "SecretNotFound");
+
+    let denied = sdk(
+        &emulator,
+        &good,
+        DEMO_CLIENT_ID,
+        &["set", "db-password", "x"],
+    );
+    assert_eq!(denied["error"], "HttpResponseError", "{denied:#}");
+    assert_eq!(denied["status"], 403);
+    assert!(
+        denied["message"]
+            .as_str()
+            .unwrap()
+            .contains("ForbiddenByRbac"),
+        "{denied:#}"
+    );
+
+    let cases = [
+        (
+            TokenSpec::new("team-a", "someone-else"),
+            DEMO_CLIENT_ID,
+            "AADSTS700213",
+        ),
+        (
+            TokenSpec::new("team-a", "Orders-Api"),
+            DEMO_CLIENT_ID,
+            "AADSTS7002138",
+        ),
+        (
+            TokenSpec::new("team-a", "orders-api").audience("api://other"),
+            DEMO_CLIENT_ID,
+            "AADSTS700212",
+        ),
+        (
+            TokenSpec::new("team-a", "orders-api")
+                .issued_at(SystemTime::now() - Duration::from_secs(7200)),
+            DEMO_CLIENT_ID,
+            "AADSTS700024",
+        ),
+        (
+            TokenSpec::new("team-a", "orders-api"),
+            "11111111-2222-3333-4444-555555555555",
+            "AADSTS700016",
+        ),
+    ];
+    for (spec, client_id, code) in cases {
+        let pod = pod(&emulator, &spec);
+        let answer = sdk(&emulator, &pod, client_id, &["get", "db-password"]);
+        assert_eq!(
+            answer["error"], "ClientAuthenticationError",
+            "{code}: {answer:#}"
+        );
+        assert!(
+            answer["message"].as_str().unwrap().contains(code),
+            "{code}: {answer:#}"
+        );
+    }
+
+    // Without its role the identity gets a 403 on reads too.
+    emulator
+        .update_config(|c| c.role_assignments.clear())
+        .unwrap();
+    let no_role = sdk(&emulator, &good, DEMO_CLIENT_ID, &["get", "db-password"]);
+    assert_eq!(no_role["error"], "HttpResponseError", "{no_role:#}");
+    assert_eq!(no_role["status"], 403);
+}
