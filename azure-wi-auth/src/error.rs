@@ -11,7 +11,7 @@ use crate::response::EntraError;
 /// path, a tenant, a client id) and says what to check. No variant holds an
 /// access token or a client assertion, so printing an `Error` with `{}` or
 /// `{:?}` never leaks a credential. The enum is `#[non_exhaustive]` because
-/// the HTTP layer, which is not written yet, will add variants.
+/// new failure kinds can be added without breaking callers.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -172,6 +172,91 @@ pub enum Error {
         /// At most about 200 characters of the body.
         excerpt: String,
     },
+
+    /// The HTTP request could not be sent or its answer not read (connect,
+    /// TLS, time-out). Retried; this is the last attempt's reason.
+    #[error("request to {url} failed: {message}")]
+    Transport {
+        /// Where the request went (never with a query that holds a secret).
+        url: String,
+        /// The network-level reason.
+        message: String,
+    },
+
+    /// The HTTP client could not be built (e.g. an unusable extra root CA).
+    #[error("HTTP client: {reason}")]
+    HttpClient {
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// The outcome of a token request that several callers waited for
+    /// together: every one of them gets the same error.
+    #[error(transparent)]
+    Shared(std::sync::Arc<Error>),
+
+    /// A vault URL that is not an absolute `https` URL without a path.
+    #[error("vault URL {value:?} is invalid: {reason}")]
+    InvalidVaultUrl {
+        /// The rejected value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Key Vault's authentication challenge was missing, malformed or not
+    /// to be trusted.
+    #[error("Key Vault {vault}: {problem}")]
+    Challenge {
+        /// The vault's URL.
+        vault: String,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// The secret (or that version of it) does not exist.
+    #[error("secret {name}{} was not found in Key Vault {vault} (SecretNotFound); check the name, or whether it was deleted", version.as_deref().map(|v| format!(" version {v}")).unwrap_or_default())]
+    SecretNotFound {
+        /// The vault's URL.
+        vault: String,
+        /// The secret's name.
+        name: String,
+        /// The version asked for, if any.
+        version: Option<String>,
+    },
+
+    /// Key Vault refused the identity (403).
+    #[error(
+        "Key Vault {vault} refused {what} ({code}): {message}{}",
+        role_hint(role)
+    )]
+    Forbidden {
+        /// The vault's URL.
+        vault: String,
+        /// What was attempted, naming the secret.
+        what: String,
+        /// `innererror.code` when present (`ForbiddenByRbac`, `SecretDisabled`), else `error.code`.
+        code: String,
+        /// Key Vault's message (first line).
+        message: String,
+        /// The role that grants it, when the refusal is about a role.
+        role: Option<&'static str>,
+    },
+
+    /// Any other error answer from Key Vault.
+    #[error("Key Vault {vault} answered HTTP {status} to {what}: {code}: {message}")]
+    KeyVault {
+        /// The vault's URL.
+        vault: String,
+        /// What was attempted.
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// `error.code`.
+        code: String,
+        /// `error.message`.
+        message: String,
+    },
 }
 
 impl Error {
@@ -181,6 +266,7 @@ impl Error {
     pub fn entra(&self) -> Option<&EntraError> {
         match self {
             Error::Entra { entra, .. } => Some(entra),
+            Error::Shared(inner) => inner.entra(),
             _ => None,
         }
     }
@@ -190,9 +276,17 @@ impl Error {
     pub fn diagnosis(&self) -> Option<&str> {
         match self {
             Error::Entra { diagnosis, .. } => diagnosis.as_deref(),
+            Error::Shared(inner) => inner.diagnosis(),
             _ => None,
         }
     }
+}
+
+fn role_hint(role: &Option<&'static str>) -> String {
+    role.map(|r| {
+        format!("; the identity needs the {r} role on the vault or the secret (Azure RBAC)")
+    })
+    .unwrap_or_default()
 }
 
 /// Where each variable normally comes from, so the message says what to fix.

@@ -67,32 +67,43 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod backoff;
+mod cache;
 mod claims;
+pub mod clock;
 mod config;
+mod credential;
 mod diagnosis;
 mod entra;
 mod error;
 mod ids;
+pub mod keyvault;
 mod request;
 mod request_id;
 mod response;
 mod retry;
+mod secret;
 mod timefmt;
 mod token;
+pub mod transport;
 
 #[cfg(test)]
 mod testdata;
 
+pub use backoff::{RetryPolicy, retry_after};
 pub use claims::AssertionClaims;
 pub use config::{
     AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
     WorkloadIdentityConfig, WorkloadIdentityConfigBuilder,
 };
+pub use credential::{WorkloadIdentityCredential, WorkloadIdentityCredentialBuilder};
 pub use diagnosis::{DiagnosisInput, diagnose, token_file_age};
 pub use error::Error;
 pub use ids::{AuthorityHost, ClientId, DEFAULT_AUTHORITY_HOST, Scope, TenantId};
+pub use keyvault::{Secret, SecretClient, SecretClientBuilder, SecretProperties};
 pub use request::{JWT_BEARER_ASSERTION_TYPE, TokenRequest, USER_AGENT};
 pub use request_id::ClientRequestId;
 pub use response::{EntraError, parse_token_response};
 pub use retry::{Retry, retry_class};
+pub use secret::SecretValue;
 pub use token::{AccessToken, Assertion};

@@ -41,6 +41,9 @@ impl Error {
         match self {
             Error::Entra { entra, .. } => retry_class(entra.status()),
             Error::UnrecognizedErrorResponse { status, .. } => retry_class(*status),
+            Error::KeyVault { status, .. } => retry_class(*status),
+            Error::Transport { .. } => Retry::Retryable,
+            Error::Shared(inner) => inner.retry(),
             _ => Retry::Never,
         }
     }

@@ -1,0 +1,229 @@
+//! The token cache: one entry per (tenant, scopes, claims), each with its
+//! own lock, so one key's network call never holds up another key. Entries
+//! decide from the clock alone whether a token is served as is, served
+//! while a background refresh runs, or must be fetched first.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, AtomicU64},
+    },
+    time::{Duration, SystemTime},
+};
+
+use crate::{AccessToken, Error};
+
+/// How long before expiry a token is refreshed when Entra gives no
+/// `refresh_in` (the Azure SDKs use the same margin).
+pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+/// Wait after a failed background refresh before the next one.
+pub(crate) const REFRESH_RETRY: Duration = Duration::from_secs(30);
+/// The refresh time is pulled earlier by up to this much, at random, so
+/// that many replicas started together do not refresh together.
+pub(crate) const MAX_REFRESH_JITTER: Duration = Duration::from_secs(60);
+
+/// What a cache entry is keyed by: a token for one tenant, set of scopes
+/// and claims challenge is never handed out for another.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CacheKey {
+    pub(crate) tenant: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) claims: Option<String>,
+}
+
+/// A cached token and when to refresh it.
+#[derive(Debug, Clone)]
+pub(crate) struct Cached {
+    pub(crate) token: AccessToken,
+    pub(crate) refresh_at: SystemTime,
+}
+
+/// What to do with a request, given the cache and the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Serve the cached token.
+    Serve,
+    /// Serve the cached token and refresh it in the background.
+    ServeAndRefresh,
+    /// No usable token: fetch one and wait for it.
+    Fetch,
+}
+
+/// The pure rule: a token is usable until it expires; past its refresh
+/// time it is still served while a new one is fetched.
+pub(crate) fn decide(cached: Option<&Cached>, now: SystemTime) -> Decision {
+    match cached {
+        Some(c) if now < c.token.expires_on() => {
+            if now >= c.refresh_at {
+                Decision::ServeAndRefresh
+            } else {
+                Decision::Serve
+            }
+        }
+        _ => Decision::Fetch,
+    }
+}
+
+/// When to refresh a token obtained at `now`: at Entra's `refresh_in` if it
+/// gave one, else [`REFRESH_MARGIN`] before expiry (half the lifetime for
+/// tokens shorter than twice the margin), pulled earlier by `jitter`, never
+/// before `now`.
+pub(crate) fn refresh_at(token: &AccessToken, now: SystemTime, jitter: Duration) -> SystemTime {
+    let expires = token.expires_on();
+    let lifetime = expires.duration_since(now).unwrap_or_default();
+    let planned = match token.refresh_on() {
+        Some(at) => at,
+        None if lifetime >= REFRESH_MARGIN * 2 => expires - REFRESH_MARGIN,
+        None => now + lifetime / 2,
+    };
+    let jitter = jitter.min(planned.duration_since(now).unwrap_or_default() / 2);
+    (planned - jitter).max(now)
+}
+
+/// One key's state.
+#[derive(Debug, Default)]
+pub(crate) struct Entry {
+    current: RwLock<Option<Cached>>,
+    /// Held while a request for this key is in flight; waiters queue here.
+    pub(crate) flight: tokio::sync::Mutex<Flight>,
+    /// Bumped when a flight ends, so a waiter knows one ended while it waited.
+    pub(crate) generation: AtomicU64,
+    /// Set while a background refresh runs.
+    pub(crate) refreshing: AtomicBool,
+}
+
+/// The outcome of the last flight, shared with those who waited for it.
+#[derive(Debug, Default)]
+pub(crate) struct Flight {
+    pub(crate) last_error: Option<Arc<Error>>,
+}
+
+impl Entry {
+    /// The cached token, if any (expired or not).
+    pub(crate) fn cached(&self) -> Option<Cached> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn store(&self, token: AccessToken, now: SystemTime, jitter: Duration) {
+        let refresh_at = refresh_at(&token, now, jitter);
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(Cached { token, refresh_at });
+    }
+
+    /// After a failed background refresh: keep the token, try again later
+    /// (but not after it expires).
+    pub(crate) fn postpone_refresh(&self, now: SystemTime) {
+        if let Some(cached) = self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_mut()
+        {
+            cached.refresh_at = (now + REFRESH_RETRY).min(cached.token.expires_on());
+        }
+    }
+}
+
+/// All entries. The map's lock is held only to find or insert an entry.
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    entries: Mutex<HashMap<CacheKey, Arc<Entry>>>,
+}
+
+impl TokenCache {
+    pub(crate) fn entry(&self, key: &CacheKey) -> Arc<Entry> {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(entries.entry(key.clone()).or_default())
+    }
+}
+
+/// A random jitter up to [`MAX_REFRESH_JITTER`].
+pub(crate) fn random_jitter() -> Duration {
+    MAX_REFRESH_JITTER.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.0..1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: SystemTime = SystemTime::UNIX_EPOCH;
+
+    fn token(lifetime: u64, refresh_in: Option<u64>) -> AccessToken {
+        AccessToken::new(
+            "t",
+            T0 + Duration::from_secs(lifetime),
+            refresh_in.map(|r| T0 + Duration::from_secs(r)),
+        )
+    }
+
+    #[test]
+    fn refresh_time_follows_refresh_in_else_five_minutes_before_expiry() {
+        assert_eq!(
+            refresh_at(&token(3600, None), T0, Duration::ZERO),
+            T0 + Duration::from_secs(3300)
+        );
+        assert_eq!(
+            refresh_at(&token(86400, Some(43200)), T0, Duration::ZERO),
+            T0 + Duration::from_secs(43200)
+        );
+        assert_eq!(
+            refresh_at(&token(3600, None), T0, Duration::from_secs(60)),
+            T0 + Duration::from_secs(3240)
+        );
+        // Short tokens refresh at half-life; jitter never reaches back past now.
+        assert_eq!(
+            refresh_at(&token(300, None), T0, Duration::ZERO),
+            T0 + Duration::from_secs(150)
+        );
+        assert!(refresh_at(&token(10, None), T0, Duration::from_secs(60)) >= T0);
+    }
+
+    #[test]
+    fn serves_until_expiry_and_refreshes_after_the_refresh_time() {
+        let cached = Cached {
+            token: token(3600, None),
+            refresh_at: T0 + Duration::from_secs(3300),
+        };
+        assert_eq!(decide(None, T0), Decision::Fetch);
+        assert_eq!(decide(Some(&cached), T0), Decision::Serve);
+        assert_eq!(
+            decide(Some(&cached), T0 + Duration::from_secs(3300)),
+            Decision::ServeAndRefresh
+        );
+        assert_eq!(
+            decide(Some(&cached), T0 + Duration::from_secs(3599)),
+            Decision::ServeAndRefresh
+        );
+        // An expired token is never served.
+        assert_eq!(
+            decide(Some(&cached), T0 + Duration::from_secs(3600)),
+            Decision::Fetch
+        );
+    }
+
+    #[test]
+    fn a_failed_refresh_is_retried_later_but_not_after_expiry() {
+        let entry = Entry::default();
+        entry.store(token(3600, None), T0, Duration::ZERO);
+        entry.postpone_refresh(T0 + Duration::from_secs(3300));
+        assert_eq!(
+            entry.cached().unwrap().refresh_at,
+            T0 + Duration::from_secs(3330)
+        );
+        entry.postpone_refresh(T0 + Duration::from_secs(3590));
+        assert_eq!(
+            entry.cached().unwrap().refresh_at,
+            T0 + Duration::from_secs(3600)
+        );
+    }
+}

@@ -1,0 +1,576 @@
+//! [`SecretClient`]: Key Vault secrets with challenge-based authentication,
+//! paging that follows `nextLink`, and retries of throttled requests.
+
+pub mod challenge;
+mod model;
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use futures::{Stream, StreamExt as _, stream};
+use serde_json::{Value, json};
+use url::Url;
+
+pub use challenge::Challenge;
+pub use model::{Secret, SecretProperties};
+
+use crate::{
+    Error, Scope, WorkloadIdentityCredential,
+    backoff::{RetryPolicy, jitter, retry_after},
+    retry_class,
+    transport::{HttpRequest, HttpResponse, ReqwestTransport, SharedTransport, Transport},
+};
+
+/// The Key Vault REST API version this client speaks: the latest stable
+/// version in Microsoft's published specification of the secrets API.
+pub const API_VERSION: &str = "2025-07-01";
+
+/// Reads and writes the secrets of one vault.
+///
+/// The first request goes out without a token; the vault answers 401 with
+/// a challenge naming the resource and tenant, and the client asks the
+/// credential for a token for exactly that scope, after checking that the
+/// vault's host belongs to the resource (so no other endpoint can collect
+/// a token) and that the tenant is the credential's. The challenge is then
+/// reused. 429 and 5xx answers are retried honouring `Retry-After`.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), azure_wi_auth::Error> {
+/// use azure_wi_auth::{SecretClient, WorkloadIdentityCredential};
+/// let credential = WorkloadIdentityCredential::from_env()?;
+/// let client = SecretClient::new("https://orders-kv.vault.azure.net", credential)?;
+/// let secret = client.get_secret("db-password").await?;
+/// let password: &str = secret.value.expose();
+/// # let _ = password; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct SecretClient {
+    inner: Arc<ClientInner>,
+}
+
+#[derive(Debug)]
+struct ClientInner {
+    vault: Url,
+    credential: WorkloadIdentityCredential,
+    transport: SharedTransport,
+    retry: RetryPolicy,
+    challenge: Mutex<Option<Challenge>>,
+}
+
+/// Options for a [`SecretClient`].
+#[derive(Debug)]
+#[must_use = "call .build() to get the client"]
+pub struct SecretClientBuilder {
+    vault_url: String,
+    credential: WorkloadIdentityCredential,
+    transport: Option<SharedTransport>,
+    retry: RetryPolicy,
+}
+
+impl SecretClientBuilder {
+    /// Sends requests with this `reqwest::Client`.
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.transport = Some(Arc::new(ReqwestTransport::new(client)));
+        self
+    }
+
+    /// Sends requests through any [`Transport`].
+    pub fn with_transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Retries throttled and failed requests within `policy`.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidVaultUrl`] unless the URL is `https://<host>` (a
+    /// trailing slash is fine); [`Error::HttpClient`] if the default client
+    /// cannot be built.
+    pub fn build(self) -> Result<SecretClient, Error> {
+        let invalid = |reason: &str| Error::InvalidVaultUrl {
+            value: self.vault_url.clone(),
+            reason: reason.to_owned(),
+        };
+        let vault = Url::parse(&self.vault_url).map_err(|e| invalid(&e.to_string()))?;
+        if vault.scheme() != "https" {
+            return Err(invalid(
+                "Key Vault is only reached over https: a bearer token is never sent in clear text",
+            ));
+        }
+        if vault.host_str().is_none()
+            || !vault.path().trim_matches('/').is_empty()
+            || vault.query().is_some()
+        {
+            return Err(invalid(
+                "expected https://<vault-name>.vault.azure.net with no path",
+            ));
+        }
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => Arc::new(
+                ReqwestTransport::with_extra_root(None)
+                    .map_err(|reason| Error::HttpClient { reason })?,
+            ),
+        };
+        Ok(SecretClient {
+            inner: Arc::new(ClientInner {
+                vault,
+                credential: self.credential,
+                transport,
+                retry: self.retry,
+                challenge: Mutex::new(None),
+            }),
+        })
+    }
+}
+
+impl SecretClient {
+    /// A client for `vault_url` (`https://<name>.vault.azure.net`).
+    ///
+    /// # Errors
+    ///
+    /// As [`SecretClientBuilder::build`].
+    pub fn new(vault_url: &str, credential: WorkloadIdentityCredential) -> Result<Self, Error> {
+        Self::builder(vault_url, credential).build()
+    }
+
+    /// A builder with options.
+    pub fn builder(vault_url: &str, credential: WorkloadIdentityCredential) -> SecretClientBuilder {
+        SecretClientBuilder {
+            vault_url: vault_url.to_owned(),
+            credential,
+            transport: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The vault's URL.
+    pub fn vault_url(&self) -> &str {
+        self.inner.vault.as_str().trim_end_matches('/')
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self
+            .inner
+            .vault
+            .join(path)
+            .expect("a secret path joins a vault URL");
+        url.query_pairs_mut()
+            .append_pair("api-version", API_VERSION);
+        url
+    }
+
+    /// The current version of secret `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SecretNotFound`], [`Error::Forbidden`] (naming the role
+    /// needed), a credential error, or [`Error::KeyVault`].
+    pub async fn get_secret(&self, name: &str) -> Result<Secret, Error> {
+        self.get(name, None).await
+    }
+
+    /// Version `version` of secret `name`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecretClient::get_secret`].
+    pub async fn get_secret_version(&self, name: &str, version: &str) -> Result<Secret, Error> {
+        self.get(name, Some(version)).await
+    }
+
+    async fn get(&self, name: &str, version: Option<&str>) -> Result<Secret, Error> {
+        let path = format!(
+            "secrets/{}/{}",
+            segment(name),
+            version.map(segment).unwrap_or_default()
+        );
+        let what = Target::Secret { name, version };
+        let json = self
+            .inner
+            .request("GET", self.url(&path), None, &what)
+            .await?;
+        model::secret(&json).ok_or_else(|| what.malformed(self.vault_url()))
+    }
+
+    /// Writes a new version of secret `name` holding `value`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecretClient::get_secret`]; writing needs the Key Vault Secrets
+    /// Officer role.
+    pub async fn set_secret(&self, name: &str, value: &str) -> Result<Secret, Error> {
+        let what = Target::Set { name };
+        let body = json!({ "value": value }).to_string().into_bytes();
+        let json = self
+            .inner
+            .request(
+                "PUT",
+                self.url(&format!("secrets/{}", segment(name))),
+                Some(body),
+                &what,
+            )
+            .await?;
+        model::secret(&json).ok_or_else(|| what.malformed(self.vault_url()))
+    }
+
+    /// Every secret's metadata (no values), page by page as the caller
+    /// consumes the stream.
+    pub fn list_secret_properties(
+        &self,
+    ) -> impl Stream<Item = Result<SecretProperties, Error>> + Send + 'static {
+        self.pages(self.url("secrets"), Target::List)
+    }
+
+    /// The metadata of every version of secret `name`.
+    pub fn list_secret_versions(
+        &self,
+        name: &str,
+    ) -> impl Stream<Item = Result<SecretProperties, Error>> + Send + 'static {
+        let url = self.url(&format!("secrets/{}/versions", segment(name)));
+        self.pages(
+            url,
+            Target::Versions {
+                name: name.to_owned(),
+            },
+        )
+    }
+
+    fn pages(
+        &self,
+        first: Url,
+        what: Target<'static>,
+    ) -> impl Stream<Item = Result<SecretProperties, Error>> + Send + 'static {
+        let inner = Arc::clone(&self.inner);
+        stream::unfold(Some(first), move |next| {
+            let inner = Arc::clone(&inner);
+            let what = what.clone();
+            async move {
+                let url = next?;
+                let page = match inner.request("GET", url, None, &what).await {
+                    Ok(page) => page,
+                    Err(error) => return Some((vec![Err(error)], None)),
+                };
+                let vault = inner.vault.as_str().trim_end_matches('/').to_owned();
+                let mut items: Vec<Result<SecretProperties, Error>> = page["value"]
+                    .as_array()
+                    .map(|items| {
+                        items
+                            .iter()
+                            .map(|item| {
+                                model::properties(item).ok_or_else(|| what.malformed(&vault))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let next = match page["nextLink"].as_str().filter(|l| !l.is_empty()) {
+                    None => None,
+                    Some(link) => match inner.next_url(link) {
+                        Ok(url) => Some(url),
+                        Err(error) => {
+                            items.push(Err(error));
+                            None
+                        }
+                    },
+                };
+                Some((items, next))
+            }
+        })
+        .flat_map(stream::iter)
+    }
+}
+
+/// A path segment with the few characters that would break a URL escaped
+/// (secret names are `[0-9a-zA-Z-]`, so valid names pass unchanged).
+fn segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// What a request is for, to word errors.
+#[derive(Debug, Clone)]
+enum Target<'a> {
+    Secret {
+        name: &'a str,
+        version: Option<&'a str>,
+    },
+    Set {
+        name: &'a str,
+    },
+    List,
+    Versions {
+        name: String,
+    },
+}
+
+impl Target<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Self::Secret {
+                name,
+                version: None,
+            } => format!("reading secret {name}"),
+            Self::Secret {
+                name,
+                version: Some(v),
+            } => format!("reading secret {name} version {v}"),
+            Self::Set { name } => format!("writing secret {name}"),
+            Self::List => "listing secrets".to_owned(),
+            Self::Versions { name } => format!("listing the versions of secret {name}"),
+        }
+    }
+
+    fn role(&self) -> &'static str {
+        match self {
+            Self::Set { .. } => "Key Vault Secrets Officer",
+            _ => "Key Vault Secrets User",
+        }
+    }
+
+    fn malformed(&self, vault: &str) -> Error {
+        Error::KeyVault {
+            vault: vault.to_owned(),
+            what: self.describe(),
+            status: 200,
+            code: "MalformedResponse".to_owned(),
+            message: "the answer is not a Key Vault secret body".to_owned(),
+        }
+    }
+
+    /// Maps an error answer to the error a user can act on.
+    fn error(&self, vault: &str, response: &HttpResponse) -> Error {
+        let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
+        let inner = body["error"]["innererror"]["code"]
+            .as_str()
+            .map(str::to_owned);
+        let message = body["error"]["message"]
+            .as_str()
+            .map(|m| m.lines().next().unwrap_or_default().trim().to_owned())
+            .unwrap_or_else(|| {
+                String::from_utf8_lossy(&response.body)
+                    .chars()
+                    .take(200)
+                    .collect()
+            });
+        match (response.status, self) {
+            (404, Self::Secret { name, version }) if code == "SecretNotFound" => {
+                Error::SecretNotFound {
+                    vault: vault.to_owned(),
+                    name: (*name).to_owned(),
+                    version: version.map(str::to_owned),
+                }
+            }
+            (404, Self::Versions { name }) if code == "SecretNotFound" => Error::SecretNotFound {
+                vault: vault.to_owned(),
+                name: name.clone(),
+                version: None,
+            },
+            (403, _) => {
+                let code = inner.unwrap_or(code);
+                let role = matches!(code.as_str(), "ForbiddenByRbac" | "AccessDenied")
+                    .then(|| self.role());
+                Error::Forbidden {
+                    vault: vault.to_owned(),
+                    what: self.describe(),
+                    code,
+                    message,
+                    role,
+                }
+            }
+            (status, _) => Error::KeyVault {
+                vault: vault.to_owned(),
+                what: self.describe(),
+                status,
+                code,
+                message,
+            },
+        }
+    }
+}
+
+impl ClientInner {
+    fn vault_str(&self) -> &str {
+        self.vault.as_str().trim_end_matches('/')
+    }
+
+    /// A `nextLink` turned into the next request: same host as the vault
+    /// (a token is never sent elsewhere), our api-version.
+    fn next_url(&self, link: &str) -> Result<Url, Error> {
+        let bad = |problem: String| Error::Challenge {
+            vault: self.vault_str().to_owned(),
+            problem,
+        };
+        let mut url =
+            Url::parse(link).map_err(|e| bad(format!("nextLink {link:?} is not a URL: {e}")))?;
+        if url.scheme() != "https"
+            || url.host_str() != self.vault.host_str()
+            || url.port_or_known_default() != self.vault.port_or_known_default()
+        {
+            return Err(bad(format!(
+                "nextLink {link:?} points away from the vault; not following it"
+            )));
+        }
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "api-version")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .append_pair("api-version", API_VERSION)
+            .extend_pairs(pairs);
+        Ok(url)
+    }
+
+    async fn request(
+        &self,
+        method: &'static str,
+        url: Url,
+        body: Option<Vec<u8>>,
+        what: &Target<'_>,
+    ) -> Result<Value, Error> {
+        let started = Instant::now();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let response = self.authorized(method, &url, body.as_deref(), what).await?;
+            if (200..300).contains(&response.status) {
+                return serde_json::from_slice(&response.body)
+                    .map_err(|_| what.malformed(self.vault_str()));
+            }
+            let error = what.error(self.vault_str(), &response);
+            if !retry_class(response.status).is_retryable() {
+                return Err(error);
+            }
+            let delay = self.retry.delay(
+                attempts - 1,
+                jitter(),
+                retry_after(&response, std::time::SystemTime::now()),
+            );
+            if !self.retry.allows(attempts, started.elapsed(), delay) {
+                return Err(error);
+            }
+            tracing::debug!(%error, attempt = attempts, ?delay, "Key Vault request failed; retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &'static str,
+        url: &Url,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<HttpResponse, Error> {
+        let request = HttpRequest {
+            method,
+            url: url.clone(),
+            headers,
+            body,
+        };
+        self.transport
+            .send(request)
+            .await
+            .map_err(|message| Error::Transport {
+                url: url.as_str().to_owned(),
+                message,
+            })
+    }
+
+    /// Sends with a token, going through the challenge first when none is
+    /// cached, and once more when the vault answers 401 with a new one.
+    async fn authorized(
+        &self,
+        method: &'static str,
+        url: &Url,
+        body: Option<&[u8]>,
+        what: &Target<'_>,
+    ) -> Result<HttpResponse, Error> {
+        let json = || vec![("content-type".to_owned(), "application/json".to_owned())];
+        let cached = self
+            .challenge
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let mut challenge = match cached {
+            Some(challenge) => challenge,
+            None => {
+                // The probe carries no token and no body, as the SDKs do.
+                let probe = self.send(method, url, json(), Vec::new()).await?;
+                if probe.status != 401 {
+                    return Ok(probe);
+                }
+                self.accept(&probe)?
+            }
+        };
+        for round in 0..2 {
+            let scope: Scope = challenge.scope.parse()?;
+            let token = self.credential.get_token(&[scope]).await?;
+            let mut headers = json();
+            headers.push((
+                "authorization".to_owned(),
+                format!("Bearer {}", token.secret()),
+            ));
+            let response = self
+                .send(method, url, headers, body.unwrap_or_default().to_vec())
+                .await?;
+            if response.status != 401 || round == 1 {
+                if response.status == 401 {
+                    return Err(Error::Challenge {
+                        vault: self.vault_str().to_owned(),
+                        problem: format!(
+                            "the vault refused the token while {}: {}",
+                            what.describe(),
+                            what.error(self.vault_str(), &response)
+                        ),
+                    });
+                }
+                return Ok(response);
+            }
+            challenge = self.accept(&response)?;
+        }
+        unreachable!("the loop returns in its second round")
+    }
+
+    /// Checks and caches the challenge of a 401 answer.
+    fn accept(&self, response: &HttpResponse) -> Result<Challenge, Error> {
+        let vault = self.vault_str().to_owned();
+        let bad = |problem: String| Error::Challenge {
+            vault: vault.clone(),
+            problem,
+        };
+        let header = response
+            .header("www-authenticate")
+            .ok_or_else(|| bad("answered 401 without a WWW-Authenticate challenge".to_owned()))?;
+        let challenge = challenge::parse(header).map_err(bad)?;
+        let host = self.vault.host_str().unwrap_or_default();
+        if !challenge::resource_matches(host, &challenge.resource_host) {
+            return Err(bad(format!(
+                "the challenge asks for a token for {}, which does not match the vault's host {host}; not sending one",
+                challenge.resource_host
+            )));
+        }
+        let tenant = self.credential.config().tenant_id().as_str();
+        if let Some(challenged) = &challenge.tenant
+            && !challenged.eq_ignore_ascii_case(tenant)
+        {
+            return Err(bad(format!(
+                "the vault belongs to tenant {challenged} but AZURE_TENANT_ID is {tenant}; the identity and the vault must be in one tenant"
+            )));
+        }
+        *self
+            .challenge
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(challenge.clone());
+        Ok(challenge)
+    }
+}
