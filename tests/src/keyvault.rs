@@ -349,7 +349,11 @@ impl Store {
         if *used >= budget {
             let left = WINDOW.saturating_sub(now.duration_since(state.window_start));
             return Err(KvError {
-                retry_after: Some(left.as_secs().max(1)),
+                retry_after: Some(
+                    u64::try_from(left.as_millis().div_ceil(1000))
+                        .unwrap_or(10)
+                        .max(1),
+                ),
                 ..KvError::new(
                     429,
                     "Throttled",

@@ -27,6 +27,7 @@
 //! ```
 
 pub mod config;
+pub mod demo;
 pub mod entra;
 mod error;
 pub mod faults;

@@ -1,3 +1,128 @@
-//! `azure-wi-emulator`: the emulator as a process.
-#![allow(missing_docs)]
-fn main() {}
+//! `azure-wi-emulator`: the emulator as a process, and the demo.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use azure_wi_emulator::{Config, Emulator, TokenSpec, demo};
+use clap::{Parser, Subcommand};
+
+/// A strict local emulator of the workload identity trust chain.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole chain once and print each step.
+    Demo {
+        /// Break one link to see the error a user gets, and the fix.
+        #[arg(long = "break", value_enum)]
+        broken: Option<demo::Break>,
+    },
+    /// Serve the issuer, Entra ID and Key Vault until interrupted.
+    Serve {
+        /// World to emulate (YAML or JSON); the demo's world by default.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// TLS listener.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// CONNECT proxy for clients that use HTTPS_PROXY.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        proxy_listen: SocketAddr,
+        /// Folder for the CA and a projected token.
+        #[arg(long, default_value = "./emulator")]
+        out: PathBuf,
+        /// Namespace and ServiceAccount of the token written to --out.
+        #[arg(long, default_value = "team-a")]
+        namespace: String,
+        /// ServiceAccount of the token written to --out.
+        #[arg(long, default_value = "orders-api")]
+        service_account: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo { broken } => demo::run(broken).await,
+        Command::Serve {
+            config,
+            listen,
+            proxy_listen,
+            out,
+            namespace,
+            service_account,
+        } => serve(
+            config,
+            listen,
+            proxy_listen,
+            out,
+            &namespace,
+            &service_account,
+        )
+        .await
+        .map(|()| true),
+    };
+    match result {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("azure-wi-emulator: {error}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(
+    config: Option<PathBuf>,
+    listen: SocketAddr,
+    proxy_listen: SocketAddr,
+    out: PathBuf,
+    namespace: &str,
+    service_account: &str,
+) -> Result<(), String> {
+    let config = match config {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Config::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Config::demo(),
+    };
+    let tenant = config.tenants[0].clone();
+    let client_id = config
+        .identities
+        .first()
+        .map(|i| i.client_id.clone())
+        .unwrap_or_default();
+    let emulator = Emulator::start_on(config, listen, proxy_listen)
+        .await
+        .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let ca = out.join("ca.pem");
+    std::fs::write(&ca, emulator.ca_pem()).map_err(|e| format!("{}: {e}", ca.display()))?;
+    let token = emulator
+        .project_token(
+            &out.join("tokens"),
+            &TokenSpec::new(namespace, service_account),
+        )
+        .map_err(|e| e.to_string())?;
+    println!("# the environment a mutated pod gets, plus the way to reach the emulator:");
+    println!("export AZURE_CLIENT_ID={client_id}");
+    println!("export AZURE_TENANT_ID={tenant}");
+    println!("export AZURE_FEDERATED_TOKEN_FILE={}", token.display());
+    println!("export AZURE_AUTHORITY_HOST={}", emulator.authority_host());
+    println!("export HTTPS_PROXY={}", emulator.proxy_url());
+    println!("export REQUESTS_CA_BUNDLE={}", ca.display());
+    println!(
+        "# TLS listener {} (map login.microsoftonline.com, *.vault.azure.net and the issuer's host to it)",
+        emulator.addr()
+    );
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,399 @@
+//! `azure-wi-auth` end to end against the emulator: the credential and the
+//! Key Vault client over real sockets and TLS, reaching the emulator under
+//! the real Azure names, for every success path and every refusal.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any unexpected error"
+)]
+
+use std::time::{Duration, SystemTime};
+
+use azure_wi_auth::{
+    Error, RetryPolicy, SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential,
+};
+use azure_wi_emulator::{
+    Config, Emulator, Endpoint, Failure, TokenSpec,
+    config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, Role, RoleAssignment},
+};
+use futures::TryStreamExt as _;
+
+struct Pod {
+    dir: tempfile::TempDir,
+    credential: WorkloadIdentityCredential,
+}
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_secs(2),
+        max_total: Duration::from_secs(20),
+    }
+}
+
+/// A pod's token file and credential, configured as the webhook would.
+fn pod(emulator: &Emulator, spec: &TokenSpec, client_id: &str) -> Pod {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = emulator
+        .write_token_file(&dir.path().join("tokens"), spec)
+        .unwrap();
+    let config = WorkloadIdentityConfig::builder()
+        .client_id(client_id)
+        .tenant_id(DEMO_TENANT)
+        .token_file(token_file)
+        .authority_host(emulator.authority_host())
+        .build()
+        .unwrap();
+    let credential = WorkloadIdentityCredential::builder(config)
+        .with_http_client(emulator.client().unwrap())
+        .with_retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    Pod { dir, credential }
+}
+
+fn vault(emulator: &Emulator, pod: &Pod) -> SecretClient {
+    SecretClient::builder(&emulator.vault_url("orders-kv"), pod.credential.clone())
+        .with_http_client(emulator.client().unwrap())
+        .with_retry_policy(fast_retries())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn reads_versions_lists_and_writes() {
+    let mut config = Config::demo();
+    config.max_page_size = 1;
+    config.role_assignments.push(RoleAssignment {
+        principal_id: DEMO_OBJECT_ID.into(),
+        role: Role::SecretsOfficer,
+        scope: "orders-kv/secrets/rotated".into(),
+    });
+    let emulator = Emulator::start(config).await.unwrap();
+    let pod = pod(
+        &emulator,
+        &TokenSpec::new("team-a", "orders-api"),
+        DEMO_CLIENT_ID,
+    );
+    let client = vault(&emulator, &pod);
+
+    let secret = client.get_secret("db-password").await.unwrap();
+    assert_eq!(secret.value.expose(), "s3cr3t-from-key-vault");
+    assert!(!format!("{secret:?}").contains("s3cr3t"));
+    let version = secret.properties.version.clone().unwrap();
+    assert_eq!(
+        client
+            .get_secret_version("db-password", &version)
+            .await
+            .unwrap()
+            .value
+            .expose(),
+        "s3cr3t-from-key-vault"
+    );
+    let names: Vec<String> = client
+        .list_secret_properties()
+        .map_ok(|p| p.name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names, ["api-key", "db-password"]);
+    let versions: Vec<_> = client
+        .list_secret_versions("db-password")
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(
+        client
+            .set_secret("rotated", "v2")
+            .await
+            .unwrap()
+            .value
+            .expose(),
+        "v2"
+    );
+    assert_eq!(
+        client.get_secret("rotated").await.unwrap().value.expose(),
+        "v2"
+    );
+    // One token served every call: the challenge and the token were cached.
+    assert_eq!(emulator.counters().tokens_issued(), 1);
+}
+
+async fn token_error(emulator: &Emulator, spec: &TokenSpec, client_id: &str) -> Error {
+    let pod = pod(emulator, spec, client_id);
+    vault(emulator, &pod)
+        .get_secret("db-password")
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn every_entra_refusal_arrives_with_its_code_and_a_diagnosis() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let old = SystemTime::now() - Duration::from_secs(7200);
+    let cases = [
+        (
+            TokenSpec::new("team-a", "someone-else"),
+            DEMO_CLIENT_ID,
+            700213,
+            "system:serviceaccount:team-a:someone-else",
+        ),
+        (
+            TokenSpec::new("team-a", "Orders-Api"),
+            DEMO_CLIENT_ID,
+            7002138,
+            "case",
+        ),
+        (
+            TokenSpec::new("team-a", "orders-api").audience("api://other"),
+            DEMO_CLIENT_ID,
+            700212,
+            "api://other",
+        ),
+        (
+            TokenSpec::new("team-a", "orders-api").issued_at(old),
+            DEMO_CLIENT_ID,
+            700024,
+            "expired",
+        ),
+        (
+            TokenSpec::new("team-a", "orders-api"),
+            "11111111-2222-3333-4444-555555555555",
+            700016,
+            "11111111-2222-3333-4444-555555555555",
+        ),
+    ];
+    for (spec, client_id, code, hint) in cases {
+        let requests = emulator.counters().token_requests();
+        let error = token_error(&emulator, &spec, client_id).await;
+        let entra = error.entra().unwrap_or_else(|| panic!("{code}: {error}"));
+        assert_eq!(entra.code(), Some(code), "{error}");
+        let text = error.to_string();
+        assert!(text.contains(&format!("AADSTS{code}")), "{text}");
+        assert!(
+            error.diagnosis().is_some_and(|d| d.contains(hint)) || text.contains(hint),
+            "{code}: {text}"
+        );
+        // Configuration errors are not retried.
+        assert_eq!(emulator.counters().token_requests(), requests + 1, "{code}");
+    }
+
+    // Another cluster's issuer, and a token signed by a key the issuer does
+    // not publish.
+    let stranger = Emulator::start(Config {
+        issuer: "https://other-cluster.localhost/".into(),
+        ..Config::demo()
+    })
+    .await
+    .unwrap();
+    let forged_dir = tempfile::tempdir().unwrap();
+    let forged = stranger
+        .mint(&TokenSpec::new("team-a", "orders-api"))
+        .unwrap();
+    let unknown_issuer = pod_with_assertion(&emulator, &forged_dir, &forged);
+    assert_eq!(code_of(&emulator, &unknown_issuer).await, 50166);
+    let impostor = Emulator::start(Config::demo()).await.unwrap();
+    let signed_elsewhere = impostor
+        .mint(&TokenSpec::new("team-a", "orders-api"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        code_of(
+            &emulator,
+            &pod_with_assertion(&emulator, &dir, &signed_elsewhere)
+        )
+        .await,
+        700027
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        code_of(
+            &emulator,
+            &pod_with_assertion(&emulator, &dir, "not.a-jwt.at-all")
+        )
+        .await,
+        50027
+    );
+}
+
+fn pod_with_assertion(
+    emulator: &Emulator,
+    dir: &tempfile::TempDir,
+    assertion: &str,
+) -> WorkloadIdentityCredential {
+    let file = azure_wi_emulator::issuer::write_token_file(dir.path(), assertion).unwrap();
+    let config = WorkloadIdentityConfig::builder()
+        .client_id(DEMO_CLIENT_ID)
+        .tenant_id(DEMO_TENANT)
+        .token_file(file)
+        .authority_host(emulator.authority_host())
+        .build()
+        .unwrap();
+    WorkloadIdentityCredential::builder(config)
+        .with_http_client(emulator.client().unwrap())
+        .with_retry_policy(fast_retries())
+        .build()
+        .unwrap()
+}
+
+async fn code_of(emulator: &Emulator, credential: &WorkloadIdentityCredential) -> u32 {
+    let scope = ["https://vault.azure.net/.default".parse().unwrap()];
+    let error = credential.get_token(&scope).await.unwrap_err();
+    let _ = emulator;
+    error
+        .entra()
+        .and_then(|e| e.code())
+        .unwrap_or_else(|| panic!("{error}"))
+}
+
+#[tokio::test]
+async fn unknown_tenant_and_unknown_resource() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = emulator
+        .write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))
+        .unwrap();
+    let config = WorkloadIdentityConfig::builder()
+        .client_id(DEMO_CLIENT_ID)
+        .tenant_id("00000000-0000-0000-0000-000000000000")
+        .token_file(&token_file)
+        .authority_host(emulator.authority_host())
+        .build()
+        .unwrap();
+    let credential = WorkloadIdentityCredential::builder(config)
+        .with_http_client(emulator.client().unwrap())
+        .build()
+        .unwrap();
+    let error = credential
+        .get_token(&["https://vault.azure.net/.default".parse().unwrap()])
+        .await
+        .unwrap_err();
+    assert_eq!(error.entra().unwrap().code(), Some(90002), "{error}");
+    let good = pod(
+        &emulator,
+        &TokenSpec::new("team-a", "orders-api"),
+        DEMO_CLIENT_ID,
+    );
+    let error = good
+        .credential
+        .get_token(&["https://management.azure.com/.default".parse().unwrap()])
+        .await
+        .unwrap_err();
+    assert_eq!(error.entra().unwrap().code(), Some(500011), "{error}");
+}
+
+#[tokio::test]
+async fn key_vault_refusals_name_the_secret_vault_and_role() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let pod = pod(
+        &emulator,
+        &TokenSpec::new("team-a", "orders-api"),
+        DEMO_CLIENT_ID,
+    );
+    let client = vault(&emulator, &pod);
+
+    let missing = client.get_secret("nope").await.unwrap_err();
+    assert!(
+        matches!(missing, Error::SecretNotFound { .. }),
+        "{missing:?}"
+    );
+    assert_eq!(
+        missing.to_string(),
+        "secret nope was not found in Key Vault https://orders-kv.vault.azure.net (SecretNotFound); check the name, or whether it was deleted"
+    );
+    let write = client.set_secret("db-password", "x").await.unwrap_err();
+    let text = write.to_string();
+    assert!(
+        text.contains("refused writing secret db-password (ForbiddenByRbac)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("needs the Key Vault Secrets Officer role"),
+        "{text}"
+    );
+
+    emulator
+        .update_config(|c| c.role_assignments.clear())
+        .unwrap();
+    let read = client
+        .get_secret("db-password")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        read.contains("needs the Key Vault Secrets User role"),
+        "{read}"
+    );
+}
+
+#[tokio::test]
+async fn throttling_and_outages_are_ridden_out() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let first = pod(
+        &emulator,
+        &TokenSpec::new("team-a", "orders-api"),
+        DEMO_CLIENT_ID,
+    );
+    let client = vault(&emulator, &first);
+    emulator.faults().fail_next(
+        Endpoint::Entra,
+        2,
+        Failure {
+            status: 503,
+            retry_after: None,
+        },
+    );
+    emulator.faults().fail_next(
+        Endpoint::KeyVault,
+        1,
+        Failure {
+            status: 429,
+            retry_after: Some(1),
+        },
+    );
+    let before = emulator.counters().vault_requests();
+    assert_eq!(
+        client
+            .get_secret("db-password")
+            .await
+            .unwrap()
+            .value
+            .expose(),
+        "s3cr3t-from-key-vault"
+    );
+    assert_eq!(emulator.counters().token_requests(), 3);
+    // The throttled probe, its retry (the challenge), and the read.
+    assert_eq!(emulator.counters().vault_requests() - before, 3);
+
+    // The vault's own budget: the third read in the window is throttled
+    // (429 with the seconds left in the window), and the client waits it
+    // out instead of failing.
+    let mut config = Config::demo();
+    config.throttle.reads_per_10s = 2;
+    let tight = Emulator::start(config).await.unwrap();
+    let tight_pod = pod(
+        &tight,
+        &TokenSpec::new("team-a", "orders-api"),
+        DEMO_CLIENT_ID,
+    );
+    let client = SecretClient::builder(&tight.vault_url("orders-kv"), tight_pod.credential.clone())
+        .with_http_client(tight.client().unwrap())
+        .with_retry_policy(RetryPolicy {
+            max_total: Duration::from_secs(30),
+            max_delay: Duration::from_secs(15),
+            ..fast_retries()
+        })
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            client.get_secret("api-key").await.unwrap().value.expose(),
+            "k-123"
+        );
+    }
+    // Probe, 2 reads, the throttled read and its retry.
+    assert_eq!(tight.counters().vault_requests(), 5);
+    assert!(!tight_pod.dir.path().as_os_str().is_empty());
+}
