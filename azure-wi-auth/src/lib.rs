@@ -67,6 +67,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "azure_core")]
+mod azure_core_adapter;
 mod backoff;
 mod cache;
 mod claims;
