@@ -9,6 +9,7 @@ Usage: sdk.py VAULT_URL OP [ARGS...] where OP is one of
   list                the names of all secrets (follows nextLink)
   versions NAME       the number of versions
   set NAME VALUE      writes a new version
+  token SCOPE         only the credential: get_token(SCOPE)
 Prints one JSON object: {"ok": ...} or {"error": <exception type>,
 "message": ..., "status": ..., "code": ...}.
 """
@@ -21,6 +22,8 @@ from azure.keyvault.secrets import SecretClient
 
 
 def run(client, op, args):
+    if op == "token":
+        return bool(WorkloadIdentityCredential().get_token(args[0]).token)
     if op == "get":
         return client.get_secret(args[0]).value
     if op == "get-version":

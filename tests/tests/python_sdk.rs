@@ -47,6 +47,10 @@ fn pod(emulator: &Emulator, spec: &TokenSpec) -> Pod {
 
 /// Runs `sdk.py` with the pod's environment and returns its JSON answer.
 fn sdk(emulator: &Emulator, pod: &Pod, client_id: &str, args: &[&str]) -> Value {
+    sdk_in(emulator, pod, client_id, DEMO_TENANT, args)
+}
+
+fn sdk_in(emulator: &Emulator, pod: &Pod, client_id: &str, tenant: &str, args: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/sdk.py");
     let mut command = Command::new("python3");
     command
@@ -75,7 +79,7 @@ fn sdk(emulator: &Emulator, pod: &Pod, client_id: &str, args: &[&str]) -> Value 
     }
     let output = command
         .env("AZURE_CLIENT_ID", client_id)
-        .env("AZURE_TENANT_ID", DEMO_TENANT)
+        .env("AZURE_TENANT_ID", tenant)
         .env("AZURE_FEDERATED_TOKEN_FILE", &pod.token_file)
         .env("AZURE_AUTHORITY_HOST", emulator.authority_host())
         .env("REQUESTS_CA_BUNDLE", &pod.ca_file)
@@ -229,4 +233,125 @@ async fn fails_the_way_it_fails_against_azure() {
     let no_role = sdk(&emulator, &good, DEMO_CLIENT_ID, &["get", "db-password"]);
     assert_eq!(no_role["error"], "HttpResponseError", "{no_role:#}");
     assert_eq!(no_role["status"], 403);
+}
+
+fn assert_refused(answer: &Value, code: &str) {
+    assert_eq!(
+        answer["error"], "ClientAuthenticationError",
+        "{code}: {answer:#}"
+    );
+    assert!(
+        answer["message"].as_str().unwrap().contains(code),
+        "{code}: {answer:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_other_entra_refusal_and_throttling() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let good = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+    let get = ["get", "db-password"];
+
+    // Unknown tenant and unknown resource, asked of the credential directly
+    // (through the vault the SDK refuses a tenant other than the vault's
+    // before asking Entra).
+    let answer = sdk_in(
+        &emulator,
+        &good,
+        DEMO_CLIENT_ID,
+        "00000000-0000-0000-0000-000000000000",
+        &["token", "https://vault.azure.net/.default"],
+    );
+    assert_refused(&answer, "AADSTS90002");
+    assert_refused(
+        &sdk(
+            &emulator,
+            &good,
+            DEMO_CLIENT_ID,
+            &["token", "https://management.azure.com/.default"],
+        ),
+        "AADSTS500011",
+    );
+
+    // A token file that is not a JWT, one signed by a key the issuer does
+    // not publish, one from an issuer Entra cannot reach.
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = Pod {
+        token_file: azure_wi_emulator::issuer::write_token_file(
+            &dir.path().join("a"),
+            "not-a-token",
+        )
+        .unwrap(),
+        ca_file: good.ca_file.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    assert_refused(
+        &sdk(&emulator, &garbage, DEMO_CLIENT_ID, &get),
+        "AADSTS50027",
+    );
+    let impostor = Emulator::start(Config::demo()).await.unwrap();
+    let forged = Pod {
+        token_file: azure_wi_emulator::issuer::write_token_file(
+            &dir.path().join("b"),
+            &impostor
+                .mint(&TokenSpec::new("team-a", "orders-api"))
+                .unwrap(),
+        )
+        .unwrap(),
+        ca_file: good.ca_file.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    assert_refused(
+        &sdk(&emulator, &forged, DEMO_CLIENT_ID, &get),
+        "AADSTS700027",
+    );
+    let elsewhere = Emulator::start(Config {
+        issuer: "https://other-cluster.localhost/".into(),
+        ..Config::demo()
+    })
+    .await
+    .unwrap();
+    let unreachable = Pod {
+        token_file: azure_wi_emulator::issuer::write_token_file(
+            &dir.path().join("c"),
+            &elsewhere
+                .mint(&TokenSpec::new("team-a", "orders-api"))
+                .unwrap(),
+        )
+        .unwrap(),
+        ca_file: good.ca_file.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    assert_refused(
+        &sdk(&emulator, &unreachable, DEMO_CLIENT_ID, &get),
+        "AADSTS50166",
+    );
+
+    // Throttled once by the vault: the SDK waits out Retry-After and reads.
+    emulator.faults().fail_next(
+        azure_wi_emulator::Endpoint::KeyVault,
+        1,
+        azure_wi_emulator::Failure {
+            status: 429,
+            retry_after: Some(1),
+        },
+    );
+    assert_eq!(
+        ok(&sdk(&emulator, &good, DEMO_CLIENT_ID, &get)),
+        "s3cr3t-from-key-vault"
+    );
+
+    // The federated credential's issuer without its trailing slash, then no
+    // federated credential at all.
+    emulator
+        .update_config(|c| {
+            let fic = &mut c.identities[0].federated_credentials[0];
+            fic.issuer = fic.issuer.trim_end_matches('/').to_owned();
+        })
+        .unwrap();
+    assert_refused(&sdk(&emulator, &good, DEMO_CLIENT_ID, &get), "AADSTS700211");
+    emulator
+        .update_config(|c| c.identities[0].federated_credentials.clear())
+        .unwrap();
+    assert_refused(&sdk(&emulator, &good, DEMO_CLIENT_ID, &get), "AADSTS70021");
 }
