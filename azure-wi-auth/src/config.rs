@@ -5,14 +5,10 @@ use std::path::{Path, PathBuf};
 
 use crate::{AuthorityHost, ClientId, Error, TenantId};
 
-/// Name of the variable holding the client id.
-pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
-/// Name of the variable holding the tenant id.
-pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
-/// Name of the variable holding the path of the projected ServiceAccount token.
-pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
-/// Name of the optional variable holding the Entra ID authority host.
-pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
+pub use azure_wi_core::names::{
+    AUTHORITY_HOST_ENV as AZURE_AUTHORITY_HOST, CLIENT_ID_ENV as AZURE_CLIENT_ID,
+    FEDERATED_TOKEN_FILE_ENV as AZURE_FEDERATED_TOKEN_FILE, TENANT_ID_ENV as AZURE_TENANT_ID,
+};
 
 /// Everything needed to exchange the pod's ServiceAccount token for an Entra
 /// ID access token, validated.
@@ -81,12 +77,12 @@ impl WorkloadIdentityConfig {
             Ok(lookup(name)?.filter(|v| !v.trim().is_empty()))
         };
         let mut required = |name: &'static str| get(name)?.ok_or(Error::EnvVarMissing { name });
-        let invalid = |name: &'static str| {
-            move |reason: Error| Error::EnvVarInvalid {
+        fn invalid<E: Into<Error>>(name: &'static str) -> impl FnOnce(E) -> Error {
+            move |reason| Error::EnvVarInvalid {
                 name,
-                reason: Box::new(reason),
+                reason: Box::new(reason.into()),
             }
-        };
+        }
 
         let client_id = required(AZURE_CLIENT_ID)?
             .parse()

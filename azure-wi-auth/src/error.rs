@@ -67,6 +67,11 @@ pub enum Error {
         reason: String,
     },
 
+    /// Another value of the workload identity contract was refused (a cloud
+    /// name, an audience); the inner error names it.
+    #[error(transparent)]
+    InvalidContractValue(azure_wi_core::Error),
+
     /// An authority host was not an absolute `https` URL.
     #[error("authority host {value:?} is invalid: {reason}")]
     InvalidAuthorityHost {
@@ -257,6 +262,21 @@ pub enum Error {
         /// `error.message`.
         message: String,
     },
+}
+
+impl From<azure_wi_core::Error> for Error {
+    /// Keeps the id variants callers already match on.
+    fn from(e: azure_wi_core::Error) -> Self {
+        match e {
+            azure_wi_core::Error::InvalidClientId { value, reason } => {
+                Error::InvalidClientId { value, reason }
+            }
+            azure_wi_core::Error::InvalidTenantId { value, reason } => {
+                Error::InvalidTenantId { value, reason }
+            }
+            other => Error::InvalidContractValue(other),
+        }
+    }
 }
 
 impl Error {

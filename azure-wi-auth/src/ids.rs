@@ -1,7 +1,7 @@
-//! Validated identifiers: client id, tenant id, authority host and scope.
+//! Validated identifiers this crate adds to the contract's client and
+//! tenant ids ([`azure_wi_core`]): the authority host and the scope.
 //!
-//! Each is a newtype so a tenant id cannot be passed where a client id is
-//! expected, and so a value is checked once, when it enters the program,
+//! Each is a newtype so a value is checked once, when it enters the program,
 //! with an error that says what is wrong with it.
 
 use std::fmt;
@@ -9,11 +9,9 @@ use std::str::FromStr;
 
 use url::Url;
 
-use crate::Error;
+pub use azure_wi_core::{ClientId, DEFAULT_AUTHORITY_HOST, TenantId};
 
-/// Authority host of Azure's public cloud, used when `AZURE_AUTHORITY_HOST`
-/// is not set.
-pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com/";
+use crate::Error;
 
 /// Implements `as_str`, `Display` and `AsRef<str>` for a `String` newtype.
 macro_rules! string_newtype {
@@ -38,71 +36,6 @@ macro_rules! string_newtype {
             }
         }
     };
-}
-
-/// Application (client) id of the app registration or user-assigned managed
-/// identity whose federated identity credential trusts the pod's
-/// ServiceAccount. Sent as `client_id` in the token request.
-///
-/// Only checked to be non-empty and free of whitespace: Entra ID decides
-/// whether it exists.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClientId(String);
-string_newtype!(ClientId);
-
-impl FromStr for ClientId {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let invalid = |reason: &str| Error::InvalidClientId {
-            value: s.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if s.is_empty() {
-            return Err(invalid("it is empty"));
-        }
-        if s.chars().any(char::is_whitespace) {
-            return Err(invalid("it contains whitespace"));
-        }
-        Ok(Self(s.to_owned()))
-    }
-}
-
-/// Directory (tenant) id or domain name; it becomes a path segment of the
-/// token endpoint URL.
-///
-/// Like the Azure SDKs, only ASCII letters, digits, `.` and `-` are accepted.
-/// `.` and `..` alone are refused too: as path segments they would change
-/// which URL is called.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TenantId(String);
-string_newtype!(TenantId);
-
-impl FromStr for TenantId {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let invalid = |reason: String| Error::InvalidTenantId {
-            value: s.to_owned(),
-            reason,
-        };
-        if s.is_empty() {
-            return Err(invalid("it is empty".to_owned()));
-        }
-        if let Some(c) = s
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '-'))
-        {
-            return Err(invalid(format!(
-                "it contains {c:?}; only ASCII letters, digits, '.' and '-' are allowed \
-                 (use the directory id GUID or a domain such as contoso.onmicrosoft.com)"
-            )));
-        }
-        if s == "." || s == ".." {
-            return Err(invalid("'.' and '..' are not tenants".to_owned()));
-        }
-        Ok(Self(s.to_owned()))
-    }
 }
 
 /// Base URL of the Entra ID authority, e.g. `https://login.microsoftonline.com/`
@@ -214,36 +147,6 @@ mod tests {
 
     fn err<T: FromStr<Err = Error> + fmt::Debug>(s: &str) -> String {
         s.parse::<T>().expect_err(s).to_string()
-    }
-
-    #[test]
-    fn client_id_round_trips_and_rejects_empty_or_spaces() {
-        let id: ClientId = "11111111-2222-3333-4444-555555555555".parse().unwrap();
-        assert_eq!(id.to_string(), "11111111-2222-3333-4444-555555555555");
-        assert_eq!(
-            err::<ClientId>(""),
-            "client id \"\" is invalid: it is empty"
-        );
-        assert!(err::<ClientId>("abc\n").contains("whitespace"));
-    }
-
-    #[test]
-    fn tenant_id_accepts_guid_and_domain() {
-        for t in [
-            "72f988bf-0000-4000-8000-000000000001",
-            "contoso.onmicrosoft.com",
-        ] {
-            assert_eq!(t.parse::<TenantId>().unwrap().as_str(), t);
-        }
-    }
-
-    #[test]
-    fn tenant_id_rejects_other_characters_naming_them() {
-        assert!(err::<TenantId>("").contains("empty"));
-        let msg = err::<TenantId>("contoso/../x");
-        assert!(msg.contains("'/'"), "{msg}");
-        assert!(err::<TenantId>("a b").contains("' '"));
-        assert!(err::<TenantId>("..").contains("not tenants"));
     }
 
     #[test]

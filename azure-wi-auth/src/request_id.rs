@@ -42,12 +42,7 @@ impl FromStr for ClientRequestId {
 
     /// Accepts any UUID written as 8-4-4-4-12 hex digits; stores it in lower case.
     fn from_str(s: &str) -> Result<Self, Error> {
-        let well_formed = s.len() == 36
-            && s.char_indices().all(|(i, c)| match i {
-                8 | 13 | 18 | 23 => c == '-',
-                _ => c.is_ascii_hexdigit(),
-            });
-        if well_formed {
+        if azure_wi_core::is_guid(s) {
             Ok(Self(s.to_ascii_lowercase()))
         } else {
             Err(Error::InvalidClientRequestId {

@@ -9,13 +9,13 @@
 
 use std::{collections::HashMap, hint::black_box};
 
+use azure_wi_core::ServiceAccountInfo;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use webhook::{
     admission::{AdmissionRequest, AdmissionResponse},
     config::MutationConfig,
     mutate::{AdmissionPod, mutate},
-    serviceaccount::ServiceAccountInfo,
 };
 
 fn example_pod() -> Value {

@@ -22,6 +22,7 @@ use std::{
 };
 
 use axum::{Router, routing::post};
+use azure_wi_core::ServiceAccountInfo;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -32,7 +33,7 @@ use webhook::{
     config::MutationConfig,
     metrics::Metrics,
     server::{AdmissionState, Listeners, Readiness, ServerOptions},
-    serviceaccount::{ServiceAccountInfo, StaticServiceAccounts},
+    serviceaccount::StaticServiceAccounts,
 };
 
 const CONNECTIONS: usize = 16;

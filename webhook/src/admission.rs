@@ -13,8 +13,8 @@ use serde_json::Value;
 use crate::{
     config::MutationConfig,
     mutate::{AdmissionPod, Denial, Mutation, mutate},
-    serviceaccount::ServiceAccountInfo,
 };
+use azure_wi_core::ServiceAccountInfo;
 
 /// `kind` of every AdmissionReview.
 const KIND: &str = "AdmissionReview";

@@ -24,7 +24,6 @@ pub mod admission;
 pub mod config;
 pub mod metrics;
 pub mod mutate;
-pub mod names;
 pub mod server;
 pub mod serviceaccount;
 pub mod tls;

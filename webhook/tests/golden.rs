@@ -14,14 +14,14 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use azure_wi_core::{Audience, AzureCloud, ServiceAccountInfo, TenantId};
 use k8s_openapi::api::core::v1::Pod;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use webhook::{
-    config::{Audience, AzureCloud, MutationConfig, TenantId},
+    config::MutationConfig,
     mutate::{AdmissionPod, mutate},
-    serviceaccount::ServiceAccountInfo,
 };
 
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@ use axum::{
     body::{Body, to_bytes},
     http::{Request, StatusCode, header},
 };
+use azure_wi_core::ServiceAccountInfo;
 use base64::Engine as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -21,9 +22,7 @@ use webhook::{
         AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, Readiness, admission_router, health_router,
         metrics_router,
     },
-    serviceaccount::{
-        LookupError, ServiceAccountInfo, ServiceAccountLookup, StaticServiceAccounts,
-    },
+    serviceaccount::{LookupError, ServiceAccountLookup, StaticServiceAccounts},
 };
 
 const UID: &str = "9d0b1c2e-3f40-4a5b-8c6d-7e8f9a0b1c2d";

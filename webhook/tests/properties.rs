@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use azure_wi_core::{ServiceAccountInfo, names};
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, Pod, ServiceAccountTokenProjection, Volume, VolumeMount, VolumeProjection,
 };
@@ -15,8 +16,6 @@ use serde_json::{Map, Value, json};
 use webhook::{
     config::MutationConfig,
     mutate::{AdmissionPod, mutate},
-    names,
-    serviceaccount::ServiceAccountInfo,
 };
 
 const NAMESPACE: &str = "team-a";

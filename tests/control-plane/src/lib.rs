@@ -37,7 +37,7 @@ pub use error::Error;
 use process::Supervised;
 
 /// Audience the workload identity token is requested for.
-pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+pub use azure_wi_core::names::DEFAULT_AUDIENCE as TOKEN_EXCHANGE_AUDIENCE;
 
 /// How long the apiserver gets to answer `/readyz` after it starts.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);

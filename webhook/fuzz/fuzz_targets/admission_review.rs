@@ -13,8 +13,8 @@ use webhook::{
     admission::{AdmissionRequest, AdmissionResponse},
     config::MutationConfig,
     mutate::{AdmissionPod, mutate},
-    serviceaccount::ServiceAccountInfo,
 };
+use azure_wi_core::ServiceAccountInfo;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(request) = AdmissionRequest::from_review_slice(data) else {

@@ -1,24 +1,22 @@
 //! Flags shared by `mutate` and `serve`, so the dry run is configured exactly
 //! like the server (same names, same environment variables).
 
+use azure_wi_core::{Audience, AzureCloud, TenantId, names};
 use clap::Args;
-use webhook::{
-    config::{Audience, AzureCloud, ConfigError, MutationConfig, TenantId},
-    names,
-};
+use webhook::config::MutationConfig;
 
 /// The mutation's settings.
 #[derive(Debug, Args)]
 pub(crate) struct MutationFlags {
     /// Tenant injected when a ServiceAccount has no tenant-id annotation
     /// (required by `serve`).
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "T")]
+    #[arg(long, env = names::TENANT_ID_ENV, value_name = "T")]
     tenant_id: Option<String>,
     /// Cloud whose authority host is injected (AzurePublicCloud,
     /// AzureUSGovernmentCloud, AzureChinaCloud, AzureGermanCloud).
     #[arg(
         long,
-        env = "AZURE_ENVIRONMENT",
+        env = names::ENVIRONMENT_ENV,
         value_name = "NAME",
         default_value = "AzurePublicCloud"
     )]
@@ -37,7 +35,7 @@ pub(crate) enum TenantError {
     )]
     Missing,
     #[error("AZURE_TENANT_ID: {0}")]
-    Invalid(#[from] ConfigError),
+    Invalid(#[from] azure_wi_core::Error),
 }
 
 impl MutationFlags {

@@ -42,7 +42,7 @@ pub(crate) enum ServiceAccountFileError {
         path: String,
         index: usize,
         #[source]
-        source: webhook::serviceaccount::ServiceAccountError,
+        source: azure_wi_core::Error,
     },
 }
 
@@ -51,12 +51,12 @@ pub(crate) enum ServiceAccountFileError {
 pub(crate) fn service_accounts(
     path: &str,
     default_namespace: &str,
-) -> Result<Vec<webhook::serviceaccount::ServiceAccountInfo>, ServiceAccountFileError> {
+) -> Result<Vec<azure_wi_core::ServiceAccountInfo>, ServiceAccountFileError> {
     items(documents(path)?)
         .iter()
         .enumerate()
         .map(|(index, doc)| {
-            webhook::serviceaccount::ServiceAccountInfo::from_value(doc, default_namespace).map_err(
+            azure_wi_core::ServiceAccountInfo::from_value(doc, default_namespace).map_err(
                 |source| ServiceAccountFileError::Invalid {
                     path: display(path),
                     index: index + 1,

@@ -2,12 +2,10 @@
 
 use std::{io::Write as _, process::ExitCode};
 
+use azure_wi_core::names;
 use clap::{ArgGroup, Args, ValueEnum};
 use serde_json::Value;
-use webhook::{
-    admission::{AdmissionRequest, AdmissionResponse, ReviewVersion, admit},
-    names,
-};
+use webhook::admission::{AdmissionRequest, AdmissionResponse, ReviewVersion, admit};
 
 use super::input::{self, InputError};
 

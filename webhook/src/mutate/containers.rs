@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::Container;
 use serde_json::{Value, json};
 
 use super::{AdmissionPod, Denial, PatchBuilder};
-use crate::names;
+use azure_wi_core::names;
 
 /// The container lists that are mutated, in the reference's order.
 /// `ephemeralContainers` are never touched: they are added later through

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::Denial;
-use crate::{names, serviceaccount::ServiceAccountInfo};
+use azure_wi_core::{ServiceAccountInfo, names};
 
 /// Where an invalid token expiration was read from, so the denial can name
 /// the annotation to fix.

@@ -18,7 +18,9 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 
-use crate::{config::MutationConfig, names, serviceaccount::ServiceAccountInfo};
+use azure_wi_core::{ServiceAccountInfo, TenantId, describe_decode_error, is_guid, names};
+
+use crate::config::MutationConfig;
 use patch::PatchBuilder;
 
 pub use expiration::Origin as ExpirationOrigin;
@@ -211,7 +213,8 @@ impl Mutation {
 ///
 /// ```
 /// use serde_json::json;
-/// use webhook::{mutate::{mutate, AdmissionPod}, serviceaccount::ServiceAccountInfo};
+/// use azure_wi_core::ServiceAccountInfo;
+/// use webhook::mutate::{mutate, AdmissionPod};
 ///
 /// let raw = json!({"metadata": {"name": "app"}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
 /// let pod = AdmissionPod::parse(&raw, "team").unwrap();
@@ -288,7 +291,7 @@ fn identity_env<'c>(
             ""
         }
         Some(tenant) => {
-            if !crate::config::TenantId::is_valid(tenant) {
+            if !TenantId::is_valid(tenant) {
                 warnings.push(format!(
                     "{} {tenant:?} on {who} is not a valid tenant id: Azure SDKs will refuse it",
                     names::TENANT_ID_ANNOTATION
@@ -352,26 +355,6 @@ fn set_namespace(pod: &AdmissionPod<'_>, patch: &mut PatchBuilder) {
     match pod.raw.get("metadata") {
         Some(Value::Object(_)) => patch.add(&["metadata", "namespace"], namespace),
         _ => patch.add(&["metadata"], serde_json::json!({ "namespace": namespace })),
-    }
-}
-
-fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
-/// Renders a decoding error with the path of the field at fault, such as
-/// `spec.containers[0].env[1].name: invalid type: integer `5`, expected a string`.
-pub(crate) fn describe_decode_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let path = e.path().to_string();
-    if path == "." {
-        e.inner().to_string()
-    } else {
-        format!("{path}: {}", e.inner())
     }
 }
 

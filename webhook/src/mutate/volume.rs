@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{AdmissionPod, Denial, PatchBuilder};
-use crate::names;
+use azure_wi_core::names;
 
 /// Makes sure the pod has exactly one volume named `azure-identity-token`
 /// that projects the ServiceAccount token with the configured audience and

@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, future::Future, sync::Arc};
 
-use super::ServiceAccountInfo;
+use azure_wi_core::ServiceAccountInfo;
 
 /// Why a ServiceAccount could not be looked up (as opposed to not existing).
 #[derive(Debug, Clone, thiserror::Error)]

@@ -23,7 +23,9 @@ use kube::{
     runtime::{WatchStreamExt as _, watcher},
 };
 
-use super::{LookupError, ServiceAccountInfo, ServiceAccountLookup};
+use azure_wi_core::ServiceAccountInfo;
+
+use super::{LookupError, ServiceAccountLookup};
 
 type Annotations = Arc<BTreeMap<String, String>>;
 type Index = HashMap<String, HashMap<String, Annotations>>;

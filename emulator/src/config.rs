@@ -20,8 +20,6 @@ pub const DEMO_ISSUER: &str = "https://oidc.emulator.localhost/72f988bf-86f1-41a
 pub const DEMO_CLIENT_ID: &str = "3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34";
 /// Object (principal) id of the demo's managed identity.
 pub const DEMO_OBJECT_ID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
-/// Audience of the projected ServiceAccount token.
-pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
 /// Most federated identity credentials Entra allows on one identity.
 pub const MAX_FEDERATED_CREDENTIALS: usize = 20;
 
@@ -195,7 +193,7 @@ fn default_page_size() -> usize {
     25
 }
 fn default_audiences() -> Vec<String> {
-    vec![TOKEN_EXCHANGE_AUDIENCE.to_owned()]
+    vec![azure_wi_core::names::DEFAULT_AUDIENCE.to_owned()]
 }
 fn yes() -> bool {
     true

@@ -11,7 +11,9 @@ use std::{
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Error, config::TOKEN_EXCHANGE_AUDIENCE, keys::SigningKey};
+use azure_wi_core::names::DEFAULT_AUDIENCE;
+
+use crate::{Error, keys::SigningKey};
 
 /// File name of the token in its volume, as the webhook projects it.
 pub const TOKEN_FILE_NAME: &str = "azure-identity-token";
@@ -43,7 +45,7 @@ impl TokenSpec {
             namespace: namespace.into(),
             pod: format!("{service_account}-7d9f8b6c5-x2k4q"),
             service_account,
-            audience: TOKEN_EXCHANGE_AUDIENCE.to_owned(),
+            audience: DEFAULT_AUDIENCE.to_owned(),
             issued_at: SystemTime::now(),
             lifetime: Duration::from_secs(3600),
         }

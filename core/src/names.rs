@@ -2,7 +2,9 @@
 //!
 //! Every label, annotation, environment variable, volume name and path here is
 //! the one used by the reference webhook (Azure/azure-workload-identity v1.5),
-//! so pods, ServiceAccounts and Azure SDKs written for it work unchanged.
+//! so pods, ServiceAccounts and Azure SDKs written for it work unchanged. The
+//! webhook writes them, `azure-wi-auth` reads them, the emulator and the
+//! diagnostics check them: this is the one place they are spelled.
 
 /// Pod label that the MutatingWebhookConfiguration's `objectSelector` matches
 /// (`"true"`). The handler itself mutates whatever it is sent.
@@ -35,6 +37,13 @@ pub const TENANT_ID_ENV: &str = "AZURE_TENANT_ID";
 pub const FEDERATED_TOKEN_FILE_ENV: &str = "AZURE_FEDERATED_TOKEN_FILE";
 /// Environment variable carrying the Entra authority host of the cloud.
 pub const AUTHORITY_HOST_ENV: &str = "AZURE_AUTHORITY_HOST";
+/// Environment variable naming the Azure cloud the webhook serves, by its
+/// go-autorest name (see [`crate::AzureCloud`]).
+pub const ENVIRONMENT_ENV: &str = "AZURE_ENVIRONMENT";
+/// Environment variable naming a PEM file of extra CA certificates that this
+/// project's HTTP clients trust beside the system roots (an emulator's, a
+/// TLS-inspecting proxy's). Ours alone: Azure SDKs do not read it.
+pub const EXTRA_CA_FILE_ENV: &str = "AZURE_WI_EXTRA_CA_FILE";
 
 /// Name of the projected volume, of its mounts, and of the token file in it.
 pub const TOKEN_VOLUME: &str = "azure-identity-token";
@@ -46,6 +55,9 @@ pub const TOKEN_FILE_PATH: &str = "/var/run/secrets/azure/tokens/azure-identity-
 /// Audience Entra expects in a federated token unless configured otherwise.
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
 
+/// Prefix of a ServiceAccount token's `sub` claim; see [`service_account_subject`].
+pub const SERVICE_ACCOUNT_SUBJECT_PREFIX: &str = "system:serviceaccount:";
+
 /// Token lifetime when neither the pod nor its ServiceAccount sets one.
 pub const DEFAULT_TOKEN_EXPIRATION_SECONDS: i64 = 3600;
 /// Shortest lifetime accepted (the kubelet rotates at 80 % of it).
@@ -53,9 +65,25 @@ pub const MIN_TOKEN_EXPIRATION_SECONDS: i64 = 3600;
 /// Longest lifetime accepted.
 pub const MAX_TOKEN_EXPIRATION_SECONDS: i64 = 86400;
 
+/// The `sub` claim the API server puts in a ServiceAccount token, which a
+/// federated identity credential's subject must equal exactly
+/// (case-sensitive): `system:serviceaccount:<namespace>:<name>`.
+#[must_use]
+pub fn service_account_subject(namespace: &str, name: &str) -> String {
+    format!("{SERVICE_ACCOUNT_SUBJECT_PREFIX}{namespace}:{name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subject_is_the_api_servers_sub_claim() {
+        assert_eq!(
+            service_account_subject("team", "app"),
+            "system:serviceaccount:team:app"
+        );
+    }
 
     #[test]
     fn token_file_path_is_mount_path_plus_volume_name() {

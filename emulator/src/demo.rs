@@ -8,11 +8,9 @@ use std::{fmt::Write as _, str::FromStr};
 
 use serde_json::Value;
 
-use crate::{
-    Config, Emulator, TokenSpec,
-    config::{DEMO_TENANT, TOKEN_EXCHANGE_AUDIENCE},
-    keys::decode_unverified,
-};
+use azure_wi_core::{Audience, ServiceAccountInfo, names};
+
+use crate::{Config, Emulator, TokenSpec, config::DEMO_TENANT, keys::decode_unverified};
 
 const POD: &str = include_str!("../../examples/pod.yaml");
 const SERVICE_ACCOUNT: &str = include_str!("../../examples/serviceaccount.yaml");
@@ -195,22 +193,20 @@ async fn steps(broken: Option<Break>, out: &mut String) -> Result<String, Failur
     let audience = if broken == Some(Break::Audience) {
         "api://AzureADTokenExchange-staging"
     } else {
-        TOKEN_EXCHANGE_AUDIENCE
+        names::DEFAULT_AUDIENCE
     };
     let stored = if labelled {
         let parsed = webhook::mutate::AdmissionPod::parse(&pod, "team-a")
             .map_err(|e| setup(e.to_string()))?;
-        let account = webhook::serviceaccount::ServiceAccountInfo::from_value(&sa, "team-a")
-            .map_err(|e| setup(e.to_string()))?;
+        let account =
+            ServiceAccountInfo::from_value(&sa, "team-a").map_err(|e| setup(e.to_string()))?;
         let mutation_config = webhook::config::MutationConfig::default()
             .with_tenant_id(
                 DEMO_TENANT
                     .parse()
-                    .map_err(|e: webhook::config::ConfigError| setup(e.to_string()))?,
+                    .map_err(|e: azure_wi_core::Error| setup(e.to_string()))?,
             )
-            .with_audience(
-                webhook::config::Audience::from_str(audience).map_err(|e| setup(e.to_string()))?,
-            );
+            .with_audience(Audience::from_str(audience).map_err(|e| setup(e.to_string()))?);
         let mutation = webhook::mutate::mutate(&parsed, Some(&account), &mutation_config)
             .map_err(|e| chain(&e))?;
         let stored = mutation.apply_to(&pod).map_err(|e| setup(e.to_string()))?;

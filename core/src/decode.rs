@@ -1,0 +1,43 @@
+//! Decoding errors that name the field at fault.
+
+/// Renders a decoding error with the path of the field at fault, such as
+/// `spec.containers[0].env[1].name: invalid type: integer `5`, expected a string`,
+/// so a user knows which line of the manifest to fix.
+#[must_use]
+pub fn describe_decode_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = e.path().to_string();
+    if path == "." {
+        e.inner().to_string()
+    } else {
+        format!("{path}: {}", e.inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Outer {
+        #[allow(dead_code)]
+        inner: Vec<u8>,
+    }
+
+    #[test]
+    fn names_the_path_or_only_the_error_at_the_root() {
+        let e =
+            serde_path_to_error::deserialize::<_, Outer>(json!({"inner": [1, "x"]})).unwrap_err();
+        assert_eq!(
+            describe_decode_error(&e),
+            "inner[1]: invalid type: string \"x\", expected u8"
+        );
+        let e = serde_path_to_error::deserialize::<_, Outer>(json!(5)).unwrap_err();
+        assert_eq!(
+            describe_decode_error(&e),
+            "invalid type: integer `5`, expected struct Outer"
+        );
+    }
+}
