@@ -35,29 +35,28 @@ pub enum Break {
 }
 
 impl Break {
-    fn fix(self) -> &'static str {
+    fn fix(self) -> String {
         match self {
-            Self::Subject => {
-                "make the federated identity credential's subject exactly system:serviceaccount:<namespace>:<serviceaccount> of the pod (case included): az identity federated-credential update --subject system:serviceaccount:team-a:orders-api"
-            }
-            Self::Audience => {
-                "keep the webhook's --audience and the federated credential's audiences equal (api://AzureADTokenExchange unless you changed both)"
-            }
-            Self::Issuer => {
-                "copy the cluster's issuer URL exactly, trailing slash included (az aks show --query oidcIssuerProfile.issuerUrl) into the federated credential"
-            }
-            Self::ClientId => {
-                "set azure.workload.identity/client-id on the ServiceAccount to the managed identity's client id (az identity show --query clientId)"
-            }
-            Self::Role => {
-                "grant the identity Key Vault Secrets User on the vault: az role assignment create --role \"Key Vault Secrets User\" --assignee <principal id> --scope <vault id>"
-            }
-            Self::Expired => {
-                "let the kubelet rotate the projected token (read the file for every exchange, never copy it); azure-wi-auth re-reads it each time"
-            }
-            Self::Label => {
-                "label the pod (not the Deployment) with azure.workload.identity/use: \"true\" so the API server sends it to the webhook"
-            }
+            Self::Subject => format!(
+                "make the federated identity credential's subject exactly {} of the pod (case included): az identity federated-credential update --subject {}",
+                names::service_account_subject("<namespace>", "<serviceaccount>"),
+                names::service_account_subject("team-a", "orders-api"),
+            ),
+            Self::Audience => format!(
+                "keep the webhook's --audience and the federated credential's audiences equal ({} unless you changed both)",
+                names::DEFAULT_AUDIENCE
+            ),
+            Self::Issuer => "copy the cluster's issuer URL exactly, trailing slash included (az aks show --query oidcIssuerProfile.issuerUrl) into the federated credential".to_owned(),
+            Self::ClientId => format!(
+                "set {} on the ServiceAccount to the managed identity's client id (az identity show --query clientId)",
+                names::CLIENT_ID_ANNOTATION
+            ),
+            Self::Role => "grant the identity Key Vault Secrets User on the vault: az role assignment create --role \"Key Vault Secrets User\" --assignee <principal id> --scope <vault id>".to_owned(),
+            Self::Expired => "let the kubelet rotate the projected token (read the file for every exchange, never copy it); azure-wi-auth re-reads it each time".to_owned(),
+            Self::Label => format!(
+                "label the pod (not the Deployment) with {}: \"true\" so the API server sends it to the webhook",
+                names::USE_LABEL
+            ),
         }
     }
 }
@@ -80,6 +79,83 @@ fn env_of(pod: &Value, container: &str) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// What the mutated pod says about the token: each line read from `pod`
+/// itself (volume, mounts, skipped containers), so the demo shows what the
+/// webhook did, not what it is meant to do.
+fn describe_token_wiring(pod: &Value) -> String {
+    let mut text = String::new();
+    let volume = pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == names::TOKEN_VOLUME);
+    match volume {
+        Some(volume) => {
+            for source in volume["projected"]["sources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let token = &source["serviceAccountToken"];
+                let _ = writeln!(
+                    text,
+                    "volume {}: projected serviceAccountToken path={} audience={} expirationSeconds={}",
+                    names::TOKEN_VOLUME,
+                    token["path"].as_str().unwrap_or("(none)"),
+                    token["audience"].as_str().unwrap_or("(none)"),
+                    token["expirationSeconds"],
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(text, "no volume {}", names::TOKEN_VOLUME);
+        }
+    }
+    let skip = pod["metadata"]["annotations"][names::SKIP_CONTAINERS_ANNOTATION]
+        .as_str()
+        .map(|v| format!(" (listed in {} {v:?})", names::SKIP_CONTAINERS_ANNOTATION))
+        .unwrap_or_default();
+    for kind in ["initContainers", "containers"] {
+        for container in pod["spec"][kind].as_array().into_iter().flatten() {
+            let name = container["name"].as_str().unwrap_or("?");
+            let mount = container["volumeMounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| m["name"] == names::TOKEN_VOLUME);
+            let _ = match mount {
+                Some(m) => writeln!(
+                    text,
+                    "{kind}/{name}: token mounted at {}{}",
+                    m["mountPath"].as_str().unwrap_or("?"),
+                    if m["readOnly"] == true {
+                        " read-only"
+                    } else {
+                        ""
+                    },
+                ),
+                None => writeln!(text, "{kind}/{name}: no token mount{skip}"),
+            };
+        }
+    }
+    text.trim_end().to_owned()
+}
+
+/// The role assignments that let `principal` read, as the emulator holds them.
+fn roles_of(config: &Config, principal: &str) -> String {
+    let held: Vec<String> = config
+        .role_assignments
+        .iter()
+        .filter(|r| r.principal_id == principal)
+        .map(|r| format!("{principal} holds {} on {}", r.role.name(), r.scope))
+        .collect();
+    if held.is_empty() {
+        format!("{principal} holds no role")
+    } else {
+        held.join("\n")
+    }
 }
 
 fn show(out: &mut String, title: &str, body: &str) {
@@ -172,26 +248,29 @@ async fn steps(broken: Option<Break>, out: &mut String) -> Result<String, Failur
     if broken == Some(Break::Label)
         && let Some(labels) = pod["metadata"]["labels"].as_object_mut()
     {
-        labels.remove("azure.workload.identity/use");
+        labels.remove(names::USE_LABEL);
     }
     if broken == Some(Break::ClientId) {
-        sa["metadata"]["annotations"]["azure.workload.identity/client-id"] =
+        sa["metadata"]["annotations"][names::CLIENT_ID_ANNOTATION] =
             "0b1c2d3e-0000-4000-8000-00000000dead".into();
     }
-    let labelled = pod["metadata"]["labels"]["azure.workload.identity/use"] == "true";
+    let labelled = pod["metadata"]["labels"][names::USE_LABEL] == "true";
     show(
         out,
         "1. The pod",
         &format!(
-            "team-a/orders-api, ServiceAccount orders-api, label azure.workload.identity/use={}\nServiceAccount annotation client-id={}",
+            "team-a/orders-api, ServiceAccount orders-api, label {}={}\nServiceAccount annotation {}={}",
+            names::USE_LABEL,
             if labelled { "\"true\"" } else { "(missing)" },
-            sa["metadata"]["annotations"]["azure.workload.identity/client-id"]
+            names::CLIENT_ID_ANNOTATION,
+            sa["metadata"]["annotations"][names::CLIENT_ID_ANNOTATION]
                 .as_str()
                 .unwrap_or("(none)"),
         ),
     );
+    let staging_audience = format!("{}-staging", names::DEFAULT_AUDIENCE);
     let audience = if broken == Some(Break::Audience) {
-        "api://AzureADTokenExchange-staging"
+        staging_audience.as_str()
     } else {
         names::DEFAULT_AUDIENCE
     };
@@ -219,9 +298,10 @@ async fn steps(broken: Option<Break>, out: &mut String) -> Result<String, Failur
             out,
             "2. The webhook mutates it (webhook::mutate, the code `webhook serve` runs)",
             &format!(
-                "{} patch operations; container api gets:\n{}\nvolume azure-identity-token: projected serviceAccountToken audience={audience} expirationSeconds=3600, mounted read-only at /var/run/secrets/azure/tokens\ncontainer istio-proxy is skipped (azure.workload.identity/skip-containers)",
+                "{} patch operations; container api gets:\n{}\n{}",
                 mutation.patch().0.len(),
                 injected.join("\n"),
+                describe_token_wiring(&stored),
             ),
         );
         stored
@@ -255,8 +335,9 @@ async fn steps(broken: Option<Break>, out: &mut String) -> Result<String, Failur
         out,
         "3. The kubelet writes the ServiceAccount token (atomic ..data swap)",
         &format!(
-            "file  {} (stands for /var/run/secrets/azure/tokens/azure-identity-token)\niss   {}\nsub   {}\naud   {}\niat   {}  exp {}",
+            "file  {} (stands for {})\niss   {}\nsub   {}\naud   {}\niat   {}  exp {}",
             token_file.display(),
+            names::TOKEN_FILE_PATH,
             claims["iss"],
             claims["sub"],
             claims["aud"],
@@ -267,7 +348,7 @@ async fn steps(broken: Option<Break>, out: &mut String) -> Result<String, Failur
 
     // 4. The app: azure-wi-auth from the injected environment.
     let config = azure_wi_auth::WorkloadIdentityConfig::from_env_with(|name| match name {
-        "AZURE_FEDERATED_TOKEN_FILE" => get(name).map(|_| token_file.display().to_string()),
+        names::FEDERATED_TOKEN_FILE_ENV => get(name).map(|_| token_file.display().to_string()),
         _ => get(name),
     })
     .map_err(|e| chain(&e))?;
@@ -316,8 +397,11 @@ async fn steps(broken: Option<Break>, out: &mut String) -> Result<String, Failur
         out,
         "5. Key Vault checks the token and Azure RBAC (challenge, then GET /secrets/db-password)",
         &format!(
-            "{} holds Key Vault Secrets User on orders-kv\nsecret db-password (version {}) = {}   [demo data]",
-            access_claims["oid"],
+            "{}\nsecret db-password (version {}) = {}   [demo data]",
+            roles_of(
+                &emulator.config(),
+                access_claims["oid"].as_str().unwrap_or("")
+            ),
             secret.properties.version.as_deref().unwrap_or("?"),
             secret.value.expose(),
         ),

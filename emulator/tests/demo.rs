@@ -36,6 +36,18 @@ fn the_chain_reads_the_secret() {
         out.contains("AZURE_CLIENT_ID=3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34"),
         "{out}"
     );
+    // What the demo says of the mutation is read from the mutated pod.
+    for line in [
+        "volume azure-identity-token: projected serviceAccountToken path=azure-identity-token \
+         audience=api://AzureADTokenExchange expirationSeconds=3600",
+        "containers/api: token mounted at /var/run/secrets/azure/tokens read-only",
+        "initContainers/migrate: token mounted at /var/run/secrets/azure/tokens read-only",
+        "containers/istio-proxy: no token mount (listed in \
+         azure.workload.identity/skip-containers \"istio-proxy\")",
+        "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d holds Key Vault Secrets User on orders-kv",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
     assert!(out.contains("= s3cr3t-from-key-vault"), "{out}");
 }
 
@@ -61,4 +73,13 @@ fn each_broken_link_shows_its_error_and_fix() {
         assert!(out.contains("-> Fix: "), "{link}: {out}");
         assert!(!out.contains("s3cr3t-from-key-vault"), "{link}: {out}");
     }
+}
+
+#[test]
+fn the_demo_shows_the_audience_the_mutated_pod_really_has() {
+    let (_, out) = demo(&["--break", "audience"]);
+    assert!(
+        out.contains("audience=api://AzureADTokenExchange-staging expirationSeconds=3600"),
+        "{out}"
+    );
 }
