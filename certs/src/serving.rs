@@ -116,6 +116,22 @@ impl ServingCertificate {
         self
     }
 
+    /// Also cover `name_or_ip`: an IP address if it parses as one, otherwise
+    /// a DNS name. This is the form command-line flags take
+    /// (`--extra-san 127.0.0.1`, `--extra-san webhook.example.com`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`] if it is neither an IP address nor a valid DNS
+    /// name.
+    #[must_use = "the extended request is returned, not written into `self`"]
+    pub fn with_subject_alt_name(self, name_or_ip: &str) -> Result<Self> {
+        match name_or_ip.parse::<IpAddr>() {
+            Ok(ip) => Ok(self.with_ip(ip)),
+            Err(_) => self.with_dns_name(name_or_ip),
+        }
+    }
+
     /// Make the certificate valid for `validity` from now instead of
     /// [`DEFAULT_VALIDITY`].
     #[must_use]
@@ -142,6 +158,12 @@ impl ServingCertificate {
             }
         }
         names
+    }
+
+    /// The IP addresses the certificate will hold, in the order added.
+    #[must_use]
+    pub fn ip_addresses(&self) -> &[IpAddr] {
+        &self.ips
     }
 
     /// Generate a new ECDSA P-256 key and a certificate for it signed by
