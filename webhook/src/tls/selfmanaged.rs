@@ -20,12 +20,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{Plan, StoredPair, plan};
 
-/// Renew this long before a certificate expires.
-const RENEW_BEFORE: Duration = Duration::from_secs(90 * 86_400);
-/// Lifetime of a new CA.
-const CA_VALIDITY: Duration = Duration::from_secs(10 * 365 * 86_400);
-/// Lifetime of a new serving certificate.
-const SERVING_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
 /// How often the Secret is checked for renewal even when nothing changes.
 const RECHECK: Duration = Duration::from_secs(300);
 /// Attempts at converging before giving up for this round.
@@ -60,21 +54,15 @@ impl Names {
         }
     }
 
-    fn dns_names(&self) -> Vec<String> {
-        let (svc, ns) = (&self.service, &self.namespace);
-        let mut names = vec![
-            svc.clone(),
-            format!("{svc}.{ns}"),
-            format!("{svc}.{ns}.svc"),
-            format!("{svc}.{ns}.svc.cluster.local"),
-        ];
-        names.extend(
-            self.extra_sans
-                .iter()
-                .filter(|s| s.parse::<std::net::IpAddr>().is_err())
-                .cloned(),
-        );
-        names
+    /// The serving certificate this configuration asks for: the Service's
+    /// DNS names plus the extra SANs. Both the check of a stored
+    /// certificate and the issue of a new one use it, so they cannot
+    /// disagree about the names.
+    fn serving_request(&self) -> Result<certs::ServingCertificate, certs::Error> {
+        self.extra_sans.iter().try_fold(
+            certs::ServingCertificate::for_service(&self.service, &self.namespace)?,
+            |request, san| request.with_subject_alt_name(san),
+        )
     }
 }
 
@@ -199,11 +187,12 @@ impl SelfManaged {
                     source,
                 })?;
             let stored = existing.as_ref().map(stored_pair).unwrap_or_default();
+            let request = self.names.serving_request()?;
             let fresh = match plan(
                 &stored,
-                &self.names.dns_names(),
+                &request,
                 SystemTime::now(),
-                RENEW_BEFORE,
+                certs::inspect::DEFAULT_RENEWAL_WINDOW,
             ) {
                 Plan::Keep => return Ok(stored),
                 Plan::IssueServing(reason) => {
@@ -218,20 +207,20 @@ impl SelfManaged {
                             .as_deref()
                             .expect("the plan keeps only a present CA key"),
                     )?;
-                    self.with_serving(&ca, stored.clone())?
+                    with_serving(&request, &ca, stored.clone())?
                 }
                 Plan::NewAuthority(reason) => {
                     tracing::info!(%reason, "creating a new CA and serving certificate");
                     let ca = certs::CertificateAuthority::generate(
                         "azure-workload-identity-ca",
-                        CA_VALIDITY,
+                        certs::authority::DEFAULT_VALIDITY,
                     )?;
                     let stored = StoredPair {
                         ca_cert: Some(ca.cert_pem().to_owned()),
                         ca_key: Some(ca.key_pem().as_str().to_owned()),
                         ..StoredPair::default()
                     };
-                    self.with_serving(&ca, stored)?
+                    with_serving(&request, &ca, stored)?
                 }
             };
             let result = match existing {
@@ -272,26 +261,6 @@ impl SelfManaged {
             "{}/{name}",
             self.names.namespace
         )))
-    }
-
-    fn with_serving(
-        &self,
-        ca: &certs::CertificateAuthority,
-        mut stored: StoredPair,
-    ) -> Result<StoredPair, RotationError> {
-        let mut request =
-            certs::ServingCertificate::for_service(&self.names.service, &self.names.namespace)?
-                .with_validity(SERVING_VALIDITY);
-        for san in &self.names.extra_sans {
-            request = match san.parse::<std::net::IpAddr>() {
-                Ok(ip) => request.with_ip(ip),
-                Err(_) => request.with_dns_name(san)?,
-            };
-        }
-        let issued = request.issue(ca)?;
-        stored.tls_cert = Some(issued.cert_pem().to_owned());
-        stored.tls_key = Some(issued.key_pem().as_str().to_owned());
-        Ok(stored)
     }
 
     async fn fill_ca_bundles(&self, ca_pem: &str) -> Result<(), RotationError> {
@@ -337,6 +306,19 @@ impl SelfManaged {
         }
         Err(RotationError::Contended(name.clone()))
     }
+}
+
+/// `stored` with a new serving pair issued by `ca` for `request` (valid for
+/// [`certs::serving::DEFAULT_VALIDITY`]).
+fn with_serving(
+    request: &certs::ServingCertificate,
+    ca: &certs::CertificateAuthority,
+    mut stored: StoredPair,
+) -> Result<StoredPair, RotationError> {
+    let issued = request.issue(ca)?;
+    stored.tls_cert = Some(issued.cert_pem().to_owned());
+    stored.tls_key = Some(issued.key_pem().as_str().to_owned());
+    Ok(stored)
 }
 
 fn stored_pair(secret: &Secret) -> StoredPair {
