@@ -15,7 +15,9 @@
 //!   names what a serving request asks for, and encode the `caBundle`.
 //! - [`reload`]: a rustls certificate resolver that picks up a renewed
 //!   `tls.crt`/`tls.key` pair from a mounted Secret without a restart and
-//!   without disturbing connections already open.
+//!   without disturbing connections already open, and that can start before
+//!   the pair exists; its watch task tells the caller about each new pair
+//!   (for readiness and an expiry metric).
 //!
 //! All cryptography is rustls and rcgen on the `ring` provider; nothing links
 //! OpenSSL or aws-lc.
