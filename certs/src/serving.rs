@@ -17,7 +17,7 @@ use rcgen::{
 use crate::authority::{BACKDATE, CertificateAuthority};
 use crate::{Error, PrivateKeyPem, Result, clock};
 
-mod names;
+mod name_rules;
 #[cfg(test)]
 mod tests;
 
@@ -84,8 +84,8 @@ impl ServingCertificate {
     /// label, as Kubernetes requires of Service names) or the namespace (an
     /// RFC 1123 label).
     pub fn for_service(service: &str, namespace: &str) -> Result<Self> {
-        names::check_label("service", service, names::Rules::Rfc1035)?;
-        names::check_label("namespace", namespace, names::Rules::Rfc1123)?;
+        name_rules::check_label("service", service, name_rules::Rules::Rfc1035)?;
+        name_rules::check_label("namespace", namespace, name_rules::Rules::Rfc1123)?;
         Ok(Self {
             service: service.to_owned(),
             namespace: namespace.to_owned(),
@@ -103,7 +103,7 @@ impl ServingCertificate {
     /// [`Error::InvalidName`] if `name` is not a valid DNS name.
     #[must_use = "the extended request is returned, not written into `self`"]
     pub fn with_dns_name(mut self, name: &str) -> Result<Self> {
-        names::check_dns_name(name)?;
+        name_rules::check_dns_name(name)?;
         self.extra_dns.push(name.to_owned());
         Ok(self)
     }

@@ -4,9 +4,10 @@ use std::time::{Duration, SystemTime};
 
 use certs::ServingCertificate;
 
-/// The four PEM entries the Secret holds (absent ones are `None`).
+/// The certificates kept in the Secret: the CA certificate and key, and the
+/// serving certificate and key it signed (absent entries are `None`).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct StoredPair {
+pub struct StoredCertificates {
     /// `ca.crt`.
     pub ca_cert: Option<String>,
     /// `ca.key`.
@@ -17,9 +18,9 @@ pub struct StoredPair {
     pub tls_key: Option<String>,
 }
 
-impl std::fmt::Debug for StoredPair {
+impl std::fmt::Debug for StoredCertificates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredPair")
+        f.debug_struct("StoredCertificates")
             .field("ca_cert", &self.ca_cert.is_some())
             .field("ca_key", &self.ca_key.as_ref().map(|_| "<redacted>"))
             .field("tls_cert", &self.tls_cert.is_some())
@@ -47,7 +48,7 @@ pub enum Plan {
 /// address of `request` (the certificate this configuration would issue);
 /// otherwise a new pair is issued from the CA.
 pub fn plan(
-    stored: &StoredPair,
+    stored: &StoredCertificates,
     request: &ServingCertificate,
     now: SystemTime,
     renew_before: Duration,
@@ -117,9 +118,12 @@ mod tests {
         )
     }
 
-    fn stored(ca: &certs::CertificateAuthority, serving: Option<(String, String)>) -> StoredPair {
+    fn stored(
+        ca: &certs::CertificateAuthority,
+        serving: Option<(String, String)>,
+    ) -> StoredCertificates {
         let (tls_cert, tls_key) = serving.map_or((None, None), |(c, k)| (Some(c), Some(k)));
-        StoredPair {
+        StoredCertificates {
             ca_cert: Some(ca.cert_pem().to_owned()),
             ca_key: Some(ca.key_pem().as_str().to_owned()),
             tls_cert,
@@ -127,7 +131,7 @@ mod tests {
         }
     }
 
-    fn decide(s: &StoredPair) -> Plan {
+    fn decide(s: &StoredCertificates) -> Plan {
         plan(s, &request(), SystemTime::now(), WINDOW)
     }
 
@@ -143,7 +147,7 @@ mod tests {
     #[test]
     fn missing_or_broken_ca_means_a_new_authority() {
         assert_eq!(
-            decide(&StoredPair::default()),
+            decide(&StoredCertificates::default()),
             Plan::NewAuthority("no CA in the Secret".into())
         );
         let mut broken = stored(&ca(3650), None);

@@ -18,7 +18,7 @@ use webhook::{metrics::Metrics, server::Readiness};
 /// Starts watching `dir/tls.crt` and `dir/tls.key` in the background and
 /// returns the resolver the TLS listener uses: it has no certificate (and
 /// the replica is unready) until the files first hold a usable pair.
-pub(crate) fn serving_certificates(
+pub(crate) fn watch(
     dir: &Path,
     reload_interval: Duration,
     metrics: Arc<Metrics>,
