@@ -22,6 +22,11 @@ use crate::{Error, PrivateKeyPem, Result, clock, pem};
 /// certificate.
 pub(crate) const BACKDATE: Duration = Duration::from_secs(5 * 60);
 
+/// A suggested CA lifetime: ten years. Replacing the CA changes the
+/// `caBundle` every client must trust, so it should happen rarely; serving
+/// certificates (one year by default) are renewed many times under one CA.
+pub const DEFAULT_VALIDITY: Duration = Duration::from_secs(10 * 365 * 86_400);
+
 /// A CA certificate together with its signing key.
 ///
 /// Holding both in one value makes it impossible to sign with a key that does

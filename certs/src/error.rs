@@ -88,6 +88,28 @@ pub enum Error {
         key_origin: String,
     },
 
+    /// The certificate's signature does not verify with the CA's public key:
+    /// clients trusting that CA would refuse it (typically a serving
+    /// certificate left over from an earlier CA).
+    #[error("{cert_origin} is not signed by the CA in {ca_origin}")]
+    NotSignedBy {
+        /// Where the certificate came from.
+        cert_origin: String,
+        /// Where the CA certificate came from.
+        ca_origin: String,
+    },
+
+    /// The certificate does not name a DNS name or IP address that clients
+    /// dial, so their hostname check would fail.
+    #[error("{origin} does not name {name}")]
+    NameNotCovered {
+        /// Where the certificate came from.
+        origin: String,
+        /// The first DNS name or IP address missing from its subject
+        /// alternative names.
+        name: String,
+    },
+
     /// A certificate given as an authority cannot sign others.
     #[error("{origin} is not a CA certificate (basicConstraints CA is not set)")]
     NotAnAuthority {

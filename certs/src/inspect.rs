@@ -1,5 +1,6 @@
 //! Reading what matters out of PEM certificates: expiry, renewal, whether a
-//! key belongs to a certificate, and the `caBundle` encoding.
+//! key belongs to a certificate, whether a certificate was signed by a CA and
+//! names what a serving request asks for, and the `caBundle` encoding.
 //!
 //! These functions take PEM as bytes or text (`&str`, `String`, `Vec<u8>`)
 //! because certificates arrive both ways: from files and Secrets as bytes,
@@ -9,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 
+use crate::serving::ServingCertificate;
 use crate::{Error, Result, pem};
 
 /// How long before expiry a self-managed certificate is renewed: 90 days,
@@ -18,6 +20,7 @@ pub const DEFAULT_RENEWAL_WINDOW: Duration = Duration::from_secs(90 * 86_400);
 
 const CERT_ORIGIN: &str = "certificate PEM";
 const KEY_ORIGIN: &str = "private key PEM";
+const CA_ORIGIN: &str = "CA certificate PEM";
 
 /// When the first certificate in `cert_pem` (the leaf, in a chain) expires.
 ///
@@ -68,6 +71,66 @@ pub fn needs_renewal(
 /// A parse error for either input, or [`Error::KeyMismatch`].
 pub fn check_pair(cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Result<()> {
     pem::matched_pair(cert_pem.as_ref(), key_pem.as_ref(), CERT_ORIGIN, KEY_ORIGIN).map(|_| ())
+}
+
+/// Check that the first certificate in `cert_pem` was signed by the first
+/// certificate in `ca_pem`.
+///
+/// Only the signature is checked, not dates or constraints: this answers
+/// "was this pair issued by the CA we keep?", so that a serving certificate
+/// left from an earlier CA is replaced before clients trusting the current
+/// `caBundle` meet it.
+///
+/// # Errors
+///
+/// A parse error naming `certificate PEM` or `CA certificate PEM`, or
+/// [`Error::NotSignedBy`].
+pub fn check_signed_by(cert_pem: impl AsRef<[u8]>, ca_pem: impl AsRef<[u8]>) -> Result<()> {
+    let leaf = pem::certificates(cert_pem.as_ref(), CERT_ORIGIN)?;
+    let ca = pem::certificates(ca_pem.as_ref(), CA_ORIGIN)?;
+    let leaf = pem::x509(&leaf[0], CERT_ORIGIN)?;
+    let ca = pem::x509(&ca[0], CA_ORIGIN)?;
+    leaf.verify_signature(Some(ca.public_key()))
+        .map_err(|_| Error::NotSignedBy {
+            cert_origin: CERT_ORIGIN.to_owned(),
+            ca_origin: CA_ORIGIN.to_owned(),
+        })
+}
+
+/// Check that the first certificate in `cert_pem` names every DNS name and
+/// IP address that `request` would put in a new certificate.
+///
+/// This is how a kept certificate is compared with the current
+/// configuration: a Service renamed, or an extra name added, makes the
+/// stored certificate stale even though it is valid. DNS names compare
+/// without regard to ASCII case, as DNS does.
+///
+/// # Errors
+///
+/// A parse error naming `certificate PEM`, or [`Error::NameNotCovered`] with
+/// the first name missing (DNS names first, then IP addresses).
+pub fn check_names(cert_pem: impl AsRef<[u8]>, request: &ServingCertificate) -> Result<()> {
+    let chain = pem::certificates(cert_pem.as_ref(), CERT_ORIGIN)?;
+    let leaf = pem::x509(&chain[0], CERT_ORIGIN)?;
+    let (dns, ips) = pem::subject_alt_names(&leaf, CERT_ORIGIN)?;
+    let missing_dns = request
+        .dns_names()
+        .into_iter()
+        .find(|wanted| !dns.iter().any(|name| name.eq_ignore_ascii_case(wanted)));
+    let missing = missing_dns.or_else(|| {
+        request
+            .ip_addresses()
+            .iter()
+            .find(|wanted| !ips.contains(wanted))
+            .map(ToString::to_string)
+    });
+    match missing {
+        Some(name) => Err(Error::NameNotCovered {
+            origin: CERT_ORIGIN.to_owned(),
+            name,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The value for a webhook configuration's `caBundle` field: the CA's PEM
@@ -157,6 +220,82 @@ mod tests {
             !err.to_string().contains(&key[40..60]),
             "no key bytes in errors"
         );
+    }
+
+    #[test]
+    fn check_signed_by_tells_the_issuing_ca_from_another() {
+        let ca = CertificateAuthority::generate("inspect-ca", 400 * DAY).unwrap();
+        let stranger = CertificateAuthority::generate("inspect-ca", 400 * DAY).unwrap();
+        let issued = ServingCertificate::for_service("webhook", "default")
+            .unwrap()
+            .with_validity(DAY)
+            .issue(&ca)
+            .unwrap();
+        check_signed_by(issued.cert_pem(), ca.cert_pem()).unwrap();
+        // A CA verifies its own self-signature too.
+        check_signed_by(ca.cert_pem(), ca.cert_pem()).unwrap();
+
+        let err = check_signed_by(issued.cert_pem(), stranger.cert_pem()).unwrap_err();
+        assert!(matches!(err, Error::NotSignedBy { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "certificate PEM is not signed by the CA in CA certificate PEM"
+        );
+
+        let err = check_signed_by(issued.cert_pem(), "").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CA certificate PEM holds no PEM certificate"
+        );
+        let err = check_signed_by("", ca.cert_pem()).unwrap_err();
+        assert_eq!(err.to_string(), "certificate PEM holds no PEM certificate");
+        let half = &issued.cert_pem()[..issued.cert_pem().len() / 2];
+        let err = check_signed_by(half, ca.cert_pem()).unwrap_err();
+        assert!(
+            matches!(err, Error::MalformedCertificatePem { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn check_names_finds_the_first_name_the_certificate_lacks() {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        let ca = CertificateAuthority::generate("inspect-ca", 400 * DAY).unwrap();
+        let request = ServingCertificate::for_service("svc", "ns")
+            .unwrap()
+            .with_dns_name("localhost")
+            .unwrap()
+            .with_ip(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .with_validity(DAY);
+        let issued = request.issue(&ca).unwrap();
+        check_names(issued.cert_pem(), &request).unwrap();
+        // Fewer names than the certificate holds are covered too.
+        let plain = ServingCertificate::for_service("svc", "ns").unwrap();
+        check_names(issued.cert_pem(), &plain).unwrap();
+        let shouting = plain.clone().with_dns_name("LOCALHOST").unwrap();
+        check_names(issued.cert_pem(), &shouting).unwrap();
+
+        let renamed = ServingCertificate::for_service("other", "ns").unwrap();
+        let err = check_names(issued.cert_pem(), &renamed).unwrap_err();
+        assert!(
+            matches!(&err, Error::NameNotCovered { name, .. } if name == "other"),
+            "{err}"
+        );
+        assert_eq!(err.to_string(), "certificate PEM does not name other");
+
+        let moved = ServingCertificate::for_service("svc", "elsewhere").unwrap();
+        let err = check_names(issued.cert_pem(), &moved).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "certificate PEM does not name svc.elsewhere"
+        );
+
+        let extra_ip = plain.with_ip(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        let err = check_names(issued.cert_pem(), &extra_ip).unwrap_err();
+        assert_eq!(err.to_string(), "certificate PEM does not name ::1");
+
+        let err = check_names("", &request).unwrap_err();
+        assert!(matches!(err, Error::NoCertificate { .. }), "{err}");
     }
 
     #[test]

@@ -11,10 +11,13 @@
 //! - [`serving`]: describe and issue a serving certificate for a Service (all
 //!   the DNS forms clients use, plus any extra names or IP addresses).
 //! - [`inspect`]: read expiry dates, decide when to renew, check that a key
-//!   belongs to a certificate, and encode the `caBundle`.
+//!   belongs to a certificate, that a certificate was signed by a CA and
+//!   names what a serving request asks for, and encode the `caBundle`.
 //! - [`reload`]: a rustls certificate resolver that picks up a renewed
 //!   `tls.crt`/`tls.key` pair from a mounted Secret without a restart and
-//!   without disturbing connections already open.
+//!   without disturbing connections already open, and that can start before
+//!   the pair exists; its watch task tells the caller about each new pair
+//!   (for readiness and an expiry metric).
 //!
 //! All cryptography is rustls and rcgen on the `ring` provider; nothing links
 //! OpenSSL or aws-lc.
@@ -63,7 +66,9 @@ pub mod serving;
 
 pub use authority::CertificateAuthority;
 pub use error::{Error, Result};
-pub use inspect::{ca_bundle_base64, check_pair, needs_renewal, not_after};
+pub use inspect::{
+    ca_bundle_base64, check_names, check_pair, check_signed_by, needs_renewal, not_after,
+};
 pub use reload::{ReloadOutcome, ReloadingCertResolver};
 pub use secret::PrivateKeyPem;
 pub use serving::{IssuedCertificate, ServingCertificate};

@@ -2,13 +2,14 @@
 //! [`crate::reload`]. Every function takes an `origin` (a file path or a
 //! description of the input) so errors can say which input was wrong.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::SigningKey;
-use x509_parser::prelude::{FromDer, SubjectPublicKeyInfo, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName, SubjectPublicKeyInfo, X509Certificate};
 
 use crate::{Error, Result};
 
@@ -88,6 +89,36 @@ pub(crate) fn x509<'a>(der: &'a CertificateDer<'_>, origin: &str) -> Result<X509
 /// When `cert` stops being valid.
 pub(crate) fn not_after(cert: &X509Certificate<'_>) -> SystemTime {
     crate::clock::from_unix_seconds(cert.validity().not_after.timestamp())
+}
+
+/// The DNS names and IP addresses among `cert`'s subject alternative names,
+/// in certificate order. Other name kinds (e-mail, URI) are skipped: TLS
+/// clients never match a server against them.
+pub(crate) fn subject_alt_names(
+    cert: &X509Certificate<'_>,
+    origin: &str,
+) -> Result<(Vec<String>, Vec<IpAddr>)> {
+    let extension = cert
+        .subject_alternative_name()
+        .map_err(|err| Error::InvalidCertificate {
+            origin: origin.to_owned(),
+            detail: err.to_string(),
+        })?;
+    let (mut dns, mut ips) = (Vec::new(), Vec::new());
+    for name in extension.iter().flat_map(|ext| &ext.value.general_names) {
+        match name {
+            GeneralName::DNSName(name) => dns.push((*name).to_owned()),
+            GeneralName::IPAddress(bytes) => {
+                if let Ok(v4) = <[u8; 4]>::try_from(*bytes) {
+                    ips.push(IpAddr::from(v4));
+                } else if let Ok(v6) = <[u8; 16]>::try_from(*bytes) {
+                    ips.push(IpAddr::from(v6));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((dns, ips))
 }
 
 /// Fail unless `key` is the private half of the public key in `cert`.

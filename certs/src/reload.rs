@@ -16,6 +16,16 @@
 //! files every few seconds costs nothing and has none of these failure
 //! modes; see [`ReloadingCertResolver::spawn_watch`].
 //!
+//! # Starting before the files exist
+//!
+//! A Secret or cert-manager Certificate is often created together with the
+//! Deployment that mounts it, so the files may appear after the server
+//! starts. [`ReloadingCertResolver::waiting`] makes a resolver that serves
+//! nothing (handshakes fail, as they should on an unready replica) until a
+//! reload finds a usable pair; the watch retries such a resolver every
+//! [`WAITING_RETRY_INTERVAL`] at most, and tells its caller when the first
+//! pair is in service.
+//!
 //! # Safety of the swap
 //!
 //! A new pair is only served after both files parse and the key matches the
@@ -32,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use arc_swap::ArcSwap;
+use arc_swap::ArcSwapOption;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
@@ -48,6 +58,10 @@ pub const KEY_FILE: &str = "tls.key";
 /// The shortest polling interval [`ReloadingCertResolver::spawn_watch`] uses;
 /// shorter requests are raised to it so a misconfiguration cannot spin.
 pub const MIN_WATCH_INTERVAL: Duration = Duration::from_millis(100);
+/// How often [`ReloadingCertResolver::spawn_watch`] retries while no pair
+/// is served yet (when its interval is longer): a replica waiting for its
+/// first certificate should become ready soon after the files appear.
+pub const WAITING_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What a call to [`ReloadingCertResolver::reload`] did.
 ///
@@ -58,7 +72,8 @@ pub enum ReloadOutcome {
     /// Both files hold the same bytes as the pair being served; nothing was
     /// parsed or swapped.
     Unchanged,
-    /// A new, complete and matching pair is now served to new connections.
+    /// A new, complete and matching pair is now served to new connections
+    /// (for a [waiting](ReloadingCertResolver::waiting) resolver, the first).
     Reloaded {
         /// When the new leaf certificate expires.
         not_after: SystemTime,
@@ -82,7 +97,9 @@ struct Loaded {
 /// to pick up renewed certificates without restarting the server.
 pub struct ReloadingCertResolver {
     dir: PathBuf,
-    current: ArcSwap<Loaded>,
+    /// `None` only before a [waiting](Self::waiting) resolver's first
+    /// successful reload; once a pair is served, there always is one.
+    current: ArcSwapOption<Loaded>,
     /// Serialises reloads so two concurrent callers cannot store their
     /// results out of order.
     reloading: Mutex<()>,
@@ -104,9 +121,24 @@ impl ReloadingCertResolver {
         let loaded = parse_pair(dir, cert_bytes, key_bytes)?;
         Ok(Self {
             dir: dir.to_owned(),
-            current: ArcSwap::from_pointee(loaded),
+            current: ArcSwapOption::from_pointee(loaded),
             reloading: Mutex::new(()),
         })
+    }
+
+    /// A resolver for `dir/tls.crt` and `dir/tls.key` that serves nothing
+    /// until a [`reload`](Self::reload) finds a usable pair there.
+    ///
+    /// For a server that should start, unready, before its certificate
+    /// exists rather than crash: until then every handshake fails and
+    /// [`not_after`](Self::not_after) is `None`. Reads nothing itself.
+    #[must_use]
+    pub fn waiting(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            current: ArcSwapOption::empty(),
+            reloading: Mutex::new(()),
+        }
     }
 
     /// Reread both files and serve them if they changed and form a valid
@@ -126,30 +158,38 @@ impl ReloadingCertResolver {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (cert_bytes, key_bytes) = read_pair(&self.dir)?;
+        if let Some(current) = self.current.load().as_deref()
+            && current.cert_bytes == cert_bytes
+            && current.key_bytes == key_bytes
         {
-            let current = self.current.load();
-            if current.cert_bytes == cert_bytes && current.key_bytes == key_bytes {
-                return Ok(ReloadOutcome::Unchanged);
-            }
+            return Ok(ReloadOutcome::Unchanged);
         }
         let loaded = parse_pair(&self.dir, cert_bytes, key_bytes)?;
         let not_after = loaded.not_after;
-        self.current.store(Arc::new(loaded));
+        self.current.store(Some(Arc::new(loaded)));
         Ok(ReloadOutcome::Reloaded { not_after })
     }
 
     /// When the certificate being served expires, for an expiry metric or a
-    /// renewal check.
+    /// renewal check; `None` while a [waiting](Self::waiting) resolver has
+    /// no pair yet.
     #[must_use]
-    pub fn not_after(&self) -> SystemTime {
-        self.current.load().not_after
+    pub fn not_after(&self) -> Option<SystemTime> {
+        self.current
+            .load()
+            .as_deref()
+            .map(|loaded| loaded.not_after)
     }
 
-    /// The certificate chain and key that a handshake starting now would get.
-    /// Exposed for health checks and tests that want to see what is served.
+    /// The certificate chain and key that a handshake starting now would get
+    /// (`None`: the handshake fails). Exposed for health checks and tests
+    /// that want to see what is served.
     #[must_use]
-    pub fn certified_key(&self) -> Arc<CertifiedKey> {
-        Arc::clone(&self.current.load().certified)
+    pub fn certified_key(&self) -> Option<Arc<CertifiedKey>> {
+        self.current
+            .load()
+            .as_deref()
+            .map(|loaded| Arc::clone(&loaded.certified))
     }
 
     /// The directory the pair is read from.
@@ -160,7 +200,14 @@ impl ReloadingCertResolver {
 
     /// Start a task on the current tokio runtime that calls
     /// [`reload`](Self::reload) every `interval` (at least
-    /// [`MIN_WATCH_INTERVAL`]) and logs the result.
+    /// [`MIN_WATCH_INTERVAL`]; at most [`WAITING_RETRY_INTERVAL`] while no
+    /// pair is served yet) and logs the result.
+    ///
+    /// `on_new_pair` is called on the task with the new expiry each time the
+    /// watch puts a pair in service, the first pair of a
+    /// [waiting](Self::waiting) resolver included: that is where a server
+    /// marks itself ready and updates an expiry metric. It runs on the async
+    /// task, so it must not block.
     ///
     /// Polling is used instead of inotify on purpose: it sees the kubelet's
     /// `..data` symlink swap, works on every filesystem, and cannot lose a
@@ -172,16 +219,30 @@ impl ReloadingCertResolver {
     /// # Panics
     ///
     /// If called outside a tokio runtime, like `tokio::spawn`.
-    pub fn spawn_watch(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_watch<F>(
+        self: Arc<Self>,
+        interval: Duration,
+        mut on_new_pair: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: FnMut(SystemTime) + Send + 'static,
+    {
         let interval = interval.max(MIN_WATCH_INTERVAL);
+        let pause = move |serving: bool| {
+            if serving {
+                interval
+            } else {
+                interval.min(WAITING_RETRY_INTERVAL)
+            }
+        };
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // The first tick completes at once; the pair was just loaded.
-            ticker.tick().await;
+            // A loaded pair was just read; a waiting resolver tries at once.
+            if self.not_after().is_some() {
+                tokio::time::sleep(interval).await;
+            }
             let mut last_error: Option<String> = None;
             loop {
-                ticker.tick().await;
+                let was_serving = self.not_after().is_some();
                 let resolver = Arc::clone(&self);
                 let outcome = tokio::task::spawn_blocking(move || resolver.reload()).await;
                 let dir = self.dir.display();
@@ -193,14 +254,24 @@ impl ReloadingCertResolver {
                         last_error = None;
                         let expires_in_days =
                             crate::clock::days_until(SystemTime::now(), not_after);
-                        tracing::info!(%dir, expires_in_days, "reloaded TLS certificate");
+                        if was_serving {
+                            tracing::info!(%dir, expires_in_days, "reloaded TLS certificate");
+                        } else {
+                            tracing::info!(%dir, expires_in_days, "loaded TLS certificate");
+                        }
+                        on_new_pair(not_after);
                     }
                     Ok(Err(err)) => {
                         let message = err.to_string();
-                        if last_error.as_deref() == Some(message.as_str()) {
-                            tracing::debug!(%dir, error = %message, "TLS certificate reload still failing; serving the previous certificate");
+                        let what = if was_serving {
+                            "TLS certificate reload failed; serving the previous certificate"
                         } else {
-                            tracing::warn!(%dir, error = %message, "TLS certificate reload failed; serving the previous certificate");
+                            "TLS certificate not usable yet; handshakes fail until it is"
+                        };
+                        if last_error.as_deref() == Some(message.as_str()) {
+                            tracing::debug!(%dir, error = %message, "{what}");
+                        } else {
+                            tracing::warn!(%dir, error = %message, "{what}");
                             last_error = Some(message);
                         }
                     }
@@ -208,6 +279,7 @@ impl ReloadingCertResolver {
                         tracing::error!(%dir, error = %join, "TLS certificate reload task panicked");
                     }
                 }
+                tokio::time::sleep(pause(self.not_after().is_some())).await;
             }
         })
     }
@@ -215,7 +287,7 @@ impl ReloadingCertResolver {
 
 impl ResolvesServerCert for ReloadingCertResolver {
     fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.certified_key())
+        self.certified_key()
     }
 }
 

@@ -17,7 +17,7 @@ use rcgen::{
 use crate::authority::{BACKDATE, CertificateAuthority};
 use crate::{Error, PrivateKeyPem, Result, clock};
 
-mod names;
+mod name_rules;
 #[cfg(test)]
 mod tests;
 
@@ -84,8 +84,8 @@ impl ServingCertificate {
     /// label, as Kubernetes requires of Service names) or the namespace (an
     /// RFC 1123 label).
     pub fn for_service(service: &str, namespace: &str) -> Result<Self> {
-        names::check_label("service", service, names::Rules::Rfc1035)?;
-        names::check_label("namespace", namespace, names::Rules::Rfc1123)?;
+        name_rules::check_label("service", service, name_rules::Rules::Rfc1035)?;
+        name_rules::check_label("namespace", namespace, name_rules::Rules::Rfc1123)?;
         Ok(Self {
             service: service.to_owned(),
             namespace: namespace.to_owned(),
@@ -103,7 +103,7 @@ impl ServingCertificate {
     /// [`Error::InvalidName`] if `name` is not a valid DNS name.
     #[must_use = "the extended request is returned, not written into `self`"]
     pub fn with_dns_name(mut self, name: &str) -> Result<Self> {
-        names::check_dns_name(name)?;
+        name_rules::check_dns_name(name)?;
         self.extra_dns.push(name.to_owned());
         Ok(self)
     }
@@ -114,6 +114,22 @@ impl ServingCertificate {
     pub fn with_ip(mut self, ip: IpAddr) -> Self {
         self.ips.push(ip);
         self
+    }
+
+    /// Also cover `name_or_ip`: an IP address if it parses as one, otherwise
+    /// a DNS name. This is the form command-line flags take
+    /// (`--extra-san 127.0.0.1`, `--extra-san webhook.example.com`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`] if it is neither an IP address nor a valid DNS
+    /// name.
+    #[must_use = "the extended request is returned, not written into `self`"]
+    pub fn with_subject_alt_name(self, name_or_ip: &str) -> Result<Self> {
+        match name_or_ip.parse::<IpAddr>() {
+            Ok(ip) => Ok(self.with_ip(ip)),
+            Err(_) => self.with_dns_name(name_or_ip),
+        }
     }
 
     /// Make the certificate valid for `validity` from now instead of
@@ -142,6 +158,12 @@ impl ServingCertificate {
             }
         }
         names
+    }
+
+    /// The IP addresses the certificate will hold, in the order added.
+    #[must_use]
+    pub fn ip_addresses(&self) -> &[IpAddr] {
+        &self.ips
     }
 
     /// Generate a new ECDSA P-256 key and a certificate for it signed by

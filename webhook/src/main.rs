@@ -25,7 +25,7 @@ enum Command {
     Serve(Box<cli::serve::ServeArgs>),
     /// Write a CA and a serving certificate for the webhook's Service, and
     /// print the base64 caBundle for its MutatingWebhookConfiguration.
-    Certs(cli::certs::CertsArgs),
+    Certs(cli::certs_command::CertsArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Mutate(args) => cli::mutate::run(args).map_err(|e| e.to_string()),
         Command::Serve(args) => cli::serve::run(args).map_err(|e| e.to_string()),
-        Command::Certs(args) => cli::certs::run(args).map_err(|e| e.to_string()),
+        Command::Certs(args) => cli::certs_command::run(args).map_err(|e| e.to_string()),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");

@@ -23,7 +23,7 @@ use axum::{
 };
 use base64::Engine as _;
 use serde_json::{Value, json};
-use webhook::tls::{Names, SelfManaged};
+use webhook::tls::{SelfManaged, WebhookResources, defaults};
 
 const SECRET: &str = "/api/v1/namespaces/wi-system/secrets/azure-wi-webhook-server-cert";
 const CONFIG: &str = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/azure-wi-webhook-mutating-webhook-configuration";
@@ -155,8 +155,15 @@ fn webhook_configuration() -> Value {
     })
 }
 
-fn names() -> Names {
-    Names::reference("wi-system")
+/// The reference deployment's objects, in namespace `wi-system`.
+fn resources() -> WebhookResources {
+    WebhookResources {
+        namespace: "wi-system".to_owned(),
+        secret: defaults::SECRET_NAME.to_owned(),
+        service: defaults::SERVICE_NAME.to_owned(),
+        webhook_configuration: defaults::WEBHOOK_CONFIGURATION_NAME.to_owned(),
+        extra_sans: Vec::new(),
+    }
 }
 
 fn secret_field(store: &Shared, key: &str) -> String {
@@ -190,8 +197,8 @@ async fn two_replicas_racing_converge_on_one_ca() {
         .insert(CONFIG.to_owned(), webhook_configuration());
     let (client, store) = start(store).await;
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = SelfManaged::new(client.clone(), names(), dir_a.path());
-    let b = SelfManaged::new(client, names(), dir_b.path());
+    let a = SelfManaged::new(client.clone(), resources(), dir_a.path());
+    let b = SelfManaged::new(client, resources(), dir_b.path());
 
     // Both read "no Secret" before either creates it.
     let (ca_a, ca_b) = tokio::join!(a.ensure(), b.ensure());
@@ -219,7 +226,7 @@ async fn a_blanked_ca_bundle_is_restored_without_touching_the_secret() {
         .insert(CONFIG.to_owned(), webhook_configuration());
     let (client, store) = start(store).await;
     let dir = tempfile::tempdir().unwrap();
-    let manager = SelfManaged::new(client, names(), dir.path());
+    let manager = SelfManaged::new(client, resources(), dir.path());
     let ca = manager.ensure().await.unwrap();
 
     // Someone reapplies the configuration without a caBundle.
@@ -269,7 +276,7 @@ async fn an_expiring_serving_certificate_is_renewed_from_the_same_ca() {
     }));
     let (client, store) = start(store).await;
     let dir = tempfile::tempdir().unwrap();
-    let returned = SelfManaged::new(client, names(), dir.path())
+    let returned = SelfManaged::new(client, resources(), dir.path())
         .ensure()
         .await
         .unwrap();
@@ -300,7 +307,7 @@ async fn the_rotation_loop_restores_a_blanked_bundle_as_soon_as_the_configuratio
     let (client, store) = start(store).await;
     let dir = tempfile::tempdir().unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(SelfManaged::new(client, names(), dir.path()).run(stop.clone()));
+    tokio::spawn(SelfManaged::new(client, resources(), dir.path()).run(stop.clone()));
 
     let wait_for_bundle = || async {
         for _ in 0..250 {

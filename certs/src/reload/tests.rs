@@ -25,6 +25,11 @@ fn leaf_der(cert_pem: &str) -> CertificateDer<'static> {
         .remove(0)
 }
 
+/// The leaf a handshake starting now would get.
+fn served(resolver: &ReloadingCertResolver) -> CertificateDer<'static> {
+    resolver.certified_key().expect("a pair is served").cert[0].clone()
+}
+
 /// Lay `dir` out as the kubelet does for a Secret volume, holding `pair`.
 fn secret_volume(dir: &Path, pair: &IssuedCertificate) {
     write_generation(dir, "..2026_01_01_00_00_00.000000001", pair);
@@ -57,8 +62,8 @@ fn data_symlink_swap_is_picked_up() {
     secret_volume(dir.path(), &first);
 
     let resolver = ReloadingCertResolver::load(dir.path()).unwrap();
-    assert_eq!(resolver.not_after(), first.not_after());
-    assert_eq!(resolver.certified_key().cert[0], leaf_der(first.cert_pem()));
+    assert_eq!(resolver.not_after(), Some(first.not_after()));
+    assert_eq!(served(&resolver), leaf_der(first.cert_pem()));
     assert_eq!(resolver.reload().unwrap(), ReloadOutcome::Unchanged);
 
     kubelet_swap(dir.path(), "..2026_02_01_00_00_00.000000002", &second);
@@ -68,11 +73,8 @@ fn data_symlink_swap_is_picked_up() {
             not_after: second.not_after()
         }
     );
-    assert_eq!(resolver.not_after(), second.not_after());
-    assert_eq!(
-        resolver.certified_key().cert[0],
-        leaf_der(second.cert_pem())
-    );
+    assert_eq!(resolver.not_after(), Some(second.not_after()));
+    assert_eq!(served(&resolver), leaf_der(second.cert_pem()));
     assert_eq!(resolver.reload().unwrap(), ReloadOutcome::Unchanged);
 }
 
@@ -89,8 +91,8 @@ fn a_half_written_pair_is_never_served() {
     let err = resolver.reload().unwrap_err();
     assert!(matches!(err, Error::KeyMismatch { .. }), "{err}");
     assert!(err.to_string().contains("tls.key"), "{err}");
-    assert_eq!(resolver.certified_key().cert[0], leaf_der(first.cert_pem()));
-    assert_eq!(resolver.not_after(), first.not_after());
+    assert_eq!(served(&resolver), leaf_der(first.cert_pem()));
+    assert_eq!(resolver.not_after(), Some(first.not_after()));
 
     // Then the matching key.
     fs::write(dir.path().join(KEY_FILE), second.key_pem().as_str()).unwrap();
@@ -100,10 +102,7 @@ fn a_half_written_pair_is_never_served() {
             not_after: second.not_after()
         }
     );
-    assert_eq!(
-        resolver.certified_key().cert[0],
-        leaf_der(second.cert_pem())
-    );
+    assert_eq!(served(&resolver), leaf_der(second.cert_pem()));
 }
 
 #[test]
@@ -142,7 +141,7 @@ fn truncated_and_missing_files_keep_the_old_pair() {
         err.to_string()
             .starts_with(&format!("cannot read {}", cert_path.display()))
     );
-    assert_eq!(resolver.certified_key().cert[0], leaf_der(first.cert_pem()));
+    assert_eq!(served(&resolver), leaf_der(first.cert_pem()));
 }
 
 #[test]
@@ -182,7 +181,7 @@ fn sec1_keys_are_accepted() {
     fs::write(dir.path().join(CERT_FILE), pair.cert_pem()).unwrap();
     fs::write(dir.path().join(KEY_FILE), sec1_pem(pair.key_pem().as_str())).unwrap();
     let resolver = ReloadingCertResolver::load(dir.path()).unwrap();
-    assert_eq!(resolver.not_after(), pair.not_after());
+    assert_eq!(resolver.not_after(), Some(pair.not_after()));
 }
 
 #[test]
@@ -198,6 +197,24 @@ fn debug_output_names_the_dir_but_not_the_key() {
     assert_eq!(resolver.dir(), dir.path());
 }
 
+/// Expiries passed to a watch's `on_new_pair`, in order.
+type Seen = Arc<Mutex<Vec<SystemTime>>>;
+
+fn recorder() -> (Seen, impl FnMut(SystemTime) + Send + 'static) {
+    let seen = Seen::default();
+    let sink = Arc::clone(&seen);
+    (seen, move |not_after| sink.lock().unwrap().push(not_after))
+}
+
+/// Wait up to 10 s for `done`, polling.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn spawn_watch_picks_up_a_swap() {
     let ca = CertificateAuthority::generate("reload-ca", 400 * DAY).unwrap();
@@ -205,21 +222,72 @@ async fn spawn_watch_picks_up_a_swap() {
     let dir = tempfile::tempdir().unwrap();
     secret_volume(dir.path(), &first);
     let resolver = Arc::new(ReloadingCertResolver::load(dir.path()).unwrap());
-    let watch = Arc::clone(&resolver).spawn_watch(Duration::from_millis(20));
+    let (seen, on_new_pair) = recorder();
+    let watch = Arc::clone(&resolver).spawn_watch(Duration::from_millis(20), on_new_pair);
 
     kubelet_swap(dir.path(), "..2026_02_01_00_00_00.000000002", &second);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while resolver.not_after() != second.not_after() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "watch did not reload"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        resolver.certified_key().cert[0],
-        leaf_der(second.cert_pem())
-    );
+    eventually("watch did not reload", || {
+        resolver.not_after() == Some(second.not_after())
+    })
+    .await;
+    assert_eq!(served(&resolver), leaf_der(second.cert_pem()));
+    // Told about the new pair only: the loaded one was the caller's doing.
+    eventually("on_new_pair was not called", || {
+        !seen.lock().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(*seen.lock().unwrap(), [second.not_after()]);
     watch.abort();
     assert!(watch.await.unwrap_err().is_cancelled());
+}
+
+#[test]
+fn a_waiting_resolver_serves_nothing_until_a_reload_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let resolver = ReloadingCertResolver::waiting(dir.path());
+    assert_eq!(resolver.not_after(), None);
+    assert!(resolver.certified_key().is_none());
+    assert!(format!("{resolver:?}").contains("None"));
+    let err = resolver.reload().unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(resolver.certified_key().is_none());
+
+    let ca = CertificateAuthority::generate("reload-ca", 400 * DAY).unwrap();
+    let pair = issue(&ca, 100 * DAY);
+    secret_volume(dir.path(), &pair);
+    assert_eq!(
+        resolver.reload().unwrap(),
+        ReloadOutcome::Reloaded {
+            not_after: pair.not_after()
+        }
+    );
+    assert_eq!(resolver.not_after(), Some(pair.not_after()));
+    assert_eq!(served(&resolver), leaf_der(pair.cert_pem()));
+    assert_eq!(resolver.reload().unwrap(), ReloadOutcome::Unchanged);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn spawn_watch_retries_a_waiting_resolver_sooner_than_its_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let resolver = Arc::new(ReloadingCertResolver::waiting(dir.path()));
+    let (seen, on_new_pair) = recorder();
+    // An hour between reloads once serving; the first pair must not wait that long.
+    let watch = Arc::clone(&resolver).spawn_watch(Duration::from_secs(3600), on_new_pair);
+
+    // Not there at the first attempts.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(resolver.not_after(), None);
+    assert!(seen.lock().unwrap().is_empty());
+
+    let ca = CertificateAuthority::generate("reload-ca", 400 * DAY).unwrap();
+    let pair = issue(&ca, 100 * DAY);
+    secret_volume(dir.path(), &pair);
+    eventually("the first pair was not loaded", || {
+        !seen.lock().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(*seen.lock().unwrap(), [pair.not_after()]);
+    assert_eq!(resolver.not_after(), Some(pair.not_after()));
+    assert_eq!(served(&resolver), leaf_der(pair.cert_pem()));
+    watch.abort();
 }

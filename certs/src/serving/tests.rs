@@ -87,6 +87,44 @@ fn extra_dns_names_and_ips_are_included() {
 }
 
 #[test]
+fn subject_alt_names_from_flags_are_ips_when_they_parse_as_ips() {
+    let request = ServingCertificate::for_service("webhook", "default")
+        .unwrap()
+        .with_subject_alt_name("127.0.0.1")
+        .unwrap()
+        .with_subject_alt_name("::1")
+        .unwrap()
+        .with_subject_alt_name("webhook.example.test")
+        .unwrap();
+    assert_eq!(
+        request.ip_addresses(),
+        [
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST)
+        ]
+    );
+    assert_eq!(
+        request.dns_names().last().map(String::as_str),
+        Some("webhook.example.test")
+    );
+    let (dns, ips) = sans(request.issue(&ca()).unwrap().cert_pem());
+    assert_eq!(dns, request.dns_names());
+    assert_eq!(ips, request.ip_addresses());
+
+    let err = request.with_subject_alt_name("not a name").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidName {
+                what: "DNS name",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn not_after_matches_the_requested_validity() {
     let before = SystemTime::now();
     let issued = ServingCertificate::for_service("webhook", "default")

@@ -1,8 +1,8 @@
 //! Command-line commands: thin shells around the library.
 
-mod certificates;
-pub(crate) mod certs;
+pub(crate) mod certs_command;
 mod flags;
 mod input;
 pub(crate) mod mutate;
 pub(crate) mod serve;
+mod serving_certs;

@@ -10,7 +10,7 @@ use webhook::{
     metrics::Metrics,
     server::{self, AdmissionState, Listeners, Readiness, ServerOptions, TlsMinVersion},
     serviceaccount::{ClusterServiceAccounts, ServiceAccountLookup, StaticServiceAccounts},
-    tls::{Names, SelfManaged},
+    tls::{SelfManaged, WebhookResources, defaults},
 };
 
 use super::input;
@@ -32,24 +32,16 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     disable_cert_rotation: bool,
     /// Secret holding the self-managed CA and serving pair.
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "azure-wi-webhook-server-cert"
-    )]
+    #[arg(long, value_name = "NAME", default_value = defaults::SECRET_NAME)]
     webhook_secret_name: String,
     /// Service the API server calls; the serving certificate names it.
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "azure-wi-webhook-webhook-service"
-    )]
+    #[arg(long, value_name = "NAME", default_value = defaults::SERVICE_NAME)]
     webhook_service_name: String,
     /// MutatingWebhookConfiguration whose caBundle is kept filled.
     #[arg(
         long,
         value_name = "NAME",
-        default_value = "azure-wi-webhook-mutating-webhook-configuration"
+        default_value = defaults::WEBHOOK_CONFIGURATION_NAME
     )]
     webhook_config_name: String,
     /// Extra DNS name or IP address for the self-managed serving
@@ -141,7 +133,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, ServeError> {
         let rotation = match (&client, args.disable_cert_rotation) {
             (Some(client), false) => Some(SelfManaged::new(
                 client.clone(),
-                Names {
+                WebhookResources {
                     namespace: args.pod_namespace.clone().unwrap_or_default(),
                     secret: args.webhook_secret_name.clone(),
                     service: args.webhook_service_name.clone(),
@@ -182,7 +174,7 @@ async fn serve<L: ServiceAccountLookup>(
         tokio::spawn(rotation.run(stop.clone()));
     }
 
-    let certificates = crate::cli::certificates::serving_certificates(
+    let certificates = crate::cli::serving_certs::watch(
         &args.webhook_cert_dir,
         args.cert_reload_interval,
         Arc::clone(&metrics),

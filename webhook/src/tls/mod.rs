@@ -9,10 +9,21 @@
 //! of its MutatingWebhookConfiguration, again whenever that object is
 //! reapplied without it. The pair is renewed 90 days before it expires.
 //!
-//! [`plan`] is the pure decision; [`SelfManaged`] is the Kubernetes shell.
+//! [`plan`] is the pure decision; [`SelfManaged`] is the Kubernetes shell;
+//! [`defaults`] names the objects involved.
 
+pub mod defaults;
 mod plan;
 mod selfmanaged;
 
-pub use plan::{Plan, StoredPair, plan};
-pub use selfmanaged::{Names, RotationError, SelfManaged};
+pub use plan::{Plan, StoredCertificates, plan};
+pub use selfmanaged::{RotationError, SelfManaged, WebhookResources};
+
+/// Entry of the certificate Secret (and file written by `webhook certs`)
+/// holding the CA certificate; the serving pair uses
+/// [`certs::reload::CERT_FILE`] and [`certs::reload::KEY_FILE`], as in any
+/// `kubernetes.io/tls` Secret.
+pub const CA_CERT_FILE: &str = "ca.crt";
+/// Entry of the certificate Secret holding the CA's private key, so every
+/// replica signs with the same CA.
+pub const CA_KEY_FILE: &str = "ca.key";

@@ -2,11 +2,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use certs::ServingCertificate;
 
-/// The four PEM entries the Secret holds (absent ones are `None`).
+/// The certificates kept in the Secret: the CA certificate and key, and the
+/// serving certificate and key it signed (absent entries are `None`).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct StoredPair {
+pub struct StoredCertificates {
     /// `ca.crt`.
     pub ca_cert: Option<String>,
     /// `ca.key`.
@@ -17,9 +18,9 @@ pub struct StoredPair {
     pub tls_key: Option<String>,
 }
 
-impl std::fmt::Debug for StoredPair {
+impl std::fmt::Debug for StoredCertificates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredPair")
+        f.debug_struct("StoredCertificates")
             .field("ca_cert", &self.ca_cert.is_some())
             .field("ca_key", &self.ca_key.as_ref().map(|_| "<redacted>"))
             .field("tls_cert", &self.tls_cert.is_some())
@@ -43,11 +44,12 @@ pub enum Plan {
 ///
 /// The CA must be present, parse, match its key and stay valid beyond
 /// `renew_before`; otherwise a new CA is made. The serving pair must
-/// likewise be valid, name every one of `dns_names`, and be signed by that
-/// CA; otherwise a new pair is issued from the CA.
+/// likewise be valid, be signed by that CA, and name every DNS name and IP
+/// address of `request` (the certificate this configuration would issue);
+/// otherwise a new pair is issued from the CA.
 pub fn plan(
-    stored: &StoredPair,
-    dns_names: &[String],
+    stored: &StoredCertificates,
+    request: &ServingCertificate,
     now: SystemTime,
     renew_before: Duration,
 ) -> Plan {
@@ -63,9 +65,17 @@ pub fn plan(
     if let Err(reason) = usable(tls_cert, tls_key, now, renew_before) {
         return Plan::IssueServing(format!("serving certificate {reason}"));
     }
-    match serving_matches(tls_cert, ca_cert, dns_names) {
+    let matches = certs::check_signed_by(tls_cert, ca_cert)
+        .and_then(|()| certs::check_names(tls_cert, request));
+    match matches {
         Ok(()) => Plan::Keep,
-        Err(reason) => Plan::IssueServing(format!("serving certificate {reason}")),
+        Err(certs::Error::NotSignedBy { .. }) => Plan::IssueServing(
+            "serving certificate is not signed by the CA in the Secret".to_owned(),
+        ),
+        Err(certs::Error::NameNotCovered { name, .. }) => {
+            Plan::IssueServing(format!("serving certificate does not name {name}"))
+        }
+        Err(other) => Plan::IssueServing(format!("serving certificate is unusable: {other}")),
     }
 }
 
@@ -80,59 +90,15 @@ fn usable(cert: &str, key: &str, now: SystemTime, renew_before: Duration) -> Res
     Ok(())
 }
 
-fn serving_matches(tls_cert: &str, ca_cert: &str, dns_names: &[String]) -> Result<(), String> {
-    let tls_der = first_der(tls_cert)?;
-    let ca_der = first_der(ca_cert)?;
-    let (_, tls) =
-        X509Certificate::from_der(&tls_der).map_err(|e| format!("does not parse: {e}"))?;
-    let (_, ca) =
-        X509Certificate::from_der(&ca_der).map_err(|e| format!("CA does not parse: {e}"))?;
-    tls.verify_signature(Some(ca.public_key()))
-        .map_err(|_| "is not signed by the CA in the Secret".to_owned())?;
-    let names: Vec<&str> = tls
-        .subject_alternative_name()
-        .ok()
-        .flatten()
-        .map(|ext| {
-            ext.value
-                .general_names
-                .iter()
-                .filter_map(|n| match n {
-                    GeneralName::DNSName(name) => Some(*name),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    match dns_names
-        .iter()
-        .find(|wanted| !names.contains(&wanted.as_str()))
-    {
-        Some(missing) => Err(format!("does not name {missing}")),
-        None => Ok(()),
-    }
-}
-
-fn first_der(pem: &str) -> Result<Vec<u8>, String> {
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-    CertificateDer::pem_slice_iter(pem.as_bytes())
-        .next()
-        .ok_or_else(|| "holds no PEM certificate".to_owned())?
-        .map(|der| der.to_vec())
-        .map_err(|e| format!("is not valid PEM: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const DAY: Duration = Duration::from_secs(86_400);
-    const WINDOW: Duration = Duration::from_secs(90 * 86_400);
+    const WINDOW: Duration = certs::inspect::DEFAULT_RENEWAL_WINDOW;
 
-    fn names() -> Vec<String> {
-        ["svc", "svc.ns", "svc.ns.svc", "svc.ns.svc.cluster.local"]
-            .map(String::from)
-            .to_vec()
+    fn request() -> ServingCertificate {
+        ServingCertificate::for_service("svc", "ns").unwrap()
     }
 
     fn ca(days: u64) -> certs::CertificateAuthority {
@@ -141,7 +107,7 @@ mod tests {
     }
 
     fn pair(ca: &certs::CertificateAuthority, service: &str, days: u64) -> (String, String) {
-        let issued = certs::ServingCertificate::for_service(service, "ns")
+        let issued = ServingCertificate::for_service(service, "ns")
             .unwrap()
             .with_validity(DAY * u32::try_from(days).unwrap())
             .issue(ca)
@@ -152,9 +118,12 @@ mod tests {
         )
     }
 
-    fn stored(ca: &certs::CertificateAuthority, serving: Option<(String, String)>) -> StoredPair {
+    fn stored(
+        ca: &certs::CertificateAuthority,
+        serving: Option<(String, String)>,
+    ) -> StoredCertificates {
         let (tls_cert, tls_key) = serving.map_or((None, None), |(c, k)| (Some(c), Some(k)));
-        StoredPair {
+        StoredCertificates {
             ca_cert: Some(ca.cert_pem().to_owned()),
             ca_key: Some(ca.key_pem().as_str().to_owned()),
             tls_cert,
@@ -162,8 +131,8 @@ mod tests {
         }
     }
 
-    fn decide(s: &StoredPair) -> Plan {
-        plan(s, &names(), SystemTime::now(), WINDOW)
+    fn decide(s: &StoredCertificates) -> Plan {
+        plan(s, &request(), SystemTime::now(), WINDOW)
     }
 
     #[test]
@@ -178,7 +147,7 @@ mod tests {
     #[test]
     fn missing_or_broken_ca_means_a_new_authority() {
         assert_eq!(
-            decide(&StoredPair::default()),
+            decide(&StoredCertificates::default()),
             Plan::NewAuthority("no CA in the Secret".into())
         );
         let mut broken = stored(&ca(3650), None);
@@ -212,6 +181,16 @@ mod tests {
         assert_eq!(
             decide(&stored(&ca, Some(pair(&stranger, "svc", 365)))),
             Plan::IssueServing("serving certificate is not signed by the CA in the Secret".into())
+        );
+        let with_ip = request().with_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        assert_eq!(
+            plan(
+                &stored(&ca, Some(pair(&ca, "svc", 365))),
+                &with_ip,
+                SystemTime::now(),
+                WINDOW
+            ),
+            Plan::IssueServing("serving certificate does not name 127.0.0.1".into())
         );
         let (cert, _) = pair(&ca, "svc", 365);
         let (_, other_key) = pair(&ca, "svc", 365);

@@ -18,24 +18,22 @@ use kube::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::plan::{Plan, StoredPair, plan};
+use certs::reload::{CERT_FILE, KEY_FILE};
 
-/// Renew this long before a certificate expires.
-const RENEW_BEFORE: Duration = Duration::from_secs(90 * 86_400);
-/// Lifetime of a new CA.
-const CA_VALIDITY: Duration = Duration::from_secs(10 * 365 * 86_400);
-/// Lifetime of a new serving certificate.
-const SERVING_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
+use super::plan::{Plan, StoredCertificates, plan};
+use super::{CA_CERT_FILE, CA_KEY_FILE, defaults};
+
 /// How often the Secret is checked for renewal even when nothing changes.
 const RECHECK: Duration = Duration::from_secs(300);
 /// Attempts at converging before giving up for this round.
 const ATTEMPTS: usize = 8;
 
-/// Names of the objects self-managed mode works with; the defaults are the
-/// reference webhook's.
+/// The objects self-managed certificates concern, and the extra names the
+/// serving certificate must carry. `webhook serve` fills it from flags
+/// whose defaults are in [`defaults`].
 #[derive(Debug, Clone)]
-pub struct Names {
-    /// Namespace of the webhook (`POD_NAMESPACE`).
+pub struct WebhookResources {
+    /// Namespace of the webhook (`POD_NAMESPACE`), of its Secret and Service.
     pub namespace: String,
     /// Secret holding `ca.crt`, `ca.key`, `tls.crt`, `tls.key`.
     pub secret: String,
@@ -48,33 +46,16 @@ pub struct Names {
     pub extra_sans: Vec<String>,
 }
 
-impl Names {
-    /// The reference webhook's names in `namespace`.
-    pub fn reference(namespace: impl Into<String>) -> Self {
-        Self {
-            namespace: namespace.into(),
-            secret: "azure-wi-webhook-server-cert".to_owned(),
-            service: "azure-wi-webhook-webhook-service".to_owned(),
-            webhook_configuration: "azure-wi-webhook-mutating-webhook-configuration".to_owned(),
-            extra_sans: Vec::new(),
-        }
-    }
-
-    fn dns_names(&self) -> Vec<String> {
-        let (svc, ns) = (&self.service, &self.namespace);
-        let mut names = vec![
-            svc.clone(),
-            format!("{svc}.{ns}"),
-            format!("{svc}.{ns}.svc"),
-            format!("{svc}.{ns}.svc.cluster.local"),
-        ];
-        names.extend(
-            self.extra_sans
-                .iter()
-                .filter(|s| s.parse::<std::net::IpAddr>().is_err())
-                .cloned(),
-        );
-        names
+impl WebhookResources {
+    /// The serving certificate this configuration asks for: the Service's
+    /// DNS names plus the extra SANs. Both the check of a stored
+    /// certificate and the issue of a new one use it, so they cannot
+    /// disagree about the names.
+    fn serving_request(&self) -> Result<certs::ServingCertificate, certs::Error> {
+        self.extra_sans.iter().try_fold(
+            certs::ServingCertificate::for_service(&self.service, &self.namespace)?,
+            |request, san| request.with_subject_alt_name(san),
+        )
     }
 }
 
@@ -112,25 +93,26 @@ pub enum RotationError {
 #[derive(Clone)]
 pub struct SelfManaged {
     client: Client,
-    names: Names,
+    resources: WebhookResources,
     cert_dir: PathBuf,
 }
 
 impl std::fmt::Debug for SelfManaged {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SelfManaged")
-            .field("names", &self.names)
+            .field("resources", &self.resources)
             .field("cert_dir", &self.cert_dir)
             .finish_non_exhaustive()
     }
 }
 
 impl SelfManaged {
-    /// Works with `names` through `client`, writing the pair into `cert_dir`.
-    pub fn new(client: Client, names: Names, cert_dir: impl Into<PathBuf>) -> Self {
+    /// Works with `resources` through `client`, writing the pair into
+    /// `cert_dir`.
+    pub fn new(client: Client, resources: WebhookResources, cert_dir: impl Into<PathBuf>) -> Self {
         Self {
             client,
-            names,
+            resources,
             cert_dir: cert_dir.into(),
         }
     }
@@ -164,7 +146,7 @@ impl SelfManaged {
         let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
         let config = watcher::Config::default().fields(&format!(
             "metadata.name={}",
-            self.names.webhook_configuration
+            self.resources.webhook_configuration
         ));
         let mut changes = watcher(api, config).default_backoff().boxed();
         let mut recheck = tokio::time::interval(RECHECK);
@@ -187,23 +169,27 @@ impl SelfManaged {
         }
     }
 
-    async fn converge_secret(&self) -> Result<StoredPair, RotationError> {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.names.namespace);
-        let name = &self.names.secret;
+    async fn converge_secret(&self) -> Result<StoredCertificates, RotationError> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.resources.namespace);
+        let name = &self.resources.secret;
         for _ in 0..ATTEMPTS {
             let existing = api
                 .get_opt(name)
                 .await
                 .map_err(|source| RotationError::Kube {
-                    action: format!("reading Secret {}/{name}", self.names.namespace),
+                    action: format!("reading Secret {}/{name}", self.resources.namespace),
                     source,
                 })?;
-            let stored = existing.as_ref().map(stored_pair).unwrap_or_default();
+            let stored = existing
+                .as_ref()
+                .map(stored_certificates)
+                .unwrap_or_default();
+            let request = self.resources.serving_request()?;
             let fresh = match plan(
                 &stored,
-                &self.names.dns_names(),
+                &request,
                 SystemTime::now(),
-                RENEW_BEFORE,
+                certs::inspect::DEFAULT_RENEWAL_WINDOW,
             ) {
                 Plan::Keep => return Ok(stored),
                 Plan::IssueServing(reason) => {
@@ -218,20 +204,20 @@ impl SelfManaged {
                             .as_deref()
                             .expect("the plan keeps only a present CA key"),
                     )?;
-                    self.with_serving(&ca, stored.clone())?
+                    with_serving(&request, &ca, stored.clone())?
                 }
                 Plan::NewAuthority(reason) => {
                     tracing::info!(%reason, "creating a new CA and serving certificate");
                     let ca = certs::CertificateAuthority::generate(
-                        "azure-workload-identity-ca",
-                        CA_VALIDITY,
+                        defaults::CA_COMMON_NAME,
+                        certs::authority::DEFAULT_VALIDITY,
                     )?;
-                    let stored = StoredPair {
+                    let stored = StoredCertificates {
                         ca_cert: Some(ca.cert_pem().to_owned()),
                         ca_key: Some(ca.key_pem().as_str().to_owned()),
-                        ..StoredPair::default()
+                        ..StoredCertificates::default()
                     };
-                    self.with_serving(&ca, stored)?
+                    with_serving(&request, &ca, stored)?
                 }
             };
             let result = match existing {
@@ -239,7 +225,7 @@ impl SelfManaged {
                     let secret = Secret {
                         metadata: ObjectMeta {
                             name: Some(name.clone()),
-                            namespace: Some(self.names.namespace.clone()),
+                            namespace: Some(self.resources.namespace.clone()),
                             ..ObjectMeta::default()
                         },
                         type_: Some("kubernetes.io/tls".to_owned()),
@@ -262,7 +248,7 @@ impl SelfManaged {
                 }
                 Err(source) => {
                     return Err(RotationError::Kube {
-                        action: format!("writing Secret {}/{name}", self.names.namespace),
+                        action: format!("writing Secret {}/{name}", self.resources.namespace),
                         source,
                     });
                 }
@@ -270,33 +256,13 @@ impl SelfManaged {
         }
         Err(RotationError::Contended(format!(
             "{}/{name}",
-            self.names.namespace
+            self.resources.namespace
         )))
-    }
-
-    fn with_serving(
-        &self,
-        ca: &certs::CertificateAuthority,
-        mut stored: StoredPair,
-    ) -> Result<StoredPair, RotationError> {
-        let mut request =
-            certs::ServingCertificate::for_service(&self.names.service, &self.names.namespace)?
-                .with_validity(SERVING_VALIDITY);
-        for san in &self.names.extra_sans {
-            request = match san.parse::<std::net::IpAddr>() {
-                Ok(ip) => request.with_ip(ip),
-                Err(_) => request.with_dns_name(san)?,
-            };
-        }
-        let issued = request.issue(ca)?;
-        stored.tls_cert = Some(issued.cert_pem().to_owned());
-        stored.tls_key = Some(issued.key_pem().as_str().to_owned());
-        Ok(stored)
     }
 
     async fn fill_ca_bundles(&self, ca_pem: &str) -> Result<(), RotationError> {
         let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
-        let name = &self.names.webhook_configuration;
+        let name = &self.resources.webhook_configuration;
         let action = || format!("updating the caBundle of MutatingWebhookConfiguration {name}");
         for _ in 0..ATTEMPTS {
             let Some(mut config) =
@@ -339,7 +305,20 @@ impl SelfManaged {
     }
 }
 
-fn stored_pair(secret: &Secret) -> StoredPair {
+/// `stored` with a new serving pair issued by `ca` for `request` (valid for
+/// [`certs::serving::DEFAULT_VALIDITY`]).
+fn with_serving(
+    request: &certs::ServingCertificate,
+    ca: &certs::CertificateAuthority,
+    mut stored: StoredCertificates,
+) -> Result<StoredCertificates, RotationError> {
+    let issued = request.issue(ca)?;
+    stored.tls_cert = Some(issued.cert_pem().to_owned());
+    stored.tls_key = Some(issued.key_pem().as_str().to_owned());
+    Ok(stored)
+}
+
+fn stored_certificates(secret: &Secret) -> StoredCertificates {
     let field = |key: &str| {
         secret
             .data
@@ -347,20 +326,20 @@ fn stored_pair(secret: &Secret) -> StoredPair {
             .and_then(|d| d.get(key))
             .and_then(|v| String::from_utf8(v.0.clone()).ok())
     };
-    StoredPair {
-        ca_cert: field("ca.crt"),
-        ca_key: field("ca.key"),
-        tls_cert: field("tls.crt"),
-        tls_key: field("tls.key"),
+    StoredCertificates {
+        ca_cert: field(CA_CERT_FILE),
+        ca_key: field(CA_KEY_FILE),
+        tls_cert: field(CERT_FILE),
+        tls_key: field(KEY_FILE),
     }
 }
 
-fn secret_data(stored: &StoredPair) -> BTreeMap<String, ByteString> {
+fn secret_data(stored: &StoredCertificates) -> BTreeMap<String, ByteString> {
     [
-        ("ca.crt", &stored.ca_cert),
-        ("ca.key", &stored.ca_key),
-        ("tls.crt", &stored.tls_cert),
-        ("tls.key", &stored.tls_key),
+        (CA_CERT_FILE, &stored.ca_cert),
+        (CA_KEY_FILE, &stored.ca_key),
+        (CERT_FILE, &stored.tls_cert),
+        (KEY_FILE, &stored.tls_key),
     ]
     .into_iter()
     .filter_map(|(k, v)| {
@@ -373,7 +352,7 @@ fn secret_data(stored: &StoredPair) -> BTreeMap<String, ByteString> {
 /// Writes the pair so that each file changes in one rename; the reloader
 /// refuses a certificate whose key has not been written yet.
 fn write_pair(dir: &Path, cert: &str, key: &str) -> Result<(), RotationError> {
-    for (file, contents) in [("tls.key", key), ("tls.crt", cert)] {
+    for (file, contents) in [(KEY_FILE, key), (CERT_FILE, cert)] {
         let path = dir.join(file);
         if std::fs::read_to_string(&path).is_ok_and(|current| current == contents) {
             continue;

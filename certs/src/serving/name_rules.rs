@@ -1,4 +1,4 @@
-//! DNS name checks for serving certificate requests.
+//! The naming rules a serving certificate request is checked against.
 //!
 //! A certificate for a name no client can dial is useless, and rcgen accepts
 //! nearly any string, so the request is checked against the same rules
