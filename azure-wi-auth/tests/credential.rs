@@ -1,6 +1,8 @@
 //! The credential's cache, single flight, background refresh and retries,
 //! with the HTTP seam replaced by a scripted transport and a manual clock:
-//! every decision is driven by events, never by waiting.
+//! every decision is driven by events, never by waiting. The fixture is in
+//! `support/`; ten thousand cold callers causing one request, with every
+//! caller counted while it waits, is proven in `single_flight.rs`.
 
 #![allow(
     clippy::unwrap_used,
