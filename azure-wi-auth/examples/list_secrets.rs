@@ -8,7 +8,7 @@
 //!
 //! Configuration as in `read_secret`.
 
-use azure_wi_auth::{SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential};
+use azure_wi_auth::{SecretClient, WorkloadIdentityCredential};
 use futures::TryStreamExt as _;
 
 #[tokio::main(flavor = "current_thread")]
@@ -28,20 +28,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: list_secrets <vault-url> <regex>".into());
     };
     let pattern = regex_lite::Regex::new(&pattern)?;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut http = reqwest::Client::builder();
-    if let Some(path) = std::env::var_os("AZURE_WI_EXTRA_CA_FILE") {
-        for root in reqwest::Certificate::from_pem_bundle(&std::fs::read(path)?)? {
-            http = http.add_root_certificate(root);
-        }
-    }
-    let http = http.build()?;
-    let credential = WorkloadIdentityCredential::builder(WorkloadIdentityConfig::from_env()?)
-        .with_http_client(http.clone())
-        .build()?;
-    let client = SecretClient::builder(&vault_url, credential)
-        .with_http_client(http)
-        .build()?;
+    let credential = WorkloadIdentityCredential::from_env()?;
+    let client = SecretClient::new(&vault_url, credential)?;
     let names: Vec<String> = client
         .list_secret_properties()
         .try_filter(|p| futures::future::ready(p.enabled && pattern.is_match(&p.name)))

@@ -4,12 +4,14 @@
 //! read_secret <vault-url> <secret-name>
 //! ```
 //!
-//! Configuration is what the webhook injects (`AZURE_CLIENT_ID`,
-//! `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_AUTHORITY_HOST`).
-//! `AZURE_WI_EXTRA_CA_FILE` optionally names one more root CA to trust (a
-//! TLS-inspecting proxy's, or the emulator's); `HTTPS_PROXY` is honoured.
+//! Configuration is what the webhook injects (client id, tenant id, token
+//! file and authority host). The library's default transport also honours
+//! `HTTPS_PROXY` and `AZURE_WI_EXTRA_CA_FILE` (a PEM file of root CAs to
+//! trust besides the platform's: a TLS-inspecting proxy's, or the
+//! emulator's), so the credential and the client need no set-up here; the
+//! client shares the credential's connections.
 
-use azure_wi_auth::{SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential};
+use azure_wi_auth::{SecretClient, WorkloadIdentityCredential};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
@@ -27,26 +29,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (Some(vault_url), Some(name)) = (args.next(), args.next()) else {
         return Err("usage: read_secret <vault-url> <secret-name>".into());
     };
-    // One HTTP client (connection pool, roots, proxy) for Entra and the vault.
-    let http = http_client()?;
-    let credential = WorkloadIdentityCredential::builder(WorkloadIdentityConfig::from_env()?)
-        .with_http_client(http.clone())
-        .build()?;
-    let client = SecretClient::builder(&vault_url, credential)
-        .with_http_client(http)
-        .build()?;
+    let credential = WorkloadIdentityCredential::from_env()?;
+    let client = SecretClient::new(&vault_url, credential)?;
     let secret = client.get_secret(&name).await?;
     println!("{}", secret.value.expose());
     Ok(())
-}
-
-fn http_client() -> Result<reqwest::Client, Box<dyn std::error::Error>> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = reqwest::Client::builder();
-    if let Some(path) = std::env::var_os("AZURE_WI_EXTRA_CA_FILE") {
-        for root in reqwest::Certificate::from_pem_bundle(&std::fs::read(path)?)? {
-            builder = builder.add_root_certificate(root);
-        }
-    }
-    Ok(builder.build()?)
 }

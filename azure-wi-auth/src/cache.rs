@@ -93,10 +93,11 @@ pub(crate) struct Entry {
     pub(crate) refreshing: AtomicBool,
 }
 
-/// The outcome of the last flight, shared with those who waited for it.
+/// The outcome of the last flight: those who waited for it get a clone of
+/// its error.
 #[derive(Debug, Default)]
 pub(crate) struct Flight {
-    pub(crate) last_error: Option<Arc<Error>>,
+    pub(crate) last_error: Option<Error>,
 }
 
 impl Entry {

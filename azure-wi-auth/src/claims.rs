@@ -41,11 +41,11 @@ impl AssertionClaims {
     /// ```
     /// use azure_wi_auth::{Assertion, AssertionClaims};
     ///
-    /// // {"alg":"none"} . {"sub":"system:serviceaccount:default:app","aud":"api://AzureADTokenExchange"} . fake signature
+    /// // {"alg":"none"} . {"sub":"system:serviceaccount:default:app","aud":<the default audience>} . fake signature
     /// let jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVmYXVsdDphcHAiLCJhdWQiOiJhcGk6Ly9BenVyZUFEVG9rZW5FeGNoYW5nZSJ9.c2ln";
     /// let claims = AssertionClaims::decode_unverified(&Assertion::new(jwt)?)?;
     /// assert_eq!(claims.sub.as_deref(), Some("system:serviceaccount:default:app"));
-    /// assert_eq!(claims.aud, ["api://AzureADTokenExchange"]);
+    /// assert_eq!(claims.aud, [azure_wi_auth::names::DEFAULT_AUDIENCE]);
     /// # Ok::<(), azure_wi_auth::Error>(())
     /// ```
     pub fn decode_unverified(assertion: &Assertion) -> Result<Self, Error> {

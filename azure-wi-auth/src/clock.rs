@@ -1,5 +1,5 @@
-//! Where "now" comes from: injected so that cache and refresh decisions can
-//! be tested without waiting.
+//! Where "now" comes from and how waiting happens: injected so that cache,
+//! refresh and retry decisions can be tested without waiting.
 
 use std::{
     fmt,
@@ -7,10 +7,19 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-/// A source of the current time.
+use futures::future::BoxFuture;
+
+/// A source of the current time, and of waits measured against it.
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// The current time.
     fn now(&self) -> SystemTime;
+
+    /// Waits `duration` (between retries). The default sleeps on the tokio
+    /// timer; a test clock can record the wait and return at once instead,
+    /// so a test sees exactly how long the client would have waited.
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
 }
 
 /// The operating system's clock.
@@ -23,7 +32,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to, for tests.
+/// A clock that only moves when told to, for tests. Its waits are real
+/// ([`Clock::sleep`]'s default): moving it forward is the test's decision.
 #[derive(Debug)]
 pub struct ManualClock(Mutex<SystemTime>);
 

@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::{AuthorityHost, ClientId, Error, TenantId};
 
-pub use azure_wi_core::names::{
-    AUTHORITY_HOST_ENV as AZURE_AUTHORITY_HOST, CLIENT_ID_ENV as AZURE_CLIENT_ID,
-    FEDERATED_TOKEN_FILE_ENV as AZURE_FEDERATED_TOKEN_FILE, TENANT_ID_ENV as AZURE_TENANT_ID,
+use azure_wi_core::names::{
+    AUTHORITY_HOST_ENV, CLIENT_ID_ENV, FEDERATED_TOKEN_FILE_ENV, TENANT_ID_ENV,
 };
 
 /// Everything needed to exchange the pod's ServiceAccount token for an Entra
@@ -24,8 +23,9 @@ pub struct WorkloadIdentityConfig {
 }
 
 impl WorkloadIdentityConfig {
-    /// Reads `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`
-    /// and `AZURE_AUTHORITY_HOST` from the process environment.
+    /// Reads the variables the webhook injects from the process environment:
+    /// [`CLIENT_ID_ENV`], [`TENANT_ID_ENV`], [`FEDERATED_TOKEN_FILE_ENV`] and
+    /// [`AUTHORITY_HOST_ENV`] (see [`crate::names`]).
     ///
     /// # Errors
     /// A missing, empty, non-UTF-8 or invalid variable; the error names it.
@@ -49,14 +49,12 @@ impl WorkloadIdentityConfig {
     ///
     /// # Example
     /// ```
-    /// use azure_wi_auth::WorkloadIdentityConfig;
+    /// use azure_wi_auth::{WorkloadIdentityConfig, names};
     ///
     /// let config = WorkloadIdentityConfig::from_env_with(|name| match name {
-    ///     "AZURE_CLIENT_ID" => Some("11111111-2222-3333-4444-555555555555".into()),
-    ///     "AZURE_TENANT_ID" => Some("72f988bf-0000-4000-8000-000000000001".into()),
-    ///     "AZURE_FEDERATED_TOKEN_FILE" => {
-    ///         Some("/var/run/secrets/azure/tokens/azure-identity-token".into())
-    ///     }
+    ///     names::CLIENT_ID_ENV => Some("11111111-2222-3333-4444-555555555555".into()),
+    ///     names::TENANT_ID_ENV => Some("72f988bf-0000-4000-8000-000000000001".into()),
+    ///     names::FEDERATED_TOKEN_FILE_ENV => Some(names::TOKEN_FILE_PATH.into()),
     ///     _ => None,
     /// })?;
     /// assert_eq!(config.authority_host().as_str(), "https://login.microsoftonline.com/");
@@ -84,15 +82,15 @@ impl WorkloadIdentityConfig {
             }
         }
 
-        let client_id = required(AZURE_CLIENT_ID)?
+        let client_id = required(CLIENT_ID_ENV)?
             .parse()
-            .map_err(invalid(AZURE_CLIENT_ID))?;
-        let tenant_id = required(AZURE_TENANT_ID)?
+            .map_err(invalid(CLIENT_ID_ENV))?;
+        let tenant_id = required(TENANT_ID_ENV)?
             .parse()
-            .map_err(invalid(AZURE_TENANT_ID))?;
-        let token_file = PathBuf::from(required(AZURE_FEDERATED_TOKEN_FILE)?);
-        let authority_host = match get(AZURE_AUTHORITY_HOST)? {
-            Some(value) => value.parse().map_err(invalid(AZURE_AUTHORITY_HOST))?,
+            .map_err(invalid(TENANT_ID_ENV))?;
+        let token_file = PathBuf::from(required(FEDERATED_TOKEN_FILE_ENV)?);
+        let authority_host = match get(AUTHORITY_HOST_ENV)? {
+            Some(value) => value.parse().map_err(invalid(AUTHORITY_HOST_ENV))?,
             None => AuthorityHost::default(),
         };
         Ok(Self {

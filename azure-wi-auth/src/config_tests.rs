@@ -16,9 +16,9 @@ fn env(vars: &[(&str, &str)]) -> Result<WorkloadIdentityConfig, Error> {
 
 fn full_env() -> Vec<(&'static str, &'static str)> {
     vec![
-        (AZURE_CLIENT_ID, CLIENT),
-        (AZURE_TENANT_ID, TENANT),
-        (AZURE_FEDERATED_TOKEN_FILE, FILE),
+        (CLIENT_ID_ENV, CLIENT),
+        (TENANT_ID_ENV, TENANT),
+        (FEDERATED_TOKEN_FILE_ENV, FILE),
     ]
 }
 
@@ -36,7 +36,7 @@ fn reads_webhook_variables_and_defaults_authority() {
 
 #[test]
 fn each_missing_or_empty_variable_is_named_with_webhook_hint() {
-    for name in [AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE] {
+    for name in [CLIENT_ID_ENV, TENANT_ID_ENV, FEDERATED_TOKEN_FILE_ENV] {
         for replacement in [None, Some(""), Some("  ")] {
             let mut vars = full_env();
             vars.retain(|(k, _)| *k != name);
@@ -57,7 +57,7 @@ fn each_missing_or_empty_variable_is_named_with_webhook_hint() {
 #[test]
 fn invalid_values_name_the_variable() {
     let mut vars = full_env();
-    vars[1] = (AZURE_TENANT_ID, "contoso/tenant");
+    vars[1] = (TENANT_ID_ENV, "contoso/tenant");
     let msg = env(&vars).unwrap_err().to_string();
     assert!(
         msg.starts_with("AZURE_TENANT_ID is invalid: tenant id"),
@@ -65,7 +65,7 @@ fn invalid_values_name_the_variable() {
     );
 
     let mut vars = full_env();
-    vars.push((AZURE_AUTHORITY_HOST, "http://login.microsoftonline.com/"));
+    vars.push((AUTHORITY_HOST_ENV, "http://login.microsoftonline.com/"));
     let msg = env(&vars).unwrap_err().to_string();
     assert!(msg.starts_with("AZURE_AUTHORITY_HOST is invalid"), "{msg}");
     assert!(msg.contains("must use https"), "{msg}");
@@ -74,7 +74,7 @@ fn invalid_values_name_the_variable() {
 #[test]
 fn authority_host_from_env_is_normalised_and_empty_means_default() {
     let mut vars = full_env();
-    vars.push((AZURE_AUTHORITY_HOST, "https://login.microsoftonline.us"));
+    vars.push((AUTHORITY_HOST_ENV, "https://login.microsoftonline.us"));
     let config = env(&vars).unwrap();
     assert_eq!(
         config.authority_host().as_str(),
@@ -82,7 +82,7 @@ fn authority_host_from_env_is_normalised_and_empty_means_default() {
     );
 
     let mut vars = full_env();
-    vars.push((AZURE_AUTHORITY_HOST, ""));
+    vars.push((AUTHORITY_HOST_ENV, ""));
     assert_eq!(
         env(&vars).unwrap().authority_host(),
         &AuthorityHost::default()

@@ -2,20 +2,29 @@
 //! with a cache, single flight per key, refresh ahead of expiry and retries.
 
 use std::{
+    path::Path,
     sync::{Arc, atomic::Ordering},
-    time::{Duration, Instant},
+    time::{Duration, SystemTime},
 };
 
 use crate::{
     AccessToken, Assertion, ClientRequestId, DiagnosisInput, Error, Scope, TokenRequest,
     WorkloadIdentityConfig,
-    backoff::{RetryPolicy, jitter, retry_after},
     cache::{CacheKey, Decision, Entry, TokenCache, decide, random_jitter},
     clock::{Clock, SystemClock},
-    diagnosis::token_file_age,
     parse_token_response,
+    retry::{
+        RetryPolicy,
+        driver::{self, Failure},
+        retry_after,
+    },
     transport::{HttpRequest, ReqwestTransport, SharedTransport, Transport},
 };
+
+/// The `tracing` target of the event a caller logs (at TRACE, with field
+/// `tenant`) when it finds no usable token and queues for its key's token
+/// request, so that a burst of cold callers can be seen to cause one request.
+pub const SINGLE_FLIGHT_TRACE_TARGET: &str = "azure_wi_auth::single_flight";
 
 /// Gets Microsoft Entra ID access tokens for the pod's workload identity.
 ///
@@ -28,12 +37,19 @@ use crate::{
 ///   minus jitter) is still served while one background request replaces
 ///   it; a failed refresh keeps the valid token and tries again 30 s later.
 /// * Any number of concurrent callers on a cold key cause one request, and
-///   keys never wait on each other.
+///   keys never wait on each other. When that request fails, every caller
+///   that waited for it gets the same [`Error`] (a clone, variant and all).
 /// * Network errors, 408, 429 and 5xx are retried with exponential backoff
 ///   and jitter, honouring `Retry-After`, within [`RetryPolicy`]'s bounds;
 ///   AADSTS configuration errors are not, and carry a diagnosis.
+/// * The token file is read with tokio's file API, which does the blocking
+///   read on tokio's blocking pool rather than on a runtime worker.
+/// * By default requests go through [`ReqwestTransport::from_env`] (proxy
+///   and extra root CAs from the environment); a
+///   [`SecretClient`](crate::SecretClient) made from the credential shares
+///   that transport.
 ///
-/// Cloning is cheap and shares the cache.
+/// Cloning is cheap and shares the cache and the transport.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), azure_wi_auth::Error> {
@@ -82,7 +98,7 @@ pub struct WorkloadIdentityCredentialBuilder {
 
 impl WorkloadIdentityCredentialBuilder {
     /// Sends requests with this `reqwest::Client` (proxy, roots, timeouts
-    /// are then the client's).
+    /// and rustls provider are then the client's).
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.transport = Some(Arc::new(ReqwestTransport::new(client)));
         self
@@ -94,14 +110,17 @@ impl WorkloadIdentityCredentialBuilder {
         self
     }
 
-    /// Also trusts this root CA (PEM) on top of the platform's roots, e.g.
-    /// a TLS-inspecting proxy's. Ignored with a custom client or transport.
+    /// Also trusts this root CA (PEM) on top of the platform's roots and
+    /// those of `AZURE_WI_EXTRA_CA_FILE`, e.g. a TLS-inspecting proxy's.
+    /// Ignored with a custom client or transport.
     pub fn with_extra_root_ca_pem(mut self, pem: impl Into<String>) -> Self {
         self.extra_root_ca_pem = Some(pem.into());
         self
     }
 
-    /// Reads time from `clock` (tests).
+    /// Reads time from and waits between retries on `clock` (tests); a
+    /// [`SecretClient`](crate::SecretClient) made from the credential uses
+    /// it too.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -117,15 +136,15 @@ impl WorkloadIdentityCredentialBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::HttpClient`] when the default client cannot be built (for
-    /// example an extra root CA that holds no certificate).
+    /// Without a custom client or transport: [`Error::ExtraCaFile`] when
+    /// `AZURE_WI_EXTRA_CA_FILE` names an unusable file, [`Error::HttpClient`]
+    /// when the default client cannot be built (for example an extra root
+    /// CA that holds no certificate).
     pub fn build(self) -> Result<WorkloadIdentityCredential, Error> {
-        let transport = match self.transport {
-            Some(transport) => transport,
-            None => Arc::new(
-                ReqwestTransport::with_extra_root(self.extra_root_ca_pem.as_deref())
-                    .map_err(|reason| Error::HttpClient { reason })?,
-            ),
+        let transport: SharedTransport = match (self.transport, &self.extra_root_ca_pem) {
+            (Some(transport), _) => transport,
+            (None, Some(pem)) => Arc::new(ReqwestTransport::from_env_with_extra_root(pem)?),
+            (None, None) => Arc::new(ReqwestTransport::from_env()?),
         };
         Ok(WorkloadIdentityCredential {
             inner: Arc::new(Inner {
@@ -140,13 +159,14 @@ impl WorkloadIdentityCredentialBuilder {
 }
 
 impl WorkloadIdentityCredential {
-    /// A credential from the variables the webhook injects:
-    /// `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`
-    /// and `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com/`).
+    /// A credential from the variables the webhook injects (see
+    /// [`WorkloadIdentityConfig::from_env`]), sending requests through the
+    /// default transport, [`ReqwestTransport::from_env`].
     ///
     /// # Errors
     ///
-    /// An error naming the missing or invalid variable.
+    /// An error naming the missing or invalid variable, or those of
+    /// [`WorkloadIdentityCredentialBuilder::build`].
     pub fn from_env() -> Result<Self, Error> {
         Self::builder(WorkloadIdentityConfig::from_env()?).build()
     }
@@ -167,12 +187,27 @@ impl WorkloadIdentityCredential {
         &self.inner.config
     }
 
+    /// The transport, for a client that should share its connection pool.
+    pub(crate) fn transport(&self) -> &SharedTransport {
+        &self.inner.transport
+    }
+
+    /// The clock, for a client that should read time the same way.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
     /// A token for `scopes` (e.g. `https://vault.azure.net/.default`).
     ///
     /// # Errors
     ///
-    /// The token file's problems, Entra's refusal (with a diagnosis), or the
-    /// last network error after retries.
+    /// The error itself, never a wrapper, so that callers can match on it:
+    /// the token file's problems ([`Error::TokenFileUnreadable`],
+    /// [`Error::TokenFileEmpty`], [`Error::TokenFileNotUtf8`]), Entra's
+    /// refusal ([`Error::Entra`], with a diagnosis), an answer that is not
+    /// Entra's ([`Error::UnrecognizedErrorResponse`],
+    /// [`Error::MalformedTokenResponse`]), the last network error after
+    /// retries ([`Error::Transport`]), or [`Error::NoScopes`].
     pub async fn get_token(&self, scopes: &[Scope]) -> Result<AccessToken, Error> {
         self.get_token_with_claims(scopes, None).await
     }
@@ -216,6 +251,11 @@ impl WorkloadIdentityCredential {
             Decision::Fetch => {}
         }
         let seen = entry.generation.load(Ordering::Acquire);
+        tracing::trace!(
+            target: SINGLE_FLIGHT_TRACE_TARGET,
+            tenant = %key.tenant,
+            "no usable cached token; queueing for this key's token request"
+        );
         let mut flight = entry.flight.lock().await;
         let now = self.inner.clock.now();
         if let Some(cached) = entry.cached()
@@ -227,7 +267,7 @@ impl WorkloadIdentityCredential {
             && let Some(error) = &flight.last_error
         {
             // Someone else's request for this key failed while we waited.
-            return Err(Error::Shared(Arc::clone(error)));
+            return Err(error.clone());
         }
         let result = self.inner.exchange(scopes, claims).await;
         entry.generation.fetch_add(1, Ordering::AcqRel);
@@ -238,9 +278,8 @@ impl WorkloadIdentityCredential {
                 Ok(token)
             }
             Err(error) => {
-                let error = Arc::new(error);
-                flight.last_error = Some(Arc::clone(&error));
-                Err(Error::Shared(error))
+                flight.last_error = Some(error.clone());
+                Err(error)
             }
         }
     }
@@ -265,36 +304,27 @@ impl WorkloadIdentityCredential {
 impl Inner {
     /// One exchange, with retries.
     async fn exchange(&self, scopes: &[Scope], claims: Option<&str>) -> Result<AccessToken, Error> {
-        let started = Instant::now();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let (error, wait) = match self.attempt(scopes, claims).await {
-                Ok(token) => return Ok(token),
-                Err(failure) => failure,
-            };
-            if !error.retry().is_retryable() {
-                return Err(error);
-            }
-            let delay = self.retry.delay(attempts - 1, jitter(), wait);
-            if !self.retry.allows(attempts, started.elapsed(), delay) {
-                return Err(error);
-            }
-            tracing::debug!(%error, attempt = attempts, ?delay, "token request failed; retrying");
-            tokio::time::sleep(delay).await;
-        }
+        driver::run(&self.retry, self.clock.as_ref(), "token request", || {
+            self.attempt(scopes, claims)
+        })
+        .await
     }
 
     async fn attempt(
         &self,
         scopes: &[Scope],
         claims: Option<&str>,
-    ) -> Result<AccessToken, (Error, Option<Duration>)> {
+    ) -> Result<AccessToken, Failure> {
         let path = self.config.token_file();
-        let assertion = Assertion::read_token_file(path).map_err(|e| (e, None))?;
+        let contents = tokio::fs::read(path)
+            .await
+            .map_err(|error| Error::TokenFileUnreadable {
+                path: path.to_owned(),
+                error: Arc::new(error),
+            })?;
+        let assertion = Assertion::from_token_file_contents(path, &contents)?;
         let request_id = ClientRequestId::from_random_bytes(rand::random());
-        let request = TokenRequest::new(&self.config, &assertion, scopes, claims, &request_id)
-            .map_err(|e| (e, None))?;
+        let request = TokenRequest::new(&self.config, &assertion, scopes, claims, &request_id)?;
         let http = HttpRequest {
             method: "POST",
             url: request.url().clone(),
@@ -307,15 +337,28 @@ impl Inner {
         };
         let response = self.transport.send(http).await.map_err(|message| {
             let url = request.url().as_str().to_owned();
-            (Error::Transport { url, message }, None)
+            Error::Transport { url, message }
         })?;
         let now = self.clock.now();
-        parse_token_response(response.status, &response.body, now).map_err(|error| {
-            let mut input = DiagnosisInput::new(&self.config, &assertion, now);
-            if let Some(age) = token_file_age(path, now) {
-                input = input.with_token_file_age(age);
+        match parse_token_response(response.status, &response.body, now) {
+            Ok(token) => Ok(token),
+            Err(error) => {
+                let mut input = DiagnosisInput::new(&self.config, &assertion, now);
+                if let Some(age) = token_file_age(path, now).await {
+                    input = input.with_token_file_age(age);
+                }
+                Err(Failure::new(
+                    error.with_diagnosis(&input),
+                    retry_after(&response, now),
+                ))
             }
-            (error.with_diagnosis(&input), retry_after(&response, now))
-        })
+        }
     }
+}
+
+/// How long ago the token file was written, read without blocking the
+/// runtime (as [`crate::token_file_age`] does with blocking I/O).
+async fn token_file_age(path: &Path, now: SystemTime) -> Option<Duration> {
+    let modified = tokio::fs::metadata(path).await.ok()?.modified().ok()?;
+    now.duration_since(modified).ok()
 }

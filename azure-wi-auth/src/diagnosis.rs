@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use azure_wi_core::names::{CLIENT_ID_ANNOTATION, DEFAULT_AUDIENCE, FEDERATED_TOKEN_FILE_ENV};
+
 use crate::timefmt::{human_duration, rfc3339, rfc3339_unix, unix_seconds};
 use crate::{Assertion, AssertionClaims, EntraError, Error, WorkloadIdentityConfig};
 
@@ -76,7 +78,7 @@ pub fn diagnose(error: &EntraError, input: &DiagnosisInput<'_>) -> Option<String
         700_024 => Some(validity_window(input)),
         700_016 => Some(format!(
             "client id {} was not found in tenant {}: check that AZURE_CLIENT_ID (the ServiceAccount's \
-             azure.workload.identity/client-id annotation) is the application (client) id of an app \
+             {CLIENT_ID_ANNOTATION} annotation) is the application (client) id of an app \
              registration or user-assigned managed identity in that tenant, and that AZURE_TENANT_ID \
              is the tenant it belongs to.",
             config.client_id(),
@@ -122,15 +124,16 @@ fn quoted(value: Option<&str>) -> String {
 }
 
 fn credential_mismatch(code: u32, input: &DiagnosisInput<'_>) -> String {
+    let audience_lead = format!(
+        "no federated identity credential has the token's audience: compare the audience first \
+         (webhook-projected tokens are for {DEFAULT_AUDIENCE})."
+    );
     let lead = match code {
         700_211 => {
             "no federated identity credential has the token's issuer: compare the issuer first \
              (a trailing '/' counts; AKS issuers end with '/')."
         }
-        700_212 => {
-            "no federated identity credential has the token's audience: compare the audience first \
-             (webhook-projected tokens are for api://AzureADTokenExchange)."
-        }
+        700_212 => audience_lead.as_str(),
         700_213 => {
             "no federated identity credential has the token's subject: compare the subject first \
              (system:serviceaccount:<namespace>:<serviceaccount name>)."
@@ -237,7 +240,7 @@ fn window(claims: &AssertionClaims, now: SystemTime) -> (String, bool, Duration)
 fn malformed_assertion(input: &DiagnosisInput<'_>) -> String {
     let path = input.config.token_file().display();
     let lead = format!(
-        "Entra ID could not read the client assertion as a JWT: check that AZURE_FEDERATED_TOKEN_FILE \
+        "Entra ID could not read the client assertion as a JWT: check that {FEDERATED_TOKEN_FILE_ENV} \
          ({path}) is the projected ServiceAccount token."
     );
     match claims(input) {

@@ -1,6 +1,11 @@
 //! The crate's single error type.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
+
+use azure_wi_core::names::{
+    CLIENT_ID_ANNOTATION, CLIENT_ID_ENV, EXTRA_CA_FILE_ENV, FEDERATED_TOKEN_FILE_ENV,
+    SKIP_CONTAINERS_ANNOTATION, TENANT_ID_ANNOTATION, TENANT_ID_ENV, USE_LABEL,
+};
 
 use crate::response::EntraError;
 
@@ -12,7 +17,11 @@ use crate::response::EntraError;
 /// access token or a client assertion, so printing an `Error` with `{}` or
 /// `{:?}` never leaks a credential. The enum is `#[non_exhaustive]` because
 /// new failure kinds can be added without breaking callers.
-#[derive(Debug, thiserror::Error)]
+///
+/// It is `Clone` (the few foreign errors it holds are behind an [`Arc`]) so
+/// that when many callers wait for one token request, each of them gets the
+/// request's own error, variant and all, to match on.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A required environment variable is missing or empty. In a pod it
@@ -105,12 +114,13 @@ pub enum Error {
     NoScopes,
 
     /// The federated token file could not be read.
-    #[error("cannot read the federated token file {}: {error}; it should be the projected ServiceAccount token that AZURE_FEDERATED_TOKEN_FILE points at", path.display())]
+    #[error("cannot read the federated token file {}: {error}; it should be the projected ServiceAccount token that {FEDERATED_TOKEN_FILE_ENV} points at", path.display())]
     TokenFileUnreadable {
         /// The file that was read.
         path: PathBuf,
-        /// The operating system's reason.
-        error: std::io::Error,
+        /// The operating system's reason (shared, so that the error can be
+        /// cloned).
+        error: Arc<std::io::Error>,
     },
 
     /// The federated token file exists but holds nothing but whitespace.
@@ -121,7 +131,7 @@ pub enum Error {
     },
 
     /// The federated token file is not UTF-8 text, so it cannot be a JWT.
-    #[error("the federated token file {} is not UTF-8 text, so it is not a ServiceAccount token (JWT); check AZURE_FEDERATED_TOKEN_FILE", path.display())]
+    #[error("the federated token file {} is not UTF-8 text, so it is not a ServiceAccount token (JWT); check {FEDERATED_TOKEN_FILE_ENV}", path.display())]
     TokenFileNotUtf8 {
         /// The file that was read.
         path: PathBuf,
@@ -195,10 +205,17 @@ pub enum Error {
         reason: String,
     },
 
-    /// The outcome of a token request that several callers waited for
-    /// together: every one of them gets the same error.
-    #[error(transparent)]
-    Shared(std::sync::Arc<Error>),
+    /// The file of extra root CAs named by `AZURE_WI_EXTRA_CA_FILE` (see
+    /// [`EXTRA_CA_FILE_ENV`]) cannot be used. The default transport fails
+    /// rather than ignore it: a trust the operator asked for that silently
+    /// does not happen only shows up later as a TLS error far from its cause.
+    #[error("{EXTRA_CA_FILE_ENV} names {}, which {problem}; it must be a PEM file of root CA certificates to trust (a TLS-inspecting proxy's, or the emulator's)", path.display())]
+    ExtraCaFile {
+        /// The file the variable names.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
 
     /// A vault URL that is not an absolute `https` URL without a path.
     #[error("vault URL {value:?} is invalid: {reason}")]
@@ -286,7 +303,6 @@ impl Error {
     pub fn entra(&self) -> Option<&EntraError> {
         match self {
             Error::Entra { entra, .. } => Some(entra),
-            Error::Shared(inner) => inner.entra(),
             _ => None,
         }
     }
@@ -296,7 +312,6 @@ impl Error {
     pub fn diagnosis(&self) -> Option<&str> {
         match self {
             Error::Entra { diagnosis, .. } => diagnosis.as_deref(),
-            Error::Shared(inner) => inner.diagnosis(),
             _ => None,
         }
     }
@@ -310,25 +325,23 @@ fn role_hint(role: &Option<&'static str>) -> String {
 }
 
 /// Where each variable normally comes from, so the message says what to fix.
-fn env_hint(name: &str) -> &'static str {
+fn env_hint(name: &str) -> String {
+    let pods = format!("pods labelled {USE_LABEL}=\"true\"");
     match name {
-        "AZURE_CLIENT_ID" => {
-            "the azure-workload-identity webhook injects it into pods labelled \
-             azure.workload.identity/use=\"true\" whose ServiceAccount has the \
-             azure.workload.identity/client-id annotation"
-        }
-        "AZURE_TENANT_ID" => {
-            "the azure-workload-identity webhook injects it into pods labelled \
-             azure.workload.identity/use=\"true\", from the ServiceAccount's \
-             azure.workload.identity/tenant-id annotation or the webhook's default tenant"
-        }
-        "AZURE_FEDERATED_TOKEN_FILE" => {
-            "the azure-workload-identity webhook injects it, with the projected \
-             ServiceAccount token volume it points at, into pods labelled \
-             azure.workload.identity/use=\"true\" (containers listed in \
-             azure.workload.identity/skip-containers get nothing)"
-        }
-        _ => "the azure-workload-identity webhook sets it in mutated pods",
+        CLIENT_ID_ENV => format!(
+            "the azure-workload-identity webhook injects it into {pods} whose ServiceAccount has \
+             the {CLIENT_ID_ANNOTATION} annotation"
+        ),
+        TENANT_ID_ENV => format!(
+            "the azure-workload-identity webhook injects it into {pods}, from the \
+             ServiceAccount's {TENANT_ID_ANNOTATION} annotation or the webhook's default tenant"
+        ),
+        FEDERATED_TOKEN_FILE_ENV => format!(
+            "the azure-workload-identity webhook injects it, with the projected ServiceAccount \
+             token volume it points at, into {pods} (containers listed in \
+             {SKIP_CONTAINERS_ANNOTATION} get nothing)"
+        ),
+        _ => "the azure-workload-identity webhook sets it in mutated pods".to_owned(),
     }
 }
 
@@ -343,7 +356,7 @@ mod tests {
     #[test]
     fn missing_client_id_names_variable_and_webhook() {
         let msg = Error::EnvVarMissing {
-            name: "AZURE_CLIENT_ID",
+            name: CLIENT_ID_ENV,
         }
         .to_string();
         assert!(msg.starts_with("AZURE_CLIENT_ID is not set: "), "{msg}");
@@ -351,7 +364,7 @@ mod tests {
             msg.contains("azure.workload.identity/use=\"true\""),
             "{msg}"
         );
-        assert!(msg.contains("azure.workload.identity/client-id"), "{msg}");
+        assert!(msg.contains(CLIENT_ID_ANNOTATION), "{msg}");
     }
 
     #[test]

@@ -1,49 +1,85 @@
 //! Azure workload identity for applications running in a pod that the
-//! `webhook` crate mutated.
+//! `webhook` crate mutated: Microsoft Entra ID access tokens for the pod's
+//! identity, and a Key Vault secrets client that uses them.
 //!
-//! The webhook gives the pod `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`,
-//! `AZURE_FEDERATED_TOKEN_FILE` (a Kubernetes ServiceAccount JWT that the
-//! kubelet rotates) and `AZURE_AUTHORITY_HOST`. An application exchanges that
-//! JWT at Microsoft Entra ID for an access token: an OAuth 2.0 client
+//! The webhook gives the pod its client id, tenant id, authority host and
+//! the path of a projected Kubernetes ServiceAccount token (a JWT the
+//! kubelet rotates), in the variables named in [`names`]. The credential
+//! exchanges that JWT at Entra ID for an access token: an OAuth 2.0 client
 //! credentials request whose client assertion is the JWT.
 //!
-//! # What this version does
+//! # Reading a secret in a pod
 //!
-//! It is the pure core of that exchange; nothing here opens a socket:
+//! ```no_run
+//! use azure_wi_auth::{SecretClient, WorkloadIdentityCredential};
 //!
-//! * [`WorkloadIdentityConfig`] reads and validates the settings, from the
-//!   environment or a builder, with errors that name the variable at fault;
-//! * [`Assertion::read_token_file`] reads the token file (blocking file I/O);
-//! * [`TokenRequest`] builds the token request (method, URL, headers, body);
-//! * [`parse_token_response`] turns the answer into an [`AccessToken`] or an
-//!   [`Error`], and [`retry_class`] says whether a failure is transient;
-//! * [`diagnose`] explains the common AADSTS errors (no matching federated
-//!   credential, expired assertion, unknown client or tenant) from the
-//!   assertion's claims, decoded **without** verifying them.
+//! # async fn run() -> Result<(), azure_wi_auth::Error> {
+//! let credential = WorkloadIdentityCredential::from_env()?;
+//! let client = SecretClient::new("https://orders-kv.vault.azure.net", credential)?;
+//! let secret = client.get_secret("db-password").await?;
+//! let password: &str = secret.value.expose();
+//! # let _ = password;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Nothing else is needed in a pod, and the same code runs against the
+//! emulator or behind a TLS-inspecting proxy: `HTTPS_PROXY` and
+//! `AZURE_WI_EXTRA_CA_FILE` (a PEM file of extra root CAs) are read by the
+//! default transport.
+//!
+//! # Design
+//!
+//! * **Credential** ([`WorkloadIdentityCredential`]): reads the token file
+//!   for every exchange (without blocking the async runtime), because the
+//!   kubelet rotates it; sends the token request; turns Entra ID's refusals
+//!   into an [`Error::Entra`] with a local [diagnosis](diagnose) of the
+//!   common AADSTS codes.
+//! * **Cache**: one entry per tenant, scopes and claims. Concurrent callers
+//!   on a cold entry cause one request and each get its outcome; a token is
+//!   refreshed in the background ahead of expiry while the current one is
+//!   still served.
+//! * **Retries**: one retry loop for Entra ID and Key Vault, for 408, 429,
+//!   5xx and network errors, honouring `Retry-After`, bounded by a
+//!   [`RetryPolicy`], timed on the injected [`clock::Clock`].
+//! * **Transport** ([`transport`]): a [`transport::Transport`] trait with a
+//!   reqwest implementation, [`transport::ReqwestTransport::from_env`]:
+//!   rustls on the *ring* provider, passed to the client's TLS config (the
+//!   crate installs no process-wide provider), the platform's roots plus
+//!   `AZURE_WI_EXTRA_CA_FILE`'s, `HTTPS_PROXY` honoured.
+//! * **Key Vault** ([`SecretClient`]): read, write and list secrets, with
+//!   the vault's authentication challenge checked before any token is sent;
+//!   it shares the credential's transport and clock.
+//! * **The exchange as pure functions**, for callers with their own HTTP
+//!   stack: [`WorkloadIdentityConfig`], [`Assertion`], [`TokenRequest`],
+//!   [`parse_token_response`], [`retry_class`] and [`diagnose`].
+//! * With feature `azure_core`, the credential is also a `TokenCredential`
+//!   of Microsoft's official Rust SDK.
+//!
+//! # Errors
+//!
+//! One [`Error`] enum, `Clone`, whose messages name the input at fault (a
+//! variable, a file, a tenant, a secret) and say what to check. Callers match
+//! its variants directly, including on errors that several callers of
+//! [`WorkloadIdentityCredential::get_token`] shared.
 //!
 //! Secrets stay secret: `Debug` and `Display` of [`AccessToken`],
-//! [`Assertion`], [`TokenRequest`] and [`Error`] never show a token.
+//! [`Assertion`], [`TokenRequest`], [`SecretValue`] and [`Error`] never show
+//! a token, an assertion or a secret value.
 //!
-//! # What it does not do yet
-//!
-//! No HTTP client, no async runtime, no token cache, no retry loop and no
-//! Key Vault client: the caller sends the [`TokenRequest`] with its own
-//! client and passes the status and body to [`parse_token_response`].
-//! Time is always an argument (`now`), so callers own the clock.
-//!
-//! # Example
+//! # The exchange without this crate's HTTP client
 //!
 //! ```
 //! use std::time::SystemTime;
 //! use azure_wi_auth::{
-//!     parse_token_response, Assertion, ClientRequestId, DiagnosisInput, Scope, TokenRequest,
-//!     WorkloadIdentityConfig,
+//!     names, parse_token_response, Assertion, ClientRequestId, DiagnosisInput, Scope,
+//!     TokenRequest, WorkloadIdentityConfig,
 //! };
 //!
 //! let config = WorkloadIdentityConfig::from_env_with(|name| match name {
-//!     "AZURE_CLIENT_ID" => Some("11111111-2222-3333-4444-555555555555".into()),
-//!     "AZURE_TENANT_ID" => Some("72f988bf-0000-4000-8000-000000000001".into()),
-//!     "AZURE_FEDERATED_TOKEN_FILE" => Some("/var/run/secrets/azure/tokens/azure-identity-token".into()),
+//!     names::CLIENT_ID_ENV => Some("11111111-2222-3333-4444-555555555555".into()),
+//!     names::TENANT_ID_ENV => Some("72f988bf-0000-4000-8000-000000000001".into()),
+//!     names::FEDERATED_TOKEN_FILE_ENV => Some(names::TOKEN_FILE_PATH.into()),
 //!     _ => None,
 //! })?;
 //! // In a pod: Assertion::read_token_file(config.token_file())?
@@ -69,7 +105,6 @@
 
 #[cfg(feature = "azure_core")]
 mod azure_core_adapter;
-mod backoff;
 mod cache;
 mod claims;
 pub mod clock;
@@ -92,13 +127,15 @@ pub mod transport;
 #[cfg(test)]
 mod testdata;
 
-pub use backoff::{RetryPolicy, retry_after};
+/// The names of the workload identity contract (environment variables,
+/// annotations, the default audience), from `azure-wi-core`.
+pub use azure_wi_core::names;
+
 pub use claims::AssertionClaims;
-pub use config::{
-    AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID,
-    WorkloadIdentityConfig, WorkloadIdentityConfigBuilder,
+pub use config::{WorkloadIdentityConfig, WorkloadIdentityConfigBuilder};
+pub use credential::{
+    SINGLE_FLIGHT_TRACE_TARGET, WorkloadIdentityCredential, WorkloadIdentityCredentialBuilder,
 };
-pub use credential::{WorkloadIdentityCredential, WorkloadIdentityCredentialBuilder};
 pub use diagnosis::{DiagnosisInput, diagnose, token_file_age};
 pub use error::Error;
 pub use ids::{AuthorityHost, ClientId, DEFAULT_AUTHORITY_HOST, Scope, TenantId};
@@ -106,6 +143,6 @@ pub use keyvault::{Secret, SecretClient, SecretClientBuilder, SecretProperties};
 pub use request::{JWT_BEARER_ASSERTION_TYPE, TokenRequest, USER_AGENT};
 pub use request_id::ClientRequestId;
 pub use response::{EntraError, parse_token_response};
-pub use retry::{Retry, retry_class};
+pub use retry::{Retry, RetryPolicy, retry_after, retry_class};
 pub use secret::SecretValue;
 pub use token::{AccessToken, Assertion};

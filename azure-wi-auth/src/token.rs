@@ -82,7 +82,8 @@ impl fmt::Display for AccessToken {
 }
 
 /// The client assertion: a JWT, normally the Kubernetes ServiceAccount token
-/// the kubelet projects into `AZURE_FEDERATED_TOKEN_FILE`.
+/// the kubelet projects into the file that the webhook's token file variable
+/// ([`FEDERATED_TOKEN_FILE_ENV`](azure_wi_core::names::FEDERATED_TOKEN_FILE_ENV)) names.
 ///
 /// It is a credential (anyone holding it can get the pod's Entra ID
 /// tokens until it expires), so `Debug` and `Display` never show it. The
@@ -124,7 +125,9 @@ impl Assertion {
         })
     }
 
-    /// Reads the token file at `path` (blocking file I/O, no network).
+    /// Reads the token file at `path` with blocking file I/O, for callers
+    /// outside an async runtime; the credential reads it with tokio's
+    /// non-blocking file API and [`from_token_file_contents`](Self::from_token_file_contents).
     ///
     /// # Errors
     /// [`Error::TokenFileUnreadable`], or those of
@@ -132,7 +135,7 @@ impl Assertion {
     pub fn read_token_file(path: &Path) -> Result<Self, Error> {
         let contents = std::fs::read(path).map_err(|error| Error::TokenFileUnreadable {
             path: path.to_owned(),
-            error,
+            error: std::sync::Arc::new(error),
         })?;
         Self::from_token_file_contents(path, &contents)
     }
@@ -226,7 +229,10 @@ mod tests {
         let err = Assertion::read_token_file(&missing).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(&missing.display().to_string()), "{msg}");
-        assert!(msg.contains("AZURE_FEDERATED_TOKEN_FILE"), "{msg}");
+        assert!(
+            msg.contains(azure_wi_core::names::FEDERATED_TOKEN_FILE_ENV),
+            "{msg}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

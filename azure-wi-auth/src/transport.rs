@@ -2,10 +2,37 @@
 //! [`Transport`]. The credential and the Key Vault client build requests and
 //! read responses with pure functions; only this trait touches the network,
 //! so tests can put anything behind it.
+//!
+//! # The default transport
+//!
+//! [`ReqwestTransport::from_env`] is what the credential uses unless told
+//! otherwise, and the [`SecretClient`](crate::SecretClient) reuses the
+//! credential's: one connection pool for Entra ID and Key Vault. It takes
+//! its settings from the environment, as a pod's other Azure clients do:
+//!
+//! * `HTTPS_PROXY`, `NO_PROXY` (read by reqwest);
+//! * `AZURE_WI_EXTRA_CA_FILE` ([`EXTRA_CA_FILE_ENV`]): a PEM file of root CAs
+//!   trusted on top of the platform's, for a TLS-inspecting proxy or the
+//!   emulator. An unreadable file, or one without a certificate, is an
+//!   [`Error::ExtraCaFile`], never silently skipped.
+//!
+//! TLS is rustls with the *ring* provider, handed to the client config
+//! explicitly: this crate never installs a process-wide rustls provider, so
+//! it neither needs one installed by the application nor changes the one
+//! the application chose.
 
-use std::{fmt, sync::Arc};
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
+use azure_wi_core::names::EXTRA_CA_FILE_ENV;
 use futures::future::BoxFuture;
+use rustls::pki_types::{CertificateDer, pem::PemObject as _};
+
+use crate::Error;
 
 /// An HTTP request.
 #[derive(Clone)]
@@ -66,6 +93,11 @@ pub trait Transport: Send + Sync + fmt::Debug + 'static {
     fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, String>>;
 }
 
+/// Time allowed to open a connection (TCP and TLS).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for one request, answer included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A [`Transport`] on a `reqwest::Client` (rustls).
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
@@ -73,38 +105,101 @@ pub struct ReqwestTransport {
 }
 
 impl ReqwestTransport {
-    /// Wraps a client the caller configured (proxy, roots, name overrides).
+    /// Wraps a client the caller configured (proxy, roots, name overrides);
+    /// its TLS settings, and its rustls provider, are then the caller's.
     pub fn new(client: reqwest::Client) -> Self {
         Self { client }
     }
 
-    /// A client with rustls on the ring provider, the platform's roots plus
-    /// `extra_root_ca_pem` if given, 10 s to connect and 30 s per request.
+    /// The default transport (see the [module documentation](self)): the
+    /// platform's roots plus those of the file `AZURE_WI_EXTRA_CA_FILE`
+    /// names, if set, rustls on *ring*, `HTTPS_PROXY` honoured, 10 s to
+    /// connect and 30 s per request.
     ///
     /// # Errors
     ///
-    /// A description if the PEM holds no certificate or the client cannot
-    /// be built.
-    pub fn with_extra_root(extra_root_ca_pem: Option<&str>) -> Result<Self, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .timeout(std::time::Duration::from_secs(30));
-        if let Some(pem) = extra_root_ca_pem {
-            let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                .map_err(|e| format!("extra root CA: {e}"))?;
-            if roots.is_empty() {
-                return Err("extra root CA: the PEM holds no certificate".to_owned());
-            }
-            for root in roots {
-                builder = builder.add_root_certificate(root);
-            }
+    /// [`Error::ExtraCaFile`] for an unusable `AZURE_WI_EXTRA_CA_FILE`;
+    /// [`Error::HttpClient`] if the client cannot be built.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::build(extra_ca_file_from_env().as_deref(), None)
+    }
+
+    /// As [`from_env`](Self::from_env), also trusting the root CAs in
+    /// `extra_root_ca_pem` (a PEM bundle).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env), and [`Error::HttpClient`] if the
+    /// PEM holds no certificate.
+    pub fn from_env_with_extra_root(extra_root_ca_pem: &str) -> Result<Self, Error> {
+        Self::build(extra_ca_file_from_env().as_deref(), Some(extra_root_ca_pem))
+    }
+
+    /// The default client, trusting the certificates of `extra_ca_file` and
+    /// `extra_pem` besides the platform's roots.
+    pub(crate) fn build(
+        extra_ca_file: Option<&Path>,
+        extra_pem: Option<&str>,
+    ) -> Result<Self, Error> {
+        let mut roots = Vec::new();
+        if let Some(path) = extra_ca_file {
+            let unusable = |problem: String| Error::ExtraCaFile {
+                path: path.to_owned(),
+                problem,
+            };
+            let pem = std::fs::read(path).map_err(|e| unusable(format!("cannot be read: {e}")))?;
+            roots.extend(certificates(&pem).map_err(unusable)?);
         }
-        builder
+        if let Some(pem) = extra_pem {
+            roots.extend(
+                certificates(pem.as_bytes()).map_err(|problem| Error::HttpClient {
+                    reason: format!("the extra root CA {problem}"),
+                })?,
+            );
+        }
+        let client_error = |reason: String| Error::HttpClient { reason };
+        // The provider goes into this client's config only; nothing is
+        // installed process-wide.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = if roots.is_empty() {
+            rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+        } else {
+            rustls_platform_verifier::Verifier::new_with_extra_roots(roots, Arc::clone(&provider))
+        }
+        .map_err(|e| client_error(format!("loading the platform's root certificates: {e}")))?;
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| client_error(format!("TLS versions: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .map(Self::new)
-            .map_err(|e| format!("building the HTTP client: {e}"))
+            .map_err(|e| client_error(format!("building the HTTP client: {}", describe(&e))))
     }
+}
+
+/// The file `AZURE_WI_EXTRA_CA_FILE` names; an empty value counts as unset.
+fn extra_ca_file_from_env() -> Option<PathBuf> {
+    std::env::var_os(EXTRA_CA_FILE_ENV)
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Every certificate of a PEM bundle; other PEM sections (a key) are
+/// skipped, but there must be at least one certificate.
+fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("is not valid PEM: {e}"))?;
+    if certificates.is_empty() {
+        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned());
+    }
+    Ok(certificates)
 }
 
 impl Transport for ReqwestTransport {
@@ -156,3 +251,7 @@ fn describe(error: &reqwest::Error) -> String {
 
 /// A shared transport.
 pub type SharedTransport = Arc<dyn Transport>;
+
+#[cfg(test)]
+#[path = "transport_tests.rs"]
+mod tests;

@@ -1,158 +1,24 @@
 //! The credential's cache, single flight, background refresh and retries,
 //! with the HTTP seam replaced by a scripted transport and a manual clock:
-//! every decision is driven by events, never by waiting.
+//! every decision is driven by events, never by waiting. The fixture is in
+//! `support/`; ten thousand cold callers causing one request, with every
+//! caller counted while it waits, is proven in `single_flight.rs`.
 
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on any unexpected error"
 )]
 
+mod support;
+
 use std::{
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::{Duration, SystemTime},
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
 };
 
-use azure_wi_auth::{
-    RetryPolicy, Scope, WorkloadIdentityConfig, WorkloadIdentityCredential,
-    clock::ManualClock,
-    transport::{HttpRequest, HttpResponse, Transport},
-};
-use futures::future::BoxFuture;
 use tokio::sync::Semaphore;
 
-const ASSERTION: &str = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlLyIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDp0ZWFtLWE6b3JkZXJzLWFwaSIsImF1ZCI6WyJhcGk6Ly9BenVyZUFEVG9rZW5FeGNoYW5nZSJdfQ.c2ln";
-
-/// A scripted answer: status, headers, body.
-type Answer = (u16, Vec<(String, String)>, String);
-
-/// Answers token requests from a script; requests whose scope contains
-/// `gate` wait for a permit from `gate_permits` first.
-#[derive(Debug, Default)]
-struct Script {
-    requests: AtomicUsize,
-    bodies: Mutex<Vec<String>>,
-    answers: Mutex<Vec<Answer>>,
-    gate: Option<(String, Arc<Semaphore>)>,
-    default_token: Mutex<u32>,
-}
-
-fn token_body(n: u32) -> String {
-    format!(
-        r#"{{"token_type":"Bearer","expires_in":3600,"ext_expires_in":3600,"access_token":"token-{n}"}}"#
-    )
-}
-
-/// The transport side of a shared [`Script`].
-#[derive(Debug)]
-struct Wire(Arc<Script>);
-
-impl Transport for Wire {
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, String>> {
-        let script = &self.0;
-        Box::pin(async move {
-            let body = String::from_utf8(request.body).unwrap();
-            script.requests.fetch_add(1, Ordering::SeqCst);
-            script.bodies.lock().unwrap().push(body.clone());
-            if let Some((scope, gate)) = &script.gate
-                && body.contains(scope.as_str())
-            {
-                gate.acquire().await.unwrap().forget();
-            }
-            let scripted = {
-                let mut answers = script.answers.lock().unwrap();
-                (!answers.is_empty()).then(|| answers.remove(0))
-            };
-            let (status, headers, body) = scripted.unwrap_or_else(|| {
-                let mut n = script.default_token.lock().unwrap();
-                *n += 1;
-                (200, Vec::new(), token_body(*n))
-            });
-            Ok(HttpResponse {
-                status,
-                headers,
-                body: body.into_bytes(),
-            })
-        })
-    }
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    token_file: std::path::PathBuf,
-    script: Arc<Script>,
-    clock: Arc<ManualClock>,
-    credential: WorkloadIdentityCredential,
-}
-
-fn fixture(script: Script) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("azure-identity-token");
-    std::fs::write(&token_file, ASSERTION).unwrap();
-    let config = WorkloadIdentityConfig::builder()
-        .client_id("3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34")
-        .tenant_id("72f988bf-86f1-41af-91ab-2d7cd011db47")
-        .token_file(&token_file)
-        .build()
-        .unwrap();
-    let script = Arc::new(script);
-    let clock = Arc::new(ManualClock::new(SystemTime::now()));
-    let credential = WorkloadIdentityCredential::builder(config)
-        .with_transport(Wire(Arc::clone(&script)))
-        .with_clock(clock.clone())
-        .with_retry_policy(RetryPolicy {
-            max_attempts: 4,
-            initial_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            max_total: Duration::from_secs(30),
-        })
-        .build()
-        .unwrap();
-    Fixture {
-        _dir: dir,
-        token_file,
-        script,
-        clock,
-        credential,
-    }
-}
-
-fn scope(s: &str) -> [Scope; 1] {
-    [s.parse().unwrap()]
-}
-
-const VAULT: &str = "https://vault.azure.net/.default";
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_thousand_cold_callers_cause_one_request() {
-    let gate = Arc::new(Semaphore::new(0));
-    let f = fixture(Script {
-        gate: Some(("vault".into(), gate.clone())),
-        ..Script::default()
-    });
-    let callers: Vec<_> = (0..10_000)
-        .map(|_| {
-            let credential = f.credential.clone();
-            tokio::spawn(async move {
-                credential
-                    .get_token(&scope(VAULT))
-                    .await
-                    .map(|t| t.secret().to_owned())
-            })
-        })
-        .collect();
-    // Let the one request through only once every caller is waiting on it.
-    while f.script.requests.load(Ordering::SeqCst) == 0 {
-        tokio::task::yield_now().await;
-    }
-    gate.add_permits(1);
-    for caller in callers {
-        assert_eq!(caller.await.unwrap().unwrap(), "token-1");
-    }
-    assert_eq!(f.script.requests.load(Ordering::SeqCst), 1);
-}
+use support::{AADSTS700213, ASSERTION, Script, VAULT, fixture, scope};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_scope_does_not_hold_up_another() {
@@ -285,8 +151,6 @@ async fn refreshes_ahead_in_the_background_and_keeps_serving_on_failure() {
         "token-4"
     );
 }
-
-const AADSTS700213: &str = r#"{"error":"invalid_client","error_description":"AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:team-a:orders-api'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.","error_codes":[700213],"trace_id":"t","correlation_id":"c"}"#;
 
 #[tokio::test]
 async fn retries_throttling_and_server_errors_but_not_configuration_errors() {

@@ -252,7 +252,10 @@ mod tests {
         let claims = verify(&token, &issuer.jwks()).unwrap();
         assert_eq!(claims["iss"], "https://issuer.example/");
         assert_eq!(claims["sub"], "system:serviceaccount:team-a:orders-api");
-        assert_eq!(claims["aud"], json!([azure_wi_core::names::DEFAULT_AUDIENCE]));
+        assert_eq!(
+            claims["aud"],
+            json!([azure_wi_core::names::DEFAULT_AUDIENCE])
+        );
         assert_eq!(
             claims["kubernetes.io"]["serviceaccount"]["name"],
             "orders-api"

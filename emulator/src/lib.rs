@@ -21,7 +21,7 @@
 //! let emulator = Emulator::start(Config::demo()).await?;
 //! let dir = tempfile::tempdir().expect("a temporary folder");
 //! let token_file = emulator.write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))?;
-//! println!("AZURE_FEDERATED_TOKEN_FILE={}", token_file.display());
+//! println!("{}={}", azure_wi_core::names::FEDERATED_TOKEN_FILE_ENV, token_file.display());
 //! println!("vault: {}", emulator.vault_url("orders-kv"));
 //! # Ok(()) }
 //! ```

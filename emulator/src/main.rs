@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use azure_wi_core::names;
 use azure_wi_emulator::{Config, Emulator, TokenSpec, demo};
 use clap::{Parser, Subcommand};
 
@@ -113,12 +114,23 @@ async fn serve(
         )
         .map_err(|e| e.to_string())?;
     println!("# the environment a mutated pod gets, plus the way to reach the emulator:");
-    println!("export AZURE_CLIENT_ID={client_id}");
-    println!("export AZURE_TENANT_ID={tenant}");
-    println!("export AZURE_FEDERATED_TOKEN_FILE={}", token.display());
-    println!("export AZURE_AUTHORITY_HOST={}", emulator.authority_host());
+    println!("export {}={client_id}", names::CLIENT_ID_ENV);
+    println!("export {}={tenant}", names::TENANT_ID_ENV);
+    println!(
+        "export {}={}",
+        names::FEDERATED_TOKEN_FILE_ENV,
+        token.display()
+    );
+    println!(
+        "export {}={}",
+        names::AUTHORITY_HOST_ENV,
+        emulator.authority_host()
+    );
     println!("export HTTPS_PROXY={}", emulator.proxy_url());
+    // The emulator's CA, for Python's requests and for azure-wi-auth's
+    // default transport.
     println!("export REQUESTS_CA_BUNDLE={}", ca.display());
+    println!("export {}={}", names::EXTRA_CA_FILE_ENV, ca.display());
     println!(
         "# TLS listener {} (map login.microsoftonline.com, *.vault.azure.net and the issuer's host to it)",
         emulator.addr()

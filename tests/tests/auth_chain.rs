@@ -7,10 +7,13 @@
     reason = "a test fails loudly on any unexpected error"
 )]
 
-use std::time::{Duration, SystemTime};
+use std::{
+    path::Path,
+    time::{Duration, SystemTime},
+};
 
 use azure_wi_auth::{
-    Error, RetryPolicy, SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential,
+    Error, RetryPolicy, SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential, names,
 };
 use azure_wi_emulator::{
     Config, Emulator, Endpoint, Failure, TokenSpec,
@@ -53,9 +56,9 @@ fn pod(emulator: &Emulator, spec: &TokenSpec, client_id: &str) -> Pod {
     Pod { dir, credential }
 }
 
+/// The vault client, on the credential's transport (no client of its own).
 fn vault(emulator: &Emulator, pod: &Pod) -> SecretClient {
     SecretClient::builder(&emulator.vault_url("orders-kv"), pod.credential.clone())
-        .with_http_client(emulator.client().unwrap())
         .with_retry_policy(fast_retries())
         .build()
         .unwrap()
@@ -379,7 +382,6 @@ async fn throttling_and_outages_are_ridden_out() {
         DEMO_CLIENT_ID,
     );
     let client = SecretClient::builder(&tight.vault_url("orders-kv"), tight_pod.credential.clone())
-        .with_http_client(tight.client().unwrap())
         .with_retry_policy(RetryPolicy {
             max_total: Duration::from_secs(30),
             max_delay: Duration::from_secs(15),
@@ -396,4 +398,112 @@ async fn throttling_and_outages_are_ridden_out() {
     // Probe, 2 reads, the throttled read and its retry.
     assert_eq!(tight.counters().vault_requests(), 5);
     assert!(!tight_pod.dir.path().as_os_str().is_empty());
+}
+
+/// Set in the environment of the child process that plays the pod: the
+/// vault to read.
+const POD_VAULT: &str = "AZURE_WI_E2E_POD_VAULT";
+
+/// Runs [`pod_process`] in a child process with a mutated pod's
+/// environment, plus `HTTPS_PROXY` to the emulator and, if given,
+/// `AZURE_WI_EXTRA_CA_FILE`. Returns whether it succeeded and its stderr.
+async fn run_pod_process(
+    emulator: &Emulator,
+    token_file: &Path,
+    ca_file: Option<&Path>,
+) -> (bool, String) {
+    let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
+    command.args([
+        "pod_process",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        names::EXTRA_CA_FILE_ENV,
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env(names::CLIENT_ID_ENV, DEMO_CLIENT_ID)
+        .env(names::TENANT_ID_ENV, DEMO_TENANT)
+        .env(names::FEDERATED_TOKEN_FILE_ENV, token_file)
+        .env(names::AUTHORITY_HOST_ENV, emulator.authority_host())
+        .env("HTTPS_PROXY", emulator.proxy_url())
+        .env(POD_VAULT, emulator.vault_url("orders-kv"));
+    if let Some(ca_file) = ca_file {
+        command.env(names::EXTRA_CA_FILE_ENV, ca_file);
+    }
+    let output = command.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    // The child runs exactly one test: proof that the filter matched.
+    assert!(stdout.contains("running 1 test"), "{stdout}\n{stderr}");
+    (output.status.success(), stderr)
+}
+
+/// A separate process that only has the environment (as a pod, or the
+/// `read_secret` example, does) trusts the emulator's CA through
+/// `AZURE_WI_EXTRA_CA_FILE`, read by the library's default transport, and
+/// reaches it through `HTTPS_PROXY`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_process_trusts_the_ca_named_by_the_extra_ca_file_variable() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = emulator
+        .write_token_file(
+            &dir.path().join("tokens"),
+            &TokenSpec::new("team-a", "orders-api"),
+        )
+        .unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, emulator.ca_pem()).unwrap();
+
+    let (ok, stderr) = run_pod_process(&emulator, &token_file, Some(&ca_file)).await;
+    assert!(ok, "{stderr}");
+
+    // Without the variable the emulator's certificate is not trusted.
+    let (ok, stderr) = run_pod_process(&emulator, &token_file, None).await;
+    assert!(!ok);
+    assert!(stderr.contains("certificate"), "{stderr}");
+
+    // A variable naming a missing file is an error naming both.
+    let missing = dir.path().join("missing.pem");
+    let (ok, stderr) = run_pod_process(&emulator, &token_file, Some(&missing)).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!(
+            "AZURE_WI_EXTRA_CA_FILE names {}, which cannot be read",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// The pod: `from_env` and `SecretClient::new`, nothing else; errors are
+/// shown as a user sees them (`Display`). Ignored in a
+/// normal run; [`a_pod_process_trusts_the_ca_named_by_the_extra_ca_file_variable`]
+/// runs it in a child process with the environment set.
+#[tokio::test]
+#[ignore = "runs as a child process of a_pod_process_trusts_the_ca_named_by_the_extra_ca_file_variable"]
+async fn pod_process() {
+    let vault = std::env::var(POD_VAULT)
+        .expect("run by a_pod_process_trusts_the_ca_named_by_the_extra_ca_file_variable");
+    let credential = WorkloadIdentityCredential::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let client = SecretClient::new(&vault, credential).unwrap_or_else(|e| panic!("{e}"));
+    let secret = client
+        .get_secret("db-password")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(secret.value.expose(), "s3cr3t-from-key-vault");
 }

@@ -4,10 +4,7 @@
 pub mod challenge;
 mod model;
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::sync::{Arc, Mutex};
 
 use futures::{Stream, StreamExt as _, stream};
 use serde_json::{Value, json};
@@ -18,8 +15,12 @@ pub use model::{Secret, SecretProperties};
 
 use crate::{
     Error, Scope, WorkloadIdentityCredential,
-    backoff::{RetryPolicy, jitter, retry_after},
-    retry_class,
+    clock::Clock,
+    retry::{
+        RetryPolicy,
+        driver::{self, Failure},
+        retry_after,
+    },
     transport::{HttpRequest, HttpResponse, ReqwestTransport, SharedTransport, Transport},
 };
 
@@ -34,7 +35,12 @@ pub const API_VERSION: &str = "2025-07-01";
 /// credential for a token for exactly that scope, after checking that the
 /// vault's host belongs to the resource (so no other endpoint can collect
 /// a token) and that the tenant is the credential's. The challenge is then
-/// reused. 429 and 5xx answers are retried honouring `Retry-After`.
+/// reused. 408, 429 and 5xx answers are retried honouring `Retry-After`,
+/// by the same retry loop as the credential's and on its clock.
+///
+/// By default the client sends its requests through the credential's
+/// transport: one connection pool, one proxy and one set of trusted roots
+/// (`AZURE_WI_EXTRA_CA_FILE` included) for Entra ID and the vault.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), azure_wi_auth::Error> {
@@ -55,6 +61,7 @@ struct ClientInner {
     vault: Url,
     credential: WorkloadIdentityCredential,
     transport: SharedTransport,
+    clock: Arc<dyn Clock>,
     retry: RetryPolicy,
     challenge: Mutex<Option<Challenge>>,
 }
@@ -70,13 +77,15 @@ pub struct SecretClientBuilder {
 }
 
 impl SecretClientBuilder {
-    /// Sends requests with this `reqwest::Client`.
+    /// Sends requests with this `reqwest::Client` instead of the
+    /// credential's transport.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.transport = Some(Arc::new(ReqwestTransport::new(client)));
         self
     }
 
-    /// Sends requests through any [`Transport`].
+    /// Sends requests through any [`Transport`] instead of the
+    /// credential's.
     pub fn with_transport(mut self, transport: impl Transport) -> Self {
         self.transport = Some(Arc::new(transport));
         self
@@ -93,8 +102,7 @@ impl SecretClientBuilder {
     /// # Errors
     ///
     /// [`Error::InvalidVaultUrl`] unless the URL is `https://<host>` (a
-    /// trailing slash is fine); [`Error::HttpClient`] if the default client
-    /// cannot be built.
+    /// trailing slash is fine).
     pub fn build(self) -> Result<SecretClient, Error> {
         let invalid = |reason: &str| Error::InvalidVaultUrl {
             value: self.vault_url.clone(),
@@ -114,18 +122,16 @@ impl SecretClientBuilder {
                 "expected https://<vault-name>.vault.azure.net with no path",
             ));
         }
-        let transport = match self.transport {
-            Some(transport) => transport,
-            None => Arc::new(
-                ReqwestTransport::with_extra_root(None)
-                    .map_err(|reason| Error::HttpClient { reason })?,
-            ),
-        };
+        let transport = self
+            .transport
+            .unwrap_or_else(|| Arc::clone(self.credential.transport()));
+        let clock = Arc::clone(self.credential.clock());
         Ok(SecretClient {
             inner: Arc::new(ClientInner {
                 vault,
                 credential: self.credential,
                 transport,
+                clock,
                 retry: self.retry,
                 challenge: Mutex::new(None),
             }),
@@ -438,30 +444,37 @@ impl ClientInner {
         body: Option<Vec<u8>>,
         what: &Target<'_>,
     ) -> Result<Value, Error> {
-        let started = Instant::now();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let response = self.authorized(method, &url, body.as_deref(), what).await?;
-            if (200..300).contains(&response.status) {
-                return serde_json::from_slice(&response.body)
-                    .map_err(|_| what.malformed(self.vault_str()));
-            }
-            let error = what.error(self.vault_str(), &response);
-            if !retry_class(response.status).is_retryable() {
-                return Err(error);
-            }
-            let delay = self.retry.delay(
-                attempts - 1,
-                jitter(),
-                retry_after(&response, std::time::SystemTime::now()),
-            );
-            if !self.retry.allows(attempts, started.elapsed(), delay) {
-                return Err(error);
-            }
-            tracing::debug!(%error, attempt = attempts, ?delay, "Key Vault request failed; retrying");
-            tokio::time::sleep(delay).await;
+        driver::run(
+            &self.retry,
+            self.clock.as_ref(),
+            "Key Vault request",
+            || self.attempt(method, &url, body.as_deref(), what),
+        )
+        .await
+    }
+
+    /// One request. Only Key Vault's own answers are retried: a credential
+    /// error has been through the credential's retries already, and a
+    /// network error to the vault is reported as it is.
+    async fn attempt(
+        &self,
+        method: &'static str,
+        url: &Url,
+        body: Option<&[u8]>,
+        what: &Target<'_>,
+    ) -> Result<Value, Failure> {
+        let response = self
+            .authorized(method, url, body, what)
+            .await
+            .map_err(Failure::last)?;
+        if (200..300).contains(&response.status) {
+            return serde_json::from_slice(&response.body)
+                .map_err(|_| Failure::last(what.malformed(self.vault_str())));
         }
+        Err(Failure::new(
+            what.error(self.vault_str(), &response),
+            retry_after(&response, self.clock.now()),
+        ))
     }
 
     async fn send(

@@ -1,5 +1,6 @@
-//! How long to wait before trying again: exponential backoff with jitter,
-//! `Retry-After` honoured, attempts and total time bounded.
+//! The policy: how long to wait before trying again (exponential backoff
+//! with jitter, `Retry-After` honoured) and when to stop (attempts and total
+//! time bounded).
 
 use std::time::{Duration, SystemTime};
 

@@ -1,4 +1,5 @@
-//! Whether a failure is worth retrying.
+//! Classification: whether a failure is worth retrying at all (the
+//! [`driver`](super::driver) asks this of every failed attempt).
 
 use crate::Error;
 
@@ -43,7 +44,6 @@ impl Error {
             Error::UnrecognizedErrorResponse { status, .. } => retry_class(*status),
             Error::KeyVault { status, .. } => retry_class(*status),
             Error::Transport { .. } => Retry::Retryable,
-            Error::Shared(inner) => inner.retry(),
             _ => Retry::Never,
         }
     }
