@@ -291,6 +291,9 @@ impl From<azure_wi_core::Error> for Error {
             azure_wi_core::Error::InvalidTenantId { value, reason } => {
                 Error::InvalidTenantId { value, reason }
             }
+            azure_wi_core::Error::InvalidScope { value, reason } => {
+                Error::InvalidScope { value, reason }
+            }
             other => Error::InvalidContractValue(other),
         }
     }

@@ -1,5 +1,5 @@
-//! Validated identifiers this crate adds to the contract's client and
-//! tenant ids ([`azure_wi_core`]): the authority host and the scope.
+//! The validated identifier this crate adds to the contract's client and
+//! tenant ids and scope ([`azure_wi_core`]): the authority host.
 //!
 //! Each is a newtype so a value is checked once, when it enters the program,
 //! with an error that says what is wrong with it.
@@ -9,34 +9,9 @@ use std::str::FromStr;
 
 use url::Url;
 
-pub use azure_wi_core::{ClientId, DEFAULT_AUTHORITY_HOST, TenantId};
+pub use azure_wi_core::{ClientId, DEFAULT_AUTHORITY_HOST, Scope, TenantId};
 
 use crate::Error;
-
-/// Implements `as_str`, `Display` and `AsRef<str>` for a `String` newtype.
-macro_rules! string_newtype {
-    ($name:ident) => {
-        impl $name {
-            /// The value as text, as it is sent on the wire.
-            #[must_use]
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
 
 /// Base URL of the Entra ID authority, e.g. `https://login.microsoftonline.com/`
 /// or a sovereign cloud's.
@@ -113,34 +88,6 @@ impl fmt::Display for AuthorityHost {
     }
 }
 
-/// One OAuth 2.0 scope to request, e.g. `https://vault.azure.net/.default`.
-///
-/// Scopes are joined with spaces in the request, so a scope must not be
-/// empty or contain whitespace.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Scope(String);
-string_newtype!(Scope);
-
-impl FromStr for Scope {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let invalid = |reason: &str| Error::InvalidScope {
-            value: s.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if s.is_empty() {
-            return Err(invalid("it is empty"));
-        }
-        if s.chars().any(char::is_whitespace) {
-            return Err(invalid(
-                "it contains whitespace; pass several scopes as separate values",
-            ));
-        }
-        Ok(Self(s.to_owned()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,13 +140,5 @@ mod tests {
     #[test]
     fn default_authority_is_public_cloud() {
         assert_eq!(AuthorityHost::default().as_str(), DEFAULT_AUTHORITY_HOST);
-    }
-
-    #[test]
-    fn scope_rejects_empty_and_whitespace() {
-        let scope: Scope = "https://vault.azure.net/.default".parse().unwrap();
-        assert_eq!(scope.as_str(), "https://vault.azure.net/.default");
-        assert!(err::<Scope>("").contains("empty"));
-        assert!(err::<Scope>("a b").contains("separate values"));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::{fmt, str::FromStr};
 
-use crate::Error;
+use crate::{Error, Scope};
 
 /// Authority host of Azure's public cloud, what an SDK uses when
 /// `AZURE_AUTHORITY_HOST` is not set.
@@ -56,6 +56,13 @@ impl AzureCloud {
             Self::China => "vault.azure.cn",
             Self::Germany => "vault.microsoftazure.de",
         }
+    }
+
+    /// The scope to request a Key Vault token for in this cloud,
+    /// `https://<suffix>/.default`.
+    #[must_use]
+    pub fn key_vault_scope(self) -> Scope {
+        Scope::known(format!("https://{}/.default", self.key_vault_dns_suffix()))
     }
 
     /// The canonical name, as written in `AZURE_ENVIRONMENT`.
@@ -145,6 +152,10 @@ mod tests {
             "vault.usgovcloudapi.net"
         );
         assert_eq!(AzureCloud::China.key_vault_dns_suffix(), "vault.azure.cn");
+        assert_eq!(
+            AzureCloud::Public.key_vault_scope().as_str(),
+            "https://vault.azure.net/.default"
+        );
     }
 
     #[test]

@@ -32,6 +32,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// An OAuth 2.0 scope is empty or contains whitespace.
+    #[error("invalid scope {value:?}: {reason}")]
+    InvalidScope {
+        /// The rejected value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A token audience is empty or contains whitespace.
     #[error("invalid token audience {value:?}: expected a non-empty value without whitespace")]
     InvalidAudience {

@@ -163,6 +163,43 @@ impl FromStr for Audience {
     }
 }
 
+/// One OAuth 2.0 scope to request, e.g. `https://vault.azure.net/.default`
+/// ([`AzureCloud::key_vault_scope`](crate::AzureCloud::key_vault_scope)).
+///
+/// Scopes are joined with spaces in the request, so a scope must not be
+/// empty or contain whitespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope(String);
+string_newtype!(Scope);
+
+impl Scope {
+    /// A scope built here from constants, which cannot hold whitespace.
+    pub(crate) fn known(scope: String) -> Self {
+        debug_assert!(!scope.is_empty() && !scope.chars().any(char::is_whitespace));
+        Self(scope)
+    }
+}
+
+impl FromStr for Scope {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let invalid = |reason: &str| Error::InvalidScope {
+            value: s.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if s.is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        if s.chars().any(char::is_whitespace) {
+            return Err(invalid(
+                "it contains whitespace; pass several scopes as separate values",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +261,14 @@ mod tests {
             assert!(err::<TenantId>(dots).contains("not tenants"));
             assert!(!TenantId::is_valid(dots));
         }
+    }
+
+    #[test]
+    fn scope_rejects_empty_and_whitespace() {
+        let scope: Scope = "https://vault.azure.net/.default".parse().unwrap();
+        assert_eq!(scope.as_str(), "https://vault.azure.net/.default");
+        assert!(err::<Scope>("").contains("empty"));
+        assert!(err::<Scope>("a b").contains("separate values"));
     }
 
     #[test]

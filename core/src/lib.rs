@@ -11,7 +11,7 @@
 //!
 //! - [`names`]: labels, annotations, environment variables, paths, defaults.
 //! - [`AzureCloud`]: cloud names and their Entra and Key Vault hosts.
-//! - [`ClientId`], [`TenantId`], [`Audience`]: ids validated on parse, with
+//! - [`ClientId`], [`TenantId`], [`Audience`], [`Scope`]: validated on parse, with
 //!   one [`Error`] that says what is wrong.
 //! - [`ServiceAccountInfo`]: the part of a ServiceAccount workload identity
 //!   reads (with feature `k8s`, read from a whole ServiceAccount document).
@@ -39,5 +39,5 @@ mod serviceaccount;
 pub use cloud::{AzureCloud, DEFAULT_AUTHORITY_HOST};
 pub use decode::describe_decode_error;
 pub use error::Error;
-pub use ids::{Audience, ClientId, TenantId, is_guid};
+pub use ids::{Audience, ClientId, Scope, TenantId, is_guid};
 pub use serviceaccount::ServiceAccountInfo;

@@ -353,13 +353,13 @@ async fn steps(broken: Option<Break>, out: &mut String) -> Result<String, Failur
     })
     .map_err(|e| chain(&e))?;
     let client = emulator.client().map_err(|e| setup(e.to_string()))?;
+    // The emulator's client maps the real Azure host names to its loopback
+    // listener; the Key Vault client below shares it through the credential.
     let credential = azure_wi_auth::WorkloadIdentityCredential::builder(config)
-        .with_http_client(client.clone())
+        .with_http_client(client)
         .build()
         .map_err(|e| setup(e.to_string()))?;
-    let scope: azure_wi_auth::Scope = "https://vault.azure.net/.default"
-        .parse()
-        .map_err(|e: azure_wi_auth::Error| setup(e.to_string()))?;
+    let scope = azure_wi_core::AzureCloud::Public.key_vault_scope();
     let access = credential
         .get_token(&[scope])
         .await
@@ -385,9 +385,7 @@ async fn steps(broken: Option<Break>, out: &mut String) -> Result<String, Failur
 
     // 5. Key Vault.
     let vault_url = get("KEYVAULT_URL").unwrap_or_else(|| emulator.vault_url("orders-kv"));
-    let vault = azure_wi_auth::SecretClient::builder(&vault_url, credential)
-        .with_http_client(client)
-        .build()
+    let vault = azure_wi_auth::SecretClient::new(&vault_url, credential)
         .map_err(|e| setup(e.to_string()))?;
     let secret = vault
         .get_secret("db-password")
