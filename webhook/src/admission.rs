@@ -13,8 +13,8 @@ use serde_json::Value;
 use crate::{
     config::MutationConfig,
     mutate::{AdmissionPod, Denial, Mutation, mutate},
+    serviceaccount::ServiceAccountLookup,
 };
-use azure_wi_core::ServiceAccountInfo;
 
 /// `kind` of every AdmissionReview.
 const KIND: &str = "AdmissionReview";
@@ -113,6 +113,20 @@ impl AdmissionRequest {
         let review: ReviewIn = serde_path_to_error::deserialize(body)
             .map_err(|e| ReviewError::Malformed(format!("{}: {}", e.path(), e.inner())))?;
         Self::from_review(review)
+    }
+
+    /// The request the API server sends when `pod` is created in
+    /// `namespace` (`admission.k8s.io/v1`, `CREATE`, not a dry run): how the
+    /// dry run and the golden tests feed a bare pod to [`admit`].
+    pub fn pod_creation(uid: impl Into<String>, namespace: impl Into<String>, pod: Value) -> Self {
+        Self {
+            uid: uid.into(),
+            namespace: namespace.into(),
+            operation: "CREATE".to_owned(),
+            object: Some(pod),
+            dry_run: Some(false),
+            version: ReviewVersion::V1,
+        }
     }
 
     fn from_review(review: ReviewIn) -> Result<Self, ReviewError> {
@@ -259,21 +273,54 @@ impl AdmissionResponse {
     }
 }
 
-/// Answers one request with a synchronous ServiceAccount lookup, for the
-/// dry run, tests and fuzzing. `lookup(namespace, name)` returns the
-/// ServiceAccount or `None` when it does not exist.
-pub fn admit<'s>(
+/// Answers one AdmissionRequest: decode the pod, look up its ServiceAccount,
+/// mutate, respond.
+///
+/// This is the only admission flow. The server, the `mutate` dry run, the
+/// golden tests and the fuzz target all call it, so what they exercise is
+/// what serves. With [`StaticServiceAccounts`](crate::serviceaccount::StaticServiceAccounts)
+/// the lookup is ready at once, so a caller without a runtime can drive it
+/// with `futures::executor::block_on`.
+///
+/// The pod's name and ServiceAccount are recorded on the current tracing
+/// span (fields `pod` and `service_account`, when it declares them), and the
+/// outcome is logged in it.
+pub async fn admit<L: ServiceAccountLookup>(
     request: &AdmissionRequest,
     config: &MutationConfig,
-    lookup: impl FnOnce(&str, &str) -> Option<&'s ServiceAccountInfo>,
+    service_accounts: &L,
 ) -> AdmissionResponse {
-    let result = match &request.object {
-        None | Some(Value::Null) => Err(Denial::MissingObject),
-        Some(raw) => AdmissionPod::parse(raw, &request.namespace).and_then(|pod| {
-            let sa = lookup(pod.namespace(), pod.service_account_name());
-            mutate(&pod, sa, config)
-        }),
+    let result = match request.object.as_ref().filter(|o| !o.is_null()) {
+        None => Err(Denial::MissingObject),
+        Some(raw) => match AdmissionPod::parse(raw, &request.namespace) {
+            Err(denial) => Err(denial),
+            Ok(pod) => {
+                let span = tracing::Span::current();
+                span.record("pod", pod.display_name());
+                span.record("service_account", pod.service_account_name());
+                match service_accounts
+                    .lookup(pod.namespace(), pod.service_account_name())
+                    .await
+                {
+                    Ok(sa) => mutate(&pod, sa.as_ref(), config),
+                    Err(error) => Err(Denial::ServiceAccountUnavailable {
+                        namespace: pod.namespace().to_owned(),
+                        name: pod.service_account_name().to_owned(),
+                        reason: error.to_string(),
+                    }),
+                }
+            }
+        },
     };
+    match &result {
+        Ok(mutation) => {
+            for warning in mutation.warnings() {
+                tracing::info!(%warning, "admitted with a warning");
+            }
+            tracing::debug!(operations = mutation.patch().0.len(), "admitted");
+        }
+        Err(denial) => tracing::info!(code = denial.code(), reason = %denial, "denied"),
+    }
     AdmissionResponse::for_request(request).with_result(result)
 }
 
@@ -282,6 +329,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::serviceaccount::StaticServiceAccounts;
+    use azure_wi_core::ServiceAccountInfo;
 
     fn review(version: &str, object: Value) -> Value {
         let mut review = json!({
@@ -312,13 +361,10 @@ mod tests {
 
     fn answer(body: &Value) -> Value {
         let request = AdmissionRequest::from_review_slice(body.to_string().as_bytes()).unwrap();
-        let sa = sa();
+        let accounts = StaticServiceAccounts::new([sa()]);
         let config = MutationConfig::default()
             .with_tenant_id("72f988bf-0000-4000-8000-000000000001".parse().unwrap());
-        admit(&request, &config, |ns, name| {
-            (ns == sa.namespace() && name == sa.name()).then_some(&sa)
-        })
-        .into_review()
+        futures::executor::block_on(admit(&request, &config, &accounts)).into_review()
     }
 
     #[test]
