@@ -302,7 +302,7 @@ pub async fn admit<L: ServiceAccountLookup>(
                     .lookup(pod.namespace(), pod.service_account_name())
                     .await
                 {
-                    Ok(sa) => mutate(&pod, sa.as_ref(), config),
+                    Ok(sa) => mutate(&pod, sa.as_deref(), config),
                     Err(error) => Err(Denial::ServiceAccountUnavailable {
                         namespace: pod.namespace().to_owned(),
                         name: pod.service_account_name().to_owned(),

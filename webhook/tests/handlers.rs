@@ -171,15 +171,13 @@ struct Faulty {
 }
 
 impl ServiceAccountLookup for Faulty {
-    async fn lookup(&self, _: &str, _: &str) -> Result<Option<ServiceAccountInfo>, LookupError> {
+    async fn lookup(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<Arc<ServiceAccountInfo>>, LookupError> {
         assert!(!self.panic, "lookup exploded");
         Err(LookupError::Timeout(std::time::Duration::from_secs(2)))
-    }
-    fn is_synced(&self) -> bool {
-        true
-    }
-    fn len(&self) -> usize {
-        0
     }
 }
 

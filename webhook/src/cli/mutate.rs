@@ -1,6 +1,10 @@
 //! `webhook mutate`: the dry run that answers "why wasn't my pod injected?".
 
-use std::{io::Write as _, process::ExitCode, sync::Mutex};
+use std::{
+    io::Write as _,
+    process::ExitCode,
+    sync::{Arc, Mutex},
+};
 
 use azure_wi_core::{ServiceAccountInfo, names};
 use clap::{ArgGroup, Args, ValueEnum};
@@ -196,21 +200,13 @@ impl ServiceAccountLookup for Recording {
         &self,
         namespace: &str,
         name: &str,
-    ) -> Result<Option<ServiceAccountInfo>, LookupError> {
+    ) -> Result<Option<Arc<ServiceAccountInfo>>, LookupError> {
         *self
             .asked
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(format!("{namespace}/{name}"));
         self.accounts.lookup(namespace, name).await
-    }
-
-    fn is_synced(&self) -> bool {
-        self.accounts.is_synced()
-    }
-
-    fn len(&self) -> usize {
-        self.accounts.len()
     }
 }
 

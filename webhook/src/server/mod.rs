@@ -20,7 +20,10 @@ pub use routes::{
     AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, admission_router, health_router, metrics_router,
 };
 
-use crate::serviceaccount::ServiceAccountLookup;
+use crate::{
+    metrics::Metrics,
+    serviceaccount::{ServiceAccountLookup, SourceStatus},
+};
 
 /// The three bound listeners; binding is the caller's, so tests can use
 /// port 0 on loopback.
@@ -116,15 +119,12 @@ pub async fn run<L: ServiceAccountLookup>(
         serving.clone(),
     ));
 
-    // Mirror the ServiceAccount source into readiness and the size gauge.
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => break,
-            _ = tick.tick() => {
-                readiness.set_service_accounts_synced(state.service_accounts.is_synced());
-                state.metrics.set_cache_size(state.service_accounts.len());
-            }
+    // Readiness and the cache size gauge follow the ServiceAccount source
+    // as it reports changes, until asked to stop.
+    tokio::select! {
+        () = stop.cancelled() => {}
+        () = follow_service_accounts(state.service_accounts.status(), &readiness, &state.metrics) => {
+            stop.cancelled().await;
         }
     }
 
@@ -140,4 +140,21 @@ pub async fn run<L: ServiceAccountLookup>(
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Mirrors every status the ServiceAccount source pushes into `/readyz` and
+/// the cache size gauge; returns when the source will report no more.
+async fn follow_service_accounts(
+    mut status: tokio::sync::watch::Receiver<SourceStatus>,
+    readiness: &Readiness,
+    metrics: &Metrics,
+) {
+    loop {
+        let now = *status.borrow_and_update();
+        readiness.set_service_accounts_synced(now.synced);
+        metrics.set_cache_size(now.len);
+        if status.changed().await.is_err() {
+            return;
+        }
+    }
 }
