@@ -48,9 +48,15 @@ pub struct ServerOptions {
     pub handshake_timeout: Duration,
     /// How long to keep serving, unready, after being asked to stop.
     pub shutdown_delay: Duration,
-    /// Routes served next to the admission endpoint on the HTTPS listener;
-    /// the load benchmark adds a no-op route here to compare against.
-    pub extra_routes: Option<axum::Router>,
+}
+
+impl ServerOptions {
+    fn timeouts(&self) -> connections::Timeouts {
+        connections::Timeouts {
+            header_read: self.header_read_timeout,
+            handshake: self.handshake_timeout,
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -60,7 +66,6 @@ impl Default for ServerOptions {
             header_read_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
             shutdown_delay: Duration::from_secs(5),
-            extra_routes: None,
         }
     }
 }
@@ -88,18 +93,11 @@ pub async fn run<L: ServiceAccountLookup>(
     stop: CancellationToken,
 ) -> Result<(), ServeError> {
     let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
-    let timeouts = connections::Timeouts {
-        header_read: options.header_read_timeout,
-        handshake: options.handshake_timeout,
-    };
+    let timeouts = options.timeouts();
     let serving = CancellationToken::new();
-    let mut webhook_routes = admission_router(Arc::clone(&state));
-    if let Some(extra) = options.extra_routes {
-        webhook_routes = webhook_routes.merge(extra);
-    }
     let webhook = tokio::spawn(connections::serve(
         listeners.webhook,
-        webhook_routes,
+        admission_router(Arc::clone(&state)),
         Some(acceptor),
         timeouts,
         serving.clone(),
@@ -139,6 +137,25 @@ pub async fn run<L: ServiceAccountLookup>(
         }
     }
     tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Serves `router` over HTTPS on `listener` with the TLS settings, timeouts
+/// and connection handling of [`run`]'s admission listener, until `stop` is
+/// cancelled; then closes the listener and lets in-flight requests finish.
+///
+/// For measuring the server itself: the load benchmark serves
+/// [`admission_router`] plus a no-op route through it, so both routes share
+/// one listener and every cost but the admission's own.
+pub async fn serve_https(
+    listener: TcpListener,
+    router: axum::Router,
+    certificates: Arc<dyn rustls::server::ResolvesServerCert>,
+    options: &ServerOptions,
+    stop: CancellationToken,
+) -> Result<(), ServeError> {
+    let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
+    connections::serve(listener, router, Some(acceptor), options.timeouts(), stop).await;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use super::readiness::Readiness;
 use crate::{
     admission::{AdmissionRequest, admit},
     config::MutationConfig,
-    metrics::{Metrics, Outcome},
+    metrics::{BadRequest, Metrics, Outcome},
     serviceaccount::ServiceAccountLookup,
 };
 
@@ -110,8 +110,8 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .into_response()
 }
 
-fn bad_request(metrics: &Metrics, message: String) -> Response {
-    metrics.observe("", 0.0, Outcome::Error);
+fn bad_request(metrics: &Metrics, reason: BadRequest, message: String) -> Response {
+    metrics.bad_request(reason);
     tracing::warn!(%message, "refused a request that is not a usable AdmissionReview");
     (StatusCode::BAD_REQUEST, message).into_response()
 }
@@ -131,18 +131,20 @@ async fn mutate_pod<L: ServiceAccountLookup>(
     if !media_type.eq_ignore_ascii_case("application/json") {
         return bad_request(
             &state.metrics,
+            BadRequest::ContentType,
             format!("expected Content-Type application/json, got {content_type:?}"),
         );
     }
     let request = match AdmissionRequest::from_review_slice(&body) {
         Ok(request) => request,
-        Err(error) => return bad_request(&state.metrics, error.to_string()),
+        Err(error) => return bad_request(&state.metrics, BadRequest::Review, error.to_string()),
     };
 
     let span = tracing::info_span!(
         "admission",
         uid = %request.uid,
         namespace = %request.namespace,
+        dry_run = request.is_dry_run(),
         pod = tracing::field::Empty,
         service_account = tracing::field::Empty,
     );
