@@ -55,7 +55,7 @@ pub(super) fn ensure_token_volume(
             }
             Ok(())
         }
-        [(index, volume)] => canonicalize(*index, volume, token, patch, warnings),
+        [(index, volume)] => canonicalize(*index, volume, &token, patch, warnings),
         more => Err(Denial::TokenVolumeConflict {
             problem: format!("defines it {} times", more.len()),
         }),
@@ -65,7 +65,7 @@ pub(super) fn ensure_token_volume(
 fn canonicalize(
     index: usize,
     volume: &Value,
-    token: Value,
+    token: &Value,
     patch: &mut PatchBuilder,
     warnings: &mut Vec<String>,
 ) -> Result<(), Denial> {
