@@ -1,7 +1,8 @@
 //! Load benchmark of the admission server: `cargo bench -p webhook --bench load`.
 //!
-//! Part 1 serves the real router (plus a `POST /noop` route returning an
-//! empty 200) over TLS on loopback and measures, for both routes in the same
+//! Part 1 serves the real admission router (plus a `POST /noop` route
+//! returning an empty 200) over TLS on loopback, through
+//! `server::serve_https`, the listener code of `server::run`, and measures, for both routes in the same
 //! run: admissions per second and p50/p99 latency at saturation (closed
 //! loop) and at a fixed rate (open loop, latency measured from the scheduled
 //! time whenever the previous response was late, so a slow server cannot
@@ -32,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use webhook::{
     config::MutationConfig,
     metrics::Metrics,
-    server::{AdmissionState, Listeners, Readiness, ServerOptions},
+    server::{AdmissionState, ServerOptions, admission_router},
     serviceaccount::StaticServiceAccounts,
 };
 
@@ -121,14 +122,10 @@ fn start_server(cert_dir: &std::path::Path) -> SocketAddr {
             .build()
             .expect("server runtime");
         runtime.block_on(async move {
-            let bind = || tokio::net::TcpListener::bind("127.0.0.1:0");
-            let listeners = Listeners {
-                webhook: bind().await.expect("bind"),
-                health: bind().await.expect("bind"),
-                metrics: bind().await.expect("bind"),
-            };
-            tx.send(listeners.webhook.local_addr().expect("addr"))
-                .expect("send");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
             let sa = ServiceAccountInfo::new(
                 "team-a",
                 "orders-api",
@@ -146,18 +143,14 @@ fn start_server(cert_dir: &std::path::Path) -> SocketAddr {
                 service_accounts: StaticServiceAccounts::new([sa]),
                 metrics: Arc::new(Metrics::new()),
             });
-            let readiness = Arc::new(Readiness::default());
-            readiness.set_certificate_loaded();
-            let options = ServerOptions {
-                extra_routes: Some(Router::new().route("/noop", post(|| async { "" }))),
-                ..ServerOptions::default()
-            };
-            webhook::server::run(
-                listeners,
-                state,
-                readiness,
+            // The server's admission router and a no-op route on one
+            // listener, served by the same connection code as `run`.
+            let router = admission_router(state).route("/noop", post(|| async { "" }));
+            webhook::server::serve_https(
+                listener,
+                router,
                 resolver,
-                options,
+                &ServerOptions::default(),
                 CancellationToken::new(),
             )
             .await

@@ -13,8 +13,8 @@ use serde_json::Value;
 use crate::{
     config::MutationConfig,
     mutate::{AdmissionPod, Denial, Mutation, mutate},
+    serviceaccount::ServiceAccountLookup,
 };
-use azure_wi_core::ServiceAccountInfo;
 
 /// `kind` of every AdmissionReview.
 const KIND: &str = "AdmissionReview";
@@ -82,13 +82,19 @@ pub struct AdmissionRequest {
     /// Namespace the object is created in.
     #[serde(default)]
     pub namespace: String,
-    /// Operation (`CREATE` for the pods this webhook is registered for).
+    /// Operation. The webhook is registered for `CREATE` only, and only a
+    /// creation is mutated (see [`is_creation`](Self::is_creation)).
     #[serde(default)]
     pub operation: String,
     /// The object, undecoded.
     #[serde(default)]
     pub object: Option<Value>,
-    /// Whether the request is a dry run (this webhook has no side effects).
+    /// Whether the request is a dry run (`kubectl apply --dry-run=server`).
+    ///
+    /// The webhook has no side effects (it is registered with
+    /// `sideEffects: None`): answering reads a ServiceAccount at most and
+    /// writes nothing anywhere. So a dry run is answered exactly as a real
+    /// request, touching nothing; the flag only shows in the server's log.
     #[serde(default)]
     pub dry_run: Option<bool>,
     /// Version of the review it arrived in.
@@ -113,6 +119,38 @@ impl AdmissionRequest {
         let review: ReviewIn = serde_path_to_error::deserialize(body)
             .map_err(|e| ReviewError::Malformed(format!("{}: {}", e.path(), e.inner())))?;
         Self::from_review(review)
+    }
+
+    /// Whether the request creates its object: `operation` is `CREATE`, or
+    /// absent, as in a hand-written review.
+    ///
+    /// Any other operation (`UPDATE`, `DELETE`, `CONNECT`) reaches the
+    /// webhook only through a MutatingWebhookConfiguration widened by hand,
+    /// and is allowed without a patch: a running pod's spec cannot take a
+    /// new volume (the API server would refuse the update), and a `DELETE`
+    /// carries no object, so mutating or denying would only break updates
+    /// and deletions.
+    pub fn is_creation(&self) -> bool {
+        self.operation.is_empty() || self.operation == "CREATE"
+    }
+
+    /// Whether the request is a dry run; see [`dry_run`](Self::dry_run).
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run.unwrap_or(false)
+    }
+
+    /// The request the API server sends when `pod` is created in
+    /// `namespace` (`admission.k8s.io/v1`, `CREATE`, not a dry run): how the
+    /// dry run and the golden tests feed a bare pod to [`admit`].
+    pub fn pod_creation(uid: impl Into<String>, namespace: impl Into<String>, pod: Value) -> Self {
+        Self {
+            uid: uid.into(),
+            namespace: namespace.into(),
+            operation: "CREATE".to_owned(),
+            object: Some(pod),
+            dry_run: Some(false),
+            version: ReviewVersion::V1,
+        }
     }
 
     fn from_review(review: ReviewIn) -> Result<Self, ReviewError> {
@@ -259,21 +297,65 @@ impl AdmissionResponse {
     }
 }
 
-/// Answers one request with a synchronous ServiceAccount lookup, for the
-/// dry run, tests and fuzzing. `lookup(namespace, name)` returns the
-/// ServiceAccount or `None` when it does not exist.
-pub fn admit<'s>(
+/// Answers one AdmissionRequest: decode the pod, look up its ServiceAccount,
+/// mutate, respond.
+///
+/// This is the only admission flow. The server, the `mutate` dry run, the
+/// golden tests and the fuzz target all call it, so what they exercise is
+/// what serves. With [`StaticServiceAccounts`](crate::serviceaccount::StaticServiceAccounts)
+/// the lookup is ready at once, so a caller without a runtime can drive it
+/// with `futures::executor::block_on`.
+///
+/// Only a creation is mutated; any other operation is allowed unchanged
+/// (see [`AdmissionRequest::is_creation`]). A dry run is answered like any
+/// request, since answering has no side effects.
+///
+/// The pod's name and ServiceAccount are recorded on the current tracing
+/// span (fields `pod` and `service_account`, when it declares them), and the
+/// outcome is logged in it.
+pub async fn admit<L: ServiceAccountLookup>(
     request: &AdmissionRequest,
     config: &MutationConfig,
-    lookup: impl FnOnce(&str, &str) -> Option<&'s ServiceAccountInfo>,
+    service_accounts: &L,
 ) -> AdmissionResponse {
-    let result = match &request.object {
-        None | Some(Value::Null) => Err(Denial::MissingObject),
-        Some(raw) => AdmissionPod::parse(raw, &request.namespace).and_then(|pod| {
-            let sa = lookup(pod.namespace(), pod.service_account_name());
-            mutate(&pod, sa, config)
-        }),
+    if !request.is_creation() {
+        tracing::info!(
+            operation = %request.operation,
+            "allowed unchanged: only pod creations are mutated"
+        );
+        return AdmissionResponse::for_request(request);
+    }
+    let result = match request.object.as_ref().filter(|o| !o.is_null()) {
+        None => Err(Denial::MissingObject),
+        Some(raw) => match AdmissionPod::parse(raw, &request.namespace) {
+            Err(denial) => Err(denial),
+            Ok(pod) => {
+                let span = tracing::Span::current();
+                span.record("pod", pod.display_name());
+                span.record("service_account", pod.service_account_name());
+                match service_accounts
+                    .lookup(pod.namespace(), pod.service_account_name())
+                    .await
+                {
+                    Ok(sa) => mutate(&pod, sa.as_deref(), config),
+                    Err(error) => Err(Denial::ServiceAccountUnavailable {
+                        namespace: pod.namespace().to_owned(),
+                        name: pod.service_account_name().to_owned(),
+                        reason: error.to_string(),
+                    }),
+                }
+            }
+        },
     };
+    match &result {
+        Ok(mutation) => {
+            for warning in mutation.warnings() {
+                tracing::info!(%warning, "admitted with a warning");
+            }
+            tracing::debug!(operations = mutation.patch().0.len(), "admitted");
+        }
+        Err(denial) => tracing::info!(code = denial.code(), reason = %denial, "denied"),
+    }
     AdmissionResponse::for_request(request).with_result(result)
 }
 
@@ -282,6 +364,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::serviceaccount::StaticServiceAccounts;
+    use azure_wi_core::ServiceAccountInfo;
 
     fn review(version: &str, object: Value) -> Value {
         let mut review = json!({
@@ -312,13 +396,10 @@ mod tests {
 
     fn answer(body: &Value) -> Value {
         let request = AdmissionRequest::from_review_slice(body.to_string().as_bytes()).unwrap();
-        let sa = sa();
+        let accounts = StaticServiceAccounts::new([sa()]);
         let config = MutationConfig::default()
             .with_tenant_id("72f988bf-0000-4000-8000-000000000001".parse().unwrap());
-        admit(&request, &config, |ns, name| {
-            (ns == sa.namespace() && name == sa.name()).then_some(&sa)
-        })
-        .into_review()
+        futures::executor::block_on(admit(&request, &config, &accounts)).into_review()
     }
 
     #[test]
@@ -399,6 +480,44 @@ mod tests {
         assert_eq!(second["response"]["allowed"], true);
         assert!(second["response"].get("patch").is_none());
         assert!(second["response"].get("patchType").is_none());
+    }
+
+    #[test]
+    fn only_creations_are_mutated_other_operations_pass_unchanged() {
+        let pod = json!({"spec": {"containers": [{"name": "c"}]}});
+        for (operation, object) in [
+            ("UPDATE", pod.clone()),
+            ("DELETE", Value::Null),
+            ("CONNECT", Value::Null),
+        ] {
+            let mut body = review("admission.k8s.io/v1", object);
+            body["request"]["operation"] = json!(operation);
+            assert_eq!(
+                answer(&body)["response"],
+                json!({"uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "allowed": true}),
+                "{operation}"
+            );
+        }
+        // A review without an operation is taken as the creation it is
+        // registered for.
+        let mut body = review("admission.k8s.io/v1", pod);
+        body["request"].as_object_mut().unwrap().remove("operation");
+        assert_eq!(answer(&body)["response"]["patchType"], "JSONPatch");
+    }
+
+    #[test]
+    fn a_dry_run_is_answered_exactly_as_a_real_request() {
+        for object in [
+            json!({"spec": {"containers": [{"name": "c"}]}}),
+            json!({"spec": {"serviceAccountName": "ghost", "containers": []}}),
+        ] {
+            let real = review("admission.k8s.io/v1", object);
+            let mut dry = real.clone();
+            dry["request"]["dryRun"] = json!(true);
+            let request = AdmissionRequest::from_review_value(dry.clone()).unwrap();
+            assert!(request.is_dry_run());
+            assert_eq!(answer(&dry), answer(&real));
+        }
     }
 
     #[test]

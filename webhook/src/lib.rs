@@ -15,7 +15,9 @@
 //!
 //! What it does not do: choose which pods to mutate (the
 //! MutatingWebhookConfiguration's `objectSelector` does), or ever remove or
-//! rewrite a field it did not add.
+//! rewrite a field it did not add, except inside the volume named
+//! `azure-identity-token`, which it makes canonical (warning about any
+//! source it drops).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -12,15 +12,13 @@ use prometheus_client::{
     registry::Registry,
 };
 
-/// How an admission request ended.
+/// How an admission ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// The pod was admitted (with or without a patch).
     Allowed,
     /// The pod was denied.
     Denied,
-    /// The request could not be answered with an AdmissionReview (bad body).
-    Error,
 }
 
 impl Outcome {
@@ -29,8 +27,33 @@ impl Outcome {
         match self {
             Self::Allowed => "allowed",
             Self::Denied => "denied",
-            Self::Error => "error",
         }
+    }
+}
+
+/// Why a request to the admission endpoint was refused with HTTP 400 before
+/// any admission took place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BadRequest {
+    /// The Content-Type is not `application/json`.
+    ContentType,
+    /// The body is not a usable AdmissionReview.
+    Review,
+}
+
+impl BadRequest {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ContentType => "content_type",
+            Self::Review => "review",
+        }
+    }
+}
+
+impl EncodeLabelValue for BadRequest {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.as_str())
     }
 }
 
@@ -50,12 +73,18 @@ struct OutcomeLabel {
     outcome: Outcome,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: BadRequest,
+}
+
 /// Every metric the server updates, registered once.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     latency: Family<NamespaceLabel, Histogram>,
     requests: Family<OutcomeLabel, Counter>,
+    bad_requests: Family<ReasonLabel, Counter>,
     in_flight: Gauge,
     cache_size: Gauge,
     cert_expiry: Gauge<f64, AtomicU64>,
@@ -84,8 +113,14 @@ impl Metrics {
         let requests = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "azwi_admission_requests",
-            "Admission requests by outcome (allowed, denied, error)",
+            "Admission requests by outcome (allowed, denied)",
             requests.clone(),
+        );
+        let bad_requests = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "azwi_admission_bad_requests",
+            "Requests refused with HTTP 400 before any admission, by reason (content_type, review)",
+            bad_requests.clone(),
         );
         let in_flight = Gauge::default();
         registry.register(
@@ -109,6 +144,7 @@ impl Metrics {
             registry,
             latency,
             requests,
+            bad_requests,
             in_flight,
             cache_size,
             cert_expiry,
@@ -117,14 +153,20 @@ impl Metrics {
 
     /// Records one finished admission.
     pub fn observe(&self, namespace: &str, seconds: f64, outcome: Outcome) {
-        if outcome != Outcome::Error {
-            self.latency
-                .get_or_create(&NamespaceLabel {
-                    namespace: namespace.to_owned(),
-                })
-                .observe(seconds);
-        }
+        self.latency
+            .get_or_create(&NamespaceLabel {
+                namespace: namespace.to_owned(),
+            })
+            .observe(seconds);
         self.requests.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
+
+    /// Counts a request refused with 400 before any admission: it has no
+    /// namespace or outcome, so it is kept out of the admission series.
+    pub fn bad_request(&self, reason: BadRequest) {
+        self.bad_requests
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
     }
 
     /// Counts a request in flight until the guard is dropped.
@@ -174,7 +216,9 @@ mod tests {
         let metrics = Metrics::new();
         metrics.observe("team-a", 0.002, Outcome::Allowed);
         metrics.observe("team-a", 0.003, Outcome::Denied);
-        metrics.observe("", 0.0, Outcome::Error);
+        metrics.bad_request(BadRequest::Review);
+        metrics.bad_request(BadRequest::Review);
+        metrics.bad_request(BadRequest::ContentType);
         {
             let _guard = metrics.in_flight();
             assert!(
@@ -198,9 +242,16 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("azwi_admission_requests_total{outcome=\"error\"} 1"),
+            text.contains("azwi_admission_bad_requests_total{reason=\"review\"} 2"),
             "{text}"
         );
+        assert!(
+            text.contains("azwi_admission_bad_requests_total{reason=\"content_type\"} 1"),
+            "{text}"
+        );
+        // Bad requests are not admissions: no outcome, no empty namespace.
+        assert!(!text.contains("outcome=\"error\""), "{text}");
+        assert!(!text.contains("namespace=\"\""), "{text}");
         assert!(
             text.contains("azwi_admission_in_flight_requests 0"),
             "{text}"

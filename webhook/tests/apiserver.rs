@@ -242,6 +242,34 @@ async fn pods_stored_by_the_apiserver_carry_the_injection() {
         )),
         "{warnings:?}"
     );
+
+    // A reserved volume left by an older manifest (another audience and
+    // path, next to a ConfigMap) is stored exactly canonical, with a warning
+    // naming what was dropped: the API server takes the one `replace`.
+    let mut old = pod("old-volume", "app", true, &json!({}));
+    old["spec"]["volumes"] = json!([{"name": "azure-identity-token", "projected": {"sources": [
+        {"serviceAccountToken": {"path": "token", "audience": "api://Old", "expirationSeconds": 7200}},
+        {"configMap": {"name": "ca-bundle"}}
+    ]}}]);
+    let (status, body, warnings) = create_pod_raw(&client, ns, &old).await;
+    assert_eq!(status, 201, "{body}");
+    // (The API server adds its own kube-api-access volume after it.)
+    assert_eq!(
+        body["spec"]["volumes"][0],
+        json!({"name": "azure-identity-token", "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {
+                "path": "azure-identity-token",
+                "audience": "api://AzureADTokenExchange",
+                "expirationSeconds": 3600
+            }}
+        ]}})
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("its other sources were dropped: serviceAccountToken (path")),
+        "{warnings:?}"
+    );
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, for at most `limit`.

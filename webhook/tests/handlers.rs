@@ -171,15 +171,13 @@ struct Faulty {
 }
 
 impl ServiceAccountLookup for Faulty {
-    async fn lookup(&self, _: &str, _: &str) -> Result<Option<ServiceAccountInfo>, LookupError> {
+    async fn lookup(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<Arc<ServiceAccountInfo>>, LookupError> {
         assert!(!self.panic, "lookup exploded");
         Err(LookupError::Timeout(std::time::Duration::from_secs(2)))
-    }
-    fn is_synced(&self) -> bool {
-        true
-    }
-    fn len(&self) -> usize {
-        0
     }
 }
 
@@ -296,7 +294,11 @@ async fn metrics_count_outcomes_per_namespace() {
         "{text}"
     );
     assert!(
-        text.contains("azwi_admission_requests_total{outcome=\"error\"} 1"),
+        text.contains("azwi_admission_bad_requests_total{reason=\"review\"} 1"),
         "{text}"
     );
+    // A bad request is not an admission: it adds no outcome and no
+    // namespace-less latency sample.
+    assert!(!text.contains("outcome=\"error\""), "{text}");
+    assert!(!text.contains("namespace=\"\""), "{text}");
 }

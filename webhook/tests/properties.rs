@@ -3,7 +3,9 @@
 //! The oracle is a model: the rules written again, plainly, on typed
 //! k8s-openapi structs. The mutation's patch, applied to the raw input by the
 //! `json-patch` crate, must give exactly the model's pod; mutating twice must
-//! equal mutating once; nothing in the input may disappear; no input panics.
+//! equal mutating once; nothing in the input may disappear but the foreign
+//! sources of the reserved token volume, and those only with a warning; no
+//! input panics.
 
 use std::collections::BTreeSet;
 
@@ -123,7 +125,13 @@ fn volume() -> impl Strategy<Value = Value> {
         Just(json!({"emptyDir": {}})),
         Just(json!({"configMap": {"name": "cm"}})),
         (
-            proptest::collection::vec(token_source(), 0..3),
+            proptest::collection::vec(
+                prop_oneof![
+                    3 => token_source(),
+                    1 => Just(json!({"configMap": {"name": "ca"}})),
+                ],
+                0..3
+            ),
             pick(&[None, Some(420)])
         )
             .prop_map(|(sources, mode)| {
@@ -381,18 +389,46 @@ fn model(input: &Pod, sa: Option<&ServiceAccountInfo>, config: &MutationConfig) 
                         .is_some_and(|t| t.path == names::TOKEN_VOLUME)
                 })
                 .collect();
-            match matching.as_slice() {
-                [] => sources.push(VolumeProjection {
-                    service_account_token: Some(token),
-                    ..Default::default()
-                }),
-                [j] => sources[*j].service_account_token = Some(token),
-                _ => return None,
+            // The reserved volume ends up holding exactly the token: every
+            // other source is dropped; its defaultMode stays.
+            if matching.len() > 1 {
+                return None;
             }
+            *sources = vec![VolumeProjection {
+                service_account_token: Some(token),
+                ..Default::default()
+            }];
         }
         _ => return None,
     }
     Some(pod)
+}
+
+/// Pointer to the one volume named azure-identity-token, if there is one.
+fn token_volume_pointer(pod: &Value) -> Option<String> {
+    let volumes = pod.pointer("/spec/volumes")?.as_array()?;
+    let mut ours = volumes
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v["name"] == names::TOKEN_VOLUME);
+    match (ours.next(), ours.next()) {
+        (Some((i, _)), None) => Some(format!("/spec/volumes/{i}")),
+        _ => None,
+    }
+}
+
+/// How many sources of the reserved volume are not a token at its path.
+fn foreign_sources(pod: &Value) -> usize {
+    token_volume_pointer(pod)
+        .and_then(|v| {
+            pod.pointer(&format!("{v}/projected/sources"))?
+                .as_array()
+                .cloned()
+        })
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| s.pointer("/serviceAccountToken/path") != Some(&json!(names::TOKEN_VOLUME)))
+        .count()
 }
 
 /// Every JSON pointer to a leaf or container in `v`.
@@ -436,17 +472,40 @@ proptest! {
             (Ok(mutation), Some(expected)) => {
                 let mut mutated = case.pod.clone();
                 json_patch::patch(&mut mutated, &mutation.patch().0).expect("patch applies");
-                prop_assert!(mutation.patch().0.iter().all(|op| matches!(op, json_patch::PatchOperation::Add(_))));
+                // Every operation is an `add`, except one `replace` of the
+                // volume already named azure-identity-token.
+                let token_volume = token_volume_pointer(&case.pod);
+                for op in &mutation.patch().0 {
+                    match op {
+                        json_patch::PatchOperation::Add(_) => {}
+                        json_patch::PatchOperation::Replace(r) => prop_assert_eq!(
+                            Some(r.path.to_string()),
+                            token_volume.clone(),
+                            "replace outside the token volume"
+                        ),
+                        other => prop_assert!(false, "unexpected operation {}", other),
+                    }
+                }
 
                 // Exactly the model's pod, compared as typed Pods.
                 let typed: Pod = serde_json::from_value(mutated.clone()).expect("result is a Pod");
                 prop_assert_eq!(serde_json::to_value(&typed).unwrap(), serde_json::to_value(&expected).unwrap());
 
-                // Nothing in the input disappears, and unknown fields are untouched.
+                // A source other than the token is dropped from the reserved
+                // volume exactly when it held one, and then with a warning.
+                let foreign = foreign_sources(&case.pod);
+                let warned = mutation.warnings().iter().any(|w| w.contains("other sources were dropped"));
+                prop_assert_eq!(warned, foreign > 0, "warnings: {:?}", mutation.warnings());
+
+                // Nothing in the input disappears, but for those dropped
+                // sources; unknown fields are untouched.
                 let mut before = Vec::new();
                 paths(&case.pod, String::new(), &mut before);
+                let droppable = token_volume.map(|v| format!("{v}/projected/sources/"));
                 for p in before {
-                    prop_assert!(mutated.pointer(&p).is_some(), "{} was removed", p);
+                    let dropped_source = foreign > 0
+                        && droppable.as_ref().is_some_and(|d| p.starts_with(d.as_str()));
+                    prop_assert!(mutated.pointer(&p).is_some() || dropped_source, "{} was removed", p);
                 }
                 for p in ["/metadata/futureField", "/spec/futureField", "/spec/containers/0/futureField"] {
                     prop_assert_eq!(case.pod.pointer(p), mutated.pointer(p));

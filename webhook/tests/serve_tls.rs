@@ -109,9 +109,14 @@ async fn oversized_malformed_and_mistyped_bodies_are_refused_with_reasons() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("azwi_admission_requests_total{outcome=\"error\"} 2"),
+        metrics.contains("azwi_admission_bad_requests_total{reason=\"review\"} 1"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("azwi_admission_bad_requests_total{reason=\"content_type\"} 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("outcome=\"error\""), "{metrics}");
     assert!(
         metrics.contains("azwi_admission_requests_total{outcome=\"allowed\"} 1"),
         "{metrics}"
@@ -293,4 +298,5 @@ async fn denials_are_logged_as_json_naming_pod_namespace_and_service_account() {
     assert_eq!(span["namespace"], "team-a");
     assert_eq!(span["pod"], "app- (prefix)");
     assert_eq!(span["service_account"], "ghost");
+    assert_eq!(span["dry_run"], false);
 }

@@ -23,7 +23,9 @@ use axum::{
 };
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use webhook::serviceaccount::{ClusterServiceAccounts, LookupError, ServiceAccountLookup};
+use webhook::serviceaccount::{
+    ClusterServiceAccounts, LookupError, ServiceAccountLookup, SourceStatus,
+};
 
 /// The API server double: a list of ServiceAccounts, a channel of watch
 /// events, and ServiceAccounts only a direct GET can see.
@@ -171,8 +173,24 @@ async fn syncs_from_the_list_and_follows_the_watch() {
     .await;
     let cache = ClusterServiceAccounts::new(client, Duration::from_secs(2));
     assert!(!cache.is_synced());
+    // The sync is pushed to followers of the status (as the server follows
+    // it for /readyz), not found by polling.
+    let mut status = cache.status();
+    assert_eq!(*status.borrow(), SourceStatus::default());
     tokio::spawn(cache.clone().run());
-    eventually("initial sync", || cache.is_synced()).await;
+    let synced = tokio::time::timeout(Duration::from_secs(10), status.wait_for(|s| s.synced))
+        .await
+        .expect("the initial sync is pushed")
+        .map(|s| *s)
+        .unwrap();
+    assert_eq!(
+        synced,
+        SourceStatus {
+            synced: true,
+            len: 2
+        }
+    );
+    assert!(cache.is_synced());
     assert_eq!(cache.len(), 2);
 
     let app = cache.lookup("team-a", "app").await.unwrap().unwrap();
@@ -193,6 +211,7 @@ async fn syncs_from_the_list_and_follows_the_watch() {
         .send(json!({"type": "DELETED", "object": sa("team-b", "default", None, 13)}))
         .unwrap();
     eventually("watch events applied", || cache.len() == 2).await;
+    assert_eq!(status.borrow().len, 2);
     let mut modified = false;
     for _ in 0..200 {
         let app = cache.lookup("team-a", "app").await.unwrap().unwrap();

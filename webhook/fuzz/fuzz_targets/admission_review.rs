@@ -1,20 +1,45 @@
 //! Fuzzes the whole admission path on raw bytes: AdmissionReview parsing,
-//! pod decoding, the mutation and the response encoding.
+//! then [`webhook::admission::admit`], the flow the server runs (pod
+//! decoding, the ServiceAccount lookup, the mutation), and the response
+//! encoding.
 //!
-//! Besides "never panics", it checks what the API server relies on: an
-//! allowed response's patch applies to the object it was computed for, and
-//! applying it again to its own output yields no further change.
+//! Besides "never panics", it checks what the API server relies on: the
+//! response echoes the uid, an allowed response's patch applies to the
+//! object it was computed for, and answering its own output again gives no
+//! further patch.
 
 #![no_main]
 
+use azure_wi_core::ServiceAccountInfo;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
+use std::sync::Arc;
 use webhook::{
-    admission::{AdmissionRequest, AdmissionResponse},
+    admission::{AdmissionRequest, admit},
     config::MutationConfig,
-    mutate::{AdmissionPod, mutate},
+    serviceaccount::{LookupError, ServiceAccountLookup},
 };
-use azure_wi_core::ServiceAccountInfo;
+
+/// Every ServiceAccount exists and has a client id, so the fuzzer reaches
+/// the mutation whatever name the pod uses.
+struct EveryAccount;
+
+impl ServiceAccountLookup for EveryAccount {
+    async fn lookup(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Arc<ServiceAccountInfo>>, LookupError> {
+        Ok(Some(Arc::new(ServiceAccountInfo::new(
+            namespace,
+            name,
+            [(
+                "azure.workload.identity/client-id".to_owned(),
+                "11111111-2222-3333-4444-555555555555".to_owned(),
+            )],
+        ))))
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(request) = AdmissionRequest::from_review_slice(data) else {
@@ -22,31 +47,17 @@ fuzz_target!(|data: &[u8]| {
     };
     let config = MutationConfig::default()
         .with_tenant_id("72f988bf-86f1-41af-91ab-2d7cd011db47".parse().expect("valid tenant"));
-    let Some(raw) = request.object.clone().filter(|o| !o.is_null()) else {
-        return;
-    };
-    let result = AdmissionPod::parse(&raw, &request.namespace).and_then(|pod| {
-        // Every ServiceAccount exists and has a client id, so the fuzzer
-        // reaches the mutation whatever name the pod uses.
-        let sa = ServiceAccountInfo::new(
-            pod.namespace(),
-            pod.service_account_name(),
-            [(
-                "azure.workload.identity/client-id".to_owned(),
-                "11111111-2222-3333-4444-555555555555".to_owned(),
-            )],
-        );
-        mutate(&pod, Some(&sa), &config).map(|m| (m, sa))
-    });
+    let response = futures::executor::block_on(admit(&request, &config, &EveryAccount));
 
-    if let Ok((mutation, sa)) = &result {
-        let mutated: Value = mutation.apply_to(&raw).expect("the patch applies to its own input");
-        let again = AdmissionPod::parse(&mutated, &request.namespace).expect("the output decodes");
-        let second = mutate(&again, Some(sa), &config).expect("the output is admitted");
-        assert!(second.patch().0.is_empty(), "not idempotent: {}", second.patch());
+    if let (true, Some(patch), Some(raw)) = (response.is_allowed(), response.patch(), &request.object) {
+        let mut mutated: Value = raw.clone();
+        json_patch::patch(&mut mutated, &patch.0).expect("the patch applies to its own input");
+        let mut again = request.clone();
+        again.object = Some(mutated);
+        let second = futures::executor::block_on(admit(&again, &config, &EveryAccount));
+        assert!(second.is_allowed(), "the output is denied: {:?}", second.denial());
+        assert!(second.patch().is_none(), "not idempotent: {:?}", second.patch());
     }
-    let review = AdmissionResponse::for_request(&request)
-        .with_result(result.map(|(m, _)| m))
-        .into_review();
+    let review = response.into_review();
     assert_eq!(review["response"]["uid"].as_str(), Some(request.uid.as_str()));
 });

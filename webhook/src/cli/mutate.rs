@@ -1,11 +1,18 @@
 //! `webhook mutate`: the dry run that answers "why wasn't my pod injected?".
 
-use std::{io::Write as _, process::ExitCode};
+use std::{
+    io::Write as _,
+    process::ExitCode,
+    sync::{Arc, Mutex},
+};
 
-use azure_wi_core::names;
+use azure_wi_core::{ServiceAccountInfo, names};
 use clap::{ArgGroup, Args, ValueEnum};
 use serde_json::Value;
-use webhook::admission::{AdmissionRequest, AdmissionResponse, ReviewVersion, admit};
+use webhook::{
+    admission::{AdmissionRequest, AdmissionResponse, admit},
+    serviceaccount::{LookupError, ServiceAccountLookup, StaticServiceAccounts},
+};
 
 use super::input::{self, InputError};
 
@@ -112,13 +119,9 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
         explain_selection(pod);
     }
 
-    let mut looked_up = None;
-    let response = admit(&request, &config, |ns, name| {
-        looked_up = Some(format!("{ns}/{name}"));
-        accounts
-            .iter()
-            .find(|sa| sa.namespace() == ns && sa.name() == name)
-    });
+    let accounts = Recording::new(accounts);
+    let response = futures::executor::block_on(admit(&request, &config, &accounts));
+    let looked_up = accounts.asked();
 
     let mut stderr = std::io::stderr().lock();
     for warning in response.warnings() {
@@ -126,15 +129,11 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
     }
     if let Some((code, message)) = response.denial() {
         writeln!(stderr, "admission denied (code {code}): {message}")?;
-        if let (Some(wanted), false) = (&looked_up, accounts.is_empty()) {
-            let held: Vec<String> = accounts
-                .iter()
-                .map(|sa| format!("{}/{}", sa.namespace(), sa.name()))
-                .collect();
+        if let (Some(wanted), false) = (&looked_up, accounts.held.is_empty()) {
             writeln!(
                 stderr,
                 "note: the pod uses ServiceAccount {wanted}; --service-account holds {}",
-                held.join(", ")
+                accounts.held.join(", ")
             )?;
         }
     }
@@ -163,12 +162,52 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
 
 /// Wraps a pod in the request the API server would send for its creation.
 fn synthetic_request(pod: &Value, namespace: &str) -> AdmissionRequest {
-    let review = serde_json::json!({
-        "apiVersion": ReviewVersion::V1.api_version(),
-        "kind": "AdmissionReview",
-        "request": {"uid": "dry-run", "namespace": namespace, "operation": "CREATE", "object": pod},
-    });
-    AdmissionRequest::from_review_value(review).expect("a synthetic review is well-formed")
+    AdmissionRequest::pod_creation("dry-run", namespace, pod.clone())
+}
+
+/// The `--service-account` accounts, served as the server serves a
+/// `--service-accounts` file, remembering which one the pod asked for so a
+/// denial can say what was wanted and what was held.
+struct Recording {
+    accounts: StaticServiceAccounts,
+    held: Vec<String>,
+    asked: Mutex<Option<String>>,
+}
+
+impl Recording {
+    fn new(accounts: Vec<ServiceAccountInfo>) -> Self {
+        let held = accounts
+            .iter()
+            .map(|sa| format!("{}/{}", sa.namespace(), sa.name()))
+            .collect();
+        Self {
+            accounts: StaticServiceAccounts::new(accounts),
+            held,
+            asked: Mutex::new(None),
+        }
+    }
+
+    fn asked(&self) -> Option<String> {
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl ServiceAccountLookup for Recording {
+    async fn lookup(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Arc<ServiceAccountInfo>>, LookupError> {
+        *self
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(format!("{namespace}/{name}"));
+        self.accounts.lookup(namespace, name).await
+    }
 }
 
 fn pod_after(response: &AdmissionResponse, pod: &Value) -> Result<Value, MutateError> {

@@ -4,9 +4,12 @@
 //! It reads a typed view of the pod (which also validates it) but writes its
 //! patch against the raw JSON it was given: every operation is an `add` at a
 //! path this module owns, so fields it does not know survive untouched and
-//! nothing it did not add is ever removed. Running it on its own output, as
-//! the API server does under `reinvocationPolicy: IfNeeded`, yields an empty
-//! patch.
+//! nothing it did not add is ever removed. The one exception is a volume
+//! already named `azure-identity-token` that is not the canonical token
+//! volume: it is `replace`d whole, since the name is this webhook's and the
+//! token it projects must be the configured one (see `volume.rs`). Running
+//! it on its own output, as the API server does under
+//! `reinvocationPolicy: IfNeeded`, yields an empty patch.
 
 mod containers;
 mod expiration;
@@ -250,7 +253,13 @@ pub fn mutate(
     let mut patch = PatchBuilder::default();
     set_namespace(pod, &mut patch);
     containers::inject(pod, &env, &skip, &mut patch)?;
-    volume::ensure_token_volume(pod, expiration, config.audience().as_str(), &mut patch)?;
+    volume::ensure_token_volume(
+        pod,
+        expiration,
+        config.audience().as_str(),
+        &mut patch,
+        &mut warnings,
+    )?;
 
     Ok(Mutation {
         patch: patch.build(),

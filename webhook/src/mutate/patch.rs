@@ -1,11 +1,12 @@
 //! Collects the JSON Patch operations of one mutation.
 
-use json_patch::{AddOperation, Patch, PatchOperation, jsonptr::PointerBuf};
+use json_patch::{AddOperation, Patch, PatchOperation, ReplaceOperation, jsonptr::PointerBuf};
 use serde_json::Value;
 
-/// Accumulates `add` operations. Only `add` is ever emitted: at an existing
-/// object member it replaces the value, at `-` it appends to an array, and
-/// it can never remove a field the mutation did not write.
+/// Accumulates the operations of one mutation. They are `add`s (at an
+/// existing object member it replaces the value, at `-` it appends to an
+/// array), so nothing the mutation did not write is removed; the one
+/// exception is [`replace_token_volume`](Self::replace_token_volume).
 #[derive(Debug, Default)]
 pub(super) struct PatchBuilder {
     ops: Vec<PatchOperation>,
@@ -42,6 +43,19 @@ impl PatchBuilder {
         } else {
             self.add(&path, Value::Array(items));
         }
+    }
+
+    /// Replaces the whole volume at `/spec/volumes/<index>`.
+    ///
+    /// Only for the volume named `azure-identity-token`, which this webhook
+    /// owns: making it exactly canonical can mean dropping what another
+    /// manifest put in it, which `add` cannot express.
+    pub(super) fn replace_token_volume(&mut self, index: usize, value: Value) {
+        let index = index.to_string();
+        self.ops.push(PatchOperation::Replace(ReplaceOperation {
+            path: PointerBuf::from_tokens(["spec", "volumes", index.as_str()]),
+            value,
+        }));
     }
 
     pub(super) fn build(self) -> Patch {

@@ -241,3 +241,54 @@ fn token_volume_name_holding_something_else_is_refused() {
         "{denial}"
     );
 }
+
+#[test]
+fn foreign_token_volume_is_replaced_whole_with_a_warning() {
+    let raw = pod(json!({"containers": [{"name": "c"}], "volumes": [
+        {"name": "azure-identity-token", "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"path": "token", "audience": "api://Old"}},
+            {"configMap": {"name": "ca"}}
+        ]}}
+    ]}));
+    let (mutated, mutation) = run(&raw, Some(&with_client()), &config()).unwrap();
+    assert_eq!(
+        mutated["spec"]["volumes"],
+        json!([{"name": "azure-identity-token", "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {
+                "path": "azure-identity-token",
+                "expirationSeconds": 3600,
+                "audience": "api://AzureADTokenExchange"
+            }}
+        ]}}])
+    );
+    let ops = serde_json::to_value(mutation.patch()).unwrap();
+    let volume_ops: Vec<&Value> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|op| op["path"].as_str().unwrap().starts_with("/spec/volumes"))
+        .collect();
+    assert_eq!(volume_ops.len(), 1, "{ops}");
+    assert_eq!(volume_ops[0]["op"], "replace");
+    assert_eq!(volume_ops[0]["path"], "/spec/volumes/0");
+    assert!(
+        ops.as_array()
+            .unwrap()
+            .iter()
+            .filter(|op| op["op"] != "add")
+            .all(|op| op == volume_ops[0])
+    );
+    assert_eq!(
+        mutation.warnings(),
+        [
+            "volume \"azure-identity-token\" is reserved for the workload identity token; its \
+          other sources were dropped: serviceAccountToken (path \"token\", audience \
+          \"api://Old\"), configMap"
+        ]
+    );
+
+    // The canonical volume is left alone, including its defaultMode.
+    let (_, again) = run(&mutated, Some(&with_client()), &config()).unwrap();
+    assert!(again.patch().0.is_empty(), "{}", again.patch());
+    assert!(again.warnings().is_empty());
+}

@@ -5,19 +5,26 @@ use serde_json::{Map, Value, json};
 use super::{AdmissionPod, Denial, PatchBuilder};
 use azure_wi_core::names;
 
-/// Makes sure the pod has exactly one volume named `azure-identity-token`
-/// that projects the ServiceAccount token with the configured audience and
-/// lifetime.
+/// Makes sure the pod has exactly one volume named `azure-identity-token`,
+/// and that it is canonical: a projected volume whose only source is the
+/// ServiceAccount token with the configured audience and lifetime.
 ///
 /// The volume is added even when every container is skipped, as the
-/// reference does. An existing volume of that name is made canonical in
-/// place; one that holds something else is refused rather than overwritten,
-/// so nothing the user wrote is lost.
+/// reference does. An existing projected volume of that name that is not
+/// canonical (left by an older manifest, or holding another audience, path
+/// or source) is replaced by the canonical one, as the reference replaces
+/// it: the token the SDKs read must be the one this webhook configured.
+/// Whatever other source it held is dropped, with a warning naming it; its
+/// `defaultMode` (file permissions, which the API server defaults anyway)
+/// is kept. A volume of that name that is not projected, or that projects
+/// the token file twice, is refused instead, since it is plainly something
+/// else or invalid.
 pub(super) fn ensure_token_volume(
     pod: &AdmissionPod<'_>,
     expiration: i64,
     audience: &str,
     patch: &mut PatchBuilder,
+    warnings: &mut Vec<String>,
 ) -> Result<(), Denial> {
     let token = json!({
         "path": names::TOKEN_VOLUME,
@@ -48,7 +55,7 @@ pub(super) fn ensure_token_volume(
             }
             Ok(())
         }
-        [(index, volume)] => canonicalize(*index, volume, &token, patch),
+        [(index, volume)] => canonicalize(*index, volume, &token, patch, warnings),
         more => Err(Denial::TokenVolumeConflict {
             problem: format!("defines it {} times", more.len()),
         }),
@@ -60,6 +67,7 @@ fn canonicalize(
     volume: &Value,
     token: &Value,
     patch: &mut PatchBuilder,
+    warnings: &mut Vec<String>,
 ) -> Result<(), Denial> {
     let empty = Map::new();
     let fields = volume.as_object().unwrap_or(&empty);
@@ -78,56 +86,81 @@ fn canonicalize(
         });
     };
 
-    let base = vec![
-        "spec".to_owned(),
-        "volumes".to_owned(),
-        index.to_string(),
-        "projected".to_owned(),
-    ];
-    let sources = projected.get("sources");
-    let projecting_token: Vec<(usize, &Value)> = sources
+    let sources = projected
+        .get("sources")
         .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .filter(|(_, s)| {
-            s.pointer("/serviceAccountToken/path")
-                .and_then(Value::as_str)
-                == Some(names::TOKEN_VOLUME)
-        })
-        .collect();
-
-    match projecting_token.as_slice() {
-        [] => patch.append(
-            &base,
-            "sources",
-            sources,
-            vec![json!({ "serviceAccountToken": token })],
-        ),
-        [(source, existing)] => {
-            for field in ["expirationSeconds", "audience"] {
-                let want = &token[field];
-                if existing["serviceAccountToken"].get(field) != Some(want) {
-                    let mut path = base.clone();
-                    path.extend([
-                        "sources".to_owned(),
-                        source.to_string(),
-                        "serviceAccountToken".to_owned(),
-                        field.to_owned(),
-                    ]);
-                    patch.add(&path, want.clone());
-                }
-            }
-        }
-        more => {
-            return Err(Denial::TokenVolumeConflict {
-                problem: format!(
-                    "projects the file {} {} times in it",
-                    names::TOKEN_VOLUME,
-                    more.len()
-                ),
-            });
-        }
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let (token_file, foreign): (Vec<&Value>, Vec<&Value>) =
+        sources.iter().partition(|s| projects_token_file(s));
+    if token_file.len() > 1 {
+        return Err(Denial::TokenVolumeConflict {
+            problem: format!(
+                "projects the file {} {} times in it",
+                names::TOKEN_VOLUME,
+                token_file.len()
+            ),
+        });
     }
+
+    let mut canonical_projected = Map::new();
+    if let Some(mode) = projected.get("defaultMode").filter(|m| !m.is_null()) {
+        canonical_projected.insert("defaultMode".to_owned(), mode.clone());
+    }
+    canonical_projected.insert(
+        "sources".to_owned(),
+        json!([{ "serviceAccountToken": token }]),
+    );
+    let canonical = json!({
+        "name": names::TOKEN_VOLUME,
+        "projected": canonical_projected,
+    });
+    if *volume == canonical {
+        return Ok(());
+    }
+    if !foreign.is_empty() {
+        let dropped: Vec<String> = foreign.iter().map(|s| describe_source(s)).collect();
+        warnings.push(format!(
+            "volume \"{}\" is reserved for the workload identity token; its other sources were \
+             dropped: {}",
+            names::TOKEN_VOLUME,
+            dropped.join(", ")
+        ));
+    }
+    patch.replace_token_volume(index, canonical);
     Ok(())
+}
+
+/// Whether a projected source writes the token file, whatever its audience
+/// or lifetime.
+fn projects_token_file(source: &Value) -> bool {
+    source
+        .pointer("/serviceAccountToken/path")
+        .and_then(Value::as_str)
+        == Some(names::TOKEN_VOLUME)
+}
+
+/// A dropped source in words for the warning: its kind, and for a token its
+/// path and audience (names and paths only, never contents).
+fn describe_source(source: &Value) -> String {
+    let kind = source
+        .as_object()
+        .and_then(|s| s.iter().find(|(_, v)| !v.is_null()))
+        .map_or("empty", |(k, _)| k.as_str());
+    match source.get("serviceAccountToken") {
+        Some(token) if kind == "serviceAccountToken" => {
+            let field = |name: &str| {
+                token
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .map_or_else(|| "unset".to_owned(), |v| format!("{v:?}"))
+            };
+            format!(
+                "serviceAccountToken (path {}, audience {})",
+                field("path"),
+                field("audience")
+            )
+        }
+        _ => kind.to_owned(),
+    }
 }

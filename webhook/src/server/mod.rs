@@ -20,7 +20,10 @@ pub use routes::{
     AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, admission_router, health_router, metrics_router,
 };
 
-use crate::serviceaccount::ServiceAccountLookup;
+use crate::{
+    metrics::Metrics,
+    serviceaccount::{ServiceAccountLookup, SourceStatus},
+};
 
 /// The three bound listeners; binding is the caller's, so tests can use
 /// port 0 on loopback.
@@ -45,9 +48,15 @@ pub struct ServerOptions {
     pub handshake_timeout: Duration,
     /// How long to keep serving, unready, after being asked to stop.
     pub shutdown_delay: Duration,
-    /// Routes served next to the admission endpoint on the HTTPS listener;
-    /// the load benchmark adds a no-op route here to compare against.
-    pub extra_routes: Option<axum::Router>,
+}
+
+impl ServerOptions {
+    fn timeouts(&self) -> connections::Timeouts {
+        connections::Timeouts {
+            header_read: self.header_read_timeout,
+            handshake: self.handshake_timeout,
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -57,7 +66,6 @@ impl Default for ServerOptions {
             header_read_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
             shutdown_delay: Duration::from_secs(5),
-            extra_routes: None,
         }
     }
 }
@@ -85,18 +93,11 @@ pub async fn run<L: ServiceAccountLookup>(
     stop: CancellationToken,
 ) -> Result<(), ServeError> {
     let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
-    let timeouts = connections::Timeouts {
-        header_read: options.header_read_timeout,
-        handshake: options.handshake_timeout,
-    };
+    let timeouts = options.timeouts();
     let serving = CancellationToken::new();
-    let mut webhook_routes = admission_router(Arc::clone(&state));
-    if let Some(extra) = options.extra_routes {
-        webhook_routes = webhook_routes.merge(extra);
-    }
     let webhook = tokio::spawn(connections::serve(
         listeners.webhook,
-        webhook_routes,
+        admission_router(Arc::clone(&state)),
         Some(acceptor),
         timeouts,
         serving.clone(),
@@ -116,15 +117,12 @@ pub async fn run<L: ServiceAccountLookup>(
         serving.clone(),
     ));
 
-    // Mirror the ServiceAccount source into readiness and the size gauge.
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => break,
-            _ = tick.tick() => {
-                readiness.set_service_accounts_synced(state.service_accounts.is_synced());
-                state.metrics.set_cache_size(state.service_accounts.len());
-            }
+    // Readiness and the cache size gauge follow the ServiceAccount source
+    // as it reports changes, until asked to stop.
+    tokio::select! {
+        () = stop.cancelled() => {}
+        () = follow_service_accounts(state.service_accounts.status(), &readiness, &state.metrics) => {
+            stop.cancelled().await;
         }
     }
 
@@ -140,4 +138,40 @@ pub async fn run<L: ServiceAccountLookup>(
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Serves `router` over HTTPS on `listener` with the TLS settings, timeouts
+/// and connection handling of [`run`]'s admission listener, until `stop` is
+/// cancelled; then closes the listener and lets in-flight requests finish.
+///
+/// For measuring the server itself: the load benchmark serves
+/// [`admission_router`] plus a no-op route through it, so both routes share
+/// one listener and every cost but the admission's own.
+pub async fn serve_https(
+    listener: TcpListener,
+    router: axum::Router,
+    certificates: Arc<dyn rustls::server::ResolvesServerCert>,
+    options: &ServerOptions,
+    stop: CancellationToken,
+) -> Result<(), ServeError> {
+    let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
+    connections::serve(listener, router, Some(acceptor), options.timeouts(), stop).await;
+    Ok(())
+}
+
+/// Mirrors every status the ServiceAccount source pushes into `/readyz` and
+/// the cache size gauge; returns when the source will report no more.
+async fn follow_service_accounts(
+    mut status: tokio::sync::watch::Receiver<SourceStatus>,
+    readiness: &Readiness,
+    metrics: &Metrics,
+) {
+    loop {
+        let now = *status.borrow_and_update();
+        readiness.set_service_accounts_synced(now.synced);
+        metrics.set_cache_size(now.len);
+        if status.changed().await.is_err() {
+            return;
+        }
+    }
 }

@@ -14,10 +14,9 @@ use tracing::Instrument as _;
 
 use super::readiness::Readiness;
 use crate::{
-    admission::{AdmissionRequest, AdmissionResponse},
+    admission::{AdmissionRequest, admit},
     config::MutationConfig,
-    metrics::{Metrics, Outcome},
-    mutate::{AdmissionPod, Denial, mutate},
+    metrics::{BadRequest, Metrics, Outcome},
     serviceaccount::ServiceAccountLookup,
 };
 
@@ -111,8 +110,8 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .into_response()
 }
 
-fn bad_request(metrics: &Metrics, message: String) -> Response {
-    metrics.observe("", 0.0, Outcome::Error);
+fn bad_request(metrics: &Metrics, reason: BadRequest, message: String) -> Response {
+    metrics.bad_request(reason);
     tracing::warn!(%message, "refused a request that is not a usable AdmissionReview");
     (StatusCode::BAD_REQUEST, message).into_response()
 }
@@ -132,22 +131,26 @@ async fn mutate_pod<L: ServiceAccountLookup>(
     if !media_type.eq_ignore_ascii_case("application/json") {
         return bad_request(
             &state.metrics,
+            BadRequest::ContentType,
             format!("expected Content-Type application/json, got {content_type:?}"),
         );
     }
     let request = match AdmissionRequest::from_review_slice(&body) {
         Ok(request) => request,
-        Err(error) => return bad_request(&state.metrics, error.to_string()),
+        Err(error) => return bad_request(&state.metrics, BadRequest::Review, error.to_string()),
     };
 
     let span = tracing::info_span!(
         "admission",
         uid = %request.uid,
         namespace = %request.namespace,
+        dry_run = request.is_dry_run(),
         pod = tracing::field::Empty,
         service_account = tracing::field::Empty,
     );
-    let response = review(&state, &request).instrument(span).await;
+    let response = admit(&request, &state.config, &state.service_accounts)
+        .instrument(span)
+        .await;
     let outcome = if response.is_allowed() {
         Outcome::Allowed
     } else {
@@ -159,44 +162,4 @@ async fn mutate_pod<L: ServiceAccountLookup>(
     let body =
         serde_json::to_vec(&response.into_review()).expect("an AdmissionReview always serializes");
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// Decodes the pod, looks up its ServiceAccount and mutates it.
-async fn review<L: ServiceAccountLookup>(
-    state: &AdmissionState<L>,
-    request: &AdmissionRequest,
-) -> AdmissionResponse {
-    let result = match request.object.as_ref().filter(|o| !o.is_null()) {
-        None => Err(Denial::MissingObject),
-        Some(raw) => match AdmissionPod::parse(raw, &request.namespace) {
-            Err(denial) => Err(denial),
-            Ok(pod) => {
-                let span = tracing::Span::current();
-                span.record("pod", pod.display_name());
-                span.record("service_account", pod.service_account_name());
-                match state
-                    .service_accounts
-                    .lookup(pod.namespace(), pod.service_account_name())
-                    .await
-                {
-                    Ok(sa) => mutate(&pod, sa.as_ref(), &state.config),
-                    Err(error) => Err(Denial::ServiceAccountUnavailable {
-                        namespace: pod.namespace().to_owned(),
-                        name: pod.service_account_name().to_owned(),
-                        reason: error.to_string(),
-                    }),
-                }
-            }
-        },
-    };
-    match &result {
-        Ok(mutation) => {
-            for warning in mutation.warnings() {
-                tracing::info!(%warning, "admitted with a warning");
-            }
-            tracing::debug!(operations = mutation.patch().0.len(), "admitted");
-        }
-        Err(denial) => tracing::info!(code = denial.code(), reason = %denial, "denied"),
-    }
-    AdmissionResponse::for_request(request).with_result(result)
 }

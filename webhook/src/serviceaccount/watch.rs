@@ -1,18 +1,16 @@
-//! A cluster-wide cache of ServiceAccounts, fed by a kube-rs watch.
+//! A cluster-wide cache of ServiceAccounts: a kube-rs watch feeding a
+//! [`ServiceAccountIndex`], with a bounded GET beside it for misses.
 //!
-//! It keeps only what the mutation reads: namespace, name and the
-//! `azure.workload.identity/*` annotations (shared, allocation-free, for the
-//! many accounts that have none), so memory stays small with 100k
+//! The index keeps only what the mutation reads (namespace, name and the
+//! `azure.workload.identity/*` annotations), so memory stays small with 100k
 //! ServiceAccounts. A miss is answered by a direct GET to the API server,
 //! bounded by a timeout, so a ServiceAccount created a moment before its pod
-//! is found even before the watch delivers it.
+//! is found even before the watch delivers it. The first completed list
+//! (the watcher's `InitDone`) marks the cache synced, pushed to whoever
+//! follows [`status`](ServiceAccountLookup::status).
 
 use std::{
-    collections::{BTreeMap, HashMap},
-    sync::{
-        Arc, RwLock,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
+    sync::{Arc, RwLock},
     time::Duration,
 };
 
@@ -22,13 +20,11 @@ use kube::{
     Api, Client,
     runtime::{WatchStreamExt as _, watcher},
 };
+use tokio::sync::watch as channel;
 
 use azure_wi_core::ServiceAccountInfo;
 
-use super::{LookupError, ServiceAccountLookup};
-
-type Annotations = Arc<BTreeMap<String, String>>;
-type Index = HashMap<String, HashMap<String, Annotations>>;
+use super::{LookupError, ServiceAccountIndex, ServiceAccountLookup, SourceStatus};
 
 /// ServiceAccounts of the whole cluster, kept in sync by [`run`](Self::run).
 #[derive(Clone)]
@@ -37,19 +33,16 @@ pub struct ClusterServiceAccounts {
 }
 
 struct Inner {
-    index: RwLock<Index>,
-    len: AtomicUsize,
-    synced: AtomicBool,
+    index: RwLock<ServiceAccountIndex>,
+    status: channel::Sender<SourceStatus>,
     client: Client,
     get_timeout: Duration,
-    no_annotations: Annotations,
 }
 
 impl std::fmt::Debug for ClusterServiceAccounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClusterServiceAccounts")
-            .field("len", &self.inner.len.load(Ordering::Relaxed))
-            .field("synced", &self.inner.synced.load(Ordering::Relaxed))
+            .field("status", &*self.inner.status.borrow())
             .finish_non_exhaustive()
     }
 }
@@ -60,42 +53,52 @@ impl ClusterServiceAccounts {
     pub fn new(client: Client, get_timeout: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
-                index: RwLock::new(HashMap::new()),
-                len: AtomicUsize::new(0),
-                synced: AtomicBool::new(false),
+                index: RwLock::new(ServiceAccountIndex::default()),
+                status: channel::Sender::new(SourceStatus::default()),
                 client,
                 get_timeout,
-                no_annotations: Arc::default(),
             }),
         }
     }
 
     /// Lists and watches ServiceAccounts cluster-wide until the process ends,
     /// relisting with backoff after errors. Spawn it once.
+    ///
+    /// A relist is collected aside and swapped in whole when it completes,
+    /// so lookups keep the previous content meanwhile and accounts deleted
+    /// while the watch was down disappear.
     pub async fn run(self) {
         let api: Api<ServiceAccount> = Api::all(self.inner.client.clone());
         let mut events = watcher(api, watcher::Config::default())
             .default_backoff()
             .boxed();
-        let mut relist: Option<Index> = None;
+        let mut relist: Option<Vec<ServiceAccountInfo>> = None;
         while let Some(event) = events.next().await {
             match event {
-                Ok(watcher::Event::Init) => relist = Some(Index::new()),
+                Ok(watcher::Event::Init) => relist = Some(Vec::new()),
                 Ok(watcher::Event::InitApply(sa)) => {
-                    if let Some(index) = relist.as_mut() {
-                        self.insert_into(index, &sa);
+                    if let Some(accounts) = relist.as_mut() {
+                        accounts.push(ServiceAccountInfo::from(sa));
                     }
                 }
                 Ok(watcher::Event::InitDone) => {
-                    if let Some(index) = relist.take() {
-                        self.replace(index);
+                    if let Some(accounts) = relist.take() {
+                        self.update(|index| index.reset(accounts));
                     }
-                    if !self.inner.synced.swap(true, Ordering::SeqCst) {
+                    let first = !self.inner.status.borrow().synced;
+                    self.inner.status.send_modify(|s| s.synced = true);
+                    if first {
                         tracing::info!(count = self.len(), "ServiceAccount cache synced");
                     }
                 }
-                Ok(watcher::Event::Apply(sa)) => self.apply(&sa),
-                Ok(watcher::Event::Delete(sa)) => self.delete(&sa),
+                Ok(watcher::Event::Apply(sa)) => {
+                    self.update(|index| index.apply(ServiceAccountInfo::from(sa)));
+                }
+                Ok(watcher::Event::Delete(sa)) => {
+                    if let (Some(ns), Some(name)) = (&sa.metadata.namespace, &sa.metadata.name) {
+                        self.update(|index| index.delete(ns, name));
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "ServiceAccount watch failed; retrying with backoff");
                 }
@@ -103,79 +106,48 @@ impl ClusterServiceAccounts {
         }
     }
 
-    fn annotations(&self, sa: &ServiceAccount) -> Annotations {
-        let kept =
-            ServiceAccountInfo::new("", "", sa.metadata.annotations.clone().unwrap_or_default());
-        if kept.annotations().is_empty() {
-            Arc::clone(&self.inner.no_annotations)
-        } else {
-            Arc::new(kept.annotations().clone())
-        }
-    }
-
-    /// Inserts or replaces `sa`; true when it was not held before.
-    fn insert_into(&self, index: &mut Index, sa: &ServiceAccount) -> bool {
-        let (Some(ns), Some(name)) = (&sa.metadata.namespace, &sa.metadata.name) else {
-            return false;
+    /// Changes the index and publishes its new size.
+    fn update(&self, change: impl FnOnce(&mut ServiceAccountIndex)) {
+        let len = {
+            // A panic while holding the lock cannot leave the index half
+            // updated in a way lookups could misread (each change is one
+            // insert, remove or swap), so a poisoned lock is safe to reuse.
+            let mut index = self
+                .inner
+                .index
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            change(&mut index);
+            index.len()
         };
-        index
-            .entry(ns.clone())
-            .or_default()
-            .insert(name.clone(), self.annotations(sa))
-            .is_none()
+        self.inner.status.send_if_modified(|s| {
+            let changed = s.len != len;
+            s.len = len;
+            changed
+        });
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
-        // A panic while holding the lock cannot leave the map half-updated
-        // (every update is one insert or remove), so a poisoned lock is safe
-        // to keep using.
+    fn cached(&self, namespace: &str, name: &str) -> Option<Arc<ServiceAccountInfo>> {
         self.inner
             .index
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn apply(&self, sa: &ServiceAccount) {
-        let mut index = self.write();
-        if self.insert_into(&mut index, sa) {
-            self.inner.len.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn delete(&self, sa: &ServiceAccount) {
-        let (Some(ns), Some(name)) = (&sa.metadata.namespace, &sa.metadata.name) else {
-            return;
-        };
-        let mut index = self.write();
-        if let Some(names) = index.get_mut(ns) {
-            if names.remove(name).is_some() {
-                self.inner.len.fetch_sub(1, Ordering::Relaxed);
-            }
-            if names.is_empty() {
-                index.remove(ns);
-            }
-        }
-    }
-
-    fn replace(&self, fresh: Index) {
-        let len = fresh.values().map(HashMap::len).sum();
-        let mut index = self.write();
-        *index = fresh;
-        self.inner.len.store(len, Ordering::Relaxed);
-    }
-
-    fn cached(&self, namespace: &str, name: &str) -> Option<ServiceAccountInfo> {
-        let index = self
-            .inner
-            .index
             .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let annotations = index.get(namespace)?.get(name)?;
-        Some(ServiceAccountInfo::new(
-            namespace,
-            name,
-            annotations.iter().map(|(k, v)| (k.clone(), v.clone())),
-        ))
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(namespace, name)
+    }
+
+    /// Whether the first list has completed.
+    pub fn is_synced(&self) -> bool {
+        self.inner.status.borrow().synced
+    }
+
+    /// How many ServiceAccounts are cached.
+    pub fn len(&self) -> usize {
+        self.inner.status.borrow().len
+    }
+
+    /// Whether no ServiceAccount is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -184,7 +156,7 @@ impl ServiceAccountLookup for ClusterServiceAccounts {
         &self,
         namespace: &str,
         name: &str,
-    ) -> Result<Option<ServiceAccountInfo>, LookupError> {
+    ) -> Result<Option<Arc<ServiceAccountInfo>>, LookupError> {
         if let Some(found) = self.cached(namespace, name) {
             return Ok(Some(found));
         }
@@ -194,15 +166,11 @@ impl ServiceAccountLookup for ClusterServiceAccounts {
         match tokio::time::timeout(self.inner.get_timeout, api.get_opt(name)).await {
             Err(_) => Err(LookupError::Timeout(self.inner.get_timeout)),
             Ok(Err(error)) => Err(LookupError::Api(error.to_string())),
-            Ok(Ok(found)) => Ok(found.map(ServiceAccountInfo::from)),
+            Ok(Ok(found)) => Ok(found.map(|sa| Arc::new(ServiceAccountInfo::from(sa)))),
         }
     }
 
-    fn is_synced(&self) -> bool {
-        self.inner.synced.load(Ordering::SeqCst)
-    }
-
-    fn len(&self) -> usize {
-        self.inner.len.load(Ordering::Relaxed)
+    fn status(&self) -> channel::Receiver<SourceStatus> {
+        self.inner.status.subscribe()
     }
 }
