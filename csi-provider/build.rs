@@ -17,7 +17,12 @@ fn main() {
     let service = tonic_build::manual::Service::builder()
         .name("CSIDriverProvider")
         .package("v1alpha1")
-        .method(method("version", "Version", "VersionRequest", "VersionResponse"))
+        .method(method(
+            "version",
+            "Version",
+            "VersionRequest",
+            "VersionResponse",
+        ))
         .method(method("mount", "Mount", "MountRequest", "MountResponse"))
         .build();
     tonic_build::manual::Builder::new()

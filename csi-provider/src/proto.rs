@@ -113,7 +113,10 @@ pub struct Error {
 impl fmt::Debug for MountRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MountRequest")
-            .field("attributes", &format_args!("<{} bytes>", self.attributes.len()))
+            .field(
+                "attributes",
+                &format_args!("<{} bytes>", self.attributes.len()),
+            )
             .field("secrets", &format_args!("<{} bytes>", self.secrets.len()))
             .field("target_path", &self.target_path)
             .field("permission", &self.permission)
@@ -211,7 +214,16 @@ mod tests {
             mode: 420,
             contents: b"hunter2".to_vec(),
         };
-        let text = format!("{:?}", MountResponse { files: vec![file], ..Default::default() });
-        assert!(!text.contains("hunter2") && text.contains("0o644"), "{text}");
+        let text = format!(
+            "{:?}",
+            MountResponse {
+                files: vec![file],
+                ..Default::default()
+            }
+        );
+        assert!(
+            !text.contains("hunter2") && text.contains("0o644"),
+            "{text}"
+        );
     }
 }
