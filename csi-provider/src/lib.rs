@@ -1,5 +1,6 @@
 //! wip
 pub mod attributes;
+pub mod content;
 mod error;
 pub mod identity;
 pub mod mode;
@@ -8,5 +9,6 @@ pub mod parameters;
 pub mod paths;
 pub mod plan;
 pub mod proto;
+pub mod vault;
 
 pub use error::{CSI_DRIVER_NAME, Error};
