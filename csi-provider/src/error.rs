@@ -341,6 +341,34 @@ pub enum Error {
         /// Key Vault's error message.
         message: String,
     },
+    /// The mount's fetches did not finish within its deadline.
+    #[error(
+        "Key Vault {vault} did not deliver every object within this mount's deadline of {}s; \
+         the mount will be retried",
+        deadline.as_secs()
+    )]
+    DeadlineExceeded {
+        /// The vault name.
+        vault: String,
+        /// The deadline.
+        deadline: Duration,
+    },
+    /// `--endpoint` is not a `unix://` path.
+    #[error(
+        "--endpoint {value:?} is not valid: expected unix:///path/to/socket, such as unix:///provider/azure.sock"
+    )]
+    InvalidEndpoint {
+        /// The value given.
+        value: String,
+    },
+    /// The provider socket could not be created.
+    #[error("cannot listen on unix socket {path}: {reason}")]
+    Socket {
+        /// The socket path.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
     /// The vault or Entra could not be reached.
     #[error("cannot reach {host}: {reason}; check DNS, egress rules and private endpoints")]
     Unreachable {
@@ -391,6 +419,8 @@ impl Error {
             Self::ObjectNotFound { .. } | Self::HistoryStartNotFound { .. } => Code::NotFound,
             Self::Throttled { .. } | Self::ResponseTooLarge { .. } => Code::ResourceExhausted,
             Self::Unreachable { .. } => Code::Unavailable,
+            Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
+            Self::Socket { .. } => Code::Internal,
             Self::KeyVault { status, .. } if *status >= 500 => Code::Unavailable,
             Self::KeyVault { .. } => Code::Unknown,
             Self::SecretDecoding { .. }
