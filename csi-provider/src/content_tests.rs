@@ -1,0 +1,359 @@
+//! Content per object type, with real keys and certificates: an openssl-made
+//! PKCS#12 chain (tests/data/pkcs12), rcgen and `rsa` keys.
+
+use base64::Engine;
+use der::Decode;
+
+use super::*;
+use crate::objects::{Encoding, Format, ObjectType};
+use crate::vault::SecretValue;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pkcs12/");
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{DATA}{name}")).expect("fixture exists")
+}
+
+fn spec(name: &str, encoding: Encoding, format: Format) -> ObjectSpec {
+    ObjectSpec {
+        name: name.into(),
+        object_type: ObjectType::Secret,
+        version: None,
+        alias: None,
+        encoding,
+        format,
+        file_permission: None,
+        version_history: 0,
+    }
+}
+
+fn secret(value: &str, content_type: Option<&str>, kid: bool) -> FetchedSecret {
+    FetchedSecret {
+        id: "https://kv1.vault.azure.net/secrets/s/v1".into(),
+        value: SecretValue::new(value.into()),
+        content_type: content_type.map(str::to_owned),
+        kid: kid.then(|| "https://kv1.vault.azure.net/keys/s/v1".to_owned()),
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[test]
+fn plain_secrets_follow_object_encoding() {
+    let utf8 = spec("db", Encoding::Utf8, Format::Pem);
+    assert_eq!(
+        secret_file(&utf8, &secret("pa55 wörd\n", None, false)).unwrap(),
+        "pa55 wörd\n".as_bytes()
+    );
+    // A content type on a secret that backs no certificate changes nothing.
+    assert_eq!(
+        secret_file(&utf8, &secret("x", Some("text/plain"), false)).unwrap(),
+        b"x"
+    );
+    let hex = spec("blob", Encoding::Hex, Format::Pem);
+    assert_eq!(
+        secret_file(&hex, &secret("00ff10Ab\n", None, false)).unwrap(),
+        [0x00, 0xff, 0x10, 0xab]
+    );
+    let base64 = spec("blob", Encoding::Base64, Format::Pem);
+    assert_eq!(
+        secret_file(&base64, &secret(" AAEC/w== ", None, false)).unwrap(),
+        [0, 1, 2, 255]
+    );
+}
+
+#[test]
+fn undecodable_secrets_name_object_and_encoding_but_not_the_value() {
+    let hex = spec("blob", Encoding::Hex, Format::Pem);
+    let err = secret_file(&hex, &secret("s3cr3tzz", None, false))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "secret blob: the value is not valid hex (not a hex digit pair at offset 0); fix objectEncoding or the secret's value"
+    );
+    let err = secret_file(&hex, &secret("abc", None, false))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("odd number of hex digits (3)"), "{err}");
+    let base64 = spec("blob", Encoding::Base64, Format::Pem);
+    let err = secret_file(&base64, &secret("hunter2!", None, false))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("secret blob: the value is not valid base64 (invalid"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn pem_certificate_secret_is_written_as_stored() {
+    let stored = format!("{}{}", fixture("leaf-key.pem"), fixture("leaf.pem"));
+    let out = secret_file(
+        &spec("tls", Encoding::Utf8, Format::Pem),
+        &secret(&stored, Some(PEM_CONTENT_TYPE), true),
+    )
+    .unwrap();
+    assert_eq!(out, stored.as_bytes());
+}
+
+#[test]
+fn pkcs12_certificate_secret_becomes_key_then_leaf_intermediate_root() {
+    // Golden: the PEM users see, built from the same openssl-made parts.
+    let expected = [
+        fixture("leaf-key.pem"),
+        fixture("leaf.pem"),
+        fixture("intermediate.pem"),
+        fixture("root.pem"),
+    ]
+    .concat();
+    for archive in ["legacy.pfx.b64", "aes.pfx.b64"] {
+        let value = fixture(archive);
+        let out = secret_file(
+            &spec("tls", Encoding::Utf8, Format::Pem),
+            &secret(&value, Some(PKCS12_CONTENT_TYPE), true),
+        )
+        .unwrap_or_else(|e| panic!("{archive}: {e}"));
+        assert_eq!(String::from_utf8(out).unwrap(), expected, "{archive}");
+    }
+}
+
+#[test]
+fn pfx_format_keeps_the_base64_text_or_decodes_it_with_base64_encoding() {
+    let value = fixture("aes.pfx.b64");
+    let text = secret_file(
+        &spec("tls", Encoding::Utf8, Format::Pfx),
+        &secret(&value, Some(PKCS12_CONTENT_TYPE), true),
+    )
+    .unwrap();
+    assert_eq!(text, value.as_bytes());
+    let binary = secret_file(
+        &spec("tls", Encoding::Base64, Format::Pfx),
+        &secret(&value, Some(PKCS12_CONTENT_TYPE), true),
+    )
+    .unwrap();
+    assert_eq!(
+        binary,
+        base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .unwrap()
+    );
+    assert_eq!(binary[0], 0x30, "DER PFX starts with a SEQUENCE");
+}
+
+#[test]
+fn certificate_secret_errors() {
+    let pem = spec("tls", Encoding::Utf8, Format::Pem);
+    let err = secret_file(&pem, &secret("x", Some("application/json"), true)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "secret tls backs a certificate with unknown content type \"application/json\": expected application/x-pem-file or application/x-pkcs12"
+    );
+    assert!(matches!(
+        secret_file(&pem, &secret("x", None, true)).unwrap_err(),
+        Error::UnknownContentType { .. }
+    ));
+    let err = secret_file(
+        &pem,
+        &secret("not base64!", Some(PKCS12_CONTENT_TYPE), true),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("is not base64"), "{err}");
+    let err = secret_file(&pem, &secret("AAAA", Some(PKCS12_CONTENT_TYPE), true))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("PKCS#12 cannot be read"), "{err}");
+}
+
+#[test]
+fn chain_order_handles_unrelated_and_self_signed_certificates() {
+    let parse = |name: &str| {
+        let (_, der) = pem_rfc7468::decode_vec(fixture(name).as_bytes()).unwrap();
+        Certificate::from_der(&der).unwrap()
+    };
+    let (leaf, inter, root) = (
+        parse("leaf.pem"),
+        parse("intermediate.pem"),
+        parse("root.pem"),
+    );
+    let subjects = |certs: Vec<&Certificate>| {
+        certs
+            .iter()
+            .map(|c| c.subject().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        subjects(chain_order(&[&root, &inter, &leaf])),
+        [
+            "CN=app.example.test",
+            "CN=Test Intermediate CA",
+            "CN=Test Root CA"
+        ]
+    );
+    // Without the root the chain stops at the intermediate.
+    assert_eq!(
+        subjects(chain_order(&[&inter, &leaf])),
+        ["CN=app.example.test", "CN=Test Intermediate CA"]
+    );
+    // A lone self-signed certificate is its own chain.
+    assert_eq!(subjects(chain_order(&[&root])), ["CN=Test Root CA"]);
+    assert!(chain_order(&[]).is_empty());
+}
+
+#[test]
+fn ec_keys_become_the_same_spki_as_ring_writes() {
+    for (alg, crv, size) in [
+        (&rcgen::PKCS_ECDSA_P256_SHA256, "P-256", 32),
+        (&rcgen::PKCS_ECDSA_P384_SHA384, "P-384", 48),
+    ] {
+        let pair = rcgen::KeyPair::generate_for(alg).unwrap();
+        let raw = pair.public_key_raw();
+        assert_eq!(raw.len(), 1 + 2 * size);
+        let jwk = JsonWebKey {
+            kid: "https://kv1.vault.azure.net/keys/k/v1".into(),
+            kty: "EC-HSM".into(),
+            crv: Some(crv.into()),
+            x: Some(b64(&raw[1..=size])),
+            y: Some(b64(&raw[size + 1..])),
+            ..Default::default()
+        };
+        let out = key_file("k", &jwk).unwrap();
+        assert_eq!(
+            out,
+            pem(
+                "PUBLIC KEY",
+                &rcgen::PublicKeyData::subject_public_key_info(&pair)
+            ),
+            "{crv}"
+        );
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----\n")
+        );
+    }
+}
+
+#[test]
+fn p521_and_short_coordinates_are_padded_to_the_field_size() {
+    let jwk = JsonWebKey {
+        kty: "EC".into(),
+        crv: Some("P-521".into()),
+        x: Some(b64(&[1; 65])),
+        y: Some(b64(&[2; 66])),
+        ..Default::default()
+    };
+    let out = key_file("k", &jwk).unwrap();
+    let (label, der) = pem_rfc7468::decode_vec(&out).unwrap();
+    assert_eq!(label, "PUBLIC KEY");
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(&der).unwrap();
+    assert_eq!(spki.algorithm.oid, EC_PUBLIC_KEY);
+    let point = spki.subject_public_key.raw_bytes();
+    assert_eq!(point.len(), 133);
+    assert_eq!(&point[..3], &[4, 0, 1], "x is left-padded with a zero");
+    assert!(
+        key_file(
+            "k",
+            &JsonWebKey {
+                x: Some(b64(&[1; 67])),
+                ..jwk
+            }
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("longer than 66 bytes")
+    );
+}
+
+#[test]
+fn rsa_keys_become_the_same_spki_as_the_rsa_crate_writes() {
+    use rsa::{pkcs8::EncodePublicKey, traits::PublicKeyParts};
+    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let public = private.to_public_key();
+    let jwk = JsonWebKey {
+        kty: "RSA".into(),
+        n: Some(b64(&public.n().to_bytes_be())),
+        e: Some(b64(&public.e().to_bytes_be())),
+        ..Default::default()
+    };
+    let expected = public
+        .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(key_file("k", &jwk).unwrap()).unwrap(),
+        expected
+    );
+}
+
+#[test]
+fn keys_without_a_public_pem_are_refused_with_the_reason() {
+    let err = |jwk: JsonWebKey| key_file("k", &jwk).unwrap_err().to_string();
+    assert!(
+        err(JsonWebKey {
+            kty: "oct-HSM".into(),
+            ..Default::default()
+        })
+        .contains("key type \"oct-HSM\" has no public key")
+    );
+    assert!(
+        err(JsonWebKey {
+            kty: "EC".into(),
+            crv: Some("P-256K".into()),
+            ..Default::default()
+        })
+        .contains("curve \"P-256K\" is not supported")
+    );
+    assert_eq!(
+        err(JsonWebKey {
+            kty: "RSA".into(),
+            e: Some("AQAB".into()),
+            ..Default::default()
+        }),
+        "key k: its RSA key has no n"
+    );
+    assert!(
+        err(JsonWebKey {
+            kty: "RSA".into(),
+            n: Some("!!".into()),
+            e: Some("AQAB".into()),
+            ..Default::default()
+        })
+        .contains("its n is not base64url")
+    );
+}
+
+#[test]
+fn certificates_are_one_pem_block_of_the_cer() {
+    let leaf = fixture("leaf.pem");
+    let (_, der) = pem_rfc7468::decode_vec(leaf.as_bytes()).unwrap();
+    let out = cert_file(
+        "tls",
+        &FetchedCertificate {
+            id: "i".into(),
+            cer: der,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        leaf,
+        "byte for byte what openssl (and Go's pem.Encode) write"
+    );
+    let err = cert_file(
+        "tls",
+        &FetchedCertificate {
+            id: "i".into(),
+            cer: b"nope".to_vec(),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cert tls: its cer is not a DER X.509 certificate"),
+        "{err}"
+    );
+}

@@ -1,0 +1,71 @@
+//! A Secrets Store CSI Driver provider that mounts Azure Key Vault objects
+//! as files, with workload identity: a drop-in for the `azure` provider
+//! (Azure/secrets-store-csi-driver-provider-azure) in its workload identity
+//! mode.
+//!
+//! It does not do pod identity, VM managed identity, the AKS token proxy
+//! or service principals from `nodePublishSecretRef`: those switches are
+//! refused with a message naming the parameter. It never logs or returns a
+//! token, an assertion or a secret value.
+//!
+//! # Design
+//!
+//! Decisions are functions of their inputs; I/O is a thin shell:
+//!
+//! - [`proto`]: the driver's `v1alpha1` messages and service (kubernetes-sigs
+//!   /secrets-store-csi-driver `provider/v1alpha1/service.proto`).
+//! - [`plan::MountPlan::from_request`]: `attributes` + `permission` → the
+//!   vault, the [`identity::Identity`] (tenant, client id, the pod's token
+//!   for `api://AzureADTokenExchange` as client assertion) and each object
+//!   with its file path and mode, all checked before anything is fetched
+//!   ([`attributes`], [`parameters`], [`objects`], [`paths`], [`mode`]).
+//! - [`vault::VaultObjects`]: the fetch step, a trait the mount flow is
+//!   generic over, implemented on a Key Vault client by the binary.
+//! - [`content`]: a fetched object → file bytes, as the Azure provider
+//!   writes them.
+//! - [`mount::Mounter`]: plan, fetch (bounded per vault, throttling waited
+//!   out within the mount's deadline), [`mount::assemble`] the response and
+//!   check the driver's 4 MiB limit.
+//! - [`server`]: the provider socket (0600, stale socket replaced), the
+//!   `CSIDriverProvider` service and `grpc.health.v1`.
+//! - [`Error`]: one error type; each message says what to fix and becomes
+//!   the gRPC status text kubelet shows in the pod's events.
+//!
+//! # Differences from the Azure provider
+//!
+//! - Failures are gRPC status codes that say what kind of failure it is
+//!   (the Go provider always answers `Unknown`).
+//! - `objectVersionHistory: N` writes exactly `min(N, versions)` files
+//!   (the Go loop can write N+1).
+//! - Two objects writing the same file, or a file inside another object's
+//!   history directory, are refused instead of overwriting each other.
+//!
+//! ```
+//! use azure_wi_csi_provider::plan::MountPlan;
+//!
+//! let attributes = serde_json::json!({
+//!     "keyvaultName": "kv1",
+//!     "tenantID": "72f988bf-0000-4000-8000-000000000001",
+//!     "clientID": "11111111-2222-3333-4444-555555555555",
+//!     "objects": "array:\n  - |\n    objectName: db-password\n    objectType: secret\n",
+//! });
+//! let err = MountPlan::from_request(&attributes.to_string(), "420").unwrap_err();
+//! assert!(err.to_string().contains("kubectl get csidriver secrets-store.csi.k8s.io -o yaml"));
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod attributes;
+pub mod content;
+mod error;
+pub mod identity;
+pub mod mode;
+pub mod mount;
+pub mod objects;
+pub mod parameters;
+pub mod paths;
+pub mod plan;
+pub mod proto;
+pub mod server;
+pub mod vault;
+
+pub use error::{CSI_DRIVER_NAME, Error};

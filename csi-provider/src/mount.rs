@@ -1,0 +1,348 @@
+//! The mount flow: plan, fetch, render, check. The only I/O is the
+//! [`VaultObjects`] the flow is generic over; everything it decides is in
+//! the plan (before) and in [`assemble`] (after), both pure.
+//!
+//! Fetches of one mount run concurrently, bounded per vault by a semaphore
+//! shared by all mounts, so a node full of pods republishing every minute
+//! cannot open unbounded requests to one vault. A [`Error::Throttled`]
+//! answer is retried after its `retry_after` while that still ends before
+//! the mount's deadline.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures::future::try_join_all;
+use prost::Message;
+use tokio::{sync::Semaphore, time::Instant};
+
+use crate::{
+    Error,
+    content::{cert_file, key_file, secret_file},
+    identity::Identity,
+    objects::{ObjectSpec, ObjectType},
+    parameters::Vault,
+    plan::{MountPlan, PlannedObject},
+    proto::{File, MountRequest, MountResponse, ObjectVersion},
+    vault::{FetchedCertificate, FetchedSecret, JsonWebKey, VaultObjects, VersionInfo, version_of},
+};
+
+/// The driver's default `--max-call-recv-msg-size`, 4 MiB.
+pub const DRIVER_MAX_RESPONSE_BYTES: usize = 4 << 20;
+
+/// Limits of the mount flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    /// Concurrent Key Vault requests per vault, across all mounts.
+    pub per_vault_concurrency: usize,
+    /// How long one mount may take, throttling waits included. Kubelet
+    /// retries a failed mount, so failing in time beats hanging.
+    pub deadline: Duration,
+    /// Largest encoded MountResponse; the driver refuses larger ones.
+    pub max_response_bytes: usize,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        Self {
+            per_vault_concurrency: 8,
+            deadline: Duration::from_secs(30),
+            max_response_bytes: DRIVER_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+/// One fetched version of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// From [`VaultObjects::secret`].
+    Secret(FetchedSecret),
+    /// From [`VaultObjects::key`].
+    Key(JsonWebKey),
+    /// From [`VaultObjects::certificate`].
+    Cert(FetchedCertificate),
+}
+
+impl Fetched {
+    /// The Key Vault id, whose last segment is the version.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Secret(s) => &s.id,
+            Self::Key(k) => &k.kid,
+            Self::Cert(c) => &c.id,
+        }
+    }
+}
+
+/// Serves mounts from a [`VaultObjects`].
+#[derive(Debug)]
+pub struct Mounter<V> {
+    vault: V,
+    options: MountOptions,
+    limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl<V: VaultObjects> Mounter<V> {
+    /// A mounter fetching from `vault`.
+    pub fn new(vault: V, options: MountOptions) -> Self {
+        Self {
+            vault,
+            options,
+            limits: Mutex::default(),
+        }
+    }
+
+    /// Serves one MountRequest: the files and object versions, or the
+    /// error to show the user.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] from the plan, the fetches, the content or the size
+    /// check.
+    pub async fn mount(&self, request: &MountRequest) -> Result<MountResponse, Error> {
+        let plan = MountPlan::from_request(&request.attributes, &request.permission)?;
+        self.mount_plan(&plan).await
+    }
+
+    /// Fetches and renders a validated plan.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::mount`], without the plan's.
+    #[tracing::instrument(skip_all, fields(pod = %plan.pod.pod_ref(), vault = %plan.vault.name, objects = plan.objects.len()))]
+    pub async fn mount_plan(&self, plan: &MountPlan) -> Result<MountResponse, Error> {
+        let deadline = Instant::now() + self.options.deadline;
+        let semaphore = self.semaphore(&plan.vault);
+        let fetches = plan.objects.iter().map(|object| {
+            self.fetch_object(&plan.vault, &plan.identity, object, &semaphore, deadline)
+        });
+        let fetched = tokio::time::timeout_at(deadline, try_join_all(fetches))
+            .await
+            .map_err(|_| Error::DeadlineExceeded {
+                vault: plan.vault.name.to_string(),
+                deadline: self.options.deadline,
+            })??;
+        assemble(plan, &fetched, self.options.max_response_bytes)
+    }
+
+    /// The semaphore of `vault`, created on first use.
+    fn semaphore(&self, vault: &Vault) -> Arc<Semaphore> {
+        // A poisoned lock only means another mount panicked while inserting;
+        // the map is still consistent.
+        let mut limits = self
+            .limits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            limits.entry(vault.url()).or_insert_with(|| {
+                Arc::new(Semaphore::new(self.options.per_vault_concurrency.max(1)))
+            }),
+        )
+    }
+
+    /// Every version of one object the plan asks for, newest first.
+    async fn fetch_object(
+        &self,
+        vault: &Vault,
+        identity: &Identity,
+        object: &PlannedObject,
+        semaphore: &Semaphore,
+        deadline: Instant,
+    ) -> Result<Vec<Fetched>, Error> {
+        let spec = &object.spec;
+        if !spec.has_history() {
+            let one = self
+                .fetch_version(
+                    vault,
+                    identity,
+                    spec,
+                    spec.version.as_deref(),
+                    semaphore,
+                    deadline,
+                )
+                .await?;
+            return Ok(vec![one]);
+        }
+        let listed = limited(semaphore, deadline, || {
+            self.vault
+                .versions(vault, identity, spec.object_type, &spec.name)
+        })
+        .await?;
+        let versions = select_history(vault, spec, listed)?;
+        try_join_all(
+            versions
+                .iter()
+                .map(|v| self.fetch_version(vault, identity, spec, Some(v), semaphore, deadline)),
+        )
+        .await
+    }
+
+    async fn fetch_version(
+        &self,
+        vault: &Vault,
+        identity: &Identity,
+        spec: &ObjectSpec,
+        version: Option<&str>,
+        semaphore: &Semaphore,
+        deadline: Instant,
+    ) -> Result<Fetched, Error> {
+        let name = spec.name.as_str();
+        match spec.object_type {
+            ObjectType::Secret => limited(semaphore, deadline, || {
+                self.vault.secret(vault, identity, name, version)
+            })
+            .await
+            .map(Fetched::Secret),
+            ObjectType::Key => limited(semaphore, deadline, || {
+                self.vault.key(vault, identity, name, version)
+            })
+            .await
+            .map(Fetched::Key),
+            ObjectType::Cert => limited(semaphore, deadline, || {
+                self.vault.certificate(vault, identity, name, version)
+            })
+            .await
+            .map(Fetched::Cert),
+        }
+    }
+}
+
+/// Runs one Key Vault call under the vault's semaphore, waiting out
+/// throttling while the deadline allows.
+async fn limited<T, F, Fut>(semaphore: &Semaphore, deadline: Instant, call: F) -> Result<T, Error>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    loop {
+        let result = {
+            let _permit = semaphore
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            call().await
+        };
+        match result {
+            Err(Error::Throttled { retry_after, .. })
+                if Instant::now() + retry_after < deadline =>
+            {
+                tracing::debug!(
+                    retry_after_ms = retry_after.as_millis(),
+                    "Key Vault throttled; waiting"
+                );
+                tokio::time::sleep(retry_after).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The versions an `objectVersionHistory` writes, index 0 first: enabled
+/// versions, newest first by creation time, starting at `objectVersion`
+/// (or the newest), at most `objectVersionHistory` of them.
+///
+/// The Go provider's loop can return one version more than asked when more
+/// exist; this returns exactly `min(asked, available)`.
+///
+/// # Errors
+///
+/// [`Error::ObjectNotFound`] when no version is enabled,
+/// [`Error::HistoryStartNotFound`] when `objectVersion` is not one of them.
+pub fn select_history(
+    vault: &Vault,
+    spec: &ObjectSpec,
+    mut versions: Vec<VersionInfo>,
+) -> Result<Vec<String>, Error> {
+    versions.retain(|v| v.enabled);
+    // Newest first; versions without a creation time last, listing order
+    // kept among equals (the sort is stable).
+    versions.sort_by_key(|v| std::cmp::Reverse(v.created));
+    let start = match spec.version.as_deref() {
+        None if versions.is_empty() => {
+            return Err(Error::ObjectNotFound {
+                vault: vault.name.to_string(),
+                object_type: spec.object_type,
+                name: spec.name.clone(),
+                version: None,
+            });
+        }
+        None => 0,
+        Some(wanted) => versions
+            .iter()
+            .position(|v| v.version == wanted)
+            .ok_or_else(|| Error::HistoryStartNotFound {
+                object_type: spec.object_type,
+                name: spec.name.clone(),
+                version: wanted.to_owned(),
+            })?,
+    };
+    let count = usize::try_from(spec.version_history).unwrap_or(usize::MAX);
+    Ok(versions
+        .into_iter()
+        .skip(start)
+        .take(count)
+        .map(|v| v.version)
+        .collect())
+}
+
+/// Renders fetched objects into the response: files, modes and object
+/// versions, checked against the size limit.
+///
+/// `fetched[i]` holds the versions of `plan.objects[i]`, newest first.
+/// Without history an object is one file at its path with id
+/// `<type>/<name>`; with history, version `n` is `<path>/<n>` with id
+/// `<type>/<name>/<n>`.
+///
+/// # Errors
+///
+/// A content error naming the object, or [`Error::ResponseTooLarge`].
+pub fn assemble(
+    plan: &MountPlan,
+    fetched: &[Vec<Fetched>],
+    max_response_bytes: usize,
+) -> Result<MountResponse, Error> {
+    let mut response = MountResponse::default();
+    for (object, versions) in plan.objects.iter().zip(fetched) {
+        let spec = &object.spec;
+        for (index, version) in versions.iter().enumerate() {
+            let (path, id) = if spec.has_history() {
+                (
+                    format!("{}/{index}", object.path),
+                    format!("{}/{index}", spec.id()),
+                )
+            } else {
+                (object.path.clone(), spec.id())
+            };
+            let contents = match version {
+                Fetched::Secret(secret) => secret_file(spec, secret)?,
+                Fetched::Key(jwk) => key_file(&spec.name, jwk)?,
+                Fetched::Cert(cert) => cert_file(&spec.name, cert)?,
+            };
+            response.files.push(File {
+                path,
+                mode: object.mode.as_i32(),
+                contents,
+            });
+            response.object_version.push(ObjectVersion {
+                id,
+                version: version_of(version.id()).to_owned(),
+            });
+        }
+    }
+    let size = response.encoded_len();
+    if size > max_response_bytes {
+        return Err(Error::ResponseTooLarge {
+            size,
+            limit: max_response_bytes,
+        });
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+#[path = "mount_tests.rs"]
+mod tests;

@@ -1,0 +1,469 @@
+//! The `objects` parameter: which Key Vault objects to mount and how.
+//!
+//! The Azure provider reads it as YAML `array:` of strings, each string
+//! itself a YAML mapping (`objectName`, `objectType`, `objectVersion`,
+//! `objectAlias`, `objectEncoding`, `objectFormat`, `filePermission`,
+//! `objectVersionHistory`). Values are trimmed, as the Go provider does.
+//! Every field is read as its scalar text, so `filePermission: 0755`
+//! written unquoted keeps its leading zero.
+
+use std::{collections::BTreeMap, fmt};
+
+use serde::Deserialize;
+
+use crate::{Error, mode::FileMode};
+
+/// The kind of Key Vault object, which decides the API called and what the
+/// file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectType {
+    /// A secret's value (or a certificate with its private key).
+    Secret,
+    /// A key's public part, as PEM.
+    Key,
+    /// A certificate without its private key, as PEM.
+    Cert,
+}
+
+impl ObjectType {
+    /// The `objectType` value, also the first segment of object version ids.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Secret => "secret",
+            Self::Key => "key",
+            Self::Cert => "cert",
+        }
+    }
+
+    /// The Key Vault data-plane role that lets an identity read this type.
+    #[must_use]
+    pub fn reader_role(self) -> &'static str {
+        match self {
+            Self::Secret => "Key Vault Secrets User",
+            Self::Key => "Key Vault Crypto User",
+            Self::Cert => "Key Vault Certificate User",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "secret" => Some(Self::Secret),
+            "key" => Some(Self::Key),
+            "cert" => Some(Self::Cert),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ObjectType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `objectEncoding`: how a secret's value is decoded before it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// Written as stored.
+    #[default]
+    Utf8,
+    /// Hex text, decoded to bytes.
+    Hex,
+    /// Standard base64 text, decoded to bytes.
+    Base64,
+}
+
+impl Encoding {
+    /// The `objectEncoding` value.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Utf8 => "utf-8",
+            Self::Hex => "hex",
+            Self::Base64 => "base64",
+        }
+    }
+}
+
+/// `objectFormat`: how a certificate-backed PKCS#12 secret is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Converted to PEM: private key(s), then the chain.
+    #[default]
+    Pem,
+    /// The PKCS#12 as Key Vault returns it (base64 text).
+    Pfx,
+}
+
+/// One entry of `objects`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSpec {
+    /// `objectName`: the Key Vault object name.
+    pub name: String,
+    /// `objectType`.
+    pub object_type: ObjectType,
+    /// `objectVersion`; `None` for the latest (empty or `latest`).
+    pub version: Option<String>,
+    /// `objectAlias`: the file name, when it differs from the object name.
+    pub alias: Option<String>,
+    /// `objectEncoding` (secrets only).
+    pub encoding: Encoding,
+    /// `objectFormat` (`pfx` for secrets only).
+    pub format: Format,
+    /// `filePermission`; `None` means the driver's default `permission`.
+    pub file_permission: Option<FileMode>,
+    /// `objectVersionHistory`: how many versions to write, newest first;
+    /// 0 and 1 mean a single file.
+    pub version_history: u32,
+}
+
+impl ObjectSpec {
+    /// The file (or, with version history, directory) name: the alias if
+    /// set, else the object name.
+    #[must_use]
+    pub fn file_name(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.name)
+    }
+
+    /// Which parameter [`Self::file_name`] came from, for error messages.
+    #[must_use]
+    pub fn file_name_field(&self) -> &'static str {
+        if self.alias.is_some() {
+            "objectAlias"
+        } else {
+            "objectName"
+        }
+    }
+
+    /// Whether several versions are written under `<file_name>/<index>`.
+    #[must_use]
+    pub fn has_history(&self) -> bool {
+        self.version_history > 1
+    }
+
+    /// The object version id, `<type>/<name>`, the Go provider's form.
+    #[must_use]
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.object_type, self.name)
+    }
+}
+
+/// The outer document: `array:` of strings.
+#[derive(Deserialize)]
+struct Array {
+    #[serde(default)]
+    array: Option<Vec<String>>,
+}
+
+/// Every key an object may have, to point out a misspelled one.
+const FIELDS: [&str; 8] = [
+    "objectName",
+    "objectType",
+    "objectVersion",
+    "objectAlias",
+    "objectEncoding",
+    "objectFormat",
+    "filePermission",
+    "objectVersionHistory",
+];
+
+/// Parses the `objects` parameter into validated specs, in order.
+///
+/// # Errors
+///
+/// [`Error::InvalidObjects`] when the YAML is not `array:` of mapping
+/// strings, [`Error::NoObjects`] when the list is empty, and
+/// [`Error::InvalidObjectField`] / [`Error::UnknownObjectType`] naming the
+/// object and field at fault.
+pub fn parse_objects(text: &str) -> Result<Vec<ObjectSpec>, Error> {
+    let invalid = |reason: String| Error::InvalidObjects { reason };
+    let doc: Array = yaml_serde::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let Some(entries) = doc.array else {
+        return Err(invalid("there is no `array:` key".to_owned()));
+    };
+    if entries.is_empty() {
+        return Err(Error::NoObjects);
+    }
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| parse_object(index, entry))
+        .collect()
+}
+
+/// Parses one entry of the array.
+fn parse_object(index: usize, text: &str) -> Result<ObjectSpec, Error> {
+    let fields: BTreeMap<String, Option<String>> =
+        yaml_serde::from_str(text).map_err(|e| Error::InvalidObjects {
+            reason: format!("objects[{index}] is not a YAML mapping of strings: {e}"),
+        })?;
+    let get = |key: &str| -> Option<&str> {
+        fields
+            .get(key)
+            .and_then(Option::as_deref)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let name = get("objectName").unwrap_or("").to_owned();
+    let field_error =
+        |field: &'static str, value: &str, expected: &str| Error::InvalidObjectField {
+            index,
+            name: if name.is_empty() {
+                "no objectName".to_owned()
+            } else {
+                name.clone()
+            },
+            field,
+            value: value.to_owned(),
+            expected: expected.to_owned(),
+        };
+    if let Some(key) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        let expected = match FIELDS.iter().find(|f| f.eq_ignore_ascii_case(key)) {
+            Some(field) => format!("keys are case-sensitive: write {field}"),
+            None => format!("known keys are {}", FIELDS.join(", ")),
+        };
+        return Err(field_error("key", key, &expected));
+    }
+    if name.is_empty() {
+        return Err(field_error(
+            "objectName",
+            "",
+            "every object needs the name of a Key Vault object",
+        ));
+    }
+    let type_text = get("objectType").unwrap_or("");
+    let object_type = ObjectType::parse(type_text).ok_or_else(|| Error::UnknownObjectType {
+        index,
+        name: name.clone(),
+        value: type_text.to_owned(),
+    })?;
+    let version = get("objectVersion")
+        .filter(|v| !v.eq_ignore_ascii_case("latest"))
+        .map(str::to_owned);
+    let alias = get("objectAlias").map(str::to_owned);
+
+    let encoding = match get("objectEncoding") {
+        None => Encoding::Utf8,
+        Some(v) => {
+            let encoding = match v.to_ascii_lowercase().as_str() {
+                "utf-8" => Encoding::Utf8,
+                "hex" => Encoding::Hex,
+                "base64" => Encoding::Base64,
+                _ => {
+                    return Err(field_error(
+                        "objectEncoding",
+                        v,
+                        "expected utf-8, hex or base64",
+                    ));
+                }
+            };
+            if object_type != ObjectType::Secret {
+                return Err(field_error(
+                    "objectEncoding",
+                    v,
+                    &format!(
+                        "only objectType secret is decoded; remove it from this {object_type}"
+                    ),
+                ));
+            }
+            encoding
+        }
+    };
+    let format = match get("objectFormat") {
+        None => Format::Pem,
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "pem" => Format::Pem,
+            "pfx" if object_type == ObjectType::Secret => Format::Pfx,
+            "pfx" => {
+                return Err(field_error(
+                    "objectFormat",
+                    v,
+                    "pfx needs objectType secret (the certificate with its private key)",
+                ));
+            }
+            _ => return Err(field_error("objectFormat", v, "expected pem or pfx")),
+        },
+    };
+    let file_permission = match get("filePermission") {
+        None => None,
+        Some(v) => Some(FileMode::from_octal(v).ok_or_else(|| {
+            field_error(
+                "filePermission",
+                v,
+                "expected an octal mode such as \"0644\" (at most 0777)",
+            )
+        })?),
+    };
+    let version_history = match get("objectVersionHistory") {
+        None => 0,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| i32::try_from(*n).is_ok())
+            .ok_or_else(|| {
+                field_error(
+                    "objectVersionHistory",
+                    v,
+                    "expected a whole number of versions, such as 5",
+                )
+            })?,
+    };
+    Ok(ObjectSpec {
+        name,
+        object_type,
+        version,
+        alias,
+        encoding,
+        format,
+        file_permission,
+        version_history,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(object: &str) -> Result<ObjectSpec, Error> {
+        let indented: String = object.lines().map(|l| format!("      {l}\n")).collect();
+        let text = format!("array:\n  - |\n{indented}");
+        parse_objects(&text).map(|mut v| v.remove(0))
+    }
+
+    fn message(object: &str) -> String {
+        one(object).expect_err(object).to_string()
+    }
+
+    #[test]
+    fn every_field_is_read() {
+        let spec = one(
+            "objectName: tls\nobjectType: secret\nobjectVersion: 0123abc\nobjectAlias: tls.pem\n\
+             objectEncoding: BASE64\nobjectFormat: PFX\nfilePermission: 0600\nobjectVersionHistory: 3",
+        )
+        .unwrap();
+        assert_eq!(
+            spec,
+            ObjectSpec {
+                name: "tls".into(),
+                object_type: ObjectType::Secret,
+                version: Some("0123abc".into()),
+                alias: Some("tls.pem".into()),
+                encoding: Encoding::Base64,
+                format: Format::Pfx,
+                file_permission: FileMode::new(0o600),
+                version_history: 3,
+            }
+        );
+        assert_eq!(spec.file_name(), "tls.pem");
+        assert_eq!(spec.file_name_field(), "objectAlias");
+        assert_eq!(spec.id(), "secret/tls");
+        assert!(spec.has_history());
+    }
+
+    #[test]
+    fn defaults_and_trimming() {
+        let spec =
+            one("objectName: ' db '\nobjectType: key\nobjectVersion: latest\nobjectAlias: ''")
+                .unwrap();
+        assert_eq!(spec.name, "db");
+        assert_eq!(spec.version, None);
+        assert_eq!(spec.alias, None);
+        assert_eq!(spec.file_name(), "db");
+        assert_eq!(spec.file_name_field(), "objectName");
+        assert_eq!(spec.encoding, Encoding::Utf8);
+        assert_eq!(spec.format, Format::Pem);
+        assert_eq!(spec.file_permission, None);
+        assert!(!spec.has_history());
+        assert_eq!(
+            one("objectName: c\nobjectType: cert\nobjectVersionHistory: 1")
+                .unwrap()
+                .version_history,
+            1
+        );
+        assert_eq!(
+            one("objectName: c\nobjectType: cert\nobjectEncoding: utf-8")
+                .unwrap_err()
+                .to_string(),
+            "objects[0] (c): objectEncoding \"utf-8\" is not valid: only objectType secret is decoded; remove it from this cert"
+        );
+    }
+
+    #[test]
+    fn several_objects_keep_their_order() {
+        let text = "array:\n  - |\n    objectName: a\n    objectType: secret\n  - |\n    objectName: b\n    objectType: cert\n";
+        let specs = parse_objects(text).unwrap();
+        assert_eq!(
+            specs.iter().map(|s| s.id()).collect::<Vec<_>>(),
+            ["secret/a", "cert/b"]
+        );
+    }
+
+    #[test]
+    fn document_errors_say_what_shape_is_expected() {
+        for text in ["", "objects: []", "array: 3", "- a"] {
+            let err = parse_objects(text).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidObjects { .. }),
+                "{text:?}: {err}"
+            );
+            assert!(err.to_string().contains("expected YAML `array:`"), "{err}");
+        }
+        assert_eq!(parse_objects("array: []").unwrap_err(), Error::NoObjects);
+        let err = parse_objects("array:\n  - objectName: a\n    objectType: secret\n").unwrap_err();
+        assert!(err.to_string().contains("objects"), "{err}");
+        let err = parse_objects("array:\n  - just-a-name\n").unwrap_err();
+        assert!(
+            err.to_string().contains("objects[0] is not a YAML mapping"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn field_errors_name_the_object_and_field() {
+        assert_eq!(
+            message("objectType: secret"),
+            "objects[0] (no objectName): objectName \"\" is not valid: every object needs the name of a Key Vault object"
+        );
+        assert!(
+            message("objectName: a\nobjectType: secret\nobjectEncoding: rot13")
+                .contains("expected utf-8, hex or base64")
+        );
+        assert!(
+            message("objectName: a\nobjectType: secret\nobjectFormat: der")
+                .contains("expected pem or pfx")
+        );
+        assert!(
+            message("objectName: a\nobjectType: cert\nobjectFormat: pfx")
+                .contains("pfx needs objectType secret")
+        );
+        assert!(
+            message("objectName: a\nobjectType: secret\nfilePermission: 0999")
+                .contains("filePermission \"0999\"")
+        );
+        assert!(
+            message("objectName: a\nobjectType: secret\nobjectVersionHistory: -2")
+                .contains("objectVersionHistory \"-2\"")
+        );
+        assert!(
+            message("objectName: a\nobjectType: secret\nobjectversion: v1")
+                .contains("write objectVersion")
+        );
+        assert!(
+            message("objectName: a\nobjectType: secret\nsecretName: v1")
+                .contains("known keys are objectName")
+        );
+    }
+
+    #[test]
+    fn unknown_object_type_names_the_valid_values() {
+        let text = message("objectName: regcred\nobjectType: kubernetes.io/dockerconfigjson");
+        assert!(
+            text.starts_with("objects[0] (regcred): objectType \"kubernetes.io/dockerconfigjson\""),
+            "{text}"
+        );
+        assert!(text.contains("expected secret, key or cert"), "{text}");
+        assert!(text.contains("Kubernetes Secret type"), "{text}");
+        assert!(message("objectName: a").contains("objectType \"\" is not valid"));
+    }
+}
