@@ -4,38 +4,65 @@
 //! kept: that is all the mutation and the diagnostics need, and it keeps a
 //! cache of every ServiceAccount in a large cluster small.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::names;
 
 /// A ServiceAccount as workload identity sees it.
+///
+/// Sized for a cache of every ServiceAccount in a large cluster: the
+/// namespace is an `Arc<str>` that a cache shares among the accounts of one
+/// namespace ([`ServiceAccountInfo::share_namespace`]), and the kept
+/// annotations (usually none, at most a handful) are a boxed slice that
+/// allocates nothing when empty.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServiceAccountInfo {
-    namespace: String,
-    name: String,
-    annotations: BTreeMap<String, String>,
+    namespace: Arc<str>,
+    name: Box<str>,
+    /// Sorted by key, keys unique.
+    annotations: Box<[(Box<str>, Box<str>)]>,
 }
 
 impl ServiceAccountInfo {
     /// Builds the view from its parts, keeping only the annotations this
-    /// project reads.
+    /// project reads. When a key repeats, the last value wins, as in a map.
     pub fn new(
-        namespace: impl Into<String>,
+        namespace: impl Into<Arc<str>>,
         name: impl Into<String>,
         annotations: impl IntoIterator<Item = (String, String)>,
     ) -> Self {
+        let mut kept: Vec<(Box<str>, Box<str>)> = Vec::new();
+        for (key, value) in annotations {
+            if !key.starts_with(names::ANNOTATION_PREFIX) {
+                continue;
+            }
+            match kept.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_str())) {
+                Ok(i) => kept[i].1 = value.into_boxed_str(),
+                Err(i) => kept.insert(i, (key.into_boxed_str(), value.into_boxed_str())),
+            }
+        }
         Self {
             namespace: namespace.into(),
-            name: name.into(),
-            annotations: annotations
-                .into_iter()
-                .filter(|(k, _)| k.starts_with(names::ANNOTATION_PREFIX))
-                .collect(),
+            name: name.into().into_boxed_str(),
+            annotations: kept.into_boxed_slice(),
         }
     }
 
     /// Namespace of the ServiceAccount.
     pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Makes this account hold `shared` as its namespace when the two are
+    /// equal, so a cache keeps one copy of each namespace's name.
+    pub fn share_namespace(&mut self, shared: &Arc<str>) {
+        if *self.namespace == **shared {
+            self.namespace = Arc::clone(shared);
+        }
+    }
+
+    /// The namespace as the shared string this account holds.
+    pub fn namespace_arc(&self) -> &Arc<str> {
         &self.namespace
     }
 
@@ -47,17 +74,24 @@ impl ServiceAccountInfo {
     /// Value of one `azure.workload.identity/*` annotation; `Some("")` when
     /// the key exists with an empty value, which the tenant rule tells apart.
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations.get(key).map(String::as_str)
+        self.annotations
+            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
+            .ok()
+            .map(|i| self.annotations[i].1.as_ref())
     }
 
-    /// The kept annotations.
-    pub fn annotations(&self) -> &BTreeMap<String, String> {
-        &self.annotations
+    /// The kept annotations, sorted by key.
+    pub fn annotations(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.annotations
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
     }
 }
 
 #[cfg(feature = "k8s")]
 mod k8s {
+    use std::sync::Arc;
+
     use k8s_openapi::api::core::v1::ServiceAccount;
     use serde_json::Value;
 
@@ -84,7 +118,7 @@ mod k8s {
                 return Err(Error::ServiceAccountWithoutName);
             }
             if info.namespace.is_empty() {
-                default_namespace.clone_into(&mut info.namespace);
+                info.namespace = Arc::from(default_namespace);
             }
             Ok(info)
         }
@@ -122,6 +156,36 @@ mod k8s {
             assert_eq!(sa.name(), "app");
             assert_eq!(sa.annotations().len(), 1);
             assert_eq!(sa.annotation(names::CLIENT_ID_ANNOTATION), Some("c"));
+        }
+
+        #[test]
+        fn annotations_are_found_by_key_and_an_empty_value_is_kept() {
+            let sa = ServiceAccountInfo::new(
+                "team",
+                "app",
+                [
+                    (names::TENANT_ID_ANNOTATION.to_owned(), String::new()),
+                    (names::CLIENT_ID_ANNOTATION.to_owned(), "old".to_owned()),
+                    ("other/key".to_owned(), "x".to_owned()),
+                    (names::CLIENT_ID_ANNOTATION.to_owned(), "new".to_owned()),
+                ],
+            );
+            assert_eq!(sa.annotation(names::CLIENT_ID_ANNOTATION), Some("new"));
+            assert_eq!(sa.annotation(names::TENANT_ID_ANNOTATION), Some(""));
+            assert_eq!(sa.annotation("other/key"), None);
+            assert_eq!(sa.annotation(names::SKIP_CONTAINERS_ANNOTATION), None);
+            assert_eq!(sa.annotations().len(), 2);
+        }
+
+        #[test]
+        fn a_shared_namespace_is_taken_only_when_equal() {
+            let shared: Arc<str> = Arc::from("team");
+            let mut sa = ServiceAccountInfo::new("team", "app", []);
+            sa.share_namespace(&shared);
+            assert!(Arc::ptr_eq(sa.namespace_arc(), &shared));
+            let mut other = ServiceAccountInfo::new("elsewhere", "app", []);
+            other.share_namespace(&shared);
+            assert_eq!(other.namespace(), "elsewhere");
         }
 
         #[test]

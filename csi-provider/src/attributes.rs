@@ -269,11 +269,11 @@ pub(crate) mod tests {
     #[test]
     fn malformed_tokens_never_echo_the_token() {
         for bad in [
-            r#"{"api://AzureADTokenExchange":"eyJsecret"}"#,
-            "eyJsecret",
-            r#"{"api://AzureADTokenExchange":{"token":""}}"#,
+            format!(r#"{{"{DEFAULT_AUDIENCE}":"eyJsecret"}}"#),
+            "eyJsecret".to_owned(),
+            format!(r#"{{"{DEFAULT_AUDIENCE}":{{"token":""}}}}"#),
         ] {
-            let attributes = Attributes::from_pairs([(SERVICE_ACCOUNT_TOKENS, bad)]);
+            let attributes = Attributes::from_pairs([(SERVICE_ACCOUNT_TOKENS, bad.as_str())]);
             let err = attributes.token_for(DEFAULT_AUDIENCE).unwrap_err();
             assert!(matches!(err, Error::InvalidTokens { .. }), "{bad}: {err}");
             assert!(!err.to_string().contains("eyJsecret"), "{err}");

@@ -454,7 +454,7 @@ mod tests {
     fn missing_tokens_names_the_csidriver_audience_and_kubectl_command() {
         let text = Error::MissingTokens.to_string();
         assert!(text.contains("tokenRequests"), "{text}");
-        assert!(text.contains("api://AzureADTokenExchange"), "{text}");
+        assert!(text.contains(DEFAULT_AUDIENCE), "{text}");
         assert!(
             text.contains("kubectl get csidriver secrets-store.csi.k8s.io -o yaml"),
             "{text}"
@@ -469,7 +469,7 @@ mod tests {
         .to_string();
         assert!(text.contains("api://AKSIdentityBinding"), "{text}");
         assert!(
-            text.contains("no token for audience api://AzureADTokenExchange"),
+            text.contains(&format!("no token for audience {DEFAULT_AUDIENCE}")),
             "{text}"
         );
         assert!(text.contains("kubectl get csidriver"), "{text}");
@@ -560,7 +560,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("audience api://AzureADTokenExchange"),
+            text.contains(&format!("audience {DEFAULT_AUDIENCE}")),
             "{text}"
         );
     }

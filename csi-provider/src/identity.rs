@@ -77,7 +77,8 @@ pub struct Identity {
     pub client_id: ClientId,
     /// `cloudName`: decides the Entra authority host.
     pub cloud: AzureCloud,
-    /// The token for audience `api://AzureADTokenExchange`.
+    /// The pod's token for the token-exchange audience
+    /// ([`azure_wi_core::names::DEFAULT_AUDIENCE`]).
     pub token: ServiceAccountToken,
 }
 
@@ -110,7 +111,8 @@ pub(crate) mod tests {
             "{}.{}.c2lnbmF0dXJl",
             b64(r#"{"alg":"RS256","kid":"k"}"#.to_owned()),
             b64(format!(
-                r#"{{"iss":"{iss}","sub":"{sub}","aud":["api://AzureADTokenExchange"]}}"#
+                r#"{{"iss":"{iss}","sub":"{sub}","aud":["{aud}"]}}"#,
+                aud = azure_wi_core::names::DEFAULT_AUDIENCE
             ))
         )
     }

@@ -16,7 +16,7 @@
 //!   /secrets-store-csi-driver `provider/v1alpha1/service.proto`).
 //! - [`plan::MountPlan::from_request`]: `attributes` + `permission` → the
 //!   vault, the [`identity::Identity`] (tenant, client id, the pod's token
-//!   for `api://AzureADTokenExchange` as client assertion) and each object
+//!   for the token-exchange audience as client assertion) and each object
 //!   with its file path and mode, all checked before anything is fetched
 //!   ([`attributes`], [`parameters`], [`objects`], [`paths`], [`mode`]).
 //! - [`vault::VaultObjects`]: the fetch step, a trait the mount flow is

@@ -388,7 +388,7 @@ mod tests {
             "team",
             "default",
             [(
-                "azure.workload.identity/client-id".to_owned(),
+                azure_wi_core::names::CLIENT_ID_ANNOTATION.to_owned(),
                 "11111111-2222-3333-4444-555555555555".to_owned(),
             )],
         )

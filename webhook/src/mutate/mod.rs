@@ -222,7 +222,7 @@ impl Mutation {
 /// let raw = json!({"metadata": {"name": "app"}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
 /// let pod = AdmissionPod::parse(&raw, "team").unwrap();
 /// let sa = ServiceAccountInfo::new("team", "default", [(
-///     "azure.workload.identity/client-id".to_owned(),
+///     azure_wi_core::names::CLIENT_ID_ANNOTATION.to_owned(),
 ///     "11111111-2222-3333-4444-555555555555".to_owned(),
 /// )]);
 /// let config = webhook::config::MutationConfig::default()

@@ -16,10 +16,12 @@ use azure_wi_core::ServiceAccountInfo;
 ///
 /// Each account is held once, behind an `Arc` that a lookup hands out as
 /// is, so a lookup copies no string. The name is not stored a second time
-/// as a map key: each namespace holds a set of accounts hashed by name.
+/// as a map key: each namespace holds a set of accounts hashed by name. The
+/// namespace's name is held once too: its map key and every account in it
+/// share one `Arc<str>`.
 #[derive(Debug, Default)]
 pub struct ServiceAccountIndex {
-    namespaces: HashMap<String, HashSet<ByName>>,
+    namespaces: HashMap<Arc<str>, HashSet<ByName>>,
     len: usize,
 }
 
@@ -27,17 +29,18 @@ impl ServiceAccountIndex {
     /// Inserts `account`, or replaces the one of the same namespace and name
     /// (a watch `Apply`). An account without a name (which the API server
     /// never sends) is ignored.
-    pub fn apply(&mut self, account: ServiceAccountInfo) {
+    pub fn apply(&mut self, mut account: ServiceAccountInfo) {
         if account.name().is_empty() {
             return;
         }
-        let names = match self.namespaces.get_mut(account.namespace()) {
-            Some(names) => names,
-            None => self
-                .namespaces
-                .entry(account.namespace().to_owned())
-                .or_default(),
-        };
+        if let Some((shared, _)) = self.namespaces.get_key_value(account.namespace()) {
+            let shared = Arc::clone(shared);
+            account.share_namespace(&shared);
+        }
+        let names = self
+            .namespaces
+            .entry(Arc::clone(account.namespace_arc()))
+            .or_default();
         if names.replace(ByName(Arc::new(account))).is_none() {
             self.len += 1;
         }
@@ -112,24 +115,22 @@ impl Borrow<str> for ByName {
 
 #[cfg(test)]
 mod tests {
+    use azure_wi_core::names::CLIENT_ID_ANNOTATION;
+
     use super::*;
 
     fn sa(namespace: &str, name: &str, client_id: &str) -> ServiceAccountInfo {
         ServiceAccountInfo::new(
             namespace,
             name,
-            [(
-                "azure.workload.identity/client-id".to_owned(),
-                client_id.to_owned(),
-            )],
+            [(CLIENT_ID_ANNOTATION.to_owned(), client_id.to_owned())],
         )
     }
 
     fn client_id(index: &ServiceAccountIndex, namespace: &str, name: &str) -> Option<String> {
-        index.get(namespace, name).and_then(|sa| {
-            sa.annotation("azure.workload.identity/client-id")
-                .map(str::to_owned)
-        })
+        index
+            .get(namespace, name)
+            .and_then(|sa| sa.annotation(CLIENT_ID_ANNOTATION).map(str::to_owned))
     }
 
     #[test]
@@ -197,9 +198,19 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &second));
         // A replacement does not change what an earlier lookup holds.
         index.apply(sa("a", "app", "2"));
-        assert_eq!(
-            first.annotation("azure.workload.identity/client-id"),
-            Some("1")
-        );
+        assert_eq!(first.annotation(CLIENT_ID_ANNOTATION), Some("1"));
+    }
+
+    #[test]
+    fn accounts_of_one_namespace_share_its_name() {
+        let mut index = ServiceAccountIndex::default();
+        index.apply(sa("team", "a", "1"));
+        index.apply(sa("team", "b", "2"));
+        index.apply(sa("team", "a", "3"));
+        let a = index.get("team", "a").unwrap();
+        let b = index.get("team", "b").unwrap();
+        assert!(Arc::ptr_eq(a.namespace_arc(), b.namespace_arc()));
+        let (key, _) = index.namespaces.get_key_value("team").unwrap();
+        assert!(Arc::ptr_eq(key, a.namespace_arc()));
     }
 }
