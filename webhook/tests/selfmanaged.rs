@@ -33,7 +33,10 @@ struct Store {
     objects: HashMap<String, Value>,
     watch: Option<tokio::sync::mpsc::UnboundedReceiver<Value>>,
     version: u64,
-    get_delay: Duration,
+    /// The first reads of the Secret wait here until all of them have
+    /// arrived, so racing replicas provably all see "no Secret" (a timed
+    /// delay would depend on how busy the machine is).
+    first_secret_reads: Option<(usize, Arc<tokio::sync::Barrier>)>,
     creates: usize,
     updates: usize,
 }
@@ -47,8 +50,19 @@ fn status(code: StatusCode, reason: &str, message: &str) -> Response {
 }
 
 async fn read(State(store): State<Shared>, uri: Uri) -> Response {
-    let delay = store.lock().unwrap().get_delay;
-    tokio::time::sleep(delay).await;
+    let hold = {
+        let mut store = store.lock().unwrap();
+        match &mut store.first_secret_reads {
+            Some((left, barrier)) if *left > 0 && uri.path() == SECRET => {
+                *left -= 1;
+                Some(Arc::clone(barrier))
+            }
+            _ => None,
+        }
+    };
+    if let Some(barrier) = hold {
+        barrier.wait().await;
+    }
     match store.lock().unwrap().objects.get(uri.path()) {
         Some(object) => axum::Json(object.clone()).into_response(),
         None => status(StatusCode::NOT_FOUND, "NotFound", "not found"),
@@ -189,7 +203,7 @@ fn ca_bundle(store: &Shared) -> Option<String> {
 #[tokio::test]
 async fn two_replicas_racing_converge_on_one_ca() {
     let mut store = Store {
-        get_delay: Duration::from_millis(150),
+        first_secret_reads: Some((2, Arc::new(tokio::sync::Barrier::new(2)))),
         ..Store::default()
     };
     store
