@@ -13,6 +13,11 @@
 //! clock and keeps no state; [`admission`] translates AdmissionReviews in and
 //! out, and the binary's commands are thin shells around both.
 //!
+//! The server, the ServiceAccount watch cache, certificates and metrics sit
+//! behind the default feature `server`. Without it (`default-features =
+//! false`) the crate is the mutation and the admission flow alone, with no
+//! axum, hyper or kube in the dependency tree: what the emulator's demo uses.
+//!
 //! What it does not do: choose which pods to mutate (the
 //! MutatingWebhookConfiguration's `objectSelector` does), or ever remove or
 //! rewrite a field it did not add, except inside the volume named
@@ -24,8 +29,11 @@
 
 pub mod admission;
 pub mod config;
+#[cfg(feature = "server")]
 pub mod metrics;
 pub mod mutate;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod serviceaccount;
+#[cfg(feature = "server")]
 pub mod tls;

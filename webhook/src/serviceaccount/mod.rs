@@ -6,8 +6,10 @@
 
 mod index;
 mod store;
+#[cfg(feature = "server")]
 mod watch;
 
 pub use index::ServiceAccountIndex;
 pub use store::{LookupError, ServiceAccountLookup, SourceStatus, StaticServiceAccounts};
+#[cfg(feature = "server")]
 pub use watch::ClusterServiceAccounts;
