@@ -151,6 +151,29 @@ pub enum Error {
         reason: String,
     },
 
+    /// A client assertion given per call lacks a claim that Entra ID matches
+    /// federated identity credentials on, so no token can be asked for it
+    /// (nor served from the cache).
+    #[error(
+        "the client assertion has no {claim} claim; Entra ID matches federated identity credentials on the issuer (iss) and subject (sub), so pass the workload's Kubernetes ServiceAccount token"
+    )]
+    AssertionClaimMissing {
+        /// `iss` or `sub`.
+        claim: &'static str,
+    },
+
+    /// A client assertion given per call has expired: Entra ID would refuse
+    /// it (AADSTS700024), so it gets no token, cached or new.
+    #[error(
+        "the client assertion for {subject} expired at {exp} (Unix seconds); pass the token the kubelet provided for this request, not a stored one"
+    )]
+    AssertionExpired {
+        /// The assertion's `sub` claim (not a secret).
+        subject: String,
+        /// Its `exp` claim, Unix seconds.
+        exp: i64,
+    },
+
     /// Entra ID rejected the token request with its usual error body.
     #[error("{entra}{}", diagnosis_suffix(diagnosis.as_deref()))]
     Entra {

@@ -35,7 +35,15 @@
 //!   kubelet rotates it; sends the token request; turns Entra ID's refusals
 //!   into an [`Error::Entra`] with a local [diagnosis](diagnose) of the
 //!   common AADSTS codes.
-//! * **Cache**: one entry per tenant, scopes and claims. Concurrent callers
+//! * **Per-call assertions** ([`AssertionCredential`]): for a node daemon
+//!   (a CSI provider) acting for many pods, each call brings the pod's
+//!   [`FederatedIdentity`] and ServiceAccount token. Tokens are cached per
+//!   tenant, client id and the assertion's issuer, subject and audience
+//!   (read unverified, never the token itself), so replicas of one
+//!   ServiceAccount share one exchange and two pods never share a token
+//!   unless they present the same identity. [`AssertionCredential::for_workload`]
+//!   binds it to one pod for a Key Vault client ([`VaultCredential`]).
+//! * **Cache**: one entry per identity, scopes and claims. Concurrent callers
 //!   on a cold entry cause one request and each get its outcome; a token is
 //!   refreshed in the background ahead of expiry while the current one is
 //!   still served.
@@ -103,6 +111,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod assertion_credential;
 #[cfg(feature = "azure_core")]
 mod azure_core_adapter;
 mod cache;
@@ -113,6 +122,7 @@ mod credential;
 mod diagnosis;
 mod entra;
 mod error;
+mod flight;
 mod ids;
 pub mod keyvault;
 mod request;
@@ -131,6 +141,9 @@ mod testdata;
 /// annotations, the default audience), from `azure-wi-core`.
 pub use azure_wi_core::names;
 
+pub use assertion_credential::{
+    AssertionCredential, AssertionCredentialBuilder, FederatedIdentity,
+};
 pub use claims::AssertionClaims;
 pub use config::{WorkloadIdentityConfig, WorkloadIdentityConfigBuilder};
 pub use credential::{
@@ -139,7 +152,9 @@ pub use credential::{
 pub use diagnosis::{DiagnosisInput, diagnose, token_file_age};
 pub use error::Error;
 pub use ids::{AuthorityHost, ClientId, DEFAULT_AUTHORITY_HOST, Scope, TenantId};
-pub use keyvault::{Secret, SecretClient, SecretClientBuilder, SecretProperties};
+pub use keyvault::{
+    BoundAssertion, Secret, SecretClient, SecretClientBuilder, SecretProperties, VaultCredential,
+};
 pub use request::{JWT_BEARER_ASSERTION_TYPE, TokenRequest, USER_AGENT};
 pub use request_id::ClientRequestId;
 pub use response::{EntraError, parse_token_response};

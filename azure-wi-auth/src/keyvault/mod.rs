@@ -2,6 +2,7 @@
 //! paging that follows `nextLink`, and retries of throttled requests.
 
 pub mod challenge;
+mod credential;
 mod model;
 
 use std::sync::{Arc, Mutex};
@@ -11,10 +12,11 @@ use serde_json::{Value, json};
 use url::Url;
 
 pub use challenge::Challenge;
+pub use credential::{BoundAssertion, VaultCredential};
 pub use model::{Secret, SecretProperties};
 
 use crate::{
-    Error, Scope, WorkloadIdentityCredential,
+    Error, Scope,
     clock::Clock,
     retry::{
         RetryPolicy,
@@ -59,7 +61,7 @@ pub struct SecretClient {
 #[derive(Debug)]
 struct ClientInner {
     vault: Url,
-    credential: WorkloadIdentityCredential,
+    credential: VaultCredential,
     transport: SharedTransport,
     clock: Arc<dyn Clock>,
     retry: RetryPolicy,
@@ -71,7 +73,7 @@ struct ClientInner {
 #[must_use = "call .build() to get the client"]
 pub struct SecretClientBuilder {
     vault_url: String,
-    credential: WorkloadIdentityCredential,
+    credential: VaultCredential,
     transport: Option<SharedTransport>,
     retry: RetryPolicy,
 }
@@ -145,15 +147,15 @@ impl SecretClient {
     /// # Errors
     ///
     /// As [`SecretClientBuilder::build`].
-    pub fn new(vault_url: &str, credential: WorkloadIdentityCredential) -> Result<Self, Error> {
+    pub fn new(vault_url: &str, credential: impl Into<VaultCredential>) -> Result<Self, Error> {
         Self::builder(vault_url, credential).build()
     }
 
     /// A builder with options.
-    pub fn builder(vault_url: &str, credential: WorkloadIdentityCredential) -> SecretClientBuilder {
+    pub fn builder(vault_url: &str, credential: impl Into<VaultCredential>) -> SecretClientBuilder {
         SecretClientBuilder {
             vault_url: vault_url.to_owned(),
-            credential,
+            credential: credential.into(),
             transport: None,
             retry: RetryPolicy::default(),
         }
@@ -572,12 +574,12 @@ impl ClientInner {
                 challenge.resource_host
             )));
         }
-        let tenant = self.credential.config().tenant_id().as_str();
+        let tenant = self.credential.tenant_id().as_str();
         if let Some(challenged) = &challenge.tenant
             && !challenged.eq_ignore_ascii_case(tenant)
         {
             return Err(bad(format!(
-                "the vault belongs to tenant {challenged} but AZURE_TENANT_ID is {tenant}; the identity and the vault must be in one tenant"
+                "the vault belongs to tenant {challenged} but the identity's tenant (AZURE_TENANT_ID in a pod) is {tenant}; the identity and the vault must be in one tenant"
             )));
         }
         *self
