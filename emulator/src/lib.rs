@@ -125,7 +125,7 @@ impl Emulator {
 
         let fetch = fetch_client(&ca_pem, &config.trusted_issuer_ca_pems, &issuer_host, addr)?;
         let shared = Arc::new(server::Shared {
-            store: Mutex::new(keyvault::Store::new(&config)),
+            store: Mutex::new(keyvault::Store::new(&config)?),
             issuer: Arc::new(Issuer::new(config.issuer.clone())?),
             entra_key: keys::SigningKey::generate()?,
             config: RwLock::new(config),
