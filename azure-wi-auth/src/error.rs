@@ -270,6 +270,28 @@ pub enum Error {
         version: Option<String>,
     },
 
+    /// The key (or that version of it) does not exist.
+    #[error("key {name}{} was not found in Key Vault {vault} (KeyNotFound); check the name, or whether it was deleted", version.as_deref().map(|v| format!(" version {v}")).unwrap_or_default())]
+    KeyNotFound {
+        /// The vault's URL.
+        vault: String,
+        /// The key's name.
+        name: String,
+        /// The version asked for, if any.
+        version: Option<String>,
+    },
+
+    /// The certificate (or that version of it) does not exist.
+    #[error("certificate {name}{} was not found in Key Vault {vault} (CertificateNotFound); check the name, or whether it was deleted", version.as_deref().map(|v| format!(" version {v}")).unwrap_or_default())]
+    CertificateNotFound {
+        /// The vault's URL.
+        vault: String,
+        /// The certificate's name.
+        name: String,
+        /// The version asked for, if any.
+        version: Option<String>,
+    },
+
     /// Key Vault refused the identity (403).
     #[error(
         "Key Vault {vault} refused {what} ({code}): {message}{}",
@@ -278,7 +300,7 @@ pub enum Error {
     Forbidden {
         /// The vault's URL.
         vault: String,
-        /// What was attempted, naming the secret.
+        /// What was attempted, naming the object.
         what: String,
         /// `innererror.code` when present (`ForbiddenByRbac`, `SecretDisabled`), else `error.code`.
         code: String,
@@ -345,7 +367,7 @@ impl Error {
 
 fn role_hint(role: &Option<&'static str>) -> String {
     role.map(|r| {
-        format!("; the identity needs the {r} role on the vault or the secret (Azure RBAC)")
+        format!("; the identity needs the {r} role on the vault or the object (Azure RBAC)")
     })
     .unwrap_or_default()
 }

@@ -1,6 +1,7 @@
 //! Azure workload identity for applications running in a pod that the
-//! `webhook` crate mutated: Microsoft Entra ID access tokens for the pod's
-//! identity, and a Key Vault secrets client that uses them.
+//! `webhook` crate mutated, and for node daemons acting for many pods:
+//! Microsoft Entra ID access tokens for a workload's identity, and Key
+//! Vault clients (secrets, keys, certificates) that use them.
 //!
 //! The webhook gives the pod its client id, tenant id, authority host and
 //! the path of a projected Kubernetes ServiceAccount token (a JWT the
@@ -57,7 +58,11 @@
 //!   `AZURE_WI_EXTRA_CA_FILE`'s, `HTTPS_PROXY` honoured.
 //! * **Key Vault** ([`SecretClient`]): read, write and list secrets, with
 //!   the vault's authentication challenge checked before any token is sent;
-//!   it shares the credential's transport and clock.
+//!   it shares the credential's transport and clock. [`KeyClient`] and
+//!   [`CertificateClient`], made from it, read keys (public JSON Web Keys,
+//!   RSA or EC) and certificates (the leaf DER and the ids of its key and
+//!   secret) with their versions; a certificate's private key is its
+//!   secret, whose `content_type` and `key_id` say so.
 //! * **The exchange as pure functions**, for callers with their own HTTP
 //!   stack: [`WorkloadIdentityConfig`], [`Assertion`], [`TokenRequest`],
 //!   [`parse_token_response`], [`retry_class`] and [`diagnose`].
@@ -153,7 +158,9 @@ pub use diagnosis::{DiagnosisInput, diagnose, token_file_age};
 pub use error::Error;
 pub use ids::{AuthorityHost, ClientId, DEFAULT_AUTHORITY_HOST, Scope, TenantId};
 pub use keyvault::{
-    BoundAssertion, Secret, SecretClient, SecretClientBuilder, SecretProperties, VaultCredential,
+    BoundAssertion, Certificate, CertificateClient, CertificateProperties, EcCurve, JsonWebKey,
+    Key, KeyClient, KeyProperties, Secret, SecretClient, SecretClientBuilder, SecretProperties,
+    VaultCredential,
 };
 pub use request::{JWT_BEARER_ASSERTION_TYPE, TokenRequest, USER_AGENT};
 pub use request_id::ClientRequestId;

@@ -1,9 +1,12 @@
-//! [`SecretClient`]: Key Vault secrets with challenge-based authentication,
-//! paging that follows `nextLink`, and retries of throttled requests.
+//! Key Vault clients: [`SecretClient`] for secrets, and [`KeyClient`] and
+//! [`CertificateClient`] reading keys and certificates through the same
+//! vault connection, with challenge-based authentication, paging that
+//! follows `nextLink`, and retries of throttled requests.
 
 pub mod challenge;
 mod credential;
 mod model;
+mod objects;
 
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +17,10 @@ use url::Url;
 pub use challenge::Challenge;
 pub use credential::{BoundAssertion, VaultCredential};
 pub use model::{Secret, SecretProperties};
+pub use objects::{
+    Certificate, CertificateClient, CertificateProperties, EcCurve, JsonWebKey, Key, KeyClient,
+    KeyProperties,
+};
 
 use crate::{
     Error, Scope,
@@ -197,17 +204,40 @@ impl SecretClient {
     }
 
     async fn get(&self, name: &str, version: Option<&str>) -> Result<Secret, Error> {
+        let what = Target::Secret { name, version };
+        let json = self.get_json("secrets", name, version, &what).await?;
+        model::secret(&json).ok_or_else(|| what.malformed(self.vault_url()))
+    }
+
+    /// `GET /{collection}/{name}/{version}` (empty version for the current
+    /// one, the form the SDKs send).
+    async fn get_json(
+        &self,
+        collection: &str,
+        name: &str,
+        version: Option<&str>,
+        what: &Target<'_>,
+    ) -> Result<Value, Error> {
         let path = format!(
-            "secrets/{}/{}",
+            "{collection}/{}/{}",
             segment(name),
             version.map(segment).unwrap_or_default()
         );
-        let what = Target::Secret { name, version };
-        let json = self
-            .inner
-            .request("GET", self.url(&path), None, &what)
-            .await?;
-        model::secret(&json).ok_or_else(|| what.malformed(self.vault_url()))
+        self.inner.request("GET", self.url(&path), None, what).await
+    }
+
+    /// A client for this vault's keys, sharing this client's challenge,
+    /// credential, transport and retries.
+    #[must_use]
+    pub fn key_client(&self) -> KeyClient {
+        KeyClient::from_vault(self.clone())
+    }
+
+    /// A client for this vault's certificates, sharing this client's
+    /// challenge, credential, transport and retries.
+    #[must_use]
+    pub fn certificate_client(&self) -> CertificateClient {
+        CertificateClient::from_vault(self.clone())
     }
 
     /// Writes a new version of secret `name` holding `value`.
@@ -236,7 +266,7 @@ impl SecretClient {
     pub fn list_secret_properties(
         &self,
     ) -> impl Stream<Item = Result<SecretProperties, Error>> + Send + 'static {
-        self.pages(self.url("secrets"), Target::List)
+        self.pages(self.url("secrets"), Target::List, model::properties)
     }
 
     /// The metadata of every version of secret `name`.
@@ -250,14 +280,18 @@ impl SecretClient {
             Target::Versions {
                 name: name.to_owned(),
             },
+            model::properties,
         )
     }
 
-    fn pages(
+    /// The items of a list, `parse`d one by one, fetching the next page as
+    /// the caller reaches it.
+    fn pages<T: Send + 'static>(
         &self,
         first: Url,
         what: Target<'static>,
-    ) -> impl Stream<Item = Result<SecretProperties, Error>> + Send + 'static {
+        parse: fn(&Value) -> Option<T>,
+    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
         let inner = Arc::clone(&self.inner);
         stream::unfold(Some(first), move |next| {
             let inner = Arc::clone(&inner);
@@ -269,14 +303,12 @@ impl SecretClient {
                     Err(error) => return Some((vec![Err(error)], None)),
                 };
                 let vault = inner.vault.as_str().trim_end_matches('/').to_owned();
-                let mut items: Vec<Result<SecretProperties, Error>> = page["value"]
+                let mut items: Vec<Result<T, Error>> = page["value"]
                     .as_array()
                     .map(|items| {
                         items
                             .iter()
-                            .map(|item| {
-                                model::properties(item).ok_or_else(|| what.malformed(&vault))
-                            })
+                            .map(|item| parse(item).ok_or_else(|| what.malformed(&vault)))
                             .collect()
                     })
                     .unwrap_or_default();
@@ -303,6 +335,10 @@ fn segment(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+fn version_suffix(version: Option<&str>) -> String {
+    version.map(|v| format!(" version {v}")).unwrap_or_default()
+}
+
 /// What a request is for, to word errors.
 #[derive(Debug, Clone)]
 enum Target<'a> {
@@ -315,6 +351,22 @@ enum Target<'a> {
     },
     List,
     Versions {
+        name: String,
+    },
+    Key {
+        name: &'a str,
+        version: Option<&'a str>,
+    },
+    KeyList,
+    KeyVersions {
+        name: String,
+    },
+    Certificate {
+        name: &'a str,
+        version: Option<&'a str>,
+    },
+    CertificateList,
+    CertificateVersions {
         name: String,
     },
 }
@@ -333,13 +385,75 @@ impl Target<'_> {
             Self::Set { name } => format!("writing secret {name}"),
             Self::List => "listing secrets".to_owned(),
             Self::Versions { name } => format!("listing the versions of secret {name}"),
+            Self::Key { name, version } => {
+                format!("reading key {name}{}", version_suffix(*version))
+            }
+            Self::KeyList => "listing keys".to_owned(),
+            Self::KeyVersions { name } => format!("listing the versions of key {name}"),
+            Self::Certificate { name, version } => {
+                format!("reading certificate {name}{}", version_suffix(*version))
+            }
+            Self::CertificateList => "listing certificates".to_owned(),
+            Self::CertificateVersions { name } => {
+                format!("listing the versions of certificate {name}")
+            }
         }
     }
 
+    /// The least built-in role that grants the operation (Azure's built-in
+    /// Key Vault data-plane roles).
     fn role(&self) -> &'static str {
         match self {
             Self::Set { .. } => "Key Vault Secrets Officer",
+            Self::Key { .. } | Self::KeyList | Self::KeyVersions { .. } => {
+                "Key Vault Crypto User (or Key Vault Reader, or Key Vault Certificate User)"
+            }
+            Self::Certificate { .. } | Self::CertificateList | Self::CertificateVersions { .. } => {
+                "Key Vault Certificate User (or Key Vault Reader)"
+            }
             _ => "Key Vault Secrets User",
+        }
+    }
+
+    /// What the 404 of a read of this target is, when it names the object.
+    fn not_found(&self, vault: &str, code: &str) -> Option<Error> {
+        let vault = vault.to_owned();
+        match (self, code) {
+            (Self::Secret { name, version }, "SecretNotFound") => Some(Error::SecretNotFound {
+                vault,
+                name: (*name).to_owned(),
+                version: version.map(str::to_owned),
+            }),
+            (Self::Versions { name }, "SecretNotFound") => Some(Error::SecretNotFound {
+                vault,
+                name: name.clone(),
+                version: None,
+            }),
+            (Self::Key { name, version }, "KeyNotFound") => Some(Error::KeyNotFound {
+                vault,
+                name: (*name).to_owned(),
+                version: version.map(str::to_owned),
+            }),
+            (Self::KeyVersions { name }, "KeyNotFound") => Some(Error::KeyNotFound {
+                vault,
+                name: name.clone(),
+                version: None,
+            }),
+            (Self::Certificate { name, version }, "CertificateNotFound") => {
+                Some(Error::CertificateNotFound {
+                    vault,
+                    name: (*name).to_owned(),
+                    version: version.map(str::to_owned),
+                })
+            }
+            (Self::CertificateVersions { name }, "CertificateNotFound") => {
+                Some(Error::CertificateNotFound {
+                    vault,
+                    name: name.clone(),
+                    version: None,
+                })
+            }
+            _ => None,
         }
     }
 
@@ -349,7 +463,7 @@ impl Target<'_> {
             what: self.describe(),
             status: 200,
             code: "MalformedResponse".to_owned(),
-            message: "the answer is not a Key Vault secret body".to_owned(),
+            message: "the answer is not the Key Vault body this request returns".to_owned(),
         }
     }
 
@@ -369,19 +483,12 @@ impl Target<'_> {
                     .take(200)
                     .collect()
             });
+        if response.status == 404
+            && let Some(error) = self.not_found(vault, &code)
+        {
+            return error;
+        }
         match (response.status, self) {
-            (404, Self::Secret { name, version }) if code == "SecretNotFound" => {
-                Error::SecretNotFound {
-                    vault: vault.to_owned(),
-                    name: (*name).to_owned(),
-                    version: version.map(str::to_owned),
-                }
-            }
-            (404, Self::Versions { name }) if code == "SecretNotFound" => Error::SecretNotFound {
-                vault: vault.to_owned(),
-                name: name.clone(),
-                version: None,
-            },
             (403, _) => {
                 let code = inner.unwrap_or(code);
                 let role = matches!(code.as_str(), "ForbiddenByRbac" | "AccessDenied")
