@@ -834,6 +834,15 @@ mod tests {
     }
 
     #[test]
+    fn the_keys_and_certificates_world_is_valid_and_round_trips() {
+        let world = Config::demo_with_keys_and_certificates();
+        world.validate().unwrap();
+        let text = yaml_serde::to_string(&world).unwrap();
+        assert!(text.contains("application/x-pem-file"), "{text}");
+        assert_eq!(Config::from_yaml(&text).unwrap(), world);
+    }
+
+    #[test]
     fn refuses_what_entra_would_not_hold() {
         let mut c = Config::demo();
         let fic = c.identities[0].federated_credentials[0].clone();
