@@ -1,4 +1,4 @@
-//! The token cache: one entry per (tenant, scopes, claims), each with its
+//! The token cache: one entry per (identity, scopes, claims), each with its
 //! own lock, so one key's network call never holds up another key. Entries
 //! decide from the clock alone whether a token is served as is, served
 //! while a background refresh runs, or must be fetched first.
@@ -12,7 +12,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use crate::{AccessToken, Error};
+use crate::{AccessToken, ClientId, Error, Scope, TenantId};
 
 /// How long before expiry a token is refreshed when Entra gives no
 /// `refresh_in` (the Azure SDKs use the same margin).
@@ -23,13 +23,53 @@ pub(crate) const REFRESH_RETRY: Duration = Duration::from_secs(30);
 /// that many replicas started together do not refresh together.
 pub(crate) const MAX_REFRESH_JITTER: Duration = Duration::from_secs(60);
 
-/// What a cache entry is keyed by: a token for one tenant, set of scopes
+/// What a cache entry is keyed by: a token for one identity, set of scopes
 /// and claims challenge is never handed out for another.
+///
+/// The identity is the tenant and client id, plus, when assertions are
+/// given per call, the assertion's issuer, subject and audience: Entra ID
+/// matches a federated credential on exactly these, so two assertions that agree on
+/// them are worth the same token, and two that differ never share one. The
+/// assertion itself is never part of the key (it rotates, and a key is no
+/// place for a credential).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct CacheKey {
     pub(crate) tenant: String,
+    pub(crate) client_id: String,
+    pub(crate) subject: Option<Subject>,
     pub(crate) scopes: Vec<String>,
     pub(crate) claims: Option<String>,
+}
+
+/// The issuer, subject and audiences (sorted) of a client assertion, as its
+/// claims say: what Entra ID matches a federated identity credential on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Subject {
+    pub(crate) issuer: String,
+    pub(crate) subject: String,
+    pub(crate) audiences: Vec<String>,
+}
+
+impl CacheKey {
+    /// The key for a request; scopes are sorted, so their order does not
+    /// split the cache.
+    pub(crate) fn new(
+        tenant: &TenantId,
+        client_id: &ClientId,
+        subject: Option<Subject>,
+        scopes: &[Scope],
+        claims: Option<&str>,
+    ) -> Self {
+        let mut sorted: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
+        sorted.sort();
+        Self {
+            tenant: tenant.as_str().to_owned(),
+            client_id: client_id.as_str().to_owned(),
+            subject,
+            scopes: sorted,
+            claims: claims.map(str::to_owned),
+        }
+    }
 }
 
 /// A cached token and when to refresh it.

@@ -3,15 +3,16 @@
 
 use std::{
     path::Path,
-    sync::{Arc, atomic::Ordering},
+    sync::Arc,
     time::{Duration, SystemTime},
 };
 
 use crate::{
     AccessToken, Assertion, ClientRequestId, DiagnosisInput, Error, Scope, TokenRequest,
     WorkloadIdentityConfig,
-    cache::{CacheKey, Decision, Entry, TokenCache, decide, random_jitter},
+    cache::{CacheKey, TokenCache},
     clock::{Clock, SystemClock},
+    flight::get_or_exchange,
     parse_token_response,
     retry::{
         RetryPolicy,
@@ -226,78 +227,20 @@ impl WorkloadIdentityCredential {
         if scopes.is_empty() {
             return Err(Error::NoScopes);
         }
-        let mut sorted: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
-        sorted.sort();
-        let key = CacheKey {
-            tenant: self.inner.config.tenant_id().as_str().to_owned(),
-            scopes: sorted,
-            claims: claims.map(str::to_owned),
-        };
-        let entry = self.inner.cache.entry(&key);
-        let now = self.inner.clock.now();
-        let cached = entry.cached();
-        match decide(cached.as_ref(), now) {
-            Decision::Serve => return Ok(cached.expect("Serve has a token").token),
-            Decision::ServeAndRefresh => {
-                if !entry.refreshing.swap(true, Ordering::AcqRel) {
-                    self.refresh_in_background(
-                        Arc::clone(&entry),
-                        scopes.to_vec(),
-                        claims.map(str::to_owned),
-                    );
-                }
-                return Ok(cached.expect("ServeAndRefresh has a token").token);
-            }
-            Decision::Fetch => {}
-        }
-        let seen = entry.generation.load(Ordering::Acquire);
-        tracing::trace!(
-            target: SINGLE_FLIGHT_TRACE_TARGET,
-            tenant = %key.tenant,
-            "no usable cached token; queueing for this key's token request"
+        let key = CacheKey::new(
+            self.inner.config.tenant_id(),
+            self.inner.config.client_id(),
+            None,
+            scopes,
+            claims,
         );
-        let mut flight = entry.flight.lock().await;
-        let now = self.inner.clock.now();
-        if let Some(cached) = entry.cached()
-            && decide(Some(&cached), now) != Decision::Fetch
-        {
-            return Ok(cached.token);
-        }
-        if entry.generation.load(Ordering::Acquire) != seen
-            && let Some(error) = &flight.last_error
-        {
-            // Someone else's request for this key failed while we waited.
-            return Err(error.clone());
-        }
-        let result = self.inner.exchange(scopes, claims).await;
-        entry.generation.fetch_add(1, Ordering::AcqRel);
-        match result {
-            Ok(token) => {
-                entry.store(token.clone(), self.inner.clock.now(), random_jitter());
-                flight.last_error = None;
-                Ok(token)
-            }
-            Err(error) => {
-                flight.last_error = Some(error.clone());
-                Err(error)
-            }
-        }
-    }
-
-    fn refresh_in_background(&self, entry: Arc<Entry>, scopes: Vec<Scope>, claims: Option<String>) {
-        let inner = Arc::clone(&self.inner);
-        tokio::spawn(async move {
-            let _flight = entry.flight.lock().await;
-            match inner.exchange(&scopes, claims.as_deref()).await {
-                Ok(token) => entry.store(token, inner.clock.now(), random_jitter()),
-                Err(error) => {
-                    tracing::warn!(%error, "background token refresh failed; the current token is still served");
-                    entry.postpone_refresh(inner.clock.now());
-                }
-            }
-            entry.generation.fetch_add(1, Ordering::AcqRel);
-            entry.refreshing.store(false, Ordering::Release);
-        });
+        get_or_exchange(&self.inner.cache, &key, &self.inner.clock, || {
+            let inner = Arc::clone(&self.inner);
+            let scopes = scopes.to_vec();
+            let claims = claims.map(str::to_owned);
+            Box::pin(async move { inner.exchange(&scopes, claims.as_deref()).await })
+        })
+        .await
     }
 }
 
@@ -325,35 +268,45 @@ impl Inner {
         let assertion = Assertion::from_token_file_contents(path, &contents)?;
         let request_id = ClientRequestId::from_random_bytes(rand::random());
         let request = TokenRequest::new(&self.config, &assertion, scopes, claims, &request_id)?;
-        let http = HttpRequest {
-            method: "POST",
-            url: request.url().clone(),
-            headers: request
-                .headers()
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-            body: request.body().as_bytes().to_vec(),
-        };
-        let response = self.transport.send(http).await.map_err(|message| {
-            let url = request.url().as_str().to_owned();
-            Error::Transport { url, message }
-        })?;
-        let now = self.clock.now();
-        match parse_token_response(response.status, &response.body, now) {
+        match send_token_request(self.transport.as_ref(), self.clock.as_ref(), &request).await {
             Ok(token) => Ok(token),
-            Err(error) => {
+            Err(mut failure) => {
+                let now = self.clock.now();
                 let mut input = DiagnosisInput::new(&self.config, &assertion, now);
                 if let Some(age) = token_file_age(path, now).await {
                     input = input.with_token_file_age(age);
                 }
-                Err(Failure::new(
-                    error.with_diagnosis(&input),
-                    retry_after(&response, now),
-                ))
+                failure.error = failure.error.with_diagnosis(&input);
+                Err(failure)
             }
         }
     }
+}
+
+/// Sends one token request and reads Entra ID's answer; a refusal comes
+/// back with the wait Entra asked for, for the retry loop.
+pub(crate) async fn send_token_request(
+    transport: &dyn Transport,
+    clock: &dyn Clock,
+    request: &TokenRequest,
+) -> Result<AccessToken, Failure> {
+    let http = HttpRequest {
+        method: "POST",
+        url: request.url().clone(),
+        headers: request
+            .headers()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+        body: request.body().as_bytes().to_vec(),
+    };
+    let response = transport.send(http).await.map_err(|message| {
+        let url = request.url().as_str().to_owned();
+        Error::Transport { url, message }
+    })?;
+    let now = clock.now();
+    parse_token_response(response.status, &response.body, now)
+        .map_err(|error| Failure::new(error, retry_after(&response, now)))
 }
 
 /// How long ago the token file was written, read without blocking the

@@ -151,6 +151,29 @@ pub enum Error {
         reason: String,
     },
 
+    /// A client assertion given per call lacks a claim that Entra ID matches
+    /// federated identity credentials on, so no token can be asked for it
+    /// (nor served from the cache).
+    #[error(
+        "the client assertion has no {claim} claim; Entra ID matches federated identity credentials on the issuer (iss) and subject (sub), so pass the workload's Kubernetes ServiceAccount token"
+    )]
+    AssertionClaimMissing {
+        /// `iss` or `sub`.
+        claim: &'static str,
+    },
+
+    /// A client assertion given per call has expired: Entra ID would refuse
+    /// it (AADSTS700024), so it gets no token, cached or new.
+    #[error(
+        "the client assertion for {subject} expired at {exp} (Unix seconds); pass the token the kubelet provided for this request, not a stored one"
+    )]
+    AssertionExpired {
+        /// The assertion's `sub` claim (not a secret).
+        subject: String,
+        /// Its `exp` claim, Unix seconds.
+        exp: i64,
+    },
+
     /// Entra ID rejected the token request with its usual error body.
     #[error("{entra}{}", diagnosis_suffix(diagnosis.as_deref()))]
     Entra {
@@ -247,6 +270,28 @@ pub enum Error {
         version: Option<String>,
     },
 
+    /// The key (or that version of it) does not exist.
+    #[error("key {name}{} was not found in Key Vault {vault} (KeyNotFound); check the name, or whether it was deleted", version.as_deref().map(|v| format!(" version {v}")).unwrap_or_default())]
+    KeyNotFound {
+        /// The vault's URL.
+        vault: String,
+        /// The key's name.
+        name: String,
+        /// The version asked for, if any.
+        version: Option<String>,
+    },
+
+    /// The certificate (or that version of it) does not exist.
+    #[error("certificate {name}{} was not found in Key Vault {vault} (CertificateNotFound); check the name, or whether it was deleted", version.as_deref().map(|v| format!(" version {v}")).unwrap_or_default())]
+    CertificateNotFound {
+        /// The vault's URL.
+        vault: String,
+        /// The certificate's name.
+        name: String,
+        /// The version asked for, if any.
+        version: Option<String>,
+    },
+
     /// Key Vault refused the identity (403).
     #[error(
         "Key Vault {vault} refused {what} ({code}): {message}{}",
@@ -255,7 +300,7 @@ pub enum Error {
     Forbidden {
         /// The vault's URL.
         vault: String,
-        /// What was attempted, naming the secret.
+        /// What was attempted, naming the object.
         what: String,
         /// `innererror.code` when present (`ForbiddenByRbac`, `SecretDisabled`), else `error.code`.
         code: String,
@@ -322,7 +367,7 @@ impl Error {
 
 fn role_hint(role: &Option<&'static str>) -> String {
     role.map(|r| {
-        format!("; the identity needs the {r} role on the vault or the secret (Azure RBAC)")
+        format!("; the identity needs the {r} role on the vault or the object (Azure RBAC)")
     })
     .unwrap_or_default()
 }

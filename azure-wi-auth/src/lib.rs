@@ -1,6 +1,7 @@
 //! Azure workload identity for applications running in a pod that the
-//! `webhook` crate mutated: Microsoft Entra ID access tokens for the pod's
-//! identity, and a Key Vault secrets client that uses them.
+//! `webhook` crate mutated, and for node daemons acting for many pods:
+//! Microsoft Entra ID access tokens for a workload's identity, and Key
+//! Vault clients (secrets, keys, certificates) that use them.
 //!
 //! The webhook gives the pod its client id, tenant id, authority host and
 //! the path of a projected Kubernetes ServiceAccount token (a JWT the
@@ -35,7 +36,15 @@
 //!   kubelet rotates it; sends the token request; turns Entra ID's refusals
 //!   into an [`Error::Entra`] with a local [diagnosis](diagnose) of the
 //!   common AADSTS codes.
-//! * **Cache**: one entry per tenant, scopes and claims. Concurrent callers
+//! * **Per-call assertions** ([`AssertionCredential`]): for a node daemon
+//!   (a CSI provider) acting for many pods, each call brings the pod's
+//!   [`FederatedIdentity`] and ServiceAccount token. Tokens are cached per
+//!   tenant, client id and the assertion's issuer, subject and audience
+//!   (read unverified, never the token itself), so replicas of one
+//!   ServiceAccount share one exchange and two pods never share a token
+//!   unless they present the same identity. [`AssertionCredential::for_workload`]
+//!   binds it to one pod for a Key Vault client ([`VaultCredential`]).
+//! * **Cache**: one entry per identity, scopes and claims. Concurrent callers
 //!   on a cold entry cause one request and each get its outcome; a token is
 //!   refreshed in the background ahead of expiry while the current one is
 //!   still served.
@@ -49,7 +58,11 @@
 //!   `AZURE_WI_EXTRA_CA_FILE`'s, `HTTPS_PROXY` honoured.
 //! * **Key Vault** ([`SecretClient`]): read, write and list secrets, with
 //!   the vault's authentication challenge checked before any token is sent;
-//!   it shares the credential's transport and clock.
+//!   it shares the credential's transport and clock. [`KeyClient`] and
+//!   [`CertificateClient`], made from it, read keys (public JSON Web Keys,
+//!   RSA or EC) and certificates (the leaf DER and the ids of its key and
+//!   secret) with their versions; a certificate's private key is its
+//!   secret, whose `content_type` and `key_id` say so.
 //! * **The exchange as pure functions**, for callers with their own HTTP
 //!   stack: [`WorkloadIdentityConfig`], [`Assertion`], [`TokenRequest`],
 //!   [`parse_token_response`], [`retry_class`] and [`diagnose`].
@@ -103,6 +116,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod assertion_credential;
 #[cfg(feature = "azure_core")]
 mod azure_core_adapter;
 mod cache;
@@ -113,6 +127,7 @@ mod credential;
 mod diagnosis;
 mod entra;
 mod error;
+mod flight;
 mod ids;
 pub mod keyvault;
 mod request;
@@ -131,6 +146,9 @@ mod testdata;
 /// annotations, the default audience), from `azure-wi-core`.
 pub use azure_wi_core::names;
 
+pub use assertion_credential::{
+    AssertionCredential, AssertionCredentialBuilder, FederatedIdentity,
+};
 pub use claims::AssertionClaims;
 pub use config::{WorkloadIdentityConfig, WorkloadIdentityConfigBuilder};
 pub use credential::{
@@ -139,7 +157,11 @@ pub use credential::{
 pub use diagnosis::{DiagnosisInput, diagnose, token_file_age};
 pub use error::Error;
 pub use ids::{AuthorityHost, ClientId, DEFAULT_AUTHORITY_HOST, Scope, TenantId};
-pub use keyvault::{Secret, SecretClient, SecretClientBuilder, SecretProperties};
+pub use keyvault::{
+    BoundAssertion, Certificate, CertificateClient, CertificateProperties, EcCurve, JsonWebKey,
+    Key, KeyClient, KeyProperties, Secret, SecretClient, SecretClientBuilder, SecretProperties,
+    VaultCredential,
+};
 pub use request::{JWT_BEARER_ASSERTION_TYPE, TokenRequest, USER_AGENT};
 pub use request_id::ClientRequestId;
 pub use response::{EntraError, parse_token_response};

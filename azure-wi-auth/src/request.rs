@@ -7,7 +7,10 @@ use std::fmt;
 use url::Url;
 use url::form_urlencoded;
 
-use crate::{Assertion, ClientRequestId, Error, Scope, WorkloadIdentityConfig};
+use crate::{
+    Assertion, AuthorityHost, ClientId, ClientRequestId, Error, Scope, TenantId,
+    WorkloadIdentityConfig,
+};
 
 /// `client_assertion_type` of a JWT bearer client assertion (RFC 7523).
 pub const JWT_BEARER_ASSERTION_TYPE: &str =
@@ -63,13 +66,34 @@ impl TokenRequest {
         claims: Option<&str>,
         request_id: &ClientRequestId,
     ) -> Result<Self, Error> {
+        Self::for_client(
+            config.authority_host(),
+            config.tenant_id(),
+            config.client_id(),
+            assertion,
+            scopes,
+            claims,
+            request_id,
+        )
+    }
+
+    /// The same request from its parts, for a credential that is given its
+    /// client and assertion per call rather than by a configuration.
+    pub(crate) fn for_client(
+        authority_host: &AuthorityHost,
+        tenant_id: &TenantId,
+        client_id: &ClientId,
+        assertion: &Assertion,
+        scopes: &[Scope],
+        claims: Option<&str>,
+        request_id: &ClientRequestId,
+    ) -> Result<Self, Error> {
         if scopes.is_empty() {
             return Err(Error::NoScopes);
         }
-        let url = config
-            .authority_host()
+        let url = authority_host
             .as_url()
-            .join(&format!("{}/oauth2/v2.0/token", config.tenant_id()))
+            .join(&format!("{tenant_id}/oauth2/v2.0/token"))
             .expect(
                 "an https authority ending in '/' joined with a tenant of [A-Za-z0-9.-] is a URL",
             );
@@ -80,7 +104,7 @@ impl TokenRequest {
             .join(" ");
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", config.client_id().as_str())
+            .append_pair("client_id", client_id.as_str())
             .append_pair("client_assertion_type", JWT_BEARER_ASSERTION_TYPE)
             .append_pair("client_assertion", assertion.secret())
             .append_pair("scope", &scope);

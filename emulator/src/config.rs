@@ -123,6 +123,222 @@ pub struct Vault {
     /// Initial secrets.
     #[serde(default)]
     pub secrets: Vec<SecretSeed>,
+    /// Keys, generated (or loaded) at start-up.
+    #[serde(default)]
+    pub keys: Vec<KeySeed>,
+    /// Certificates, issued at start-up. Each version also creates a key
+    /// and a secret of the same name and version, as Key Vault does.
+    #[serde(default)]
+    pub certificates: Vec<CertificateSeed>,
+}
+
+/// A key with its versions, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeySeed {
+    /// Key name (`^[0-9a-zA-Z-]+$`).
+    pub name: String,
+    /// Versions, oldest first; the last is the current one.
+    pub versions: Vec<KeyVersionSeed>,
+}
+
+/// One version of a key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyVersionSeed {
+    /// The key material to generate or load.
+    pub key: KeySpec,
+    /// `key_ops`; Key Vault's defaults for the key type when absent.
+    #[serde(default)]
+    pub key_ops: Option<Vec<String>>,
+    /// Disabled versions are listed and readable (public part only) with
+    /// `enabled: false`, as Key Vault shows them.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// Key Vault's software key types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyType {
+    /// RSA, 2048, 3072 or 4096 bits.
+    #[serde(rename = "RSA")]
+    Rsa,
+    /// Elliptic curve, P-256, P-384 or P-521.
+    #[serde(rename = "EC")]
+    Ec,
+}
+
+impl KeyType {
+    /// `kty` as Key Vault writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rsa => "RSA",
+            Self::Ec => "EC",
+        }
+    }
+}
+
+/// The NIST curves Key Vault supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Curve {
+    /// `P-256`.
+    #[serde(rename = "P-256")]
+    P256,
+    /// `P-384`.
+    #[serde(rename = "P-384")]
+    P384,
+    /// `P-521`.
+    #[serde(rename = "P-521")]
+    P521,
+}
+
+impl Curve {
+    /// `crv` as a JSON Web Key writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::P256 => "P-256",
+            Self::P384 => "P-384",
+            Self::P521 => "P-521",
+        }
+    }
+}
+
+/// What key to make: a type and size or curve, and optionally the private
+/// key itself (PKCS#8 PEM) instead of a fresh one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeySpec {
+    /// `RSA` or `EC`.
+    pub kty: KeyType,
+    /// RSA modulus bits: 2048 (the default), 3072 or 4096.
+    #[serde(default)]
+    pub size: Option<u32>,
+    /// EC curve (default `P-256`).
+    #[serde(default)]
+    pub curve: Option<Curve>,
+    /// A given private key, PKCS#8 PEM; generated at start-up when absent.
+    #[serde(default)]
+    pub pkcs8_pem: Option<String>,
+}
+
+impl KeySpec {
+    /// A fresh RSA key of `bits`.
+    pub fn rsa(bits: u32) -> Self {
+        Self {
+            kty: KeyType::Rsa,
+            size: Some(bits),
+            curve: None,
+            pkcs8_pem: None,
+        }
+    }
+
+    /// A fresh EC key on `curve`.
+    pub fn ec(curve: Curve) -> Self {
+        Self {
+            kty: KeyType::Ec,
+            size: None,
+            curve: Some(curve),
+            pkcs8_pem: None,
+        }
+    }
+
+    fn check(&self, at: &str) -> Result<(), Error> {
+        let bad = |msg: String| Err(Error::Config(format!("{at}: {msg}")));
+        match self.kty {
+            KeyType::Rsa if self.curve.is_some() => bad("an RSA key has no curve".to_owned()),
+            KeyType::Rsa if !matches!(self.size, None | Some(2048 | 3072 | 4096)) => bad(format!(
+                "RSA size {}: Key Vault keys are 2048, 3072 or 4096 bits",
+                self.size.unwrap_or_default()
+            )),
+            KeyType::Ec if self.size.is_some() => {
+                bad("an EC key has a curve, not a size".to_owned())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A certificate with its versions, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CertificateSeed {
+    /// Certificate name (`^[0-9a-zA-Z-]+$`); also the name of its key and
+    /// secret.
+    pub name: String,
+    /// Versions, oldest first; the last is the current one.
+    pub versions: Vec<CertificateVersionSeed>,
+}
+
+/// One version of a certificate, as its policy would issue it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CertificateVersionSeed {
+    /// The key (`key_props`); P-521 cannot be signed by the emulator.
+    pub key: KeySpec,
+    /// `x509_props.subject`, `CN=<name>`.
+    pub subject: String,
+    /// `x509_props.sans.dns_names`.
+    #[serde(default)]
+    pub dns_names: Vec<String>,
+    /// Who signs it.
+    #[serde(default)]
+    pub issuer: CertificateIssuer,
+    /// `secret_props.contentType`: the shape of the certificate's secret.
+    #[serde(default)]
+    pub content_type: CertificateContentType,
+    /// `x509_props.validity_months`.
+    #[serde(default = "twelve")]
+    pub validity_months: u32,
+    /// A disabled version's certificate and key are listed and readable
+    /// with `enabled: false`; its secret answers 403 `SecretDisabled`.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// The policy's issuer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CertificateIssuer {
+    /// Self-signed (`issuer.name: Self`).
+    #[default]
+    #[serde(rename = "Self")]
+    SelfSigned,
+    /// Signed by the emulator's Key Vault CA, standing in for an
+    /// integrated CA; the secret then holds the chain.
+    Emulator,
+}
+
+impl CertificateIssuer {
+    /// `issuer.name` in the policy.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SelfSigned => "Self",
+            Self::Emulator => "Emulator",
+        }
+    }
+}
+
+/// `secret_props.contentType` of a certificate policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CertificateContentType {
+    /// `application/x-pkcs12` (Key Vault's default): the secret is a
+    /// base64 PKCS#12 with an empty password.
+    #[default]
+    #[serde(rename = "application/x-pkcs12")]
+    Pkcs12,
+    /// `application/x-pem-file`: the secret is the PKCS#8 key then the
+    /// certificate chain, PEM.
+    #[serde(rename = "application/x-pem-file")]
+    Pem,
+}
+
+impl CertificateContentType {
+    /// The MIME type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pkcs12 => "application/x-pkcs12",
+            Self::Pem => "application/x-pem-file",
+        }
+    }
 }
 
 /// A secret with its versions, oldest first.
@@ -149,7 +365,8 @@ pub struct VersionSeed {
     pub enabled: bool,
 }
 
-/// The Key Vault data-plane roles the emulator knows.
+/// The Key Vault data-plane roles the emulator knows, with the data
+/// actions Azure's built-in role definitions give them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
     /// Read secret values and metadata.
@@ -158,6 +375,15 @@ pub enum Role {
     /// Everything a Secrets User may do, plus writes.
     #[serde(rename = "Key Vault Secrets Officer")]
     SecretsOfficer,
+    /// Read keys (public part) and use them for cryptographic operations.
+    #[serde(rename = "Key Vault Crypto User")]
+    CryptoUser,
+    /// Read certificates, including their key and secret.
+    #[serde(rename = "Key Vault Certificate User")]
+    CertificateUser,
+    /// Read metadata of everything; never a secret's value.
+    #[serde(rename = "Key Vault Reader")]
+    Reader,
 }
 
 impl Role {
@@ -166,12 +392,71 @@ impl Role {
         match self {
             Self::SecretsUser => "Key Vault Secrets User",
             Self::SecretsOfficer => "Key Vault Secrets Officer",
+            Self::CryptoUser => "Key Vault Crypto User",
+            Self::CertificateUser => "Key Vault Certificate User",
+            Self::Reader => "Key Vault Reader",
         }
+    }
+
+    /// The data actions of Azure's built-in definition, `*` as a wildcard
+    /// segment (learn.microsoft.com, "Azure built-in roles for Security").
+    pub fn data_actions(self) -> &'static [&'static str] {
+        match self {
+            Self::SecretsUser => &[
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            ],
+            Self::SecretsOfficer => &["Microsoft.KeyVault/vaults/secrets/*"],
+            Self::CryptoUser => &[
+                "Microsoft.KeyVault/vaults/keys/read",
+                "Microsoft.KeyVault/vaults/keys/update/action",
+                "Microsoft.KeyVault/vaults/keys/backup/action",
+                "Microsoft.KeyVault/vaults/keys/encrypt/action",
+                "Microsoft.KeyVault/vaults/keys/decrypt/action",
+                "Microsoft.KeyVault/vaults/keys/wrap/action",
+                "Microsoft.KeyVault/vaults/keys/unwrap/action",
+                "Microsoft.KeyVault/vaults/keys/sign/action",
+                "Microsoft.KeyVault/vaults/keys/verify/action",
+            ],
+            Self::CertificateUser => &[
+                "Microsoft.KeyVault/vaults/certificates/read",
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+                "Microsoft.KeyVault/vaults/keys/read",
+            ],
+            Self::Reader => &[
+                "Microsoft.KeyVault/vaults/*/read",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            ],
+        }
+    }
+
+    /// Whether the role grants `action`.
+    pub fn grants(self, action: &str) -> bool {
+        self.data_actions()
+            .iter()
+            .any(|pattern| action_matches(pattern, action))
     }
 }
 
-/// A role given to a principal on a vault (`<vault>`) or one secret
-/// (`<vault>/secrets/<name>`).
+/// Azure's data action wildcards: `*` stands for any run of segments.
+fn action_matches(pattern: &str, action: &str) -> bool {
+    let pattern: Vec<&str> = pattern.split('/').collect();
+    let action: Vec<&str> = action.split('/').collect();
+    fn go(p: &[&str], a: &[&str]) -> bool {
+        match (p.first(), a.first()) {
+            (None, None) => true,
+            (Some(&"*"), _) => (0..=a.len()).any(|skip| skip > 0 && go(&p[1..], &a[skip..])),
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => go(&p[1..], &a[1..]),
+            _ => false,
+        }
+    }
+    go(&pattern, &action)
+}
+
+/// A role given to a principal on a vault (`<vault>`) or one object
+/// (`<vault>/secrets/<name>`, `<vault>/keys/<name>`,
+/// `<vault>/certificates/<name>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoleAssignment {
@@ -179,7 +464,7 @@ pub struct RoleAssignment {
     pub principal_id: String,
     /// The role.
     pub role: Role,
-    /// `<vault>` or `<vault>/secrets/<name>`.
+    /// `<vault>` or `<vault>/<secrets|keys|certificates>/<name>`.
     pub scope: String,
 }
 
@@ -197,6 +482,9 @@ fn default_audiences() -> Vec<String> {
 }
 fn yes() -> bool {
     true
+}
+fn twelve() -> u32 {
+    12
 }
 
 impl Config {
@@ -223,6 +511,8 @@ impl Config {
             vaults: vec![Vault {
                 name: "orders-kv".to_owned(),
                 tenant: None,
+                keys: Vec::new(),
+                certificates: Vec::new(),
                 secrets: vec![
                     SecretSeed {
                         name: "db-password".to_owned(),
@@ -363,6 +653,7 @@ impl Config {
                     ));
                 }
             }
+            vault.validate_keys_and_certificates()?;
         }
         for assignment in &self.role_assignments {
             let vault = assignment.scope.split('/').next().unwrap_or_default();
@@ -374,6 +665,83 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The demo world plus keys and certificates in `orders-kv`, readable
+    /// by the demo identity (Key Vault Certificate User): keys
+    /// `signing-rsa` (RSA 2048, then a disabled RSA 3072, then RSA 4096)
+    /// and `signing-ec` (P-256, P-384, P-521); certificates `web-tls`
+    /// (self-signed RSA 2048, PKCS#12; a disabled first version on EC
+    /// P-256) and `web-tls-pem` (EC P-384 by the emulator CA, PEM).
+    pub fn demo_with_keys_and_certificates() -> Self {
+        let mut config = Self::demo();
+        let version = |key: KeySpec, enabled: bool| KeyVersionSeed {
+            key,
+            key_ops: None,
+            enabled,
+        };
+        let cert = |key: KeySpec, content_type, issuer, enabled| CertificateVersionSeed {
+            key,
+            subject: "CN=orders.example.com".to_owned(),
+            dns_names: vec!["orders.example.com".to_owned()],
+            issuer,
+            content_type,
+            validity_months: 12,
+            enabled,
+        };
+        let vault = &mut config.vaults[0];
+        vault.keys = vec![
+            KeySeed {
+                name: "signing-rsa".to_owned(),
+                versions: vec![
+                    version(KeySpec::rsa(2048), true),
+                    version(KeySpec::rsa(3072), false),
+                    version(KeySpec::rsa(4096), true),
+                ],
+            },
+            KeySeed {
+                name: "signing-ec".to_owned(),
+                versions: vec![
+                    version(KeySpec::ec(Curve::P256), true),
+                    version(KeySpec::ec(Curve::P384), true),
+                    version(KeySpec::ec(Curve::P521), true),
+                ],
+            },
+        ];
+        vault.certificates = vec![
+            CertificateSeed {
+                name: "web-tls".to_owned(),
+                versions: vec![
+                    cert(
+                        KeySpec::ec(Curve::P256),
+                        CertificateContentType::Pkcs12,
+                        CertificateIssuer::SelfSigned,
+                        false,
+                    ),
+                    cert(
+                        KeySpec::rsa(2048),
+                        CertificateContentType::Pkcs12,
+                        CertificateIssuer::SelfSigned,
+                        true,
+                    ),
+                ],
+            },
+            CertificateSeed {
+                name: "web-tls-pem".to_owned(),
+                versions: vec![cert(
+                    KeySpec::ec(Curve::P384),
+                    CertificateContentType::Pem,
+                    CertificateIssuer::Emulator,
+                    true,
+                )],
+            },
+        ];
+        config.role_assignments.push(RoleAssignment {
+            principal_id: DEMO_OBJECT_ID.to_owned(),
+            role: Role::CertificateUser,
+            scope: "orders-kv".to_owned(),
+        });
+        config
     }
 
     /// The identity with this client id.
@@ -390,6 +758,69 @@ impl Config {
     }
 }
 
+impl Vault {
+    /// Key and certificate names, versions and key specs Key Vault would
+    /// take; a certificate owns the key and secret of its name, so none
+    /// may be seeded apart from it.
+    fn validate_keys_and_certificates(&self) -> Result<(), Error> {
+        let bad = |msg: String| Err(Error::Config(format!("vault {}: {msg}", self.name)));
+        let mut key_names = BTreeSet::new();
+        for key in &self.keys {
+            if !crate::keyvault::valid_secret_name(&key.name) || !key_names.insert(&key.name) {
+                return bad(format!(
+                    "key {:?}: names match ^[0-9a-zA-Z-]+$ and are unique",
+                    key.name
+                ));
+            }
+            if key.versions.is_empty() {
+                return bad(format!("key {}: needs at least one version", key.name));
+            }
+            for v in &key.versions {
+                v.key
+                    .check(&format!("vault {} key {}", self.name, key.name))?;
+            }
+        }
+        let mut cert_names = BTreeSet::new();
+        for cert in &self.certificates {
+            if !crate::keyvault::valid_secret_name(&cert.name) || !cert_names.insert(&cert.name) {
+                return bad(format!(
+                    "certificate {:?}: names match ^[0-9a-zA-Z-]+$ and are unique",
+                    cert.name
+                ));
+            }
+            if key_names.contains(&cert.name) || self.secrets.iter().any(|s| s.name == cert.name) {
+                return bad(format!(
+                    "certificate {0}: a key or secret named {0} is seeded too, but the certificate owns the key and secret of its name",
+                    cert.name
+                ));
+            }
+            if cert.versions.is_empty() {
+                return bad(format!(
+                    "certificate {}: needs at least one version",
+                    cert.name
+                ));
+            }
+            for v in &cert.versions {
+                v.key
+                    .check(&format!("vault {} certificate {}", self.name, cert.name))?;
+                if v.key.kty == KeyType::Ec && v.key.curve == Some(Curve::P521) {
+                    return bad(format!(
+                        "certificate {}: the emulator cannot sign P-521 certificates (ring has no P-521); use P-256, P-384 or RSA",
+                        cert.name
+                    ));
+                }
+                if !(1..=1200).contains(&v.validity_months) {
+                    return bad(format!(
+                        "certificate {}: validityMonths {} is out of range",
+                        cert.name, v.validity_months
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,6 +831,15 @@ mod tests {
         demo.validate().unwrap();
         let text = yaml_serde::to_string(&demo).unwrap();
         assert_eq!(Config::from_yaml(&text).unwrap(), demo);
+    }
+
+    #[test]
+    fn the_keys_and_certificates_world_is_valid_and_round_trips() {
+        let world = Config::demo_with_keys_and_certificates();
+        world.validate().unwrap();
+        let text = yaml_serde::to_string(&world).unwrap();
+        assert!(text.contains("application/x-pem-file"), "{text}");
+        assert_eq!(Config::from_yaml(&text).unwrap(), world);
     }
 
     #[test]

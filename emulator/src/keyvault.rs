@@ -1,6 +1,10 @@
-//! Key Vault's secrets data plane, as pure functions over an in-memory
-//! store: routing, token checks, Azure RBAC, throttling windows, paging and
-//! the service's JSON shapes and error bodies.
+//! Key Vault's data plane for secrets, keys and certificates (reads of keys
+//! and certificates; secrets also written), as pure functions over an
+//! in-memory store: routing, token checks, Azure RBAC, throttling windows,
+//! paging and the service's JSON shapes and error bodies.
+
+pub mod material;
+mod objects;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -10,7 +14,7 @@ use std::{
 use serde_json::{Value, json};
 
 use crate::{
-    config::{Config, Role, SecretSeed},
+    config::{Config, SecretSeed},
     entra::KEY_VAULT_RESOURCE,
     issuer::unix,
     keys::verify,
@@ -100,6 +104,38 @@ pub enum Op {
         /// Secret name.
         name: String,
     },
+    /// A read under `/keys`.
+    Keys(Read),
+    /// A read under `/certificates`.
+    Certificates(Read),
+}
+
+/// A read of keys or certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    /// `GET /{collection}/{name}[/{version}]`.
+    Get {
+        /// Object name.
+        name: String,
+        /// Version, or the current one.
+        version: Option<String>,
+    },
+    /// `GET /{collection}`.
+    List,
+    /// `GET /{collection}/{name}/versions`.
+    ListVersions {
+        /// Object name.
+        name: String,
+    },
+}
+
+impl Read {
+    fn name(&self) -> Option<&str> {
+        match self {
+            Self::Get { name, .. } | Self::ListVersions { name } => Some(name),
+            Self::List => None,
+        }
+    }
 }
 
 impl Op {
@@ -111,13 +147,21 @@ impl Op {
                 "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
             }
             Self::Set { .. } => "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+            Self::Keys(_) => "Microsoft.KeyVault/vaults/keys/read",
+            Self::Certificates(_) => "Microsoft.KeyVault/vaults/certificates/read",
         }
     }
 
-    fn secret(&self) -> Option<&str> {
+    /// The collection and name of the object the operation is on, for a
+    /// role assigned on that object alone.
+    fn object(&self) -> Option<(&'static str, &str)> {
         match self {
-            Self::Get { name, .. } | Self::ListVersions { name } | Self::Set { name } => Some(name),
+            Self::Get { name, .. } | Self::ListVersions { name } | Self::Set { name } => {
+                Some(("secrets", name))
+            }
             Self::List => None,
+            Self::Keys(read) => read.name().map(|n| ("keys", n)),
+            Self::Certificates(read) => read.name().map(|n| ("certificates", n)),
         }
     }
 
@@ -149,7 +193,35 @@ pub fn route(method: &str, path: &str) -> Result<Op, KvError> {
         ("PUT", ["secrets", name]) => Op::Set {
             name: (*name).to_owned(),
         },
-        (_, ["secrets", ..]) => {
+        ("GET", [collection @ ("keys" | "certificates"), rest @ ..]) => {
+            let read = match rest {
+                [] | [""] => Read::List,
+                [name] | [name, ""] => Read::Get {
+                    name: (*name).to_owned(),
+                    version: None,
+                },
+                [name, "versions"] => Read::ListVersions {
+                    name: (*name).to_owned(),
+                },
+                [name, version] => Read::Get {
+                    name: (*name).to_owned(),
+                    version: Some((*version).to_owned()),
+                },
+                _ => {
+                    return Err(KvError::new(
+                        404,
+                        "NotFound",
+                        format!("No route for {path}."),
+                    ));
+                }
+            };
+            if *collection == "keys" {
+                Op::Keys(read)
+            } else {
+                Op::Certificates(read)
+            }
+        }
+        (_, ["secrets" | "keys" | "certificates", ..]) => {
             return Err(KvError::new(
                 405,
                 "MethodNotAllowed",
@@ -217,20 +289,22 @@ pub fn authenticate(
 /// 403 `Forbidden` / `ForbiddenByRbac` with the service's message.
 pub fn authorize(config: &Config, vault: &str, op: &Op, claims: &Value) -> Result<(), KvError> {
     let oid = claims["oid"].as_str().unwrap_or_default();
-    let secret_scope = op.secret().map(|s| format!("{vault}/secrets/{s}"));
+    let object_scope = op
+        .object()
+        .map(|(collection, name)| format!("{vault}/{collection}/{name}"));
     let allowed = config.role_assignments.iter().any(|a| {
         a.principal_id == oid
-            && (a.scope == vault || Some(&a.scope) == secret_scope.as_ref())
-            && (a.role == Role::SecretsOfficer || !op.is_write())
+            && (a.scope == vault || Some(&a.scope) == object_scope.as_ref())
+            && a.role.grants(op.action())
     });
     if allowed {
         return Ok(());
     }
     let appid = claims["appid"].as_str().unwrap_or_default();
     let iss = claims["iss"].as_str().unwrap_or_default();
-    let resource = match op.secret() {
-        Some(s) => format!(
-            "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/emulator/providers/microsoft.keyvault/vaults/{vault}/secrets/{s}"
+    let resource = match op.object() {
+        Some((collection, name)) => format!(
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/emulator/providers/microsoft.keyvault/vaults/{vault}/{collection}/{name}"
         ),
         None => format!(
             "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/emulator/providers/microsoft.keyvault/vaults/{vault}"
@@ -258,12 +332,17 @@ struct Version {
     enabled: bool,
     created: u64,
     tags: Option<Value>,
+    /// For a certificate's secret: the certificate's validity (`nbf`,
+    /// `exp`); the secret is then `managed` and names its key (`kid`).
+    managed: Option<(u64, u64)>,
 }
 
-/// A vault's secrets and its throttling window.
+/// A vault's objects and its throttling window.
 #[derive(Debug)]
 struct VaultState {
     secrets: BTreeMap<String, Vec<Version>>,
+    keys: BTreeMap<String, Vec<objects::KeyVersion>>,
+    certificates: BTreeMap<String, Vec<objects::CertificateVersion>>,
     window_start: Instant,
     reads: u32,
     writes: u32,
@@ -273,18 +352,27 @@ struct VaultState {
 #[derive(Debug)]
 pub struct Store {
     vaults: HashMap<String, VaultState>,
+    key_vault_ca: Vec<u8>,
 }
 
-fn new_version_id() -> String {
+pub(crate) fn new_version_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
 const WINDOW: Duration = Duration::from_secs(10);
 
 impl Store {
-    /// The vaults and secrets `config` seeds.
-    pub fn new(config: &Config) -> Self {
+    /// The vaults, secrets, keys and certificates `config` seeds. Keys are
+    /// generated here (RSA 4096 takes a moment); certificates whose policy
+    /// names the emulator's issuer are signed by one CA made here.
+    ///
+    /// # Errors
+    ///
+    /// What is wrong with a seeded key or certificate (a given key that is
+    /// not what it claims, a subject that is not `CN=...`).
+    pub fn new(config: &Config) -> Result<Self, crate::Error> {
         let now = unix(SystemTime::now());
+        let ca = material::CertificateAuthority::new().map_err(crate::Error::Config)?;
         let seed = |s: &SecretSeed| {
             s.versions
                 .iter()
@@ -295,30 +383,42 @@ impl Store {
                     enabled: v.enabled,
                     created: now,
                     tags: None,
+                    managed: None,
                 })
                 .collect::<Vec<_>>()
         };
-        let vaults = config
-            .vaults
-            .iter()
-            .map(|v| {
-                let secrets = v
-                    .secrets
-                    .iter()
-                    .map(|s| (s.name.clone(), seed(s)))
-                    .collect();
-                (
-                    v.name.clone(),
-                    VaultState {
-                        secrets,
-                        window_start: Instant::now(),
-                        reads: 0,
-                        writes: 0,
-                    },
-                )
-            })
-            .collect();
-        Self { vaults }
+        let mut vaults = HashMap::new();
+        for v in &config.vaults {
+            let mut secrets: BTreeMap<String, Vec<Version>> = v
+                .secrets
+                .iter()
+                .map(|s| (s.name.clone(), seed(s)))
+                .collect();
+            let seeded = objects::seed(&v.keys, &v.certificates, &ca, now)
+                .map_err(|e| crate::Error::Config(format!("vault {}: {e}", v.name)))?;
+            secrets.extend(seeded.secrets);
+            vaults.insert(
+                v.name.clone(),
+                VaultState {
+                    secrets,
+                    keys: seeded.keys,
+                    certificates: seeded.certificates,
+                    window_start: Instant::now(),
+                    reads: 0,
+                    writes: 0,
+                },
+            );
+        }
+        Ok(Self {
+            vaults,
+            key_vault_ca: ca.der().to_vec(),
+        })
+    }
+
+    /// The emulator's Key Vault CA (DER), which signs certificates whose
+    /// policy names issuer `Emulator`.
+    pub fn key_vault_ca_der(&self) -> &[u8] {
+        &self.key_vault_ca
     }
 
     /// Counts a request against the vault's 10 s budget.
@@ -435,6 +535,15 @@ impl Store {
                         "Property 'value' is required.",
                     ));
                 };
+                if state.certificates.contains_key(name) {
+                    return Err(KvError::new(
+                        409,
+                        "Conflict",
+                        format!(
+                            "Secret {name} is managed by certificate {name}; update the certificate instead."
+                        ),
+                    ));
+                }
                 let version = Version {
                     id: new_version_id(),
                     value: value.to_owned(),
@@ -442,19 +551,13 @@ impl Store {
                     enabled: request["attributes"]["enabled"].as_bool().unwrap_or(true),
                     created: unix(SystemTime::now()),
                     tags: request.get("tags").filter(|t| t.is_object()).cloned(),
+                    managed: None,
                 };
                 let out = bundle(base, name, &version);
                 state.secrets.entry(name.clone()).or_default().push(version);
                 Ok(out)
             }
             Op::List | Op::ListVersions { .. } => {
-                let page = page_size(query, config.max_page_size)?;
-                let skip: usize = match query.get("$skiptoken") {
-                    None => 0,
-                    Some(t) => t.parse().map_err(|_| {
-                        KvError::new(400, "BadParameter", format!("Invalid $skiptoken {t}."))
-                    })?,
-                };
                 let items: Vec<Value> = match op {
                     Op::ListVersions { name } => {
                         let versions = state
@@ -478,18 +581,140 @@ impl Store {
                     Op::ListVersions { name } => format!("/secrets/{name}/versions"),
                     _ => "/secrets".to_owned(),
                 };
-                let end = (skip + page).min(items.len());
-                let next = (end < items.len()).then(|| {
-                    format!(
-                        "{base}{path}?api-version={api_version}&$skiptoken={end}&maxresults={page}"
-                    )
-                });
-                Ok(
-                    json!({ "value": items.get(skip.min(end)..end).unwrap_or_default(), "nextLink": next }),
+                page(
+                    &items,
+                    base,
+                    &path,
+                    &api_version,
+                    query,
+                    config.max_page_size,
                 )
+            }
+            Op::Keys(read) => {
+                let missing = |name: &str, version: Option<&str>| {
+                    objects::not_found("key", "KeyNotFound", name, version)
+                };
+                let versions_of =
+                    |name: &str| state.keys.get(name).ok_or_else(|| missing(name, None));
+                match read {
+                    Read::Get { name, version } => {
+                        let found =
+                            objects::find(versions_of(name)?, version.as_deref(), |v| &v.id)
+                                .ok_or_else(|| missing(name, version.as_deref()))?;
+                        Ok(objects::key_bundle(base, name, found))
+                    }
+                    Read::List => {
+                        let items: Vec<Value> = state
+                            .keys
+                            .iter()
+                            .filter_map(|(n, vs)| {
+                                vs.last().map(|v| objects::key_item(base, n, v, false))
+                            })
+                            .collect();
+                        page(
+                            &items,
+                            base,
+                            "/keys",
+                            &api_version,
+                            query,
+                            config.max_page_size,
+                        )
+                    }
+                    Read::ListVersions { name } => {
+                        let items: Vec<Value> = versions_of(name)?
+                            .iter()
+                            .map(|v| objects::key_item(base, name, v, true))
+                            .collect();
+                        let path = format!("/keys/{name}/versions");
+                        page(
+                            &items,
+                            base,
+                            &path,
+                            &api_version,
+                            query,
+                            config.max_page_size,
+                        )
+                    }
+                }
+            }
+            Op::Certificates(read) => {
+                let missing = |name: &str, version: Option<&str>| {
+                    objects::not_found("certificate", "CertificateNotFound", name, version)
+                };
+                let versions_of = |name: &str| {
+                    state
+                        .certificates
+                        .get(name)
+                        .ok_or_else(|| missing(name, None))
+                };
+                match read {
+                    Read::Get { name, version } => {
+                        let found =
+                            objects::find(versions_of(name)?, version.as_deref(), |v| &v.id)
+                                .ok_or_else(|| missing(name, version.as_deref()))?;
+                        Ok(objects::certificate_bundle(base, name, found))
+                    }
+                    Read::List => {
+                        let items: Vec<Value> = state
+                            .certificates
+                            .iter()
+                            .filter_map(|(n, vs)| {
+                                vs.last()
+                                    .map(|v| objects::certificate_item(base, n, v, false))
+                            })
+                            .collect();
+                        page(
+                            &items,
+                            base,
+                            "/certificates",
+                            &api_version,
+                            query,
+                            config.max_page_size,
+                        )
+                    }
+                    Read::ListVersions { name } => {
+                        let items: Vec<Value> = versions_of(name)?
+                            .iter()
+                            .map(|v| objects::certificate_item(base, name, v, true))
+                            .collect();
+                        let path = format!("/certificates/{name}/versions");
+                        page(
+                            &items,
+                            base,
+                            &path,
+                            &api_version,
+                            query,
+                            config.max_page_size,
+                        )
+                    }
+                }
             }
         }
     }
+}
+
+/// One page of `items` at `$skiptoken`, with an absolute `nextLink` back
+/// to `base` + `path` while more remain.
+fn page(
+    items: &[Value],
+    base: &str,
+    path: &str,
+    api_version: &str,
+    query: &HashMap<String, String>,
+    max: usize,
+) -> Result<Value, KvError> {
+    let page = page_size(query, max)?;
+    let skip: usize = match query.get("$skiptoken") {
+        None => 0,
+        Some(t) => t
+            .parse()
+            .map_err(|_| KvError::new(400, "BadParameter", format!("Invalid $skiptoken {t}.")))?,
+    };
+    let end = (skip + page).min(items.len());
+    let next = (end < items.len()).then(|| {
+        format!("{base}{path}?api-version={api_version}&$skiptoken={end}&maxresults={page}")
+    });
+    Ok(json!({ "value": items.get(skip.min(end)..end).unwrap_or_default(), "nextLink": next }))
 }
 
 fn page_size(query: &HashMap<String, String>, max: usize) -> Result<usize, KvError> {
@@ -518,13 +743,18 @@ fn not_found(name: &str, version: Option<&str>) -> KvError {
 }
 
 fn attributes(v: &Version) -> Value {
-    json!({
+    let mut a = json!({
         "enabled": v.enabled,
         "created": v.created,
         "updated": v.created,
         "recoveryLevel": "Recoverable+Purgeable",
         "recoverableDays": 90,
-    })
+    });
+    if let Some((nbf, exp)) = v.managed {
+        a["nbf"] = nbf.into();
+        a["exp"] = exp.into();
+    }
+    a
 }
 
 fn bundle(base: &str, name: &str, v: &Version) -> Value {
@@ -538,6 +768,10 @@ fn bundle(base: &str, name: &str, v: &Version) -> Value {
     }
     if let Some(tags) = &v.tags {
         out["tags"] = tags.clone();
+    }
+    if v.managed.is_some() {
+        out["kid"] = format!("{base}/keys/{name}/{}", v.id).into();
+        out["managed"] = true.into();
     }
     out
 }
@@ -553,6 +787,9 @@ fn item(base: &str, name: &str, version: Option<&Version>, v: &Version) -> Value
     }
     if let Some(tags) = &v.tags {
         out["tags"] = tags.clone();
+    }
+    if v.managed.is_some() {
+        out["managed"] = true.into();
     }
     out
 }

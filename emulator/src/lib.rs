@@ -1,6 +1,16 @@
 //! A strict local emulator of the workload identity trust chain: the
 //! cluster's OIDC issuer, Microsoft Entra ID's token endpoint and Key Vault's
-//! secrets data plane, over HTTPS with a CA it generates.
+//! data plane (secrets read and written; keys and certificates read), over
+//! HTTPS with a CA it generates.
+//!
+//! Keys and certificates hold real material made at start-up from the
+//! world config ([`config::KeySeed`], [`config::CertificateSeed`]): RSA
+//! 2048/3072/4096 and EC P-256/P-384/P-521 keys, X.509 certificates signed
+//! by themselves or by an emulator CA, each certificate version also a
+//! managed key and a PKCS#12 or PEM secret of the same name and version, as
+//! Key Vault keeps them ([`keyvault::material`]). Disabled key and
+//! certificate versions are listed and readable with `enabled: false`, as
+//! Key Vault shows them; a disabled certificate's secret is refused.
 //!
 //! It is strict on purpose: it refuses what the real services refuse, with
 //! their status codes, error bodies and AADSTS texts (see [`entra`] and
@@ -125,7 +135,7 @@ impl Emulator {
 
         let fetch = fetch_client(&ca_pem, &config.trusted_issuer_ca_pems, &issuer_host, addr)?;
         let shared = Arc::new(server::Shared {
-            store: Mutex::new(keyvault::Store::new(&config)),
+            store: Mutex::new(keyvault::Store::new(&config)?),
             issuer: Arc::new(Issuer::new(config.issuer.clone())?),
             entra_key: keys::SigningKey::generate()?,
             config: RwLock::new(config),

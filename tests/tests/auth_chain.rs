@@ -13,7 +13,8 @@ use std::{
 };
 
 use azure_wi_auth::{
-    Error, RetryPolicy, SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential, names,
+    Assertion, AssertionCredential, Error, FederatedIdentity, RetryPolicy, SecretClient,
+    WorkloadIdentityConfig, WorkloadIdentityCredential, names,
 };
 use azure_wi_emulator::{
     Config, Emulator, Endpoint, Failure, TokenSpec,
@@ -121,6 +122,55 @@ async fn reads_versions_lists_and_writes() {
         "v2"
     );
     // One token served every call: the challenge and the token were cached.
+    assert_eq!(emulator.counters().tokens_issued(), 1);
+}
+
+/// A node daemon's credential, given each pod's ServiceAccount token per
+/// call: replicas of one ServiceAccount share one exchange, and another
+/// ServiceAccount presenting itself for the same client id is not served
+/// that token but refused by Entra ID.
+#[tokio::test]
+async fn a_node_daemon_exchanges_once_per_service_account_and_never_across() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let daemon = AssertionCredential::builder()
+        .with_authority_host(emulator.authority_host().parse().unwrap())
+        .with_http_client(emulator.client().unwrap())
+        .with_retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let identity = FederatedIdentity::new(
+        DEMO_TENANT.parse().unwrap(),
+        DEMO_CLIENT_ID.parse().unwrap(),
+    );
+    let replica = |issued_ago: u64| {
+        let spec = TokenSpec::new("team-a", "orders-api")
+            .issued_at(SystemTime::now() - Duration::from_secs(issued_ago));
+        Assertion::new(emulator.mint(&spec).unwrap()).unwrap()
+    };
+    let (first, second) = (replica(0), replica(30));
+    assert_ne!(first.secret(), second.secret());
+    for assertion in [first, second] {
+        let bound = daemon.for_workload(identity.clone(), assertion);
+        let client = SecretClient::builder(&emulator.vault_url("orders-kv"), bound)
+            .with_retry_policy(fast_retries())
+            .build()
+            .unwrap();
+        let secret = client.get_secret("db-password").await.unwrap();
+        assert_eq!(secret.value.expose(), "s3cr3t-from-key-vault");
+    }
+    assert_eq!(emulator.counters().tokens_issued(), 1);
+
+    let intruder = emulator.mint(&TokenSpec::new("team-b", "billing")).unwrap();
+    let error = daemon
+        .get_token(
+            &identity,
+            &Assertion::new(intruder).unwrap(),
+            &["https://vault.azure.net/.default".parse().unwrap()],
+        )
+        .await
+        .unwrap_err();
+    let code = error.entra().and_then(|e| e.code());
+    assert!(matches!(code, Some(70021 | 700_213)), "{error}");
     assert_eq!(emulator.counters().tokens_issued(), 1);
 }
 

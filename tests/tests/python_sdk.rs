@@ -5,8 +5,9 @@
 //! emulator is wrong.
 //!
 //! Needs `python3 -m pip install azure-identity==1.27.0
-//! azure-keyvault-secrets==4.12.0` (`.ci/run` installs them); without them
-//! the tests fail saying so.
+//! azure-keyvault-secrets==4.12.0 azure-keyvault-keys==4.11.3
+//! azure-keyvault-certificates==4.12.0`; without them the tests fail saying
+//! so.
 
 #![allow(
     clippy::unwrap_used,
@@ -46,12 +47,31 @@ fn pod(emulator: &Emulator, spec: &TokenSpec) -> Pod {
 }
 
 /// Runs `sdk.py` with the pod's environment and returns its JSON answer.
+fn sdk_script(emulator: &Emulator, pod: &Pod, script: &str, args: &[&str]) -> Value {
+    run_python(emulator, pod, script, DEMO_CLIENT_ID, DEMO_TENANT, args)
+}
+
+/// Runs `sdk.py` with the pod's environment and returns its JSON answer.
 fn sdk(emulator: &Emulator, pod: &Pod, client_id: &str, args: &[&str]) -> Value {
     sdk_in(emulator, pod, client_id, DEMO_TENANT, args)
 }
 
 fn sdk_in(emulator: &Emulator, pod: &Pod, client_id: &str, tenant: &str, args: &[&str]) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/sdk.py");
+    run_python(emulator, pod, "sdk.py", client_id, tenant, args)
+}
+
+/// Runs `python/<script> VAULT_URL ARGS...` with only a pod's environment.
+fn run_python(
+    emulator: &Emulator,
+    pod: &Pod,
+    script: &str,
+    client_id: &str,
+    tenant: &str,
+    args: &[&str],
+) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(script);
     let mut command = Command::new("python3");
     command
         .arg(&script)
@@ -90,7 +110,7 @@ fn sdk_in(emulator: &Emulator, pod: &Pod, client_id: &str, tenant: &str, args: &
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !stderr.contains("ModuleNotFoundError"),
-        "Microsoft's Python SDK is missing: python3 -m pip install azure-identity==1.27.0 azure-keyvault-secrets==4.12.0\n{stderr}"
+        "Microsoft's Python SDK is missing: python3 -m pip install azure-identity==1.27.0 azure-keyvault-secrets==4.12.0 azure-keyvault-keys==4.11.3 azure-keyvault-certificates==4.12.0\n{stderr}"
     );
     serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("sdk.py printed no JSON ({e}): {stdout}\n{stderr}"))
@@ -354,4 +374,111 @@ async fn every_other_entra_refusal_and_throttling() {
         .update_config(|c| c.identities[0].federated_credentials.clear())
         .unwrap();
     assert_refused(&sdk(&emulator, &good, DEMO_CLIENT_ID, &get), "AADSTS70021");
+}
+
+/// `azure-keyvault-keys` and `azure-keyvault-certificates` read what the
+/// emulator seeds: RSA and EC keys with versions (a disabled one readable,
+/// as Key Vault shows it), certificates with their managed key and secret,
+/// the PKCS#12 and PEM secrets decoded by `cryptography` and matched to the
+/// certificate; a disabled certificate's secret and missing objects refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_certificates_through_microsofts_sdks() {
+    let mut config = Config::demo_with_keys_and_certificates();
+    config.max_page_size = 2; // lists follow nextLink
+    let emulator = Emulator::start(config).await.unwrap();
+    let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+    let seen = sdk_script(&emulator, &pod, "keys_certs.py", &[]);
+
+    let rsa = ok(&seen["rsa"]);
+    assert_eq!(
+        (&rsa["kty"], &rsa["n_bits"], &rsa["e"], &rsa["enabled"]),
+        (&"RSA".into(), &4096.into(), &65537.into(), &true.into()),
+        "{seen:#}"
+    );
+    let ec = ok(&seen["ec"]);
+    assert_eq!(
+        (&ec["crv"], &ec["x_len"], &ec["y_len"]),
+        (&"P-521".into(), &66.into(), &66.into()),
+        "{seen:#}"
+    );
+    assert_eq!(
+        ok(&seen["ec_versions"]),
+        &serde_json::json!(["P-256", "P-384", "P-521"])
+    );
+    assert_eq!(
+        ok(&seen["key_names"]),
+        &serde_json::json!(["signing-ec", "signing-rsa", "web-tls", "web-tls-pem"])
+    );
+    let versions = ok(&seen["rsa_versions"]).as_array().unwrap();
+    assert_eq!(versions.len(), 3);
+    let disabled = ok(&seen["rsa_disabled"]);
+    assert_eq!(
+        (&disabled["enabled"], &disabled["n_bits"]),
+        (&false.into(), &3072.into())
+    );
+    assert_eq!(seen["missing_key"]["error"], "ResourceNotFoundError");
+    assert_eq!(seen["missing_key"]["code"], "KeyNotFound");
+
+    let cert = ok(&seen["cert"]);
+    assert_eq!(cert["x5t_matches"], true, "{seen:#}");
+    assert_eq!(cert["subject"], "CN=orders.example.com");
+    assert_eq!(cert["content_type"], "application/x-pkcs12");
+    let version = cert["version"].as_str().unwrap();
+    assert!(
+        cert["key_id"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/keys/web-tls/{version}"))
+    );
+    assert!(
+        cert["secret_id"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/secrets/web-tls/{version}"))
+    );
+    assert_eq!(
+        ok(&seen["cert_pem"])["content_type"],
+        "application/x-pem-file"
+    );
+    assert_eq!(
+        ok(&seen["cert_names"]),
+        &serde_json::json!(["web-tls", "web-tls-pem"])
+    );
+    assert_eq!(ok(&seen["cert_disabled"])["enabled"], false);
+    assert_eq!(
+        ok(&seen["managed_key_matches"]),
+        &serde_json::json!([true, true])
+    );
+    assert_eq!(seen["missing_cert"]["error"], "ResourceNotFoundError");
+    assert_eq!(seen["missing_cert"]["code"], "CertificateNotFound");
+
+    let pfx = ok(&seen["pfx"]);
+    assert_eq!(pfx["content_type"], "application/x-pkcs12");
+    assert_eq!(pfx["key_id"], cert["key_id"]);
+    assert_eq!(pfx["managed"], true);
+    assert_eq!(pfx["key_matches"], true);
+    assert_eq!(pfx["leaf_spki"], cert["spki"]);
+    let pem = ok(&seen["pem"]);
+    assert_eq!(
+        (
+            &pem["key_first"],
+            &pem["key_matches"],
+            &pem["chain"],
+            &pem["issued_by_second"]
+        ),
+        (&true.into(), &true.into(), &2.into(), &true.into()),
+        "{seen:#}"
+    );
+    assert_eq!(pem["leaf_spki"], ok(&seen["cert_pem"])["spki"]);
+
+    let refused = &seen["secret_disabled"];
+    assert_eq!(refused["error"], "HttpResponseError", "{seen:#}");
+    assert_eq!(refused["status"], 403);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("Operation get is not allowed on a disabled secret."),
+        "{seen:#}"
+    );
 }

@@ -1,8 +1,13 @@
-//! [`SecretClient`]: Key Vault secrets with challenge-based authentication,
-//! paging that follows `nextLink`, and retries of throttled requests.
+//! Key Vault clients: [`SecretClient`] for secrets, and [`KeyClient`] and
+//! [`CertificateClient`] reading keys and certificates through the same
+//! vault connection, with challenge-based authentication, paging that
+//! follows `nextLink`, and retries of throttled requests.
 
 pub mod challenge;
+mod credential;
 mod model;
+mod objects;
+mod target;
 
 use std::sync::{Arc, Mutex};
 
@@ -11,10 +16,16 @@ use serde_json::{Value, json};
 use url::Url;
 
 pub use challenge::Challenge;
+pub use credential::{BoundAssertion, VaultCredential};
 pub use model::{Secret, SecretProperties};
+pub use objects::{
+    Certificate, CertificateClient, CertificateProperties, EcCurve, JsonWebKey, Key, KeyClient,
+    KeyProperties,
+};
+use target::{Target, segment};
 
 use crate::{
-    Error, Scope, WorkloadIdentityCredential,
+    Error, Scope,
     clock::Clock,
     retry::{
         RetryPolicy,
@@ -59,7 +70,7 @@ pub struct SecretClient {
 #[derive(Debug)]
 struct ClientInner {
     vault: Url,
-    credential: WorkloadIdentityCredential,
+    credential: VaultCredential,
     transport: SharedTransport,
     clock: Arc<dyn Clock>,
     retry: RetryPolicy,
@@ -71,7 +82,7 @@ struct ClientInner {
 #[must_use = "call .build() to get the client"]
 pub struct SecretClientBuilder {
     vault_url: String,
-    credential: WorkloadIdentityCredential,
+    credential: VaultCredential,
     transport: Option<SharedTransport>,
     retry: RetryPolicy,
 }
@@ -145,15 +156,15 @@ impl SecretClient {
     /// # Errors
     ///
     /// As [`SecretClientBuilder::build`].
-    pub fn new(vault_url: &str, credential: WorkloadIdentityCredential) -> Result<Self, Error> {
+    pub fn new(vault_url: &str, credential: impl Into<VaultCredential>) -> Result<Self, Error> {
         Self::builder(vault_url, credential).build()
     }
 
     /// A builder with options.
-    pub fn builder(vault_url: &str, credential: WorkloadIdentityCredential) -> SecretClientBuilder {
+    pub fn builder(vault_url: &str, credential: impl Into<VaultCredential>) -> SecretClientBuilder {
         SecretClientBuilder {
             vault_url: vault_url.to_owned(),
-            credential,
+            credential: credential.into(),
             transport: None,
             retry: RetryPolicy::default(),
         }
@@ -195,17 +206,40 @@ impl SecretClient {
     }
 
     async fn get(&self, name: &str, version: Option<&str>) -> Result<Secret, Error> {
+        let what = Target::Secret { name, version };
+        let json = self.get_json("secrets", name, version, &what).await?;
+        model::secret(&json).ok_or_else(|| what.malformed(self.vault_url()))
+    }
+
+    /// `GET /{collection}/{name}/{version}` (empty version for the current
+    /// one, the form the SDKs send).
+    async fn get_json(
+        &self,
+        collection: &str,
+        name: &str,
+        version: Option<&str>,
+        what: &Target<'_>,
+    ) -> Result<Value, Error> {
         let path = format!(
-            "secrets/{}/{}",
+            "{collection}/{}/{}",
             segment(name),
             version.map(segment).unwrap_or_default()
         );
-        let what = Target::Secret { name, version };
-        let json = self
-            .inner
-            .request("GET", self.url(&path), None, &what)
-            .await?;
-        model::secret(&json).ok_or_else(|| what.malformed(self.vault_url()))
+        self.inner.request("GET", self.url(&path), None, what).await
+    }
+
+    /// A client for this vault's keys, sharing this client's challenge,
+    /// credential, transport and retries.
+    #[must_use]
+    pub fn key_client(&self) -> KeyClient {
+        KeyClient::from_vault(self.clone())
+    }
+
+    /// A client for this vault's certificates, sharing this client's
+    /// challenge, credential, transport and retries.
+    #[must_use]
+    pub fn certificate_client(&self) -> CertificateClient {
+        CertificateClient::from_vault(self.clone())
     }
 
     /// Writes a new version of secret `name` holding `value`.
@@ -234,7 +268,7 @@ impl SecretClient {
     pub fn list_secret_properties(
         &self,
     ) -> impl Stream<Item = Result<SecretProperties, Error>> + Send + 'static {
-        self.pages(self.url("secrets"), Target::List)
+        self.pages(self.url("secrets"), Target::List, model::properties)
     }
 
     /// The metadata of every version of secret `name`.
@@ -248,14 +282,18 @@ impl SecretClient {
             Target::Versions {
                 name: name.to_owned(),
             },
+            model::properties,
         )
     }
 
-    fn pages(
+    /// The items of a list, `parse`d one by one, fetching the next page as
+    /// the caller reaches it.
+    fn pages<T: Send + 'static>(
         &self,
         first: Url,
         what: Target<'static>,
-    ) -> impl Stream<Item = Result<SecretProperties, Error>> + Send + 'static {
+        parse: fn(&Value) -> Option<T>,
+    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static {
         let inner = Arc::clone(&self.inner);
         stream::unfold(Some(first), move |next| {
             let inner = Arc::clone(&inner);
@@ -267,14 +305,12 @@ impl SecretClient {
                     Err(error) => return Some((vec![Err(error)], None)),
                 };
                 let vault = inner.vault.as_str().trim_end_matches('/').to_owned();
-                let mut items: Vec<Result<SecretProperties, Error>> = page["value"]
+                let mut items: Vec<Result<T, Error>> = page["value"]
                     .as_array()
                     .map(|items| {
                         items
                             .iter()
-                            .map(|item| {
-                                model::properties(item).ok_or_else(|| what.malformed(&vault))
-                            })
+                            .map(|item| parse(item).ok_or_else(|| what.malformed(&vault)))
                             .collect()
                     })
                     .unwrap_or_default();
@@ -292,114 +328,6 @@ impl SecretClient {
             }
         })
         .flat_map(stream::iter)
-    }
-}
-
-/// A path segment with the few characters that would break a URL escaped
-/// (secret names are `[0-9a-zA-Z-]`, so valid names pass unchanged).
-fn segment(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-/// What a request is for, to word errors.
-#[derive(Debug, Clone)]
-enum Target<'a> {
-    Secret {
-        name: &'a str,
-        version: Option<&'a str>,
-    },
-    Set {
-        name: &'a str,
-    },
-    List,
-    Versions {
-        name: String,
-    },
-}
-
-impl Target<'_> {
-    fn describe(&self) -> String {
-        match self {
-            Self::Secret {
-                name,
-                version: None,
-            } => format!("reading secret {name}"),
-            Self::Secret {
-                name,
-                version: Some(v),
-            } => format!("reading secret {name} version {v}"),
-            Self::Set { name } => format!("writing secret {name}"),
-            Self::List => "listing secrets".to_owned(),
-            Self::Versions { name } => format!("listing the versions of secret {name}"),
-        }
-    }
-
-    fn role(&self) -> &'static str {
-        match self {
-            Self::Set { .. } => "Key Vault Secrets Officer",
-            _ => "Key Vault Secrets User",
-        }
-    }
-
-    fn malformed(&self, vault: &str) -> Error {
-        Error::KeyVault {
-            vault: vault.to_owned(),
-            what: self.describe(),
-            status: 200,
-            code: "MalformedResponse".to_owned(),
-            message: "the answer is not a Key Vault secret body".to_owned(),
-        }
-    }
-
-    /// Maps an error answer to the error a user can act on.
-    fn error(&self, vault: &str, response: &HttpResponse) -> Error {
-        let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
-        let inner = body["error"]["innererror"]["code"]
-            .as_str()
-            .map(str::to_owned);
-        let message = body["error"]["message"]
-            .as_str()
-            .map(|m| m.lines().next().unwrap_or_default().trim().to_owned())
-            .unwrap_or_else(|| {
-                String::from_utf8_lossy(&response.body)
-                    .chars()
-                    .take(200)
-                    .collect()
-            });
-        match (response.status, self) {
-            (404, Self::Secret { name, version }) if code == "SecretNotFound" => {
-                Error::SecretNotFound {
-                    vault: vault.to_owned(),
-                    name: (*name).to_owned(),
-                    version: version.map(str::to_owned),
-                }
-            }
-            (404, Self::Versions { name }) if code == "SecretNotFound" => Error::SecretNotFound {
-                vault: vault.to_owned(),
-                name: name.clone(),
-                version: None,
-            },
-            (403, _) => {
-                let code = inner.unwrap_or(code);
-                let role = matches!(code.as_str(), "ForbiddenByRbac" | "AccessDenied")
-                    .then(|| self.role());
-                Error::Forbidden {
-                    vault: vault.to_owned(),
-                    what: self.describe(),
-                    code,
-                    message,
-                    role,
-                }
-            }
-            (status, _) => Error::KeyVault {
-                vault: vault.to_owned(),
-                what: self.describe(),
-                status,
-                code,
-                message,
-            },
-        }
     }
 }
 
@@ -572,12 +500,12 @@ impl ClientInner {
                 challenge.resource_host
             )));
         }
-        let tenant = self.credential.config().tenant_id().as_str();
+        let tenant = self.credential.tenant_id().as_str();
         if let Some(challenged) = &challenge.tenant
             && !challenged.eq_ignore_ascii_case(tenant)
         {
             return Err(bad(format!(
-                "the vault belongs to tenant {challenged} but AZURE_TENANT_ID is {tenant}; the identity and the vault must be in one tenant"
+                "the vault belongs to tenant {challenged} but the identity's tenant (AZURE_TENANT_ID in a pod) is {tenant}; the identity and the vault must be in one tenant"
             )));
         }
         *self

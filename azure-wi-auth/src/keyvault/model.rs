@@ -23,6 +23,13 @@ pub struct SecretProperties {
     pub created: Option<SystemTime>,
     /// When it was last updated.
     pub updated: Option<SystemTime>,
+    /// `kid`: set when a certificate owns the secret; the secret's value is
+    /// then the certificate with its private key, encoded as
+    /// [`content_type`](Self::content_type) says (`application/x-pkcs12`,
+    /// base64 PKCS#12, or `application/x-pem-file`).
+    pub key_id: Option<String>,
+    /// Whether a certificate owns the secret.
+    pub managed: bool,
 }
 
 /// A secret with its value.
@@ -34,7 +41,7 @@ pub struct Secret {
     pub value: SecretValue,
 }
 
-fn unix(value: &Value) -> Option<SystemTime> {
+pub(crate) fn unix(value: &Value) -> Option<SystemTime> {
     value
         .as_u64()
         .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
@@ -59,6 +66,8 @@ pub(crate) fn properties(json: &Value) -> Option<SecretProperties> {
         content_type: json["contentType"].as_str().map(str::to_owned),
         created: unix(&attributes["created"]),
         updated: unix(&attributes["updated"]),
+        key_id: json["kid"].as_str().map(str::to_owned),
+        managed: json["managed"].as_bool().unwrap_or(false),
     })
 }
 

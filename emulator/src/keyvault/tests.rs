@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::{DEMO_OBJECT_ID, RoleAssignment};
+use crate::config::{DEMO_OBJECT_ID, Role, RoleAssignment};
 
 fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
@@ -46,7 +46,27 @@ fn routes_the_paths_clients_send() {
         Op::Set { name: "x".into() }
     );
     assert_eq!(route("DELETE", "/secrets/x").unwrap_err().status, 405);
-    assert_eq!(route("GET", "/keys/x").unwrap_err().status, 404);
+    assert_eq!(route("GET", "/storage/x").unwrap_err().status, 404);
+    assert_eq!(route("PUT", "/keys/x").unwrap_err().status, 405);
+    let get = |name: &str, version: Option<&str>| Read::Get {
+        name: name.into(),
+        version: version.map(Into::into),
+    };
+    assert_eq!(route("GET", "/keys/x").unwrap(), Op::Keys(get("x", None)));
+    assert_eq!(route("GET", "/keys/x/").unwrap(), Op::Keys(get("x", None)));
+    assert_eq!(
+        route("GET", "/keys/x/abc").unwrap(),
+        Op::Keys(get("x", Some("abc")))
+    );
+    assert_eq!(route("GET", "/keys").unwrap(), Op::Keys(Read::List));
+    assert_eq!(
+        route("GET", "/certificates/x/versions").unwrap(),
+        Op::Certificates(Read::ListVersions { name: "x".into() })
+    );
+    assert_eq!(
+        route("GET", "/certificates/").unwrap(),
+        Op::Certificates(Read::List)
+    );
 }
 
 #[test]
@@ -110,7 +130,7 @@ fn rbac_by_object_id_role_and_scope() {
 #[test]
 fn get_set_versions_and_errors() {
     let config = Config::demo();
-    let mut store = Store::new(&config);
+    let mut store = Store::new(&config).unwrap();
     let query = q(&[("api-version", "2025-07-01")]);
     let get = |store: &mut Store, name: &str, version: Option<&str>| {
         store.execute(
@@ -192,7 +212,7 @@ fn get_set_versions_and_errors() {
 #[test]
 fn lists_page_with_absolute_next_links_and_no_values() {
     let config = Config::demo();
-    let mut store = Store::new(&config);
+    let mut store = Store::new(&config).unwrap();
     let first = store
         .execute(
             &config,
@@ -261,7 +281,7 @@ fn lists_page_with_absolute_next_links_and_no_values() {
 fn throttles_per_window_and_says_when_to_come_back() {
     let mut config = Config::demo();
     config.throttle.reads_per_10s = 2;
-    let mut store = Store::new(&config);
+    let mut store = Store::new(&config).unwrap();
     let now = Instant::now();
     store.admit(&config, "orders-kv", &Op::List, now).unwrap();
     store.admit(&config, "orders-kv", &Op::List, now).unwrap();
@@ -290,4 +310,367 @@ fn the_challenge_separates_parameters_with_comma_space() {
         challenge("https://login.microsoftonline.com/", "t1"),
         "Bearer authorization=\"https://login.microsoftonline.com/t1\", resource=\"https://vault.azure.net\""
     );
+}
+
+mod keys_and_certificates {
+    use std::sync::{Mutex, OnceLock};
+
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use sha1::Digest as _;
+
+    use super::*;
+    use crate::config::{
+        CertificateSeed, CertificateVersionSeed, Curve, KeySeed, KeySpec, KeyVersionSeed,
+    };
+
+    /// Key generation is slow in debug builds: one store for the module.
+    fn store() -> std::sync::MutexGuard<'static, Store> {
+        static STORE: OnceLock<Mutex<Store>> = OnceLock::new();
+        STORE
+            .get_or_init(|| {
+                Mutex::new(Store::new(&Config::demo_with_keys_and_certificates()).unwrap())
+            })
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn run(op: &Op) -> Result<Value, KvError> {
+        let config = Config::demo_with_keys_and_certificates();
+        store().execute(
+            &config,
+            "orders-kv",
+            op,
+            BASE,
+            &q(&[("api-version", "2025-07-01")]),
+            b"",
+        )
+    }
+
+    fn get_key(name: &str, version: Option<&str>) -> Result<Value, KvError> {
+        run(&Op::Keys(Read::Get {
+            name: name.into(),
+            version: version.map(Into::into),
+        }))
+    }
+
+    fn b64url(v: &Value) -> Vec<u8> {
+        URL_SAFE_NO_PAD.decode(v.as_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn keys_are_public_json_web_keys_with_their_versions() {
+        let rsa = get_key("signing-rsa", None).unwrap();
+        let jwk = &rsa["key"];
+        assert_eq!(jwk["kty"], "RSA");
+        assert_eq!(b64url(&jwk["n"]).len() * 8, 4096);
+        assert_eq!(jwk["e"], "AQAB");
+        assert!(jwk.get("d").is_none(), "a private part leaked: {jwk}");
+        assert!(
+            jwk["kid"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{BASE}/keys/signing-rsa/"))
+        );
+        assert_eq!(rsa["attributes"]["enabled"], true);
+
+        let versions = run(&Op::Keys(Read::ListVersions {
+            name: "signing-rsa".into(),
+        }))
+        .unwrap();
+        let items = versions["value"].as_array().unwrap();
+        assert_eq!(items.len(), 3);
+        // A disabled version is listed and readable, with enabled: false.
+        assert_eq!(items[1]["attributes"]["enabled"], false);
+        let disabled_id = items[1]["kid"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap();
+        let disabled = get_key("signing-rsa", Some(disabled_id)).unwrap();
+        assert_eq!(disabled["attributes"]["enabled"], false);
+        assert_eq!(b64url(&disabled["key"]["n"]).len() * 8, 3072);
+
+        let ec = get_key("signing-ec", None).unwrap();
+        assert_eq!(ec["key"]["crv"], "P-521");
+        assert_eq!(b64url(&ec["key"]["x"]).len(), 66);
+        assert_eq!(b64url(&ec["key"]["y"]).len(), 66);
+        assert_eq!(ec["key"]["key_ops"], json!(["sign", "verify"]));
+
+        let listed = run(&Op::Keys(Read::List)).unwrap();
+        let kids: Vec<&str> = listed["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["kid"].as_str().unwrap())
+            .collect();
+        // A certificate's key is listed too, managed.
+        assert_eq!(
+            kids,
+            [
+                format!("{BASE}/keys/signing-ec"),
+                format!("{BASE}/keys/signing-rsa"),
+                format!("{BASE}/keys/web-tls"),
+                format!("{BASE}/keys/web-tls-pem"),
+            ]
+        );
+
+        let missing = get_key("nope", None).unwrap_err();
+        assert_eq!((missing.status, missing.code), (404, "KeyNotFound"));
+        assert!(
+            missing
+                .message
+                .starts_with("A key with (name/id) nope was not found")
+        );
+        let missing = get_key("signing-rsa", Some("0123")).unwrap_err();
+        assert!(
+            missing.message.contains("signing-rsa/0123"),
+            "{}",
+            missing.message
+        );
+    }
+
+    #[test]
+    fn a_certificate_is_a_certificate_a_key_and_a_secret_of_one_version() {
+        let cert = run(&Op::Certificates(Read::Get {
+            name: "web-tls".into(),
+            version: None,
+        }))
+        .unwrap();
+        let id = cert["id"].as_str().unwrap();
+        let version = id.rsplit('/').next().unwrap();
+        assert_eq!(cert["kid"], format!("{BASE}/keys/web-tls/{version}"));
+        assert_eq!(cert["sid"], format!("{BASE}/secrets/web-tls/{version}"));
+        let der = STANDARD.decode(cert["cer"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            cert["x5t"],
+            URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&der))
+        );
+        assert_eq!(
+            cert["policy"]["secret_props"]["contentType"],
+            "application/x-pkcs12"
+        );
+        assert_eq!(cert["policy"]["key_props"]["key_size"], 2048);
+        assert_eq!(cert["policy"]["issuer"]["name"], "Self");
+
+        let key = get_key("web-tls", Some(version)).unwrap();
+        assert_eq!(key["managed"], true);
+        assert_eq!(key["key"]["kty"], "RSA");
+
+        let secret = run(&Op::Get {
+            name: "web-tls".into(),
+            version: None,
+        })
+        .unwrap();
+        assert_eq!(secret["contentType"], "application/x-pkcs12");
+        assert_eq!(secret["kid"], cert["kid"]);
+        assert_eq!(secret["managed"], true);
+        let pfx = STANDARD.decode(secret["value"].as_str().unwrap()).unwrap();
+        let store =
+            p12_keystore::KeyStore::from_pkcs12(&pfx, "", p12_keystore::Pkcs12ImportPolicy::Strict)
+                .unwrap();
+        let (_, chain) = store.private_key_chain().unwrap();
+        assert_eq!(chain.certs()[0].as_der(), der.as_slice());
+
+        // The PEM certificate: key first, then leaf and the emulator CA.
+        let pem_cert = run(&Op::Certificates(Read::Get {
+            name: "web-tls-pem".into(),
+            version: None,
+        }))
+        .unwrap();
+        assert_eq!(pem_cert["policy"]["key_props"]["crv"], "P-384");
+        let pem = run(&Op::Get {
+            name: "web-tls-pem".into(),
+            version: None,
+        })
+        .unwrap();
+        assert_eq!(pem["contentType"], "application/x-pem-file");
+        let text = pem["value"].as_str().unwrap();
+        assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{text}");
+        assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 2);
+        let leaf_pem = material::pem(
+            "CERTIFICATE",
+            &STANDARD.decode(pem_cert["cer"].as_str().unwrap()).unwrap(),
+        );
+        assert!(text.contains(&leaf_pem));
+        assert!(text.ends_with(&material::pem("CERTIFICATE", store_ca())));
+    }
+
+    fn store_ca() -> &'static [u8] {
+        static CA: OnceLock<Vec<u8>> = OnceLock::new();
+        CA.get_or_init(|| store().key_vault_ca_der().to_vec())
+    }
+
+    #[test]
+    fn a_disabled_certificate_version_is_readable_but_its_secret_is_not() {
+        let versions = run(&Op::Certificates(Read::ListVersions {
+            name: "web-tls".into(),
+        }))
+        .unwrap();
+        let first = &versions["value"][0];
+        assert_eq!(first["attributes"]["enabled"], false);
+        let version = first["id"].as_str().unwrap().rsplit('/').next().unwrap();
+        let cert = run(&Op::Certificates(Read::Get {
+            name: "web-tls".into(),
+            version: Some(version.into()),
+        }))
+        .unwrap();
+        assert_eq!(cert["attributes"]["enabled"], false);
+        let secret = run(&Op::Get {
+            name: "web-tls".into(),
+            version: Some(version.into()),
+        })
+        .unwrap_err();
+        assert_eq!(
+            (secret.status, secret.code, secret.inner),
+            (403, "Forbidden", Some("SecretDisabled"))
+        );
+        let missing = run(&Op::Certificates(Read::Get {
+            name: "nope".into(),
+            version: None,
+        }))
+        .unwrap_err();
+        assert_eq!((missing.status, missing.code), (404, "CertificateNotFound"));
+    }
+
+    #[test]
+    fn a_certificates_secret_cannot_be_overwritten() {
+        let config = Config::demo_with_keys_and_certificates();
+        let error = store()
+            .execute(
+                &config,
+                "orders-kv",
+                &Op::Set {
+                    name: "web-tls".into(),
+                },
+                BASE,
+                &q(&[("api-version", "2025-07-01")]),
+                br#"{"value":"x"}"#,
+            )
+            .unwrap_err();
+        assert_eq!(error.status, 409);
+    }
+
+    #[test]
+    fn roles_grant_what_azure_defines() {
+        let mut config = Config::demo();
+        let claims = json!({"oid": DEMO_OBJECT_ID, "appid": "a", "iss": "i"});
+        let key = Op::Keys(Read::Get {
+            name: "signing-rsa".into(),
+            version: None,
+        });
+        let cert = Op::Certificates(Read::List);
+        let secret = Op::Get {
+            name: "db-password".into(),
+            version: None,
+        };
+        let allowed =
+            |config: &Config, op: &Op| authorize(config, "orders-kv", op, &claims).is_ok();
+        // The demo's Secrets User reads secrets only.
+        assert!(allowed(&config, &secret));
+        let denied = authorize(&config, "orders-kv", &key, &claims).unwrap_err();
+        assert_eq!(
+            (denied.status, denied.inner),
+            (403, Some("ForbiddenByRbac"))
+        );
+        assert!(
+            denied
+                .message
+                .contains("Action: 'Microsoft.KeyVault/vaults/keys/read'")
+        );
+        assert!(
+            denied
+                .message
+                .contains("/vaults/orders-kv/keys/signing-rsa'")
+        );
+        assert!(!allowed(&config, &cert));
+
+        for (role, key_ok, cert_ok, secret_ok) in [
+            (Role::CryptoUser, true, false, false),
+            (Role::CertificateUser, true, true, true),
+            (Role::Reader, true, true, false),
+        ] {
+            config.role_assignments = vec![RoleAssignment {
+                principal_id: DEMO_OBJECT_ID.into(),
+                role,
+                scope: "orders-kv".into(),
+            }];
+            assert_eq!(
+                (
+                    allowed(&config, &key),
+                    allowed(&config, &cert),
+                    allowed(&config, &secret)
+                ),
+                (key_ok, cert_ok, secret_ok),
+                "{role:?}"
+            );
+        }
+        // A role on one key covers that key alone.
+        config.role_assignments = vec![RoleAssignment {
+            principal_id: DEMO_OBJECT_ID.into(),
+            role: Role::CryptoUser,
+            scope: "orders-kv/keys/signing-rsa".into(),
+        }];
+        assert!(allowed(&config, &key));
+        let other = Op::Keys(Read::Get {
+            name: "signing-ec".into(),
+            version: None,
+        });
+        assert!(!allowed(&config, &other));
+    }
+
+    #[test]
+    fn refuses_keys_and_certificates_key_vault_would_not_hold() {
+        let with = |change: &dyn Fn(&mut crate::config::Vault)| {
+            let mut config = Config::demo();
+            change(&mut config.vaults[0]);
+            config.validate().map_err(|e| e.to_string())
+        };
+        let key = |spec: KeySpec| KeySeed {
+            name: "k".into(),
+            versions: vec![KeyVersionSeed {
+                key: spec,
+                key_ops: None,
+                enabled: true,
+            }],
+        };
+        let e = with(&|v| v.keys = vec![key(KeySpec::rsa(1024))]).unwrap_err();
+        assert!(e.contains("2048, 3072 or 4096"), "{e}");
+        let cert = |name: &str, spec: KeySpec| CertificateSeed {
+            name: name.into(),
+            versions: vec![CertificateVersionSeed {
+                key: spec,
+                subject: "CN=x".into(),
+                dns_names: Vec::new(),
+                issuer: Default::default(),
+                content_type: Default::default(),
+                validity_months: 12,
+                enabled: true,
+            }],
+        };
+        let e =
+            with(&|v| v.certificates = vec![cert("db-password", KeySpec::rsa(2048))]).unwrap_err();
+        assert!(e.contains("owns the key and secret of its name"), "{e}");
+        let e = with(&|v| v.certificates = vec![cert("c", KeySpec::ec(Curve::P521))]).unwrap_err();
+        assert!(e.contains("P-521"), "{e}");
+
+        // A given key must be what it says.
+        let ec_pem = material::KeyMaterial::from_spec(&KeySpec::ec(Curve::P256))
+            .unwrap()
+            .pkcs8_pem();
+        let mut spec = KeySpec::rsa(2048);
+        spec.pkcs8_pem = Some(ec_pem.clone());
+        assert!(
+            material::KeyMaterial::from_spec(&spec)
+                .unwrap_err()
+                .contains("not of kty RSA")
+        );
+        let mut spec = KeySpec::ec(Curve::P256);
+        spec.pkcs8_pem = Some(ec_pem);
+        assert_eq!(
+            material::KeyMaterial::from_spec(&spec).unwrap().public(),
+            material::KeyMaterial::from_spec(&spec).unwrap().public()
+        );
+    }
 }

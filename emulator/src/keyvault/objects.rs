@@ -1,0 +1,304 @@
+//! Keys and certificates in a vault: seeded from the world config with real
+//! key material, read back in Key Vault's JSON shapes (`KeyBundle`,
+//! `CertificateBundle`, their list items and the certificate policy), as
+//! the `keys.json` and `certificates.json` data-plane specifications in
+//! Azure/azure-rest-api-specs describe them.
+//!
+//! A certificate version is three objects of one name and version, as in
+//! Key Vault: the certificate, its key (`managed`), and its secret
+//! (`managed`, with `kid`) holding the PKCS#12 or PEM. The secret goes into
+//! the vault's secrets, so every secrets route serves it.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::material::{self, CertificateAuthority, IssuedCertificate, KeyMaterial};
+use super::{KvError, Version, new_version_id};
+use crate::config::{
+    CertificateContentType, CertificateIssuer, CertificateSeed, CertificateVersionSeed, KeySeed,
+};
+
+/// One version of a key.
+#[derive(Debug, Clone)]
+pub(super) struct KeyVersion {
+    pub(super) id: String,
+    material: KeyMaterial,
+    key_ops: Vec<String>,
+    pub(super) enabled: bool,
+    created: u64,
+    /// Set for a certificate's key: its validity and exportability follow
+    /// the certificate.
+    managed: Option<(u64, u64)>,
+}
+
+/// One version of a certificate.
+#[derive(Debug, Clone)]
+pub(super) struct CertificateVersion {
+    pub(super) id: String,
+    cert: IssuedCertificate,
+    seed: CertificateVersionSeed,
+    key_bits: Option<usize>,
+    pub(super) enabled: bool,
+    created: u64,
+}
+
+/// What a vault's seeds turn into.
+#[derive(Debug, Default)]
+pub(super) struct Seeded {
+    pub(super) keys: BTreeMap<String, Vec<KeyVersion>>,
+    pub(super) certificates: BTreeMap<String, Vec<CertificateVersion>>,
+    /// The certificates' secrets, to add to the vault's secrets.
+    pub(super) secrets: BTreeMap<String, Vec<Version>>,
+}
+
+/// Generates the keys and issues the certificates of one vault.
+pub(super) fn seed(
+    keys: &[KeySeed],
+    certificates: &[CertificateSeed],
+    ca: &CertificateAuthority,
+    now: u64,
+) -> Result<Seeded, String> {
+    let mut out = Seeded::default();
+    for key in keys {
+        let mut versions = Vec::new();
+        for v in &key.versions {
+            let material =
+                KeyMaterial::from_spec(&v.key).map_err(|e| format!("key {}: {e}", key.name))?;
+            let key_ops = v.key_ops.clone().unwrap_or_else(|| {
+                material
+                    .default_key_ops()
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            });
+            versions.push(KeyVersion {
+                id: new_version_id(),
+                material,
+                key_ops,
+                enabled: v.enabled,
+                created: now,
+                managed: None,
+            });
+        }
+        out.keys.insert(key.name.clone(), versions);
+    }
+    for cert in certificates {
+        let (mut certs, mut keys, mut secrets) = (Vec::new(), Vec::new(), Vec::new());
+        for v in &cert.versions {
+            let at = |e: String| format!("certificate {}: {e}", cert.name);
+            let material = KeyMaterial::from_spec(&v.key).map_err(at)?;
+            let issuer = match v.issuer {
+                CertificateIssuer::SelfSigned => None,
+                CertificateIssuer::Emulator => Some(ca),
+            };
+            let issued = material::issue(
+                &material,
+                &v.subject,
+                &v.dns_names,
+                v.validity_months,
+                issuer,
+            )
+            .map_err(at)?;
+            let value = match v.content_type {
+                CertificateContentType::Pkcs12 => {
+                    material::pkcs12_base64(&material, &issued).map_err(at)?
+                }
+                CertificateContentType::Pem => material::pem_bundle(&material, &issued),
+            };
+            let id = new_version_id();
+            secrets.push(Version {
+                id: id.clone(),
+                value,
+                content_type: Some(v.content_type.as_str().to_owned()),
+                enabled: v.enabled,
+                created: now,
+                tags: None,
+                managed: Some((issued.nbf, issued.exp)),
+            });
+            keys.push(KeyVersion {
+                id: id.clone(),
+                key_ops: material
+                    .default_key_ops()
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
+                enabled: v.enabled,
+                created: now,
+                managed: Some((issued.nbf, issued.exp)),
+                material: material.clone(),
+            });
+            certs.push(CertificateVersion {
+                id,
+                key_bits: material.rsa_bits(),
+                cert: issued,
+                seed: v.clone(),
+                enabled: v.enabled,
+                created: now,
+            });
+        }
+        out.keys.insert(cert.name.clone(), keys);
+        out.secrets.insert(cert.name.clone(), secrets);
+        out.certificates.insert(cert.name.clone(), certs);
+    }
+    Ok(out)
+}
+
+/// The version asked for, or the current one.
+pub(super) fn find<'a, T>(
+    versions: &'a [T],
+    version: Option<&str>,
+    id: impl Fn(&T) -> &str,
+) -> Option<&'a T> {
+    match version {
+        None => versions.last(),
+        Some(v) => versions.iter().find(|t| id(t) == v),
+    }
+}
+
+fn recoverable(mut attributes: Value) -> Value {
+    attributes["recoveryLevel"] = "Recoverable+Purgeable".into();
+    attributes["recoverableDays"] = 90.into();
+    attributes
+}
+
+fn key_attributes(v: &KeyVersion) -> Value {
+    let mut a = json!({"enabled": v.enabled, "created": v.created, "updated": v.created});
+    match v.managed {
+        Some((nbf, exp)) => {
+            a["nbf"] = nbf.into();
+            a["exp"] = exp.into();
+            a["exportable"] = true.into();
+        }
+        None => a["exportable"] = false.into(),
+    }
+    recoverable(a)
+}
+
+/// `KeyBundle`: the public JSON Web Key and attributes.
+pub(super) fn key_bundle(base: &str, name: &str, v: &KeyVersion) -> Value {
+    let kid = format!("{base}/keys/{name}/{}", v.id);
+    let mut out = json!({
+        "key": v.material.jwk(&kid, &v.key_ops),
+        "attributes": key_attributes(v),
+    });
+    if v.managed.is_some() {
+        out["managed"] = true.into();
+    }
+    out
+}
+
+/// `KeyItem`: `kid` without a version in a list of keys, with one in a
+/// list of versions.
+pub(super) fn key_item(base: &str, name: &str, v: &KeyVersion, versioned: bool) -> Value {
+    let kid = if versioned {
+        format!("{base}/keys/{name}/{}", v.id)
+    } else {
+        format!("{base}/keys/{name}")
+    };
+    let mut out = json!({"kid": kid, "attributes": key_attributes(v)});
+    if v.managed.is_some() {
+        out["managed"] = true.into();
+    }
+    out
+}
+
+fn certificate_attributes(v: &CertificateVersion) -> Value {
+    recoverable(json!({
+        "enabled": v.enabled,
+        "nbf": v.cert.nbf,
+        "exp": v.cert.exp,
+        "created": v.created,
+        "updated": v.created,
+    }))
+}
+
+/// The certificate's policy, as `GET /certificates/{name}` embeds it.
+fn policy(base: &str, name: &str, v: &CertificateVersion) -> Value {
+    let seed = &v.seed;
+    let mut key_props = json!({
+        "exportable": true,
+        "kty": seed.key.kty.as_str(),
+        "reuse_key": false,
+    });
+    match v.key_bits {
+        Some(bits) => key_props["key_size"] = bits.into(),
+        None => {
+            key_props["crv"] = seed
+                .key
+                .curve
+                .unwrap_or(crate::config::Curve::P256)
+                .name()
+                .into();
+        }
+    }
+    json!({
+        "id": format!("{base}/certificates/{name}/policy"),
+        "key_props": key_props,
+        "secret_props": {"contentType": seed.content_type.as_str()},
+        "x509_props": {
+            "subject": seed.subject,
+            "sans": {"dns_names": seed.dns_names},
+            "ekus": ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"],
+            "key_usage": ["digitalSignature", "keyEncipherment"],
+            "validity_months": seed.validity_months,
+        },
+        "lifetime_actions": [
+            {"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "AutoRenew"}}
+        ],
+        "issuer": {"name": seed.issuer.name()},
+        "attributes": {"enabled": true, "created": v.created, "updated": v.created},
+    })
+}
+
+/// `CertificateBundle`: ids of the certificate, its key and its secret,
+/// the leaf (`cer`, base64 DER), its thumbprint and the policy.
+pub(super) fn certificate_bundle(base: &str, name: &str, v: &CertificateVersion) -> Value {
+    json!({
+        "id": format!("{base}/certificates/{name}/{}", v.id),
+        "kid": format!("{base}/keys/{name}/{}", v.id),
+        "sid": format!("{base}/secrets/{name}/{}", v.id),
+        "x5t": material::x5t(&v.cert.leaf),
+        "cer": STANDARD.encode(&v.cert.leaf),
+        "attributes": certificate_attributes(v),
+        "policy": policy(base, name, v),
+    })
+}
+
+/// `CertificateItem`.
+pub(super) fn certificate_item(
+    base: &str,
+    name: &str,
+    v: &CertificateVersion,
+    versioned: bool,
+) -> Value {
+    let id = if versioned {
+        format!("{base}/certificates/{name}/{}", v.id)
+    } else {
+        format!("{base}/certificates/{name}")
+    };
+    json!({
+        "id": id,
+        "x5t": material::x5t(&v.cert.leaf),
+        "attributes": certificate_attributes(v),
+    })
+}
+
+/// Key Vault's 404 for a key or certificate, shaped as for secrets.
+pub(super) fn not_found(
+    kind: &str,
+    code: &'static str,
+    name: &str,
+    version: Option<&str>,
+) -> KvError {
+    let what = version.map_or_else(|| name.to_owned(), |v| format!("{name}/{v}"));
+    KvError::new(
+        404,
+        code,
+        format!(
+            "A {kind} with (name/id) {what} was not found in this key vault. If you recently deleted this {kind} you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
+        ),
+    )
+}
