@@ -13,6 +13,10 @@
 //! clock and keeps no state; [`admission`] translates AdmissionReviews in and
 //! out, and the binary's commands are thin shells around both.
 //!
+//! Beside it, a warn-only validating path ([`workload`]) tells `kubectl
+//! apply` users when the label sits on a Deployment or other workload, where
+//! it does nothing, instead of on its pod template.
+//!
 //! What it does not do: choose which pods to mutate (the
 //! MutatingWebhookConfiguration's `objectSelector` does), or ever remove or
 //! rewrite a field it did not add, except inside the volume named
@@ -29,3 +33,4 @@ pub mod mutate;
 pub mod server;
 pub mod serviceaccount;
 pub mod tls;
+pub mod workload;
