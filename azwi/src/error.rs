@@ -34,4 +34,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The `--issuer-url` is not something Entra can fetch documents from.
+    #[error("--issuer-url {url:?}: {what}")]
+    IssuerUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// The issuer self-check failed: a token signed by the given private key
+    /// does not validate against the documents that were written.
+    #[error("self-check failed: {0}")]
+    SelfCheck(String),
 }

@@ -4,11 +4,13 @@
 //! Such a cluster must publish its ServiceAccount issuer itself: a discovery
 //! document and a JWKS at public HTTPS URLs Entra can fetch, whose `issuer`
 //! and key ids match the tokens kube-apiserver signs byte for byte. This
-//! crate builds the JWKS offline, from the same key files the
+//! crate builds those documents offline, from the same key files the
 //! apiserver is given:
 //!
 //! - [`keys`] reads PEM public and private keys (RSA, ECDSA P-256/384/521);
-//! - [`jwks`] turns them into a JWKS with kube-apiserver's `kid` derivation.
+//! - [`jwks`] turns them into a JWKS with kube-apiserver's `kid` derivation;
+//! - [`issuer`] writes the discovery document and the JWKS into a folder laid
+//!   out for upload, and proves them by validating a token it signs.
 //!
 //! What it does not do: talk to the cluster or to Azure. Nothing here
 //! uploads, creates or changes anything; the only files written are the ones
@@ -19,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod issuer;
 pub mod jwks;
 pub mod keys;
 

@@ -31,6 +31,27 @@ enum Command {
         #[arg(long = "output-file", value_name = "FILE")]
         output_file: Option<PathBuf>,
     },
+    /// Write the issuer's discovery document and JWKS into a folder laid out
+    /// for upload, and check that a token signed by the private key
+    /// validates against them.
+    Issuer {
+        /// The issuer, exactly as kube-apiserver's --service-account-issuer
+        /// and the federated credential hold it (a trailing slash matters).
+        #[arg(long = "issuer-url", value_name = "URL")]
+        issuer_url: String,
+        /// PEM files with the public or private keys tokens are signed with.
+        #[arg(long = "public-keys", required = true, num_args = 1.., value_name = "FILE")]
+        public_keys: Vec<PathBuf>,
+        /// PEM private key to sign the self-check token with; by default
+        /// the first private key among --public-keys. Without any, the
+        /// check is skipped (and said so).
+        #[arg(long = "private-key", value_name = "FILE")]
+        private_key: Option<PathBuf>,
+        /// Folder to write `.well-known/openid-configuration` and
+        /// `openid/v1/jwks` into.
+        #[arg(long = "output-dir", value_name = "DIR")]
+        output_dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,7 +82,72 @@ fn run(cli: Cli) -> Result<(), azwi::Error> {
                 }
             }
         }
+        Command::Issuer {
+            issuer_url,
+            public_keys,
+            private_key,
+            output_dir,
+        } => issuer(
+            &issuer_url,
+            &public_keys,
+            private_key.as_deref(),
+            &output_dir,
+        ),
     }
+}
+
+fn issuer(
+    issuer_url: &str,
+    public_keys: &[PathBuf],
+    private_key: Option<&std::path::Path>,
+    output_dir: &std::path::Path,
+) -> Result<(), azwi::Error> {
+    let keys = read_keys(public_keys)?;
+    let jwks = azwi::jwks::Jwks::from_keys(keys.iter().map(|k| &k.public));
+    let discovery = azwi::issuer::discovery(issuer_url, &jwks)?;
+    let signer =
+        match private_key {
+            Some(path) => {
+                let found = azwi::keys::read_key_file(path)?;
+                let key = found.into_iter().find_map(|k| k.private).ok_or_else(|| {
+                    azwi::Error::BadKey {
+                        path: path.to_owned(),
+                        what: "holds no private key (--private-key needs one)".to_owned(),
+                    }
+                })?;
+                Some(key)
+            }
+            None => keys.iter().find_map(|k| k.private.clone()),
+        };
+    for path in azwi::issuer::write_documents(output_dir, &discovery, &jwks)? {
+        println!("wrote {}", path.display());
+    }
+    println!("issuer: {issuer_url}");
+    let slash = if issuer_url.ends_with('/') {
+        "ends with a slash"
+    } else {
+        "has no trailing slash"
+    };
+    println!(
+        "the federated credential's issuer and kube-apiserver's --service-account-issuer must be exactly {issuer_url:?} ({slash})"
+    );
+    println!(
+        "upload the folder so that {}/.well-known/openid-configuration and {} are served",
+        issuer_url.trim_end_matches('/'),
+        discovery.jwks_uri
+    );
+    match signer {
+        Some(key) => {
+            azwi::issuer::self_check(output_dir, issuer_url, &key)?;
+            println!(
+                "self-check passed: a token signed by the private key validates against the written documents"
+            );
+        }
+        None => eprintln!(
+            "self-check skipped: no private key among --public-keys and no --private-key given"
+        ),
+    }
+    Ok(())
 }
 
 fn read_keys(files: &[PathBuf]) -> Result<Vec<azwi::keys::Key>, azwi::Error> {

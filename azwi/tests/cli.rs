@@ -105,3 +105,106 @@ fn jwks_without_keys_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--public-keys"), "{stderr}");
 }
+
+fn issuer_run(
+    dir: &std::path::Path,
+    issuer: &str,
+    keys: &[&str],
+    private: Option<&str>,
+) -> (i32, String, String) {
+    let out = dir.join("upload");
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "issuer".into(),
+        "--issuer-url".into(),
+        issuer.into(),
+        "--output-dir".into(),
+        out.into(),
+    ];
+    args.push("--public-keys".into());
+    for k in keys {
+        args.push(key(k).into());
+    }
+    if let Some(p) = private {
+        args.push("--private-key".into());
+        args.push(key(p).into());
+    }
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsString::as_os_str).collect();
+    azwi(&refs)
+}
+
+#[test]
+fn issuer_writes_both_documents_and_passes_its_self_check() {
+    for (keys, private, alg) in [
+        (&["rsa.pub"][..], Some("rsa-pkcs8.key"), "RS256"),
+        (&["p256-sec1.key"][..], None, "ES256"),
+        (&["p384.pub"][..], Some("p384-pkcs8.key"), "ES384"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = "https://acct.blob.core.windows.net/$web/";
+        let (code, stdout, stderr) = issuer_run(dir.path(), issuer, keys, private);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("self-check passed"), "{stdout}");
+        assert!(
+            stdout.contains("\"https://acct.blob.core.windows.net/$web/\" (ends with a slash)"),
+            "{stdout}"
+        );
+        let discovery: Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("upload/.well-known/openid-configuration")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(discovery["issuer"], issuer);
+        assert_eq!(
+            discovery["jwks_uri"],
+            "https://acct.blob.core.windows.net/$web/openid/v1/jwks"
+        );
+        assert_eq!(
+            discovery["id_token_signing_alg_values_supported"],
+            serde_json::json!([alg])
+        );
+        let jwks: Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("upload/openid/v1/jwks")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(jwks["keys"][0]["alg"], alg);
+    }
+}
+
+#[test]
+fn issuer_self_check_fails_with_the_wrong_private_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = issuer_run(
+        dir.path(),
+        "https://issuer.example.com",
+        &["rsa.pub"],
+        Some("p256-sec1.key"),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("self-check failed"), "{stderr}");
+    assert!(
+        stderr.contains("UpFnaoFGCztYURxdvuq3mh9VJEzXGIWTuQ9zsT2snOs"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn issuer_without_a_private_key_says_the_check_was_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) =
+        issuer_run(dir.path(), "https://issuer.example.com", &["rsa.pub"], None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("self-check skipped"), "{stderr}");
+    assert!(stdout.contains("(has no trailing slash)"), "{stdout}");
+}
+
+#[test]
+fn issuer_refuses_a_plain_http_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) =
+        issuer_run(dir.path(), "http://issuer.example.com/", &["rsa.pub"], None);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--issuer-url \"http://issuer.example.com/\": must start with https://"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("upload").exists());
+}
