@@ -6,6 +6,12 @@
 //! parse the AdmissionReview body, decode the pod, look up its ServiceAccount
 //! in a map, mutate, and serialize the response. `admission/mutate` is the
 //! mutation alone on an already decoded pod.
+//!
+//! `workload/unlabelled` is the warn-only workload check's CPU path for a
+//! Deployment (the example pod as its template) that does not mention the
+//! label: one byte search of the body, the envelope read for the uid, and
+//! the allowing response serialized. `workload/labelled` is the same
+//! Deployment labelled on its own metadata: full decode and the warning.
 
 use std::{collections::HashMap, hint::black_box};
 
@@ -13,14 +19,35 @@ use azure_wi_core::ServiceAccountInfo;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use webhook::{
-    admission::{AdmissionRequest, AdmissionResponse},
+    admission::{AdmissionRequest, AdmissionResponse, review_envelope},
     config::MutationConfig,
     mutate::{AdmissionPod, mutate},
+    workload::{may_be_labelled, workload_warnings},
 };
 
 fn example_pod() -> Value {
     let text = include_str!("../../examples/pod.yaml");
     yaml_serde::from_str(text).expect("the example pod is valid YAML")
+}
+
+fn deployment(pod: &Value, labelled: bool) -> Value {
+    let mut template = pod.clone();
+    if let Some(labels) = template
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove("azure.workload.identity/use");
+    }
+    let mut labels = json!({"app": "orders-api"});
+    if labelled {
+        labels["azure.workload.identity/use"] = "true".into();
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "orders-api", "namespace": "team-a", "labels": labels},
+        "spec": {"replicas": 3, "template": {"metadata": template["metadata"], "spec": template["spec"]}}
+    })
 }
 
 fn review_body(pod: &Value) -> Vec<u8> {
@@ -87,6 +114,38 @@ fn bench(c: &mut Criterion) {
     let sa = accounts.values().next();
     group.bench_function("mutate", |b| {
         b.iter(|| mutate(black_box(&parsed), sa, &config).expect("admitted"));
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("workload");
+    let unlabelled = review_body(&deployment(&pod, false));
+    assert!(
+        !may_be_labelled(&unlabelled),
+        "the unlabelled case takes the fast path"
+    );
+    group.bench_function("unlabelled", |b| {
+        b.iter(|| {
+            let body = black_box(&unlabelled);
+            assert!(!may_be_labelled(body));
+            let (version, uid) = review_envelope(body).expect("valid review");
+            serde_json::to_vec(&AdmissionResponse::allowed(version, uid).into_review())
+                .expect("serializes")
+        });
+    });
+    let labelled = review_body(&deployment(&pod, true));
+    group.bench_function("labelled", |b| {
+        b.iter(|| {
+            let body = black_box(&labelled);
+            assert!(may_be_labelled(body));
+            let request = AdmissionRequest::from_review_slice(body).expect("valid review");
+            let object = request.object.as_ref().expect("has an object");
+            let warnings = workload_warnings("Deployment", object, &request.namespace, None);
+            assert_eq!(warnings.len(), 1);
+            let review = AdmissionResponse::for_request(&request)
+                .with_warnings(warnings)
+                .into_review();
+            serde_json::to_vec(&review).expect("serializes")
+        });
     });
     group.finish();
 }

@@ -64,12 +64,53 @@ impl ReviewVersion {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ReviewIn {
+struct ReviewIn<R = AdmissionRequest> {
     #[serde(default)]
     api_version: String,
     #[serde(default)]
     kind: String,
-    request: Option<AdmissionRequest>,
+    request: Option<R>,
+}
+
+impl<R> ReviewIn<R> {
+    /// Checks the envelope; the one place its rules live.
+    fn open(self) -> Result<(ReviewVersion, R), ReviewError> {
+        if self.kind != KIND {
+            return Err(ReviewError::WrongKind(self.kind));
+        }
+        let version = match self.api_version.as_str() {
+            "admission.k8s.io/v1" => ReviewVersion::V1,
+            "admission.k8s.io/v1beta1" => ReviewVersion::V1Beta1,
+            _ => return Err(ReviewError::UnsupportedVersion(self.api_version)),
+        };
+        let request = self.request.ok_or(ReviewError::MissingRequest)?;
+        Ok((version, request))
+    }
+}
+
+/// A request read for its uid only: every other field, the object
+/// included, is skipped by the parser without being built.
+#[derive(Deserialize)]
+struct UidOnly {
+    #[serde(default)]
+    uid: String,
+}
+
+/// The version and uid of an AdmissionReview, read without building its
+/// object: what an allowing answer with nothing to add needs, at a fraction
+/// of the cost of [`AdmissionRequest::from_review_slice`].
+///
+/// # Errors
+///
+/// The same [`ReviewError`]s as a full read, for the same envelopes.
+pub fn review_envelope(body: &[u8]) -> Result<(ReviewVersion, String), ReviewError> {
+    let review: ReviewIn<UidOnly> =
+        serde_json::from_slice(body).map_err(|e| ReviewError::Malformed(e.to_string()))?;
+    let (version, request) = review.open()?;
+    if request.uid.is_empty() {
+        return Err(ReviewError::MissingUid);
+    }
+    Ok((version, request.uid))
 }
 
 /// The fields of an AdmissionRequest this webhook uses.
@@ -154,15 +195,7 @@ impl AdmissionRequest {
     }
 
     fn from_review(review: ReviewIn) -> Result<Self, ReviewError> {
-        if review.kind != KIND {
-            return Err(ReviewError::WrongKind(review.kind));
-        }
-        let version = match review.api_version.as_str() {
-            "admission.k8s.io/v1" => ReviewVersion::V1,
-            "admission.k8s.io/v1beta1" => ReviewVersion::V1Beta1,
-            _ => return Err(ReviewError::UnsupportedVersion(review.api_version)),
-        };
-        let mut request = review.request.ok_or(ReviewError::MissingRequest)?;
+        let (version, mut request) = review.open()?;
         if request.uid.is_empty() {
             return Err(ReviewError::MissingUid);
         }
@@ -223,6 +256,14 @@ impl AdmissionResponse {
                 ..self
             },
         }
+    }
+
+    /// Adds warnings for the user (`kubectl` prints each as `Warning: ...`)
+    /// to an allowing response: how the warn-only workload path answers.
+    #[must_use]
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings.extend(warnings);
+        self
     }
 
     /// Whether the pod is admitted.

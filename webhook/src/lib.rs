@@ -13,6 +13,10 @@
 //! clock and keeps no state; [`admission`] translates AdmissionReviews in and
 //! out, and the binary's commands are thin shells around both.
 //!
+//! Beside it, a warn-only validating path ([`workload`]) tells `kubectl
+//! apply` users when the label sits on a Deployment or other workload, where
+//! it does nothing, instead of on its pod template.
+//!
 //! The server, the ServiceAccount watch cache, certificates and metrics sit
 //! behind the default feature `server`. Without it (`default-features =
 //! false`) the crate is the mutation and the admission flow alone, with no
@@ -37,3 +41,4 @@ pub mod server;
 pub mod serviceaccount;
 #[cfg(feature = "server")]
 pub mod tls;
+pub mod workload;

@@ -508,3 +508,167 @@ async fn a_sidecar_added_by_another_webhook_is_injected_on_reinvocation() {
         .count();
     assert_eq!(token_volumes, 1);
 }
+
+/// Registers the warn-only workload check at `url`, as deploy/ does, with a
+/// URL client config on loopback.
+async fn register_workload_check(client: &kube::Client, url: &str, ca_bundle: &str) {
+    create(
+        &Api::<k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration>::all(
+            client.clone(),
+        ),
+        json!({
+            "metadata": {"name": "azure-wi-webhook-workloads"},
+            "webhooks": [{
+                "name": "workloads.azure-workload-identity.io",
+                "admissionReviewVersions": ["v1", "v1beta1"],
+                "clientConfig": {"url": url, "caBundle": ca_bundle},
+                "failurePolicy": "Ignore",
+                "matchPolicy": "Equivalent",
+                "rules": [
+                    {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                     "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"]},
+                    {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                     "resources": ["jobs", "cronjobs"]}
+                ],
+                "sideEffects": "None",
+                "timeoutSeconds": 3
+            }]
+        }),
+    )
+    .await;
+}
+
+/// `kubectl apply -f` of `manifest`; returns its exit status and stderr.
+fn kubectl_apply(
+    kubeconfig: &std::path::Path,
+    dir: &std::path::Path,
+    manifest: &str,
+) -> (bool, String) {
+    let file = dir.join("manifest.yaml");
+    std::fs::write(&file, manifest).unwrap();
+    let output = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("apply")
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .expect("kubectl is installed");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn deployment_yaml(name: &str, label_on_workload: bool, label_on_template: bool) -> String {
+    let label = |on: bool| {
+        if on {
+            "\n    azure.workload.identity/use: \"true\""
+        } else {
+            ""
+        }
+    };
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: team-a
+  labels:
+    app: {name}{workload}
+spec:
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}{template}
+    spec:
+      serviceAccountName: orders
+      containers:
+        - name: app
+          image: registry.example.com/app:1
+",
+        workload = label(label_on_workload),
+        template = label(label_on_template).replace("\n    ", "\n        "),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_apply_of_a_mislabelled_deployment_prints_the_warning() {
+    let plane = ControlPlane::start().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = generate_certs(dir.path());
+    let webhook =
+        Webhook::start_in_cluster(dir.path(), plane.kubeconfig(), &["--disable-cert-rotation"]);
+    webhook.wait_ready().await;
+    let url = webhook
+        .url()
+        .replace("/mutate-v1-pod", "/validate-workloads");
+    register_workload_check(&client, &url, &certs::ca_bundle_base64(&ca)).await;
+    namespace(&client, "team-a").await;
+    service_account(&client, "team-a", "orders", json!({})).await;
+
+    // The label on the Deployment only: applied, with the warning.
+    let (ok, stderr) = kubectl_apply(
+        plane.kubeconfig(),
+        dir.path(),
+        &deployment_yaml("orders", true, false),
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains(
+            "Warning: Deployment team-a/orders has label azure.workload.identity/use on its own \
+             metadata, where it does nothing: put it on spec.template.metadata.labels so its pods \
+             get the workload identity"
+        ),
+        "{stderr}"
+    );
+
+    // On the template, but the ServiceAccount has no client id.
+    let (ok, stderr) = kubectl_apply(
+        plane.kubeconfig(),
+        dir.path(),
+        &deployment_yaml("billing", false, true),
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains(
+            "Warning: Deployment team-a/billing: its pod template's ServiceAccount team-a/orders \
+             has no azure.workload.identity/client-id annotation"
+        ),
+        "{stderr}"
+    );
+
+    // Labelled correctly, with an annotated ServiceAccount: silence.
+    let accounts = Api::<ServiceAccount>::namespaced(client.clone(), "team-a");
+    let patch =
+        json!({"metadata": {"annotations": {"azure.workload.identity/client-id": CLIENT_ID}}});
+    accounts
+        .patch(
+            "orders",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    // The webhook's cache follows the watch; give it a moment to see the
+    // annotation before the apply that must be silent.
+    let mut last = String::new();
+    for _ in 0..50 {
+        let (ok, stderr) = kubectl_apply(
+            plane.kubeconfig(),
+            dir.path(),
+            &deployment_yaml("billing", false, true),
+        );
+        assert!(ok, "{stderr}");
+        if !stderr.contains("Warning: Deployment") {
+            return;
+        }
+        last = stderr;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("still warned after the ServiceAccount was annotated: {last}");
+}

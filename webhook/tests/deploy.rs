@@ -111,6 +111,42 @@ fn base_renders_validates_and_says_what_the_design_requires() {
     assert_eq!(webhook["clientConfig"]["service"]["path"], "/mutate-v1-pod");
     assert_eq!(webhook["timeoutSeconds"], 5);
 
+    // The warn-only workload check: never in the way of a rollout.
+    let validating = find(
+        &docs,
+        "ValidatingWebhookConfiguration",
+        "azure-wi-webhook-validating-webhook-configuration",
+    );
+    let check = &validating["webhooks"][0];
+    assert_eq!(check["failurePolicy"], "Ignore");
+    assert_eq!(check["sideEffects"], "None");
+    assert_eq!(
+        check["admissionReviewVersions"],
+        serde_json::json!(["v1", "v1beta1"])
+    );
+    assert!(check["timeoutSeconds"].as_i64().unwrap() <= 5);
+    assert_eq!(
+        check["clientConfig"]["service"],
+        webhook["clientConfig"]["service"]
+            .as_object()
+            .map(|s| {
+                let mut s = s.clone();
+                s.insert("path".into(), "/validate-workloads".into());
+                serde_json::Value::Object(s)
+            })
+            .unwrap()
+    );
+    assert_eq!(
+        check["rules"],
+        serde_json::json!([
+            {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+             "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"]},
+            {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+             "resources": ["jobs", "cronjobs"]}
+        ])
+    );
+    assert_eq!(check["namespaceSelector"], webhook["namespaceSelector"]);
+
     let deployment = find(&docs, "Deployment", "azure-wi-webhook-controller-manager");
     assert_eq!(deployment["spec"]["replicas"], 2);
     let pod = &deployment["spec"]["template"]["spec"];
@@ -157,11 +193,11 @@ fn base_renders_validates_and_says_what_the_design_requires() {
             .iter()
             .any(|v| v != "get" && v != "list" && v != "watch");
         if writes {
-            assert_eq!(
-                rule["resourceNames"],
+            let own = [
                 serde_json::json!(["azure-wi-webhook-mutating-webhook-configuration"]),
-                "{rule}"
-            );
+                serde_json::json!(["azure-wi-webhook-validating-webhook-configuration"]),
+            ];
+            assert!(own.contains(&rule["resourceNames"]), "{rule}");
         }
         assert!(
             !rule["resources"]
@@ -234,6 +270,15 @@ fn cert_manager_overlay_serves_the_issued_secret_with_less_privilege() {
     );
     assert_eq!(
         config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        "azure-workload-identity-system/azure-wi-webhook-serving-cert"
+    );
+    let validating = find(
+        &docs,
+        "ValidatingWebhookConfiguration",
+        "azure-wi-webhook-validating-webhook-configuration",
+    );
+    assert_eq!(
+        validating["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
         "azure-workload-identity-system/azure-wi-webhook-serving-cert"
     );
     // The CA injector's source names the Service the API server calls.

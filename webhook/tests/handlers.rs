@@ -19,8 +19,8 @@ use webhook::{
     config::MutationConfig,
     metrics::Metrics,
     server::{
-        AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, Readiness, admission_router, health_router,
-        metrics_router,
+        AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, Readiness, VALIDATE_WORKLOADS_PATH,
+        admission_router, health_router, metrics_router,
     },
     serviceaccount::{LookupError, ServiceAccountLookup, StaticServiceAccounts},
 };
@@ -301,4 +301,106 @@ async fn metrics_count_outcomes_per_namespace() {
     // namespace-less latency sample.
     assert!(!text.contains("outcome=\"error\""), "{text}");
     assert!(!text.contains("namespace=\"\""), "{text}");
+}
+
+fn deployment_review(version: &str, on_workload: bool, on_template: bool, sa: &str) -> Value {
+    let labels = |labelled: bool| {
+        if labelled {
+            json!({"azure.workload.identity/use": "true"})
+        } else {
+            json!({"app": "orders"})
+        }
+    };
+    json!({
+        "apiVersion": version, "kind": "AdmissionReview",
+        "request": {
+            "uid": UID, "namespace": "team-a", "operation": "CREATE",
+            "object": {
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "orders", "namespace": "team-a", "labels": labels(on_workload)},
+                "spec": {"template": {
+                    "metadata": {"labels": labels(on_template)},
+                    "spec": {"serviceAccountName": sa, "containers": [{"name": "c", "image": "i"}]}
+                }}
+            }
+        }
+    })
+}
+
+async fn validate_workload(body: &Value) -> Value {
+    let router = admission_router(state(StaticServiceAccounts::new([
+        ServiceAccountInfo::new("team-a", "bare", []),
+    ])));
+    let request = Request::post(VALIDATE_WORKLOADS_PATH)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (status, body) = send(router, request).await;
+    assert_eq!(status, StatusCode::OK);
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test]
+async fn workload_check_always_allows_and_warns_where_the_label_does_nothing() {
+    for version in ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] {
+        let out = validate_workload(&deployment_review(version, true, false, "app")).await;
+        assert_eq!(out["apiVersion"], version);
+        assert_eq!(out["response"]["uid"], UID);
+        assert_eq!(out["response"]["allowed"], true);
+        assert!(out["response"].get("patch").is_none());
+        let warnings = out["response"]["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].as_str().unwrap().starts_with(
+                "Deployment team-a/orders has label azure.workload.identity/use on its own metadata"
+            ),
+            "{warnings:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn workload_check_names_a_service_account_without_client_id() {
+    let out = validate_workload(&deployment_review(
+        "admission.k8s.io/v1",
+        false,
+        true,
+        "bare",
+    ))
+    .await;
+    assert_eq!(out["response"]["allowed"], true);
+    let warnings = out["response"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].as_str().unwrap().contains(
+        "ServiceAccount team-a/bare has no azure.workload.identity/client-id annotation"
+    ));
+
+    // An unknown ServiceAccount (perhaps created later in the same apply)
+    // and a correctly labelled workload get nothing.
+    for body in [
+        deployment_review("admission.k8s.io/v1", true, true, "ghost"),
+        deployment_review("admission.k8s.io/v1", false, false, "bare"),
+    ] {
+        let out = validate_workload(&body).await;
+        assert_eq!(out["response"]["allowed"], true);
+        assert!(out["response"].get("warnings").is_none(), "{out}");
+    }
+}
+
+#[tokio::test]
+async fn workload_check_refuses_what_is_not_a_review_on_both_paths() {
+    // Without the label the fast path reads only the envelope, and still
+    // refuses a broken one.
+    for body in [
+        json!({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": {"uid": ""}}),
+        json!({"kind": "Pod", "apiVersion": "admission.k8s.io/v1", "request": {"uid": "x", "object": {"metadata": {"labels": {"azure.workload.identity/use": "true"}}}}}),
+    ] {
+        let router = admission_router(state(accounts()));
+        let request = Request::post(VALIDATE_WORKLOADS_PATH)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, _) = send(router, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
 }

@@ -176,6 +176,10 @@ fn resources() -> WebhookResources {
         secret: defaults::SECRET_NAME.to_owned(),
         service: defaults::SERVICE_NAME.to_owned(),
         webhook_configuration: defaults::WEBHOOK_CONFIGURATION_NAME.to_owned(),
+        // The fake API server here holds one MutatingWebhookConfiguration
+        // only; filling the validating one is the same code, generic over
+        // the kind.
+        validating_webhook_configuration: String::new(),
         extra_sans: Vec::new(),
     }
 }

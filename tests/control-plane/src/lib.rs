@@ -52,6 +52,7 @@ pub struct ControlPlane {
     url: String,
     kubeconfig: PathBuf,
     ca_pem: String,
+    sa_key: PathBuf,
     dir: tempfile::TempDir,
 }
 
@@ -110,6 +111,7 @@ impl ControlPlane {
             url,
             kubeconfig,
             ca_pem: pki.ca_pem.clone(),
+            sa_key: pki.sa_key.clone(),
             dir,
         };
         plane.wait_ready().await?;
@@ -138,6 +140,14 @@ impl ControlPlane {
     /// The CA that signed the apiserver's serving certificate.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// The PKCS#8 PEM RSA private key the apiserver signs ServiceAccount
+    /// tokens with (its `--service-account-signing-key-file` and
+    /// `--service-account-key-file`), so tests can derive what the
+    /// apiserver publishes at `/openid/v1/jwks` on their own and compare.
+    pub fn service_account_key_file(&self) -> &Path {
+        &self.sa_key
     }
 
     /// The folder the control plane keeps its files and logs in.

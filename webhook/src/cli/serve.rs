@@ -44,6 +44,14 @@ pub(crate) struct ServeArgs {
         default_value = defaults::WEBHOOK_CONFIGURATION_NAME
     )]
     webhook_config_name: String,
+    /// ValidatingWebhookConfiguration (the warn-only workload check) whose
+    /// caBundle is kept filled; an empty value leaves none.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = defaults::VALIDATING_WEBHOOK_CONFIGURATION_NAME
+    )]
+    validating_webhook_config_name: String,
     /// Extra DNS name or IP address for the self-managed serving
     /// certificate (repeatable), e.g. 127.0.0.1 for a URL webhook on loopback.
     #[arg(long = "extra-san", value_name = "NAME_OR_IP")]
@@ -138,6 +146,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, ServeError> {
                     secret: args.webhook_secret_name.clone(),
                     service: args.webhook_service_name.clone(),
                     webhook_configuration: args.webhook_config_name.clone(),
+                    validating_webhook_configuration: args.validating_webhook_config_name.clone(),
                     extra_sans: args.extra_sans.clone(),
                 },
                 &args.webhook_cert_dir,

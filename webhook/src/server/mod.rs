@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 pub use connections::TlsMinVersion;
 pub use readiness::Readiness;
 pub use routes::{
-    AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, admission_router, health_router, metrics_router,
+    AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, VALIDATE_WORKLOADS_PATH, admission_router,
+    health_router, metrics_router,
 };
 
 use crate::{
@@ -29,7 +30,7 @@ use crate::{
 /// port 0 on loopback.
 #[derive(Debug)]
 pub struct Listeners {
-    /// HTTPS, serving [`MUTATE_PATH`].
+    /// HTTPS, serving [`MUTATE_PATH`] and [`VALIDATE_WORKLOADS_PATH`].
     pub webhook: TcpListener,
     /// Plain HTTP, serving `/healthz` and `/readyz`.
     pub health: TcpListener,

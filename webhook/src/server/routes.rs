@@ -14,14 +14,20 @@ use tracing::Instrument as _;
 
 use super::readiness::Readiness;
 use crate::{
-    admission::{AdmissionRequest, admit},
+    admission::{AdmissionRequest, AdmissionResponse, admit, review_envelope},
     config::MutationConfig,
     metrics::{BadRequest, Metrics, Outcome},
     serviceaccount::ServiceAccountLookup,
+    workload::{may_be_labelled, review_workload},
 };
 
 /// Path the MutatingWebhookConfiguration points at, as in the reference.
 pub const MUTATE_PATH: &str = "/mutate-v1-pod";
+
+/// Path the warn-only ValidatingWebhookConfiguration for workloads
+/// (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs)
+/// points at.
+pub const VALIDATE_WORKLOADS_PATH: &str = "/validate-workloads";
 
 /// Largest AdmissionReview body accepted; larger ones get 413. The API
 /// server's own request limit is 3 MiB, doubled by the review envelope.
@@ -42,6 +48,7 @@ pub struct AdmissionState<L> {
 pub fn admission_router<L: ServiceAccountLookup>(state: Arc<AdmissionState<L>>) -> Router {
     Router::new()
         .route(MUTATE_PATH, post(mutate_pod::<L>))
+        .route(VALIDATE_WORKLOADS_PATH, post(validate_workload::<L>))
         // The limit is checked against Content-Length before the body is
         // read, so an oversized request is answered at once and never
         // buffered; a chunked body is cut off when it passes the limit.
@@ -123,17 +130,8 @@ async fn mutate_pod<L: ServiceAccountLookup>(
 ) -> Response {
     let started = Instant::now();
     let _in_flight = state.metrics.in_flight();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim();
-    if !media_type.eq_ignore_ascii_case("application/json") {
-        return bad_request(
-            &state.metrics,
-            BadRequest::ContentType,
-            format!("expected Content-Type application/json, got {content_type:?}"),
-        );
+    if let Some(response) = refuse_non_json(&state.metrics, &headers) {
+        return response;
     }
     let request = match AdmissionRequest::from_review_slice(&body) {
         Ok(request) => request,
@@ -159,7 +157,61 @@ async fn mutate_pod<L: ServiceAccountLookup>(
     state
         .metrics
         .observe(&request.namespace, started.elapsed().as_secs_f64(), outcome);
+    review_response(response)
+}
+
+fn review_response(response: AdmissionResponse) -> Response {
     let body =
         serde_json::to_vec(&response.into_review()).expect("an AdmissionReview always serializes");
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The 400 answer to a request that is not JSON, or `None` when it is.
+fn refuse_non_json(metrics: &Metrics, headers: &HeaderMap) -> Option<Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    (!media_type.eq_ignore_ascii_case("application/json")).then(|| {
+        bad_request(
+            metrics,
+            BadRequest::ContentType,
+            format!("expected Content-Type application/json, got {content_type:?}"),
+        )
+    })
+}
+
+/// The warn-only workload check. Most workloads do not mention the label at
+/// all; for them the body is searched once and only the review's envelope
+/// is read, so the check costs the cluster next to nothing. It is not
+/// counted in the pod admission metrics.
+async fn validate_workload<L: ServiceAccountLookup>(
+    State(state): State<Arc<AdmissionState<L>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(response) = refuse_non_json(&state.metrics, &headers) {
+        return response;
+    }
+    if !may_be_labelled(&body) {
+        return match review_envelope(&body) {
+            Ok((version, uid)) => review_response(AdmissionResponse::allowed(version, uid)),
+            Err(error) => bad_request(&state.metrics, BadRequest::Review, error.to_string()),
+        };
+    }
+    let request = match AdmissionRequest::from_review_slice(&body) {
+        Ok(request) => request,
+        Err(error) => return bad_request(&state.metrics, BadRequest::Review, error.to_string()),
+    };
+    let span = tracing::info_span!(
+        "workload",
+        uid = %request.uid,
+        namespace = %request.namespace,
+        operation = %request.operation,
+    );
+    let response = review_workload(&request, &state.service_accounts)
+        .instrument(span)
+        .await;
+    review_response(response)
 }

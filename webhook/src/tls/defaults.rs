@@ -14,6 +14,10 @@ pub const SECRET_NAME: &str = "azure-wi-webhook-server-cert";
 pub const SERVICE_NAME: &str = "azure-wi-webhook-webhook-service";
 /// MutatingWebhookConfiguration whose `caBundle` names the CA.
 pub const WEBHOOK_CONFIGURATION_NAME: &str = "azure-wi-webhook-mutating-webhook-configuration";
+/// ValidatingWebhookConfiguration of the warn-only workload check, whose
+/// `caBundle` names the CA too.
+pub const VALIDATING_WEBHOOK_CONFIGURATION_NAME: &str =
+    "azure-wi-webhook-validating-webhook-configuration";
 /// Common name of a CA the webhook generates; it only labels the CA for
 /// people reading certificates.
 pub const CA_COMMON_NAME: &str = "azure-workload-identity-ca";

@@ -9,7 +9,12 @@ use std::{
 use futures::StreamExt as _;
 use k8s_openapi::{
     ByteString,
-    api::{admissionregistration::v1::MutatingWebhookConfiguration, core::v1::Secret},
+    api::{
+        admissionregistration::v1::{
+            MutatingWebhookConfiguration, ValidatingWebhookConfiguration, WebhookClientConfig,
+        },
+        core::v1::Secret,
+    },
 };
 use kube::{
     Api, Client,
@@ -41,6 +46,9 @@ pub struct WebhookResources {
     pub service: String,
     /// MutatingWebhookConfiguration whose `caBundle`s are kept filled.
     pub webhook_configuration: String,
+    /// ValidatingWebhookConfiguration of the warn-only workload check, whose
+    /// `caBundle`s are kept filled too; empty for none.
+    pub validating_webhook_configuration: String,
     /// Extra DNS names and IP addresses for the serving certificate (for
     /// example `127.0.0.1` when the API server calls a URL on loopback).
     pub extra_sans: Vec<String>,
@@ -143,12 +151,27 @@ impl SelfManaged {
     /// Runs rounds until `stop`: at start, whenever the webhook
     /// configuration changes, and every few minutes for renewal.
     pub async fn run(self, stop: CancellationToken) {
-        let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
-        let config = watcher::Config::default().fields(&format!(
-            "metadata.name={}",
-            self.resources.webhook_configuration
-        ));
-        let mut changes = watcher(api, config).default_backoff().boxed();
+        let by_name =
+            |name: &str| watcher::Config::default().fields(&format!("metadata.name={name}"));
+        let mutating = watcher(
+            Api::<MutatingWebhookConfiguration>::all(self.client.clone()),
+            by_name(&self.resources.webhook_configuration),
+        )
+        .default_backoff()
+        .map(|event| event.map(|e| relevant(&e)))
+        .boxed();
+        let validating = if self.resources.validating_webhook_configuration.is_empty() {
+            futures::stream::pending().boxed()
+        } else {
+            watcher(
+                Api::<ValidatingWebhookConfiguration>::all(self.client.clone()),
+                by_name(&self.resources.validating_webhook_configuration),
+            )
+            .default_backoff()
+            .map(|event| event.map(|e| relevant(&e)))
+            .boxed()
+        };
+        let mut changes = futures::stream::select(mutating, validating);
         let mut recheck = tokio::time::interval(RECHECK);
         loop {
             if let Err(error) = self.ensure().await {
@@ -158,10 +181,8 @@ impl SelfManaged {
                 () = stop.cancelled() => return,
                 _ = recheck.tick() => {}
                 event = changes.next() => match event {
-                    // Only a change of the object matters; the initial
-                    // listing is what the round above just handled.
-                    Some(Ok(watcher::Event::Apply(_) | watcher::Event::InitDone)) => {}
-                    Some(Ok(_)) => continue,
+                    Some(Ok(true)) => {}
+                    Some(Ok(false)) => continue,
                     Some(Err(error)) => tracing::debug!(%error, "webhook configuration watch error"),
                     None => tokio::time::sleep(Duration::from_secs(5)).await,
                 },
@@ -261,9 +282,29 @@ impl SelfManaged {
     }
 
     async fn fill_ca_bundles(&self, ca_pem: &str) -> Result<(), RotationError> {
-        let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
-        let name = &self.resources.webhook_configuration;
-        let action = || format!("updating the caBundle of MutatingWebhookConfiguration {name}");
+        self.fill_ca_bundle::<MutatingWebhookConfiguration>(
+            &self.resources.webhook_configuration,
+            ca_pem,
+        )
+        .await?;
+        if !self.resources.validating_webhook_configuration.is_empty() {
+            self.fill_ca_bundle::<ValidatingWebhookConfiguration>(
+                &self.resources.validating_webhook_configuration,
+                ca_pem,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn fill_ca_bundle<K: WebhookConfiguration>(
+        &self,
+        name: &str,
+        ca_pem: &str,
+    ) -> Result<(), RotationError> {
+        let api: Api<K> = Api::all(self.client.clone());
+        let kind = K::KIND;
+        let action = || format!("updating the caBundle of {kind} {name}");
         for _ in 0..ATTEMPTS {
             let Some(mut config) =
                 api.get_opt(name)
@@ -273,14 +314,14 @@ impl SelfManaged {
                         source,
                     })?
             else {
-                tracing::warn!(%name, "MutatingWebhookConfiguration not found; the CA bundle will be written once it exists");
+                tracing::warn!(%name, %kind, "webhook configuration not found; the CA bundle will be written once it exists");
                 return Ok(());
             };
             let wanted = ByteString(ca_pem.as_bytes().to_vec());
             let mut changed = false;
-            for webhook in config.webhooks.iter_mut().flatten() {
-                if webhook.client_config.ca_bundle.as_ref() != Some(&wanted) {
-                    webhook.client_config.ca_bundle = Some(wanted.clone());
+            for client_config in config.client_configs() {
+                if client_config.ca_bundle.as_ref() != Some(&wanted) {
+                    client_config.ca_bundle = Some(wanted.clone());
                     changed = true;
                 }
             }
@@ -289,7 +330,7 @@ impl SelfManaged {
             }
             match api.replace(name, &PostParams::default(), &config).await {
                 Ok(_) => {
-                    tracing::info!(%name, "CA bundle written into the webhook configuration");
+                    tracing::info!(%name, %kind, "CA bundle written into the webhook configuration");
                     return Ok(());
                 }
                 Err(kube::Error::Api(status)) if status.code == 409 => continue,
@@ -301,8 +342,51 @@ impl SelfManaged {
                 }
             }
         }
-        Err(RotationError::Contended(name.clone()))
+        Err(RotationError::Contended(name.to_owned()))
     }
+}
+
+/// A Mutating- or ValidatingWebhookConfiguration: both carry a
+/// `clientConfig` per webhook, whose `caBundle` must name our CA.
+trait WebhookConfiguration:
+    kube::Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
+    + Clone
+    + serde::de::DeserializeOwned
+    + serde::Serialize
+    + std::fmt::Debug
+{
+    /// The kind, for messages.
+    const KIND: &'static str;
+    /// Every webhook's client config.
+    fn client_configs(&mut self) -> Vec<&mut WebhookClientConfig>;
+}
+
+impl WebhookConfiguration for MutatingWebhookConfiguration {
+    const KIND: &'static str = "MutatingWebhookConfiguration";
+    fn client_configs(&mut self) -> Vec<&mut WebhookClientConfig> {
+        self.webhooks
+            .iter_mut()
+            .flatten()
+            .map(|w| &mut w.client_config)
+            .collect()
+    }
+}
+
+impl WebhookConfiguration for ValidatingWebhookConfiguration {
+    const KIND: &'static str = "ValidatingWebhookConfiguration";
+    fn client_configs(&mut self) -> Vec<&mut WebhookClientConfig> {
+        self.webhooks
+            .iter_mut()
+            .flatten()
+            .map(|w| &mut w.client_config)
+            .collect()
+    }
+}
+
+/// Whether a watch event is a change of the object; the initial listing is
+/// what the round handles anyway.
+fn relevant<K>(event: &watcher::Event<K>) -> bool {
+    matches!(event, watcher::Event::Apply(_) | watcher::Event::InitDone)
 }
 
 /// `stored` with a new serving pair issued by `ca` for `request` (valid for

@@ -1,0 +1,171 @@
+//! The `azwi` binary: parses flags, runs one subcommand, prints its output.
+//! Exit codes: 0 done, 2 could not do it (bad input, unreadable or
+//! unwritable files, a failed self-check). Code 1 is kept for findings of
+//! checks that ran.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for "could not do it".
+const EXIT_FAILED: u8 = 2;
+
+/// Azure workload identity helper for self-managed Kubernetes clusters.
+#[derive(Debug, Parser)]
+#[command(name = "azwi", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the JWKS (`/openid/v1/jwks`) for the ServiceAccount signing
+    /// keys, with the key ids kube-apiserver gives them.
+    Jwks {
+        /// PEM files with public or private keys (RSA, ECDSA P-256/384/521);
+        /// the files given to kube-apiserver's --service-account-key-file.
+        #[arg(long = "public-keys", required = true, num_args = 1.., value_name = "FILE")]
+        public_keys: Vec<PathBuf>,
+        /// Write the JWKS to this file (mode 0600) instead of stdout.
+        #[arg(long = "output-file", value_name = "FILE")]
+        output_file: Option<PathBuf>,
+    },
+    /// Write the issuer's discovery document and JWKS into a folder laid out
+    /// for upload, and check that a token signed by the private key
+    /// validates against them.
+    Issuer {
+        /// The issuer, exactly as kube-apiserver's --service-account-issuer
+        /// and the federated credential hold it (a trailing slash matters).
+        #[arg(long = "issuer-url", value_name = "URL")]
+        issuer_url: String,
+        /// PEM files with the public or private keys tokens are signed with.
+        #[arg(long = "public-keys", required = true, num_args = 1.., value_name = "FILE")]
+        public_keys: Vec<PathBuf>,
+        /// PEM private key to sign the self-check token with; by default
+        /// the first private key among --public-keys. Without any, the
+        /// check is skipped (and said so).
+        #[arg(long = "private-key", value_name = "FILE")]
+        private_key: Option<PathBuf>,
+        /// Folder to write `.well-known/openid-configuration` and
+        /// `openid/v1/jwks` into.
+        #[arg(long = "output-dir", value_name = "DIR")]
+        output_dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", chain(&error));
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), azwi::Error> {
+    match cli.command {
+        Command::Jwks {
+            public_keys,
+            output_file,
+        } => {
+            let keys = read_keys(&public_keys)?;
+            let jwks = azwi::jwks::Jwks::from_keys(keys.iter().map(|k| &k.public));
+            let text = jwks.to_pretty_json();
+            match output_file {
+                Some(path) => azwi::write_private_file(&path, text.as_bytes()),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
+        }
+        Command::Issuer {
+            issuer_url,
+            public_keys,
+            private_key,
+            output_dir,
+        } => issuer(
+            &issuer_url,
+            &public_keys,
+            private_key.as_deref(),
+            &output_dir,
+        ),
+    }
+}
+
+fn issuer(
+    issuer_url: &str,
+    public_keys: &[PathBuf],
+    private_key: Option<&std::path::Path>,
+    output_dir: &std::path::Path,
+) -> Result<(), azwi::Error> {
+    let keys = read_keys(public_keys)?;
+    let jwks = azwi::jwks::Jwks::from_keys(keys.iter().map(|k| &k.public));
+    let discovery = azwi::issuer::discovery(issuer_url, &jwks)?;
+    let signer =
+        match private_key {
+            Some(path) => {
+                let found = azwi::keys::read_key_file(path)?;
+                let key = found.into_iter().find_map(|k| k.private).ok_or_else(|| {
+                    azwi::Error::BadKey {
+                        path: path.to_owned(),
+                        what: "holds no private key (--private-key needs one)".to_owned(),
+                    }
+                })?;
+                Some(key)
+            }
+            None => keys.iter().find_map(|k| k.private.clone()),
+        };
+    for path in azwi::issuer::write_documents(output_dir, &discovery, &jwks)? {
+        println!("wrote {}", path.display());
+    }
+    println!("issuer: {issuer_url}");
+    let slash = if issuer_url.ends_with('/') {
+        "ends with a slash"
+    } else {
+        "has no trailing slash"
+    };
+    println!(
+        "the federated credential's issuer and kube-apiserver's --service-account-issuer must be exactly {issuer_url:?} ({slash})"
+    );
+    println!(
+        "upload the folder so that {}/.well-known/openid-configuration and {} are served",
+        issuer_url.trim_end_matches('/'),
+        discovery.jwks_uri
+    );
+    match signer {
+        Some(key) => {
+            azwi::issuer::self_check(output_dir, issuer_url, &key)?;
+            println!(
+                "self-check passed: a token signed by the private key validates against the written documents"
+            );
+        }
+        None => eprintln!(
+            "self-check skipped: no private key among --public-keys and no --private-key given"
+        ),
+    }
+    Ok(())
+}
+
+fn read_keys(files: &[PathBuf]) -> Result<Vec<azwi::keys::Key>, azwi::Error> {
+    let mut keys = Vec::new();
+    for file in files {
+        keys.extend(azwi::keys::read_key_file(file)?);
+    }
+    Ok(keys)
+}
+
+/// The error and its causes on one line, `a: b: c`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
