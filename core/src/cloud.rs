@@ -45,6 +45,15 @@ impl AzureCloud {
         }
     }
 
+    /// The Entra host alone, e.g. `login.microsoftonline.com`: what a TLS
+    /// client connects to and a proxy routes on.
+    #[must_use]
+    pub fn authority_hostname(self) -> &'static str {
+        let host = self.authority_host();
+        let host = host.strip_prefix("https://").unwrap_or(host);
+        host.strip_suffix('/').unwrap_or(host)
+    }
+
     /// DNS suffix of the cloud's vaults: a vault named `v` is
     /// `https://v.<suffix>/`, and tokens for it are requested for
     /// `https://<suffix>/.default`.
@@ -142,6 +151,20 @@ mod tests {
             AzureCloud::Germany.authority_host(),
             "https://login.microsoftonline.de/"
         );
+    }
+
+    #[test]
+    fn authority_hostnames_are_the_hosts_of_the_authority_urls() {
+        assert_eq!(
+            AzureCloud::Public.authority_hostname(),
+            "login.microsoftonline.com"
+        );
+        for cloud in AzureCloud::ALL {
+            assert_eq!(
+                format!("https://{}/", cloud.authority_hostname()),
+                cloud.authority_host()
+            );
+        }
     }
 
     #[test]

@@ -25,8 +25,6 @@ use crate::{
     keys::{SignatureProblem, decode_unverified, verify},
 };
 
-/// The one resource the emulator issues tokens for.
-pub const KEY_VAULT_RESOURCE: &str = "https://vault.azure.net";
 /// The assertion type of the federated flow.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Clock skew tolerated on an assertion's `nbf` and `exp`.
@@ -69,7 +67,7 @@ impl AadError {
             "timestamp": timestamp,
             "trace_id": trace_id,
             "correlation_id": correlation_id,
-            "error_uri": format!("https://login.microsoftonline.com/error?code={}", self.code),
+            "error_uri": format!("{}/error?code={}", crate::hosts::authority(), self.code),
         })
     }
 }
@@ -229,7 +227,7 @@ fn resource_of(scope: &str, tenant: &str) -> Result<String, AadError> {
         ));
     };
     let resource = resource.trim_end_matches('/');
-    if resource != KEY_VAULT_RESOURCE {
+    if resource != crate::hosts::key_vault_resource() {
         return Err(AadError::new(
             400,
             "invalid_resource",

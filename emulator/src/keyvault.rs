@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 
 use crate::{
     config::{Config, SecretSeed},
-    entra::KEY_VAULT_RESOURCE,
     issuer::unix,
     keys::verify,
 };
@@ -77,8 +76,9 @@ impl KvError {
 /// the Entra host clients should use (`https://login.microsoftonline.com`).
 pub fn challenge(authority: &str, tenant: &str) -> String {
     format!(
-        "Bearer authorization=\"{}/{tenant}\", resource=\"{KEY_VAULT_RESOURCE}\"",
-        authority.trim_end_matches('/')
+        "Bearer authorization=\"{}/{tenant}\", resource=\"{}\"",
+        authority.trim_end_matches('/'),
+        crate::hosts::key_vault_resource()
     )
 }
 
@@ -262,9 +262,10 @@ pub fn authenticate(
     let claims = verify(token.trim(), entra_jwks)
         .map_err(|_| KvError::unauthorized("AKV10031: Invalid token signature."))?;
     let aud = claims["aud"].as_str().unwrap_or_default();
-    if aud.trim_end_matches('/') != KEY_VAULT_RESOURCE {
+    let resource = crate::hosts::key_vault_resource();
+    if aud.trim_end_matches('/') != resource {
         return Err(KvError::unauthorized(format!(
-            "AKV10022: Invalid audience. Expected {KEY_VAULT_RESOURCE}, found: {aud}."
+            "AKV10022: Invalid audience. Expected {resource}, found: {aud}."
         )));
     }
     let iss = claims["iss"].as_str().unwrap_or_default();

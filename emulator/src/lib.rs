@@ -41,6 +41,7 @@ pub mod demo;
 pub mod entra;
 mod error;
 pub mod faults;
+pub mod hosts;
 pub mod issuer;
 pub mod keys;
 pub mod keyvault;
@@ -57,7 +58,6 @@ pub use config::Config;
 pub use error::Error;
 pub use faults::{Counters, Endpoint, Failure, Faults};
 pub use issuer::{Issuer, TokenSpec};
-pub use server::AUTHORITY;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -174,12 +174,12 @@ impl Emulator {
 
     /// `AZURE_AUTHORITY_HOST` as the webhook injects it for the public cloud.
     pub fn authority_host(&self) -> String {
-        format!("{AUTHORITY}/")
+        azure_wi_core::DEFAULT_AUTHORITY_HOST.to_owned()
     }
 
     /// The URL of vault `name`.
     pub fn vault_url(&self, name: &str) -> String {
-        format!("https://{name}.vault.azure.net")
+        format!("https://{}", hosts::vault(name))
     }
 
     /// The ServiceAccount token issuer (`iss`).
@@ -196,16 +196,8 @@ impl Emulator {
     /// the issuer.
     pub fn resolve_overrides(&self) -> Vec<(String, SocketAddr)> {
         let config = self.shared.config();
-        let mut hosts = vec![
-            "login.microsoftonline.com".to_owned(),
-            self.shared.issuer_host.clone(),
-        ];
-        hosts.extend(
-            config
-                .vaults
-                .iter()
-                .map(|v| format!("{}.vault.azure.net", v.name)),
-        );
+        let mut hosts = vec![hosts::entra().to_owned(), self.shared.issuer_host.clone()];
+        hosts.extend(config.vaults.iter().map(|v| hosts::vault(&v.name)));
         hosts.into_iter().map(|h| (h, self.addr)).collect()
     }
 
@@ -234,6 +226,32 @@ impl Emulator {
         self.client_builder()?
             .build()
             .map_err(|e| Error::Tls(e.to_string()))
+    }
+
+    /// A credential set up as in a pod the webhook mutated for `tenant` and
+    /// `client_id`, whose token the kubelet keeps at `token_file`, talking
+    /// to this emulator (its CA trusted, its host names mapped). A builder,
+    /// so a test can still choose retries or a clock.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `tenant` or `client_id` is not a valid id,
+    /// [`Error::Tls`] as [`Emulator::client`].
+    pub fn credential_builder(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        token_file: impl Into<PathBuf>,
+    ) -> Result<azure_wi_auth::WorkloadIdentityCredentialBuilder, Error> {
+        let config = azure_wi_auth::WorkloadIdentityConfig::builder()
+            .client_id(client_id)
+            .tenant_id(tenant)
+            .token_file(token_file)
+            .authority_host(self.authority_host())
+            .build()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        Ok(azure_wi_auth::WorkloadIdentityCredential::builder(config)
+            .with_http_client(self.client()?))
     }
 
     /// A ServiceAccount token from the emulated cluster's issuer.
@@ -325,12 +343,8 @@ fn tls_config(issuer_host: &str) -> Result<(String, Arc<rustls::ServerConfig>), 
         .map_err(|e| tls(&e))?
         .with_ip(Ipv4Addr::LOCALHOST.into())
         .with_validity(std::time::Duration::from_secs(24 * 3600));
-    for name in [
-        "login.microsoftonline.com",
-        "*.vault.azure.net",
-        "localhost",
-        issuer_host,
-    ] {
+    let any_vault = format!("*.{}", hosts::vault_suffix());
+    for name in [hosts::entra(), &any_vault, "localhost", issuer_host] {
         if !name.is_empty() && name.parse::<std::net::IpAddr>().is_err() {
             request = request.with_dns_name(name).map_err(|e| tls(&e))?;
         }

@@ -132,8 +132,10 @@ async fn serve(
     println!("export REQUESTS_CA_BUNDLE={}", ca.display());
     println!("export {}={}", names::EXTRA_CA_FILE_ENV, ca.display());
     println!(
-        "# TLS listener {} (map login.microsoftonline.com, *.vault.azure.net and the issuer's host to it)",
-        emulator.addr()
+        "# TLS listener {} (map {}, *.{} and the issuer's host to it)",
+        emulator.addr(),
+        azure_wi_emulator::hosts::entra(),
+        azure_wi_emulator::hosts::vault_suffix(),
     );
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     Ok(())

@@ -15,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 /// Whether the emulator serves `host`.
 pub(crate) fn serves(host: &str, issuer_host: &str) -> bool {
     let host = host.to_ascii_lowercase();
-    host == "login.microsoftonline.com" || host.ends_with(".vault.azure.net") || host == issuer_host
+    host == crate::hosts::entra()
+        || crate::hosts::vault_name(&host).is_some()
+        || host == issuer_host
 }
 
 /// Accepts proxy connections on `listener` until `stop`.

@@ -22,13 +22,11 @@ use crate::{
     config::Config,
     entra::{self, AadError},
     faults::{Counters, Endpoint, Faults},
+    hosts,
     issuer::{Issuer, with_slash},
     keys::SigningKey,
     keyvault::{self, KvError, Store},
 };
-
-/// The authority clients use, as the webhook injects it (without the slash).
-pub const AUTHORITY: &str = "https://login.microsoftonline.com";
 
 /// Everything the handlers share.
 pub(crate) struct Shared {
@@ -103,7 +101,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         Ok(body) => body,
         Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
     };
-    if hostname == "login.microsoftonline.com" {
+    if hostname == hosts::entra() {
         entra_route(
             &shared,
             &parts.method,
@@ -112,7 +110,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
             &body,
         )
         .await
-    } else if let Some(vault) = hostname.strip_suffix(".vault.azure.net") {
+    } else if let Some(vault) = hosts::vault_name(&hostname) {
         vault_route(&shared, vault, &host, &parts, &body).await
     } else if hostname == shared.issuer_host {
         issuer_route(&shared, parts.uri.path())
@@ -163,7 +161,7 @@ async fn entra_route(
         }
         (&Method::GET, [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
             if shared.config().tenants.iter().any(|t| t == tenant) {
-                json_response(200, &entra::tenant_discovery(AUTHORITY, tenant))
+                json_response(200, &entra::tenant_discovery(hosts::authority(), tenant))
             } else {
                 aad_response(&tenant_not_found(tenant), headers)
             }
@@ -306,7 +304,7 @@ fn kv_response(error: &KvError, tenant: &str) -> Response {
         error.retry_after,
     );
     if error.challenge
-        && let Ok(value) = HeaderValue::from_str(&keyvault::challenge(AUTHORITY, tenant))
+        && let Ok(value) = HeaderValue::from_str(&keyvault::challenge(hosts::authority(), tenant))
     {
         response
             .headers_mut()

@@ -14,7 +14,7 @@ use std::{
 
 use azure_wi_auth::{
     Assertion, AssertionCredential, Error, FederatedIdentity, RetryPolicy, SecretClient,
-    WorkloadIdentityConfig, WorkloadIdentityCredential, names,
+    WorkloadIdentityCredential, names,
 };
 use azure_wi_emulator::{
     Config, Emulator, Endpoint, Failure, TokenSpec,
@@ -42,15 +42,9 @@ fn pod(emulator: &Emulator, spec: &TokenSpec, client_id: &str) -> Pod {
     let token_file = emulator
         .write_token_file(&dir.path().join("tokens"), spec)
         .unwrap();
-    let config = WorkloadIdentityConfig::builder()
-        .client_id(client_id)
-        .tenant_id(DEMO_TENANT)
-        .token_file(token_file)
-        .authority_host(emulator.authority_host())
-        .build()
-        .unwrap();
-    let credential = WorkloadIdentityCredential::builder(config)
-        .with_http_client(emulator.client().unwrap())
+    let credential = emulator
+        .credential_builder(DEMO_TENANT, client_id, token_file)
+        .unwrap()
         .with_retry_policy(fast_retries())
         .build()
         .unwrap();
@@ -277,15 +271,9 @@ fn pod_with_assertion(
     assertion: &str,
 ) -> WorkloadIdentityCredential {
     let file = azure_wi_emulator::issuer::write_token_file(dir.path(), assertion).unwrap();
-    let config = WorkloadIdentityConfig::builder()
-        .client_id(DEMO_CLIENT_ID)
-        .tenant_id(DEMO_TENANT)
-        .token_file(file)
-        .authority_host(emulator.authority_host())
-        .build()
-        .unwrap();
-    WorkloadIdentityCredential::builder(config)
-        .with_http_client(emulator.client().unwrap())
+    emulator
+        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, file)
+        .unwrap()
         .with_retry_policy(fast_retries())
         .build()
         .unwrap()
@@ -308,15 +296,13 @@ async fn unknown_tenant_and_unknown_resource() {
     let token_file = emulator
         .write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))
         .unwrap();
-    let config = WorkloadIdentityConfig::builder()
-        .client_id(DEMO_CLIENT_ID)
-        .tenant_id("00000000-0000-0000-0000-000000000000")
-        .token_file(&token_file)
-        .authority_host(emulator.authority_host())
-        .build()
-        .unwrap();
-    let credential = WorkloadIdentityCredential::builder(config)
-        .with_http_client(emulator.client().unwrap())
+    let credential = emulator
+        .credential_builder(
+            "00000000-0000-0000-0000-000000000000",
+            DEMO_CLIENT_ID,
+            &token_file,
+        )
+        .unwrap()
         .build()
         .unwrap();
     let error = credential

@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use azure_core::http::{ClientOptions, Transport};
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
-use azure_wi_auth::{WorkloadIdentityConfig, WorkloadIdentityCredential};
 use azure_wi_emulator::{
     Config, Emulator, TokenSpec,
     config::{DEMO_CLIENT_ID, DEMO_TENANT},
@@ -26,18 +25,11 @@ async fn microsofts_key_vault_crate_reads_a_secret_with_our_credential() {
     let token_file = emulator
         .write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))
         .unwrap();
-    let credential = WorkloadIdentityCredential::builder(
-        WorkloadIdentityConfig::builder()
-            .client_id(DEMO_CLIENT_ID)
-            .tenant_id(DEMO_TENANT)
-            .token_file(token_file)
-            .authority_host(emulator.authority_host())
-            .build()
-            .unwrap(),
-    )
-    .with_http_client(emulator.client().unwrap())
-    .build()
-    .unwrap();
+    let credential = emulator
+        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, token_file)
+        .unwrap()
+        .build()
+        .unwrap();
 
     let options = SecretClientOptions {
         client_options: ClientOptions {

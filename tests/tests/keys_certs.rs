@@ -12,10 +12,7 @@
 
 use std::time::Duration;
 
-use azure_wi_auth::{
-    EcCurve, Error, JsonWebKey, RetryPolicy, SecretClient, WorkloadIdentityConfig,
-    WorkloadIdentityCredential,
-};
+use azure_wi_auth::{EcCurve, Error, JsonWebKey, RetryPolicy, SecretClient};
 use azure_wi_emulator::{
     Config, Emulator, TokenSpec,
     config::{DEMO_CLIENT_ID, DEMO_TENANT},
@@ -26,15 +23,9 @@ fn vault(emulator: &Emulator, dir: &tempfile::TempDir) -> SecretClient {
     let token_file = emulator
         .write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))
         .unwrap();
-    let config = WorkloadIdentityConfig::builder()
-        .client_id(DEMO_CLIENT_ID)
-        .tenant_id(DEMO_TENANT)
-        .token_file(token_file)
-        .authority_host(emulator.authority_host())
-        .build()
-        .unwrap();
-    let credential = WorkloadIdentityCredential::builder(config)
-        .with_http_client(emulator.client().unwrap())
+    let credential = emulator
+        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, token_file)
+        .unwrap()
         .build()
         .unwrap();
     SecretClient::builder(&emulator.vault_url("orders-kv"), credential)

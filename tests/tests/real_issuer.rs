@@ -11,7 +11,7 @@
 
 use std::{path::Path, process::Command};
 
-use azure_wi_auth::{SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential};
+use azure_wi_auth::SecretClient;
 use azure_wi_control_plane::{ControlPlane, TOKEN_EXCHANGE_AUDIENCE};
 use azure_wi_emulator::{
     Config, Emulator,
@@ -65,18 +65,11 @@ async fn a_kube_apiserver_token_is_exchanged_and_reads_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let token_file =
         azure_wi_emulator::issuer::write_token_file(&dir.path().join("tokens"), &token).unwrap();
-    let credential = WorkloadIdentityCredential::builder(
-        WorkloadIdentityConfig::builder()
-            .client_id(DEMO_CLIENT_ID)
-            .tenant_id(DEMO_TENANT)
-            .token_file(&token_file)
-            .authority_host(emulator.authority_host())
-            .build()
-            .unwrap(),
-    )
-    .with_http_client(emulator.client().unwrap())
-    .build()
-    .unwrap();
+    let credential = emulator
+        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, &token_file)
+        .unwrap()
+        .build()
+        .unwrap();
     let vault = SecretClient::builder(&emulator.vault_url("orders-kv"), credential)
         .with_http_client(emulator.client().unwrap())
         .build()
@@ -120,18 +113,11 @@ async fn a_kube_apiserver_token_is_exchanged_and_reads_a_secret() {
         "system:serviceaccount:team-a:other".into();
     emulator.update_config(|c| *c = wrong).unwrap();
     let scope = ["https://vault.azure.net/.default".parse().unwrap()];
-    let fresh = WorkloadIdentityCredential::builder(
-        WorkloadIdentityConfig::builder()
-            .client_id(DEMO_CLIENT_ID)
-            .tenant_id(DEMO_TENANT)
-            .token_file(&token_file)
-            .authority_host(emulator.authority_host())
-            .build()
-            .unwrap(),
-    )
-    .with_http_client(emulator.client().unwrap())
-    .build()
-    .unwrap();
+    let fresh = emulator
+        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, &token_file)
+        .unwrap()
+        .build()
+        .unwrap();
     let error = fresh.get_token(&scope).await.unwrap_err();
     assert_eq!(error.entra().unwrap().code(), Some(700213), "{error}");
 }

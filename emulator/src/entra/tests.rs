@@ -39,7 +39,7 @@ fn the_matching_assertion_gets_a_vault_token_for_the_identity() {
     let config = Config::demo();
     let issuer = Issuer::new(DEMO_ISSUER).unwrap();
     let claims = exchange(&config, &issuer, &TokenSpec::new("team-a", "orders-api")).unwrap();
-    assert_eq!(claims["aud"], KEY_VAULT_RESOURCE);
+    assert_eq!(claims["aud"], "https://vault.azure.net");
     assert_eq!(claims["appid"], DEMO_CLIENT_ID);
     assert_eq!(claims["tid"], DEMO_TENANT);
     assert_eq!(claims["oid"], crate::config::DEMO_OBJECT_ID);
