@@ -3,8 +3,9 @@
 //! volumes, as `examples/pod.yaml` describes it.
 //!
 //! `admission/review_bytes` is the whole CPU path of a request in the server:
-//! parse the AdmissionReview body, decode the pod, look up its ServiceAccount
-//! in a map, mutate, and serialize the response. `admission/mutate` is the
+//! parse the AdmissionReview body, then [`webhook::admission::admit`] (the one
+//! admission flow the server runs: decode the pod, look up its ServiceAccount,
+//! here in a [`StaticServiceAccounts`], mutate), and serialize the response. `admission/mutate` is the
 //! mutation alone on an already decoded pod.
 //!
 //! `workload/unlabelled` is the warn-only workload check's CPU path for a
@@ -13,15 +14,16 @@
 //! the allowing response serialized. `workload/labelled` is the same
 //! Deployment labelled on its own metadata: full decode and the warning.
 
-use std::{collections::HashMap, hint::black_box};
+use std::hint::black_box;
 
-use azure_wi_core::ServiceAccountInfo;
+use azure_wi_core::{ServiceAccountInfo, names};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use webhook::{
-    admission::{AdmissionRequest, AdmissionResponse, review_envelope},
+    admission::{AdmissionRequest, AdmissionResponse, admit, review_envelope},
     config::MutationConfig,
     mutate::{AdmissionPod, mutate},
+    serviceaccount::StaticServiceAccounts,
     workload::{may_be_labelled, workload_warnings},
 };
 
@@ -36,11 +38,11 @@ fn deployment(pod: &Value, labelled: bool) -> Value {
         .pointer_mut("/metadata/labels")
         .and_then(Value::as_object_mut)
     {
-        labels.remove("azure.workload.identity/use");
+        labels.remove(names::USE_LABEL);
     }
     let mut labels = json!({"app": "orders-api"});
     if labelled {
-        labels["azure.workload.identity/use"] = "true".into();
+        labels[names::USE_LABEL] = "true".into();
     }
     json!({
         "apiVersion": "apps/v1",
@@ -68,16 +70,15 @@ fn review_body(pod: &Value) -> Vec<u8> {
     .expect("serializes")
 }
 
-fn service_accounts() -> HashMap<(String, String), ServiceAccountInfo> {
-    let sa = ServiceAccountInfo::new(
+fn service_accounts() -> StaticServiceAccounts {
+    StaticServiceAccounts::new([ServiceAccountInfo::new(
         "team-a",
         "orders-api",
         [(
-            "azure.workload.identity/client-id".to_owned(),
+            names::CLIENT_ID_ANNOTATION.to_owned(),
             "3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34".to_owned(),
         )],
-    );
-    HashMap::from([(("team-a".to_owned(), "orders-api".to_owned()), sa)])
+    )])
 }
 
 fn bench(c: &mut Criterion) {
@@ -95,23 +96,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let request =
                 AdmissionRequest::from_review_slice(black_box(&body)).expect("valid review");
-            let raw = request.object.as_ref().expect("has an object");
-            let result = AdmissionPod::parse(raw, &request.namespace).and_then(|pod| {
-                let key = (
-                    pod.namespace().to_owned(),
-                    pod.service_account_name().to_owned(),
-                );
-                mutate(&pod, accounts.get(&key), &config)
-            });
-            let review = AdmissionResponse::for_request(&request)
-                .with_result(result)
-                .into_review();
-            serde_json::to_vec(&review).expect("serializes")
+            // The static lookup is ready at once: no runtime needed.
+            let response = futures::executor::block_on(admit(&request, &config, &accounts));
+            assert!(response.patch().is_some(), "the pod is mutated");
+            serde_json::to_vec(&response.into_review()).expect("serializes")
         });
     });
 
     let parsed = AdmissionPod::parse(&pod, "team-a").expect("decodes");
-    let sa = accounts.values().next();
+    let sa = accounts.get("team-a", "orders-api").map(|sa| &**sa);
     group.bench_function("mutate", |b| {
         b.iter(|| mutate(black_box(&parsed), sa, &config).expect("admitted"));
     });
