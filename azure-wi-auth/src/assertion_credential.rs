@@ -8,11 +8,12 @@ use crate::{
     AccessToken, Assertion, AssertionClaims, AuthorityHost, ClientId, ClientRequestId, Error,
     Scope, TenantId, TokenRequest,
     cache::{CacheKey, Subject, TokenCache},
-    clock::{Clock, SystemClock},
+    clock::Clock,
     credential::send_token_request,
+    exchange::{Exchange, ExchangeSettings, exchange_setters},
     flight::get_or_exchange,
     retry::{RetryPolicy, driver},
-    transport::{ReqwestTransport, SharedTransport, Transport},
+    transport::SharedTransport,
 };
 
 /// The Entra ID application (or user-assigned managed identity) a token is
@@ -121,10 +122,7 @@ struct Inner {
 #[must_use = "call .build() to get the credential"]
 pub struct AssertionCredentialBuilder {
     authority_host: AuthorityHost,
-    transport: Option<SharedTransport>,
-    extra_root_ca_pem: Option<String>,
-    clock: Arc<dyn Clock>,
-    retry: RetryPolicy,
+    settings: ExchangeSettings,
 }
 
 impl AssertionCredentialBuilder {
@@ -135,36 +133,7 @@ impl AssertionCredentialBuilder {
         self
     }
 
-    /// Sends requests through any [`Transport`].
-    pub fn with_transport(mut self, transport: impl Transport) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
-    }
-
-    /// Sends requests with this `reqwest::Client`.
-    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
-        self.transport = Some(Arc::new(ReqwestTransport::new(client)));
-        self
-    }
-
-    /// Also trusts this root CA (PEM); ignored with a custom client or
-    /// transport.
-    pub fn with_extra_root_ca_pem(mut self, pem: impl Into<String>) -> Self {
-        self.extra_root_ca_pem = Some(pem.into());
-        self
-    }
-
-    /// Reads time from and waits between retries on `clock` (tests).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Retries within `policy`.
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
+    exchange_setters!();
 
     /// The credential.
     ///
@@ -173,17 +142,17 @@ impl AssertionCredentialBuilder {
     /// Without a custom client or transport, those of
     /// [`WorkloadIdentityCredentialBuilder::build`](crate::WorkloadIdentityCredentialBuilder::build).
     pub fn build(self) -> Result<AssertionCredential, Error> {
-        let transport: SharedTransport = match (self.transport, &self.extra_root_ca_pem) {
-            (Some(transport), _) => transport,
-            (None, Some(pem)) => Arc::new(ReqwestTransport::from_env_with_extra_root(pem)?),
-            (None, None) => Arc::new(ReqwestTransport::from_env()?),
-        };
+        let Exchange {
+            transport,
+            clock,
+            retry,
+        } = self.settings.resolve()?;
         Ok(AssertionCredential {
             inner: Arc::new(Inner {
                 authority_host: self.authority_host,
                 transport,
-                clock: self.clock,
-                retry: self.retry,
+                clock,
+                retry,
                 cache: TokenCache::default(),
             }),
         })
@@ -196,10 +165,7 @@ impl AssertionCredential {
     pub fn builder() -> AssertionCredentialBuilder {
         AssertionCredentialBuilder {
             authority_host: AuthorityHost::default(),
-            transport: None,
-            extra_root_ca_pem: None,
-            clock: Arc::new(SystemClock),
-            retry: RetryPolicy::default(),
+            settings: ExchangeSettings::default(),
         }
     }
 

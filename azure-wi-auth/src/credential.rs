@@ -11,7 +11,8 @@ use crate::{
     AccessToken, Assertion, ClientRequestId, DiagnosisInput, Error, Scope, TokenRequest,
     WorkloadIdentityConfig,
     cache::{CacheKey, TokenCache},
-    clock::{Clock, SystemClock},
+    clock::Clock,
+    exchange::{Exchange, ExchangeSettings, exchange_setters},
     flight::get_or_exchange,
     parse_token_response,
     retry::{
@@ -19,7 +20,7 @@ use crate::{
         driver::{self, Failure},
         retry_after,
     },
-    transport::{HttpRequest, ReqwestTransport, SharedTransport, Transport},
+    transport::{HttpRequest, SharedTransport, Transport},
 };
 
 /// The `tracing` target of the event a caller logs (at TRACE, with field
@@ -45,7 +46,7 @@ pub const SINGLE_FLIGHT_TRACE_TARGET: &str = "azure_wi_auth::single_flight";
 ///   AADSTS configuration errors are not, and carry a diagnosis.
 /// * The token file is read with tokio's file API, which does the blocking
 ///   read on tokio's blocking pool rather than on a runtime worker.
-/// * By default requests go through [`ReqwestTransport::from_env`] (proxy
+/// * By default requests go through [`ReqwestTransport::from_env`](crate::transport::ReqwestTransport::from_env) (proxy
 ///   and extra root CAs from the environment); a
 ///   [`SecretClient`](crate::SecretClient) made from the credential shares
 ///   that transport.
@@ -91,47 +92,11 @@ struct Inner {
 #[must_use = "call .build() to get the credential"]
 pub struct WorkloadIdentityCredentialBuilder {
     config: WorkloadIdentityConfig,
-    transport: Option<SharedTransport>,
-    extra_root_ca_pem: Option<String>,
-    clock: Arc<dyn Clock>,
-    retry: RetryPolicy,
+    settings: ExchangeSettings,
 }
 
 impl WorkloadIdentityCredentialBuilder {
-    /// Sends requests with this `reqwest::Client` (proxy, roots, timeouts
-    /// and rustls provider are then the client's).
-    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
-        self.transport = Some(Arc::new(ReqwestTransport::new(client)));
-        self
-    }
-
-    /// Sends requests through any [`Transport`].
-    pub fn with_transport(mut self, transport: impl Transport) -> Self {
-        self.transport = Some(Arc::new(transport));
-        self
-    }
-
-    /// Also trusts this root CA (PEM) on top of the platform's roots and
-    /// those of `AZURE_WI_EXTRA_CA_FILE`, e.g. a TLS-inspecting proxy's.
-    /// Ignored with a custom client or transport.
-    pub fn with_extra_root_ca_pem(mut self, pem: impl Into<String>) -> Self {
-        self.extra_root_ca_pem = Some(pem.into());
-        self
-    }
-
-    /// Reads time from and waits between retries on `clock` (tests); a
-    /// [`SecretClient`](crate::SecretClient) made from the credential uses
-    /// it too.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Retries within `policy`.
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
+    exchange_setters!();
 
     /// The credential.
     ///
@@ -142,17 +107,17 @@ impl WorkloadIdentityCredentialBuilder {
     /// when the default client cannot be built (for example an extra root
     /// CA that holds no certificate).
     pub fn build(self) -> Result<WorkloadIdentityCredential, Error> {
-        let transport: SharedTransport = match (self.transport, &self.extra_root_ca_pem) {
-            (Some(transport), _) => transport,
-            (None, Some(pem)) => Arc::new(ReqwestTransport::from_env_with_extra_root(pem)?),
-            (None, None) => Arc::new(ReqwestTransport::from_env()?),
-        };
+        let Exchange {
+            transport,
+            clock,
+            retry,
+        } = self.settings.resolve()?;
         Ok(WorkloadIdentityCredential {
             inner: Arc::new(Inner {
                 config: self.config,
                 transport,
-                clock: self.clock,
-                retry: self.retry,
+                clock,
+                retry,
                 cache: TokenCache::default(),
             }),
         })
@@ -162,7 +127,7 @@ impl WorkloadIdentityCredentialBuilder {
 impl WorkloadIdentityCredential {
     /// A credential from the variables the webhook injects (see
     /// [`WorkloadIdentityConfig::from_env`]), sending requests through the
-    /// default transport, [`ReqwestTransport::from_env`].
+    /// default transport, [`ReqwestTransport::from_env`](crate::transport::ReqwestTransport::from_env).
     ///
     /// # Errors
     ///
@@ -176,10 +141,7 @@ impl WorkloadIdentityCredential {
     pub fn builder(config: WorkloadIdentityConfig) -> WorkloadIdentityCredentialBuilder {
         WorkloadIdentityCredentialBuilder {
             config,
-            transport: None,
-            extra_root_ca_pem: None,
-            clock: Arc::new(SystemClock),
-            retry: RetryPolicy::default(),
+            settings: ExchangeSettings::default(),
         }
     }
 

@@ -127,6 +127,7 @@ mod credential;
 mod diagnosis;
 mod entra;
 mod error;
+mod exchange;
 mod flight;
 mod ids;
 pub mod keyvault;
