@@ -1,3 +1,5 @@
+use serde_json::json;
+
 use super::*;
 use crate::config::{DEMO_OBJECT_ID, Role, RoleAssignment};
 

@@ -1,0 +1,168 @@
+//! Which operation a request is: Key Vault's routes, object names and the
+//! data actions RBAC checks.
+
+use super::KvError;
+
+/// Whether `name` is a valid secret name (`^[0-9a-zA-Z-]+$`, at most 127).
+pub fn valid_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 127
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// A data-plane operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// `GET /secrets/{name}[/{version}]`.
+    Get {
+        /// Secret name.
+        name: String,
+        /// Version, or the current one.
+        version: Option<String>,
+    },
+    /// `GET /secrets`.
+    List,
+    /// `GET /secrets/{name}/versions`.
+    ListVersions {
+        /// Secret name.
+        name: String,
+    },
+    /// `PUT /secrets/{name}`.
+    Set {
+        /// Secret name.
+        name: String,
+    },
+    /// A read under `/keys`.
+    Keys(Read),
+    /// A read under `/certificates`.
+    Certificates(Read),
+}
+
+/// A read of keys or certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    /// `GET /{collection}/{name}[/{version}]`.
+    Get {
+        /// Object name.
+        name: String,
+        /// Version, or the current one.
+        version: Option<String>,
+    },
+    /// `GET /{collection}`.
+    List,
+    /// `GET /{collection}/{name}/versions`.
+    ListVersions {
+        /// Object name.
+        name: String,
+    },
+}
+
+impl Read {
+    pub(super) fn name(&self) -> Option<&str> {
+        match self {
+            Self::Get { name, .. } | Self::ListVersions { name } => Some(name),
+            Self::List => None,
+        }
+    }
+}
+
+impl Op {
+    /// The RBAC data action the operation needs.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Get { .. } => "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+            Self::List | Self::ListVersions { .. } => {
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+            }
+            Self::Set { .. } => "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+            Self::Keys(_) => "Microsoft.KeyVault/vaults/keys/read",
+            Self::Certificates(_) => "Microsoft.KeyVault/vaults/certificates/read",
+        }
+    }
+
+    /// The collection and name of the object the operation is on, for a
+    /// role assigned on that object alone.
+    pub(super) fn object(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Self::Get { name, .. } | Self::ListVersions { name } | Self::Set { name } => {
+                Some(("secrets", name))
+            }
+            Self::List => None,
+            Self::Keys(read) => read.name().map(|n| ("keys", n)),
+            Self::Certificates(read) => read.name().map(|n| ("certificates", n)),
+        }
+    }
+
+    pub(super) fn is_write(&self) -> bool {
+        matches!(self, Self::Set { .. })
+    }
+}
+
+/// Maps a method and path to an operation.
+///
+/// # Errors
+///
+/// 404/405 in Key Vault's shape for paths and methods it does not serve.
+pub fn route(method: &str, path: &str) -> Result<Op, KvError> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let op = match (method, segments.as_slice()) {
+        ("GET", ["secrets"] | ["secrets", ""]) => Op::List,
+        ("GET", ["secrets", name] | ["secrets", name, ""]) => Op::Get {
+            name: (*name).to_owned(),
+            version: None,
+        },
+        ("GET", ["secrets", name, "versions"]) => Op::ListVersions {
+            name: (*name).to_owned(),
+        },
+        ("GET", ["secrets", name, version]) => Op::Get {
+            name: (*name).to_owned(),
+            version: Some((*version).to_owned()),
+        },
+        ("PUT", ["secrets", name]) => Op::Set {
+            name: (*name).to_owned(),
+        },
+        ("GET", [collection @ ("keys" | "certificates"), rest @ ..]) => {
+            let read = match rest {
+                [] | [""] => Read::List,
+                [name] | [name, ""] => Read::Get {
+                    name: (*name).to_owned(),
+                    version: None,
+                },
+                [name, "versions"] => Read::ListVersions {
+                    name: (*name).to_owned(),
+                },
+                [name, version] => Read::Get {
+                    name: (*name).to_owned(),
+                    version: Some((*version).to_owned()),
+                },
+                _ => {
+                    return Err(KvError::new(
+                        404,
+                        "NotFound",
+                        format!("No route for {path}."),
+                    ));
+                }
+            };
+            if *collection == "keys" {
+                Op::Keys(read)
+            } else {
+                Op::Certificates(read)
+            }
+        }
+        (_, ["secrets" | "keys" | "certificates", ..]) => {
+            return Err(KvError::new(
+                405,
+                "MethodNotAllowed",
+                format!("The requested resource does not support http method '{method}'."),
+            ));
+        }
+        _ => {
+            return Err(KvError::new(
+                404,
+                "NotFound",
+                format!("No route for {path}."),
+            ));
+        }
+    };
+    Ok(op)
+}

@@ -1,0 +1,108 @@
+//! The service's JSON shapes: bundles, list items, attributes and pages.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::{KvError, Version};
+
+/// One page of `items` at `$skiptoken`, with an absolute `nextLink` back
+/// to `base` + `path` while more remain.
+pub(super) fn page(
+    items: &[Value],
+    base: &str,
+    path: &str,
+    api_version: &str,
+    query: &HashMap<String, String>,
+    max: usize,
+) -> Result<Value, KvError> {
+    let page = page_size(query, max)?;
+    let skip: usize = match query.get("$skiptoken") {
+        None => 0,
+        Some(t) => t
+            .parse()
+            .map_err(|_| KvError::new(400, "BadParameter", format!("Invalid $skiptoken {t}.")))?,
+    };
+    let end = (skip + page).min(items.len());
+    let next = (end < items.len()).then(|| {
+        format!("{base}{path}?api-version={api_version}&$skiptoken={end}&maxresults={page}")
+    });
+    Ok(json!({ "value": items.get(skip.min(end)..end).unwrap_or_default(), "nextLink": next }))
+}
+
+pub(super) fn page_size(query: &HashMap<String, String>, max: usize) -> Result<usize, KvError> {
+    match query.get("maxresults") {
+        None => Ok(max),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=25).contains(&n) => Ok(n.min(max)),
+            _ => Err(KvError::new(
+                400,
+                "BadParameter",
+                format!("Invalid value for maxresults: {text}. It must be between 1 and 25."),
+            )),
+        },
+    }
+}
+
+pub(super) fn not_found(name: &str, version: Option<&str>) -> KvError {
+    let what = version.map_or_else(|| name.to_owned(), |v| format!("{name}/{v}"));
+    KvError::new(
+        404,
+        "SecretNotFound",
+        format!(
+            "A secret with (name/id) {what} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
+        ),
+    )
+}
+
+pub(super) fn attributes(v: &Version) -> Value {
+    let mut a = json!({
+        "enabled": v.enabled,
+        "created": v.created,
+        "updated": v.created,
+        "recoveryLevel": "Recoverable+Purgeable",
+        "recoverableDays": 90,
+    });
+    if let Some((nbf, exp)) = v.managed {
+        a["nbf"] = nbf.into();
+        a["exp"] = exp.into();
+    }
+    a
+}
+
+pub(super) fn bundle(base: &str, name: &str, v: &Version) -> Value {
+    let mut out = json!({
+        "value": v.value,
+        "id": format!("{base}/secrets/{name}/{}", v.id),
+        "attributes": attributes(v),
+    });
+    if let Some(ct) = &v.content_type {
+        out["contentType"] = ct.clone().into();
+    }
+    if let Some(tags) = &v.tags {
+        out["tags"] = tags.clone();
+    }
+    if v.managed.is_some() {
+        out["kid"] = format!("{base}/keys/{name}/{}", v.id).into();
+        out["managed"] = true.into();
+    }
+    out
+}
+
+pub(super) fn item(base: &str, name: &str, version: Option<&Version>, v: &Version) -> Value {
+    let id = match version {
+        Some(version) => format!("{base}/secrets/{name}/{}", version.id),
+        None => format!("{base}/secrets/{name}"),
+    };
+    let mut out = json!({ "id": id, "attributes": attributes(v) });
+    if let Some(ct) = &v.content_type {
+        out["contentType"] = ct.clone().into();
+    }
+    if let Some(tags) = &v.tags {
+        out["tags"] = tags.clone();
+    }
+    if v.managed.is_some() {
+        out["managed"] = true.into();
+    }
+    out
+}
