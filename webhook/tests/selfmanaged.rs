@@ -27,6 +27,7 @@ use webhook::tls::{SelfManaged, WebhookResources, defaults};
 
 const SECRET: &str = "/api/v1/namespaces/wi-system/secrets/azure-wi-webhook-server-cert";
 const CONFIG: &str = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/azure-wi-webhook-mutating-webhook-configuration";
+const VALIDATING: &str = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/azure-wi-webhook-validating-webhook-configuration";
 
 #[derive(Default)]
 struct Store {
@@ -145,6 +146,7 @@ async fn start(store: Store) -> (kube::Client, Shared) {
         .route(SECRET, get(read).put(update))
         .route("/api/v1/namespaces/{ns}/secrets", post(create))
         .route(CONFIG, get(read).put(update))
+        .route(VALIDATING, get(read).put(update))
         .route(
             "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
             get(list_or_watch),
@@ -176,9 +178,8 @@ fn resources() -> WebhookResources {
         secret: defaults::SECRET_NAME.to_owned(),
         service: defaults::SERVICE_NAME.to_owned(),
         webhook_configuration: defaults::WEBHOOK_CONFIGURATION_NAME.to_owned(),
-        // The fake API server here holds one MutatingWebhookConfiguration
-        // only; filling the validating one is the same code, generic over
-        // the kind.
+        // The fake API server watches MutatingWebhookConfigurations only;
+        // `ensure` filling the validating one is tested on its own below.
         validating_webhook_configuration: String::new(),
         extra_sans: Vec::new(),
     }
@@ -352,4 +353,54 @@ async fn the_rotation_loop_restores_a_blanked_bundle_as_soon_as_the_configuratio
     // The periodic recheck is minutes away: only the watch can restore it this fast.
     assert_eq!(wait_for_bundle().await, ca);
     stop.cancel();
+}
+
+#[tokio::test]
+async fn the_validating_configuration_gets_the_same_ca_bundle() {
+    let mut store = Store::default();
+    store
+        .objects
+        .insert(CONFIG.to_owned(), webhook_configuration());
+    store.objects.insert(
+        VALIDATING.to_owned(),
+        json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": defaults::VALIDATING_WEBHOOK_CONFIGURATION_NAME, "resourceVersion": "1"},
+            "webhooks": [{
+                "name": "workloads.azure-workload-identity.io",
+                "admissionReviewVersions": ["v1", "v1beta1"], "sideEffects": "None",
+                "clientConfig": {"service": {"name": defaults::SERVICE_NAME, "namespace": "wi-system", "path": "/validate-workloads"}}
+            }]
+        }),
+    );
+    let (client, store) = start(store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let resources = WebhookResources {
+        validating_webhook_configuration: defaults::VALIDATING_WEBHOOK_CONFIGURATION_NAME
+            .to_owned(),
+        ..resources()
+    };
+    let ca = SelfManaged::new(client, resources, dir.path())
+        .ensure()
+        .await
+        .unwrap();
+
+    let store = store.lock().unwrap();
+    let bundle = |path: &str| {
+        let encoded = store.objects[path]["webhooks"][0]["clientConfig"]["caBundle"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path} has no caBundle"));
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(bundle(CONFIG), ca);
+    assert_eq!(
+        bundle(VALIDATING),
+        ca,
+        "the validating configuration trusts the same CA"
+    );
 }
