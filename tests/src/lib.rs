@@ -6,8 +6,11 @@
 //!   success path and every Entra and Key Vault refusal;
 //! - `azure_sdk_rust`: Microsoft's Rust Key Vault crate driven by our
 //!   credential, against the emulator;
+//! - `keys_certs`: our Key Vault key and certificate clients against the
+//!   emulator's keys and certificates;
 //! - `python_sdk`: Microsoft's Python SDK (`azure-identity`,
-//!   `azure-keyvault-secrets`) against the emulator, unchanged;
+//!   `azure-keyvault-secrets`, `-keys`, `-certificates`) against the
+//!   emulator, unchanged;
 //! - `real_issuer`: a real kube-apiserver's TokenRequest token validated by
 //!   the emulated Entra through the apiserver's own JWKS, then exchanged.
 //!
