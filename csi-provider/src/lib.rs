@@ -20,7 +20,8 @@
 //!   with its file path and mode, all checked before anything is fetched
 //!   ([`attributes`], [`parameters`], [`objects`], [`paths`], [`mode`]).
 //! - [`vault::VaultObjects`]: the fetch step, a trait the mount flow is
-//!   generic over, implemented on a Key Vault client by the binary.
+//!   generic over; [`keyvault::AzureKeyVault`] implements it on
+//!   `azure-wi-auth`'s Key Vault clients.
 //! - [`content`]: a fetched object → file bytes, as the Azure provider
 //!   writes them.
 //! - [`mount::Mounter`]: plan, fetch (bounded per vault, throttling waited
@@ -58,6 +59,7 @@ pub mod attributes;
 pub mod content;
 mod error;
 pub mod identity;
+pub mod keyvault;
 pub mod mode;
 pub mod mount;
 pub mod objects;

@@ -1,0 +1,510 @@
+//! [`AzureKeyVault`]: the [`VaultObjects`] the provider serves mounts with,
+//! on `azure-wi-auth`'s Key Vault clients.
+//!
+//! One [`AssertionCredential`] per cloud authority is shared by every mount:
+//! its token cache is keyed by tenant, client id and the assertion's issuer,
+//! subject and audience, so the replicas of one ServiceAccount share one
+//! Entra exchange while two ServiceAccounts never share a token. Each call
+//! binds the credential to the mount's identity and pod token
+//! ([`AssertionCredential::for_workload`]) for a Key Vault client.
+//!
+//! Failures of `azure-wi-auth` become this crate's [`Error`] variants as
+//! [`crate::vault`] describes them.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Mutex, PoisonError},
+    time::Duration,
+};
+
+use azure_wi_auth::{
+    Assertion, AssertionCredential, AuthorityHost, FederatedIdentity, SecretClient,
+    SecretClientBuilder,
+};
+use azure_wi_core::AzureCloud;
+use base64::Engine;
+use futures::TryStreamExt as _;
+
+use crate::{
+    Error,
+    identity::Identity,
+    objects::ObjectType,
+    parameters::Vault,
+    vault::{
+        FetchedCertificate, FetchedSecret, JsonWebKey, SecretValue, VaultObjects, VersionInfo,
+        version_of,
+    },
+};
+
+/// How long a mount waits before asking again when Key Vault still
+/// throttles after the client's own retries (which honour `Retry-After`)
+/// ran out: the error no longer carries Key Vault's figure.
+pub const THROTTLED_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The AADSTS codes of a federated credential that does not match the
+/// presented token (issuer, subject or audience).
+const FEDERATED_MISMATCH_CODES: [u32; 4] = [70021, 700_211, 700_212, 700_213];
+
+/// Reads Key Vault objects as each mount's workload identity.
+///
+/// Cheap to share: the server holds one for all mounts.
+pub struct AzureKeyVault {
+    /// The HTTP client every credential and Key Vault client uses, or
+    /// `None` for `azure-wi-auth`'s default transport (`HTTPS_PROXY`,
+    /// `AZURE_WI_EXTRA_CA_FILE`).
+    http: Option<reqwest::Client>,
+    credentials: Mutex<HashMap<AzureCloud, AssertionCredential>>,
+}
+
+impl fmt::Debug for AzureKeyVault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureKeyVault")
+            .field("custom_http_client", &self.http.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AzureKeyVault {
+    /// With the default transport: the platform's roots plus
+    /// `AZURE_WI_EXTRA_CA_FILE`'s, `HTTPS_PROXY` honoured.
+    ///
+    /// # Errors
+    ///
+    /// The transport cannot be built, e.g. `AZURE_WI_EXTRA_CA_FILE` names
+    /// an unusable file.
+    pub fn new() -> Result<Self, azure_wi_auth::Error> {
+        Self::build(None)
+    }
+
+    /// Sending every request (Entra and Key Vault) with `client`, e.g. one
+    /// that reaches the emulator.
+    ///
+    /// # Errors
+    ///
+    /// As [`AzureKeyVault::new`].
+    pub fn with_http_client(client: reqwest::Client) -> Result<Self, azure_wi_auth::Error> {
+        Self::build(Some(client))
+    }
+
+    /// Builds the credential of every cloud up front, so a broken transport
+    /// fails at start-up rather than on the first mount.
+    fn build(http: Option<reqwest::Client>) -> Result<Self, azure_wi_auth::Error> {
+        let vault = Self {
+            http,
+            credentials: Mutex::default(),
+        };
+        for cloud in AzureCloud::ALL {
+            vault.credential(cloud)?;
+        }
+        Ok(vault)
+    }
+
+    /// The shared credential for `cloud`'s authority.
+    fn credential(&self, cloud: AzureCloud) -> Result<AssertionCredential, azure_wi_auth::Error> {
+        let mut credentials = self
+            .credentials
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(credential) = credentials.get(&cloud) {
+            return Ok(credential.clone());
+        }
+        let authority: AuthorityHost = cloud.authority_host().parse()?;
+        let mut builder = AssertionCredential::builder().with_authority_host(authority);
+        if let Some(http) = &self.http {
+            builder = builder.with_http_client(http.clone());
+        }
+        let credential = builder.build()?;
+        credentials.insert(cloud, credential.clone());
+        Ok(credential)
+    }
+
+    /// A Key Vault client for `vault`, reading as `identity`.
+    fn client(
+        &self,
+        vault: &Vault,
+        identity: &Identity,
+    ) -> Result<SecretClient, azure_wi_auth::Error> {
+        let credential = self.credential(identity.cloud)?;
+        let assertion = Assertion::new(identity.token.expose().to_owned())?;
+        let workload = FederatedIdentity::new(identity.tenant.clone(), identity.client_id.clone());
+        let mut builder: SecretClientBuilder =
+            SecretClient::builder(&vault.url(), credential.for_workload(workload, assertion));
+        if let Some(http) = &self.http {
+            builder = builder.with_http_client(http.clone());
+        }
+        builder.build()
+    }
+}
+
+/// What a call was about, to name it in errors.
+struct Call<'a> {
+    vault: &'a Vault,
+    identity: &'a Identity,
+    object_type: ObjectType,
+    name: &'a str,
+    version: Option<&'a str>,
+    listing: bool,
+}
+
+impl Call<'_> {
+    /// The error to show the user for `error`.
+    fn error(&self, error: azure_wi_auth::Error) -> Error {
+        use azure_wi_auth::Error as Auth;
+        let vault = self.vault.name.to_string();
+        match error {
+            Auth::SecretNotFound { .. }
+            | Auth::KeyNotFound { .. }
+            | Auth::CertificateNotFound { .. } => Error::ObjectNotFound {
+                vault,
+                object_type: self.object_type,
+                name: self.name.to_owned(),
+                version: self.version.map(str::to_owned),
+            },
+            // A disabled object is refused with 403 too, but no role cures it.
+            Auth::Forbidden { code, message, .. } if code.ends_with("Disabled") => {
+                Error::KeyVault {
+                    vault,
+                    object_type: self.object_type,
+                    name: self.name.to_owned(),
+                    status: 403,
+                    message: format!("{code}: {message}"),
+                }
+            }
+            Auth::Forbidden { .. } => Error::Forbidden {
+                vault,
+                object_type: self.object_type,
+                name: self.name.to_owned(),
+                client_id: self.identity.client_id.to_string(),
+                listing: self.listing,
+            },
+            Auth::KeyVault { status, .. } if matches!(status, 429 | 503) => Error::Throttled {
+                vault,
+                status,
+                retry_after: THROTTLED_RETRY_AFTER,
+            },
+            Auth::KeyVault {
+                status,
+                code,
+                message,
+                ..
+            } => Error::KeyVault {
+                vault,
+                object_type: self.object_type,
+                name: self.name.to_owned(),
+                status,
+                message: format!("{code}: {message}"),
+            },
+            Auth::Transport { url, message } => Error::Unreachable {
+                host: reqwest::Url::parse(&url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or(url),
+                reason: message,
+            },
+            ref entra @ Auth::Entra { .. } => match entra.entra().and_then(|e| e.code()) {
+                Some(code) if FEDERATED_MISMATCH_CODES.contains(&code) => self
+                    .identity
+                    .federated_credential_mismatch(&format!("AADSTS{code}")),
+                _ => self.entra(entra),
+            },
+            // The token exchange failed before or without Entra's error
+            // body: the pod's token is unusable, or something between the
+            // node and Entra answered.
+            ref exchange @ (Auth::EmptyAssertion
+            | Auth::AssertionNotJwt { .. }
+            | Auth::AssertionClaimMissing { .. }
+            | Auth::AssertionExpired { .. }
+            | Auth::MalformedTokenResponse { .. }
+            | Auth::UnrecognizedErrorResponse { .. }) => self.entra(exchange),
+            other => Error::KeyVault {
+                vault,
+                object_type: self.object_type,
+                name: self.name.to_owned(),
+                status: 0,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    fn entra(&self, error: &azure_wi_auth::Error) -> Error {
+        Error::Entra {
+            tenant: self.identity.tenant.to_string(),
+            client_id: self.identity.client_id.to_string(),
+            description: error.to_string(),
+        }
+    }
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl VaultObjects for AzureKeyVault {
+    async fn secret(
+        &self,
+        vault: &Vault,
+        identity: &Identity,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<FetchedSecret, Error> {
+        let call = Call {
+            vault,
+            identity,
+            object_type: ObjectType::Secret,
+            name,
+            version,
+            listing: false,
+        };
+        let client = self.client(vault, identity).map_err(|e| call.error(e))?;
+        let secret = match version {
+            Some(version) => client.get_secret_version(name, version).await,
+            None => client.get_secret(name).await,
+        }
+        .map_err(|e| call.error(e))?;
+        Ok(FetchedSecret {
+            id: secret.properties.id,
+            value: SecretValue::new(secret.value.expose().to_owned()),
+            content_type: secret.properties.content_type,
+            kid: secret.properties.key_id,
+        })
+    }
+
+    async fn key(
+        &self,
+        vault: &Vault,
+        identity: &Identity,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<JsonWebKey, Error> {
+        let call = Call {
+            vault,
+            identity,
+            object_type: ObjectType::Key,
+            name,
+            version,
+            listing: false,
+        };
+        let client = self
+            .client(vault, identity)
+            .map_err(|e| call.error(e))?
+            .key_client();
+        let key = match version {
+            Some(version) => client.get_key_version(name, version).await,
+            None => client.get_key(name).await,
+        }
+        .map_err(|e| call.error(e))?;
+        let kid = key.properties.id;
+        match key.key {
+            azure_wi_auth::JsonWebKey::Rsa { n, e } => Ok(JsonWebKey {
+                kid,
+                kty: "RSA".to_owned(),
+                n: Some(base64url(&n)),
+                e: Some(base64url(&e)),
+                ..JsonWebKey::default()
+            }),
+            azure_wi_auth::JsonWebKey::Ec { crv, x, y } => Ok(JsonWebKey {
+                kid,
+                kty: "EC".to_owned(),
+                crv: Some(crv.as_str().to_owned()),
+                x: Some(base64url(&x)),
+                y: Some(base64url(&y)),
+                ..JsonWebKey::default()
+            }),
+            other => Err(Error::InvalidKey {
+                name: name.to_owned(),
+                reason: format!("unsupported JSON Web Key type {other:?}; expected RSA or EC"),
+            }),
+        }
+    }
+
+    async fn certificate(
+        &self,
+        vault: &Vault,
+        identity: &Identity,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<FetchedCertificate, Error> {
+        let call = Call {
+            vault,
+            identity,
+            object_type: ObjectType::Cert,
+            name,
+            version,
+            listing: false,
+        };
+        let client = self
+            .client(vault, identity)
+            .map_err(|e| call.error(e))?
+            .certificate_client();
+        let certificate = match version {
+            Some(version) => client.get_certificate_version(name, version).await,
+            None => client.get_certificate(name).await,
+        }
+        .map_err(|e| call.error(e))?;
+        Ok(FetchedCertificate {
+            id: certificate.properties.id,
+            cer: certificate.cer,
+        })
+    }
+
+    async fn versions(
+        &self,
+        vault: &Vault,
+        identity: &Identity,
+        object_type: ObjectType,
+        name: &str,
+    ) -> Result<Vec<VersionInfo>, Error> {
+        let call = Call {
+            vault,
+            identity,
+            object_type,
+            name,
+            version: None,
+            listing: true,
+        };
+        let client = self.client(vault, identity).map_err(|e| call.error(e))?;
+        let info = |id: &str, version: Option<String>, enabled, created| VersionInfo {
+            version: version.unwrap_or_else(|| version_of(id).to_owned()),
+            enabled,
+            created,
+        };
+        let versions = match object_type {
+            ObjectType::Secret => {
+                client
+                    .list_secret_versions(name)
+                    .map_ok(|p| info(&p.id, p.version, p.enabled, p.created))
+                    .try_collect()
+                    .await
+            }
+            ObjectType::Key => {
+                client
+                    .key_client()
+                    .list_key_versions(name)
+                    .map_ok(|p| info(&p.id, p.version, p.enabled, p.created))
+                    .try_collect()
+                    .await
+            }
+            ObjectType::Cert => {
+                client
+                    .certificate_client()
+                    .list_certificate_versions(name)
+                    .map_ok(|p| info(&p.id, p.version, p.enabled, p.created))
+                    .try_collect()
+                    .await
+            }
+        };
+        versions.map_err(|e| call.error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::ServiceAccountToken;
+
+    fn call_parts() -> (Vault, Identity) {
+        let vault = Vault {
+            name: "kv1".parse().unwrap(),
+            cloud: AzureCloud::Public,
+        };
+        let identity = Identity {
+            tenant: "72f988bf-0000-4000-8000-000000000001".parse().unwrap(),
+            client_id: "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+            cloud: AzureCloud::Public,
+            token: ServiceAccountToken::new("a.b.c".into()),
+        };
+        (vault, identity)
+    }
+
+    fn map(error: azure_wi_auth::Error, listing: bool) -> Error {
+        let (vault, identity) = call_parts();
+        Call {
+            vault: &vault,
+            identity: &identity,
+            object_type: ObjectType::Secret,
+            name: "db",
+            version: Some("v1"),
+            listing,
+        }
+        .error(error)
+    }
+
+    #[test]
+    fn key_vault_answers_map_to_what_the_user_fixes() {
+        let not_found = map(
+            azure_wi_auth::Error::SecretNotFound {
+                vault: "https://kv1.vault.azure.net".into(),
+                name: "db".into(),
+                version: Some("v1".into()),
+            },
+            false,
+        );
+        assert!(
+            matches!(&not_found, Error::ObjectNotFound { vault, version: Some(v), .. } if vault == "kv1" && v == "v1"),
+            "{not_found:?}"
+        );
+        let forbidden = map(
+            azure_wi_auth::Error::Forbidden {
+                vault: "https://kv1.vault.azure.net".into(),
+                what: "get secret db".into(),
+                code: "ForbiddenByRbac".into(),
+                message: "denied".into(),
+                role: Some("Key Vault Secrets User"),
+            },
+            true,
+        );
+        assert!(
+            matches!(&forbidden, Error::Forbidden { listing: true, client_id, .. } if client_id == "11111111-2222-3333-4444-555555555555"),
+            "{forbidden:?}"
+        );
+        let disabled = map(
+            azure_wi_auth::Error::Forbidden {
+                vault: "https://kv1.vault.azure.net".into(),
+                what: "get secret db".into(),
+                code: "SecretDisabled".into(),
+                message: "disabled".into(),
+                role: None,
+            },
+            false,
+        );
+        assert!(
+            matches!(&disabled, Error::KeyVault { status: 403, .. }),
+            "{disabled:?}"
+        );
+        for status in [429, 503] {
+            let throttled = map(
+                azure_wi_auth::Error::KeyVault {
+                    vault: "https://kv1.vault.azure.net".into(),
+                    what: "get secret db".into(),
+                    status,
+                    code: "Throttled".into(),
+                    message: "slow down".into(),
+                },
+                false,
+            );
+            assert_eq!(
+                throttled,
+                Error::Throttled {
+                    vault: "kv1".into(),
+                    status,
+                    retry_after: THROTTLED_RETRY_AFTER
+                }
+            );
+        }
+        let unreachable = map(
+            azure_wi_auth::Error::Transport {
+                url: "https://kv1.vault.azure.net/secrets/db".into(),
+                message: "connection refused".into(),
+            },
+            false,
+        );
+        assert_eq!(
+            unreachable,
+            Error::Unreachable {
+                host: "kv1.vault.azure.net".into(),
+                reason: "connection refused".into()
+            }
+        );
+    }
+}
