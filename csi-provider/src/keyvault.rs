@@ -147,7 +147,38 @@ struct Call<'a> {
     listing: bool,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
+    /// A read of one object (`version` `None` for the latest).
+    fn read(
+        vault: &'a Vault,
+        identity: &'a Identity,
+        object_type: ObjectType,
+        name: &'a str,
+        version: Option<&'a str>,
+    ) -> Self {
+        Self {
+            vault,
+            identity,
+            object_type,
+            name,
+            version,
+            listing: false,
+        }
+    }
+
+    /// A listing of an object's versions.
+    fn listing(
+        vault: &'a Vault,
+        identity: &'a Identity,
+        object_type: ObjectType,
+        name: &'a str,
+    ) -> Self {
+        Self {
+            listing: true,
+            ..Self::read(vault, identity, object_type, name, None)
+        }
+    }
+
     /// The error to show the user for `error`.
     fn error(&self, error: azure_wi_auth::Error) -> Error {
         use azure_wi_auth::Error as Auth;
@@ -248,14 +279,7 @@ impl VaultObjects for AzureKeyVault {
         name: &str,
         version: Option<&str>,
     ) -> Result<FetchedSecret, Error> {
-        let call = Call {
-            vault,
-            identity,
-            object_type: ObjectType::Secret,
-            name,
-            version,
-            listing: false,
-        };
+        let call = Call::read(vault, identity, ObjectType::Secret, name, version);
         let client = self.client(vault, identity).map_err(|e| call.error(e))?;
         let secret = match version {
             Some(version) => client.get_secret_version(name, version).await,
@@ -277,14 +301,7 @@ impl VaultObjects for AzureKeyVault {
         name: &str,
         version: Option<&str>,
     ) -> Result<JsonWebKey, Error> {
-        let call = Call {
-            vault,
-            identity,
-            object_type: ObjectType::Key,
-            name,
-            version,
-            listing: false,
-        };
+        let call = Call::read(vault, identity, ObjectType::Key, name, version);
         let client = self
             .client(vault, identity)
             .map_err(|e| call.error(e))?
@@ -325,14 +342,7 @@ impl VaultObjects for AzureKeyVault {
         name: &str,
         version: Option<&str>,
     ) -> Result<FetchedCertificate, Error> {
-        let call = Call {
-            vault,
-            identity,
-            object_type: ObjectType::Cert,
-            name,
-            version,
-            listing: false,
-        };
+        let call = Call::read(vault, identity, ObjectType::Cert, name, version);
         let client = self
             .client(vault, identity)
             .map_err(|e| call.error(e))?
@@ -355,14 +365,7 @@ impl VaultObjects for AzureKeyVault {
         object_type: ObjectType,
         name: &str,
     ) -> Result<Vec<VersionInfo>, Error> {
-        let call = Call {
-            vault,
-            identity,
-            object_type,
-            name,
-            version: None,
-            listing: true,
-        };
+        let call = Call::listing(vault, identity, object_type, name);
         let client = self.client(vault, identity).map_err(|e| call.error(e))?;
         let info = |id: &str, version: Option<String>, enabled, created| VersionInfo {
             version: version.unwrap_or_else(|| version_of(id).to_owned()),
