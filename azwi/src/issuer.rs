@@ -25,7 +25,7 @@ pub const DISCOVERY_PATH: &str = ".well-known/openid-configuration";
 /// Where the JWKS goes, relative to the upload folder.
 pub const JWKS_PATH: &str = "openid/v1/jwks";
 /// Audience of the self-check token: the one Entra's token exchange asks for.
-pub const SELF_CHECK_AUDIENCE: &str = "api://AzureADTokenExchange";
+pub const SELF_CHECK_AUDIENCE: &str = azure_wi_core::names::DEFAULT_AUDIENCE;
 /// Subject of the self-check token, shaped like a ServiceAccount's.
 pub const SELF_CHECK_SUBJECT: &str = "system:serviceaccount:azwi:self-check";
 
