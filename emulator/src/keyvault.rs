@@ -192,6 +192,9 @@ impl Store {
             )
         })?;
         let api_version = query.get("api-version").cloned().unwrap_or_default();
+        let page_of = |items: &[Value], path: &str| {
+            page(items, base, path, &api_version, query, config.max_page_size)
+        };
         match op {
             Op::Get { name, version } => {
                 let versions = state
@@ -285,114 +288,10 @@ impl Store {
                     Op::ListVersions { name } => format!("/secrets/{name}/versions"),
                     _ => "/secrets".to_owned(),
                 };
-                page(
-                    &items,
-                    base,
-                    &path,
-                    &api_version,
-                    query,
-                    config.max_page_size,
-                )
+                page_of(&items, &path)
             }
-            Op::Keys(read) => {
-                let missing = |name: &str, version: Option<&str>| {
-                    objects::not_found("key", "KeyNotFound", name, version)
-                };
-                let versions_of =
-                    |name: &str| state.keys.get(name).ok_or_else(|| missing(name, None));
-                match read {
-                    Read::Get { name, version } => {
-                        let found =
-                            objects::find(versions_of(name)?, version.as_deref(), |v| &v.id)
-                                .ok_or_else(|| missing(name, version.as_deref()))?;
-                        Ok(objects::key_bundle(base, name, found))
-                    }
-                    Read::List => {
-                        let items: Vec<Value> = state
-                            .keys
-                            .iter()
-                            .filter_map(|(n, vs)| {
-                                vs.last().map(|v| objects::key_item(base, n, v, false))
-                            })
-                            .collect();
-                        page(
-                            &items,
-                            base,
-                            "/keys",
-                            &api_version,
-                            query,
-                            config.max_page_size,
-                        )
-                    }
-                    Read::ListVersions { name } => {
-                        let items: Vec<Value> = versions_of(name)?
-                            .iter()
-                            .map(|v| objects::key_item(base, name, v, true))
-                            .collect();
-                        let path = format!("/keys/{name}/versions");
-                        page(
-                            &items,
-                            base,
-                            &path,
-                            &api_version,
-                            query,
-                            config.max_page_size,
-                        )
-                    }
-                }
-            }
-            Op::Certificates(read) => {
-                let missing = |name: &str, version: Option<&str>| {
-                    objects::not_found("certificate", "CertificateNotFound", name, version)
-                };
-                let versions_of = |name: &str| {
-                    state
-                        .certificates
-                        .get(name)
-                        .ok_or_else(|| missing(name, None))
-                };
-                match read {
-                    Read::Get { name, version } => {
-                        let found =
-                            objects::find(versions_of(name)?, version.as_deref(), |v| &v.id)
-                                .ok_or_else(|| missing(name, version.as_deref()))?;
-                        Ok(objects::certificate_bundle(base, name, found))
-                    }
-                    Read::List => {
-                        let items: Vec<Value> = state
-                            .certificates
-                            .iter()
-                            .filter_map(|(n, vs)| {
-                                vs.last()
-                                    .map(|v| objects::certificate_item(base, n, v, false))
-                            })
-                            .collect();
-                        page(
-                            &items,
-                            base,
-                            "/certificates",
-                            &api_version,
-                            query,
-                            config.max_page_size,
-                        )
-                    }
-                    Read::ListVersions { name } => {
-                        let items: Vec<Value> = versions_of(name)?
-                            .iter()
-                            .map(|v| objects::certificate_item(base, name, v, true))
-                            .collect();
-                        let path = format!("/certificates/{name}/versions");
-                        page(
-                            &items,
-                            base,
-                            &path,
-                            &api_version,
-                            query,
-                            config.max_page_size,
-                        )
-                    }
-                }
-            }
+            Op::Keys(read) => objects::read(read, &state.keys, base, page_of),
+            Op::Certificates(read) => objects::read(read, &state.certificates, base, page_of),
         }
     }
 }

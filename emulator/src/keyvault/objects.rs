@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::material::{self, CertificateAuthority, IssuedCertificate, KeyMaterial};
-use super::{KvError, Version, new_version_id};
+use super::{KvError, Read, Version, new_version_id};
 use crate::config::{
     CertificateContentType, CertificateIssuer, CertificateSeed, CertificateVersionSeed, KeySeed,
 };
@@ -144,6 +144,88 @@ pub(super) fn seed(
         out.certificates.insert(cert.name.clone(), certs);
     }
     Ok(out)
+}
+
+/// A kind of object the emulator only reads (keys, certificates): where it
+/// lives and how Key Vault shows it, so one routine serves reads of both.
+pub(super) trait ReadOnlyObject {
+    /// The collection's path segment, `keys`.
+    const COLLECTION: &'static str;
+    /// The kind in Key Vault's 404 text, `key`.
+    const KIND: &'static str;
+    /// The 404 error code, `KeyNotFound`.
+    const NOT_FOUND: &'static str;
+    /// The version id.
+    fn id(&self) -> &str;
+    /// The bundle a get returns.
+    fn bundle(&self, base: &str, name: &str) -> Value;
+    /// The item a list returns, with a versioned id in a list of versions.
+    fn item(&self, base: &str, name: &str, versioned: bool) -> Value;
+}
+
+impl ReadOnlyObject for KeyVersion {
+    const COLLECTION: &'static str = "keys";
+    const KIND: &'static str = "key";
+    const NOT_FOUND: &'static str = "KeyNotFound";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn bundle(&self, base: &str, name: &str) -> Value {
+        key_bundle(base, name, self)
+    }
+    fn item(&self, base: &str, name: &str, versioned: bool) -> Value {
+        key_item(base, name, self, versioned)
+    }
+}
+
+impl ReadOnlyObject for CertificateVersion {
+    const COLLECTION: &'static str = "certificates";
+    const KIND: &'static str = "certificate";
+    const NOT_FOUND: &'static str = "CertificateNotFound";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn bundle(&self, base: &str, name: &str) -> Value {
+        certificate_bundle(base, name, self)
+    }
+    fn item(&self, base: &str, name: &str, versioned: bool) -> Value {
+        certificate_item(base, name, self, versioned)
+    }
+}
+
+/// Answers `read` from `objects`: a bundle, or a page (through `page`,
+/// given the items and the collection path) of the current versions or of
+/// one object's versions.
+pub(super) fn read<V: ReadOnlyObject>(
+    read: &Read,
+    objects: &BTreeMap<String, Vec<V>>,
+    base: &str,
+    page: impl Fn(&[Value], &str) -> Result<Value, KvError>,
+) -> Result<Value, KvError> {
+    let missing =
+        |name: &str, version: Option<&str>| not_found(V::KIND, V::NOT_FOUND, name, version);
+    let versions_of = |name: &str| objects.get(name).ok_or_else(|| missing(name, None));
+    match read {
+        Read::Get { name, version } => {
+            let found = find(versions_of(name)?, version.as_deref(), V::id)
+                .ok_or_else(|| missing(name, version.as_deref()))?;
+            Ok(found.bundle(base, name))
+        }
+        Read::List => {
+            let items: Vec<Value> = objects
+                .iter()
+                .filter_map(|(n, vs)| vs.last().map(|v| v.item(base, n, false)))
+                .collect();
+            page(&items, &format!("/{}", V::COLLECTION))
+        }
+        Read::ListVersions { name } => {
+            let items: Vec<Value> = versions_of(name)?
+                .iter()
+                .map(|v| v.item(base, name, true))
+                .collect();
+            page(&items, &format!("/{}/{name}/versions", V::COLLECTION))
+        }
+    }
 }
 
 /// The version asked for, or the current one.
