@@ -137,8 +137,17 @@ async fn create_pod_raw(client: &kube::Client, ns: &str, pod: &Value) -> (u16, V
     (status, serde_json::from_slice(&body).unwrap(), warnings)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pods_stored_by_the_apiserver_carry_the_injection() {
+/// A control plane and the webhook watching it with certificates it was
+/// given (no rotation), ready: what most tests here start from.
+struct Started {
+    plane: ControlPlane,
+    client: kube::Client,
+    dir: tempfile::TempDir,
+    ca: String,
+    webhook: Webhook,
+}
+
+async fn start_with_webhook() -> Started {
     let plane = ControlPlane::start().await.unwrap();
     let client = plane.client().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -146,6 +155,24 @@ async fn pods_stored_by_the_apiserver_carry_the_injection() {
     let webhook =
         Webhook::start_in_cluster(dir.path(), plane.kubeconfig(), &["--disable-cert-rotation"]);
     webhook.wait_ready().await;
+    Started {
+        plane,
+        client,
+        dir,
+        ca,
+        webhook,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_stored_by_the_apiserver_carry_the_injection() {
+    let Started {
+        plane: _plane,
+        client,
+        dir: _dir,
+        ca,
+        webhook,
+    } = start_with_webhook().await;
     register(
         &client,
         "azure-wi-webhook",
@@ -453,13 +480,13 @@ async fn serve_sidecar_injector(cert_dir: &std::path::Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sidecar_added_by_another_webhook_is_injected_on_reinvocation() {
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = generate_certs(dir.path());
-    let webhook =
-        Webhook::start_in_cluster(dir.path(), plane.kubeconfig(), &["--disable-cert-rotation"]);
-    webhook.wait_ready().await;
+    let Started {
+        plane: _plane,
+        client,
+        dir,
+        ca,
+        webhook,
+    } = start_with_webhook().await;
     let bundle = certs::ca_bundle_base64(&ca);
     // Configurations run in name order: ours first, the sidecar injector
     // after it, then ours again because the pod changed.
@@ -597,13 +624,13 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_apply_of_a_mislabelled_deployment_prints_the_warning() {
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = generate_certs(dir.path());
-    let webhook =
-        Webhook::start_in_cluster(dir.path(), plane.kubeconfig(), &["--disable-cert-rotation"]);
-    webhook.wait_ready().await;
+    let Started {
+        plane,
+        client,
+        dir,
+        ca,
+        webhook,
+    } = start_with_webhook().await;
     let url = webhook
         .url()
         .replace("/mutate-v1-pod", "/validate-workloads");
