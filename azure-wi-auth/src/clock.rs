@@ -61,3 +61,51 @@ impl Clock for ManualClock {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+/// A clock for tests of waiting: stopped at a time, each [`Clock::sleep`]
+/// returns at once after moving it forward by the wait, which it records,
+/// so a test sees exactly how long a client would have waited.
+#[derive(Debug)]
+pub struct RecordingClock {
+    now: Mutex<SystemTime>,
+    slept: Mutex<Vec<Duration>>,
+}
+
+impl RecordingClock {
+    /// A clock stopped at `at` that has not waited yet.
+    pub fn new(at: SystemTime) -> Self {
+        Self {
+            now: Mutex::new(at),
+            slept: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every wait so far, in order.
+    pub fn slept(&self) -> Vec<Duration> {
+        self.slept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Clock for RecordingClock {
+    fn now(&self) -> SystemTime {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) += duration;
+        self.slept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(duration);
+        Box::pin(async {})
+    }
+}

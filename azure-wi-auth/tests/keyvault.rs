@@ -13,7 +13,7 @@ use std::{
 
 use azure_wi_auth::{
     SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential,
-    clock::Clock,
+    clock::{Clock as _, RecordingClock},
     transport::{HttpRequest, HttpResponse, Transport},
 };
 use futures::future::BoxFuture;
@@ -21,33 +21,12 @@ use futures::future::BoxFuture;
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const ASSERTION: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
 
-/// A clock stopped in 2001 that records every wait and moves forward by it
-/// at once. A client that read the system clock instead would see every
-/// date this clock produces as long past.
-#[derive(Debug)]
-struct Recording {
-    now: Mutex<SystemTime>,
-    slept: Mutex<Vec<Duration>>,
-}
-
-impl Clock for Recording {
-    fn now(&self) -> SystemTime {
-        *self.now.lock().unwrap()
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        *self.now.lock().unwrap() += duration;
-        self.slept.lock().unwrap().push(duration);
-        Box::pin(async {})
-    }
-}
-
 /// Entra ID and one vault behind one transport; the vault throttles the
 /// first authorized read with a `Retry-After` date 3 s after the clock's
 /// now.
 #[derive(Debug)]
 struct Cloud {
-    clock: Arc<Recording>,
+    clock: Arc<RecordingClock>,
     seen: Mutex<Vec<String>>,
 }
 
@@ -120,10 +99,11 @@ impl Transport for Cloud {
 
 #[tokio::test]
 async fn key_vault_shares_the_credentials_transport_and_waits_on_its_clock() {
-    let clock = Arc::new(Recording {
-        now: Mutex::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000)),
-        slept: Mutex::new(Vec::new()),
-    });
+    // Stopped in 2001: a client that read the system clock instead would
+    // see every date this clock produces as long past.
+    let clock = Arc::new(RecordingClock::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000),
+    ));
     let cloud = Arc::new(Cloud {
         clock: Arc::clone(&clock),
         seen: Mutex::new(Vec::new()),
@@ -158,7 +138,7 @@ async fn key_vault_shares_the_credentials_transport_and_waits_on_its_clock() {
     );
     // Retry-After's date is 3 s after the injected clock's now: the client
     // waited exactly that, on the injected clock.
-    assert_eq!(*clock.slept.lock().unwrap(), [Duration::from_secs(3)]);
+    assert_eq!(clock.slept(), [Duration::from_secs(3)]);
 }
 
 /// The transport handed to the credential, sharing the test's view of it.

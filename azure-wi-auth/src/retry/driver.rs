@@ -83,39 +83,13 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        sync::{Arc, Mutex},
-        time::SystemTime,
-    };
-
-    use futures::future::BoxFuture;
+    use std::{sync::Arc, time::SystemTime};
 
     use super::*;
+    use crate::clock::RecordingClock;
 
-    /// A clock that records every sleep and moves forward by it at once.
-    #[derive(Debug)]
-    struct Recording {
-        now: Mutex<SystemTime>,
-        slept: Mutex<Vec<Duration>>,
-    }
-
-    impl Clock for Recording {
-        fn now(&self) -> SystemTime {
-            *self.now.lock().unwrap()
-        }
-
-        fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-            *self.now.lock().unwrap() += duration;
-            self.slept.lock().unwrap().push(duration);
-            Box::pin(async {})
-        }
-    }
-
-    fn clock() -> Arc<Recording> {
-        Arc::new(Recording {
-            now: Mutex::new(SystemTime::UNIX_EPOCH),
-            slept: Mutex::new(Vec::new()),
-        })
+    fn clock() -> Arc<RecordingClock> {
+        Arc::new(RecordingClock::new(SystemTime::UNIX_EPOCH))
     }
 
     fn transient() -> Error {
@@ -150,7 +124,7 @@ mod tests {
         .await;
         assert_eq!(result.unwrap(), 3);
         // Retry-After (7 s) is longer than the backoff, so both waits are 7 s.
-        assert_eq!(*clock.slept.lock().unwrap(), [Duration::from_secs(7); 2]);
+        assert_eq!(clock.slept(), [Duration::from_secs(7); 2]);
     }
 
     #[tokio::test]
@@ -165,7 +139,7 @@ mod tests {
         .unwrap_err();
         assert!(matches!(error, Error::Transport { .. }));
         assert_eq!(calls, 1);
-        assert!(clock.slept.lock().unwrap().is_empty());
+        assert!(clock.slept().is_empty());
 
         // Waits of 25 s: the third would end after 60 s, so it never starts.
         let clock = self::clock();
@@ -177,6 +151,6 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(calls, 3);
-        assert_eq!(clock.slept.lock().unwrap().len(), 2);
+        assert_eq!(clock.slept().len(), 2);
     }
 }
