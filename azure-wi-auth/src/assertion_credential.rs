@@ -12,7 +12,7 @@ use crate::{
     credential::send_token_request,
     exchange::{Exchange, ExchangeSettings, exchange_setters},
     flight::get_or_exchange,
-    retry::{RetryPolicy, driver},
+    retry::driver,
     transport::SharedTransport,
 };
 
@@ -104,16 +104,14 @@ impl std::fmt::Debug for AssertionCredential {
         // The cache holds tokens: left out.
         f.debug_struct("AssertionCredential")
             .field("authority_host", &self.inner.authority_host)
-            .field("retry", &self.inner.retry)
+            .field("retry", &self.inner.exchange.retry)
             .finish_non_exhaustive()
     }
 }
 
 struct Inner {
     authority_host: AuthorityHost,
-    transport: SharedTransport,
-    clock: Arc<dyn Clock>,
-    retry: RetryPolicy,
+    exchange: Exchange,
     cache: TokenCache,
 }
 
@@ -142,17 +140,10 @@ impl AssertionCredentialBuilder {
     /// Without a custom client or transport, those of
     /// [`WorkloadIdentityCredentialBuilder::build`](crate::WorkloadIdentityCredentialBuilder::build).
     pub fn build(self) -> Result<AssertionCredential, Error> {
-        let Exchange {
-            transport,
-            clock,
-            retry,
-        } = self.settings.resolve()?;
         Ok(AssertionCredential {
             inner: Arc::new(Inner {
                 authority_host: self.authority_host,
-                transport,
-                clock,
-                retry,
+                exchange: self.settings.resolve()?,
                 cache: TokenCache::default(),
             }),
         })
@@ -176,12 +167,12 @@ impl AssertionCredential {
 
     /// The transport, for a client that should share its connection pool.
     pub(crate) fn transport(&self) -> &SharedTransport {
-        &self.inner.transport
+        &self.inner.exchange.transport
     }
 
     /// The clock, for a client that should read time the same way.
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.clock
+        &self.inner.exchange.clock
     }
 
     /// A token for `identity` and `scopes`, obtained with `assertion` unless
@@ -220,7 +211,7 @@ impl AssertionCredential {
         if scopes.is_empty() {
             return Err(Error::NoScopes);
         }
-        let subject = subject_of(assertion, self.inner.clock.now())?;
+        let subject = subject_of(assertion, self.inner.exchange.clock.now())?;
         let key = CacheKey::new(
             identity.tenant_id(),
             identity.client_id(),
@@ -228,7 +219,7 @@ impl AssertionCredential {
             scopes,
             claims,
         );
-        get_or_exchange(&self.inner.cache, &key, &self.inner.clock, || {
+        get_or_exchange(&self.inner.cache, &key, &self.inner.exchange.clock, || {
             let inner = Arc::clone(&self.inner);
             let identity = identity.clone();
             let assertion = assertion.clone();
@@ -283,8 +274,8 @@ impl Inner {
         claims: Option<&str>,
     ) -> Result<AccessToken, Error> {
         driver::run(
-            &self.retry,
-            self.clock.as_ref(),
+            &self.exchange.retry,
+            self.exchange.clock.as_ref(),
             "token request",
             || async {
                 let request = TokenRequest::for_client(
@@ -296,7 +287,12 @@ impl Inner {
                     claims,
                     &ClientRequestId::from_random_bytes(rand::random()),
                 )?;
-                send_token_request(self.transport.as_ref(), self.clock.as_ref(), &request).await
+                send_token_request(
+                    self.exchange.transport.as_ref(),
+                    self.exchange.clock.as_ref(),
+                    &request,
+                )
+                .await
             },
         )
         .await

@@ -16,7 +16,6 @@ use crate::{
     flight::get_or_exchange,
     parse_token_response,
     retry::{
-        RetryPolicy,
         driver::{self, Failure},
         retry_after,
     },
@@ -42,7 +41,7 @@ pub const SINGLE_FLIGHT_TRACE_TARGET: &str = "azure_wi_auth::single_flight";
 ///   keys never wait on each other. When that request fails, every caller
 ///   that waited for it gets the same [`Error`] (a clone, variant and all).
 /// * Network errors, 408, 429 and 5xx are retried with exponential backoff
-///   and jitter, honouring `Retry-After`, within [`RetryPolicy`]'s bounds;
+///   and jitter, honouring `Retry-After`, within [`RetryPolicy`](crate::RetryPolicy)'s bounds;
 ///   AADSTS configuration errors are not, and carry a diagnosis.
 /// * The token file is read with tokio's file API, which does the blocking
 ///   read on tokio's blocking pool rather than on a runtime worker.
@@ -73,16 +72,14 @@ impl std::fmt::Debug for WorkloadIdentityCredential {
         // reader needs, and a cache holds tokens.
         f.debug_struct("WorkloadIdentityCredential")
             .field("config", &self.inner.config)
-            .field("retry", &self.inner.retry)
+            .field("retry", &self.inner.exchange.retry)
             .finish_non_exhaustive()
     }
 }
 
 struct Inner {
     config: WorkloadIdentityConfig,
-    transport: SharedTransport,
-    clock: Arc<dyn Clock>,
-    retry: RetryPolicy,
+    exchange: Exchange,
     cache: TokenCache,
 }
 
@@ -107,17 +104,10 @@ impl WorkloadIdentityCredentialBuilder {
     /// when the default client cannot be built (for example an extra root
     /// CA that holds no certificate).
     pub fn build(self) -> Result<WorkloadIdentityCredential, Error> {
-        let Exchange {
-            transport,
-            clock,
-            retry,
-        } = self.settings.resolve()?;
         Ok(WorkloadIdentityCredential {
             inner: Arc::new(Inner {
                 config: self.config,
-                transport,
-                clock,
-                retry,
+                exchange: self.settings.resolve()?,
                 cache: TokenCache::default(),
             }),
         })
@@ -152,12 +142,12 @@ impl WorkloadIdentityCredential {
 
     /// The transport, for a client that should share its connection pool.
     pub(crate) fn transport(&self) -> &SharedTransport {
-        &self.inner.transport
+        &self.inner.exchange.transport
     }
 
     /// The clock, for a client that should read time the same way.
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.clock
+        &self.inner.exchange.clock
     }
 
     /// A token for `scopes` (e.g. `https://vault.azure.net/.default`).
@@ -196,7 +186,7 @@ impl WorkloadIdentityCredential {
             scopes,
             claims,
         );
-        get_or_exchange(&self.inner.cache, &key, &self.inner.clock, || {
+        get_or_exchange(&self.inner.cache, &key, &self.inner.exchange.clock, || {
             let inner = Arc::clone(&self.inner);
             let scopes = scopes.to_vec();
             let claims = claims.map(str::to_owned);
@@ -209,9 +199,12 @@ impl WorkloadIdentityCredential {
 impl Inner {
     /// One exchange, with retries.
     async fn exchange(&self, scopes: &[Scope], claims: Option<&str>) -> Result<AccessToken, Error> {
-        driver::run(&self.retry, self.clock.as_ref(), "token request", || {
-            self.attempt(scopes, claims)
-        })
+        driver::run(
+            &self.exchange.retry,
+            self.exchange.clock.as_ref(),
+            "token request",
+            || self.attempt(scopes, claims),
+        )
         .await
     }
 
@@ -230,10 +223,16 @@ impl Inner {
         let assertion = Assertion::from_token_file_contents(path, &contents)?;
         let request_id = ClientRequestId::from_random_bytes(rand::random());
         let request = TokenRequest::new(&self.config, &assertion, scopes, claims, &request_id)?;
-        match send_token_request(self.transport.as_ref(), self.clock.as_ref(), &request).await {
+        match send_token_request(
+            self.exchange.transport.as_ref(),
+            self.exchange.clock.as_ref(),
+            &request,
+        )
+        .await
+        {
             Ok(token) => Ok(token),
             Err(mut failure) => {
-                let now = self.clock.now();
+                let now = self.exchange.clock.now();
                 let mut input = DiagnosisInput::new(&self.config, &assertion, now);
                 if let Some(age) = token_file_age(path, now).await {
                     input = input.with_token_file_age(age);
