@@ -323,6 +323,10 @@ pub enum Error {
         code: String,
         /// `error.message`.
         message: String,
+        /// How long the vault asked callers to wait (`Retry-After` on a
+        /// 429 or 503), after this client's own retries ran out: a caller
+        /// with its own deadline (a CSI mount) can still wait it out.
+        retry_after: Option<std::time::Duration>,
     },
 }
 

@@ -159,9 +159,9 @@ pub use diagnosis::{DiagnosisInput, diagnose, token_file_age};
 pub use error::Error;
 pub use ids::{AuthorityHost, ClientId, DEFAULT_AUTHORITY_HOST, Scope, TenantId};
 pub use keyvault::{
-    BoundAssertion, Certificate, CertificateClient, CertificateProperties, EcCurve, JsonWebKey,
-    Key, KeyClient, KeyProperties, Secret, SecretClient, SecretClientBuilder, SecretProperties,
-    VaultCredential,
+    BoundAssertion, Certificate, CertificateClient, CertificateProperties, Challenge, EcCurve,
+    JsonWebKey, Key, KeyClient, KeyProperties, Secret, SecretClient, SecretClientBuilder,
+    SecretProperties, VaultCredential,
 };
 pub use request::{JWT_BEARER_ASSERTION_TYPE, TokenRequest, USER_AGENT};
 pub use request_id::ClientRequestId;

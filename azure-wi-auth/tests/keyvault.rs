@@ -12,7 +12,7 @@ use std::{
 };
 
 use azure_wi_auth::{
-    SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential,
+    Error, RetryPolicy, SecretClient, WorkloadIdentityConfig, WorkloadIdentityCredential,
     clock::{Clock as _, RecordingClock},
     transport::{HttpRequest, HttpResponse, Transport},
 };
@@ -148,5 +148,94 @@ struct SharedCloud(Arc<Cloud>);
 impl Transport for SharedCloud {
     fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, String>> {
         self.0.send(request)
+    }
+}
+
+fn credential(cloud: &Arc<Cloud>, dir: &std::path::Path) -> WorkloadIdentityCredential {
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, ASSERTION).unwrap();
+    let config = WorkloadIdentityConfig::builder()
+        .client_id("3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34")
+        .tenant_id(TENANT)
+        .token_file(&token_file)
+        .build()
+        .unwrap();
+    WorkloadIdentityCredential::builder(config)
+        .with_transport(SharedCloud(Arc::clone(cloud)))
+        .with_clock(cloud.clock.clone())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_known_challenge_skips_the_probe_and_retry_after_reaches_the_caller() {
+    let clock = Arc::new(RecordingClock::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000),
+    ));
+    let cloud = Arc::new(Cloud {
+        clock: Arc::clone(&clock),
+        seen: Mutex::new(Vec::new()),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let credential = credential(&cloud, dir.path());
+    // No retries: the throttled answer is the caller's, with its wait.
+    let once = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    let first = SecretClient::builder("https://orders.vault.azure.net", credential.clone())
+        .with_retry_policy(once)
+        .build()
+        .unwrap();
+    assert!(first.challenge().is_none());
+    let err = first.get_secret("db-password").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::KeyVault { status: 429, retry_after: Some(wait), .. }
+            if *wait == Duration::from_secs(3)),
+        "{err:?}"
+    );
+    assert!(clock.slept().is_empty(), "one attempt, no wait");
+    let challenge = first.challenge().unwrap();
+    assert_eq!(challenge.scope, "https://vault.azure.net/.default");
+
+    // A second client told the challenge sends its token straight away.
+    let before = cloud.seen.lock().unwrap().len();
+    let second = SecretClient::builder("https://orders.vault.azure.net", credential.clone())
+        .with_challenge(challenge.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        second
+            .get_secret("db-password")
+            .await
+            .unwrap()
+            .value
+            .expose(),
+        "s3cret"
+    );
+    assert_eq!(
+        cloud.seen.lock().unwrap()[before..],
+        ["orders.vault.azure.net bearer"]
+    );
+
+    // A challenge is vetted as one from the vault would be: another
+    // tenant's, or another resource's, is refused before any request.
+    for (tenant, resource) in [
+        (
+            Some("00000000-0000-4000-8000-000000000000"),
+            "vault.azure.net",
+        ),
+        (Some(TENANT), "storage.azure.com"),
+    ] {
+        let foreign = azure_wi_auth::Challenge {
+            tenant: tenant.map(str::to_owned),
+            resource_host: resource.to_owned(),
+            ..challenge.clone()
+        };
+        let refused = SecretClient::builder("https://orders.vault.azure.net", credential.clone())
+            .with_challenge(foreign)
+            .build()
+            .unwrap_err();
+        assert!(matches!(refused, Error::Challenge { .. }), "{refused:?}");
     }
 }

@@ -19,8 +19,8 @@ use std::{
 };
 
 use azure_wi_auth::{
-    Assertion, AssertionCredential, AuthorityHost, FederatedIdentity, SecretClient,
-    SecretClientBuilder,
+    Assertion, AssertionCredential, AuthorityHost, Challenge, FederatedIdentity, RetryPolicy,
+    SecretClient, SecretClientBuilder,
 };
 use azure_wi_core::AzureCloud;
 use base64::Engine;
@@ -37,9 +37,8 @@ use crate::{
     },
 };
 
-/// How long a mount waits before asking again when Key Vault still
-/// throttles after the client's own retries (which honour `Retry-After`)
-/// ran out: the error no longer carries Key Vault's figure.
+/// How long a mount waits before asking again when Key Vault throttles
+/// without naming a `Retry-After`.
 pub const THROTTLED_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The AADSTS codes of a federated credential that does not match the
@@ -55,6 +54,10 @@ pub struct AzureKeyVault {
     /// `AZURE_WI_EXTRA_CA_FILE`).
     http: Option<reqwest::Client>,
     credentials: Mutex<HashMap<AzureCloud, AssertionCredential>>,
+    /// Each vault's challenge (scope and tenant) by vault URL and tenant,
+    /// so a mount's clients skip the unauthenticated probe every new
+    /// client would otherwise send first.
+    challenges: Mutex<HashMap<(String, String), Challenge>>,
 }
 
 impl fmt::Debug for AzureKeyVault {
@@ -93,6 +96,7 @@ impl AzureKeyVault {
         let vault = Self {
             http,
             credentials: Mutex::default(),
+            challenges: Mutex::default(),
         };
         for cloud in AzureCloud::ALL {
             vault.credential(cloud)?;
@@ -119,7 +123,8 @@ impl AzureKeyVault {
         Ok(credential)
     }
 
-    /// A Key Vault client for `vault`, reading as `identity`.
+    /// A Key Vault client for `vault`, reading as `identity`, starting
+    /// from the vault's challenge when an earlier call learnt it.
     fn client(
         &self,
         vault: &Vault,
@@ -133,8 +138,37 @@ impl AzureKeyVault {
         if let Some(http) = &self.http {
             builder = builder.with_http_client(http.clone());
         }
+        // One attempt per call: the mount flow waits out throttling and
+        // retries server errors itself, without holding the vault's
+        // concurrency permit while it waits, and within its deadline.
+        builder = builder.with_retry_policy(RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        });
+        if let Some(challenge) = self.challenges().get(&challenge_key(vault, identity)) {
+            builder = builder.with_challenge(challenge.clone());
+        }
         builder.build()
     }
+
+    /// Keeps the challenge `client` learnt for the next client of its vault.
+    fn remember(&self, vault: &Vault, identity: &Identity, client: &SecretClient) {
+        if let Some(challenge) = client.challenge() {
+            self.challenges()
+                .insert(challenge_key(vault, identity), challenge);
+        }
+    }
+
+    fn challenges(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Challenge>> {
+        self.challenges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A challenge is the vault's, vetted against the identity's tenant.
+fn challenge_key(vault: &Vault, identity: &Identity) -> (String, String) {
+    (vault.url(), identity.tenant.to_string())
 }
 
 /// What a call was about, to name it in errors.
@@ -209,10 +243,14 @@ impl<'a> Call<'a> {
                 client_id: self.identity.client_id.to_string(),
                 listing: self.listing,
             },
-            Auth::KeyVault { status, .. } if matches!(status, 429 | 503) => Error::Throttled {
+            Auth::KeyVault {
+                status,
+                retry_after,
+                ..
+            } if matches!(status, 429 | 503) => Error::Throttled {
                 vault,
                 status,
-                retry_after: THROTTLED_RETRY_AFTER,
+                retry_after: retry_after.unwrap_or(THROTTLED_RETRY_AFTER),
             },
             Auth::KeyVault {
                 status,
@@ -284,8 +322,9 @@ impl VaultObjects for AzureKeyVault {
         let secret = match version {
             Some(version) => client.get_secret_version(name, version).await,
             None => client.get_secret(name).await,
-        }
-        .map_err(|e| call.error(e))?;
+        };
+        self.remember(vault, identity, &client);
+        let secret = secret.map_err(|e| call.error(e))?;
         Ok(FetchedSecret {
             id: secret.properties.id,
             value: SecretValue::new(secret.value.expose().to_owned()),
@@ -302,15 +341,14 @@ impl VaultObjects for AzureKeyVault {
         version: Option<&str>,
     ) -> Result<JsonWebKey, Error> {
         let call = Call::read(vault, identity, ObjectType::Key, name, version);
-        let client = self
-            .client(vault, identity)
-            .map_err(|e| call.error(e))?
-            .key_client();
+        let vault_client = self.client(vault, identity).map_err(|e| call.error(e))?;
+        let client = vault_client.key_client();
         let key = match version {
             Some(version) => client.get_key_version(name, version).await,
             None => client.get_key(name).await,
-        }
-        .map_err(|e| call.error(e))?;
+        };
+        self.remember(vault, identity, &vault_client);
+        let key = key.map_err(|e| call.error(e))?;
         let kid = key.properties.id;
         match key.key {
             azure_wi_auth::JsonWebKey::Rsa { n, e } => Ok(JsonWebKey {
@@ -343,15 +381,14 @@ impl VaultObjects for AzureKeyVault {
         version: Option<&str>,
     ) -> Result<FetchedCertificate, Error> {
         let call = Call::read(vault, identity, ObjectType::Cert, name, version);
-        let client = self
-            .client(vault, identity)
-            .map_err(|e| call.error(e))?
-            .certificate_client();
+        let vault_client = self.client(vault, identity).map_err(|e| call.error(e))?;
+        let client = vault_client.certificate_client();
         let certificate = match version {
             Some(version) => client.get_certificate_version(name, version).await,
             None => client.get_certificate(name).await,
-        }
-        .map_err(|e| call.error(e))?;
+        };
+        self.remember(vault, identity, &vault_client);
+        let certificate = certificate.map_err(|e| call.error(e))?;
         Ok(FetchedCertificate {
             id: certificate.properties.id,
             cer: certificate.cer,
@@ -397,6 +434,7 @@ impl VaultObjects for AzureKeyVault {
                     .await
             }
         };
+        self.remember(vault, identity, &client);
         versions.map_err(|e| call.error(e))
     }
 }
@@ -475,7 +513,10 @@ mod tests {
             matches!(&disabled, Error::KeyVault { status: 403, .. }),
             "{disabled:?}"
         );
-        for status in [429, 503] {
+        for (status, asked, waited) in [
+            (429, Some(Duration::from_secs(9)), Duration::from_secs(9)),
+            (503, None, THROTTLED_RETRY_AFTER),
+        ] {
             let throttled = map(
                 azure_wi_auth::Error::KeyVault {
                     vault: "https://kv1.vault.azure.net".into(),
@@ -483,6 +524,7 @@ mod tests {
                     status,
                     code: "Throttled".into(),
                     message: "slow down".into(),
+                    retry_after: asked,
                 },
                 false,
             );
@@ -491,8 +533,9 @@ mod tests {
                 Error::Throttled {
                     vault: "kv1".into(),
                     status,
-                    retry_after: THROTTLED_RETRY_AFTER
-                }
+                    retry_after: waited
+                },
+                "Key Vault's Retry-After is the wait; without one, the default"
             );
         }
         let unreachable = map(

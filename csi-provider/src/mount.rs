@@ -211,13 +211,20 @@ impl<V: VaultObjects> Mounter<V> {
     }
 }
 
+/// Most attempts of one call that Key Vault answers with a server error.
+const SERVER_ERROR_ATTEMPTS: u32 = 3;
+
 /// Runs one Key Vault call under the vault's semaphore, waiting out
-/// throttling while the deadline allows.
+/// throttling (Key Vault's `Retry-After`) and retrying server errors
+/// (1 s, then 2 s) while the deadline allows. The permit is released
+/// while waiting, so a throttled mount does not block the vault's other
+/// mounts from the requests Key Vault still accepts.
 async fn limited<T, F, Fut>(semaphore: &Semaphore, deadline: Instant, call: F) -> Result<T, Error>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
+    let mut server_errors = 0;
     loop {
         let result = {
             let _permit = semaphore
@@ -226,18 +233,24 @@ where
                 .expect("the semaphore is never closed");
             call().await
         };
-        match result {
-            Err(Error::Throttled { retry_after, .. })
-                if Instant::now() + retry_after < deadline =>
+        let wait = match &result {
+            Err(Error::Throttled { retry_after, .. }) => *retry_after,
+            Err(Error::KeyVault { status, .. })
+                if *status >= 500 && server_errors + 1 < SERVER_ERROR_ATTEMPTS =>
             {
-                tracing::debug!(
-                    retry_after_ms = retry_after.as_millis(),
-                    "Key Vault throttled; waiting"
-                );
-                tokio::time::sleep(retry_after).await;
+                server_errors += 1;
+                Duration::from_secs(1 << (server_errors - 1))
             }
-            other => return other,
+            _ => return result,
+        };
+        if Instant::now() + wait >= deadline {
+            return result;
         }
+        tracing::debug!(
+            wait_ms = wait.as_millis(),
+            "Key Vault asked to wait; waiting"
+        );
+        tokio::time::sleep(wait).await;
     }
 }
 

@@ -128,6 +128,7 @@ async fn pods_mount_secrets_keys_and_certificates_with_one_exchange_per_service_
     };
     assert_eq!(version("cert/web-tls"), version("secret/web-tls"));
     assert_eq!(emulator.counters().token_requests(), 1);
+    let vault_requests = emulator.counters().vault_requests();
 
     // More replicas of the ServiceAccount, each with its own token, at
     // once: the shared credential's one token serves them all.
@@ -143,6 +144,9 @@ async fn pods_mount_secrets_keys_and_certificates_with_one_exchange_per_service_
     }
     assert_eq!(emulator.counters().token_requests(), 1);
     assert_eq!(emulator.counters().tokens_issued(), 1);
+    // The vault's challenge is known by now: one request per object, no
+    // unauthenticated probe first.
+    assert_eq!(emulator.counters().vault_requests() - vault_requests, 4 * 5);
 
     // Another ServiceAccount asking for the same client id is not served
     // that token: Entra refuses its own exchange, and the message names
@@ -223,5 +227,52 @@ async fn missing_objects_and_versions_name_the_object_and_vault() {
     assert!(
         ids.iter().all(|id| id.starts_with("key/signing-rsa/")),
         "{ids:?}"
+    );
+}
+
+#[tokio::test]
+async fn key_vault_throttling_is_waited_out_as_long_as_the_vault_asks() {
+    let mut config = Config::demo_with_keys_and_certificates();
+    // Three reads per 10 s window: a five-object mount is throttled and
+    // told how many seconds are left in the window.
+    config.throttle.reads_per_10s = 3;
+    let emulator = Emulator::start(config).await.unwrap();
+    let vault = || AzureKeyVault::with_http_client(emulator.client().unwrap()).unwrap();
+
+    // With a deadline shorter than the wait, the mount fails at once with
+    // the vault's figure, so kubelet retries instead of a hung mount.
+    let impatient = Mounter::new(
+        vault(),
+        MountOptions {
+            deadline: Duration::from_millis(500),
+            ..MountOptions::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let error = impatient
+        .mount(&request(&emulator, &replica(0)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Throttled { status: 429, retry_after, .. }
+            if (1..=10).contains(&retry_after.as_secs())),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("asked to wait"), "{error}");
+    assert!(started.elapsed() < Duration::from_millis(500));
+
+    // Within the default deadline the same mount waits for the next window.
+    let patient = Mounter::new(vault(), MountOptions::default());
+    let started = std::time::Instant::now();
+    let response = patient
+        .mount(&request(&emulator, &replica(0)))
+        .await
+        .unwrap();
+    assert_eq!(file(&response, "db-password"), "s3cr3t-from-key-vault");
+    assert_eq!(response.object_version.len(), 5);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited < MountOptions::default().deadline,
+        "waited {waited:?}"
     );
 }

@@ -324,6 +324,34 @@ async fn throttling_is_waited_out_within_the_deadline() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn server_errors_are_retried_twice_then_reported() {
+    let vault = MemoryVault::default();
+    vault.put_secret("db", "v1", "x");
+    vault.fail("db", Fault::ServerError(2));
+    let request = driver_request(
+        &[("objects", &objects(&["objectName: db;objectType: secret"]))],
+        Some(&service_account_jwt("shop", "web")),
+    );
+    let mounter = Mounter::new(vault.clone(), MountOptions::default());
+    let started = tokio::time::Instant::now();
+    let response = mounter.mount(&request).await.unwrap();
+    assert_eq!(response.files[0].contents, b"x");
+    assert_eq!(vault.calls(), 3);
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(3),
+        "waits of 1s and 2s"
+    );
+
+    // A third failure in a row is the mount's answer.
+    vault.fail("db", Fault::ServerError(3));
+    let err = mounter.mount(&request).await.unwrap_err();
+    assert!(matches!(err, Error::KeyVault { status: 500, .. }), "{err}");
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    assert_eq!(vault.calls(), 6);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_slow_vault_fails_the_mount_at_its_deadline() {
     let vault = MemoryVault::default();
     vault.put_secret("db", "v1", "x");

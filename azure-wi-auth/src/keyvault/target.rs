@@ -2,6 +2,8 @@
 //! error a user can act on: the object and vault named, a 404 as the
 //! object's own not-found variant, a 403 naming the role to grant.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::{Error, transport::HttpResponse};
@@ -141,11 +143,18 @@ impl Target<'_> {
             status: 200,
             code: "MalformedResponse".to_owned(),
             message: "the answer is not the Key Vault body this request returns".to_owned(),
+            retry_after: None,
         }
     }
 
     /// Maps an error answer to the error a user can act on.
-    pub(super) fn error(&self, vault: &str, response: &HttpResponse) -> Error {
+    /// `retry_after` is the wait the vault asked for, if it did.
+    pub(super) fn error(
+        &self,
+        vault: &str,
+        response: &HttpResponse,
+        retry_after: Option<Duration>,
+    ) -> Error {
         let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
         let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
         let inner = body["error"]["innererror"]["code"]
@@ -184,6 +193,7 @@ impl Target<'_> {
                 status,
                 code,
                 message,
+                retry_after,
             },
         }
     }

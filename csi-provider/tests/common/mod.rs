@@ -56,6 +56,8 @@ pub enum Fault {
     Forbidden,
     /// Answer 429 with this Retry-After, this many times.
     Throttle(Duration, usize),
+    /// Answer 500, this many times.
+    ServerError(usize),
 }
 
 #[derive(Default)]
@@ -162,7 +164,7 @@ impl MemoryVault {
             let mut faults = self.0.faults.lock().unwrap();
             let queue = faults.entry(name.to_owned()).or_default();
             match queue.front_mut() {
-                Some(Fault::Throttle(_, n)) if *n > 1 => {
+                Some(Fault::Throttle(_, n) | Fault::ServerError(n)) if *n > 1 => {
                     *n -= 1;
                     queue.front().cloned()
                 }
@@ -183,6 +185,13 @@ impl MemoryVault {
                 vault: vault.name.to_string(),
                 status: 429,
                 retry_after,
+            }),
+            Some(Fault::ServerError(_)) => Err(Error::KeyVault {
+                vault: vault.name.to_string(),
+                object_type,
+                name: name.into(),
+                status: 500,
+                message: "InternalServerError: try again".into(),
             }),
             None => Ok(()),
         }
