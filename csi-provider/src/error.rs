@@ -432,6 +432,43 @@ impl Error {
         }
     }
 
+    /// A short, stable name for the kind of failure: the `outcome` label of
+    /// the provider's mount metrics, so a dashboard tells a missing role
+    /// from throttling without parsing messages.
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::InvalidAttributes { .. } => "invalid_attributes",
+            Self::InvalidPermission { .. } => "invalid_permission",
+            Self::MissingTokens => "missing_tokens",
+            Self::InvalidTokens { .. } => "invalid_tokens",
+            Self::TokenAudienceMissing { .. } => "token_audience_missing",
+            Self::MissingParameter { .. } => "missing_parameter",
+            Self::InvalidParameter { .. } => "invalid_parameter",
+            Self::UnsupportedIdentityMode { .. } => "unsupported_identity_mode",
+            Self::InvalidObjects { .. } | Self::NoObjects | Self::InvalidObjectField { .. } => {
+                "invalid_objects"
+            }
+            Self::UnknownObjectType { .. } => "unknown_object_type",
+            Self::InvalidFilePath { .. } | Self::FilePathCollision { .. } => "invalid_file_path",
+            Self::SecretDecoding { .. }
+            | Self::InvalidSecretContent { .. }
+            | Self::UnknownContentType { .. }
+            | Self::InvalidKey { .. }
+            | Self::InvalidCertificate { .. } => "invalid_content",
+            Self::HistoryStartNotFound { .. } | Self::ObjectNotFound { .. } => "not_found",
+            Self::ResponseTooLarge { .. } => "response_too_large",
+            Self::Forbidden { .. } => "forbidden",
+            Self::FederatedCredentialMismatch { .. } => "federated_credential_mismatch",
+            Self::Entra { .. } => "entra",
+            Self::Throttled { .. } => "throttled",
+            Self::KeyVault { .. } => "key_vault",
+            Self::DeadlineExceeded { .. } => "deadline_exceeded",
+            Self::InvalidEndpoint { .. } | Self::Socket { .. } => "socket",
+            Self::Unreachable { .. } => "unreachable",
+        }
+    }
+
     /// The gRPC status the driver receives; its text is what kubelet shows
     /// in the pod's events.
     #[must_use]

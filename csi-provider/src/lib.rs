@@ -28,7 +28,9 @@
 //!   out within the mount's deadline), [`mount::assemble`] the response and
 //!   check the driver's 4 MiB limit.
 //! - [`server`]: the provider socket (0600, stale socket replaced), the
-//!   `CSIDriverProvider` service and `grpc.health.v1`.
+//!   `CSIDriverProvider` service and `grpc.health.v1`; [`http`]: `/healthz`
+//!   (a gRPC health check of that socket) and `/metrics` ([`metrics`]).
+//!   The binary `azure-wi-csi-provider` wires them to flags and signals.
 //! - [`Error`]: one error type; each message says what to fix and becomes
 //!   the gRPC status text kubelet shows in the pod's events.
 //!
@@ -58,8 +60,10 @@
 pub mod attributes;
 pub mod content;
 mod error;
+pub mod http;
 pub mod identity;
 pub mod keyvault;
+pub mod metrics;
 pub mod mode;
 pub mod mount;
 pub mod objects;

@@ -12,14 +12,21 @@ use std::{
     os::unix::fs::{FileTypeExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::Arc,
+    time::{Duration, Instant},
 };
 
+use hyper_util::rt::TokioIo;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
-use tonic::{Request, Response, Status};
+use tonic::{
+    Request, Response, Status,
+    transport::{Channel, Endpoint},
+};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
 use crate::{
     Error,
+    metrics::Metrics,
     mount::Mounter,
     proto::{
         CSIDriverProvider, CSIDriverProviderServer, MountRequest, MountResponse, VersionRequest,
@@ -101,16 +108,72 @@ pub fn bind(path: &Path) -> Result<UnixListener, Error> {
     Ok(listener)
 }
 
+/// A gRPC channel to the provider socket at `path`, as the driver dials
+/// it (`:authority` localhost, no transport security): for the `/healthz`
+/// check and for clients in tests and benchmarks.
+///
+/// # Errors
+///
+/// [`Error::Socket`] when nothing accepts connections there.
+pub async fn connect(path: &Path) -> Result<Channel, Error> {
+    let socket = path.to_owned();
+    Endpoint::from_static("http://localhost")
+        .connect_with_connector(tower::service_fn(move |_| {
+            let socket = socket.clone();
+            async move {
+                tokio::net::UnixStream::connect(socket)
+                    .await
+                    .map(TokioIo::new)
+            }
+        }))
+        .await
+        .map_err(|e| Error::Socket {
+            path: path.display().to_string(),
+            reason: format!("connecting: {e}"),
+        })
+}
+
+/// Asks the provider at `path` for its `grpc.health.v1` status, as the
+/// HTTP `/healthz` does: the process answering HTTP is not enough, the
+/// socket the driver dials must serve.
+///
+/// # Errors
+///
+/// A sentence saying what failed: the connection, the call, the status
+/// (anything but `SERVING`) or the `timeout`.
+pub async fn health_check(path: &Path, timeout: Duration) -> Result<(), String> {
+    let check = async {
+        let channel = connect(path).await.map_err(|e| e.to_string())?;
+        let status = tonic_health::pb::health_client::HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map_err(|e| format!("grpc.health.v1 Check failed: {}", e.message()))?
+            .into_inner()
+            .status();
+        if status == ServingStatus::Serving {
+            Ok(())
+        } else {
+            Err(format!("the provider reports {}", status.as_str_name()))
+        }
+    };
+    tokio::time::timeout(timeout, check)
+        .await
+        .map_err(|_| format!("no health answer on {} within {timeout:?}", path.display()))?
+}
+
 /// The `CSIDriverProvider` service over a [`Mounter`].
 #[derive(Debug)]
 pub struct Provider<V> {
     mounter: Arc<Mounter<V>>,
+    metrics: Arc<Metrics>,
 }
 
 impl<V> Provider<V> {
-    /// The service for `mounter`.
-    pub fn new(mounter: Arc<Mounter<V>>) -> Self {
-        Self { mounter }
+    /// The service for `mounter`, recording each mount in `metrics`.
+    pub fn new(mounter: Arc<Mounter<V>>, metrics: Arc<Metrics>) -> Self {
+        Self { mounter, metrics }
     }
 }
 
@@ -131,14 +194,19 @@ impl<V: VaultObjects> CSIDriverProvider for Provider<V> {
         &self,
         request: Request<MountRequest>,
     ) -> Result<Response<MountResponse>, Status> {
-        match self.mounter.mount(request.get_ref()).await {
+        let _in_flight = self.metrics.start();
+        let started = Instant::now();
+        let result = self.mounter.mount(request.get_ref()).await;
+        self.metrics
+            .finished(result.as_ref().map(|_| ()), started.elapsed());
+        match result {
             Ok(response) => {
                 tracing::info!(files = response.files.len(), "mounted");
                 Ok(Response::new(response))
             }
             Err(e) => {
                 // Error texts hold names and reasons only, never secrets.
-                tracing::warn!(error = %e, "mount failed");
+                tracing::warn!(error = %e, reason = e.reason(), "mount failed");
                 Err(e.to_status())
             }
         }
@@ -146,7 +214,7 @@ impl<V: VaultObjects> CSIDriverProvider for Provider<V> {
 }
 
 /// Serves `CSIDriverProvider` and `grpc.health.v1` on `listener` until
-/// `shutdown` completes.
+/// `shutdown` completes, recording mounts in `metrics`.
 ///
 /// # Errors
 ///
@@ -154,6 +222,7 @@ impl<V: VaultObjects> CSIDriverProvider for Provider<V> {
 pub async fn serve<V: VaultObjects>(
     listener: UnixListener,
     mounter: Arc<Mounter<V>>,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     let path = listener
@@ -167,7 +236,9 @@ pub async fn serve<V: VaultObjects>(
         .await;
     tonic::transport::Server::builder()
         .add_service(health_service)
-        .add_service(CSIDriverProviderServer::new(Provider::new(mounter)))
+        .add_service(CSIDriverProviderServer::new(Provider::new(
+            mounter, metrics,
+        )))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
         .map_err(|e| Error::Socket {

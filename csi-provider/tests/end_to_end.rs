@@ -8,28 +8,18 @@ mod common;
 use std::{os::unix::fs::PermissionsExt, path::Path, sync::Arc};
 
 use azure_wi_csi_provider::{
+    metrics::Metrics,
     mount::{MountOptions, Mounter},
     objects::ObjectType,
     proto::{CSIDriverProviderClient, VersionRequest},
     server::{bind, serve},
 };
 use common::*;
-use hyper_util::rt::TokioIo;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// A channel to the socket, with `:authority` localhost as the driver's.
 async fn connect(path: &Path) -> Channel {
-    let path = path.to_owned();
-    Endpoint::try_from("http://localhost")
-        .unwrap()
-        .connect_with_connector(tower::service_fn(move |_| {
-            let path = path.clone();
-            async move {
-                tokio::net::UnixStream::connect(path)
-                    .await
-                    .map(TokioIo::new)
-            }
-        }))
+    azure_wi_csi_provider::server::connect(path)
         .await
         .expect("the provider socket accepts connections")
 }
@@ -57,7 +47,8 @@ async fn driver_shaped_mount_over_the_provider_socket() {
     vault.put(ObjectType::Cert, "tls", "c1", Payload::Cert(leaf));
     let mounter = Arc::new(Mounter::new(vault.clone(), MountOptions::default()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, mounter, async {
+    let metrics = Arc::new(Metrics::new());
+    let server = tokio::spawn(serve(listener, mounter, Arc::clone(&metrics), async {
         let _ = stopped.await;
     }));
 
@@ -142,6 +133,25 @@ async fn driver_shaped_mount_over_the_provider_socket() {
         );
     }
 
+    azure_wi_csi_provider::server::health_check(&path, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+
+    // Each mount counted by outcome.
+    let text = metrics.encode();
+    assert!(
+        text.contains("azure_wi_csi_mounts_total{outcome=\"ok\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("azure_wi_csi_mounts_total{outcome=\"missing_tokens\"} 1\n"),
+        "{text}"
+    );
+
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+    let err = azure_wi_csi_provider::server::health_check(&path, std::time::Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(err.contains("connecting"), "{err}");
 }
