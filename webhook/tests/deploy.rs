@@ -10,67 +10,9 @@
     reason = "a test fails loudly on any unexpected error"
 )]
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
-use serde::Deserialize as _;
-use serde_json::Value;
-
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path)
-}
-
-fn render(kustomization: &str) -> (String, Vec<Value>) {
-    let out = Command::new("kubectl")
-        .arg("kustomize")
-        .arg(repo(kustomization))
-        .output()
-        .unwrap_or_else(|e| panic!("kubectl is needed to render {kustomization}: {e}"));
-    assert!(
-        out.status.success(),
-        "kubectl kustomize {kustomization}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let docs = yaml_serde::Deserializer::from_str(&text)
-        .map(|d| Value::deserialize(d).unwrap())
-        .filter(|d| !d.is_null())
-        .collect();
-    (text, docs)
-}
-
-fn validate(text: &str, version: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("rendered.yaml");
-    std::fs::write(&file, text).unwrap();
-    let out = Command::new("kubernetes-validate")
-        .args(["--strict", "--kubernetes-version", version])
-        .arg(&file)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("kubernetes-validate is needed (pip install kubernetes-validate): {e}")
-        });
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && !report.contains("ERROR"),
-        "schema validation against {version} failed:\n{report}"
-    );
-}
-
-fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
-    docs.iter()
-        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("{kind} {name} is not rendered"))
-}
-
-fn find_all<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    docs.iter().filter(|d| d["kind"] == kind).collect()
-}
+use azure_wi_control_plane::manifests::{find, find_all, render, validate};
 
 #[test]
 fn base_renders_validates_and_says_what_the_design_requires() {

@@ -24,6 +24,7 @@
 
 mod assets;
 mod error;
+pub mod manifests;
 mod pki;
 mod process;
 
