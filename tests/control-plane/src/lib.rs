@@ -288,7 +288,10 @@ fn apiserver_args(pki: &pki::Pki, url: &str, port: u16, etcd_client: u16) -> Vec
         format!("--service-account-signing-key-file={}", path(&pki.sa_key)),
         format!("--api-audiences={url},{TOKEN_EXCHANGE_AUDIENCE}"),
         "--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,ValidatingAdmissionWebhook".into(),
-        "--feature-gates=BoundServiceAccountTokenVolume=true".into(),
+        // CSIServiceAccountToken: the CSIDriver's `tokenRequests`, kept by
+        // the apiserver (beta and on by default from 1.21; this build is
+        // 1.20, where it is alpha and the field would be dropped).
+        "--feature-gates=BoundServiceAccountTokenVolume=true,CSIServiceAccountToken=true".into(),
     ]
 }
 
