@@ -6,11 +6,10 @@
 
 mod common;
 
+use common::process::{http_get, start};
+
 use std::{
-    io::{Read as _, Write as _},
-    net::TcpStream,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -86,104 +85,6 @@ fn walkthrough_4_request(token: &str) -> MountRequest {
         target_path: "/var/lib/kubelet/pods/0b5cf4a2-0000-4000-8000-000000000004/volumes/kubernetes.io~csi/secrets-store/mount".into(),
         permission: "420".into(),
         current_object_version: vec![],
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `GET path` over plain HTTP/1.0 on loopback: the status and body.
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer[9..12].parse().unwrap();
-    let body = answer.split_once("\r\n\r\n").unwrap().1.to_owned();
-    (status, body)
-}
-
-struct Running {
-    child: Child,
-    socket: PathBuf,
-    healthz: u16,
-    metrics: u16,
-    stderr: PathBuf,
-}
-
-/// Starts the provider with the emulator reachable as Azure is, and waits
-/// for its socket.
-fn start(emulator: &Emulator, dir: &Path) -> Running {
-    let ca_file = dir.join("emulator-ca.pem");
-    std::fs::write(&ca_file, emulator.ca_pem()).unwrap();
-    let socket = dir.join("azure.sock");
-    let stderr = dir.join("provider.log");
-    let (healthz, metrics) = (free_port(), free_port());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_azure-wi-csi-provider"));
-    for var in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
-        command.env_remove(var);
-    }
-    let child = command
-        .arg(format!("--endpoint=unix://{}", socket.display()))
-        .args(["--healthz-port", &healthz.to_string()])
-        .args(["--prometheus-port", &metrics.to_string()])
-        .args(["--http-address", "127.0.0.1"])
-        // The Azure provider's own arguments are accepted.
-        .args([
-            "--construct-pem-chain=true",
-            "--write-cert-and-key-in-separate-files=false",
-            "--metrics-backend=Prometheus",
-            "-v=2",
-        ])
-        .env("HTTPS_PROXY", emulator.proxy_url())
-        .env(names::EXTRA_CA_FILE_ENV, &ca_file)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let mut running = Running {
-        child,
-        socket,
-        healthz,
-        metrics,
-        stderr,
-    };
-    let started = Instant::now();
-    while !running.socket.exists() {
-        if let Some(status) = running.child.try_wait().unwrap() {
-            panic!("the provider exited with {status}: {}", running.log());
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no socket: {}",
-            running.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    running
-}
-
-impl Running {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,6 +1,8 @@
 //! An in-memory Key Vault for tests, and driver-shaped requests.
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
+pub mod process;
+
 use std::{
     collections::{HashMap, VecDeque},
     sync::{
