@@ -1,0 +1,269 @@
+//! `ExternalSecret`: which remote values become which keys of which
+//! Kubernetes Secret, and how often.
+
+use std::collections::BTreeMap;
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Condition, Unsupported};
+
+/// ESO's `ExternalSecretSpec`, the fields Azure Key Vault users write.
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[kube(
+    group = "external-secrets.io",
+    version = "v1",
+    kind = "ExternalSecret",
+    namespaced,
+    status = "ExternalSecretStatus",
+    shortname = "es",
+    category = "external-secrets",
+    printcolumn = r#"{"name":"StoreType","type":"string","jsonPath":".spec.secretStoreRef.kind"}"#,
+    printcolumn = r#"{"name":"Store","type":"string","jsonPath":".spec.secretStoreRef.name"}"#,
+    printcolumn = r#"{"name":"Refresh Interval","type":"string","jsonPath":".spec.refreshInterval"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Last Sync","type":"date","jsonPath":".status.refreshTime"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalSecretSpec {
+    /// The store to read from.
+    #[serde(default)]
+    pub secret_store_ref: SecretStoreRef,
+    /// How often to read again: a Go duration (`30s`, `1h`, `1h0m0s`);
+    /// `0` reads once. Default one hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_interval: Option<String>,
+    /// The Secret to write.
+    #[serde(default)]
+    pub target: Target,
+    /// Single remote values, each to one key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<ExternalSecretData>,
+    /// Many keys at once: `extract` (a JSON object's fields) or `find`
+    /// (secrets by name pattern and tags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_from: Vec<DataFrom>,
+    /// Fields this controller does not serve (`refreshPolicy`,
+    /// `syncWindows`, ...).
+    #[serde(flatten)]
+    pub unsupported: Unsupported,
+}
+
+/// `secretStoreRef`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretStoreRef {
+    /// The store's name.
+    #[serde(default)]
+    pub name: String,
+    /// `SecretStore` (default) or `ClusterSecretStore`.
+    #[serde(default)]
+    pub kind: StoreKind,
+}
+
+/// `secretStoreRef.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum StoreKind {
+    /// In the ExternalSecret's namespace.
+    #[default]
+    SecretStore,
+    /// Cluster-wide.
+    ClusterSecretStore,
+}
+
+/// `target`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    /// The Secret's name; default the ExternalSecret's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Who owns the Secret.
+    #[serde(default)]
+    pub creation_policy: CreationPolicy,
+    /// What happens to the Secret when the remote values are gone.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+    /// The Secret's type and metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TargetTemplate>,
+    /// Fields this controller does not serve (`manifest`, `immutable`).
+    #[serde(flatten)]
+    pub unsupported: Unsupported,
+}
+
+/// `target.creationPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum CreationPolicy {
+    /// Created and owned (garbage-collected with the ExternalSecret).
+    #[default]
+    Owner,
+    /// Created, not owned.
+    Orphan,
+    /// Only keys merged into an existing Secret.
+    Merge,
+    /// No Secret written.
+    None,
+}
+
+/// `target.deletionPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum DeletionPolicy {
+    /// Keep the Secret as it was.
+    #[default]
+    Retain,
+    /// Delete the Secret (or its keys).
+    Delete,
+    /// Remove the keys, keep the Secret.
+    Merge,
+}
+
+/// `target.template`: the Secret's type and metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetTemplate {
+    /// The Secret's `type` (default `Opaque`).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Labels and annotations of the Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<TargetMetadata>,
+    /// Fields this controller does not serve (`data`, `templateFrom`,
+    /// `engineVersion`, `mergePolicy`).
+    #[serde(flatten)]
+    pub unsupported: Unsupported,
+}
+
+/// `target.template.metadata`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetMetadata {
+    /// Labels added to the Secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations added to the Secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One `data` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalSecretData {
+    /// The key in the Secret.
+    #[schemars(regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub secret_key: String,
+    /// The remote value.
+    pub remote_ref: RemoteRef,
+    /// Fields this controller does not serve (`sourceRef`).
+    #[serde(flatten)]
+    pub unsupported: Unsupported,
+}
+
+/// `remoteRef` (and `dataFrom[].extract`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteRef {
+    /// `<name>`, `secret/<name>`, `cert/<name>` or `key/<name>`.
+    pub key: String,
+    /// A Key Vault version; empty for the latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// A path into the JSON value (gjson syntax: `a.b`, `a\.b`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+    /// How the value is decoded before it is stored.
+    #[serde(default)]
+    pub decoding_strategy: DecodingStrategy,
+    /// Fields this controller does not serve (`metadataPolicy`,
+    /// `conversionStrategy`, `nullBytePolicy`).
+    #[serde(flatten)]
+    pub unsupported: Unsupported,
+}
+
+/// `decodingStrategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum DecodingStrategy {
+    /// The value as it is.
+    #[default]
+    None,
+    /// Standard base64, padded.
+    Base64,
+    /// URL-safe base64.
+    Base64URL,
+    /// Base64 or base64url when the value decodes as one, else as it is.
+    Auto,
+}
+
+/// One `dataFrom` entry: exactly one of `extract` and `find`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DataFrom {
+    /// A secret holding a JSON object, each field a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extract: Option<RemoteRef>,
+    /// Every enabled secret whose name and tags match, each a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub find: Option<FindSpec>,
+    /// Fields this controller does not serve (`rewrite`, `sourceRef`).
+    #[serde(flatten)]
+    pub unsupported: Unsupported,
+}
+
+/// `dataFrom[].find`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FindSpec {
+    /// The name pattern (`name: {}` matches every secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<FindName>,
+    /// Tags a secret must all carry with these values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// How each value is decoded.
+    #[serde(default)]
+    pub decoding_strategy: DecodingStrategy,
+    /// Fields this controller does not serve (`path` is ignored by
+    /// azurekv, `conversionStrategy`, `nullBytePolicy`).
+    #[serde(flatten)]
+    pub unsupported: Unsupported,
+}
+
+/// `find.name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FindName {
+    /// A regular expression matched anywhere in the name (unanchored, as
+    /// Go's `regexp.MatchString`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<String>,
+}
+
+/// An ExternalSecret's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalSecretStatus {
+    /// When the last fetch started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_time: Option<String>,
+    /// `<generation>-<hash of labels and annotations>` of the synced spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_resource_version: Option<String>,
+    /// The Secret written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<Binding>,
+    /// `Ready` with `SecretSynced`, `SecretSyncedError`, `SecretDeleted`,
+    /// `SecretMissing`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}
+
+/// `status.binding`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub struct Binding {
+    /// The Secret's name.
+    #[serde(default)]
+    pub name: String,
+}

@@ -1,0 +1,4 @@
+//! `secret-sync`: a controller serving the part of the External Secrets
+//! API that Azure Key Vault users write, on workload identity.
+
+pub mod api;
