@@ -2,3 +2,8 @@
 //! API that Azure Key Vault users write, on workload identity.
 
 pub mod api;
+pub mod duration;
+mod error;
+pub mod remote;
+
+pub use error::Error;

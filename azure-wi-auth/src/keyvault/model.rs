@@ -1,6 +1,9 @@
 //! Key Vault's JSON shapes: SecretBundle and SecretItem.
 
-use std::time::{Duration, SystemTime};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, SystemTime},
+};
 
 use serde_json::Value;
 
@@ -30,6 +33,8 @@ pub struct SecretProperties {
     pub key_id: Option<String>,
     /// Whether a certificate owns the secret.
     pub managed: bool,
+    /// Its tags (string values; Key Vault allows no others).
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A secret with its value.
@@ -68,6 +73,14 @@ pub(crate) fn properties(json: &Value) -> Option<SecretProperties> {
         updated: unix(&attributes["updated"]),
         key_id: json["kid"].as_str().map(str::to_owned),
         managed: json["managed"].as_bool().unwrap_or(false),
+        tags: json["tags"]
+            .as_object()
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -105,5 +118,11 @@ mod tests {
             ("db", None, false)
         );
         assert!(secret(&json!({"id": "https://kv.vault.azure.net/keys/k"})).is_none());
+        let tagged = properties(&json!({"id": "https://kv.vault.azure.net/secrets/db",
+            "tags": {"env": "prod", "team": "a"}}))
+        .unwrap();
+        assert_eq!(tagged.tags.len(), 2);
+        assert_eq!(tagged.tags["env"], "prod");
+        assert!(item.tags.is_empty());
     }
 }

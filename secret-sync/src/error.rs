@@ -1,0 +1,97 @@
+//! One error type: each variant's text is what the user reads in the
+//! ExternalSecret's or store's `Ready` condition and events, so it says
+//! what is wrong and, where it can, what to fix. ESO's own texts are kept
+//! where users search for them.
+
+/// Why a store could not be used or an ExternalSecret could not be synced.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `remoteRef.key` has a prefix other than `secret/`, `cert/`, `key/`.
+    #[error(
+        "unknown Azure Keyvault object Type for {key}: use <name>, secret/<name>, cert/<name> or key/<name>"
+    )]
+    UnknownObjectType {
+        /// The key as written.
+        key: String,
+    },
+    /// `property` found nothing.
+    #[error("property {property} does not exist in key {key}")]
+    PropertyNotFound {
+        /// The path.
+        property: String,
+        /// The remote key.
+        key: String,
+    },
+    /// `decodingStrategy` asked for an encoding the value is not in.
+    #[error(
+        "the value of {key} is not {encoding} (decodingStrategy); set decodingStrategy: None to store it as it is"
+    )]
+    Decoding {
+        /// The remote key.
+        key: String,
+        /// `base64` or `base64url`.
+        encoding: String,
+    },
+    /// `dataFrom.extract` of a value that is not a JSON object.
+    #[error(
+        "dataFrom.extract needs the secret {key} to hold a JSON object; use data with a secretKey for a plain value"
+    )]
+    NotAJsonObject {
+        /// The remote key.
+        key: String,
+    },
+    /// `dataFrom` of a certificate or key.
+    #[error(
+        "cannot get use dataFrom to get {kind} secret: dataFrom reads secrets only; use data with cert/ or key/"
+    )]
+    DataFromNotSecret {
+        /// `certificate` or `key`.
+        kind: &'static str,
+    },
+    /// A field of the object is not one this controller serves.
+    #[error("{} not supported by this controller (it serves the azurekv WorkloadIdentity subset of External Secrets); remove {}", fields.join(", "), if fields.len() == 1 { "it" } else { "them" })]
+    Unsupported {
+        /// Where each field is (`spec.target.immutable`).
+        fields: Vec<String>,
+    },
+    /// The store's provider is not `azurekv`.
+    #[error("the store's provider is {provider}; this controller serves provider azurekv only")]
+    NotAzureKv {
+        /// The provider key found, or `none`.
+        provider: String,
+    },
+    /// The store's `authType` is not `WorkloadIdentity`.
+    #[error(
+        "authType {auth_type} is not served: this controller authenticates with workload identity only; set authType: WorkloadIdentity and a serviceAccountRef whose ServiceAccount has a federated credential"
+    )]
+    NotWorkloadIdentity {
+        /// The authType found.
+        auth_type: String,
+    },
+    /// `environmentType` this controller cannot serve.
+    #[error(
+        "environmentType {0} is not served (it needs customCloudConfig); use PublicCloud, USGovernmentCloud, ChinaCloud or GermanCloud"
+    )]
+    UnsupportedEnvironment(String),
+    /// A duration field that does not parse.
+    #[error(
+        "{field} {value:?} is not a duration: write it as Go does (30s, 5m, 1h, 1h30m; 0 to sync once)"
+    )]
+    InvalidDuration {
+        /// The field.
+        field: &'static str,
+        /// As written.
+        value: String,
+    },
+    /// A `find.name.regexp` or `namespaceRegexes` entry that does not compile.
+    #[error("{field} {value:?} is not a regular expression: {reason}")]
+    InvalidRegexp {
+        /// The field.
+        field: &'static str,
+        /// As written.
+        value: String,
+        /// The parser's reason.
+        reason: String,
+    },
+}
