@@ -3,6 +3,8 @@
 //! what is wrong and, where it can, what to fix. ESO's own texts are kept
 //! where users search for them.
 
+use azure_wi_core::names;
+
 /// Why a store could not be used or an ExternalSecret could not be synced.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -92,6 +94,46 @@ pub enum Error {
         /// As written.
         value: String,
         /// The parser's reason.
+        reason: String,
+    },
+    /// The ServiceAccount has no client-id annotation.
+    #[error(
+        "missing clientID: ServiceAccount {service_account} has no annotation {}; annotate it with the managed identity's client id",
+        names::CLIENT_ID_ANNOTATION
+    )]
+    MissingClientId {
+        /// `<namespace>/<name>`.
+        service_account: String,
+    },
+    /// No tenant anywhere.
+    #[error(
+        "missing tenantID in store config: set the store's tenantId, annotate ServiceAccount {service_account} with {}, or give the controller {}",
+        names::TENANT_ID_ANNOTATION,
+        names::TENANT_ID_ENV
+    )]
+    MissingTenantId {
+        /// `<namespace>/<name>`.
+        service_account: String,
+    },
+    /// The store and the ServiceAccount name different tenants.
+    #[error(
+        "multiple tenantID found: the store says {store} and ServiceAccount {service_account}'s {} says {annotation}; keep one",
+        names::TENANT_ID_ANNOTATION
+    )]
+    ConflictingTenants {
+        /// `<namespace>/<name>`.
+        service_account: String,
+        /// The store's tenantId.
+        store: String,
+        /// The annotation's.
+        annotation: String,
+    },
+    /// A client or tenant id that is not a GUID (or a tenant name).
+    #[error("{what}: {reason}")]
+    InvalidId {
+        /// Where the value came from.
+        what: String,
+        /// Why it is not usable.
         reason: String,
     },
 }

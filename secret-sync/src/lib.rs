@@ -4,6 +4,8 @@
 pub mod api;
 pub mod duration;
 mod error;
+pub mod identity;
 pub mod remote;
+pub mod store;
 
 pub use error::Error;

@@ -1,0 +1,98 @@
+//! A store, checked: what this controller can serve of a `SecretStore` or
+//! `ClusterSecretStore` spec, or the error its `Ready` condition shows.
+//! Pure: the controller calls it on every store change.
+
+use azure_wi_core::AzureCloud;
+
+use crate::{
+    Error,
+    api::{AuthType, AzureEnvironment, SecretStoreSpec, ServiceAccountSelector, unsupported_names},
+};
+
+/// A store this controller serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AzureStore {
+    /// `https://<name>.vault.azure.net`, without a trailing slash.
+    pub vault_url: String,
+    /// The cloud `environmentType` names.
+    pub cloud: AzureCloud,
+    /// `tenantId`, if set.
+    pub tenant_id: Option<String>,
+    /// The ServiceAccount whose token is exchanged; `None` for the
+    /// controller's own identity.
+    pub service_account: Option<ServiceAccountSelector>,
+    /// Whether it is a ClusterSecretStore.
+    pub cluster: bool,
+    /// What works but is not what the user meant: a Warning event and the
+    /// condition's message carry it.
+    pub warnings: Vec<String>,
+}
+
+/// Checks `spec` (`cluster` for a ClusterSecretStore).
+///
+/// # Errors
+///
+/// [`Error::NotAzureKv`], [`Error::NotWorkloadIdentity`],
+/// [`Error::UnsupportedEnvironment`] or [`Error::Unsupported`] naming each
+/// field this controller does not serve.
+pub fn check(spec: &SecretStoreSpec, cluster: bool) -> Result<AzureStore, Error> {
+    let Some(azurekv) = &spec.provider.azurekv else {
+        let provider = spec
+            .provider
+            .other
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "none".to_owned());
+        return Err(Error::NotAzureKv { provider });
+    };
+    if azurekv.auth_type != AuthType::WorkloadIdentity {
+        return Err(Error::NotWorkloadIdentity {
+            auth_type: format!("{:?}", azurekv.auth_type),
+        });
+    }
+    let cloud = match azurekv.environment_type {
+        AzureEnvironment::PublicCloud => AzureCloud::Public,
+        AzureEnvironment::USGovernmentCloud => AzureCloud::UsGovernment,
+        AzureEnvironment::ChinaCloud => AzureCloud::China,
+        AzureEnvironment::GermanCloud => AzureCloud::Germany,
+        AzureEnvironment::AzureStackCloud => {
+            return Err(Error::UnsupportedEnvironment("AzureStackCloud".to_owned()));
+        }
+    };
+    let mut fields = unsupported_names("spec.", &spec.unsupported);
+    fields.extend(unsupported_names("spec.provider.", &spec.provider.other));
+    fields.extend(unsupported_names(
+        "spec.provider.azurekv.",
+        &azurekv.unsupported,
+    ));
+    if !cluster && !spec.conditions.is_empty() {
+        fields.push("spec.conditions (a ClusterSecretStore field)".to_owned());
+    }
+    if !fields.is_empty() {
+        return Err(Error::Unsupported { fields });
+    }
+    let mut warnings = Vec::new();
+    if let Some(namespace) = azurekv
+        .service_account_ref
+        .as_ref()
+        .and_then(|r| r.namespace.as_deref())
+        .filter(|_| !cluster)
+    {
+        warnings.push(format!(
+            "serviceAccountRef.namespace {namespace:?} is ignored in a SecretStore: the ServiceAccount is looked up in each ExternalSecret's namespace; remove the field, or use a ClusterSecretStore to name another namespace"
+        ));
+    }
+    Ok(AzureStore {
+        vault_url: azurekv.vault_url.trim_end_matches('/').to_owned(),
+        cloud,
+        tenant_id: azurekv.tenant_id.clone().filter(|t| !t.is_empty()),
+        service_account: azurekv.service_account_ref.clone(),
+        cluster,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;
