@@ -5,7 +5,10 @@ pub mod api;
 pub mod duration;
 mod error;
 pub mod identity;
+pub mod plan;
 pub mod remote;
+pub mod schedule;
 pub mod store;
+pub mod target;
 
 pub use error::Error;

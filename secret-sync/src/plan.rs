@@ -1,0 +1,233 @@
+//! An ExternalSecret, checked: what to read and where to write it, or the
+//! error its `Ready` condition shows. Pure: checked before anything is
+//! fetched, so a typo costs no Key Vault request.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use regex::Regex;
+
+use crate::{
+    Error,
+    api::{
+        CreationPolicy, DecodingStrategy, DeletionPolicy, ExternalSecret, StoreKind,
+        unsupported_names,
+    },
+    duration::parse_go_duration,
+    remote::{ObjectKind, RemoteKey},
+};
+
+/// ESO's default `refreshInterval`.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(3600);
+
+/// One `data` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// The key written in the Secret.
+    pub secret_key: String,
+    /// What is read.
+    pub remote: RemoteKey,
+    /// The `remoteRef.key` as written, for messages.
+    pub key: String,
+    /// A Key Vault version, or the latest.
+    pub version: Option<String>,
+    /// A gjson path into the value.
+    pub property: Option<String>,
+    /// How the value is decoded.
+    pub decoding: DecodingStrategy,
+}
+
+/// One `dataFrom.find`.
+#[derive(Debug, Clone)]
+pub struct Find {
+    /// The name pattern, unanchored; `None` matches every name.
+    pub name: Option<Regex>,
+    /// Tags every match carries with these values.
+    pub tags: BTreeMap<String, String>,
+    /// How each value is decoded.
+    pub decoding: DecodingStrategy,
+}
+
+impl Find {
+    /// Whether an enabled secret named `name` with `tags` is one of this
+    /// find's.
+    #[must_use]
+    pub fn matches(&self, name: &str, tags: &BTreeMap<String, String>) -> bool {
+        self.name.as_ref().is_none_or(|r| r.is_match(name))
+            && self.tags.iter().all(|(k, v)| tags.get(k) == Some(v))
+    }
+}
+
+/// A checked ExternalSecret.
+#[derive(Debug, Clone)]
+pub struct SyncPlan {
+    /// The store's name and kind.
+    pub store: (String, StoreKind),
+    /// The Secret's name.
+    pub target: String,
+    /// Who owns the Secret.
+    pub creation: CreationPolicy,
+    /// What to do when the values are gone.
+    pub deletion: DeletionPolicy,
+    /// How often to read again; `None` reads once.
+    pub refresh: Option<Duration>,
+    /// `data`, applied after `dataFrom` (a `data` key wins).
+    pub reads: Vec<Read>,
+    /// `dataFrom.extract`: secrets holding JSON objects.
+    pub extracts: Vec<Read>,
+    /// `dataFrom.find`.
+    pub finds: Vec<Find>,
+    /// The Secret's `type`.
+    pub secret_type: String,
+    /// Labels and annotations from `target.template.metadata`.
+    pub labels: BTreeMap<String, String>,
+    /// See `labels`.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Checks `es`.
+///
+/// # Errors
+///
+/// [`Error::Unsupported`] naming each field not served, and the errors of
+/// a duration, a regular expression or a remote key that cannot be used.
+pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
+    let spec = &es.spec;
+    let mut fields = unsupported_names("spec.", &spec.unsupported);
+    fields.extend(unsupported_names("spec.target.", &spec.target.unsupported));
+    if let Some(template) = &spec.target.template {
+        fields.extend(unsupported_names(
+            "spec.target.template.",
+            &template.unsupported,
+        ));
+    }
+    for (i, data) in spec.data.iter().enumerate() {
+        fields.extend(unsupported_names(
+            &format!("spec.data[{i}]."),
+            &data.unsupported,
+        ));
+        fields.extend(unsupported_names(
+            &format!("spec.data[{i}].remoteRef."),
+            &data.remote_ref.unsupported,
+        ));
+    }
+    for (i, from) in spec.data_from.iter().enumerate() {
+        let at = format!("spec.dataFrom[{i}].");
+        fields.extend(unsupported_names(&at, &from.unsupported));
+        if let Some(extract) = &from.extract {
+            fields.extend(unsupported_names(
+                &format!("{at}extract."),
+                &extract.unsupported,
+            ));
+        }
+        if let Some(find) = &from.find {
+            fields.extend(unsupported_names(&format!("{at}find."), &find.unsupported));
+        }
+    }
+    if !fields.is_empty() {
+        return Err(Error::Unsupported { fields });
+    }
+
+    let refresh = match spec.refresh_interval.as_deref() {
+        None => Some(DEFAULT_REFRESH),
+        Some(text) => {
+            let interval = parse_go_duration(text).ok_or_else(|| Error::InvalidDuration {
+                field: "spec.refreshInterval",
+                value: text.to_owned(),
+            })?;
+            (!interval.is_zero()).then_some(interval)
+        }
+    };
+    let read = |secret_key: String, r: &crate::api::RemoteRef| -> Result<Read, Error> {
+        Ok(Read {
+            secret_key,
+            remote: RemoteKey::parse(&r.key)?,
+            key: r.key.clone(),
+            version: r.version.clone().filter(|v| !v.is_empty()),
+            property: r.property.clone().filter(|p| !p.is_empty()),
+            decoding: r.decoding_strategy,
+        })
+    };
+    let reads = spec
+        .data
+        .iter()
+        .map(|d| read(d.secret_key.clone(), &d.remote_ref))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut extracts = Vec::new();
+    let mut finds = Vec::new();
+    for (i, from) in spec.data_from.iter().enumerate() {
+        match (&from.extract, &from.find) {
+            (Some(extract), None) => {
+                let r = read(String::new(), extract)?;
+                match r.remote.kind {
+                    ObjectKind::Secret => extracts.push(r),
+                    ObjectKind::Cert => {
+                        return Err(Error::DataFromNotSecret {
+                            kind: "certificate",
+                        });
+                    }
+                    ObjectKind::Key => return Err(Error::DataFromNotSecret { kind: "key" }),
+                }
+            }
+            (None, Some(find)) => {
+                let name = find
+                    .name
+                    .as_ref()
+                    .and_then(|n| n.regexp.as_deref())
+                    .filter(|r| !r.is_empty())
+                    .map(|r| {
+                        Regex::new(r).map_err(|e| Error::InvalidRegexp {
+                            field: "spec.dataFrom[].find.name.regexp",
+                            value: r.to_owned(),
+                            reason: e.to_string(),
+                        })
+                    })
+                    .transpose()?;
+                finds.push(Find {
+                    name,
+                    tags: find.tags.clone(),
+                    decoding: find.decoding_strategy,
+                });
+            }
+            _ => {
+                return Err(Error::Unsupported {
+                    fields: vec![format!(
+                        "spec.dataFrom[{i}] with not exactly one of extract and find"
+                    )],
+                });
+            }
+        }
+    }
+    let template = spec.target.template.as_ref();
+    let metadata = template
+        .and_then(|t| t.metadata.clone())
+        .unwrap_or_default();
+    let name = es.metadata.name.clone().unwrap_or_default();
+    Ok(SyncPlan {
+        store: (
+            spec.secret_store_ref.name.clone(),
+            spec.secret_store_ref.kind,
+        ),
+        target: spec
+            .target
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(name),
+        creation: spec.target.creation_policy,
+        deletion: spec.target.deletion_policy,
+        refresh,
+        reads,
+        extracts,
+        finds,
+        secret_type: template
+            .and_then(|t| t.type_.clone())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "Opaque".to_owned()),
+        labels: metadata.labels,
+        annotations: metadata.annotations,
+    })
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

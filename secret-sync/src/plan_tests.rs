@@ -1,0 +1,136 @@
+use super::*;
+
+fn es(yaml: &str) -> ExternalSecret {
+    yaml_serde::from_str(yaml).unwrap()
+}
+
+/// Walkthrough 1, option A, placeholders filled.
+const PATTERN: &str = r#"
+apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata:
+  name: app-secrets
+  namespace: app
+spec:
+  refreshInterval: 30s
+  secretStoreRef:
+    kind: SecretStore
+    name: azure-store
+  target:
+    name: app-k8s-secrets
+    creationPolicy: Owner
+  dataFrom:
+  - find:
+      name:
+        regexp: ".*(password|secret|key).*"
+"#;
+
+/// Walkthrough 3, placeholders filled: no namespace, no creationPolicy.
+const MINIMAL: &str = r#"
+apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata:
+  name: my-secret
+spec:
+  refreshInterval: 1h
+  secretStoreRef:
+    name: azure-secret-store
+    kind: SecretStore
+  target:
+    name: my-k8s-secret
+  data:
+  - secretKey: db-password
+    remoteRef:
+      key: database-password
+"#;
+
+#[test]
+fn walkthrough_external_secrets_plan_as_eso_reads_them() {
+    let pattern = plan(&es(PATTERN)).unwrap();
+    assert_eq!(
+        pattern.store,
+        ("azure-store".into(), StoreKind::SecretStore)
+    );
+    assert_eq!(pattern.target, "app-k8s-secrets");
+    assert_eq!(pattern.refresh, Some(Duration::from_secs(30)));
+    assert_eq!(pattern.finds.len(), 1);
+    let find = &pattern.finds[0];
+    let none = BTreeMap::new();
+    // Unanchored, as Go's regexp.MatchString.
+    assert!(find.matches("db-password", &none));
+    assert!(find.matches("api-key-prod", &none));
+    assert!(!find.matches("username", &none));
+
+    let minimal = plan(&es(MINIMAL)).unwrap();
+    assert_eq!(minimal.target, "my-k8s-secret");
+    assert_eq!(minimal.creation, CreationPolicy::Owner);
+    assert_eq!(minimal.deletion, DeletionPolicy::Retain);
+    assert_eq!(minimal.secret_type, "Opaque");
+    assert_eq!(minimal.reads[0].secret_key, "db-password");
+    assert_eq!(minimal.reads[0].remote.name, "database-password");
+    assert_eq!(minimal.reads[0].remote.kind, ObjectKind::Secret);
+
+    // Option B: `name: {}` finds every secret.
+    let every = plan(&es(&PATTERN.replace(
+        "name:\n        regexp: \".*(password|secret|key).*\"",
+        "name: {}",
+    )))
+    .unwrap();
+    assert!(every.finds[0].matches("anything", &none));
+}
+
+#[test]
+fn defaults_and_intervals() {
+    let once = plan(&es(
+        &MINIMAL.replace("refreshInterval: 1h", "refreshInterval: \"0\"")
+    ))
+    .unwrap();
+    assert_eq!(once.refresh, None);
+    let default = plan(&es(&MINIMAL.replace("  refreshInterval: 1h\n", ""))).unwrap();
+    assert_eq!(default.refresh, Some(DEFAULT_REFRESH));
+    let unnamed = plan(&es(&MINIMAL.replace("    name: my-k8s-secret\n", ""))).unwrap();
+    assert_eq!(unnamed.target, "my-secret");
+    let err = plan(&es(
+        &MINIMAL.replace("refreshInterval: 1h", "refreshInterval: 1d")
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("spec.refreshInterval \"1d\" is not a duration"),
+        "{err}"
+    );
+}
+
+#[test]
+fn what_cannot_be_served_is_refused_before_any_read() {
+    let err = |yaml: String| plan(&es(&yaml)).unwrap_err().to_string();
+    let unsupported = err(MINIMAL
+        .replace(
+            "  refreshInterval: 1h\n",
+            "  refreshInterval: 1h\n  refreshPolicy: OnChange\n",
+        )
+        .replace(
+            "      key: database-password\n",
+            "      key: database-password\n      metadataPolicy: Fetch\n",
+        ));
+    assert!(
+        unsupported
+            .contains("spec.refreshPolicy, spec.data[0].remoteRef.metadataPolicy not supported"),
+        "{unsupported}"
+    );
+    let prefix = err(MINIMAL.replace("key: database-password", "key: blob/database-password"));
+    assert!(
+        prefix.contains("unknown Azure Keyvault object Type"),
+        "{prefix}"
+    );
+    let regexp = err(PATTERN.replace(".*(password|secret|key).*", "(unclosed"));
+    assert!(regexp.contains("is not a regular expression"), "{regexp}");
+    let cert_extract = err(MINIMAL.replace(
+        "  data:\n  - secretKey: db-password\n    remoteRef:\n      key: database-password\n",
+        "  dataFrom:\n  - extract:\n      key: cert/web\n",
+    ));
+    assert!(
+        cert_extract.contains("cannot get use dataFrom to get certificate secret"),
+        "{cert_extract}"
+    );
+}

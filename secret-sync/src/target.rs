@@ -1,0 +1,186 @@
+//! The Secret an ExternalSecret writes: its data assembled from what was
+//! read (`dataFrom` first, then `data`, whose keys win, as ESO does), and
+//! its metadata as ESO marks a managed Secret (DELIVERY.md B6). Pure.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    ByteString,
+    api::core::v1::Secret,
+    apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference},
+};
+use sha3::{Digest as _, Sha3_224};
+
+use crate::{
+    Error,
+    api::CreationPolicy,
+    plan::{Read, SyncPlan},
+    remote::{decode, extract, property},
+};
+
+/// Label on every Secret this controller manages.
+pub const MANAGED_LABEL: &str = "reconcile.external-secrets.io/managed";
+/// Label naming (hashed) the ExternalSecret that created an `Owner` Secret.
+pub const CREATED_BY_LABEL: &str = "reconcile.external-secrets.io/created-by";
+/// Annotation holding the hash of the data written.
+pub const DATA_HASH_ANNOTATION: &str = "reconcile.external-secrets.io/data-hash";
+/// Annotation whose change forces a refresh.
+pub const FORCE_SYNC_ANNOTATION: &str = "external-secrets.io/force-sync";
+
+/// Values read for one sync: each `data` and `dataFrom.extract` reference's
+/// raw value (a secret's value, a certificate's DER, a key's JWK JSON) in
+/// plan order, and for each `dataFrom.find` the matching secrets' values
+/// by name.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// One per [`SyncPlan::reads`].
+    pub reads: Vec<Vec<u8>>,
+    /// One per [`SyncPlan::extracts`].
+    pub extracts: Vec<Vec<u8>>,
+    /// One per [`SyncPlan::finds`].
+    pub finds: Vec<BTreeMap<String, Vec<u8>>>,
+}
+
+/// The Secret's data: `dataFrom` entries in order, then `data`.
+///
+/// # Errors
+///
+/// A `property` not found, a value that does not decode, an extract of a
+/// value that is not a JSON object.
+pub fn assemble(plan: &SyncPlan, fetched: &Fetched) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+    let mut data = BTreeMap::new();
+    for (read, raw) in plan.extracts.iter().zip(&fetched.extracts) {
+        let value = select(read, raw.clone())?;
+        for (key, bytes) in extract(&value, &read.key)? {
+            data.insert(key, decode(read.decoding, bytes, &read.key)?);
+        }
+    }
+    for (find, found) in plan.finds.iter().zip(&fetched.finds) {
+        for (name, value) in found {
+            data.insert(name.clone(), decode(find.decoding, value.clone(), name)?);
+        }
+    }
+    for (read, raw) in plan.reads.iter().zip(&fetched.reads) {
+        let value = select(read, raw.clone())?;
+        data.insert(
+            read.secret_key.clone(),
+            decode(read.decoding, value, &read.key)?,
+        );
+    }
+    Ok(data)
+}
+
+fn select(read: &Read, raw: Vec<u8>) -> Result<Vec<u8>, Error> {
+    match &read.property {
+        Some(path) => property(&raw, path, &read.key),
+        None => Ok(raw),
+    }
+}
+
+/// ESO's data hash: hex SHA3-224 of Go's `fmt.Sprintf("%+v", data)` for a
+/// `map[string][]byte` (keys sorted, bytes as decimal lists), so a Secret
+/// ESO wrote is recognised as unchanged.
+#[must_use]
+pub fn data_hash(data: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut text = String::from("map[");
+    for (i, (key, bytes)) in data.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(key);
+        text.push_str(":[");
+        let values: Vec<String> = bytes.iter().map(u8::to_string).collect();
+        text.push_str(&values.join(" "));
+        text.push(']');
+    }
+    text.push(']');
+    hex(&Sha3_224::digest(text.as_bytes()))
+}
+
+/// ESO's `created-by` value: hex SHA3-224 of `<namespace>/<name>`.
+#[must_use]
+pub fn created_by(namespace: &str, name: &str) -> String {
+    hex(&Sha3_224::digest(format!("{namespace}/{name}").as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The ExternalSecret a Secret is written for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// Its uid, for the owner reference.
+    pub uid: String,
+}
+
+/// The Secret to apply for `plan` with `data`: type and template metadata,
+/// the managed label, the data hash and, for `creationPolicy: Owner`, the
+/// controller owner reference and `created-by` label.
+#[must_use]
+pub fn desired_secret(owner: &Owner, plan: &SyncPlan, data: BTreeMap<String, Vec<u8>>) -> Secret {
+    let mut labels = plan.labels.clone();
+    labels.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
+    let mut annotations = plan.annotations.clone();
+    annotations.insert(DATA_HASH_ANNOTATION.to_owned(), data_hash(&data));
+    let owner_references = (plan.creation == CreationPolicy::Owner).then(|| {
+        labels.insert(
+            CREATED_BY_LABEL.to_owned(),
+            created_by(&owner.namespace, &owner.name),
+        );
+        vec![OwnerReference {
+            api_version: "external-secrets.io/v1".to_owned(),
+            kind: "ExternalSecret".to_owned(),
+            name: owner.name.clone(),
+            uid: owner.uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }]
+    });
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(plan.target.clone()),
+            namespace: Some(owner.namespace.clone()),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            owner_references,
+            ..ObjectMeta::default()
+        },
+        type_: Some(plan.secret_type.clone()),
+        data: Some(data.into_iter().map(|(k, v)| (k, ByteString(v))).collect()),
+        ..Secret::default()
+    }
+}
+
+/// Whether `existing` is what [`desired_secret`] would write for the same
+/// data: the managed label and the data hash match. A Secret edited by
+/// hand fails this and is written again.
+#[must_use]
+pub fn is_current(existing: &Secret, data: &BTreeMap<String, Vec<u8>>) -> bool {
+    let label = existing
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_LABEL))
+        .map(String::as_str);
+    let hash = existing
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DATA_HASH_ANNOTATION));
+    let actual: BTreeMap<String, Vec<u8>> = existing
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    label == Some("true") && hash == Some(&data_hash(data)) && &actual == data
+}
+
+#[cfg(test)]
+#[path = "target_tests.rs"]
+mod tests;
