@@ -18,7 +18,6 @@ use k8s_openapi::{
         apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet},
         batch::v1::{CronJob, Job},
         core::v1::{Pod as KubePod, PodTemplateSpec, ServiceAccount as KubeServiceAccount},
-        discovery::v1::EndpointSlice,
         storage::v1::CSIDriver,
     },
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
@@ -123,7 +122,7 @@ pub(crate) async fn read_cluster(
     let mut pods = match pods_api.list(&ListParams::default()).await {
         Ok(list) => list.items.iter().map(pod).collect(),
         Err(e) => {
-            push(notes, unread(Area::Workloads, "list", "pods", &e));
+            notes.push(note_for(Area::Workloads, "list", "pods", &e));
             Vec::new()
         }
     };
@@ -137,10 +136,7 @@ pub(crate) async fn read_cluster(
                 .collect(),
         ),
         Err(e) => {
-            push(
-                notes,
-                unread(Area::Workloads, "list", "serviceaccounts", &e),
-            );
+            notes.push(note_for(Area::Workloads, "list", "serviceaccounts", &e));
             None
         }
     };
@@ -152,9 +148,14 @@ pub(crate) async fn read_cluster(
     inputs.secret_stores = read_secret_stores(client, namespaces, notes).await;
 }
 
-fn push(notes: &mut Vec<Note>, unread: Unread) {
-    if let Unread::Failed(note) = unread {
-        notes.push(note);
+/// The note for an unread collection: could not check, or (404) "not
+/// served", which only `--verbose` and JSON show.
+fn note_for(area: Area, verb: &str, resource: &str, error: &kube::Error) -> Note {
+    match unread(area, verb, resource, error) {
+        Unread::Failed(note) => note,
+        Unread::NotInstalled => {
+            Note::skipped(area, format!("{resource}: not served by this API server"))
+        }
     }
 }
 
@@ -191,7 +192,7 @@ where
     {
         Ok(list) => list.items.iter().map(reduce).collect(),
         Err(e) => {
-            push(notes, unread(Area::Workloads, "list", resource, &e));
+            notes.push(note_for(Area::Workloads, "list", resource, &e));
             Vec::new()
         }
     }
@@ -421,10 +422,12 @@ async fn read_webhooks(client: &Client, notes: &mut Vec<Note>) -> Option<Vec<Web
     let list = match api.list(&ListParams::default()).await {
         Ok(list) => list.items,
         Err(e) => {
-            push(
-                notes,
-                unread(Area::Webhook, "list", "mutatingwebhookconfigurations", &e),
-            );
+            notes.push(note_for(
+                Area::Webhook,
+                "list",
+                "mutatingwebhookconfigurations",
+                &e,
+            ));
             return None;
         }
     };
@@ -487,35 +490,49 @@ async fn read_webhooks(client: &Client, notes: &mut Vec<Note>) -> Option<Vec<Web
 
 /// Ready endpoints across the EndpointSlices of Service `namespace/name`;
 /// an endpoint whose readiness is unknown counts as ready, as the API says.
+/// Read as `discovery.k8s.io/v1`, or `v1beta1` on clusters before 1.21
+/// (the endpoint fields the count reads are the same).
 async fn count_ready(
     client: &Client,
     namespace: &str,
     name: &str,
     notes: &mut Vec<Note>,
 ) -> Option<usize> {
-    let api = Api::<EndpointSlice>::namespaced(client.clone(), namespace);
     let params = ListParams::default().labels(&format!("kubernetes.io/service-name={name}"));
-    match api.list(&params).await {
-        Ok(list) => Some(
-            list.items
-                .iter()
-                .flat_map(|s| s.endpoints.iter())
-                .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) != Some(false))
-                .count(),
-        ),
-        Err(e) => {
-            push(
-                notes,
-                unread(
-                    Area::Webhook,
-                    "list",
-                    &format!("endpointslices in namespace {namespace}"),
-                    &e,
-                ),
-            );
-            None
+    let mut last = None;
+    for version in ["v1", "v1beta1"] {
+        let resource = ApiResource {
+            group: "discovery.k8s.io".to_owned(),
+            version: version.to_owned(),
+            api_version: format!("discovery.k8s.io/{version}"),
+            kind: "EndpointSlice".to_owned(),
+            plural: "endpointslices".to_owned(),
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+        match api.list(&params).await {
+            Ok(list) => {
+                return Some(
+                    list.items
+                        .iter()
+                        .flat_map(|s| s.data["endpoints"].as_array().into_iter().flatten())
+                        .filter(|e| e["conditions"]["ready"].as_bool() != Some(false))
+                        .count(),
+                );
+            }
+            Err(e) => last = Some(e),
         }
     }
+    if let Some(e) = last {
+        let what = format!("endpointslices in namespace {namespace}");
+        match unread(Area::Webhook, "list", &what, &e) {
+            Unread::Failed(note) => notes.push(note),
+            Unread::NotInstalled => notes.push(Note::could_not_check(
+                Area::Webhook,
+                format!("could not check {what}: the API server serves no EndpointSlices"),
+            )),
+        }
+    }
+    None
 }
 
 async fn read_csi(client: &Client, namespaces: &Namespaces, notes: &mut Vec<Note>) -> CsiFacts {
@@ -570,7 +587,7 @@ async fn read_csi(client: &Client, namespaces: &Namespaces, notes: &mut Vec<Note
                     .collect()
             }),
             Err(e) => {
-                push(notes, unread(Area::Delivery, "get", "csidrivers", &e));
+                notes.push(note_for(Area::Delivery, "get", "csidrivers", &e));
                 // Unknown: no finding either way.
                 return CsiFacts::default();
             }

@@ -79,7 +79,22 @@ async fn client(options: &Options) -> Result<(Client, kube::Config), Error> {
             kube::Config::infer().await.map_err(|e| e.to_string()),
         ),
     };
-    let config = config.map_err(|reason| Error::Kubeconfig { what, reason })?;
+    let mut config = config.map_err(|reason| Error::Kubeconfig { what, reason })?;
+    // kube-rs takes HTTPS_PROXY for the API server too, but is built here
+    // without proxy support: that variable is for Entra and the issuer
+    // fetch. A kubeconfig `proxy-url` is kept (and refused, clearly).
+    let from_env = ["HTTPS_PROXY", "https_proxy"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .any(|value| {
+            config
+                .proxy_url
+                .as_ref()
+                .is_some_and(|p| value.parse().ok().as_ref() == Some(p))
+        });
+    if from_env {
+        config.proxy_url = None;
+    }
     let client = Client::try_from(config.clone()).map_err(|e| Error::Cluster(e.to_string()))?;
     Ok((client, config))
 }
