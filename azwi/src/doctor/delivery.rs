@@ -87,7 +87,7 @@ pub fn check_csi(facts: &CsiFacts) -> Vec<Finding> {
             .evidence(format!("spec.tokenRequests audiences: {audiences:?}"))
             .evidence(used_by)
             .fix(format!(
-                "add {{audience: {DEFAULT_AUDIENCE}}} to the CSIDriver's spec.tokenRequests (Helm: tokenRequests[0].audience={DEFAULT_AUDIENCE}); it cannot be patched in place before Kubernetes 1.30: delete and recreate the CSIDriver"
+                "add {{audience: {DEFAULT_AUDIENCE}}} to the CSIDriver's spec.tokenRequests (Helm: --set tokenRequests[0].audience={DEFAULT_AUDIENCE}); if the API server refuses the change, delete and recreate the CSIDriver"
             )),
         ],
         None => vec![
