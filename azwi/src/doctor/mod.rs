@@ -273,3 +273,46 @@ pub fn subject(kind: &str, namespace: &str, name: &str) -> String {
         format!("{kind} {namespace}/{name}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs() -> Inputs {
+        Inputs {
+            webhooks: Some(Vec::new()),
+            workloads: vec![workloads::Workload {
+                kind: "Deployment".to_owned(),
+                namespace: "team-a".to_owned(),
+                name: "orders-api".to_owned(),
+                labelled_self: true,
+                labelled_template: false,
+                service_account: "default".to_owned(),
+                template_path: "spec.template".to_owned(),
+            }],
+            ..Inputs::default()
+        }
+    }
+
+    #[test]
+    fn findings_come_worst_first_and_set_the_exit_code() {
+        let report = Report::new(&inputs(), Vec::new());
+        let severities: Vec<Severity> = report.findings.iter().map(|f| f.severity).collect();
+        assert_eq!(severities, [Severity::Error, Severity::Warning]);
+        assert_eq!(report.exit_code(), 1);
+    }
+
+    #[test]
+    fn nothing_wrong_is_0_and_unchecked_with_nothing_wrong_is_2() {
+        assert_eq!(Report::new(&Inputs::default(), Vec::new()).exit_code(), 0);
+        let skipped = vec![Note::skipped(Area::Delivery, "not installed")];
+        assert_eq!(Report::new(&Inputs::default(), skipped).exit_code(), 0);
+        let denied = vec![Note::could_not_check(Area::Workloads, "forbidden")];
+        assert_eq!(
+            Report::new(&Inputs::default(), denied.clone()).exit_code(),
+            2
+        );
+        // Findings win over notes: something is wrong.
+        assert_eq!(Report::new(&inputs(), denied).exit_code(), 1);
+    }
+}

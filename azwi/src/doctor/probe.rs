@@ -62,6 +62,13 @@ pub(crate) async fn issuer(
         }
     };
     let issuer = discovery["issuer"].as_str().unwrap_or_default().to_owned();
+    if issuer.is_empty() {
+        notes.push(Note::could_not_check(
+            Area::Issuer,
+            "could not check the issuer: the API server's /.well-known/openid-configuration names none (is --service-account-issuer set?)",
+        ));
+        return None;
+    }
     let jwks_uri = discovery["jwks_uri"]
         .as_str()
         .unwrap_or_default()
@@ -278,5 +285,27 @@ pub(crate) async fn exchange(
                 None => refused(e.to_string(), None),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_reads_kid_and_iss_without_verifying() {
+        let encode =
+            |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let token = format!(
+            "{}.{}.c2ln",
+            encode(serde_json::json!({"alg": "RS256", "kid": "k1"})),
+            encode(serde_json::json!({"iss": "https://issuer.example/", "sub": "x"}))
+        );
+        let issued = issued("team-a/orders-api", &token);
+        assert_eq!(issued.kid, "k1");
+        assert_eq!(issued.iss, "https://issuer.example/");
+        assert_eq!(issued.service_account, "team-a/orders-api");
+        let garbage = super::issued("a/b", "not-a-jwt");
+        assert_eq!((garbage.kid.as_str(), garbage.iss.as_str()), ("", ""));
     }
 }

@@ -8,9 +8,8 @@ use azure_wi_core::{
     DEFAULT_AUTHORITY_HOST, is_guid,
     names::{AUTHORITY_HOST_ENV, TENANT_ID_ANNOTATION, TENANT_ID_ENV},
 };
-use k8s_openapi::api::core::v1::ServiceAccount as KubeServiceAccount;
 use kube::{
-    Api, Client,
+    Client,
     config::{KubeConfigOptions, Kubeconfig},
 };
 
@@ -195,16 +194,7 @@ async fn check_entra(
         let Some(client_id) = sa.client_id.as_deref().filter(|id| is_guid(id)) else {
             continue;
         };
-        // The tenant annotation, read from the account itself.
-        let annotated = Api::<KubeServiceAccount>::namespaced(client.clone(), &sa.namespace)
-            .get_opt(&sa.name)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|k| k.metadata.annotations)
-            .and_then(|a| a.get(TENANT_ID_ANNOTATION).cloned())
-            .filter(|t| !t.is_empty());
-        let Some(tenant_id) = annotated.or_else(|| default_tenant.clone()) else {
+        let Some(tenant_id) = sa.tenant_id.clone().or_else(|| default_tenant.clone()) else {
             notes.push(Note::could_not_check(
                 Area::Entra,
                 format!(

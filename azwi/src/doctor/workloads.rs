@@ -88,6 +88,9 @@ pub struct ServiceAccount {
     pub name: String,
     /// Its `client-id` annotation, if any.
     pub client_id: Option<String>,
+    /// Its `tenant-id` annotation, if set and not empty (`--check-entra`
+    /// exchanges in that tenant).
+    pub tenant_id: Option<String>,
 }
 
 impl ServiceAccount {
@@ -289,6 +292,7 @@ mod tests {
             namespace: "team-a".to_owned(),
             name: "orders-api".to_owned(),
             client_id: client_id.map(str::to_owned),
+            tenant_id: None,
         }
     }
 

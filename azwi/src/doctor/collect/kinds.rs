@@ -1,7 +1,7 @@
 //! Workloads, pods and ServiceAccounts, reduced to what the rules read.
 
 use azure_wi_core::names::{
-    CLIENT_ID_ANNOTATION, CLIENT_ID_ENV, FEDERATED_TOKEN_FILE_ENV, USE_LABEL,
+    CLIENT_ID_ANNOTATION, CLIENT_ID_ENV, FEDERATED_TOKEN_FILE_ENV, TENANT_ID_ANNOTATION, USE_LABEL,
 };
 use k8s_openapi::{
     api::{
@@ -197,14 +197,17 @@ pub(super) fn pod(pod: &KubePod) -> Pod {
 }
 
 pub(super) fn service_account(sa: &KubeServiceAccount) -> ServiceAccount {
+    let annotation = |key| {
+        sa.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .cloned()
+    };
     ServiceAccount {
         namespace: sa.metadata.namespace.clone().unwrap_or_default(),
         name: sa.metadata.name.clone().unwrap_or_default(),
-        client_id: sa
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(CLIENT_ID_ANNOTATION))
-            .cloned(),
+        client_id: annotation(CLIENT_ID_ANNOTATION),
+        tenant_id: annotation(TENANT_ID_ANNOTATION).filter(|t| !t.is_empty()),
     }
 }
