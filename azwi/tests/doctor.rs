@@ -284,6 +284,12 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
         deployment("broken", "mislabelled", "shadowed", false),
     )
     .await;
+    create(
+        c,
+        "deployments",
+        deployment("broken", "ghost", "never-created", true),
+    )
+    .await;
     create(c, "secretproviderclasses", provider_class("broken")).await;
     create(
         c,
@@ -298,17 +304,15 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
         service_account("good", "orders-api", Some(DEMO_CLIENT_ID)),
     )
     .await;
-    create(
-        c,
-        "pods",
-        pod(
-            "good",
-            "orders-api-1",
-            "orders-api",
-            &mutated_env(DEMO_CLIENT_ID),
-        ),
-    )
-    .await;
+    let mut good_pod = pod(
+        "good",
+        "orders-api-1",
+        "orders-api",
+        &mutated_env(DEMO_CLIENT_ID),
+    );
+    // Harmless, and said so (info).
+    good_pod["spec"]["automountServiceAccountToken"] = false.into();
+    create(c, "pods", good_pod).await;
     create(
         c,
         "deployments",
@@ -317,6 +321,11 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
     .await;
     create(c, "secretproviderclasses", provider_class("good")).await;
     create(c, "secretstores", secret_store("good", None)).await;
+
+    // -- no webhook registered at all
+    let (code, report, rules) = doctor_json(&["--kubeconfig", kubeconfig, "-n", "good"], &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(rules.contains(&"no-webhook".to_owned()), "{rules:?}");
 
     // Broken cluster-wide wiring: no caBundle, a Service without endpoints,
     // a CSI driver without tokenRequests.
@@ -344,6 +353,7 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
             "no-client-id",
             "pod-not-mutated",
             "secret-store-namespace-ignored",
+            "service-account-missing",
             "webhook-no-ca-bundle",
             "webhook-no-endpoints",
         ],
@@ -363,6 +373,24 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
     assert!(!text.contains("eyJ"), "a token was printed: {text}");
 
     // -- one target: only its findings
+    let (code, report, rules) = doctor_json(
+        &[
+            "--kubeconfig",
+            kubeconfig,
+            "-n",
+            "broken",
+            "deploy/mislabelled",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        rules.contains(&"label-on-workload-only".to_owned())
+            && !rules
+                .iter()
+                .any(|r| r == "pod-not-mutated" || r == "service-account-missing"),
+        "{report:#}"
+    );
     let (code, _, rules) = doctor_json(
         &["--kubeconfig", kubeconfig, "-n", "broken", "pod/shadowing"],
         &[],
@@ -422,6 +450,14 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
     // -- the correct namespace: nothing wrong, the credential to create
     let (code, report, rules) = doctor_json(&["--kubeconfig", kubeconfig, "-n", "good"], &[]);
     assert_eq!((code, rules.as_slice()), (0, &[][..]), "{report:#}");
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "automount-disabled-harmless" && f["severity"] == "info"),
+        "{report:#}"
+    );
     let fic = &report["federated_credentials"][0];
     assert_eq!(fic["issuer"], plane.issuer());
     assert_eq!(
