@@ -122,7 +122,7 @@ async fn fetch_anonymously(issuer: &str, config: &kube::Config) -> Anonymous {
     }
 }
 
-fn describe(error: &dyn std::error::Error) -> String {
+pub(super) fn describe(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -110,7 +110,7 @@ pub async fn run(options: &Options) -> Result<Outcome, Error> {
     client
         .apiserver_version()
         .await
-        .map_err(|e| Error::Cluster(format!("{} ({})", e, config.cluster_url)))?;
+        .map_err(|e| Error::Cluster(format!("{} ({})", probe::describe(&e), config.cluster_url)))?;
     let namespaces = if options.all_namespaces {
         Namespaces::All
     } else {
