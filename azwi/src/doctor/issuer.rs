@@ -14,8 +14,9 @@ pub struct IssuerFacts {
     pub issuer: String,
     /// `jwks_uri` of that document.
     pub jwks_uri: String,
-    /// The result of an unauthenticated GET of
-    /// `<issuer>/.well-known/openid-configuration`.
+    /// The result of unauthenticated GETs of
+    /// `<issuer>/.well-known/openid-configuration` and its `jwks_uri`, as
+    /// Entra makes them.
     pub anonymous: Anonymous,
     /// The header and claims of a token issued now, if one was requested.
     pub token: Option<IssuedToken>,
@@ -23,14 +24,18 @@ pub struct IssuerFacts {
     pub jwks_kids: Option<Vec<String>>,
 }
 
-/// How the unauthenticated fetch of the discovery document went.
+/// How the unauthenticated fetch of the issuer's documents went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", content = "detail", rename_all = "kebab-case")]
 pub enum Anonymous {
-    /// HTTP 200 with a discovery document naming the same issuer.
-    Reachable,
-    /// Anything else: the status, the TLS or network error, the wrong
-    /// document.
+    /// A discovery document naming the same issuer, and the JWKS at its
+    /// `jwks_uri`.
+    Reachable {
+        /// The key ids of the JWKS as published (what Entra verifies with).
+        published_kids: Vec<String>,
+    },
+    /// Anything else: the URL and its status, TLS or network error, or
+    /// what is wrong with the document.
     Failed(String),
 }
 
@@ -94,13 +99,30 @@ pub fn check(facts: &IssuerFacts) -> Vec<Finding> {
                 Area::Issuer,
                 "issuer-not-public",
                 &subject,
-                "the discovery document cannot be fetched without credentials, so Entra cannot validate tokens (AADSTS50166 or 90061)",
+                "the discovery document or JWKS cannot be fetched without credentials, so Entra cannot validate tokens (AADSTS50166 or 90061)",
+            )
+            .evidence(format!("without credentials: {why}"))
+            .fix("publish the discovery document and JWKS anonymously: bind ClusterRole system:service-account-issuer-discovery to group system:unauthenticated, or host them at the issuer URL (`azwi issuer`)"),
+        );
+    }
+    if let (Some(token), Anonymous::Reachable { published_kids }) = (&facts.token, &facts.anonymous)
+        && !published_kids.contains(&token.kid)
+        // A key the API server does not publish either is reported below.
+        && facts.jwks_kids.as_ref().is_none_or(|kids| kids.contains(&token.kid))
+    {
+        findings.push(
+            Finding::new(
+                Severity::Error,
+                Area::Issuer,
+                "kid-not-published",
+                &subject,
+                "the JWKS Entra fetches does not hold the key tokens are signed with now: it is out of date",
             )
             .evidence(format!(
-                "GET {}/.well-known/openid-configuration without credentials: {why}",
-                issuer.trim_end_matches('/')
+                "a token issued now for {} has kid {:?}; the JWKS at {} holds {:?}",
+                token.service_account, token.kid, facts.jwks_uri, published_kids
             ))
-            .fix("publish the discovery document and JWKS anonymously: bind ClusterRole system:service-account-issuer-discovery to group system:unauthenticated, or host them at the issuer URL (`azwi issuer`)"),
+            .fix("re-upload the JWKS made from the current signing keys (`azwi issuer` or `azwi jwks --public-keys <sa.pub>`), keeping the previous key until tokens signed with it have expired"),
         );
     }
     if let Some(token) = &facts.token {
@@ -153,7 +175,9 @@ mod tests {
         IssuerFacts {
             issuer: "https://issuer.example/".to_owned(),
             jwks_uri: "https://issuer.example/openid/v1/jwks".to_owned(),
-            anonymous: Anonymous::Reachable,
+            anonymous: Anonymous::Reachable {
+                published_kids: vec!["k0".to_owned(), "k1".to_owned()],
+            },
             token: Some(IssuedToken {
                 service_account: "team-a/orders-api".to_owned(),
                 iss: "https://issuer.example/".to_owned(),
@@ -201,6 +225,18 @@ mod tests {
     fn a_kid_missing_from_the_jwks_is_an_error() {
         let mut facts = good();
         facts.jwks_kids = Some(vec!["old".to_owned()]);
+        assert_eq!(rules(&facts), ["issuer", "kid-not-in-jwks"]);
+    }
+
+    #[test]
+    fn a_stale_published_jwks_is_an_error() {
+        let mut facts = good();
+        facts.anonymous = Anonymous::Reachable {
+            published_kids: vec!["k0".to_owned()],
+        };
+        assert_eq!(rules(&facts), ["issuer", "kid-not-published"]);
+        // Not published by the API server either: one finding, not two.
+        facts.jwks_kids = Some(vec!["k0".to_owned()]);
         assert_eq!(rules(&facts), ["issuer", "kid-not-in-jwks"]);
     }
 

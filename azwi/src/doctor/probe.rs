@@ -74,14 +74,7 @@ pub(crate) async fn issuer(
         .unwrap_or_default()
         .to_owned();
     let jwks_kids = match client.request_text(get("/openid/v1/jwks")).await {
-        Ok(text) => Some(
-            serde_json::from_str::<Value>(&text).unwrap_or_default()["keys"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|k| k["kid"].as_str().map(str::to_owned))
-                .collect(),
-        ),
+        Ok(text) => Some(kids(&serde_json::from_str(&text).unwrap_or_default())),
         Err(e) => {
             notes.push(forbidden_or(&e, "the JWKS", "need get on /openid/v1/jwks"));
             None
@@ -97,29 +90,61 @@ pub(crate) async fn issuer(
     })
 }
 
-/// GETs `<issuer>/.well-known/openid-configuration` without credentials,
-/// trusting the kubeconfig's CA when the issuer is the API server itself and
-/// the platform's roots otherwise.
+/// Fetches the discovery document at `<issuer>/.well-known/openid-configuration`
+/// and then its `jwks_uri` without credentials, as Entra does, trusting the
+/// kubeconfig's CA for the API server's own URLs and the platform's roots
+/// otherwise.
 async fn fetch_anonymously(issuer: &str, config: &kube::Config) -> Anonymous {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let client = match http_client(issuer, config) {
-        Ok(client) => client,
-        Err(e) => return Anonymous::Failed(e),
+    let doc = match get_json(&url, config).await {
+        Ok(doc) => doc,
+        Err(why) => return Anonymous::Failed(why),
     };
-    match client.get(&url).send().await {
-        Ok(response) if response.status().is_success() => match response.json::<Value>().await {
-            Ok(doc) if doc["issuer"].as_str() == Some(issuer) => Anonymous::Reachable,
-            Ok(doc) => {
-                Anonymous::Failed(format!("the document there names issuer {}", doc["issuer"]))
-            }
-            Err(e) => Anonymous::Failed(format!("not a JSON document: {e}")),
-        },
-        Ok(response) => Anonymous::Failed(format!("HTTP {}", response.status())),
-        Err(e) => Anonymous::Failed(describe(&e)),
+    if doc["issuer"].as_str() != Some(issuer) {
+        return Anonymous::Failed(format!(
+            "GET {url}: the document names issuer {}",
+            doc["issuer"]
+        ));
     }
+    let Some(jwks_uri) = doc["jwks_uri"].as_str() else {
+        return Anonymous::Failed(format!("GET {url}: the document has no jwks_uri"));
+    };
+    match get_json(jwks_uri, config).await {
+        Ok(jwks) => Anonymous::Reachable {
+            published_kids: kids(&jwks),
+        },
+        Err(why) => Anonymous::Failed(why),
+    }
+}
+
+/// The `kid`s of a JWKS document.
+fn kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// An unauthenticated GET of a JSON document; the error names the URL.
+async fn get_json(url: &str, config: &kube::Config) -> Result<Value, String> {
+    let client = http_client(url, config).map_err(|e| format!("GET {url}: {e}"))?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {}", describe(&e)))?;
+    if !response.status().is_success() {
+        return Err(format!("GET {url}: HTTP {}", response.status()));
+    }
+    response
+        .json::<Value>()
+        .await
+        .map_err(|e| format!("GET {url}: not a JSON document: {e}"))
 }
 
 pub(super) fn describe(error: &dyn std::error::Error) -> String {
@@ -133,12 +158,12 @@ pub(super) fn describe(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn http_client(issuer: &str, config: &kube::Config) -> Result<reqwest::Client, String> {
+fn http_client(url: &str, config: &kube::Config) -> Result<reqwest::Client, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS versions: {e}"))?;
-    let is_apiserver = url::Url::parse(issuer).ok().is_some_and(|u| {
+    let is_apiserver = url::Url::parse(url).ok().is_some_and(|u| {
         let cluster = &config.cluster_url;
         u.host_str() == cluster.host()
             && u.port_or_known_default() == cluster.port_u16().or(Some(443))
