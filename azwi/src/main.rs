@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 /// Exit code for "could not do it".
 const EXIT_FAILED: u8 = 2;
 
-/// Azure workload identity helper for self-managed Kubernetes clusters.
+/// Azure workload identity for platform engineers: why a pod gets no Entra
+/// token (`doctor`), and the issuer documents of self-managed clusters
+/// (`jwks`, `issuer`).
 #[derive(Debug, Parser)]
 #[command(name = "azwi", version, about)]
 struct Cli {
@@ -65,7 +67,7 @@ enum Command {
 struct DoctorArgs {
     /// What to look at: pod/NAME, sa/NAME or deploy/NAME; by default every
     /// workload, pod and ServiceAccount in the namespace.
-    #[arg(value_name = "TARGET", value_parser = parse_target)]
+    #[arg(value_name = "TARGET")]
     target: Option<azwi::doctor::collect::Target>,
     /// The namespace; by default the kubeconfig context's.
     #[arg(
@@ -108,10 +110,6 @@ struct DoctorArgs {
 enum Output {
     Text,
     Json,
-}
-
-fn parse_target(s: &str) -> Result<azwi::doctor::collect::Target, String> {
-    s.parse()
 }
 
 fn main() -> ExitCode {
