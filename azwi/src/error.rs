@@ -46,4 +46,16 @@ pub enum Error {
     /// does not validate against the documents that were written.
     #[error("self-check failed: {0}")]
     SelfCheck(String),
+    /// No usable kubeconfig: `azwi doctor` could not check anything.
+    #[error("cannot use {what}: {reason}")]
+    Kubeconfig {
+        /// The file or source tried.
+        what: String,
+        /// Why it is not usable.
+        reason: String,
+    },
+    /// The API server could not be reached: `azwi doctor` could not check
+    /// anything.
+    #[error("cannot reach the cluster: {0}")]
+    Cluster(String),
 }

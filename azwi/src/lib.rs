@@ -1,25 +1,39 @@
-//! `azwi`: the command-line companion to the workload identity webhook, for
-//! platform engineers running clusters that are not AKS.
+//! `azwi`: the command-line companion to the workload identity webhook,
+//! for the platform engineer who has to find out why a pod gets no Entra
+//! token, and for clusters that are not AKS.
 //!
-//! Such a cluster must publish its ServiceAccount issuer itself: a discovery
-//! document and a JWKS at public HTTPS URLs Entra can fetch, whose `issuer`
-//! and key ids match the tokens kube-apiserver signs byte for byte. This
-//! crate builds those documents offline, from the same key files the
-//! apiserver is given:
+//! - [`doctor`] (`azwi doctor`) reads the cluster with the user's
+//!   kubeconfig and reports what stands between a pod and its token, worst
+//!   first, each finding with its evidence and fix: the issuer (its
+//!   discovery document, trailing slash said, fetchable without
+//!   credentials, its JWKS holding the `kid` of a token issued now), the
+//!   federated credential each ServiceAccount needs (as an `az` command
+//!   line and a Terraform block), the webhook's registration and
+//!   endpoints, mislabelled workloads, unmutated pods, ServiceAccounts
+//!   without a usable client id, a shadowing `AZURE_CLIENT_ID`, the Secrets
+//!   Store CSI driver's `tokenRequests` and External Secrets stores.
+//!   `--check-entra` makes the real exchange through `azure-wi-auth` and
+//!   reports Entra's verdict with its diagnosis. The rules are pure
+//!   functions over collected inputs; the kube-rs collector around them
+//!   turns a read RBAC denies into a note, not a failure.
+//! - [`keys`], [`jwks`] and [`issuer`] (`azwi jwks`, `azwi issuer`) build a
+//!   self-managed cluster's issuer documents offline, from the key files
+//!   kube-apiserver is given: PEM keys (RSA, ECDSA P-256/384/521), a JWKS
+//!   with kube-apiserver's `kid` derivation, and a folder laid out for
+//!   upload, proved by validating a token signed with the private key.
 //!
-//! - [`keys`] reads PEM public and private keys (RSA, ECDSA P-256/384/521);
-//! - [`jwks`] turns them into a JWKS with kube-apiserver's `kid` derivation;
-//! - [`issuer`] writes the discovery document and the JWKS into a folder laid
-//!   out for upload, and proves them by validating a token it signs.
-//!
-//! What it does not do: talk to the cluster or to Azure. Nothing here
-//! uploads, creates or changes anything; the only files written are the ones
-//! the user names. Every failure is an [`Error`] that names the file or flag
-//! at fault; the binary maps all of them to exit code 2.
+//! What it does not do: change the cluster or anything in Azure. `doctor`
+//! only reads, apart from TokenRequests (for the `kid` check and
+//! `--check-entra`) whose tokens are never printed; `jwks` and `issuer`
+//! write only the files the user names. Exit codes: 0 done or nothing
+//! wrong, 1 `doctor` findings (warnings or errors), 2 could not do it or
+//! could not check; every [`Error`] names the file, flag or cluster at
+//! fault.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod doctor;
 mod error;
 pub mod issuer;
 pub mod jwks;

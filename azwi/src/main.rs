@@ -1,7 +1,7 @@
 //! The `azwi` binary: parses flags, runs one subcommand, prints its output.
-//! Exit codes: 0 done, 2 could not do it (bad input, unreadable or
-//! unwritable files, a failed self-check). Code 1 is kept for findings of
-//! checks that ran.
+//! Exit codes: 0 done (for `doctor`: nothing wrong), 1 `doctor` findings
+//! (warnings or errors), 2 could not do it (bad input, unreadable or
+//! unwritable files, a failed self-check, no cluster reachable).
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 /// Exit code for "could not do it".
 const EXIT_FAILED: u8 = 2;
 
-/// Azure workload identity helper for self-managed Kubernetes clusters.
+/// Azure workload identity for platform engineers: why a pod gets no Entra
+/// token (`doctor`), and the issuer documents of self-managed clusters
+/// (`jwks`, `issuer`).
 #[derive(Debug, Parser)]
 #[command(name = "azwi", version, about)]
 struct Cli {
@@ -20,6 +22,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Find what stands between a pod and its Entra token: the issuer, the
+    /// federated credential to create, the webhook's wiring, mislabelled
+    /// workloads, unmutated pods, ServiceAccounts and secret delivery.
+    /// Read-only, except for TokenRequests. Exit code 0: nothing wrong;
+    /// 1: warnings or errors; 2: could not check.
+    Doctor(DoctorArgs),
     /// Print the JWKS (`/openid/v1/jwks`) for the ServiceAccount signing
     /// keys, with the key ids kube-apiserver gives them.
     Jwks {
@@ -54,9 +62,80 @@ enum Command {
     },
 }
 
+/// `azwi doctor`'s flags.
+#[derive(Debug, clap::Args)]
+struct DoctorArgs {
+    /// What to look at: pod/NAME, sa/NAME or deploy/NAME; by default every
+    /// workload, pod and ServiceAccount in the namespace.
+    #[arg(value_name = "TARGET")]
+    target: Option<azwi::doctor::collect::Target>,
+    /// The namespace; by default the kubeconfig context's.
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NS",
+        conflicts_with = "all_namespaces"
+    )]
+    namespace: Option<String>,
+    /// Every namespace.
+    #[arg(short = 'A', long = "all-namespaces", conflicts_with = "target")]
+    all_namespaces: bool,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Text)]
+    output: Output,
+    /// Also list checks that did not apply (CRDs not installed).
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Exchange a token issued now for each ServiceAccount with a client id
+    /// at Entra (AZURE_AUTHORITY_HOST, or the public cloud), and report
+    /// Entra's verdict. Needs create on serviceaccounts/token.
+    #[arg(long = "check-entra")]
+    check_entra: bool,
+    /// Tenant for --check-entra when the ServiceAccount has no tenant-id
+    /// annotation (default: AZURE_TENANT_ID).
+    #[arg(long = "tenant-id", value_name = "GUID")]
+    tenant_id: Option<String>,
+    /// Scope to request with --check-entra.
+    #[arg(long, value_name = "SCOPE", default_value_t = azure_wi_core::AzureCloud::Public.key_vault_scope())]
+    scope: azure_wi_core::Scope,
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current one).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    match Cli::parse().command {
+        Command::Doctor(args) => doctor(args),
+        Command::Jwks {
+            public_keys,
+            output_file,
+        } => finish(jwks(&public_keys, output_file.as_deref())),
+        Command::Issuer {
+            issuer_url,
+            public_keys,
+            private_key,
+            output_dir,
+        } => finish(issuer(
+            &issuer_url,
+            &public_keys,
+            private_key.as_deref(),
+            &output_dir,
+        )),
+    }
+}
+
+/// Exit code 0 for done, 2 (with the error on stderr) for could not.
+fn finish(result: Result<(), azwi::Error>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", chain(&error));
@@ -65,34 +144,58 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), azwi::Error> {
-    match cli.command {
-        Command::Jwks {
-            public_keys,
-            output_file,
-        } => {
-            let keys = read_keys(&public_keys)?;
-            let jwks = azwi::jwks::Jwks::from_keys(keys.iter().map(|k| &k.public));
-            let text = jwks.to_pretty_json();
-            match output_file {
-                Some(path) => azwi::write_private_file(&path, text.as_bytes()),
-                None => {
-                    print!("{text}");
-                    Ok(())
-                }
-            }
+fn doctor(args: DoctorArgs) -> ExitCode {
+    // The one TLS provider of the process: kube-rs and reqwest use ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let options = azwi::doctor::Options {
+        kubeconfig: args.kubeconfig,
+        context: args.context,
+        namespace: args.namespace,
+        all_namespaces: args.all_namespaces,
+        target: args.target,
+        check_entra: args.check_entra,
+        tenant_id: args.tenant_id,
+        scope: args.scope,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
         }
-        Command::Issuer {
-            issuer_url,
-            public_keys,
-            private_key,
-            output_dir,
-        } => issuer(
-            &issuer_url,
-            &public_keys,
-            private_key.as_deref(),
-            &output_dir,
-        ),
+    };
+    match runtime.block_on(azwi::doctor::run(&options)) {
+        Ok(outcome) => {
+            let text = match args.output {
+                Output::Text => {
+                    azwi::doctor::render::text(&outcome.report, &outcome.scope, args.verbose)
+                }
+                Output::Json => azwi::doctor::render::json(&outcome.report, &outcome.scope),
+            };
+            print!("{text}");
+            ExitCode::from(outcome.report.exit_code())
+        }
+        Err(error) => {
+            eprintln!("error: {}", chain(&error));
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn jwks(public_keys: &[PathBuf], output_file: Option<&std::path::Path>) -> Result<(), azwi::Error> {
+    let keys = read_keys(public_keys)?;
+    let jwks = azwi::jwks::Jwks::from_keys(keys.iter().map(|k| &k.public));
+    let text = jwks.to_pretty_json();
+    match output_file {
+        Some(path) => azwi::write_private_file(path, text.as_bytes()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
     }
 }
 

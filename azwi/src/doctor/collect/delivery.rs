@@ -1,0 +1,144 @@
+//! The Secrets Store CSI driver, SecretProviderClasses and External
+//! Secrets stores; the custom resources are read as dynamic objects.
+
+use k8s_openapi::api::storage::v1::CSIDriver;
+use kube::{
+    Api, Client,
+    api::{ApiResource, DynamicObject},
+};
+
+use super::{Namespaces, Unread, list_dynamic, note_for, unread};
+use crate::doctor::{
+    Area, Note,
+    delivery::{CSI_DRIVER_NAME, CsiFacts, ProviderClass, SecretStore},
+};
+
+pub(super) async fn read_csi(
+    client: &Client,
+    namespaces: &Namespaces,
+    notes: &mut Vec<Note>,
+) -> CsiFacts {
+    let resource = ApiResource {
+        group: "secrets-store.csi.x-k8s.io".to_owned(),
+        version: "v1".to_owned(),
+        api_version: "secrets-store.csi.x-k8s.io/v1".to_owned(),
+        kind: "SecretProviderClass".to_owned(),
+        plural: "secretproviderclasses".to_owned(),
+    };
+    let classes: Vec<ProviderClass> = match list_dynamic(client, namespaces, &resource).await {
+        Ok(items) => items
+            .iter()
+            .map(|o| {
+                let spec = &o.data["spec"];
+                ProviderClass {
+                    namespace: o.metadata.namespace.clone().unwrap_or_default(),
+                    name: o.metadata.name.clone().unwrap_or_default(),
+                    provider: spec["provider"].as_str().unwrap_or_default().to_owned(),
+                    client_id: spec["parameters"]["clientID"]
+                        .as_str()
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                }
+            })
+            .collect(),
+        Err(e) => {
+            match unread(Area::Delivery, "list", "secretproviderclasses", &e) {
+                Unread::NotInstalled => notes.push(Note::skipped(
+                    Area::Delivery,
+                    "Secrets Store CSI driver: SecretProviderClass CRD not installed",
+                )),
+                Unread::Failed(note) => notes.push(note),
+            }
+            return CsiFacts::default();
+        }
+    };
+    let driver_audiences = if classes.is_empty() {
+        None
+    } else {
+        match Api::<CSIDriver>::all(client.clone())
+            .get_opt(CSI_DRIVER_NAME)
+            .await
+        {
+            Ok(driver) => driver.map(|d| {
+                d.spec
+                    .token_requests
+                    .iter()
+                    .flatten()
+                    .map(|t| t.audience.clone())
+                    .collect()
+            }),
+            Err(e) => {
+                notes.push(note_for(Area::Delivery, "get", "csidrivers", &e));
+                // Unknown: no finding either way.
+                return CsiFacts::default();
+            }
+        }
+    };
+    CsiFacts {
+        driver_audiences,
+        classes,
+    }
+}
+
+/// External Secrets stores, from `external-secrets.io/v1` or, on older
+/// installations, `v1beta1`.
+pub(super) async fn read_secret_stores(
+    client: &Client,
+    namespaces: &Namespaces,
+    notes: &mut Vec<Note>,
+) -> Vec<SecretStore> {
+    let mut stores = Vec::new();
+    for (kind, plural, cluster) in [
+        ("SecretStore", "secretstores", false),
+        ("ClusterSecretStore", "clustersecretstores", true),
+    ] {
+        let mut last = None;
+        for version in ["v1", "v1beta1"] {
+            let resource = ApiResource {
+                group: "external-secrets.io".to_owned(),
+                version: version.to_owned(),
+                api_version: format!("external-secrets.io/{version}"),
+                kind: kind.to_owned(),
+                plural: plural.to_owned(),
+            };
+            let scope = if cluster {
+                &Namespaces::All
+            } else {
+                namespaces
+            };
+            match list_dynamic(client, scope, &resource).await {
+                Ok(items) => {
+                    stores.extend(items.iter().map(|o| secret_store(kind, o)));
+                    last = None;
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        if let Some(e) = last {
+            match unread(Area::Delivery, "list", plural, &e) {
+                Unread::NotInstalled => notes.push(Note::skipped(
+                    Area::Delivery,
+                    format!("External Secrets: {kind} CRD not installed"),
+                )),
+                Unread::Failed(note) => notes.push(note),
+            }
+        }
+    }
+    stores
+}
+
+fn secret_store(kind: &str, object: &DynamicObject) -> SecretStore {
+    let azure = &object.data["spec"]["provider"]["azurekv"];
+    let account = &azure["serviceAccountRef"];
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    SecretStore {
+        kind: kind.to_owned(),
+        namespace: object.metadata.namespace.clone().unwrap_or_default(),
+        name: object.metadata.name.clone().unwrap_or_default(),
+        workload_identity: azure["authType"].as_str() == Some("WorkloadIdentity"),
+        service_account: text(&account["name"]),
+        service_account_namespace: text(&account["namespace"]),
+    }
+}
