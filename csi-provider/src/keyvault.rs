@@ -1,28 +1,19 @@
 //! [`AzureKeyVault`]: the [`VaultObjects`] the provider serves mounts with,
 //! on `azure-wi-auth`'s Key Vault clients.
 //!
-//! One [`AssertionCredential`] per cloud authority is shared by every mount:
-//! its token cache is keyed by tenant, client id and the assertion's issuer,
-//! subject and audience, so the replicas of one ServiceAccount share one
-//! Entra exchange while two ServiceAccounts never share a token. Each call
-//! binds the credential to the mount's identity and pod token
-//! ([`AssertionCredential::for_workload`]) for a Key Vault client.
+//! [`WorkloadVaults`] shares one credential per cloud authority among every
+//! mount: its token cache is keyed by tenant, client id and the
+//! assertion's issuer, subject and audience, so the replicas of one
+//! ServiceAccount share one Entra exchange while two ServiceAccounts never
+//! share a token. Each call gets a Key Vault client for the mount's
+//! identity and pod token.
 //!
 //! Failures of `azure-wi-auth` become this crate's [`Error`] variants as
 //! [`crate::vault`] describes them.
 
-use std::{
-    collections::HashMap,
-    fmt,
-    sync::{Mutex, PoisonError},
-    time::Duration,
-};
+use std::time::Duration;
 
-use azure_wi_auth::{
-    Assertion, AssertionCredential, AuthorityHost, Challenge, FederatedIdentity, RetryPolicy,
-    SecretClient, SecretClientBuilder,
-};
-use azure_wi_core::AzureCloud;
+use azure_wi_auth::{Assertion, FederatedIdentity, RetryPolicy, SecretClient, WorkloadVaults};
 use base64::Engine;
 use futures::TryStreamExt as _;
 
@@ -47,25 +38,12 @@ const FEDERATED_MISMATCH_CODES: [u32; 4] = [70021, 700_211, 700_212, 700_213];
 
 /// Reads Key Vault objects as each mount's workload identity.
 ///
-/// Cheap to share: the server holds one for all mounts.
+/// Cheap to share: the server holds one for all mounts. Credentials,
+/// connections and each vault's challenge are shared through
+/// [`WorkloadVaults`].
+#[derive(Debug)]
 pub struct AzureKeyVault {
-    /// The HTTP client every credential and Key Vault client uses, or
-    /// `None` for `azure-wi-auth`'s default transport (`HTTPS_PROXY`,
-    /// `AZURE_WI_EXTRA_CA_FILE`).
-    http: Option<reqwest::Client>,
-    credentials: Mutex<HashMap<AzureCloud, AssertionCredential>>,
-    /// Each vault's challenge (scope and tenant) by vault URL and tenant,
-    /// so a mount's clients skip the unauthenticated probe every new
-    /// client would otherwise send first.
-    challenges: Mutex<HashMap<(String, String), Challenge>>,
-}
-
-impl fmt::Debug for AzureKeyVault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AzureKeyVault")
-            .field("custom_http_client", &self.http.is_some())
-            .finish_non_exhaustive()
-    }
+    vaults: WorkloadVaults,
 }
 
 impl AzureKeyVault {
@@ -77,7 +55,7 @@ impl AzureKeyVault {
     /// The transport cannot be built, e.g. `AZURE_WI_EXTRA_CA_FILE` names
     /// an unusable file.
     pub fn new() -> Result<Self, azure_wi_auth::Error> {
-        Self::build(None)
+        Ok(Self::from(WorkloadVaults::new()?))
     }
 
     /// Sending every request (Entra and Key Vault) with `client`, e.g. one
@@ -87,88 +65,38 @@ impl AzureKeyVault {
     ///
     /// As [`AzureKeyVault::new`].
     pub fn with_http_client(client: reqwest::Client) -> Result<Self, azure_wi_auth::Error> {
-        Self::build(Some(client))
+        Ok(Self::from(WorkloadVaults::with_http_client(client)?))
     }
 
-    /// Builds the credential of every cloud up front, so a broken transport
-    /// fails at start-up rather than on the first mount.
-    fn build(http: Option<reqwest::Client>) -> Result<Self, azure_wi_auth::Error> {
-        let vault = Self {
-            http,
-            credentials: Mutex::default(),
-            challenges: Mutex::default(),
-        };
-        for cloud in AzureCloud::ALL {
-            vault.credential(cloud)?;
-        }
-        Ok(vault)
-    }
-
-    /// The shared credential for `cloud`'s authority.
-    fn credential(&self, cloud: AzureCloud) -> Result<AssertionCredential, azure_wi_auth::Error> {
-        let mut credentials = self
-            .credentials
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(credential) = credentials.get(&cloud) {
-            return Ok(credential.clone());
-        }
-        let authority: AuthorityHost = cloud.authority_host().parse()?;
-        let mut builder = AssertionCredential::builder().with_authority_host(authority);
-        if let Some(http) = &self.http {
-            builder = builder.with_http_client(http.clone());
-        }
-        let credential = builder.build()?;
-        credentials.insert(cloud, credential.clone());
-        Ok(credential)
-    }
-
-    /// A Key Vault client for `vault`, reading as `identity`, starting
-    /// from the vault's challenge when an earlier call learnt it.
+    /// A Key Vault client for `vault`, reading as `identity`.
     fn client(
         &self,
         vault: &Vault,
         identity: &Identity,
     ) -> Result<SecretClient, azure_wi_auth::Error> {
-        let credential = self.credential(identity.cloud)?;
         let assertion = Assertion::new(identity.token.expose().to_owned())?;
         let workload = FederatedIdentity::new(identity.tenant.clone(), identity.client_id.clone());
-        let mut builder: SecretClientBuilder =
-            SecretClient::builder(&vault.url(), credential.for_workload(workload, assertion));
-        if let Some(http) = &self.http {
-            builder = builder.with_http_client(http.clone());
-        }
-        // One attempt per call: the mount flow waits out throttling and
-        // retries server errors itself, without holding the vault's
-        // concurrency permit while it waits, and within its deadline.
-        builder = builder.with_retry_policy(RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        });
-        if let Some(challenge) = self.challenges().get(&challenge_key(vault, identity)) {
-            builder = builder.with_challenge(challenge.clone());
-        }
-        builder.build()
+        self.vaults
+            .client(identity.cloud, &vault.url(), workload, assertion)
     }
 
-    /// Keeps the challenge `client` learnt for the next client of its vault.
-    fn remember(&self, vault: &Vault, identity: &Identity, client: &SecretClient) {
-        if let Some(challenge) = client.challenge() {
-            self.challenges()
-                .insert(challenge_key(vault, identity), challenge);
-        }
-    }
-
-    fn challenges(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Challenge>> {
-        self.challenges
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn remember(&self, client: &SecretClient) {
+        self.vaults.remember(client);
     }
 }
 
-/// A challenge is the vault's, vetted against the identity's tenant.
-fn challenge_key(vault: &Vault, identity: &Identity) -> (String, String) {
-    (vault.url(), identity.tenant.to_string())
+impl From<WorkloadVaults> for AzureKeyVault {
+    /// One attempt per Key Vault call: the mount flow waits out
+    /// throttling and retries server errors itself, without holding the
+    /// vault's concurrency permit while it waits, and within its deadline.
+    fn from(vaults: WorkloadVaults) -> Self {
+        Self {
+            vaults: vaults.with_retry_policy(RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            }),
+        }
+    }
 }
 
 /// What a call was about, to name it in errors.
@@ -323,7 +251,7 @@ impl VaultObjects for AzureKeyVault {
             Some(version) => client.get_secret_version(name, version).await,
             None => client.get_secret(name).await,
         };
-        self.remember(vault, identity, &client);
+        self.remember(&client);
         let secret = secret.map_err(|e| call.error(e))?;
         Ok(FetchedSecret {
             id: secret.properties.id,
@@ -347,7 +275,7 @@ impl VaultObjects for AzureKeyVault {
             Some(version) => client.get_key_version(name, version).await,
             None => client.get_key(name).await,
         };
-        self.remember(vault, identity, &vault_client);
+        self.remember(&vault_client);
         let key = key.map_err(|e| call.error(e))?;
         let kid = key.properties.id;
         match key.key {
@@ -387,7 +315,7 @@ impl VaultObjects for AzureKeyVault {
             Some(version) => client.get_certificate_version(name, version).await,
             None => client.get_certificate(name).await,
         };
-        self.remember(vault, identity, &vault_client);
+        self.remember(&vault_client);
         let certificate = certificate.map_err(|e| call.error(e))?;
         Ok(FetchedCertificate {
             id: certificate.properties.id,
@@ -434,7 +362,7 @@ impl VaultObjects for AzureKeyVault {
                     .await
             }
         };
-        self.remember(vault, identity, &client);
+        self.remember(&client);
         versions.map_err(|e| call.error(e))
     }
 }
@@ -443,6 +371,7 @@ impl VaultObjects for AzureKeyVault {
 mod tests {
     use super::*;
     use crate::identity::ServiceAccountToken;
+    use azure_wi_core::AzureCloud;
 
     fn call_parts() -> (Vault, Identity) {
         let vault = Vault {

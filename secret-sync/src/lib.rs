@@ -2,6 +2,7 @@
 //! API that Azure Key Vault users write, on workload identity.
 
 pub mod api;
+pub mod budget;
 pub mod duration;
 mod error;
 pub mod identity;

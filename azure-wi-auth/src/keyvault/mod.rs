@@ -7,6 +7,7 @@ pub mod challenge;
 mod credential;
 mod model;
 mod objects;
+mod pool;
 mod target;
 
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,7 @@ pub use objects::{
     Certificate, CertificateClient, CertificateProperties, EcCurve, JsonWebKey, Key, KeyClient,
     KeyProperties,
 };
+pub use pool::WorkloadVaults;
 use target::{Target, segment};
 
 use crate::{
@@ -200,6 +202,11 @@ impl SecretClient {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// The tenant of the identity the client reads as.
+    pub fn tenant_id(&self) -> &crate::TenantId {
+        self.inner.credential.tenant_id()
     }
 
     /// The vault's URL.
