@@ -3,13 +3,17 @@
 
 pub mod api;
 pub mod budget;
+pub mod controller;
 pub mod duration;
 mod error;
+pub mod fetch;
 pub mod identity;
+pub mod lease;
 pub mod plan;
 pub mod remote;
 pub mod schedule;
 pub mod store;
 pub mod target;
+pub mod tokens;
 
 pub use error::Error;

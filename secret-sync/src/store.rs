@@ -2,11 +2,16 @@
 //! `ClusterSecretStore` spec, or the error its `Ready` condition shows.
 //! Pure: the controller calls it on every store change.
 
+use std::collections::BTreeMap;
+
 use azure_wi_core::AzureCloud;
 
 use crate::{
     Error,
-    api::{AuthType, AzureEnvironment, SecretStoreSpec, ServiceAccountSelector, unsupported_names},
+    api::{
+        AuthType, AzureEnvironment, ClusterStoreCondition, LabelSelector, SecretStoreSpec,
+        ServiceAccountSelector, unsupported_names,
+    },
 };
 
 /// A store this controller serves.
@@ -91,6 +96,63 @@ pub fn check(spec: &SecretStoreSpec, cluster: bool) -> Result<AzureStore, Error>
         cluster,
         warnings,
     })
+}
+
+/// Whether a ClusterSecretStore with `conditions` serves ExternalSecrets of
+/// `namespace` (labelled `labels`): with no conditions every namespace;
+/// otherwise any condition whose names, regular expressions or label
+/// selector match.
+///
+/// # Errors
+///
+/// [`Error::InvalidRegexp`] for a `namespaceRegexes` entry that does not
+/// compile.
+pub fn allows(
+    conditions: &[ClusterStoreCondition],
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<bool, Error> {
+    if conditions.is_empty() {
+        return Ok(true);
+    }
+    for condition in conditions {
+        if condition.namespaces.iter().any(|n| n == namespace) {
+            return Ok(true);
+        }
+        for pattern in &condition.namespace_regexes {
+            let regex = regex::Regex::new(pattern).map_err(|e| Error::InvalidRegexp {
+                field: "spec.conditions[].namespaceRegexes",
+                value: pattern.clone(),
+                reason: e.to_string(),
+            })?;
+            if regex.is_match(namespace) {
+                return Ok(true);
+            }
+        }
+        if let Some(selector) = &condition.namespace_selector
+            && selects(selector, labels)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn selects(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    selector
+        .match_labels
+        .iter()
+        .all(|(k, v)| labels.get(k) == Some(v))
+        && selector.match_expressions.iter().all(|e| {
+            let value = labels.get(&e.key);
+            match e.operator.as_str() {
+                "In" => value.is_some_and(|v| e.values.contains(v)),
+                "NotIn" => value.is_none_or(|v| !e.values.contains(v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                _ => false,
+            }
+        })
 }
 
 #[cfg(test)]

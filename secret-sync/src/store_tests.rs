@@ -101,3 +101,49 @@ fn what_is_not_served_is_refused_by_name() {
     );
     assert!(conditions.contains("spec.conditions"), "{conditions}");
 }
+
+#[test]
+fn cluster_store_conditions_select_namespaces() {
+    let conditions: Vec<ClusterStoreCondition> = serde_json::from_value(serde_json::json!([
+        {"namespaces": ["app"]},
+        {"namespaceRegexes": ["^team-"]},
+        {"namespaceSelector": {"matchLabels": {"secrets": "azure"},
+            "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "stage"]}]}},
+    ]))
+    .unwrap();
+    let none = BTreeMap::new();
+    let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert!(allows(&[], "anything", &none).unwrap());
+    assert!(allows(&conditions, "app", &none).unwrap());
+    assert!(allows(&conditions, "team-a", &none).unwrap());
+    assert!(!allows(&conditions, "other", &none).unwrap());
+    assert!(
+        allows(
+            &conditions,
+            "other",
+            &labels(&[("secrets", "azure"), ("env", "prod")])
+        )
+        .unwrap()
+    );
+    assert!(
+        !allows(
+            &conditions,
+            "other",
+            &labels(&[("secrets", "azure"), ("env", "dev")])
+        )
+        .unwrap()
+    );
+    let bad: Vec<ClusterStoreCondition> =
+        serde_json::from_value(serde_json::json!([{"namespaceRegexes": ["("]}])).unwrap();
+    assert!(
+        allows(&bad, "x", &none)
+            .unwrap_err()
+            .to_string()
+            .contains("namespaceRegexes")
+    );
+}

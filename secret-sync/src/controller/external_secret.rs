@@ -1,0 +1,613 @@
+//! The ExternalSecret reconciler: plan, store, identity, read, write,
+//! status. Every decision is one of the pure modules'; this file only
+//! reads and writes the cluster and Key Vault in that order.
+
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use k8s_openapi::{
+    api::core::v1::{Namespace, Secret, ServiceAccount},
+    jiff::Timestamp,
+};
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{DeleteParams, Patch, PatchParams},
+    runtime::controller::Action,
+};
+use serde_json::json;
+
+use super::{
+    Context,
+    status::{publish, ready, reason},
+};
+use crate::{
+    Error,
+    api::{
+        ClusterSecretStore, CreationPolicy, DeletionPolicy, ExternalSecret, SecretStore, StoreKind,
+    },
+    fetch::{Caller, FetchError},
+    identity,
+    plan::{SyncPlan, plan},
+    schedule::{Next, next, spec_version},
+    store::{self, AzureStore},
+    target::{self, CREATED_BY_LABEL, DATA_HASH_ANNOTATION, MANAGED_LABEL, Owner},
+};
+
+/// ESO's finalizer, kept while `deletionPolicy: Delete` asks the controller
+/// to remove the Secret when the ExternalSecret goes.
+pub const FINALIZER: &str = "externalsecrets.external-secrets.io/externalsecret-cleanup";
+
+/// How long to wait before retrying a sync that failed on something the
+/// user must fix (a role, a federated credential): long enough not to
+/// hammer Entra or Key Vault, short enough that a fix shows quickly.
+const RETRY_FAILED: Duration = Duration::from_secs(30);
+
+/// Why a reconcile stopped early; the message is the condition's.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Talking to the apiserver failed.
+    #[error("{0}")]
+    Kube(String),
+}
+
+fn kube_error(what: &str) -> impl Fn(kube::Error) -> ReconcileError + '_ {
+    move |e| ReconcileError::Kube(format!("{what}: {e}"))
+}
+
+/// One reconcile of `es`.
+///
+/// # Errors
+///
+/// [`ReconcileError`] when the apiserver cannot be read or written.
+pub async fn reconcile(
+    es: Arc<ExternalSecret>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let namespace = es.namespace().unwrap_or_default();
+    let name = es.name_any();
+    let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let owner = Owner {
+        namespace: namespace.clone(),
+        name: name.clone(),
+        uid: es.uid().unwrap_or_default(),
+    };
+
+    if es.meta().deletion_timestamp.is_some() {
+        return finalize(&es, &ctx, &api, &secrets, &owner).await;
+    }
+    let plan = match plan(&es) {
+        Ok(plan) => plan,
+        Err(e) => {
+            fail(&es, &ctx, &api, &e.to_string()).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    set_finalizer(&es, &api, plan.deletion == DeletionPolicy::Delete).await?;
+
+    let store = match load_store(&ctx, &plan, &namespace).await? {
+        Ok(store) => store,
+        Err(message) => {
+            fail(&es, &ctx, &api, &message).await?;
+            return Ok(Action::requeue(RETRY_FAILED));
+        }
+    };
+
+    let existing = secrets
+        .get_opt(&plan.target)
+        .await
+        .map_err(kube_error("reading the target Secret"))?;
+    let labels: BTreeMap<String, String> = es.labels().clone();
+    let annotations: BTreeMap<String, String> = es.annotations().clone();
+    let version = spec_version(
+        es.meta().generation.unwrap_or_default(),
+        &labels,
+        &annotations,
+    );
+    let status = es.status.clone().unwrap_or_default();
+    let last = status
+        .refresh_time
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .map(SystemTime::from);
+    let valid = target_valid(&plan, existing.as_ref());
+    match next(
+        plan.refresh,
+        last,
+        status.synced_resource_version.as_deref(),
+        &version,
+        &owner.uid,
+        SystemTime::now(),
+    ) {
+        Next::After(wait) if valid => return Ok(Action::requeue(wait)),
+        Next::Never if valid => return Ok(Action::await_change()),
+        _ => {}
+    }
+
+    let refresh_time = Timestamp::now();
+    let caller_identity = match identity_of(&ctx, &store, &namespace).await? {
+        Ok(found) => found,
+        Err(message) => {
+            fail(&es, &ctx, &api, &message).await?;
+            return Ok(Action::requeue(RETRY_FAILED));
+        }
+    };
+    let caller = match &caller_identity {
+        Some((identity, token)) => Caller::Workload(identity, token),
+        None => Caller::Controller,
+    };
+    let fetched = match ctx.reader.fetch(&store, caller, &plan).await {
+        Ok(fetched) => fetched,
+        Err(FetchError::Throttled(wait)) => {
+            tracing::info!(es = %name, namespace, wait_ms = wait.as_millis(), "vault budget spent or throttled; requeued");
+            return Ok(Action::requeue(wait + Duration::from_millis(250)));
+        }
+        Err(FetchError::NotFound(key)) => {
+            return remote_gone(
+                &es,
+                &ctx,
+                &api,
+                &secrets,
+                &plan,
+                &owner,
+                &key,
+                existing.as_ref(),
+            )
+            .await;
+        }
+        Err(FetchError::Failed(message)) => {
+            fail(
+                &es,
+                &ctx,
+                &api,
+                &format!("could not get secret data from provider: {message}"),
+            )
+            .await?;
+            return Ok(Action::requeue(RETRY_FAILED));
+        }
+    };
+    let data = match target::assemble(&plan, &fetched) {
+        Ok(data) => data,
+        Err(e) => {
+            fail(
+                &es,
+                &ctx,
+                &api,
+                &format!("could not get secret data from provider: {e}"),
+            )
+            .await?;
+            return Ok(Action::requeue(RETRY_FAILED));
+        }
+    };
+
+    if let Some(outcome) =
+        write(&es, &ctx, &secrets, &plan, &owner, existing.as_ref(), data).await?
+    {
+        if let Err(message) = outcome {
+            fail(&es, &ctx, &api, &message).await?;
+            return Ok(Action::requeue(RETRY_FAILED));
+        }
+    } else {
+        // creationPolicy: Merge and no Secret yet.
+        set_status(&api, &name, json!({
+            "refreshTime": refresh_time.to_string(),
+            "syncedResourceVersion": version,
+            "conditions": [ready(&status.conditions, true, reason::MISSING, "secret will not be created, creationPolicy=Merge")],
+        })).await?;
+        return Ok(requeue_after(&plan, &owner));
+    }
+    let message = if store.warnings.is_empty() {
+        "secret synced".to_owned()
+    } else {
+        format!("secret synced; {}", store.warnings.join("; "))
+    };
+    set_status(
+        &api,
+        &name,
+        json!({
+            "refreshTime": refresh_time.to_string(),
+            "syncedResourceVersion": version,
+            "binding": {"name": plan.target},
+            "conditions": [ready(&status.conditions, true, reason::SYNCED, &message)],
+        }),
+    )
+    .await?;
+    ctx.metrics.synced();
+    Ok(requeue_after(&plan, &owner))
+}
+
+fn requeue_after(plan: &SyncPlan, owner: &Owner) -> Action {
+    match plan.refresh {
+        Some(interval) => Action::requeue(interval + crate::schedule::jitter(&owner.uid, interval)),
+        None => Action::await_change(),
+    }
+}
+
+/// ESO's validity rule: a managed Secret whose data still hashes to its
+/// annotation; `Orphan` and `None` targets are always valid; a missing
+/// `Owner` target is not.
+fn target_valid(plan: &SyncPlan, existing: Option<&Secret>) -> bool {
+    match plan.creation {
+        CreationPolicy::Orphan | CreationPolicy::None => true,
+        CreationPolicy::Merge => existing.is_some(),
+        CreationPolicy::Owner => existing.is_some_and(|s| {
+            let data: BTreeMap<String, Vec<u8>> = s
+                .data
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect();
+            s.labels().get(MANAGED_LABEL).map(String::as_str) == Some("true")
+                && s.annotations().get(DATA_HASH_ANNOTATION) == Some(&target::data_hash(&data))
+        }),
+    }
+}
+
+/// The store the plan names, checked; `Err` is the condition's message.
+async fn load_store(
+    ctx: &Context,
+    plan: &SyncPlan,
+    namespace: &str,
+) -> Result<Result<AzureStore, String>, ReconcileError> {
+    let (name, kind) = &plan.store;
+    let checked = match kind {
+        StoreKind::SecretStore => {
+            let Some(found) = Api::<SecretStore>::namespaced(ctx.client.clone(), namespace)
+                .get_opt(name)
+                .await
+                .map_err(kube_error("reading the SecretStore"))?
+            else {
+                return Ok(Err(format!(
+                    "SecretStore {name:?} does not exist in namespace {namespace}"
+                )));
+            };
+            store::check(&found.spec, false)
+        }
+        StoreKind::ClusterSecretStore => {
+            let Some(found) = Api::<ClusterSecretStore>::all(ctx.client.clone())
+                .get_opt(name)
+                .await
+                .map_err(kube_error("reading the ClusterSecretStore"))?
+            else {
+                return Ok(Err(format!("ClusterSecretStore {name:?} does not exist")));
+            };
+            let labels = Api::<Namespace>::all(ctx.client.clone())
+                .get_opt(namespace)
+                .await
+                .map_err(kube_error("reading the namespace"))?
+                .map(|n| n.labels().clone())
+                .unwrap_or_default();
+            match store::allows(&found.spec.store.conditions, namespace, &labels) {
+                Ok(true) => store::check(&found.spec.store, true),
+                Ok(false) => {
+                    return Ok(Err(format!(
+                        "ClusterSecretStore {name:?} does not serve namespace {namespace}: no entry of its spec.conditions matches it"
+                    )));
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    Ok(checked.map_err(|e: Error| format!("store {name:?} cannot be used: {e}")))
+}
+
+/// The referenced ServiceAccount's identity and token, `None` for the
+/// controller's own; `Err` is the condition's message.
+async fn identity_of(
+    ctx: &Context,
+    store: &AzureStore,
+    namespace: &str,
+) -> Result<
+    Result<Option<(identity::WorkloadIdentity, crate::tokens::IssuedToken)>, String>,
+    ReconcileError,
+> {
+    let Some((sa_namespace, sa_name)) = identity::service_account_of(store, namespace) else {
+        return Ok(Ok(None));
+    };
+    let Some(account) = Api::<ServiceAccount>::namespaced(ctx.client.clone(), &sa_namespace)
+        .get_opt(&sa_name)
+        .await
+        .map_err(kube_error("reading the ServiceAccount"))?
+    else {
+        return Ok(Err(format!(
+            "ServiceAccount {sa_namespace}/{sa_name} (the store's serviceAccountRef) does not exist; create it, annotated with the managed identity's client id"
+        )));
+    };
+    let info = azure_wi_core::ServiceAccountInfo::from(account);
+    let resolved = match identity::resolve(store, &info, ctx.controller_tenant.as_deref()) {
+        Ok(resolved) => resolved,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    match ctx
+        .tokens
+        .token(&ctx.client, &sa_namespace, &sa_name, &resolved.audiences)
+        .await
+    {
+        Ok(token) => Ok(Ok(Some((resolved, token)))),
+        Err(message) => Ok(Err(message)),
+    }
+}
+
+/// Writes the Secret as the creation policy says. `None`: `Merge` found no
+/// Secret to merge into. `Some(Err)`: the condition's message.
+async fn write(
+    es: &ExternalSecret,
+    ctx: &Context,
+    secrets: &Api<Secret>,
+    plan: &SyncPlan,
+    owner: &Owner,
+    existing: Option<&Secret>,
+    data: BTreeMap<String, Vec<u8>>,
+) -> Result<Option<Result<(), String>>, ReconcileError> {
+    match plan.creation {
+        CreationPolicy::None => return Ok(Some(Ok(()))),
+        CreationPolicy::Merge if existing.is_none() => return Ok(None),
+        CreationPolicy::Owner => {
+            if let Some(other) = existing
+                .and_then(|s| {
+                    s.owner_references()
+                        .iter()
+                        .find(|r| r.controller == Some(true))
+                })
+                .filter(|r| r.uid != owner.uid)
+            {
+                return Ok(Some(Err(format!(
+                    "target is owned by another ExternalSecret: Secret {} is controlled by {} {}",
+                    plan.target, other.kind, other.name
+                ))));
+            }
+        }
+        _ => {}
+    }
+    if existing
+        .is_some_and(|s| target::is_current(s, &data) && plan.creation != CreationPolicy::Merge)
+    {
+        return Ok(Some(Ok(())));
+    }
+    let mut desired = target::desired_secret(owner, plan, data);
+    if plan.creation == CreationPolicy::Merge {
+        // Only the keys and the marks: the Secret stays its owner's.
+        desired.type_ = None;
+        desired.metadata.owner_references = None;
+    }
+    desired.metadata.managed_fields = None;
+    let mut value =
+        serde_json::to_value(&desired).map_err(|e| ReconcileError::Kube(e.to_string()))?;
+    value["apiVersion"] = json!("v1");
+    value["kind"] = json!("Secret");
+    let params = PatchParams::apply(&field_manager(&owner.name)).force();
+    let reference = es.object_ref(&());
+    match secrets
+        .patch(&plan.target, &params, &Patch::Apply(&value))
+        .await
+    {
+        Ok(_) if existing.is_none() => {
+            publish(
+                &ctx.recorder,
+                &reference,
+                false,
+                "Created",
+                "secret created",
+            )
+            .await;
+            Ok(Some(Ok(())))
+        }
+        Ok(_) => {
+            publish(
+                &ctx.recorder,
+                &reference,
+                false,
+                "Updated",
+                "secret updated",
+            )
+            .await;
+            Ok(Some(Ok(())))
+        }
+        Err(e) => Ok(Some(Err(format!("could not update secret: {e}")))),
+    }
+}
+
+/// ESO's field manager name, hashed when longer than 63 characters.
+fn field_manager(name: &str) -> String {
+    let manager = format!("externalsecrets.external-secrets.io/{name}");
+    if manager.len() <= 63 {
+        manager
+    } else {
+        use sha3::Digest as _;
+        let digest: String = sha3::Sha3_224::digest(name.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("externalsecrets.external-secrets.io/sha3/{digest}")
+    }
+}
+
+/// A remote object is gone: `deletionPolicy` decides.
+#[allow(clippy::too_many_arguments)]
+async fn remote_gone(
+    es: &ExternalSecret,
+    ctx: &Context,
+    api: &Api<ExternalSecret>,
+    secrets: &Api<Secret>,
+    plan: &SyncPlan,
+    owner: &Owner,
+    key: &str,
+    existing: Option<&Secret>,
+) -> Result<Action, ReconcileError> {
+    let status = es.status.clone().unwrap_or_default();
+    match plan.deletion {
+        DeletionPolicy::Retain => {
+            fail(es, ctx, api, &format!(
+                "could not get secret data from provider: {key} was not found in the vault; the Secret is kept (deletionPolicy: Retain)"
+            ))
+            .await?;
+            Ok(Action::requeue(RETRY_FAILED))
+        }
+        DeletionPolicy::Delete | DeletionPolicy::Merge => {
+            if existing.is_some_and(|s| managed_by(s, owner)) {
+                if plan.deletion == DeletionPolicy::Delete {
+                    secrets
+                        .delete(&plan.target, &DeleteParams::default())
+                        .await
+                        .map_err(kube_error("deleting the target Secret"))?;
+                } else {
+                    // Our keys removed: an apply that owns none of them.
+                    let value = json!({"apiVersion": "v1", "kind": "Secret",
+                        "metadata": {"name": plan.target, "namespace": owner.namespace}});
+                    secrets
+                        .patch(
+                            &plan.target,
+                            &PatchParams::apply(&field_manager(&owner.name)).force(),
+                            &Patch::Apply(&value),
+                        )
+                        .await
+                        .map_err(kube_error("removing the keys from the target Secret"))?;
+                }
+                publish(
+                    &ctx.recorder,
+                    &es.object_ref(&()),
+                    false,
+                    "Deleted",
+                    &format!("secret deleted due to DeletionPolicy={:?}", plan.deletion),
+                )
+                .await;
+            }
+            set_status(api, &owner.name, json!({
+                "refreshTime": Timestamp::now().to_string(),
+                "conditions": [ready(&status.conditions, true, reason::DELETED, &format!(
+                    "secret deleted due to DeletionPolicy={:?}: {key} was not found in the vault", plan.deletion))],
+            }))
+            .await?;
+            Ok(requeue_after(plan, owner))
+        }
+    }
+}
+
+fn managed_by(secret: &Secret, owner: &Owner) -> bool {
+    secret.labels().get(MANAGED_LABEL).map(String::as_str) == Some("true")
+        && (secret.labels().get(CREATED_BY_LABEL)
+            == Some(&target::created_by(&owner.namespace, &owner.name))
+            || secret.owner_references().iter().any(|r| r.uid == owner.uid))
+}
+
+/// The ExternalSecret is being deleted: with `deletionPolicy: Delete`,
+/// its Secret goes too, then the finalizer.
+async fn finalize(
+    es: &ExternalSecret,
+    ctx: &Context,
+    api: &Api<ExternalSecret>,
+    secrets: &Api<Secret>,
+    owner: &Owner,
+) -> Result<Action, ReconcileError> {
+    if !es.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let target_name = es
+        .spec
+        .target
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| owner.name.clone());
+    if es.spec.target.deletion_policy == DeletionPolicy::Delete
+        && let Some(secret) = secrets
+            .get_opt(&target_name)
+            .await
+            .map_err(kube_error("reading the target Secret"))?
+        && managed_by(&secret, owner)
+    {
+        secrets
+            .delete(&target_name, &DeleteParams::default())
+            .await
+            .map_err(kube_error("deleting the target Secret"))?;
+        publish(
+            &ctx.recorder,
+            &es.object_ref(&()),
+            false,
+            "Deleted",
+            "secret deleted due to DeletionPolicy=Delete",
+        )
+        .await;
+    }
+    set_finalizer(es, api, false).await?;
+    Ok(Action::await_change())
+}
+
+/// Adds or removes the finalizer.
+async fn set_finalizer(
+    es: &ExternalSecret,
+    api: &Api<ExternalSecret>,
+    wanted: bool,
+) -> Result<(), ReconcileError> {
+    let present = es.finalizers().iter().any(|f| f == FINALIZER);
+    if present == wanted {
+        return Ok(());
+    }
+    let mut finalizers: Vec<String> = es
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
+    if wanted {
+        finalizers.push(FINALIZER.to_owned());
+    }
+    let patch =
+        json!({"metadata": {"finalizers": finalizers, "resourceVersion": es.resource_version()}});
+    api.patch(
+        &es.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(kube_error("updating the finalizer"))?;
+    Ok(())
+}
+
+/// Records a failed sync: `Ready=False`, `SecretSyncedError`, a Warning
+/// `UpdateFailed` event.
+async fn fail(
+    es: &ExternalSecret,
+    ctx: &Context,
+    api: &Api<ExternalSecret>,
+    message: &str,
+) -> Result<(), ReconcileError> {
+    tracing::warn!(es = %es.name_any(), namespace = es.namespace().unwrap_or_default(), %message, "sync failed");
+    ctx.metrics.failed();
+    let previous = es.status.clone().unwrap_or_default().conditions;
+    set_status(
+        api,
+        &es.name_any(),
+        json!({
+            "conditions": [ready(&previous, false, reason::SYNC_ERROR, message)],
+        }),
+    )
+    .await?;
+    publish(
+        &ctx.recorder,
+        &es.object_ref(&()),
+        true,
+        "UpdateFailed",
+        message,
+    )
+    .await;
+    Ok(())
+}
+
+async fn set_status(
+    api: &Api<ExternalSecret>,
+    name: &str,
+    status: serde_json::Value,
+) -> Result<(), ReconcileError> {
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"status": status})),
+    )
+    .await
+    .map_err(kube_error("writing the ExternalSecret's status"))?;
+    Ok(())
+}
