@@ -5,8 +5,8 @@
 use std::{sync::Arc, time::SystemTime};
 
 use crate::{
-    AccessToken, Assertion, AssertionClaims, AuthorityHost, ClientId, ClientRequestId, Error,
-    Scope, TenantId, TokenRequest,
+    AccessToken, Assertion, AssertionClaims, AuthorityHost, ClientId, ClientRequestId,
+    DiagnosisInput, Error, Scope, TenantId, TokenRequest,
     cache::{CacheKey, Subject, TokenCache},
     clock::Clock,
     credential::send_token_request,
@@ -296,6 +296,14 @@ impl Inner {
             },
         )
         .await
+        .map_err(|error| {
+            error.with_diagnosis(&DiagnosisInput::for_assertion(
+                identity,
+                &self.authority_host,
+                assertion,
+                self.exchange.clock.now(),
+            ))
+        })
     }
 }
 

@@ -10,7 +10,10 @@ use std::time::{Duration, SystemTime};
 use azure_wi_core::names::{CLIENT_ID_ANNOTATION, DEFAULT_AUDIENCE, FEDERATED_TOKEN_FILE_ENV};
 
 use crate::timefmt::{human_duration, rfc3339, rfc3339_unix, unix_seconds};
-use crate::{Assertion, AssertionClaims, EntraError, Error, WorkloadIdentityConfig};
+use crate::{
+    Assertion, AssertionClaims, AuthorityHost, ClientId, EntraError, Error, TenantId,
+    WorkloadIdentityConfig,
+};
 
 /// Lifetime assumed for a token without `iat`/`exp`: the webhook's default
 /// projected token lifetime.
@@ -21,7 +24,12 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// optionally how long ago the token file was last written.
 #[derive(Debug, Clone, Copy)]
 pub struct DiagnosisInput<'a> {
-    config: &'a WorkloadIdentityConfig,
+    client_id: &'a ClientId,
+    tenant_id: &'a TenantId,
+    authority_host: &'a AuthorityHost,
+    /// Where the assertion was read from; `None` when the caller passed it
+    /// (a node daemon or controller holding a ServiceAccount token).
+    token_file: Option<&'a Path>,
     assertion: &'a Assertion,
     now: SystemTime,
     token_file_age: Option<Duration>,
@@ -36,7 +44,31 @@ impl<'a> DiagnosisInput<'a> {
         now: SystemTime,
     ) -> Self {
         Self {
-            config,
+            client_id: config.client_id(),
+            tenant_id: config.tenant_id(),
+            authority_host: config.authority_host(),
+            token_file: Some(config.token_file()),
+            assertion,
+            now,
+            token_file_age: None,
+        }
+    }
+
+    /// The facts of an exchange whose assertion the caller passed
+    /// ([`AssertionCredential`](crate::AssertionCredential)): no token file
+    /// to give advice about.
+    #[must_use]
+    pub fn for_assertion(
+        identity: &'a crate::FederatedIdentity,
+        authority_host: &'a AuthorityHost,
+        assertion: &'a Assertion,
+        now: SystemTime,
+    ) -> Self {
+        Self {
+            client_id: identity.client_id(),
+            tenant_id: identity.tenant_id(),
+            authority_host,
+            token_file: None,
             assertion,
             now,
             token_file_age: None,
@@ -70,7 +102,6 @@ pub fn token_file_age(path: &Path, now: SystemTime) -> Option<Duration> {
 /// are only quoted, never trusted.
 #[must_use]
 pub fn diagnose(error: &EntraError, input: &DiagnosisInput<'_>) -> Option<String> {
-    let config = input.config;
     match error.code()? {
         code @ (70021 | 700_211 | 700_212 | 700_213 | 7_002_138) => {
             Some(credential_mismatch(code, input))
@@ -81,15 +112,13 @@ pub fn diagnose(error: &EntraError, input: &DiagnosisInput<'_>) -> Option<String
              {CLIENT_ID_ANNOTATION} annotation) is the application (client) id of an app \
              registration or user-assigned managed identity in that tenant, and that AZURE_TENANT_ID \
              is the tenant it belongs to.",
-            config.client_id(),
-            config.tenant_id()
+            input.client_id, input.tenant_id
         )),
         90002 => Some(format!(
             "tenant {} was not found at {}: check AZURE_TENANT_ID, and that AZURE_AUTHORITY_HOST is the \
              cloud the tenant lives in (e.g. https://login.microsoftonline.us/ for Azure US Government, \
              https://login.chinacloudapi.cn/ for Azure China).",
-            config.tenant_id(),
-            config.authority_host()
+            input.tenant_id, input.authority_host
         )),
         50027 => Some(malformed_assertion(input)),
         _ => None,
@@ -147,7 +176,7 @@ fn credential_mismatch(code: u32, input: &DiagnosisInput<'_>) -> String {
              minutes may not have propagated yet)."
         }
     };
-    let client = input.config.client_id();
+    let client = input.client_id;
     match claims(input) {
         Ok(claims) => {
             let audience = match claims.aud.as_slice() {
@@ -178,7 +207,11 @@ fn validity_window(input: &DiagnosisInput<'_>) -> String {
             DEFAULT_TOKEN_LIFETIME,
         ),
     };
-    let path = input.config.token_file().display();
+    let Some(path) = input.token_file.map(Path::display) else {
+        return text
+            + " The ServiceAccount token presented must be a current one: request a new token \
+               (TokenRequest) rather than reusing an old one.";
+    };
     text += &match input.token_file_age {
         Some(age) if age > lifetime => format!(
             " The token file {path} was last modified {} ago. The kubelet rotates the projected \
@@ -238,11 +271,16 @@ fn window(claims: &AssertionClaims, now: SystemTime) -> (String, bool, Duration)
 }
 
 fn malformed_assertion(input: &DiagnosisInput<'_>) -> String {
-    let path = input.config.token_file().display();
-    let lead = format!(
-        "Entra ID could not read the client assertion as a JWT: check that {FEDERATED_TOKEN_FILE_ENV} \
-         ({path}) is the projected ServiceAccount token."
-    );
+    let lead = match input.token_file {
+        Some(path) => format!(
+            "Entra ID could not read the client assertion as a JWT: check that {FEDERATED_TOKEN_FILE_ENV} \
+             ({}) is the projected ServiceAccount token.",
+            path.display()
+        ),
+        None => "Entra ID could not read the client assertion as a JWT: the ServiceAccount token \
+                 presented is not one."
+            .to_owned(),
+    };
     match claims(input) {
         Err(e) => format!("{lead} It is not a JWT here either: {e}."),
         Ok(claims) => format!(

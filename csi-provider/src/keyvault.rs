@@ -34,7 +34,7 @@ pub const THROTTLED_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The AADSTS codes of a federated credential that does not match the
 /// presented token (issuer, subject or audience).
-const FEDERATED_MISMATCH_CODES: [u32; 4] = [70021, 700_211, 700_212, 700_213];
+const FEDERATED_MISMATCH_CODES: [u32; 5] = [70021, 700_211, 700_212, 700_213, 7_002_138];
 
 /// Reads Key Vault objects as each mount's workload identity.
 ///

@@ -29,7 +29,6 @@ use super::{Condition, Unsupported};
 #[serde(rename_all = "camelCase")]
 pub struct ExternalSecretSpec {
     /// The store to read from.
-    #[serde(default)]
     pub secret_store_ref: SecretStoreRef,
     /// How often to read again: a Go duration (`30s`, `1h`, `1h0m0s`);
     /// `0` reads once. Default one hour.
@@ -56,7 +55,6 @@ pub struct ExternalSecretSpec {
 #[serde(rename_all = "camelCase")]
 pub struct SecretStoreRef {
     /// The store's name.
-    #[serde(default)]
     pub name: String,
     /// `SecretStore` (default) or `ClusterSecretStore`.
     #[serde(default)]
@@ -264,6 +262,5 @@ pub struct ExternalSecretStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct Binding {
     /// The Secret's name.
-    #[serde(default)]
     pub name: String,
 }

@@ -1,0 +1,585 @@
+//! On a real kube-apiserver, against the emulated Entra ID and Key Vault
+//! (which trusts the apiserver's issuer): the CRDs install; walkthroughs
+//! 1–3's manifests, `v1beta1` as written, give their Secrets; a new secret
+//! version arrives within one refresh; a hand edit is reverted; a subject
+//! with the wrong case and a missing role become conditions that name the
+//! fix; `deletionPolicy: Delete` removes the Secret with the
+//! ExternalSecret.
+//!
+//! The control plane comes from `azure-wi-control-plane`; without one this
+//! test fails, it is never skipped.
+#![allow(clippy::unwrap_used)]
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use azure_wi_auth::{SecretClient, WorkloadVaults};
+use azure_wi_control_plane::ControlPlane;
+use azure_wi_core::names;
+use azure_wi_emulator::{
+    Config, Emulator,
+    config::{
+        DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, FederatedCredential, Identity, Role,
+        RoleAssignment, SecretSeed, Vault, VersionSeed,
+    },
+};
+use k8s_openapi::{
+    api::core::v1::{Namespace, Secret, ServiceAccount},
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+};
+use kube::{
+    Api, Client, ResourceExt,
+    api::{
+        ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+    },
+};
+use secret_sync::{
+    api::{ExternalSecret, crd},
+    controller::{self, Context},
+    fetch::Reader,
+};
+use serde_json::{Value, json};
+
+const OTHER_CLIENT_ID: &str = "5b6f0e2c-1d3a-4c8e-9f7b-2a4d6c8e0b1f";
+const OTHER_OBJECT_ID: &str = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+
+fn seed(name: &str, value: &str) -> SecretSeed {
+    SecretSeed {
+        name: name.to_owned(),
+        versions: vec![VersionSeed {
+            value: value.to_owned(),
+            content_type: None,
+            enabled: true,
+        }],
+    }
+}
+
+fn credential(plane: &ControlPlane, namespace: &str, account: &str) -> FederatedCredential {
+    FederatedCredential {
+        name: format!("{namespace}-{account}"),
+        issuer: plane.issuer().to_owned(),
+        subject: names::service_account_subject(namespace, account),
+        audiences: vec![names::DEFAULT_AUDIENCE.to_owned()],
+    }
+}
+
+/// The emulator: one identity trusted for the walkthroughs' ServiceAccounts
+/// (and a case-changed subject), one with no role; the vaults they read.
+fn config(plane: &ControlPlane) -> Config {
+    let mut config = Config::demo();
+    config.issuer = plane.issuer().to_owned();
+    config.trusted_issuer_ca_pems = vec![plane.ca_pem().to_owned()];
+    let mut typo = credential(plane, "casey", "app-sa");
+    typo.subject = "system:serviceaccount:casey:App-SA".to_owned();
+    config.identities[0].federated_credentials = vec![
+        credential(plane, "rancher-app", "app-sa"),
+        credential(plane, "app", "external-secrets"),
+        credential(plane, "default", "workload-identity-sa"),
+        credential(plane, "sync", "sync-sa"),
+        typo,
+    ];
+    config.identities.push(Identity {
+        name: "no-role".to_owned(),
+        tenant: DEMO_TENANT.to_owned(),
+        client_id: OTHER_CLIENT_ID.to_owned(),
+        object_id: OTHER_OBJECT_ID.to_owned(),
+        federated_credentials: vec![credential(plane, "norole", "app-sa")],
+    });
+    config.vaults = vec![
+        Vault {
+            name: "kv1".to_owned(),
+            tenant: None,
+            secrets: vec![
+                seed("db-password", "pw-1"),
+                seed("api-key", "key-1"),
+                seed("client-secret", "cs-1"),
+                seed("username", "not-matched"),
+            ],
+            keys: Vec::new(),
+            certificates: Vec::new(),
+        },
+        Vault {
+            name: "kv-prod".to_owned(),
+            tenant: None,
+            secrets: vec![
+                seed("app-prod-db-password", "prod-pw"),
+                seed("app-prod-db-username", "prod-user"),
+                seed("rotating", "v1"),
+            ],
+            keys: Vec::new(),
+            certificates: Vec::new(),
+        },
+        Vault {
+            name: "mykeyvault".to_owned(),
+            tenant: None,
+            secrets: vec![seed("database-password", "minimal-pw")],
+            keys: Vec::new(),
+            certificates: Vec::new(),
+        },
+    ];
+    config.role_assignments = ["kv1", "kv-prod", "mykeyvault"]
+        .iter()
+        .map(|vault| RoleAssignment {
+            principal_id: DEMO_OBJECT_ID.to_owned(),
+            role: Role::SecretsOfficer,
+            scope: (*vault).to_owned(),
+        })
+        .collect();
+    config
+}
+
+/// Applies a YAML stream as written, each document at its own apiVersion
+/// (`external-secrets.io/v1beta1` for the walkthroughs).
+async fn apply(client: &Client, namespace: &str, yaml: &str) {
+    use serde::Deserialize as _;
+    for doc in yaml_serde::Deserializer::from_str(yaml) {
+        let value = Value::deserialize(doc).unwrap();
+        if value.is_null() {
+            continue;
+        }
+        let (group, version) = match value["apiVersion"].as_str().unwrap().split_once('/') {
+            Some((g, v)) => (g.to_owned(), v.to_owned()),
+            None => (
+                String::new(),
+                value["apiVersion"].as_str().unwrap().to_owned(),
+            ),
+        };
+        let kind = value["kind"].as_str().unwrap();
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(&group, &version, kind));
+        let object: DynamicObject = serde_json::from_value(value.clone()).unwrap();
+        let ns = object.namespace().unwrap_or_else(|| namespace.to_owned());
+        let api: Api<DynamicObject> = if kind == "Namespace" {
+            Api::all_with(client.clone(), &resource)
+        } else {
+            Api::namespaced_with(client.clone(), &ns, &resource)
+        };
+        api.create(&PostParams::default(), &object)
+            .await
+            .unwrap_or_else(|e| panic!("applying {kind} {}: {e}", object.name_any()));
+    }
+}
+
+async fn namespace(client: &Client, name: &str) {
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+    let _ = Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await;
+}
+
+/// Waits up to `within` for `check` to return `Some`.
+async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = tokio::time::Instant::now();
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(started.elapsed() < within, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn secret_data(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Option<BTreeMap<String, String>> {
+    let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+        .get_opt(name)
+        .await
+        .unwrap()?;
+    Some(
+        secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+            .collect(),
+    )
+}
+
+async fn ready(client: &Client, namespace: &str, name: &str) -> Option<(String, String, String)> {
+    let es = Api::<ExternalSecret>::namespaced(client.clone(), namespace)
+        .get_opt(name)
+        .await
+        .unwrap()?;
+    let condition = es
+        .status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")?;
+    Some((
+        condition.status,
+        condition.reason.unwrap_or_default(),
+        condition.message.unwrap_or_default(),
+    ))
+}
+
+async fn failed_with(client: &Client, namespace: &str, name: &str) -> String {
+    eventually(
+        Duration::from_secs(30),
+        &format!("{namespace}/{name} to fail"),
+        || async {
+            ready(client, namespace, name)
+                .await
+                .filter(|(status, _, _)| status == "False")
+                .map(|(_, reason, message)| {
+                    assert_eq!(reason, "SecretSyncedError");
+                    message
+                })
+        },
+    )
+    .await
+}
+
+fn service_account(namespace: &str, name: &str, client_id: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n    {}: \"{client_id}\"\n",
+        names::CLIENT_ID_ANNOTATION
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let plane = ControlPlane::start().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let emulator = Emulator::start(config(&plane)).await.unwrap();
+
+    // The CRDs install and are established.
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for definition in crd::all() {
+        crds.create(&PostParams::default(), &definition)
+            .await
+            .unwrap();
+    }
+    for definition in crd::all() {
+        let name = definition.name_any();
+        eventually(Duration::from_secs(20), &format!("CRD {name}"), || async {
+            let got = crds.get(&name).await.ok()?;
+            got.status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+                .then_some(())
+        })
+        .await;
+    }
+
+    // The controller, reaching the emulator; AZURE_TENANT_ID as the webhook
+    // would inject it (walkthroughs 2 and 3 name no tenant).
+    let reader = Reader::new(
+        WorkloadVaults::with_http_client(emulator.client().unwrap()).unwrap(),
+        None,
+        Some(emulator.client().unwrap()),
+        3000,
+    );
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        reader,
+        Some(DEMO_TENANT.to_owned()),
+    ));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone()));
+
+    // Walkthrough 1, option A (pattern) and B (every secret).
+    namespace(&client, "rancher-app").await;
+    apply(
+        &client,
+        "rancher-app",
+        &include_str!("walkthroughs/1.yaml")
+            .replace("<UAMI_CLIENT_ID>", DEMO_CLIENT_ID)
+            .replace("<tenantID>", DEMO_TENANT),
+    )
+    .await;
+    let pattern = eventually(Duration::from_secs(30), "walkthrough 1 option A", || {
+        secret_data(&client, "rancher-app", "pattern-secrets")
+    })
+    .await;
+    assert_eq!(
+        pattern,
+        BTreeMap::from([
+            ("api-key".to_owned(), "key-1".to_owned()),
+            ("client-secret".to_owned(), "cs-1".to_owned()),
+            ("db-password".to_owned(), "pw-1".to_owned()),
+        ])
+    );
+    let every = eventually(Duration::from_secs(30), "walkthrough 1 option B", || {
+        secret_data(&client, "rancher-app", "all-secrets")
+    })
+    .await;
+    assert_eq!(every.len(), 4);
+    assert_eq!(every["username"], "not-matched");
+    let (status, reason, _) = ready(&client, "rancher-app", "pattern").await.unwrap();
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "SecretSynced"));
+    // The managed Secret carries ESO's marks and the owner reference.
+    let managed = Api::<Secret>::namespaced(client.clone(), "rancher-app")
+        .get("pattern-secrets")
+        .await
+        .unwrap();
+    assert_eq!(
+        managed.labels()["reconcile.external-secrets.io/managed"],
+        "true"
+    );
+    assert!(
+        managed
+            .annotations()
+            .contains_key("reconcile.external-secrets.io/data-hash")
+    );
+    assert_eq!(managed.owner_references()[0].kind, "ExternalSecret");
+
+    // Walkthrough 2: the store names a namespace a SecretStore ignores; the
+    // ServiceAccount is looked up in the ExternalSecret's namespace.
+    namespace(&client, "app").await;
+    apply(
+        &client,
+        "app",
+        &format!(
+            "{}---\n{}",
+            service_account("app", "external-secrets", DEMO_CLIENT_ID),
+            include_str!("walkthroughs/2.yaml")
+        ),
+    )
+    .await;
+    let credentials = eventually(Duration::from_secs(30), "walkthrough 2", || {
+        secret_data(&client, "app", "app-db-credentials")
+    })
+    .await;
+    assert_eq!(credentials["DB_PASSWORD"], "prod-pw");
+    assert_eq!(credentials["DB_USERNAME"], "prod-user");
+    let (_, _, message) = ready(&client, "app", "app-db-credentials").await.unwrap();
+    assert!(message.contains("is ignored in a SecretStore"), "{message}");
+
+    // Walkthrough 3: no namespace, no tenant, the default creationPolicy.
+    apply(
+        &client,
+        "default",
+        &include_str!("walkthroughs/3.yaml")
+            .replace("<managed-identity-client-id>", DEMO_CLIENT_ID),
+    )
+    .await;
+    let minimal = eventually(Duration::from_secs(30), "walkthrough 3", || {
+        secret_data(&client, "default", "my-k8s-secret")
+    })
+    .await;
+    assert_eq!(minimal["db-password"], "minimal-pw");
+
+    // Three ServiceAccounts so far, each one TokenRequest and one exchange.
+    assert_eq!(ctx.tokens.requests(), 3);
+    assert_eq!(emulator.counters().tokens_issued(), 3);
+
+    // A new version reaches the Secret within one refresh; a hand edit is
+    // reverted; deletionPolicy: Delete removes the Secret with its owner.
+    namespace(&client, "sync").await;
+    apply(
+        &client,
+        "sync",
+        &format!(
+            "{}---\n{}",
+            service_account("sync", "sync-sa", DEMO_CLIENT_ID),
+            r#"apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: prod, namespace: sync}
+spec:
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      vaultUrl: https://kv-prod.vault.azure.net
+      tenantId: "72f988bf-0000-4000-8000-000000000001"
+      serviceAccountRef: {name: sync-sa}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: rotating, namespace: sync}
+spec:
+  refreshInterval: 2s
+  secretStoreRef: {name: prod}
+  target: {name: rotating, deletionPolicy: Delete}
+  data:
+  - secretKey: value
+    remoteRef: {key: secret/rotating}
+"#
+            .replace("72f988bf-0000-4000-8000-000000000001", DEMO_TENANT)
+        ),
+    )
+    .await;
+    eventually(Duration::from_secs(30), "the first version", || async {
+        secret_data(&client, "sync", "rotating")
+            .await
+            .filter(|d| d.get("value").map(String::as_str) == Some("v1"))
+    })
+    .await;
+    // A writer with the same identity, from a TokenRequest of its own.
+    let request: k8s_openapi::api::authentication::v1::TokenRequest =
+        serde_json::from_value(json!({"spec": {"audiences": [names::DEFAULT_AUDIENCE]}})).unwrap();
+    let token = Api::<ServiceAccount>::namespaced(client.clone(), "sync")
+        .create_token_request("sync-sa", &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .token;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file =
+        azure_wi_emulator::issuer::write_token_file(&dir.path().join("tokens"), &token).unwrap();
+    let writer = SecretClient::builder(
+        &emulator.vault_url("kv-prod"),
+        emulator
+            .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, &token_file)
+            .unwrap()
+            .build()
+            .unwrap(),
+    )
+    .with_http_client(emulator.client().unwrap())
+    .build()
+    .unwrap();
+    writer.set_secret("rotating", "v2").await.unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the new version within one refresh",
+        || async {
+            secret_data(&client, "sync", "rotating")
+                .await
+                .filter(|d| d.get("value").map(String::as_str) == Some("v2"))
+        },
+    )
+    .await;
+    let secrets = Api::<Secret>::namespaced(client.clone(), "sync");
+    secrets
+        .patch(
+            "rotating",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"value": "aGFuZC1lZGl0"}})),
+        )
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the hand edit reverted",
+        || async {
+            secret_data(&client, "sync", "rotating")
+                .await
+                .filter(|d| d.get("value").map(String::as_str) == Some("v2"))
+        },
+    )
+    .await;
+    Api::<ExternalSecret>::namespaced(client.clone(), "sync")
+        .delete("rotating", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the Secret deleted with its ExternalSecret",
+        || async {
+            let gone = secrets.get_opt("rotating").await.unwrap().is_none();
+            let es_gone = Api::<ExternalSecret>::namespaced(client.clone(), "sync")
+                .get_opt("rotating")
+                .await
+                .unwrap()
+                .is_none();
+            (gone && es_gone).then_some(())
+        },
+    )
+    .await;
+
+    // A federated credential whose subject differs only in case.
+    namespace(&client, "casey").await;
+    apply(
+        &client,
+        "casey",
+        &format!(
+            "{}---\n{}",
+            service_account("casey", "app-sa", DEMO_CLIENT_ID),
+            store_and_secret("casey", "kv1", "db-password")
+        ),
+    )
+    .await;
+    let typo = failed_with(&client, "casey", "read").await;
+    assert!(
+        typo.contains("system:serviceaccount:casey:app-sa"),
+        "{typo}"
+    );
+    assert!(typo.contains("AADSTS700213"), "{typo}");
+    // azure-wi-auth's diagnosis: what the token presented, what must match.
+    assert!(typo.contains("diagnosis:"), "{typo}");
+    assert!(
+        typo.contains(&format!("issuer is '{}'", plane.issuer())),
+        "{typo}"
+    );
+    assert!(typo.contains(DEMO_CLIENT_ID), "{typo}");
+
+    // An identity without a role on the vault.
+    namespace(&client, "norole").await;
+    apply(
+        &client,
+        "norole",
+        &format!(
+            "{}---\n{}",
+            service_account("norole", "app-sa", OTHER_CLIENT_ID),
+            store_and_secret("norole", "kv1", "db-password")
+        ),
+    )
+    .await;
+    let forbidden = failed_with(&client, "norole", "read").await;
+    assert!(forbidden.contains("Key Vault Secrets User"), "{forbidden}");
+    assert!(
+        forbidden.contains("https://kv1.vault.azure.net"),
+        "{forbidden}"
+    );
+
+    // The failures are Warning events too.
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), "norole");
+    let warned = eventually(Duration::from_secs(10), "an UpdateFailed event", || async {
+        events
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("UpdateFailed"))
+    })
+    .await;
+    assert!(
+        warned
+            .note
+            .unwrap_or_default()
+            .contains("Key Vault Secrets User")
+    );
+
+    stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+    // No token ever reached a condition.
+    for (ns, name) in [("casey", "read"), ("norole", "read")] {
+        let (_, _, message) = ready(&client, ns, name).await.unwrap();
+        assert!(!message.contains("eyJ"), "{message}");
+    }
+}
+
+fn store_and_secret(namespace: &str, vault: &str, key: &str) -> String {
+    format!(
+        r#"apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: store, namespace: {namespace}}}
+spec:
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      vaultUrl: https://{vault}.vault.azure.net
+      serviceAccountRef: {{name: app-sa}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: read, namespace: {namespace}}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {{name: store}}
+  target: {{name: read}}
+  data:
+  - secretKey: value
+    remoteRef: {{key: {key}}}
+"#
+    )
+}
