@@ -15,7 +15,8 @@
 //! - [`webhook`]: the MutatingWebhookConfiguration and its Service;
 //! - [`workloads`]: mislabelled workloads and pods the webhook did not
 //!   mutate or cannot give an identity;
-//! - [`delivery`]: the Secrets Store CSI driver and External Secrets stores.
+//! - [`delivery`]: the Secrets Store CSI driver, the Azure CSI provider and
+//!   External Secrets stores.
 
 pub mod collect;
 pub mod delivery;
@@ -227,6 +228,7 @@ impl Report {
             inputs.service_accounts.as_deref(),
         ));
         findings.extend(delivery::check_csi(&inputs.csi));
+        findings.extend(delivery::check_csi_providers(&inputs.csi));
         findings.extend(delivery::check_secret_stores(&inputs.secret_stores));
         // Worst first; stable, so each check's order is kept within a level.
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));

@@ -1,16 +1,20 @@
-//! The Secrets Store CSI driver, SecretProviderClasses and External
-//! Secrets stores; the custom resources are read as dynamic objects.
+//! The Secrets Store CSI driver, SecretProviderClasses, the Azure CSI
+//! provider DaemonSets and External Secrets stores; the custom resources
+//! are read as dynamic objects.
 
-use k8s_openapi::api::storage::v1::CSIDriver;
+use k8s_openapi::api::{apps::v1::DaemonSet, storage::v1::CSIDriver};
 use kube::{
     Api, Client,
-    api::{ApiResource, DynamicObject},
+    api::{ApiResource, DynamicObject, ListParams},
 };
 
 use super::{Namespaces, Unread, list_dynamic, note_for, unread};
 use crate::doctor::{
     Area, Note,
-    delivery::{CSI_DRIVER_NAME, CsiFacts, ProviderClass, SecretStore},
+    delivery::{
+        CSI_DRIVER_NAME, CsiFacts, MICROSOFT_PROVIDER_SUFFIX, OUR_PROVIDER, ProviderClass,
+        ProviderDaemonSet, SecretStore,
+    },
 };
 
 pub(super) async fn read_csi(
@@ -78,7 +82,68 @@ pub(super) async fn read_csi(
     CsiFacts {
         driver_audiences,
         classes,
+        providers: None,
     }
+}
+
+/// The Azure CSI provider DaemonSets, looked for in every namespace (the
+/// provider usually runs in kube-system, but not always): ours by name or
+/// `app.kubernetes.io/name` label, Microsoft's by its name's or `app`
+/// label's suffix. `None` when DaemonSets cannot be listed cluster-wide.
+pub(super) async fn read_csi_providers(
+    client: &Client,
+    notes: &mut Vec<Note>,
+) -> Option<Vec<ProviderDaemonSet>> {
+    match Api::<DaemonSet>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(list) => Some(
+            list.items
+                .iter()
+                .filter(|d| is_azure_provider(d))
+                .map(|d| {
+                    let status = d.status.as_ref();
+                    ProviderDaemonSet {
+                        namespace: d.metadata.namespace.clone().unwrap_or_default(),
+                        name: d.metadata.name.clone().unwrap_or_default(),
+                        desired: status.map_or(0, |s| s.desired_number_scheduled),
+                        ready: status.map_or(0, |s| s.number_ready),
+                    }
+                })
+                .collect(),
+        ),
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            notes.push(Note::could_not_check(
+                Area::Delivery,
+                "could not check the Azure CSI provider: forbidden (need list on daemonsets in all namespaces)",
+            ));
+            None
+        }
+        Err(e) => {
+            notes.push(note_for(Area::Delivery, "list", "daemonsets", &e));
+            None
+        }
+    }
+}
+
+fn is_azure_provider(daemon_set: &DaemonSet) -> bool {
+    let name = daemon_set.metadata.name.as_deref().unwrap_or_default();
+    let label = |key: &str| {
+        daemon_set
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .map(String::as_str)
+    };
+    name == OUR_PROVIDER
+        || label("app.kubernetes.io/name") == Some(OUR_PROVIDER)
+        || name.ends_with(MICROSOFT_PROVIDER_SUFFIX)
+        || [label("app"), label("app.kubernetes.io/name")]
+            .into_iter()
+            .flatten()
+            .any(|v| v.ends_with(MICROSOFT_PROVIDER_SUFFIX))
 }
 
 /// External Secrets stores, from `external-secrets.io/v1` or, on older
