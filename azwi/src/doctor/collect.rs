@@ -11,7 +11,7 @@
 //! The readers are grouped by what they read: `kinds` (workloads, pods,
 //! ServiceAccounts), `wiring` (the webhook registration and its Service),
 //! `delivery` (the CSI driver and its Azure provider, External Secrets
-//! stores, as dynamic objects).
+//! objects as dynamic objects).
 
 mod delivery;
 mod kinds;
@@ -142,7 +142,8 @@ pub(crate) async fn read_cluster(
     inputs.webhooks = wiring::read_webhooks(client, notes).await;
     inputs.csi = delivery::read_csi(client, namespaces, notes).await;
     inputs.csi.providers = delivery::read_csi_providers(client, notes).await;
-    inputs.secret_stores = delivery::read_secret_stores(client, namespaces, notes).await;
+    (inputs.secret_stores, inputs.conditions) =
+        delivery::read_external_secrets(client, namespaces, notes).await;
 }
 
 /// The note for an unread collection: could not check, or (404) "not
