@@ -11,7 +11,10 @@
 //!   line and a Terraform block), the webhook's registration and
 //!   endpoints, mislabelled workloads, unmutated pods, ServiceAccounts
 //!   without a usable client id, a shadowing `AZURE_CLIENT_ID`, the Secrets
-//!   Store CSI driver's `tokenRequests` and External Secrets stores.
+//!   Store CSI driver's `tokenRequests`, the Azure CSI provider DaemonSet's
+//!   ready pods, External Secrets stores, and the `Ready: False` conditions
+//!   our secret-sync controller (or External Secrets Operator) reports on
+//!   ExternalSecrets and stores.
 //!   `--check-entra` makes the real exchange through `azure-wi-auth` and
 //!   reports Entra's verdict with its diagnosis. The rules are pure
 //!   functions over collected inputs; the kube-rs collector around them

@@ -4,7 +4,10 @@
 //! issuer, and a user whose RBAC denies most reads gets notes, not a crash.
 //!
 //! One control plane serves every case: cluster-wide objects (the webhook
-//! registration, the CSIDriver) are broken first, then mended. Without a
+//! registration, the CSIDriver, the CSI provider DaemonSet) are broken
+//! first, then mended. No controller runs: the statuses the provider's
+//! DaemonSet and the ExternalSecrets report are written through their
+//! status subresources, as the controllers would. Without a
 //! control plane (see `tests/control-plane/install.sh`) this test fails; it
 //! is never skipped.
 
@@ -27,7 +30,7 @@ use azure_wi_emulator::{
 use base64::Engine as _;
 use kube::{
     Api, Client,
-    api::{ApiResource, DeleteParams, DynamicObject, PostParams},
+    api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams},
 };
 use serde_json::{Value, json};
 
@@ -130,6 +133,7 @@ fn crd(group: &str, kind: &str, plural: &str) -> Value {
             "group": group, "scope": "Namespaced",
             "names": {"plural": plural, "kind": kind},
             "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}},
                 "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
         }
     })
@@ -214,6 +218,71 @@ fn secret_store(ns: &str, account_namespace: Option<&str>) -> Value {
             "vaultUrl": "https://orders-kv.vault.azure.net", "serviceAccountRef": account}}}})
 }
 
+fn external_secret(ns: &str) -> Value {
+    json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": "orders-db", "namespace": ns},
+        "spec": {"secretStoreRef": {"kind": "SecretStore", "name": "azure-kv"},
+            "target": {"name": "orders-db"},
+            "data": [{"secretKey": "password", "remoteRef": {"key": "db-password"}}]}})
+}
+
+const SYNC_ERROR: &str =
+    "could not get secret data from provider: key \"db-password\" not found in vault orders-kv";
+
+/// Writes an ExternalSecret's Ready condition through its status
+/// subresource, as secret-sync (or ESO) would.
+async fn set_ready(c: &Client, ns: &str, name: &str, ready: bool) {
+    let resource = ApiResource {
+        group: "external-secrets.io".to_owned(),
+        version: "v1".to_owned(),
+        api_version: "external-secrets.io/v1".to_owned(),
+        kind: "ExternalSecret".to_owned(),
+        plural: "externalsecrets".to_owned(),
+    };
+    let (status, reason, message) = if ready {
+        ("True", "SecretSynced", "secret synced")
+    } else {
+        ("False", "SecretSyncedError", SYNC_ERROR)
+    };
+    let condition = json!({"type": "Ready", "status": status, "reason": reason,
+        "message": message, "lastTransitionTime": "2026-11-30T17:00:00Z"});
+    Api::<DynamicObject>::namespaced_with(c.clone(), ns, &resource)
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"conditions": [condition]}})),
+        )
+        .await
+        .unwrap();
+}
+
+/// The project's CSI provider DaemonSet as `deploy/components/csi-provider`
+/// installs it (reduced), in kube-system.
+fn provider_daemon_set() -> Value {
+    let labels = json!({"app.kubernetes.io/name": "azure-wi-csi-provider"});
+    json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "azure-wi-csi-provider", "namespace": "kube-system", "labels": labels},
+        "spec": {"selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "provider", "image": "azure-wi-csi-provider:latest"}]}}}})
+}
+
+/// Sets the provider DaemonSet's rollout status, as the DaemonSet
+/// controller would: one node, `ready` of its pods ready.
+async fn set_provider_ready(c: &Client, ready: i32) {
+    Api::<k8s_openapi::api::apps::v1::DaemonSet>::namespaced(c.clone(), "kube-system")
+        .patch_status(
+            "azure-wi-csi-provider",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"status": {"desiredNumberScheduled": 1, "currentNumberScheduled": 1,
+                "numberMisscheduled": 0, "numberReady": ready}}),
+            ),
+        )
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_finds_each_break_and_passes_a_correct_setup() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -236,6 +305,12 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
         c,
         "customresourcedefinitions",
         crd("external-secrets.io", "SecretStore", "secretstores"),
+    )
+    .await;
+    create(
+        c,
+        "customresourcedefinitions",
+        crd("external-secrets.io", "ExternalSecret", "externalsecrets"),
     )
     .await;
     for ns in ["broken", "good", "azwi-system"] {
@@ -297,6 +372,8 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
         secret_store("broken", Some("external-secrets")),
     )
     .await;
+    create(c, "externalsecrets", external_secret("broken")).await;
+    set_ready(c, "broken", "orders-db", false).await;
 
     create(
         c,
@@ -321,11 +398,21 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
     .await;
     create(c, "secretproviderclasses", provider_class("good")).await;
     create(c, "secretstores", secret_store("good", None)).await;
+    create(c, "externalsecrets", external_secret("good")).await;
+    set_ready(c, "good", "orders-db", true).await;
+    // Not reconciled yet: no status, nothing to say.
+    let mut pending = external_secret("good");
+    pending["metadata"]["name"] = "pending".into();
+    create(c, "externalsecrets", pending).await;
 
-    // -- no webhook registered at all
+    // -- no webhook registered at all, no Azure CSI provider for the class
     let (code, report, rules) = doctor_json(&["--kubeconfig", kubeconfig, "-n", "good"], &[]);
     assert_eq!(code, 1, "{report:#}");
     assert!(rules.contains(&"no-webhook".to_owned()), "{rules:?}");
+    assert!(
+        rules.contains(&"csi-provider-missing".to_owned()),
+        "{rules:?}"
+    );
 
     // Broken cluster-wide wiring: no caBundle, a Service without endpoints,
     // a CSI driver without tokenRequests.
@@ -339,6 +426,8 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
     )
     .await;
     create(c, "csidrivers", csi_driver(None)).await;
+    create(c, "daemonsets", provider_daemon_set()).await;
+    set_provider_ready(c, 0).await;
 
     // -- the broken namespace: every finding, text and JSON
     let (code, report, rules) = doctor_json(&["--kubeconfig", kubeconfig, "-n", "broken"], &[]);
@@ -349,6 +438,8 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
             "client-id-not-guid",
             "client-id-shadowed",
             "csi-no-token-requests",
+            "csi-provider-not-ready",
+            "external-secret-not-ready",
             "label-on-workload-only",
             "no-client-id",
             "pod-not-mutated",
@@ -358,6 +449,50 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
             "webhook-no-endpoints",
         ],
         "{report:#}"
+    );
+    let finding = |rule: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .unwrap()
+            .clone()
+    };
+    let provider = finding("csi-provider-not-ready");
+    assert_eq!(
+        provider["subject"], "DaemonSet kube-system/azure-wi-csi-provider",
+        "{provider:#}"
+    );
+    assert!(
+        provider["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("0 of 1 desired pods ready"),
+        "{provider:#}"
+    );
+    assert!(
+        provider["fix"]
+            .as_str()
+            .unwrap()
+            .contains("kubectl -n kube-system logs ds/azure-wi-csi-provider"),
+        "{provider:#}"
+    );
+    let unsynced = finding("external-secret-not-ready");
+    assert_eq!(
+        unsynced["evidence"],
+        json!([
+            "status.conditions[Ready]: False, reason SecretSyncedError since 2026-11-30T17:00:00Z",
+            format!("message: {SYNC_ERROR}")
+        ]),
+        "{unsynced:#}"
+    );
+    assert!(
+        unsynced["fix"]
+            .as_str()
+            .unwrap()
+            .contains("kubectl -n broken describe externalsecret orders-db"),
+        "{unsynced:#}"
     );
     let (code, text, stderr) = doctor(&["-n", "broken"], &[("KUBECONFIG", kubeconfig)]);
     assert_eq!(code, 1, "{stderr}");
@@ -446,6 +581,7 @@ async fn doctor_finds_each_break_and_passes_a_correct_setup() {
         csi_driver(Some(azure_wi_control_plane::TOKEN_EXCHANGE_AUDIENCE)),
     )
     .await;
+    set_provider_ready(c, 1).await;
 
     // -- the correct namespace: nothing wrong, the credential to create
     let (code, report, rules) = doctor_json(&["--kubeconfig", kubeconfig, "-n", "good"], &[]);
@@ -619,6 +755,8 @@ async fn rbac_limited(plane: &ControlPlane, c: &Client) {
         "could not check deployments: forbidden (need list on deployments)",
         "could not check mutatingwebhookconfigurations: forbidden (need list on mutatingwebhookconfigurations)",
         "could not check secretproviderclasses: forbidden (need list on secretproviderclasses)",
+        "could not check the Azure CSI provider: forbidden (need list on daemonsets in all namespaces)",
+        "could not check externalsecrets: forbidden (need list on externalsecrets)",
         "forbidden (need create on serviceaccounts/token)",
     ] {
         assert!(text.contains(denied), "{denied:?} missing from:\n{text}");

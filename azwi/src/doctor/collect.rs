@@ -10,7 +10,8 @@
 //!
 //! The readers are grouped by what they read: `kinds` (workloads, pods,
 //! ServiceAccounts), `wiring` (the webhook registration and its Service),
-//! `delivery` (the CSI driver and External Secrets, as dynamic objects).
+//! `delivery` (the CSI driver and its Azure provider, External Secrets
+//! objects as dynamic objects).
 
 mod delivery;
 mod kinds;
@@ -140,7 +141,9 @@ pub(crate) async fn read_cluster(
     inputs.service_accounts = accounts;
     inputs.webhooks = wiring::read_webhooks(client, notes).await;
     inputs.csi = delivery::read_csi(client, namespaces, notes).await;
-    inputs.secret_stores = delivery::read_secret_stores(client, namespaces, notes).await;
+    inputs.csi.providers = delivery::read_csi_providers(client, notes).await;
+    (inputs.secret_stores, inputs.conditions) =
+        delivery::read_external_secrets(client, namespaces, notes).await;
 }
 
 /// The note for an unread collection: could not check, or (404) "not

@@ -6,7 +6,10 @@
 //!   provider needs it for every `SecretProviderClass` with a `clientID`;
 //! - External Secrets ignores `serviceAccountRef.namespace` in a namespaced
 //!   `SecretStore` (only a `ClusterSecretStore` honours it), so the token is
-//!   requested for a ServiceAccount in the store's own namespace.
+//!   requested for a ServiceAccount in the store's own namespace;
+//! - the driver hands each mount to a provider by name: an azure
+//!   `SecretProviderClass` needs an Azure provider DaemonSet (ours,
+//!   `azure-wi-csi-provider`, or Microsoft's) with a ready pod on the node.
 
 use azure_wi_core::names::DEFAULT_AUDIENCE;
 use serde::Serialize;
@@ -24,6 +27,32 @@ pub struct CsiFacts {
     pub driver_audiences: Option<Vec<String>>,
     /// SecretProviderClasses in scope.
     pub classes: Vec<ProviderClass>,
+    /// The Azure provider DaemonSets found in any namespace; `None` when
+    /// they could not be listed.
+    pub providers: Option<Vec<ProviderDaemonSet>>,
+}
+
+/// The name (and `app.kubernetes.io/name` label) of this project's CSI
+/// provider DaemonSet.
+pub const OUR_PROVIDER: &str = "azure-wi-csi-provider";
+
+/// How Microsoft's Azure provider DaemonSet is named: the Helm chart's
+/// `csi-secrets-store-provider-azure` (prefixed by a release name that does
+/// not contain it) and the AKS add-on's `aks-secrets-store-provider-azure`.
+pub const MICROSOFT_PROVIDER_SUFFIX: &str = "secrets-store-provider-azure";
+
+/// An Azure provider DaemonSet (this project's or Microsoft's), reduced to
+/// its rollout status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderDaemonSet {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// `status.desiredNumberScheduled`.
+    pub desired: i32,
+    /// `status.numberReady`.
+    pub ready: i32,
 }
 
 /// A `SecretProviderClass`, reduced to what the rules read.
@@ -106,6 +135,73 @@ pub fn check_csi(facts: &CsiFacts) -> Vec<Finding> {
     }
 }
 
+/// The Azure provider findings: a provider DaemonSet with fewer ready pods
+/// than nodes it should run on (mounts on those nodes fail; none ready is
+/// an error), and azure SecretProviderClasses with no Azure provider at all.
+#[must_use]
+pub fn check_csi_providers(facts: &CsiFacts) -> Vec<Finding> {
+    let Some(providers) = &facts.providers else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    for p in providers.iter().filter(|p| p.ready < p.desired) {
+        let (severity, summary) = if p.ready <= 0 {
+            (
+                Severity::Error,
+                "no pod of the Azure CSI provider is ready: every Key Vault mount fails",
+            )
+        } else {
+            (
+                Severity::Warning,
+                "some pods of the Azure CSI provider are not ready: Key Vault mounts on their nodes fail",
+            )
+        };
+        let ns = &p.namespace;
+        let name = &p.name;
+        findings.push(
+            Finding::new(
+                severity,
+                Area::Delivery,
+                "csi-provider-not-ready",
+                subject("DaemonSet", ns, name),
+                summary,
+            )
+            .evidence(format!(
+                "{} of {} desired pods ready (status.numberReady/desiredNumberScheduled) in namespace {ns}",
+                p.ready, p.desired
+            ))
+            .fix(format!(
+                "kubectl -n {ns} describe daemonset {name}; kubectl -n {ns} logs ds/{name}"
+            )),
+        );
+    }
+    let azure: Vec<String> = facts
+        .classes
+        .iter()
+        .filter(|c| c.provider == "azure")
+        .map(|c| subject("SecretProviderClass", &c.namespace, &c.name))
+        .collect();
+    if providers.is_empty() && !azure.is_empty() {
+        findings.push(
+            Finding::new(
+                Severity::Warning,
+                Area::Delivery,
+                "csi-provider-missing",
+                subject("DaemonSet", "", OUR_PROVIDER),
+                "SecretProviderClasses name provider azure but no Azure CSI provider runs: their mounts fail with \"provider not found\"",
+            )
+            .evidence(format!("provider azure is used by {}", azure.join(", ")))
+            .evidence(format!(
+                "no DaemonSet {OUR_PROVIDER} (or labelled app.kubernetes.io/name={OUR_PROVIDER}) nor *{MICROSOFT_PROVIDER_SUFFIX} in any namespace"
+            ))
+            .fix(format!(
+                "install the provider (deploy/components/csi-provider: DaemonSet {OUR_PROVIDER}, usually in kube-system) where the Secrets Store CSI driver runs"
+            )),
+        );
+    }
+    findings
+}
+
 /// The External Secrets findings.
 #[must_use]
 pub fn check_secret_stores(stores: &[SecretStore]) -> Vec<Finding> {
@@ -168,6 +264,7 @@ mod tests {
         CsiFacts {
             driver_audiences: audiences.map(|a| a.iter().map(|s| (*s).to_owned()).collect()),
             classes: vec![class(client_id)],
+            providers: None,
         }
     }
 
@@ -208,6 +305,78 @@ mod tests {
             check_csi(&csi(None, Some("c")))[0].rule,
             "csi-driver-missing"
         );
+    }
+
+    fn provider(desired: i32, ready: i32) -> ProviderDaemonSet {
+        ProviderDaemonSet {
+            namespace: "kube-system".to_owned(),
+            name: OUR_PROVIDER.to_owned(),
+            desired,
+            ready,
+        }
+    }
+
+    fn with_providers(providers: Option<Vec<ProviderDaemonSet>>) -> CsiFacts {
+        CsiFacts {
+            providers,
+            ..csi(Some(&[DEFAULT_AUDIENCE]), None)
+        }
+    }
+
+    #[test]
+    fn a_provider_with_fewer_ready_pods_than_desired_is_found_with_its_fix() {
+        let findings = check_csi_providers(&with_providers(Some(vec![provider(1, 0)])));
+        assert_eq!(findings.len(), 1);
+        let f = &findings[0];
+        assert_eq!(
+            (f.rule, f.severity),
+            ("csi-provider-not-ready", Severity::Error)
+        );
+        assert_eq!(f.subject, "DaemonSet kube-system/azure-wi-csi-provider");
+        assert!(
+            f.evidence[0].starts_with("0 of 1 desired pods ready"),
+            "{f:?}"
+        );
+        assert!(f.evidence[0].ends_with("in namespace kube-system"), "{f:?}");
+        assert!(
+            f.fix
+                .contains("kubectl -n kube-system describe daemonset azure-wi-csi-provider")
+                && f.fix
+                    .contains("kubectl -n kube-system logs ds/azure-wi-csi-provider"),
+            "{f:?}"
+        );
+        let partial = check_csi_providers(&with_providers(Some(vec![provider(3, 2)])));
+        assert_eq!(partial[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn a_ready_provider_or_none_read_has_no_findings() {
+        assert!(check_csi_providers(&with_providers(Some(vec![provider(2, 2)]))).is_empty());
+        // Not scheduled anywhere yet (or no status): nothing to say.
+        assert!(check_csi_providers(&with_providers(Some(vec![provider(0, 0)]))).is_empty());
+        assert!(check_csi_providers(&with_providers(None)).is_empty());
+    }
+
+    #[test]
+    fn azure_classes_without_any_provider_are_found() {
+        let findings = check_csi_providers(&with_providers(Some(Vec::new())));
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].rule, "csi-provider-missing");
+        assert!(findings[0].summary.contains("provider not found"));
+        assert!(
+            findings[0].evidence[0]
+                .contains("SecretProviderClass robot-shop/azure-keyvault-provider")
+        );
+        // Microsoft's provider serves them as well.
+        let mut microsoft = provider(1, 1);
+        microsoft.name = "csi-secrets-store-provider-azure".to_owned();
+        assert!(check_csi_providers(&with_providers(Some(vec![microsoft]))).is_empty());
+        // No azure class: no provider needed.
+        let mut other = with_providers(Some(Vec::new()));
+        other.classes[0].provider = "vault".to_owned();
+        assert!(check_csi_providers(&other).is_empty());
+        other.classes.clear();
+        assert!(check_csi_providers(&other).is_empty());
     }
 
     #[test]

@@ -15,9 +15,13 @@
 //! - [`webhook`]: the MutatingWebhookConfiguration and its Service;
 //! - [`workloads`]: mislabelled workloads and pods the webhook did not
 //!   mutate or cannot give an identity;
-//! - [`delivery`]: the Secrets Store CSI driver and External Secrets stores.
+//! - [`delivery`]: the Secrets Store CSI driver, the Azure CSI provider and
+//!   External Secrets stores;
+//! - [`conditions`]: the `Ready` conditions our secret-sync controller (or
+//!   External Secrets Operator) reports on ExternalSecrets and stores.
 
 pub mod collect;
+pub mod conditions;
 pub mod delivery;
 pub mod federated;
 pub mod issuer;
@@ -194,6 +198,9 @@ pub struct Inputs {
     pub csi: delivery::CsiFacts,
     /// External Secrets stores.
     pub secret_stores: Vec<delivery::SecretStore>,
+    /// ExternalSecrets, SecretStores and ClusterSecretStores with their
+    /// `Ready` conditions.
+    pub conditions: Vec<conditions::ReadyCondition>,
 }
 
 /// The outcome of one run: findings worst first, notes, and the federated
@@ -227,7 +234,9 @@ impl Report {
             inputs.service_accounts.as_deref(),
         ));
         findings.extend(delivery::check_csi(&inputs.csi));
+        findings.extend(delivery::check_csi_providers(&inputs.csi));
         findings.extend(delivery::check_secret_stores(&inputs.secret_stores));
+        findings.extend(conditions::check(&inputs.conditions));
         // Worst first; stable, so each check's order is kept within a level.
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let federated_credentials = match (&inputs.issuer, &inputs.service_accounts) {
