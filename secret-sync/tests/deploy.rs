@@ -19,10 +19,12 @@ fn the_component_renders_validates_and_says_what_the_design_requires() {
         .iter()
         .map(|d| d["metadata"]["name"].as_str().unwrap().to_owned())
         .collect();
-    let generated: Vec<String> = secret_sync::api::crd::all()
+    let mut generated: Vec<String> = secret_sync::api::crd::all()
         .iter()
         .map(|c| c.name_any())
         .collect();
+    rendered.sort();
+    generated.sort();
     assert_eq!(rendered, generated);
 
     let deployment = find(&docs, "Deployment", "secret-sync");
