@@ -70,6 +70,7 @@ pub struct Reader {
     budget: Budget,
     listings: Mutex<HashMap<(String, String), Listing>>,
     requests: AtomicU64,
+    throttled: AtomicU64,
 }
 
 /// One attempt per Key Vault request: throttling is the budget's to wait
@@ -101,6 +102,7 @@ impl Reader {
             budget: Budget::new(per_window),
             listings: Mutex::default(),
             requests: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
         }
     }
 
@@ -108,6 +110,12 @@ impl Reader {
     #[must_use]
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Key Vault answers of 429 or 503 received so far.
+    #[must_use]
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
     }
 
     fn client(&self, store: &AzureStore, caller: Caller<'_>) -> Result<SecretClient, FetchError> {
@@ -172,6 +180,7 @@ impl Reader {
                 retry_after,
                 ..
             } => {
+                self.throttled.fetch_add(1, Ordering::Relaxed);
                 let wait = retry_after.unwrap_or(Duration::from_secs(10));
                 self.budget.pause(&store.vault_url, wait, Instant::now());
                 FetchError::Throttled(wait)

@@ -102,8 +102,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> Result<(), String> {
-    let client = kube::Client::try_default()
+    let mut config = kube::Config::infer()
         .await
+        .map_err(|e| format!("cannot reach the Kubernetes API: {e}"))?;
+    // HTTPS_PROXY is for Entra ID and Key Vault (azure-wi-auth honours it);
+    // kube-rs would take it for the API server too, which is reached
+    // directly.
+    config.proxy_url = None;
+    let client = kube::Client::try_from(config)
         .map_err(|e| format!("cannot reach the Kubernetes API: {e}"))?;
     let vaults = WorkloadVaults::new().map_err(|e| e.to_string())?;
     // The controller's own identity, for stores without serviceAccountRef:
@@ -179,9 +185,11 @@ fn metrics_text(ctx: &Context) -> String {
     format!(
         "# TYPE secret_sync_token_requests counter\nsecret_sync_token_requests_total {}\n\
          # TYPE secret_sync_key_vault_requests counter\nsecret_sync_key_vault_requests_total {}\n\
+         # TYPE secret_sync_key_vault_throttled counter\nsecret_sync_key_vault_throttled_total {}\n\
          # TYPE secret_sync_syncs counter\nsecret_sync_syncs_total{{result=\"ok\"}} {}\nsecret_sync_syncs_total{{result=\"error\"}} {}\n# EOF\n",
         ctx.tokens.requests(),
         ctx.reader.requests(),
+        ctx.reader.throttled(),
         ctx.metrics.synced_total(),
         ctx.metrics.failed_total(),
     )

@@ -126,7 +126,12 @@ pub async fn run(
 ) {
     let client = ctx.client.clone();
     let external_secrets: Api<ExternalSecret> = Api::all(client.clone());
-    let config = kube::runtime::controller::Config::default().concurrency(concurrency);
+    // Writing a Secret and then the status triggers two watch events; the
+    // debounce lets the second land in the cache before the reconcile they
+    // cause reads it, so a fresh sync is not repeated for the first.
+    let config = kube::runtime::controller::Config::default()
+        .concurrency(concurrency)
+        .debounce(Duration::from_secs(1));
     let es_controller =
         Controller::new(external_secrets, watcher::Config::default()).with_config(config.clone());
     let by_store = es_controller.store();
