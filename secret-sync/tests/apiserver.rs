@@ -147,7 +147,7 @@ async fn apply(client: &Client, namespace: &str, yaml: &str) {
         let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(&group, &version, kind));
         let object: DynamicObject = serde_json::from_value(value.clone()).unwrap();
         let ns = object.namespace().unwrap_or_else(|| namespace.to_owned());
-        let api: Api<DynamicObject> = if kind == "Namespace" {
+        let api: Api<DynamicObject> = if matches!(kind, "Namespace" | "ClusterSecretStore") {
             Api::all_with(client.clone(), &resource)
         } else {
             Api::namespaced_with(client.clone(), &ns, &resource)
@@ -483,6 +483,93 @@ spec:
         },
     )
     .await;
+
+    // A ClusterSecretStore names the ServiceAccount's namespace and serves
+    // only the namespaces its conditions list.
+    for ns in ["consumer", "outsider"] {
+        namespace(&client, ns).await;
+    }
+    apply(
+        &client,
+        "default",
+        &format!(
+            r#"apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {{name: shared}}
+spec:
+  conditions:
+  - namespaces: [consumer]
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      vaultUrl: https://kv-prod.vault.azure.net
+      tenantId: "{DEMO_TENANT}"
+      serviceAccountRef: {{name: sync-sa, namespace: sync}}
+"#
+        ),
+    )
+    .await;
+    for ns in ["consumer", "outsider"] {
+        apply(
+            &client,
+            ns,
+            &format!(
+                r#"apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: shared, namespace: {ns}}}
+spec:
+  secretStoreRef: {{name: shared, kind: ClusterSecretStore}}
+  target: {{name: shared}}
+  data:
+  - secretKey: password
+    remoteRef: {{key: app-prod-db-password}}
+"#
+            ),
+        )
+        .await;
+    }
+    let shared = eventually(
+        Duration::from_secs(30),
+        "the ClusterSecretStore's Secret",
+        || secret_data(&client, "consumer", "shared"),
+    )
+    .await;
+    assert_eq!(shared["password"], "prod-pw");
+    let outsider = failed_with(&client, "outsider", "shared").await;
+    assert!(
+        outsider.contains("does not serve namespace outsider"),
+        "{outsider}"
+    );
+
+    // A store this controller cannot serve says so in its own condition.
+    apply(
+        &client,
+        "outsider",
+        r#"apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: aws, namespace: outsider}
+spec:
+  provider:
+    aws: {service: SecretsManager, region: eu-west-1}
+"#,
+    )
+    .await;
+    let stores = Api::<secret_sync::api::SecretStore>::namespaced(client.clone(), "outsider");
+    let refused = eventually(
+        Duration::from_secs(30),
+        "the aws store's condition",
+        || async {
+            let store = stores.get("aws").await.ok()?;
+            let ready = store
+                .status?
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == "Ready")?;
+            (ready.status == "False").then(|| ready.message.unwrap_or_default())
+        },
+    )
+    .await;
+    assert!(refused.contains("provider is aws"), "{refused}");
 
     // A federated credential whose subject differs only in case.
     namespace(&client, "casey").await;
