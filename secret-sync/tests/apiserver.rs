@@ -351,6 +351,29 @@ async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
     assert_eq!(credentials["DB_USERNAME"], "prod-user");
     let (_, _, message) = ready(&client, "app", "app-db-credentials").await.unwrap();
     assert!(message.contains("is ignored in a SecretStore"), "{message}");
+    let app_events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), "app");
+    let ignored = eventually(
+        Duration::from_secs(10),
+        "the store's Warning event",
+        || async {
+            app_events
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some("IgnoredField"))
+        },
+    )
+    .await;
+    assert_eq!(ignored.type_.as_deref(), Some("Warning"));
+    assert!(
+        ignored
+            .note
+            .unwrap_or_default()
+            .contains("serviceAccountRef.namespace")
+    );
 
     // Walkthrough 3: no namespace, no tenant, the default creationPolicy.
     apply(
@@ -634,6 +657,30 @@ spec:
             .note
             .unwrap_or_default()
             .contains("Key Vault Secrets User")
+    );
+
+    // Two replicas: the Lease has one holder; the other waits.
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), "default");
+    assert!(
+        secret_sync::lease::try_hold(&leases, "secret-sync-leader", "replica-a")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !secret_sync::lease::try_hold(&leases, "secret-sync-leader", "replica-b")
+            .await
+            .unwrap()
+    );
+    assert!(
+        secret_sync::lease::try_hold(&leases, "secret-sync-leader", "replica-a")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !secret_sync::lease::try_hold(&leases, "secret-sync-leader", "replica-b")
+            .await
+            .unwrap()
     );
 
     stop.cancel();
