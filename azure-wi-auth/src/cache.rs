@@ -149,6 +149,19 @@ impl Entry {
             .clone()
     }
 
+    /// The cached token when it is served as is at `now` (not due for a
+    /// refresh): the hot path, one read lock and a cheap clone.
+    pub(crate) fn serve(&self, now: SystemTime) -> Option<AccessToken> {
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        current
+            .as_ref()
+            .filter(|c| decide(Some(c), now) == Decision::Serve)
+            .map(|c| c.token.clone())
+    }
+
     pub(crate) fn store(&self, token: AccessToken, now: SystemTime, jitter: Duration) {
         let refresh_at = refresh_at(&token, now, jitter);
         *self
@@ -184,6 +197,9 @@ impl TokenCache {
             .entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(entry) = entries.get(key) {
+            return Arc::clone(entry);
+        }
         Arc::clone(entries.entry(key.clone()).or_default())
     }
 }

@@ -3,17 +3,17 @@
 
 use std::{
     path::Path,
-    sync::Arc,
+    sync::{Arc, PoisonError, RwLock},
     time::{Duration, SystemTime},
 };
 
 use crate::{
     AccessToken, Assertion, ClientRequestId, DiagnosisInput, Error, Scope, TokenRequest,
     WorkloadIdentityConfig,
-    cache::{CacheKey, TokenCache},
+    cache::{CacheKey, Entry, TokenCache},
     clock::Clock,
     exchange::{Exchange, ExchangeSettings, exchange_setters},
-    flight::get_or_exchange,
+    flight::{get_or_exchange, serve_or_exchange},
     parse_token_response,
     retry::{
         driver::{self, Failure},
@@ -81,6 +81,10 @@ struct Inner {
     config: WorkloadIdentityConfig,
     exchange: Exchange,
     cache: TokenCache,
+    /// The cache entry of the last single-scope request without claims
+    /// (nearly every caller asks for one scope, always the same): a cache
+    /// hit for it builds no key and takes no map lock.
+    recent: RwLock<Option<(Scope, Arc<Entry>)>>,
 }
 
 /// Builds a [`WorkloadIdentityCredential`] from a configuration and
@@ -109,6 +113,7 @@ impl WorkloadIdentityCredentialBuilder {
                 config: self.config,
                 exchange: self.settings.resolve()?,
                 cache: TokenCache::default(),
+                recent: RwLock::default(),
             }),
         })
     }
@@ -179,20 +184,62 @@ impl WorkloadIdentityCredential {
         if scopes.is_empty() {
             return Err(Error::NoScopes);
         }
-        let key = CacheKey::new(
+        let exchange = || -> crate::flight::Exchange {
+            let inner = Arc::clone(&self.inner);
+            let scopes = scopes.to_vec();
+            let claims = claims.map(str::to_owned);
+            Box::pin(async move { inner.exchange(&scopes, claims.as_deref()).await })
+        };
+        let tenant = self.inner.config.tenant_id().as_str();
+        let clock = &self.inner.exchange.clock;
+        let [scope] = scopes else {
+            let key = self.key(scopes, claims);
+            return get_or_exchange(&self.inner.cache, &key, clock, exchange).await;
+        };
+        if claims.is_some() {
+            let key = self.key(scopes, claims);
+            return get_or_exchange(&self.inner.cache, &key, clock, exchange).await;
+        }
+        let recent = {
+            let recent = self
+                .inner
+                .recent
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            match recent.as_ref() {
+                Some((last, entry)) if last == scope => {
+                    if let Some(token) = entry.serve(clock.now()) {
+                        return Ok(token);
+                    }
+                    Some(Arc::clone(entry))
+                }
+                _ => None,
+            }
+        };
+        let entry = match recent {
+            Some(entry) => entry,
+            None => {
+                let entry = self.inner.cache.entry(&self.key(scopes, None));
+                *self
+                    .inner
+                    .recent
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) =
+                    Some((scope.clone(), Arc::clone(&entry)));
+                entry
+            }
+        };
+        serve_or_exchange(&entry, tenant, clock, exchange).await
+    }
+
+    fn key(&self, scopes: &[Scope], claims: Option<&str>) -> CacheKey {
+        CacheKey::new(
             self.inner.config.tenant_id(),
             self.inner.config.client_id(),
             None,
             scopes,
             claims,
-        );
-        get_or_exchange(&self.inner.cache, &key, &self.inner.exchange.clock, || {
-            let inner = Arc::clone(&self.inner);
-            let scopes = scopes.to_vec();
-            let claims = claims.map(str::to_owned);
-            Box::pin(async move { inner.exchange(&scopes, claims.as_deref()).await })
-        })
-        .await
+        )
     }
 }
 

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 
 use crate::{
     AccessToken, Error,
-    cache::{CacheKey, Decision, TokenCache, decide, random_jitter},
+    cache::{CacheKey, Decision, Entry, TokenCache, decide, random_jitter},
     clock::Clock,
     credential::SINGLE_FLIGHT_TRACE_TARGET,
 };
@@ -30,14 +30,24 @@ pub(crate) async fn get_or_exchange(
     clock: &Arc<dyn Clock>,
     exchange: impl FnOnce() -> Exchange,
 ) -> Result<AccessToken, Error> {
-    let entry = cache.entry(key);
+    serve_or_exchange(&cache.entry(key), &key.tenant, clock, exchange).await
+}
+
+/// As [`get_or_exchange`], for a key whose entry the caller already holds
+/// (a credential's most recent key, found without building the key).
+pub(crate) async fn serve_or_exchange(
+    entry: &Arc<Entry>,
+    tenant: &str,
+    clock: &Arc<dyn Clock>,
+    exchange: impl FnOnce() -> Exchange,
+) -> Result<AccessToken, Error> {
     let now = clock.now();
     let cached = entry.cached();
     match decide(cached.as_ref(), now) {
         Decision::Serve => return Ok(cached.expect("Serve has a token").token),
         Decision::ServeAndRefresh => {
             if !entry.refreshing.swap(true, Ordering::AcqRel) {
-                let entry = Arc::clone(&entry);
+                let entry = Arc::clone(entry);
                 let clock = Arc::clone(clock);
                 let refresh = exchange();
                 tokio::spawn(async move {
@@ -60,7 +70,7 @@ pub(crate) async fn get_or_exchange(
     let seen = entry.generation.load(Ordering::Acquire);
     tracing::trace!(
         target: SINGLE_FLIGHT_TRACE_TARGET,
-        tenant = %key.tenant,
+        tenant = %tenant,
         "no usable cached token; queueing for this key's token request"
     );
     let mut flight = entry.flight.lock().await;

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::Error;
@@ -16,9 +17,12 @@ const REDACTED: &str = "<redacted>";
 /// `Debug` and `Display` never show the token itself; call
 /// [`secret`](Self::secret) where it must be sent, e.g. in an
 /// `Authorization: Bearer` header.
+///
+/// Cloning is cheap (the secret is shared, not copied): a cached token is
+/// handed to every caller.
 #[derive(Clone)]
 pub struct AccessToken {
-    secret: String,
+    secret: Arc<str>,
     expires_on: SystemTime,
     refresh_on: Option<SystemTime>,
 }
@@ -31,7 +35,7 @@ impl AccessToken {
         refresh_on: Option<SystemTime>,
     ) -> Self {
         Self {
-            secret: secret.into(),
+            secret: Arc::from(secret.into()),
             expires_on,
             refresh_on,
         }

@@ -264,3 +264,46 @@ async fn nothing_secret_in_debug_or_errors() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn alternating_scopes_and_claims_each_keep_their_own_token() {
+    let f = fixture(Script::default());
+    let storage = scope("https://storage.azure.com/.default");
+    let vault = scope(VAULT);
+    // Cold: one exchange each, in order.
+    assert_eq!(
+        f.credential.get_token(&vault).await.unwrap().secret(),
+        "token-1"
+    );
+    assert_eq!(
+        f.credential.get_token(&storage).await.unwrap().secret(),
+        "token-2"
+    );
+    // Alternating afterwards: every answer comes from its own cache entry,
+    // whichever scope was asked for last.
+    for _ in 0..3 {
+        assert_eq!(
+            f.credential.get_token(&vault).await.unwrap().secret(),
+            "token-1"
+        );
+        assert_eq!(
+            f.credential.get_token(&storage).await.unwrap().secret(),
+            "token-2"
+        );
+    }
+    // A claims request for the same scope is another entry.
+    let challenged = f
+        .credential
+        .get_token_with_claims(
+            &vault,
+            Some(r#"{"access_token":{"nbf":{"essential":true}}}"#),
+        )
+        .await
+        .unwrap();
+    assert_eq!(challenged.secret(), "token-3");
+    assert_eq!(
+        f.credential.get_token(&vault).await.unwrap().secret(),
+        "token-1"
+    );
+    assert_eq!(f.script.requests.load(Ordering::SeqCst), 3);
+}
