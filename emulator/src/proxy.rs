@@ -33,6 +33,8 @@ pub(crate) async fn run(
             accepted = listener.accept() => accepted,
         };
         let Ok((stream, _)) = accepted else { continue };
+        // Both legs of the tunnel carry small TLS records: no Nagle delay.
+        let _ = stream.set_nodelay(true);
         let issuer_host = issuer_host.clone();
         tokio::spawn(async move {
             if let Err(error) = tunnel(stream, upstream, &issuer_host).await {
@@ -73,6 +75,7 @@ async fn tunnel(stream: TcpStream, upstream: SocketAddr, issuer_host: &str) -> s
         return Ok(());
     }
     let mut server = TcpStream::connect(upstream).await?;
+    server.set_nodelay(true)?;
     client
         .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         .await?;

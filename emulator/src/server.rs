@@ -65,6 +65,9 @@ pub(crate) async fn run(
             accepted = listener.accept() => accepted,
         };
         let Ok((tcp, _)) = accepted else { continue };
+        // Small request/response exchanges: without this, Nagle's algorithm
+        // meets the client's delayed ACK and a response waits ~40 ms.
+        let _ = tcp.set_nodelay(true);
         let (acceptor, router, stop) = (acceptor.clone(), router.clone(), stop.clone());
         tokio::spawn(async move {
             let Ok(tls) = acceptor.accept(tcp).await else {
