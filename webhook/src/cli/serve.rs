@@ -82,6 +82,15 @@ pub(crate) struct ServeArgs {
     /// How long a client may take to send request headers.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     header_read_timeout: Duration,
+    /// How long one admission may take, body upload included; past it the
+    /// request gets 408 and its connection is closed. Keep it a little
+    /// above the webhook configuration's timeoutSeconds.
+    #[arg(long, value_name = "DURATION", default_value = "12s", value_parser = humantime::parse_duration)]
+    request_timeout: Duration,
+    /// After the shutdown delay, how long in-flight requests get to finish
+    /// before their connections are closed and the process exits.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    drain_timeout: Duration,
     /// How often the certificate files are checked for a renewed pair.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     cert_reload_interval: Duration,
@@ -199,6 +208,8 @@ async fn serve<L: ServiceAccountLookup>(
         tls_min_version: args.tls_min_version,
         header_read_timeout: args.header_read_timeout,
         shutdown_delay: args.shutdown_delay,
+        request_timeout: args.request_timeout,
+        drain_timeout: args.drain_timeout,
         ..ServerOptions::default()
     };
     let local = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();

@@ -3,8 +3,9 @@
 //! Each connection is served by hyper's HTTP/1.1 server with a header-read
 //! timeout (slow clients are cut off), optionally behind TLS with a bounded
 //! handshake. On shutdown the listener is closed first, then every open
-//! connection finishes the request it is serving and closes; the loop
-//! returns once all of them are done.
+//! connection finishes the request it is serving and closes, or is closed
+//! at the end of the drain time; the loop returns once all of them are
+//! done.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -24,6 +25,9 @@ pub(crate) struct Timeouts {
     pub(crate) header_read: Duration,
     /// How long a TLS handshake may take.
     pub(crate) handshake: Duration,
+    /// How long a connection may take to finish its request once shutdown
+    /// began; then it is closed.
+    pub(crate) drain: Duration,
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then drains.
@@ -103,10 +107,16 @@ where
             }
         }
         () = shutdown.cancelled() => {
-            // Finish the request in progress, then close.
+            // Finish the request in progress, then close; a request that
+            // does not finish within the drain time (a stalled upload) is
+            // dropped with its connection, so shutdown always ends.
             connection.as_mut().graceful_shutdown();
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error while draining");
+            match tokio::time::timeout(timeouts.drain, connection).await {
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "connection ended with an error while draining");
+                }
+                Ok(Ok(())) => {}
+                Err(_) => tracing::warn!(drain = ?timeouts.drain, "closed a connection still open at the end of the drain"),
             }
         }
     }

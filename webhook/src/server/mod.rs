@@ -49,6 +49,18 @@ pub struct ServerOptions {
     pub handshake_timeout: Duration,
     /// How long to keep serving, unready, after being asked to stop.
     pub shutdown_delay: Duration,
+    /// How long one admission may take from its headers to its response,
+    /// body upload included: a body that has not arrived by then gets 408
+    /// and the connection is closed, so a stalled or trickling upload
+    /// cannot hold a connection and its buffer. The API server gives up
+    /// after the webhook configuration's `timeoutSeconds` (10 s in
+    /// `deploy/`), so a little more than that loses nothing it would wait
+    /// for.
+    pub request_timeout: Duration,
+    /// After the listeners close, how long in-flight requests get to
+    /// finish; connections still open then are closed, so shutdown always
+    /// ends (before the kubelet's SIGKILL).
+    pub drain_timeout: Duration,
 }
 
 impl ServerOptions {
@@ -56,6 +68,7 @@ impl ServerOptions {
         connections::Timeouts {
             header_read: self.header_read_timeout,
             handshake: self.handshake_timeout,
+            drain: self.drain_timeout,
         }
     }
 }
@@ -67,6 +80,8 @@ impl Default for ServerOptions {
             header_read_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
             shutdown_delay: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(12),
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -98,7 +113,12 @@ pub async fn run<L: ServiceAccountLookup>(
     let serving = CancellationToken::new();
     let webhook = tokio::spawn(connections::serve(
         listeners.webhook,
-        admission_router(Arc::clone(&state)),
+        admission_router(Arc::clone(&state)).layer(
+            tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                options.request_timeout,
+            ),
+        ),
         Some(acceptor),
         timeouts,
         serving.clone(),
