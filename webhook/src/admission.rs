@@ -204,6 +204,53 @@ impl AdmissionRequest {
     }
 }
 
+/// Longest warning sent, in characters: the API server truncates longer
+/// ones to 256 anyway (its `warning` handling, and the AdmissionResponse
+/// API docs: "Warnings over 256 characters ... may be truncated").
+pub const MAX_WARNING_CHARS: usize = 256;
+
+/// Most characters of warnings sent for one request: the API server keeps
+/// about 4 KiB of warnings per response and drops the rest.
+pub const MAX_WARNINGS_CHARS: usize = 4096;
+
+/// Longest denial message sent, in characters: a denial quotes values from
+/// the pod, which may be huge.
+pub const MAX_DENIAL_CHARS: usize = 1024;
+
+/// Cuts `text` to at most `max` characters, marking the cut.
+fn truncated(mut text: String, max: usize) -> String {
+    if text.chars().count() > max
+        && let Some((at, _)) = text.char_indices().nth(max.saturating_sub(3))
+    {
+        text.truncate(at);
+        text.push_str("...");
+    }
+    text
+}
+
+/// Bounds `warnings` as the API server would keep them: each at most
+/// [`MAX_WARNING_CHARS`], all together at most [`MAX_WARNINGS_CHARS`]; the
+/// ones past that are counted in one last warning instead.
+fn bounded(warnings: Vec<String>) -> Vec<String> {
+    let total = warnings.len();
+    let mut kept = Vec::new();
+    let mut used = 0;
+    for warning in warnings {
+        let warning = truncated(warning, MAX_WARNING_CHARS);
+        let chars = warning.chars().count();
+        // Room is left for the summary line.
+        if used + chars > MAX_WARNINGS_CHARS - 64 {
+            break;
+        }
+        used += chars;
+        kept.push(warning);
+    }
+    if kept.len() < total {
+        kept.push(format!("{} more warnings not shown", total - kept.len()));
+    }
+    kept
+}
+
 /// The answer to one AdmissionRequest, built like a sentence:
 /// `AdmissionResponse::for_request(&req).with_result(result)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -242,7 +289,7 @@ impl AdmissionResponse {
     pub fn with_result(self, result: Result<Mutation, Denial>) -> Self {
         match result {
             Ok(mutation) => {
-                let warnings = mutation.warnings().to_vec();
+                let warnings = bounded(mutation.warnings().to_vec());
                 Self {
                     patch: Some(mutation.into_patch()).filter(|p| !p.0.is_empty()),
                     warnings,
@@ -252,7 +299,10 @@ impl AdmissionResponse {
             Err(denial) => Self {
                 allowed: false,
                 patch: None,
-                denial: Some((denial.code(), denial.to_string())),
+                denial: Some((
+                    denial.code(),
+                    truncated(denial.to_string(), MAX_DENIAL_CHARS),
+                )),
                 ..self
             },
         }
@@ -263,6 +313,7 @@ impl AdmissionResponse {
     #[must_use]
     pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
         self.warnings.extend(warnings);
+        self.warnings = bounded(std::mem::take(&mut self.warnings));
         self
     }
 
@@ -390,7 +441,8 @@ pub async fn admit<L: ServiceAccountLookup>(
     };
     match &result {
         Ok(mutation) => {
-            for warning in mutation.warnings() {
+            // One line per kept warning at most: a pod cannot flood the log.
+            for warning in bounded(mutation.warnings().to_vec()) {
                 tracing::info!(%warning, "admitted with a warning");
             }
             tracing::debug!(operations = mutation.patch().0.len(), "admitted");
@@ -588,5 +640,57 @@ mod tests {
             ),
             "AdmissionReview request has no uid"
         );
+    }
+
+    #[test]
+    fn warnings_and_denials_are_bounded_as_the_api_server_keeps_them() {
+        let long = "x".repeat(10_000);
+        assert_eq!(
+            truncated(long.clone(), MAX_WARNING_CHARS).chars().count(),
+            MAX_WARNING_CHARS
+        );
+        assert!(truncated(long.clone(), 10).ends_with("..."));
+        assert_eq!(truncated("short".to_owned(), 10), "short");
+        // Multi-byte characters are cut on a boundary.
+        assert_eq!(truncated("é".repeat(300), 256).chars().count(), 256);
+
+        let many: Vec<String> = (0..1000)
+            .map(|i| format!("warning {i}: {}", "y".repeat(100)))
+            .collect();
+        let kept = bounded(many);
+        let chars: usize = kept.iter().map(|w| w.chars().count()).sum();
+        assert!(chars <= MAX_WARNINGS_CHARS, "{chars}");
+        let last = kept.last().unwrap();
+        assert!(last.ends_with("more warnings not shown"), "{last}");
+        let shown = kept.len() - 1;
+        assert_eq!(last, &format!("{} more warnings not shown", 1000 - shown));
+        // A few short warnings pass unchanged.
+        let few = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(bounded(few.clone()), few);
+
+        let response =
+            AdmissionResponse::allowed(ReviewVersion::V1, "u".into()).with_warnings(vec![long; 50]);
+        let total: usize = response.warnings().iter().map(|w| w.chars().count()).sum();
+        assert!(total <= MAX_WARNINGS_CHARS, "{total}");
+
+        let denied = AdmissionResponse::allowed(ReviewVersion::V1, "u".into()).with_result(Err(
+            Denial::ServiceAccountUnavailable {
+                namespace: "team".into(),
+                name: "z".repeat(100_000),
+                reason: "timed out".into(),
+            },
+        ));
+        let (code, text) = denied.denial().unwrap();
+        assert_eq!(
+            code,
+            Denial::ServiceAccountUnavailable {
+                namespace: String::new(),
+                name: String::new(),
+                reason: String::new(),
+            }
+            .code()
+        );
+        assert_eq!(text.chars().count(), MAX_DENIAL_CHARS);
+        assert!(text.ends_with("..."));
     }
 }

@@ -333,6 +333,11 @@ fn identity_env<'c>(
     .collect()
 }
 
+/// Unknown skip-containers names warned about one by one; the rest are
+/// counted in one warning, so a pod naming thousands cannot flood the
+/// response or the log.
+const MAX_NAMED_UNKNOWN: usize = 5;
+
 /// Names in the skip-containers annotation, warning about the ones that match
 /// no container (a typo there silently injects the container).
 fn skip_containers(pod: &AdmissionPod<'_>, warnings: &mut Vec<String>) -> BTreeSet<String> {
@@ -345,10 +350,21 @@ fn skip_containers(pod: &AdmissionPod<'_>, warnings: &mut Vec<String>) -> BTreeS
         .map(str::to_owned)
         .collect();
     let known: BTreeSet<&str> = containers::all(pod).map(|c| c.name.as_str()).collect();
-    for name in skip.iter().filter(|n| !known.contains(n.as_str())) {
+    let unknown: Vec<&String> = skip
+        .iter()
+        .filter(|n| !known.contains(n.as_str()))
+        .collect();
+    for name in unknown.iter().take(MAX_NAMED_UNKNOWN) {
         warnings.push(format!(
             "{} names {name:?}, which is not a container of this pod",
             names::SKIP_CONTAINERS_ANNOTATION
+        ));
+    }
+    if unknown.len() > MAX_NAMED_UNKNOWN {
+        warnings.push(format!(
+            "{} names {} more names that are not containers of this pod",
+            names::SKIP_CONTAINERS_ANNOTATION,
+            unknown.len() - MAX_NAMED_UNKNOWN
         ));
     }
     skip

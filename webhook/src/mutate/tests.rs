@@ -292,3 +292,22 @@ fn foreign_token_volume_is_replaced_whole_with_a_warning() {
     assert!(again.patch().0.is_empty(), "{}", again.patch());
     assert!(again.warnings().is_empty());
 }
+
+#[test]
+fn thousands_of_unknown_skip_names_give_five_warnings_and_a_count() {
+    let names: Vec<String> = (0..200_000).map(|i| format!("ghost-{i}")).collect();
+    let mut raw = pod(json!({"containers": [{"name": "app"}]}));
+    raw["metadata"]["annotations"] =
+        json!({ (names::SKIP_CONTAINERS_ANNOTATION): format!("app;{}", names.join(";")) });
+    let (_, mutation) = run(&raw, Some(&with_client()), &config()).unwrap();
+    let warnings = mutation.warnings();
+    assert_eq!(warnings.len(), 6, "{warnings:?}");
+    assert!(warnings[0].contains("\"ghost-0\""), "{}", warnings[0]);
+    assert_eq!(
+        warnings[5],
+        format!(
+            "{} names 199995 more names that are not containers of this pod",
+            names::SKIP_CONTAINERS_ANNOTATION
+        )
+    );
+}
