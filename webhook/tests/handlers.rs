@@ -19,8 +19,8 @@ use webhook::{
     config::MutationConfig,
     metrics::Metrics,
     server::{
-        AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, Readiness, VALIDATE_WORKLOADS_PATH,
-        admission_router, health_router, metrics_router,
+        AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, OTHER_NAMESPACE_LABEL, Readiness,
+        VALIDATE_WORKLOADS_PATH, admission_router, health_router, metrics_router,
     },
     serviceaccount::{LookupError, ServiceAccountLookup, StaticServiceAccounts},
 };
@@ -272,7 +272,18 @@ async fn metrics_count_outcomes_per_namespace() {
         ),
     )
     .await;
-    send(router, post("{}", "application/json")).await;
+    send(router.clone(), post("{}", "application/json")).await;
+    // Namespaces nobody created (reviews posted straight to the port) are
+    // counted under one label, however many there are.
+    for i in 0..50 {
+        let mut made_up = review("admission.k8s.io/v1", "app");
+        made_up["request"]["namespace"] = json!(format!("made-up-{i}-{}", "x".repeat(200)));
+        send(
+            router.clone(),
+            post(made_up.to_string(), "application/json"),
+        )
+        .await;
+    }
     let metrics = metrics_router(Arc::clone(&state.metrics));
     let (status, body) = send(
         metrics,
@@ -286,11 +297,19 @@ async fn metrics_count_outcomes_per_namespace() {
         "{text}"
     );
     assert!(
+        text.contains(&format!(
+            "azwi_mutation_request_count{{namespace=\"{OTHER_NAMESPACE_LABEL}\"}} 50"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("made-up"), "{text}");
+    assert!(
         text.contains("azwi_admission_requests_total{outcome=\"allowed\"} 1"),
         "{text}"
     );
     assert!(
-        text.contains("azwi_admission_requests_total{outcome=\"denied\"} 1"),
+        // ghost, and the 50 whose namespaces hold no ServiceAccount.
+        text.contains("azwi_admission_requests_total{outcome=\"denied\"} 51"),
         "{text}"
     );
     assert!(

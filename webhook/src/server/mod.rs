@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 pub use connections::TlsMinVersion;
 pub use readiness::Readiness;
 pub use routes::{
-    AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, VALIDATE_WORKLOADS_PATH, admission_router,
-    health_router, metrics_router,
+    AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, OTHER_NAMESPACE_LABEL, VALIDATE_WORKLOADS_PATH,
+    admission_router, health_router, metrics_router,
 };
 
 use crate::{

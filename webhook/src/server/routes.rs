@@ -33,6 +33,11 @@ pub const VALIDATE_WORKLOADS_PATH: &str = "/validate-workloads";
 /// server's own request limit is 3 MiB, doubled by the review envelope.
 pub const MAX_BODY_BYTES: usize = 7 * 1024 * 1024;
 
+/// The `namespace` label of admissions in namespaces the ServiceAccount
+/// source does not know; not a valid namespace name, so it cannot collide
+/// with one.
+pub const OTHER_NAMESPACE_LABEL: &str = "(other)";
+
 /// What the admission handler shares across requests.
 #[derive(Debug)]
 pub struct AdmissionState<L> {
@@ -154,9 +159,16 @@ async fn mutate_pod<L: ServiceAccountLookup>(
     } else {
         Outcome::Denied
     };
+    // The namespace label only for namespaces that exist: a client posting
+    // reviews with made-up namespaces cannot grow the metrics without bound.
+    let namespace = if state.service_accounts.has_namespace(&request.namespace) {
+        request.namespace.as_str()
+    } else {
+        OTHER_NAMESPACE_LABEL
+    };
     state
         .metrics
-        .observe(&request.namespace, started.elapsed().as_secs_f64(), outcome);
+        .observe(namespace, started.elapsed().as_secs_f64(), outcome);
     review_response(response)
 }
 

@@ -81,6 +81,13 @@ impl ServiceAccountIndex {
         self.len
     }
 
+    /// Whether any account of `namespace` is held: every namespace of a
+    /// cluster has at least its `default` ServiceAccount, so this is the
+    /// set of namespaces that exist.
+    pub fn has_namespace(&self, namespace: &str) -> bool {
+        self.namespaces.contains_key(namespace)
+    }
+
     /// Whether no account is held.
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -212,5 +219,16 @@ mod tests {
         assert!(Arc::ptr_eq(a.namespace_arc(), b.namespace_arc()));
         let (key, _) = index.namespaces.get_key_value("team").unwrap();
         assert!(Arc::ptr_eq(key, a.namespace_arc()));
+    }
+
+    #[test]
+    fn namespaces_exist_while_they_hold_an_account() {
+        let mut index = ServiceAccountIndex::default();
+        assert!(!index.has_namespace("team-a"));
+        index.apply(sa("team-a", "default", "c1"));
+        assert!(index.has_namespace("team-a"));
+        assert!(!index.has_namespace("team-b"));
+        index.delete("team-a", "default");
+        assert!(!index.has_namespace("team-a"));
     }
 }

@@ -54,6 +54,15 @@ pub trait ServiceAccountLookup: Send + Sync + 'static {
         })
         .1
     }
+
+    /// Whether `namespace` exists as far as this source knows: metrics
+    /// label admissions by namespace only for namespaces that exist, so
+    /// requests naming made-up namespaces cannot grow the label set. A
+    /// source without a cache (a test double) cannot tell and says yes.
+    fn has_namespace(&self, namespace: &str) -> bool {
+        let _ = namespace;
+        true
+    }
 }
 
 /// ServiceAccounts fixed at start-up, from `--service-accounts FILE`: for
@@ -105,6 +114,10 @@ impl ServiceAccountLookup for StaticServiceAccounts {
         name: &str,
     ) -> Result<Option<Arc<ServiceAccountInfo>>, LookupError> {
         Ok(self.get(namespace, name).cloned())
+    }
+
+    fn has_namespace(&self, namespace: &str) -> bool {
+        self.accounts.keys().any(|(ns, _)| ns == namespace)
     }
 
     fn status(&self) -> watch::Receiver<SourceStatus> {

@@ -173,4 +173,12 @@ impl ServiceAccountLookup for ClusterServiceAccounts {
     fn status(&self) -> channel::Receiver<SourceStatus> {
         self.inner.status.subscribe()
     }
+
+    fn has_namespace(&self, namespace: &str) -> bool {
+        self.inner
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .has_namespace(namespace)
+    }
 }
