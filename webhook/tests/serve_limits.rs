@@ -157,3 +157,43 @@ async fn sigterm_ends_the_process_while_an_upload_stalls() {
     );
     assert!(logs.contains("shut down cleanly"), "{logs}");
 }
+
+#[tokio::test]
+async fn a_refused_body_is_logged_with_one_message_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = generate_certs(dir.path());
+    let webhook = Webhook::start(dir.path(), &write_service_accounts(dir.path()), &[]);
+    webhook.wait_ready().await;
+    let answer = client_trusting(&ca)
+        .post(webhook.url())
+        .header("content-type", "application/json")
+        .body(r#"{"kind": "NotAReview"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let line = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let found = webhook
+                .logs
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains("not a usable AdmissionReview"))
+                .cloned();
+            if let Some(line) = found {
+                return line;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(line.matches("\"message\"").count(), 1, "{line}");
+    let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        parsed["fields"]["message"],
+        "refused a request that is not a usable AdmissionReview"
+    );
+    assert!(parsed["fields"]["reason"].is_string(), "{line}");
+}

@@ -575,7 +575,7 @@ async fn fail(
     api: &Api<ExternalSecret>,
     message: &str,
 ) -> Result<(), ReconcileError> {
-    tracing::warn!(es = %es.name_any(), namespace = es.namespace().unwrap_or_default(), %message, "sync failed");
+    tracing::warn!(es = %es.name_any(), namespace = es.namespace().unwrap_or_default(), reason = %message, "sync failed");
     ctx.metrics.failed();
     let previous = es.status.clone().unwrap_or_default().conditions;
     set_status(

@@ -124,7 +124,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 fn bad_request(metrics: &Metrics, reason: BadRequest, message: String) -> Response {
     metrics.bad_request(reason);
-    tracing::warn!(%message, "refused a request that is not a usable AdmissionReview");
+    tracing::warn!(reason = %message, "refused a request that is not a usable AdmissionReview");
     (StatusCode::BAD_REQUEST, message).into_response()
 }
 
