@@ -234,6 +234,30 @@ async fn failed_with(client: &Client, namespace: &str, name: &str) -> String {
     .await
 }
 
+/// The first event of `namespace` with `reason`, waited for.
+async fn event(
+    client: &Client,
+    namespace: &str,
+    reason: &str,
+) -> k8s_openapi::api::events::v1::Event {
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), namespace);
+    eventually(
+        Duration::from_secs(10),
+        &format!("a {reason} event in {namespace}"),
+        || async {
+            events
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some(reason))
+        },
+    )
+    .await
+}
+
 fn service_account(namespace: &str, name: &str, client_id: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n    {}: \"{client_id}\"\n",
@@ -351,22 +375,7 @@ async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
     assert_eq!(credentials["DB_USERNAME"], "prod-user");
     let (_, _, message) = ready(&client, "app", "app-db-credentials").await.unwrap();
     assert!(message.contains("is ignored in a SecretStore"), "{message}");
-    let app_events: Api<k8s_openapi::api::events::v1::Event> =
-        Api::namespaced(client.clone(), "app");
-    let ignored = eventually(
-        Duration::from_secs(10),
-        "the store's Warning event",
-        || async {
-            app_events
-                .list(&Default::default())
-                .await
-                .unwrap()
-                .items
-                .into_iter()
-                .find(|e| e.reason.as_deref() == Some("IgnoredField"))
-        },
-    )
-    .await;
+    let ignored = event(&client, "app", "IgnoredField").await;
     assert_eq!(ignored.type_.as_deref(), Some("Warning"));
     assert!(
         ignored
@@ -640,18 +649,7 @@ spec:
     );
 
     // The failures are Warning events too.
-    let events: Api<k8s_openapi::api::events::v1::Event> =
-        Api::namespaced(client.clone(), "norole");
-    let warned = eventually(Duration::from_secs(10), "an UpdateFailed event", || async {
-        events
-            .list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .find(|e| e.reason.as_deref() == Some("UpdateFailed"))
-    })
-    .await;
+    let warned = event(&client, "norole", "UpdateFailed").await;
     assert!(
         warned
             .note

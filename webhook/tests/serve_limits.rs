@@ -20,13 +20,7 @@ type TlsStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
 /// A TLS connection to the webhook that has sent the headers of an
 /// admission declaring a 1,000-byte body, and one byte of it.
 async fn upload_started(port: u16, ca: &str) -> TlsStream {
-    let config = support::tls_trusting(ca, &[&rustls::version::TLS13]);
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let mut stream = connector.connect(name, tcp).await.unwrap();
+    let mut stream = support::tls_connect(port, ca).await;
     stream
         .write_all(
             b"POST /mutate-v1-pod HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",

@@ -134,13 +134,7 @@ async fn oversized_malformed_and_mistyped_bodies_are_refused_with_reasons() {
 /// Sends only the headers of a request declaring a body over the limit and
 /// returns the response's status line.
 async fn status_of_declared_oversize(port: u16, ca: &str) -> String {
-    let config = support::tls_trusting(ca, &[&rustls::version::TLS13]);
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let mut stream = connector.connect(name, tcp).await.unwrap();
+    let mut stream = support::tls_connect(port, ca).await;
     let head = format!(
         "POST /mutate-v1-pod HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         8 * 1024 * 1024

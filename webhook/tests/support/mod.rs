@@ -214,6 +214,21 @@ pub fn tls_trusting(
         .with_no_client_auth()
 }
 
+/// A TLS 1.3 connection to the webhook on loopback `port`, trusting only
+/// `ca_pem`: for tests that write raw HTTP.
+pub async fn tls_connect(
+    port: u16,
+    ca_pem: &str,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let config = tls_trusting(ca_pem, &[&rustls::version::TLS13]);
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    connector.connect(name, tcp).await.unwrap()
+}
+
 /// An HTTP client that trusts only `ca_pem`.
 pub fn client_trusting(ca_pem: &str) -> reqwest::Client {
     reqwest::Client::builder()
