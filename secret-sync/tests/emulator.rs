@@ -1,0 +1,151 @@
+//! The Key Vault reads of a sync against the emulator, through
+//! azure-wi-auth: a certificate is its DER, a key its public JWK, a
+//! `property` reads into a JSON value, and `dataFrom.find` lists the vault
+//! once per refresh however many ExternalSecrets of the store ask.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use azure_wi_auth::{SecretClient, WorkloadVaults};
+use azure_wi_emulator::{
+    Config, Emulator, TokenSpec,
+    config::{DEMO_CLIENT_ID, DEMO_TENANT},
+};
+use secret_sync::{
+    api::ExternalSecret,
+    fetch::{Caller, Reader},
+    plan::plan,
+    store::AzureStore,
+    target::assemble,
+};
+
+fn external_secret(data: &str) -> ExternalSecret {
+    yaml_serde::from_str(&format!(
+        r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: reads, namespace: team-a}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {{name: store}}
+{data}"#
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn certificates_keys_properties_and_one_listing_per_refresh() {
+    let emulator = Emulator::start(Config::demo_with_keys_and_certificates())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = emulator
+        .write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))
+        .unwrap();
+    let own = emulator
+        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, &token_file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let http = emulator.client().unwrap();
+    let reader = Reader::new(
+        WorkloadVaults::with_http_client(http.clone()).unwrap(),
+        Some(own.clone()),
+        Some(http.clone()),
+        3000,
+    );
+    let store = AzureStore {
+        vault_url: emulator.vault_url("orders-kv"),
+        cloud: azure_wi_core::AzureCloud::Public,
+        tenant_id: Some(DEMO_TENANT.to_owned()),
+        service_account: None,
+        cluster: false,
+        warnings: Vec::new(),
+    };
+
+    let typed = plan(&external_secret(
+        r"  data:
+  - secretKey: tls.crt
+    remoteRef: {key: cert/web-tls}
+  - secretKey: signing.jwk
+    remoteRef: {key: key/signing-ec}
+  - secretKey: signing.crv
+    remoteRef: {key: key/signing-ec, property: crv}
+  - secretKey: password
+    remoteRef: {key: secret/db-password}
+",
+    ))
+    .unwrap();
+    let fetched = reader
+        .fetch(&store, Caller::Controller, &typed)
+        .await
+        .unwrap();
+    let data = assemble(&typed, &fetched).unwrap();
+
+    // The certificate is the DER Key Vault holds as `cer`, not PEM.
+    let direct = SecretClient::builder(&emulator.vault_url("orders-kv"), own)
+        .with_http_client(http)
+        .build()
+        .unwrap();
+    let certificate = direct
+        .certificate_client()
+        .get_certificate("web-tls")
+        .await
+        .unwrap();
+    assert_eq!(data["tls.crt"], certificate.cer);
+    assert_eq!(data["tls.crt"][0], 0x30, "DER starts with a SEQUENCE");
+    // The key is its public JWK in JSON; property reads into it.
+    let jwk: serde_json::Value = serde_json::from_slice(&data["signing.jwk"]).unwrap();
+    assert_eq!(jwk["kty"], "EC");
+    assert!(jwk["kid"].as_str().unwrap().contains("/keys/signing-ec/"));
+    assert!(jwk.get("d").is_none(), "never the private part");
+    assert_eq!(data["signing.crv"], jwk["crv"].as_str().unwrap().as_bytes());
+    assert_eq!(data["password"], b"s3cr3t-from-key-vault");
+
+    // dataFrom.find: three ExternalSecrets of one store and identity within
+    // a refresh list the vault once, then read each match.
+    let find = plan(&external_secret(
+        r#"  dataFrom:
+  - find: {name: {regexp: "^db-"}}
+"#,
+    ))
+    .unwrap();
+    let before = emulator.counters().vault_requests();
+    for _ in 0..3 {
+        let fetched = reader
+            .fetch(&store, Caller::Controller, &find)
+            .await
+            .unwrap();
+        let found = assemble(&find, &fetched).unwrap();
+        assert_eq!(found["db-password"], b"s3cr3t-from-key-vault");
+    }
+    let matches = 1;
+    assert_eq!(
+        emulator.counters().vault_requests() - before,
+        1 + 3 * matches,
+        "one listing, then the matches' reads"
+    );
+    assert_eq!(
+        reader.requests(),
+        4 + 1 + 3 * matches,
+        "the budget counts what was sent"
+    );
+    // A listing older than the asking ExternalSecret's refresh is redone.
+    let short = plan(&external_secret(
+        r#"  dataFrom:
+  - find: {name: {regexp: "^db-"}}
+"#,
+    ))
+    .map(|mut p| {
+        p.refresh = Some(Duration::from_millis(1));
+        p
+    })
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let before = emulator.counters().vault_requests();
+    reader
+        .fetch(&store, Caller::Controller, &short)
+        .await
+        .unwrap();
+    assert_eq!(emulator.counters().vault_requests() - before, 1 + matches);
+}
