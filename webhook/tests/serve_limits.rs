@@ -191,3 +191,67 @@ async fn a_refused_body_is_logged_with_one_message_field() {
     );
     assert!(parsed["fields"]["reason"].is_string(), "{line}");
 }
+
+/// Sends the headers of an admission declaring `length` body bytes and
+/// one byte of it.
+async fn upload_declaring(port: u16, ca: &str, length: usize) -> TlsStream {
+    let mut stream = support::tls_connect(port, ca).await;
+    let head = format!(
+        "POST /mutate-v1-pod HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.flush().await.unwrap();
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_past_the_body_budget_get_503_at_once_and_good_admissions_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = generate_certs(dir.path());
+    let webhook = Webhook::start(
+        dir.path(),
+        &write_service_accounts(dir.path()),
+        &[
+            "--max-buffered-body-bytes",
+            &(8 << 20).to_string(),
+            "--request-timeout",
+            "2s",
+        ],
+    );
+    webhook.wait_ready().await;
+    let port = webhook.webhook.port();
+
+    // 3 MiB of the 8 MiB budget taken by a stalled upload...
+    let mut holding = upload_declaring(port, &ca, 3 << 20).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...so a 6 MiB one is refused before any of its body is read.
+    let mut refused = upload_declaring(port, &ca, 6 << 20).await;
+    let (answer, took) = until_closed(&mut refused, Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    // Good admissions fit in what is left.
+    let client = client_trusting(&ca);
+    for i in 0..5 {
+        support::admit(&client, &webhook.url(), &format!("small-{i}"))
+            .await
+            .unwrap();
+    }
+    // When the stalled upload is cut off at its deadline, its bytes come back.
+    let (cut, _) = until_closed(&mut holding, Duration::from_secs(5))
+        .await
+        .expect("the stalled upload is cut off");
+    assert!(cut.starts_with("HTTP/1.1 408"), "{cut}");
+    let mut admitted = upload_declaring(port, &ca, 6 << 20).await;
+    assert!(
+        until_closed(&mut admitted, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "the 6 MiB upload now waits for its body instead of a 503"
+    );
+}

@@ -91,6 +91,11 @@ pub(crate) struct ServeArgs {
     /// before their connections are closed and the process exits.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     drain_timeout: Duration,
+    /// Bytes of request bodies buffered at once across all admissions
+    /// (at least one 7 MiB body); past it, requests get 503 with
+    /// Retry-After instead of growing the process toward its memory limit.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    max_buffered_body_bytes: usize,
     /// How often the certificate files are checked for a renewed pair.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     cert_reload_interval: Duration,
@@ -210,6 +215,7 @@ async fn serve<L: ServiceAccountLookup>(
         shutdown_delay: args.shutdown_delay,
         request_timeout: args.request_timeout,
         drain_timeout: args.drain_timeout,
+        max_buffered_body_bytes: args.max_buffered_body_bytes,
         ..ServerOptions::default()
     };
     let local = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();

@@ -5,6 +5,7 @@
 //! delay (while the API server's endpoints catch up), then closes its
 //! listeners and lets every in-flight admission finish before returning.
 
+mod budget;
 mod connections;
 mod readiness;
 mod routes;
@@ -61,6 +62,9 @@ pub struct ServerOptions {
     /// finish; connections still open then are closed, so shutdown always
     /// ends (before the kubelet's SIGKILL).
     pub drain_timeout: Duration,
+    /// Bytes of request bodies buffered at once across all admissions
+    /// (never less than one maximal body); past it, 503 with Retry-After.
+    pub max_buffered_body_bytes: usize,
 }
 
 impl ServerOptions {
@@ -82,6 +86,7 @@ impl Default for ServerOptions {
             shutdown_delay: Duration::from_secs(5),
             request_timeout: Duration::from_secs(12),
             drain_timeout: Duration::from_secs(10),
+            max_buffered_body_bytes: 16 << 20,
         }
     }
 }
@@ -113,12 +118,15 @@ pub async fn run<L: ServiceAccountLookup>(
     let serving = CancellationToken::new();
     let webhook = tokio::spawn(connections::serve(
         listeners.webhook,
-        admission_router(Arc::clone(&state)).layer(
-            tower_http::timeout::TimeoutLayer::with_status_code(
+        admission_router(Arc::clone(&state))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 axum::http::StatusCode::REQUEST_TIMEOUT,
                 options.request_timeout,
-            ),
-        ),
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                budget::BodyBudget::new(options.max_buffered_body_bytes),
+                budget::limit,
+            )),
         Some(acceptor),
         timeouts,
         serving.clone(),
