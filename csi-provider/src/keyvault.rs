@@ -91,10 +91,7 @@ impl From<WorkloadVaults> for AzureKeyVault {
     /// vault's concurrency permit while it waits, and within its deadline.
     fn from(vaults: WorkloadVaults) -> Self {
         Self {
-            vaults: vaults.with_retry_policy(RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::default()
-            }),
+            vaults: vaults.with_retry_policy(RetryPolicy::once()),
         }
     }
 }

@@ -73,15 +73,6 @@ pub struct Reader {
     throttled: AtomicU64,
 }
 
-/// One attempt per Key Vault request: throttling is the budget's to wait
-/// out, by requeueing, never by a sleeping reconcile.
-const ONE_ATTEMPT: RetryPolicy = RetryPolicy {
-    max_attempts: 1,
-    initial_delay: Duration::from_millis(800),
-    max_delay: Duration::from_secs(30),
-    max_total: Duration::from_secs(60),
-};
-
 impl Reader {
     /// `vaults` for referenced ServiceAccounts, `own` for stores without
     /// one (`None` when the controller's pod has no workload identity),
@@ -95,7 +86,9 @@ impl Reader {
         per_window: u32,
     ) -> Self {
         Self {
-            vaults: vaults.with_retry_policy(ONE_ATTEMPT),
+            // One attempt per Key Vault request: throttling is the budget's
+            // to wait out, by requeueing, never by a sleeping reconcile.
+            vaults: vaults.with_retry_policy(RetryPolicy::once()),
             own,
             own_clients: Mutex::default(),
             http,
@@ -147,7 +140,7 @@ impl Reader {
                     return Ok(client.clone());
                 }
                 let mut builder = SecretClient::builder(&store.vault_url, own.clone())
-                    .with_retry_policy(ONE_ATTEMPT);
+                    .with_retry_policy(RetryPolicy::once());
                 if let Some(http) = &self.http {
                     builder = builder.with_http_client(http.clone());
                 }

@@ -34,6 +34,18 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// One attempt, no retry: for a caller that waits out throttling
+    /// itself (a CSI mount within its deadline, a controller that
+    /// requeues), so that no client sleeps while holding its caller's
+    /// permit or worker.
+    #[must_use]
+    pub fn once() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
     /// The delay after failed attempt number `attempt` (0 for the first):
     /// `initial * 2^attempt` scaled by `jitter` (expected in 0.8..1.2),
     /// capped at `max_delay`, and never shorter than `retry_after`.
