@@ -109,20 +109,8 @@ async fn key_vault_shares_the_credentials_transport_and_waits_on_its_clock() {
         seen: Mutex::new(Vec::new()),
     });
     let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, ASSERTION).unwrap();
-    let config = WorkloadIdentityConfig::builder()
-        .client_id("3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34")
-        .tenant_id(TENANT)
-        .token_file(&token_file)
-        .build()
-        .unwrap();
     // Only the credential is given the transport.
-    let credential = WorkloadIdentityCredential::builder(config)
-        .with_transport(SharedCloud(Arc::clone(&cloud)))
-        .with_clock(clock.clone())
-        .build()
-        .unwrap();
+    let credential = credential(&cloud, dir.path());
     let client = SecretClient::new("https://orders.vault.azure.net", credential).unwrap();
 
     let secret = client.get_secret("db-password").await.unwrap();
@@ -179,10 +167,7 @@ async fn a_known_challenge_skips_the_probe_and_retry_after_reaches_the_caller() 
     let dir = tempfile::tempdir().unwrap();
     let credential = credential(&cloud, dir.path());
     // No retries: the throttled answer is the caller's, with its wait.
-    let once = RetryPolicy {
-        max_attempts: 1,
-        ..RetryPolicy::default()
-    };
+    let once = RetryPolicy::once();
     let first = SecretClient::builder("https://orders.vault.azure.net", credential.clone())
         .with_retry_policy(once)
         .build()

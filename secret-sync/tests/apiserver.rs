@@ -234,6 +234,17 @@ async fn failed_with(client: &Client, namespace: &str, name: &str) -> String {
     .await
 }
 
+/// Waits up to `within` for the `sync/rotating` Secret's `value` to be
+/// `expected`.
+async fn rotating_holds(client: &Client, expected: &str, within: Duration, what: &str) {
+    eventually(within, what, || async {
+        secret_data(client, "sync", "rotating")
+            .await
+            .filter(|d| d.get("value").map(String::as_str) == Some(expected))
+    })
+    .await;
+}
+
 /// The first event of `namespace` with `reason`, waited for.
 async fn event(
     client: &Client,
@@ -437,12 +448,7 @@ spec:
         ),
     )
     .await;
-    eventually(Duration::from_secs(30), "the first version", || async {
-        secret_data(&client, "sync", "rotating")
-            .await
-            .filter(|d| d.get("value").map(String::as_str) == Some("v1"))
-    })
-    .await;
+    rotating_holds(&client, "v1", Duration::from_secs(30), "the first version").await;
     // A writer with the same identity, from a TokenRequest of its own.
     let request: k8s_openapi::api::authentication::v1::TokenRequest =
         serde_json::from_value(json!({"spec": {"audiences": [names::DEFAULT_AUDIENCE]}})).unwrap();
@@ -468,14 +474,11 @@ spec:
     .build()
     .unwrap();
     writer.set_secret("rotating", "v2").await.unwrap();
-    eventually(
+    rotating_holds(
+        &client,
+        "v2",
         Duration::from_secs(10),
         "the new version within one refresh",
-        || async {
-            secret_data(&client, "sync", "rotating")
-                .await
-                .filter(|d| d.get("value").map(String::as_str) == Some("v2"))
-        },
     )
     .await;
     let secrets = Api::<Secret>::namespaced(client.clone(), "sync");
@@ -487,14 +490,11 @@ spec:
         )
         .await
         .unwrap();
-    eventually(
+    rotating_holds(
+        &client,
+        "v2",
         Duration::from_secs(10),
         "the hand edit reverted",
-        || async {
-            secret_data(&client, "sync", "rotating")
-                .await
-                .filter(|d| d.get("value").map(String::as_str) == Some("v2"))
-        },
     )
     .await;
     Api::<ExternalSecret>::namespaced(client.clone(), "sync")
