@@ -201,18 +201,12 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
     let metadata = template
         .and_then(|t| t.metadata.clone())
         .unwrap_or_default();
-    let name = es.metadata.name.clone().unwrap_or_default();
     Ok(SyncPlan {
         store: (
             spec.secret_store_ref.name.clone(),
             spec.secret_store_ref.kind,
         ),
-        target: spec
-            .target
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or(name),
+        target: target_name(es),
         creation: spec.target.creation_policy,
         deletion: spec.target.deletion_policy,
         refresh,
@@ -226,6 +220,19 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
         labels: metadata.labels,
         annotations: metadata.annotations,
     })
+}
+
+/// The Secret `es` writes: `target.name`, or the ExternalSecret's own name.
+/// Needed on its own too: a deleted ExternalSecret's Secret is found by it
+/// even when the rest of the spec would not plan.
+#[must_use]
+pub fn target_name(es: &ExternalSecret) -> String {
+    es.spec
+        .target
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| es.metadata.name.clone().unwrap_or_default())
 }
 
 #[cfg(test)]

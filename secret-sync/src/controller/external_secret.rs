@@ -505,13 +505,7 @@ async fn finalize(
     if !es.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(Action::await_change());
     }
-    let target_name = es
-        .spec
-        .target
-        .name
-        .clone()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| owner.name.clone());
+    let target_name = crate::plan::target_name(es);
     if es.spec.target.deletion_policy == DeletionPolicy::Delete
         && let Some(secret) = secrets
             .get_opt(&target_name)
