@@ -299,7 +299,7 @@ async fn steps(broken: Option<Break>, out: &mut String) -> Result<String, Failur
             "2. The webhook mutates it (webhook::mutate, the code `webhook serve` runs)",
             &format!(
                 "{} patch operations; container api gets:\n{}\n{}",
-                mutation.patch().0.len(),
+                mutation.operations(),
                 injected.join("\n"),
                 describe_token_wiring(&stored),
             ),

@@ -8,7 +8,7 @@
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 
 use crate::{
     config::MutationConfig,
@@ -64,7 +64,7 @@ impl ReviewVersion {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ReviewIn<R = AdmissionRequest> {
+struct ReviewIn<R> {
     #[serde(default)]
     api_version: String,
     #[serde(default)]
@@ -113,53 +113,82 @@ pub fn review_envelope(body: &[u8]) -> Result<(ReviewVersion, String), ReviewErr
     Ok((version, request.uid))
 }
 
-/// The fields of an AdmissionRequest this webhook uses.
-#[derive(Debug, Clone, Deserialize)]
+/// An AdmissionRequest as read, its object as `O`.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct RequestIn<O> {
+    uid: String,
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    operation: String,
+    #[serde(default)]
+    object: Option<O>,
+    #[serde(default)]
+    dry_run: Option<bool>,
+}
+
+/// The fields of an AdmissionRequest this webhook uses.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct AdmissionRequest {
     /// Identifier the response must echo.
     pub uid: String,
     /// Namespace the object is created in.
-    #[serde(default)]
     pub namespace: String,
     /// Operation. The webhook is registered for `CREATE` only, and only a
     /// creation is mutated (see [`is_creation`](Self::is_creation)).
-    #[serde(default)]
     pub operation: String,
-    /// The object, undecoded.
-    #[serde(default)]
-    pub object: Option<Value>,
+    /// The object, as the JSON text it arrived in (`None` when absent or
+    /// `null`): decoded only as far as the answer needs, never into a tree
+    /// of the whole object.
+    pub object: Option<Box<RawValue>>,
     /// Whether the request is a dry run (`kubectl apply --dry-run=server`).
     ///
     /// The webhook has no side effects (it is registered with
     /// `sideEffects: None`): answering reads a ServiceAccount at most and
     /// writes nothing anywhere. So a dry run is answered exactly as a real
     /// request, touching nothing; the flag only shows in the server's log.
-    #[serde(default)]
     pub dry_run: Option<bool>,
     /// Version of the review it arrived in.
-    #[serde(skip, default = "default_version")]
     pub version: ReviewVersion,
-}
-
-fn default_version() -> ReviewVersion {
-    ReviewVersion::V1
 }
 
 impl AdmissionRequest {
     /// Reads an AdmissionReview request body.
     pub fn from_review_slice(body: &[u8]) -> Result<Self, ReviewError> {
-        let review: ReviewIn =
+        let review: ReviewIn<RequestIn<Box<RawValue>>> =
             serde_json::from_slice(body).map_err(|e| ReviewError::Malformed(e.to_string()))?;
-        Self::from_review(review)
+        let (version, request) = review.open()?;
+        Self::new(version, request, |raw| {
+            Ok(Some(raw).filter(|r| r.get() != "null"))
+        })
     }
 
     /// Reads an AdmissionReview request already parsed as JSON.
     pub fn from_review_value(body: Value) -> Result<Self, ReviewError> {
-        let review: ReviewIn = serde_path_to_error::deserialize(body)
+        let review: ReviewIn<RequestIn<Value>> = serde_path_to_error::deserialize(body)
             .map_err(|e| ReviewError::Malformed(format!("{}: {}", e.path(), e.inner())))?;
-        Self::from_review(review)
+        let (version, request) = review.open()?;
+        Self::new(version, request, |object| raw_object(&object))
+    }
+
+    fn new<O>(
+        version: ReviewVersion,
+        request: RequestIn<O>,
+        raw: impl FnOnce(O) -> Result<Option<Box<RawValue>>, ReviewError>,
+    ) -> Result<Self, ReviewError> {
+        if request.uid.is_empty() {
+            return Err(ReviewError::MissingUid);
+        }
+        Ok(Self {
+            uid: request.uid,
+            namespace: request.namespace,
+            operation: request.operation,
+            object: request.object.map(raw).transpose()?.flatten(),
+            dry_run: request.dry_run,
+            version,
+        })
     }
 
     /// Whether the request creates its object: `operation` is `CREATE`, or
@@ -183,25 +212,26 @@ impl AdmissionRequest {
     /// The request the API server sends when `pod` is created in
     /// `namespace` (`admission.k8s.io/v1`, `CREATE`, not a dry run): how the
     /// dry run and the golden tests feed a bare pod to [`admit`].
-    pub fn pod_creation(uid: impl Into<String>, namespace: impl Into<String>, pod: Value) -> Self {
+    pub fn pod_creation(uid: impl Into<String>, namespace: impl Into<String>, pod: &Value) -> Self {
         Self {
             uid: uid.into(),
             namespace: namespace.into(),
             operation: "CREATE".to_owned(),
-            object: Some(pod),
+            object: raw_object(pod).expect("a JSON value always serializes"),
             dry_run: Some(false),
             version: ReviewVersion::V1,
         }
     }
+}
 
-    fn from_review(review: ReviewIn) -> Result<Self, ReviewError> {
-        let (version, mut request) = review.open()?;
-        if request.uid.is_empty() {
-            return Err(ReviewError::MissingUid);
-        }
-        request.version = version;
-        Ok(request)
+/// The JSON text of an object held as a value; `None` for `null`.
+fn raw_object(object: &Value) -> Result<Option<Box<RawValue>>, ReviewError> {
+    if object.is_null() {
+        return Ok(None);
     }
+    serde_json::value::to_raw_value(object)
+        .map(Some)
+        .map_err(|e| ReviewError::Malformed(format!("object: {e}")))
 }
 
 /// Longest warning sent, in characters: the API server truncates longer
@@ -258,7 +288,8 @@ pub struct AdmissionResponse {
     version: ReviewVersion,
     uid: String,
     allowed: bool,
-    patch: Option<json_patch::Patch>,
+    /// The JSON Patch, as JSON text.
+    patch: Option<String>,
     warnings: Vec<String>,
     denial: Option<(u16, String)>,
 }
@@ -291,7 +322,7 @@ impl AdmissionResponse {
             Ok(mutation) => {
                 let warnings = bounded(mutation.warnings().to_vec());
                 Self {
-                    patch: Some(mutation.into_patch()).filter(|p| !p.0.is_empty()),
+                    patch: mutation.into_patch_json(),
                     warnings,
                     ..self
                 }
@@ -323,8 +354,10 @@ impl AdmissionResponse {
     }
 
     /// The patch, when the pod is admitted and needs one.
-    pub fn patch(&self) -> Option<&json_patch::Patch> {
-        self.patch.as_ref()
+    pub fn patch(&self) -> Option<json_patch::Patch> {
+        self.patch
+            .as_deref()
+            .map(|json| serde_json::from_str(json).expect("the mutation writes a valid JSON Patch"))
     }
 
     /// Warnings shown to the user.
@@ -337,56 +370,66 @@ impl AdmissionResponse {
         self.denial.as_ref().map(|(c, m)| (*c, m.as_str()))
     }
 
-    /// The full AdmissionReview to send back.
+    /// The full AdmissionReview to send back, as a JSON value.
     pub fn into_review(self) -> Value {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Review<'a> {
-            api_version: &'static str,
-            kind: &'static str,
-            response: Response<'a>,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Response<'a> {
-            uid: &'a str,
-            allowed: bool,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            patch_type: Option<&'static str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            patch: Option<String>,
-            #[serde(skip_serializing_if = "<[String]>::is_empty")]
-            warnings: &'a [String],
-            #[serde(skip_serializing_if = "Option::is_none")]
-            status: Option<Status<'a>>,
-        }
-        #[derive(Serialize)]
-        struct Status<'a> {
-            code: u16,
-            message: &'a str,
-        }
+        serde_json::from_slice(&self.to_body()).expect("the response body is JSON")
+    }
 
-        let patch = self.patch.as_ref().map(|p| {
-            let bytes = serde_json::to_vec(p).expect("a JSON Patch always serializes");
-            base64::engine::general_purpose::STANDARD.encode(bytes)
+    /// The full AdmissionReview to send back, as the JSON body of the
+    /// response. Written directly: the patch's base64 text needs no
+    /// escaping, and encoding it as a JSON string would scan it again.
+    pub fn to_body(&self) -> Vec<u8> {
+        let engine = &base64::engine::general_purpose::STANDARD;
+        let patch_len = self.patch.as_ref().map_or(0, |p| p.len() / 3 * 4 + 4);
+        let mut body = Vec::with_capacity(256 + patch_len);
+        body.extend_from_slice(b"{\"apiVersion\":\"");
+        body.extend_from_slice(self.version.api_version().as_bytes());
+        body.extend_from_slice(b"\",\"kind\":\"");
+        body.extend_from_slice(KIND.as_bytes());
+        body.extend_from_slice(b"\",\"response\":{\"uid\":");
+        write_json(&mut body, &self.uid);
+        body.extend_from_slice(if self.allowed {
+            b",\"allowed\":true"
+        } else {
+            b",\"allowed\":false"
         });
-        let review = Review {
-            api_version: self.version.api_version(),
-            kind: KIND,
-            response: Response {
-                uid: &self.uid,
-                allowed: self.allowed,
-                patch_type: patch.as_ref().map(|_| "JSONPatch"),
-                patch,
-                warnings: &self.warnings,
-                status: self.denial.as_ref().map(|(code, message)| Status {
+        if let Some(patch) = &self.patch {
+            body.extend_from_slice(b",\"patchType\":\"JSONPatch\",\"patch\":\"");
+            let start = body.len();
+            let encoded = base64::encoded_len(patch.len(), true).expect("a patch fits in memory");
+            body.resize(start + encoded, 0);
+            let written = engine
+                .encode_slice(patch, &mut body[start..])
+                .expect("the buffer is sized for the encoding");
+            body.truncate(start + written);
+            body.push(b'"');
+        }
+        if !self.warnings.is_empty() {
+            body.extend_from_slice(b",\"warnings\":");
+            write_json(&mut body, &self.warnings);
+        }
+        if let Some((code, message)) = &self.denial {
+            #[derive(Serialize)]
+            struct Status<'a> {
+                code: u16,
+                message: &'a str,
+            }
+            body.extend_from_slice(b",\"status\":");
+            write_json(
+                &mut body,
+                &Status {
                     code: *code,
                     message,
-                }),
-            },
-        };
-        serde_json::to_value(review).expect("an AdmissionReview always serializes")
+                },
+            );
+        }
+        body.extend_from_slice(b"}}");
+        body
     }
+}
+
+fn write_json(body: &mut Vec<u8>, value: &impl Serialize) {
+    serde_json::to_writer(body, value).expect("strings always serialize");
 }
 
 /// Answers one AdmissionRequest: decode the pod, look up its ServiceAccount,
@@ -417,9 +460,9 @@ pub async fn admit<L: ServiceAccountLookup>(
         );
         return AdmissionResponse::for_request(request);
     }
-    let result = match request.object.as_ref().filter(|o| !o.is_null()) {
+    let result = match request.object.as_deref() {
         None => Err(Denial::MissingObject),
-        Some(raw) => match AdmissionPod::parse(raw, &request.namespace) {
+        Some(raw) => match AdmissionPod::from_json(raw.get(), &request.namespace) {
             Err(denial) => Err(denial),
             Ok(pod) => {
                 let span = tracing::Span::current();
@@ -445,7 +488,7 @@ pub async fn admit<L: ServiceAccountLookup>(
             for warning in bounded(mutation.warnings().to_vec()) {
                 tracing::info!(%warning, "admitted with a warning");
             }
-            tracing::debug!(operations = mutation.patch().0.len(), "admitted");
+            tracing::debug!(operations = mutation.operations(), "admitted");
         }
         Err(denial) => tracing::info!(code = denial.code(), reason = %denial, "denied"),
     }

@@ -120,9 +120,10 @@ pub async fn review_workload<L: ServiceAccountLookup>(
     service_accounts: &L,
 ) -> AdmissionResponse {
     let response = AdmissionResponse::for_request(request);
-    let Some(object) = request.object.as_ref() else {
+    let Some(raw) = request.object.as_deref() else {
         return response;
     };
+    let object = &prune::workload_object(raw.get());
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
     let namespace = match request.namespace.as_str() {
         "" => object
@@ -185,5 +186,6 @@ fn display_name(object: &Value) -> String {
     }
 }
 
+mod prune;
 #[cfg(test)]
 mod tests;

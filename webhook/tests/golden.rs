@@ -86,8 +86,7 @@ fn run_case(dir: &Path) -> Result<(), Failed> {
     // `--service-accounts` file would serve it.
     let accounts = StaticServiceAccounts::new(sa);
     let answer = |pod: &Value| {
-        let request =
-            AdmissionRequest::pod_creation("golden", config.namespace.as_str(), pod.clone());
+        let request = AdmissionRequest::pod_creation("golden", config.namespace.as_str(), pod);
         futures::executor::block_on(admit(&request, &mutation_config, &accounts))
     };
     let response = answer(&raw);

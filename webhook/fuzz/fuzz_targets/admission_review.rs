@@ -49,11 +49,13 @@ fuzz_target!(|data: &[u8]| {
         .with_tenant_id("72f988bf-86f1-41af-91ab-2d7cd011db47".parse().expect("valid tenant"));
     let response = futures::executor::block_on(admit(&request, &config, &EveryAccount));
 
-    if let (true, Some(patch), Some(raw)) = (response.is_allowed(), response.patch(), &request.object) {
-        let mut mutated: Value = raw.clone();
+    if let (true, Some(patch), Some(raw)) =
+        (response.is_allowed(), response.patch(), request.object.as_deref())
+    {
+        let mut mutated: Value = serde_json::from_str(raw.get()).expect("the object is JSON");
         json_patch::patch(&mut mutated, &patch.0).expect("the patch applies to its own input");
         let mut again = request.clone();
-        again.object = Some(mutated);
+        again.object = Some(serde_json::value::to_raw_value(&mutated).expect("serializes"));
         let second = futures::executor::block_on(admit(&again, &config, &EveryAccount));
         assert!(second.is_allowed(), "the output is denied: {:?}", second.denial());
         assert!(second.patch().is_none(), "not idempotent: {:?}", second.patch());

@@ -115,8 +115,13 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
         Some(path) => input::service_accounts(path, default_ns)?,
         None => Vec::new(),
     };
-    if let Some(pod) = &request.object {
-        explain_selection(pod);
+    // The CLI's input is a file, not hostile traffic: a whole tree is fine.
+    if let Some(pod) = request
+        .object
+        .as_deref()
+        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+    {
+        explain_selection(&pod);
     }
 
     let accounts = Recording::new(accounts);
@@ -142,7 +147,7 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
     let printed = match (raw_output, args.output) {
         (Some(pod), Output::Pod) if !denied => pod_after(&response, &pod)?,
         (Some(_), Output::Patch) if !denied => {
-            serde_json::to_value(response.patch().cloned().unwrap_or_default())
+            serde_json::to_value(response.patch().unwrap_or_default())
                 .expect("a JSON Patch always serializes")
         }
         (Some(_), Output::Pod | Output::Patch) => Value::Null,
@@ -162,7 +167,7 @@ pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
 
 /// Wraps a pod in the request the API server would send for its creation.
 fn synthetic_request(pod: &Value, namespace: &str) -> AdmissionRequest {
-    AdmissionRequest::pod_creation("dry-run", namespace, pod.clone())
+    AdmissionRequest::pod_creation("dry-run", namespace, pod)
 }
 
 /// The `--service-account` accounts, served as the server serves a

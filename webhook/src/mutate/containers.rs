@@ -1,11 +1,16 @@
 //! Environment variables and the token mount, per container.
 
-use std::collections::{BTreeSet, HashSet};
+use std::{
+    collections::{BTreeSet, HashSet},
+    sync::LazyLock,
+};
 
-use k8s_openapi::api::core::v1::Container;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::{AdmissionPod, Denial, PatchBuilder};
+use super::{
+    AdmissionPod, Denial, PatchBuilder,
+    view::{Container, text},
+};
 use azure_wi_core::names;
 
 /// The container lists that are mutated, in the reference's order.
@@ -14,19 +19,29 @@ use azure_wi_core::names;
 const LISTS: [&str; 2] = ["initContainers", "containers"];
 
 /// Every container the annotation `skip-containers` may name.
-pub(super) fn all<'p>(pod: &'p AdmissionPod<'_>) -> impl Iterator<Item = &'p Container> {
+pub(super) fn all<'p, 'a>(
+    pod: &'p AdmissionPod<'a>,
+) -> impl Iterator<Item = &'p Container<'a>> + use<'p, 'a> {
     LISTS.into_iter().flat_map(|list| containers(pod, list))
 }
 
-fn containers<'p>(pod: &'p AdmissionPod<'_>, list: &str) -> &'p [Container] {
-    let Some(spec) = pod.pod.spec.as_ref() else {
+fn containers<'p, 'a>(pod: &'p AdmissionPod<'a>, list: &str) -> &'p [Container<'a>] {
+    let Some(spec) = pod.view.spec.as_ref() else {
         return &[];
     };
-    match list {
-        "initContainers" => spec.init_containers.as_deref().unwrap_or_default(),
+    let list = match list {
+        "initContainers" => &spec.init_containers,
         _ => &spec.containers,
-    }
+    };
+    list.as_deref().unwrap_or_default()
 }
+
+/// Most containers one pod may have mutated. Each one mutated grows the
+/// stored pod by a few hundred bytes (four variables and a mount), so far
+/// fewer than this already pass the 1.5 MiB an object may take in etcd; a
+/// bound keeps a hostile review of hundreds of thousands of empty
+/// containers from costing the webhook a patch of hundreds of megabytes.
+pub const MAX_MUTATED_CONTAINERS: usize = 5_000;
 
 /// Adds the identity environment and the token mount to every container not
 /// in `skip`. Native sidecars (init containers with `restartPolicy: Always`)
@@ -34,18 +49,30 @@ fn containers<'p>(pod: &'p AdmissionPod<'_>, list: &str) -> &'p [Container] {
 pub(super) fn inject(
     pod: &AdmissionPod<'_>,
     env: &[(&str, &str)],
-    skip: &BTreeSet<String>,
+    skip: &BTreeSet<&str>,
     patch: &mut PatchBuilder,
 ) -> Result<(), Denial> {
+    let mutated = all(pod).filter(|c| !skip.contains(c.name())).count();
+    if mutated > MAX_MUTATED_CONTAINERS {
+        return Err(Denial::TooManyContainers { count: mutated });
+    }
+    // Serialized once, written into every container.
+    let env_json: Vec<(&str, String)> = env
+        .iter()
+        .map(|&(name, value)| {
+            let json = serde_json::to_string(&EnvVar { name, value })
+                .expect("a variable always serializes");
+            (name, json)
+        })
+        .collect();
     for list in LISTS {
         for (index, container) in containers(pod, list).iter().enumerate() {
-            if skip.contains(&container.name) {
+            if skip.contains(container.name()) {
                 continue;
             }
-            let raw = &pod.raw["spec"][list][index];
             let path = vec!["spec".to_owned(), list.to_owned(), index.to_string()];
-            add_env(container, raw, env, &path, patch);
-            mount_token(container, raw, &path, patch)?;
+            add_env(container, &env_json, &path, patch);
+            mount_token(container, &path, patch)?;
         }
     }
     Ok(())
@@ -54,9 +81,8 @@ pub(super) fn inject(
 /// Appends each variable the container does not already define, by `value`
 /// or `valueFrom`: what the user set is never overridden.
 fn add_env(
-    container: &Container,
-    raw: &Value,
-    env: &[(&str, &str)],
+    container: &Container<'_>,
+    env: &[(&str, String)],
     path: &[String],
     patch: &mut PatchBuilder,
 ) {
@@ -64,14 +90,14 @@ fn add_env(
         .env
         .iter()
         .flatten()
-        .map(|var| var.name.as_str())
+        .map(|var| text(&var.name))
         .collect();
-    let missing = env
+    let missing: Vec<&str> = env
         .iter()
         .filter(|(name, _)| !defined.contains(name))
-        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .map(|(_, json)| json.as_str())
         .collect();
-    patch.append(path, "env", raw.get("env"), missing);
+    patch.append_json(path, "env", container.env.is_some(), &missing);
 }
 
 /// Makes sure the token volume is mounted read-only at the token path.
@@ -80,8 +106,7 @@ fn add_env(
 /// place rather than duplicated; a different volume at the token path is a
 /// conflict the API server would reject, so it is refused with a clear reason.
 fn mount_token(
-    container: &Container,
-    raw: &Value,
+    container: &Container<'_>,
     path: &[String],
     patch: &mut PatchBuilder,
 ) -> Result<(), Denial> {
@@ -91,21 +116,21 @@ fn mount_token(
 
     if let Some(other) = mounts
         .iter()
-        .find(|m| m.name != names::TOKEN_VOLUME && at_token_path(&m.mount_path))
+        .find(|m| text(&m.name) != names::TOKEN_VOLUME && at_token_path(text(&m.mount_path)))
     {
         return Err(Denial::TokenMountPathTaken {
-            container: container.name.clone(),
-            volume: other.name.clone(),
+            container: container.name().to_owned(),
+            volume: text(&other.name).to_owned(),
         });
     }
 
     let mut ours = mounts
         .iter()
         .enumerate()
-        .filter(|(_, m)| m.name == names::TOKEN_VOLUME);
+        .filter(|(_, m)| text(&m.name) == names::TOKEN_VOLUME);
     let existing = ours
         .clone()
-        .find(|(_, m)| at_token_path(&m.mount_path))
+        .find(|(_, m)| at_token_path(text(&m.mount_path)))
         .or_else(|| ours.next());
 
     match existing {
@@ -119,23 +144,45 @@ fn mount_token(
                 ]);
                 p
             };
-            if mount.mount_path != names::TOKEN_MOUNT_PATH {
-                patch.add(&base("mountPath"), json!(names::TOKEN_MOUNT_PATH));
+            if text(&mount.mount_path) != names::TOKEN_MOUNT_PATH {
+                patch.add(&base("mountPath"), &names::TOKEN_MOUNT_PATH);
             }
             if mount.read_only != Some(true) {
-                patch.add(&base("readOnly"), json!(true));
+                patch.add(&base("readOnly"), &true);
             }
         }
-        None => patch.append(
+        None => patch.append_json(
             path,
             "volumeMounts",
-            raw.get("volumeMounts"),
-            vec![json!({
-                "name": names::TOKEN_VOLUME,
-                "mountPath": names::TOKEN_MOUNT_PATH,
-                "readOnly": true,
-            })],
+            container.volume_mounts.is_some(),
+            &[TOKEN_MOUNT_JSON.as_str()],
         ),
     }
     Ok(())
 }
+
+/// An injected environment variable, as written into the patch.
+#[derive(Serialize)]
+struct EnvVar<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+/// The token mount, as written into the patch.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenMount {
+    name: &'static str,
+    mount_path: &'static str,
+    read_only: bool,
+}
+
+/// [`TokenMount`] as JSON text, the same in every container.
+static TOKEN_MOUNT_JSON: LazyLock<String> = LazyLock::new(|| {
+    serde_json::to_string(&TokenMount {
+        name: names::TOKEN_VOLUME,
+        mount_path: names::TOKEN_MOUNT_PATH,
+        read_only: true,
+    })
+    .expect("the mount always serializes")
+});

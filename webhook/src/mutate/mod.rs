@@ -1,8 +1,9 @@
 //! The mutation: a pure function of (pod, ServiceAccount, config) that returns
 //! a JSON Patch and warnings, or a denial.
 //!
-//! It reads a typed view of the pod (which also validates it) but writes its
-//! patch against the raw JSON it was given: every operation is an `add` at a
+//! It reads a lean view of the pod (the fields it needs, decoded and checked
+//! straight from the JSON text; see `view.rs`) and writes its patch as paths
+//! into that JSON: every operation is an `add` at a
 //! path this module owns, so fields it does not know survive untouched and
 //! nothing it did not add is ever removed. The one exception is a volume
 //! already named `azure-identity-token` that is not the canonical token
@@ -14,18 +15,20 @@
 mod containers;
 mod expiration;
 mod patch;
+mod view;
 mod volume;
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 
 use azure_wi_core::{ServiceAccountInfo, TenantId, describe_decode_error, is_guid, names};
 
 use crate::config::MutationConfig;
-use patch::PatchBuilder;
+use patch::{PatchBuilder, PatchJson};
+use view::{PodView, text};
 
+pub use containers::MAX_MUTATED_CONTAINERS;
 pub use expiration::Origin as ExpirationOrigin;
 
 /// Why a pod is refused. Every variant maps to HTTP 400 in the
@@ -89,6 +92,18 @@ pub enum Denial {
         /// What the pod's volume is, in words.
         problem: String,
     },
+    /// More containers would be mutated than a pod can hold once mutated.
+    #[error(
+        "the pod has {count} containers to give the workload identity, more than the {max} this \
+         webhook mutates (each adds its environment and token mount, and the pod would pass the \
+         size Kubernetes can store); list the containers that need no identity in {annotation}",
+        max = containers::MAX_MUTATED_CONTAINERS,
+        annotation = names::SKIP_CONTAINERS_ANNOTATION
+    )]
+    TooManyContainers {
+        /// How many containers would be mutated.
+        count: usize,
+    },
 }
 
 impl Denial {
@@ -105,32 +120,56 @@ impl Denial {
 /// A pod decoded from an AdmissionRequest, ready to be looked up and mutated.
 ///
 /// Parsing first lets the caller learn which ServiceAccount to fetch (which
-/// may need I/O) before calling the pure [`mutate`].
+/// may need I/O) before calling the pure [`mutate`]. Only the fields the
+/// mutation reads are decoded, borrowing their strings from the input.
 #[derive(Debug)]
 pub struct AdmissionPod<'a> {
-    raw: &'a Value,
-    pod: Pod,
+    view: PodView<'a>,
     namespace: String,
 }
 
 impl<'a> AdmissionPod<'a> {
-    /// Decodes `raw` as a v1 Pod created in `request_namespace`.
+    /// Decodes the pod from its JSON text, as an AdmissionRequest carries
+    /// it: what the server does, without building a tree of the whole pod.
     ///
     /// The request namespace wins, as in the reference: pods created by
     /// controllers carry no `metadata.namespace`.
+    pub fn from_json(json: &'a str, request_namespace: &str) -> Result<Self, Denial> {
+        // The path of a failing field is tracked only once decoding has
+        // failed: tracking it on every pod would cost a third of the parse.
+        let view = match serde_json::from_str(json) {
+            Ok(view) => view,
+            Err(error) => {
+                let mut deserializer = serde_json::Deserializer::from_str(json);
+                let reason =
+                    match serde_path_to_error::deserialize::<_, PodView<'_>>(&mut deserializer) {
+                        Err(e) => describe_decode_error(&e),
+                        Ok(_) => error.to_string(),
+                    };
+                return Err(Denial::UndecodablePod(reason));
+            }
+        };
+        Ok(Self::new(view, request_namespace))
+    }
+
+    /// Decodes `raw` as a v1 Pod created in `request_namespace`, like
+    /// [`from_json`](Self::from_json) for a pod already held as a JSON value.
     pub fn parse(raw: &'a Value, request_namespace: &str) -> Result<Self, Denial> {
-        let pod: Pod = serde_path_to_error::deserialize(raw)
+        let view = serde_path_to_error::deserialize(raw)
             .map_err(|e| Denial::UndecodablePod(describe_decode_error(&e)))?;
+        Ok(Self::new(view, request_namespace))
+    }
+
+    fn new(view: PodView<'a>, request_namespace: &str) -> Self {
         let namespace = if request_namespace.is_empty() {
-            pod.metadata.namespace.clone().unwrap_or_default()
+            view.metadata
+                .as_ref()
+                .map_or("", |m| text(&m.namespace))
+                .to_owned()
         } else {
             request_namespace.to_owned()
         };
-        Ok(Self {
-            raw,
-            pod,
-            namespace,
-        })
+        Self { view, namespace }
     }
 
     /// Namespace the pod is created in, where its ServiceAccount is looked up.
@@ -141,10 +180,10 @@ impl<'a> AdmissionPod<'a> {
     /// `spec.serviceAccountName`, or `default` when it is empty, which is the
     /// account Kubernetes assigns.
     pub fn service_account_name(&self) -> &str {
-        self.pod
+        self.view
             .spec
             .as_ref()
-            .and_then(|s| s.service_account_name.as_deref())
+            .map(|s| text(&s.service_account_name))
             .filter(|n| !n.is_empty())
             .unwrap_or("default")
     }
@@ -152,25 +191,18 @@ impl<'a> AdmissionPod<'a> {
     /// The pod's name for logs: `metadata.name`, or `generateName` with
     /// ` (prefix)` for pods whose name the API server has not chosen yet.
     pub fn display_name(&self) -> String {
-        match (&self.pod.metadata.name, &self.pod.metadata.generate_name) {
-            (Some(name), _) if !name.is_empty() => name.clone(),
-            (_, Some(prefix)) if !prefix.is_empty() => format!("{prefix} (prefix)"),
+        let Some(metadata) = &self.view.metadata else {
+            return String::new();
+        };
+        match (text(&metadata.name), text(&metadata.generate_name)) {
+            (name, _) if !name.is_empty() => name.to_owned(),
+            (_, prefix) if !prefix.is_empty() => format!("{prefix} (prefix)"),
             _ => String::new(),
         }
     }
 
-    /// The raw JSON the pod was decoded from.
-    pub fn raw(&self) -> &'a Value {
-        self.raw
-    }
-
-    fn annotation(&self, key: &str) -> Option<&str> {
-        self.pod
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(key))
-            .map(String::as_str)
+    fn annotations(&self) -> Option<&view::Annotations<'a>> {
+        self.view.metadata.as_ref()?.annotations.as_ref()
     }
 }
 
@@ -178,20 +210,33 @@ impl<'a> AdmissionPod<'a> {
 /// be told.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mutation {
-    patch: json_patch::Patch,
+    patch: PatchJson,
     warnings: Vec<String>,
 }
 
 impl Mutation {
-    /// The RFC 6902 patch to apply to the raw pod; empty when the pod is
-    /// already mutated.
-    pub fn patch(&self) -> &json_patch::Patch {
-        &self.patch
+    /// The RFC 6902 patch to apply to the raw pod, decoded from
+    /// [`patch_json`](Self::patch_json); empty when the pod is already
+    /// mutated.
+    pub fn patch(&self) -> json_patch::Patch {
+        serde_json::from_str(&self.patch.json).expect("the mutation writes a valid JSON Patch")
     }
 
-    /// Consumes the mutation, returning its patch.
-    pub fn into_patch(self) -> json_patch::Patch {
-        self.patch
+    /// The patch as the JSON text sent to the API server.
+    pub fn patch_json(&self) -> &str {
+        &self.patch.json
+    }
+
+    /// How many operations the patch holds; 0 when the pod is already
+    /// mutated.
+    pub fn operations(&self) -> usize {
+        self.patch.operations
+    }
+
+    /// Consumes the mutation, returning its patch as JSON text, or `None`
+    /// when it is empty.
+    pub fn into_patch_json(self) -> Option<String> {
+        (self.patch.operations > 0).then_some(self.patch.json)
     }
 
     /// Warnings for the AdmissionResponse, which kubectl prints. A correctly
@@ -203,7 +248,7 @@ impl Mutation {
     /// The pod after the patch, as the API server would store it.
     pub fn apply_to(&self, raw: &Value) -> Result<Value, json_patch::PatchError> {
         let mut pod = raw.clone();
-        json_patch::patch(&mut pod, &self.patch.0)?;
+        json_patch::patch(&mut pod, &self.patch().0)?;
         Ok(pod)
     }
 }
@@ -244,8 +289,11 @@ pub fn mutate(
     };
     debug_assert_eq!(sa.name(), pod.service_account_name());
 
-    let expiration =
-        expiration::token_expiration(pod.annotation(names::TOKEN_EXPIRATION_ANNOTATION), sa)?;
+    let expiration = expiration::token_expiration(
+        pod.annotations()
+            .and_then(|a| a.token_expiration.as_deref()),
+        sa,
+    )?;
     let mut warnings = Vec::new();
     let env = identity_env(sa, config, &mut warnings);
     let skip = skip_containers(pod, &mut warnings);
@@ -340,19 +388,20 @@ const MAX_NAMED_UNKNOWN: usize = 5;
 
 /// Names in the skip-containers annotation, warning about the ones that match
 /// no container (a typo there silently injects the container).
-fn skip_containers(pod: &AdmissionPod<'_>, warnings: &mut Vec<String>) -> BTreeSet<String> {
-    let skip: BTreeSet<String> = pod
-        .annotation(names::SKIP_CONTAINERS_ANNOTATION)
+fn skip_containers<'p>(pod: &'p AdmissionPod<'_>, warnings: &mut Vec<String>) -> BTreeSet<&'p str> {
+    let skip: BTreeSet<&str> = pod
+        .annotations()
+        .and_then(|a| a.skip_containers.as_deref())
         .unwrap_or("")
         .split(';')
         .map(str::trim)
         .filter(|name| !name.is_empty())
-        .map(str::to_owned)
         .collect();
-    let known: BTreeSet<&str> = containers::all(pod).map(|c| c.name.as_str()).collect();
-    let unknown: Vec<&String> = skip
+    let known: BTreeSet<&str> = containers::all(pod).map(view::Container::name).collect();
+    let unknown: Vec<&str> = skip
         .iter()
-        .filter(|n| !known.contains(n.as_str()))
+        .copied()
+        .filter(|n| !known.contains(n))
         .collect();
     for name in unknown.iter().take(MAX_NAMED_UNKNOWN) {
         warnings.push(format!(
@@ -372,14 +421,18 @@ fn skip_containers(pod: &AdmissionPod<'_>, warnings: &mut Vec<String>) -> BTreeS
 
 /// Gives a pod without `metadata.namespace` the request namespace.
 fn set_namespace(pod: &AdmissionPod<'_>, patch: &mut PatchBuilder) {
-    let current = pod.pod.metadata.namespace.as_deref().unwrap_or("");
+    let metadata = pod.view.metadata.as_ref();
+    let current = metadata.map_or("", |m| text(&m.namespace));
     if !current.is_empty() || pod.namespace.is_empty() {
         return;
     }
     let namespace = Value::String(pod.namespace.clone());
-    match pod.raw.get("metadata") {
-        Some(Value::Object(_)) => patch.add(&["metadata", "namespace"], namespace),
-        _ => patch.add(&["metadata"], serde_json::json!({ "namespace": namespace })),
+    match metadata {
+        Some(_) => patch.add(&["metadata", "namespace"], &namespace),
+        None => patch.add(
+            &["metadata"],
+            &serde_json::json!({ "namespace": namespace }),
+        ),
     }
 }
 

@@ -311,3 +311,29 @@ fn thousands_of_unknown_skip_names_give_five_warnings_and_a_count() {
         )
     );
 }
+
+#[test]
+fn too_many_containers_are_refused_before_a_patch_is_built() {
+    let many: Vec<Value> = (0..=MAX_MUTATED_CONTAINERS)
+        .map(|i| json!({"name": format!("c{i}")}))
+        .collect();
+    let raw = pod(json!({ "containers": many }));
+    let denial = run(&raw, Some(&with_client()), &config()).unwrap_err();
+    assert_eq!(
+        denial,
+        Denial::TooManyContainers {
+            count: MAX_MUTATED_CONTAINERS + 1
+        }
+    );
+    assert!(
+        denial
+            .to_string()
+            .contains(names::SKIP_CONTAINERS_ANNOTATION),
+        "{denial}"
+    );
+
+    // Skipping one brings the pod back under the bound.
+    let mut raw = raw;
+    raw["metadata"]["annotations"] = json!({ names::SKIP_CONTAINERS_ANNOTATION: "c0" });
+    assert!(run(&raw, Some(&with_client()), &config()).is_ok());
+}

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{AdmissionPod, Denial, PatchBuilder};
+use super::{AdmissionPod, Denial, PatchBuilder, view::Volume};
 use azure_wi_core::names;
 
 /// Makes sure the pod has exactly one volume named `azure-identity-token`,
@@ -31,14 +31,13 @@ pub(super) fn ensure_token_volume(
         "expirationSeconds": expiration,
         "audience": audience,
     });
-    let spec = pod.raw.get("spec");
-    let volumes = spec.and_then(|s| s.get("volumes"));
-    let ours: Vec<(usize, &Value)> = volumes
-        .and_then(Value::as_array)
+    let spec = pod.view.spec.as_ref();
+    let volumes = spec.and_then(|s| s.volumes.as_deref());
+    let ours: Vec<(usize, &Volume<'_>)> = volumes
         .into_iter()
         .flatten()
         .enumerate()
-        .filter(|(_, v)| v.get("name").and_then(Value::as_str) == Some(names::TOKEN_VOLUME))
+        .filter(|(_, v)| v.name() == names::TOKEN_VOLUME)
         .collect();
 
     match ours.as_slice() {
@@ -48,10 +47,11 @@ pub(super) fn ensure_token_volume(
                 "projected": { "sources": [{ "serviceAccountToken": token }] },
             });
             match spec {
-                Some(Value::Object(_)) => {
-                    patch.append(&["spec".to_owned()], "volumes", volumes, vec![volume]);
+                Some(_) => {
+                    let exists = volumes.is_some();
+                    patch.append(&["spec".to_owned()], "volumes", exists, &[volume]);
                 }
-                _ => patch.add(&["spec"], json!({ "volumes": [volume] })),
+                None => patch.add(&["spec"], &json!({ "volumes": [volume] })),
             }
             Ok(())
         }
@@ -64,23 +64,17 @@ pub(super) fn ensure_token_volume(
 
 fn canonicalize(
     index: usize,
-    volume: &Value,
+    volume: &Volume<'_>,
     token: &Value,
     patch: &mut PatchBuilder,
     warnings: &mut Vec<String>,
 ) -> Result<(), Denial> {
-    let empty = Map::new();
-    let fields = volume.as_object().unwrap_or(&empty);
-    if let Some(kind) = fields
-        .iter()
-        .find(|(k, v)| *k != "name" && *k != "projected" && !v.is_null())
-        .map(|(k, _)| k)
-    {
+    if let Some(kind) = volume.other_kind.as_deref() {
         return Err(Denial::TokenVolumeConflict {
             problem: format!("defines it as a {kind} volume"),
         });
     }
-    let Some(projected) = fields.get("projected").filter(|p| p.is_object()) else {
+    let Some(projected) = volume.projected.as_ref().filter(|p| p.is_object()) else {
         return Err(Denial::TokenVolumeConflict {
             problem: "defines it without a source, which Kubernetes makes an emptyDir".to_owned(),
         });
@@ -111,13 +105,15 @@ fn canonicalize(
         "sources".to_owned(),
         json!([{ "serviceAccountToken": token }]),
     );
+    let canonical_projected = Value::Object(canonical_projected);
+    // Canonical already: nothing but its name and exactly that source.
+    if !volume.has_other_members && *projected == canonical_projected {
+        return Ok(());
+    }
     let canonical = json!({
         "name": names::TOKEN_VOLUME,
         "projected": canonical_projected,
     });
-    if *volume == canonical {
-        return Ok(());
-    }
     if !foreign.is_empty() {
         let dropped: Vec<String> = foreign.iter().map(|s| describe_source(s)).collect();
         warnings.push(format!(
@@ -127,7 +123,7 @@ fn canonicalize(
             dropped.join(", ")
         ));
     }
-    patch.replace_token_volume(index, canonical);
+    patch.replace_token_volume(index, &canonical);
     Ok(())
 }
 

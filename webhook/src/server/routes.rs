@@ -169,13 +169,15 @@ async fn mutate_pod<L: ServiceAccountLookup>(
     state
         .metrics
         .observe(namespace, started.elapsed().as_secs_f64(), outcome);
-    review_response(response)
+    review_response(&response)
 }
 
-fn review_response(response: AdmissionResponse) -> Response {
-    let body =
-        serde_json::to_vec(&response.into_review()).expect("an AdmissionReview always serializes");
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+fn review_response(response: &AdmissionResponse) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        response.to_body(),
+    )
+        .into_response()
 }
 
 /// The 400 answer to a request that is not JSON, or `None` when it is.
@@ -208,7 +210,7 @@ async fn validate_workload<L: ServiceAccountLookup>(
     }
     if !may_be_labelled(&body) {
         return match review_envelope(&body) {
-            Ok((version, uid)) => review_response(AdmissionResponse::allowed(version, uid)),
+            Ok((version, uid)) => review_response(&AdmissionResponse::allowed(version, uid)),
             Err(error) => bad_request(&state.metrics, BadRequest::Review, error.to_string()),
         };
     }
@@ -225,5 +227,5 @@ async fn validate_workload<L: ServiceAccountLookup>(
     let response = review_workload(&request, &state.service_accounts)
         .instrument(span)
         .await;
-    review_response(response)
+    review_response(&response)
 }
