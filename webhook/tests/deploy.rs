@@ -251,3 +251,176 @@ fn cert_manager_overlay_serves_the_issued_secret_with_less_privilege() {
         serde_json::json!([{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]}])
     );
 }
+
+/// The container port `port` names: a number as is, a name looked up in
+/// the container's `ports`.
+fn container_port(container: &serde_json::Value, port: &serde_json::Value) -> i64 {
+    if let Some(number) = port.as_i64() {
+        return number;
+    }
+    let name = port.as_str().unwrap();
+    container["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("the container has no port named {name}"))["containerPort"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The port the webhook listens on for `flag` (`--metrics-addr`): the value
+/// the Deployment passes, else the binary's own default from `serve --help`.
+fn listen_port(args: &[String], flag: &str) -> i64 {
+    let given = args
+        .iter()
+        .find_map(|a| a.strip_prefix(flag)?.strip_prefix('=').map(str::to_owned));
+    let addr = given.unwrap_or_else(|| {
+        let out = Command::new(env!("CARGO_BIN_EXE_webhook"))
+            .args(["serve", "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        let from_flag = &help[help.find(flag).unwrap_or_else(|| panic!("{flag}: {help}"))..];
+        let default = &from_flag[from_flag.find("[default: ").unwrap() + "[default: ".len()..];
+        default[..default.find(']').unwrap()].to_owned()
+    });
+    addr.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn network_policy_overlay_admits_each_port_only_from_its_caller() {
+    let (text, docs) = render("deploy/overlays/network-policy");
+    for version in ["1.33.0", "1.37.0"] {
+        validate(&text, version);
+    }
+
+    assert_eq!(find_all(&docs, "NetworkPolicy").len(), 1);
+    let policy = find(&docs, "NetworkPolicy", "azure-wi-webhook");
+    let deployment = find(&docs, "Deployment", "azure-wi-webhook-controller-manager");
+    assert_eq!(
+        policy["metadata"]["namespace"],
+        deployment["metadata"]["namespace"]
+    );
+
+    // It selects the webhook's pods, the same ones the Deployment owns.
+    let selector = &policy["spec"]["podSelector"];
+    assert_eq!(
+        selector.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["matchLabels"],
+        "{selector}"
+    );
+    let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let match_labels = selector["matchLabels"].as_object().unwrap();
+    assert!(!match_labels.is_empty());
+    for (key, value) in match_labels {
+        assert_eq!(&labels[key], value, "pod template label {key}");
+    }
+    assert_eq!(
+        selector["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+
+    // Ingress only: the webhook must still reach the API server.
+    assert_eq!(
+        policy["spec"]["policyTypes"],
+        serde_json::json!(["Ingress"])
+    );
+    assert!(policy["spec"].get("egress").is_none());
+
+    // One rule per port; each names its sources (an empty `from` admits
+    // everyone) and nothing admits the whole internet.
+    let rules = policy["spec"]["ingress"].as_array().unwrap();
+    let rule_for = |port: i64| {
+        let found: Vec<_> = rules
+            .iter()
+            .filter(|r| {
+                r["ports"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["port"] == port)
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "rules admitting port {port}: {found:?}");
+        found[0]
+    };
+    for rule in rules {
+        let ports = rule["ports"].as_array().unwrap();
+        assert_eq!(ports.len(), 1, "{rule}");
+        assert_eq!(ports[0]["protocol"], "TCP", "{rule}");
+        let from = rule["from"].as_array().unwrap();
+        assert!(!from.is_empty(), "{rule}");
+        for peer in from {
+            assert_ne!(peer["ipBlock"]["cidr"], "0.0.0.0/0", "{rule}");
+            assert_ne!(peer["ipBlock"]["cidr"], "::/0", "{rule}");
+        }
+    }
+
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+
+    // Admission: the container port the Service sends the API server's
+    // calls to, only from the (patched) control-plane source.
+    let service = find(&docs, "Service", "azure-wi-webhook-webhook-service");
+    let webhook_port = container_port(container, &service["spec"]["ports"][0]["targetPort"]);
+    assert_eq!(webhook_port, listen_port(&args, "--webhook-addr"));
+    let admission = rule_for(webhook_port);
+    assert!(
+        admission["from"][0]["ipBlock"]["cidr"].is_string(),
+        "{admission}"
+    );
+
+    // Health: the port both probes call, which the binary serves.
+    let health_port = container_port(container, &container["livenessProbe"]["httpGet"]["port"]);
+    assert_eq!(
+        health_port,
+        container_port(container, &container["readinessProbe"]["httpGet"]["port"])
+    );
+    assert_eq!(health_port, listen_port(&args, "--health-addr"));
+    rule_for(health_port);
+
+    // Metrics: the port the binary serves /metrics on, from the scraper's
+    // namespace only.
+    let metrics_port = listen_port(&args, "--metrics-addr");
+    let metrics = rule_for(metrics_port);
+    assert!(
+        metrics["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            .is_string(),
+        "{metrics}"
+    );
+
+    // No other port is admitted, and none the pod serves is left out.
+    assert_eq!(rules.len(), 3);
+    let mut declared: Vec<i64> = container["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["containerPort"].as_i64().unwrap())
+        .collect();
+    declared.sort_unstable();
+    let mut admitted = vec![webhook_port, health_port, metrics_port];
+    admitted.sort_unstable();
+    assert_eq!(admitted, declared);
+
+    // The overlay adds the policy and changes nothing else.
+    let (_, base) = render("deploy/base");
+    let rest: Vec<_> = docs
+        .iter()
+        .filter(|d| d["kind"] != "NetworkPolicy")
+        .cloned()
+        .collect();
+    assert_eq!(rest, base);
+}
+
+#[test]
+fn the_default_install_has_no_network_policy() {
+    let (_, docs) = render("deploy/base");
+    assert!(find_all(&docs, "NetworkPolicy").is_empty());
+    find(&docs, "Deployment", "azure-wi-webhook-controller-manager");
+}
