@@ -1,8 +1,12 @@
 //! The accept loop shared by the webhook, health and metrics listeners.
 //!
 //! Each connection is served by hyper's HTTP/1.1 server with a header-read
-//! timeout (slow clients are cut off), optionally behind TLS with a bounded
-//! handshake. On shutdown the listener is closed first, then every open
+//! timeout (slow clients are cut off) and a write deadline (clients that do
+//! not read their response are cut off), optionally behind TLS with a
+//! bounded handshake. A listener may cap its open connections: at the cap
+//! it stops accepting, so new connections wait in the kernel's listen
+//! backlog (bounded, and costing the process nothing) until one closes. On
+//! shutdown the listener is closed first, then every open
 //! connection finishes the request it is serving and closes, or is closed
 //! at the end of the drain time; the loop returns once all of them are
 //! done.
@@ -14,9 +18,19 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     service::TowerToHyperService,
 };
-use tokio::net::TcpListener;
+use tokio::{
+    net::TcpListener,
+    sync::{OwnedSemaphorePermit, Semaphore},
+    time::Instant,
+};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::write_deadline::WriteDeadline;
+
+/// How often reaching the connection cap is logged at most, so an attack
+/// does not turn into a flood of log lines.
+const CAP_WARNING_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Timeouts applied to every connection.
 #[derive(Debug, Clone, Copy)]
@@ -25,22 +39,40 @@ pub(crate) struct Timeouts {
     pub(crate) header_read: Duration,
     /// How long a TLS handshake may take.
     pub(crate) handshake: Duration,
+    /// How long writing may wait for a client that does not read.
+    pub(crate) write: Duration,
     /// How long a connection may take to finish its request once shutdown
     /// began; then it is closed.
     pub(crate) drain: Duration,
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then drains.
+/// With `max_connections`, at most that many connections are open at once
+/// (from accept, through the TLS handshake, to close).
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,
     timeouts: Timeouts,
+    max_connections: Option<usize>,
     shutdown: CancellationToken,
 ) {
     let connections = TaskTracker::new();
     let local = listener.local_addr().ok();
+    let slots = max_connections.map(|n| Arc::new(Semaphore::new(n.max(1))));
+    let mut last_warned: Option<Instant> = None;
     loop {
+        // A slot first, then accept: at the cap, new connections wait in
+        // the listen backlog rather than in memory.
+        let slot = match &slots {
+            None => None,
+            Some(slots) => {
+                let Some(slot) = take_slot(slots, &mut last_warned, &shutdown).await else {
+                    break;
+                };
+                Some(slot)
+            }
+        };
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -55,19 +87,49 @@ pub(crate) async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        connections.spawn(serve_connection(
+        let connection = serve_connection(
             stream,
             peer,
             router.clone(),
             tls.clone(),
             timeouts,
             shutdown.clone(),
-        ));
+        );
+        connections.spawn(async move {
+            connection.await;
+            // The slot is given back when the connection is gone.
+            drop(slot);
+        });
     }
     drop(listener);
     connections.close();
     connections.wait().await;
     tracing::debug!(addr = ?local, "listener drained");
+}
+
+/// Waits for a free connection slot, logging (at most every
+/// [`CAP_WARNING_INTERVAL`]) when there is none; `None` on shutdown.
+async fn take_slot(
+    slots: &Arc<Semaphore>,
+    last_warned: &mut Option<Instant>,
+    shutdown: &CancellationToken,
+) -> Option<OwnedSemaphorePermit> {
+    if let Ok(slot) = Arc::clone(slots).try_acquire_owned() {
+        return Some(slot);
+    }
+    if last_warned.is_none_or(|at| at.elapsed() >= CAP_WARNING_INTERVAL) {
+        *last_warned = Some(Instant::now());
+        tracing::warn!(
+            "at the connection cap (--max-connections); new connections wait in the listen \
+             backlog until one closes"
+        );
+    }
+    tokio::select! {
+        () = shutdown.cancelled() => None,
+        slot = Arc::clone(slots).acquire_owned() => {
+            Some(slot.expect("the connection semaphore is never closed"))
+        }
+    }
 }
 
 async fn serve_connection(
@@ -78,6 +140,7 @@ async fn serve_connection(
     timeouts: Timeouts,
     shutdown: CancellationToken,
 ) {
+    let stream = WriteDeadline::new(stream, timeouts.write);
     match tls {
         Some(acceptor) => {
             match tokio::time::timeout(timeouts.handshake, acceptor.accept(stream)).await {

@@ -9,6 +9,7 @@ mod budget;
 mod connections;
 mod readiness;
 mod routes;
+mod write_deadline;
 
 use std::{sync::Arc, time::Duration};
 
@@ -39,6 +40,17 @@ pub struct Listeners {
     pub metrics: TcpListener,
 }
 
+/// The default cap on open admission connections (`--max-connections`).
+///
+/// Sized for the deployment's 256 MiB memory limit: an idle TLS connection
+/// costs the process about 25 KiB (300 of them raised resident memory by
+/// 7.5 MiB in `tests/attacks.rs`), so 1,000 cost about 25 MiB and leave the
+/// rest of the limit to the 16 MiB body budget and the parsing it admits;
+/// a connection that sends headers costs more (hyper's read buffer), but
+/// only for the header-read timeout. The API server keeps a few
+/// connections per replica alive, far below the cap.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+
 /// Timing and TLS settings of the server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -48,6 +60,20 @@ pub struct ServerOptions {
     pub header_read_timeout: Duration,
     /// How long a TLS handshake may take.
     pub handshake_timeout: Duration,
+    /// How long writing a response may wait for a client that does not
+    /// read it; then the connection is closed, with the rest of the
+    /// response. The clock runs from the first write the client keeps
+    /// waiting until everything written has been taken, so a client
+    /// reading a trickle at a time gets no longer than one reading nothing.
+    /// Applies to every listener.
+    pub response_write_timeout: Duration,
+    /// Connections open at once on the admission listener, from accept to
+    /// close (the health and metrics listeners have their own, uncapped).
+    /// At the cap no more are accepted: new ones wait in the kernel's
+    /// listen backlog until one closes, which costs the process nothing,
+    /// where each accepted TLS connection costs it memory (see
+    /// `--max-connections`).
+    pub max_connections: usize,
     /// How long to keep serving, unready, after being asked to stop.
     pub shutdown_delay: Duration,
     /// How long one admission may take from its headers to its response,
@@ -72,6 +98,7 @@ impl ServerOptions {
         connections::Timeouts {
             header_read: self.header_read_timeout,
             handshake: self.handshake_timeout,
+            write: self.response_write_timeout,
             drain: self.drain_timeout,
         }
     }
@@ -83,6 +110,8 @@ impl Default for ServerOptions {
             tls_min_version: TlsMinVersion::default(),
             header_read_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
+            response_write_timeout: Duration::from_secs(10),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_delay: Duration::from_secs(5),
             request_timeout: Duration::from_secs(12),
             drain_timeout: Duration::from_secs(10),
@@ -129,6 +158,7 @@ pub async fn run<L: ServiceAccountLookup>(
             )),
         Some(acceptor),
         timeouts,
+        Some(options.max_connections),
         serving.clone(),
     ));
     let health = tokio::spawn(connections::serve(
@@ -136,6 +166,7 @@ pub async fn run<L: ServiceAccountLookup>(
         health_router(Arc::clone(&readiness)),
         None,
         timeouts,
+        None,
         serving.clone(),
     ));
     let metrics = tokio::spawn(connections::serve(
@@ -143,6 +174,7 @@ pub async fn run<L: ServiceAccountLookup>(
         metrics_router(Arc::clone(&state.metrics)),
         None,
         timeouts,
+        None,
         serving.clone(),
     ));
 
@@ -184,7 +216,15 @@ pub async fn serve_https(
     stop: CancellationToken,
 ) -> Result<(), ServeError> {
     let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
-    connections::serve(listener, router, Some(acceptor), options.timeouts(), stop).await;
+    connections::serve(
+        listener,
+        router,
+        Some(acceptor),
+        options.timeouts(),
+        Some(options.max_connections),
+        stop,
+    )
+    .await;
     Ok(())
 }
 
