@@ -4,6 +4,9 @@
 //! server first turns `/readyz` unready and keeps serving for the shutdown
 //! delay (while the API server's endpoints catch up), then closes its
 //! listeners and lets every in-flight admission finish before returning.
+//!
+//! The health listener runs on a thread of its own, so `/readyz` answers
+//! within the probe's timeout however busy the admission workers are.
 
 mod budget;
 mod connections;
@@ -127,6 +130,9 @@ pub enum ServeError {
     /// The TLS configuration was refused (for example no usable protocol version).
     #[error("invalid TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
+    /// The thread serving `--health-addr` could not be started.
+    #[error("cannot start the thread serving --health-addr: {0}")]
+    HealthThread(std::io::Error),
 }
 
 /// Runs the server until `stop` is cancelled, then shuts down as described
@@ -145,6 +151,12 @@ pub async fn run<L: ServiceAccountLookup>(
     let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
     let timeouts = options.timeouts();
     let serving = CancellationToken::new();
+    let health = serve_health_on_own_thread(
+        listeners.health,
+        health_router(Arc::clone(&readiness)),
+        timeouts,
+        serving.clone(),
+    )?;
     let webhook = tokio::spawn(connections::serve(
         listeners.webhook,
         admission_router(Arc::clone(&state))
@@ -159,14 +171,6 @@ pub async fn run<L: ServiceAccountLookup>(
         Some(acceptor),
         timeouts,
         Some(options.max_connections),
-        serving.clone(),
-    ));
-    let health = tokio::spawn(connections::serve(
-        listeners.health,
-        health_router(Arc::clone(&readiness)),
-        None,
-        timeouts,
-        None,
         serving.clone(),
     ));
     let metrics = tokio::spawn(connections::serve(
@@ -192,13 +196,53 @@ pub async fn run<L: ServiceAccountLookup>(
     tokio::time::sleep(options.shutdown_delay).await;
     tracing::info!("closing listeners and draining in-flight requests");
     serving.cancel();
-    for task in [webhook, health, metrics] {
+    for task in [webhook, metrics] {
         if let Err(error) = task.await {
             tracing::error!(%error, "a listener task failed");
         }
     }
+    if health.await.is_err() {
+        tracing::error!("the health listener's thread failed");
+    }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Serves the health listener on a thread of its own, with a runtime of its
+/// own, until `stop` is cancelled; the receiver resolves when it is done.
+///
+/// The kubelet's readinessProbe gives `/readyz` one second, and a single
+/// failure takes the replica out of the Service: probes must be answered
+/// however busy the admission workers are (parsing large reviews, building
+/// large patches). The listener is moved to the thread's runtime, so its
+/// sockets are polled there and not by the busy workers.
+fn serve_health_on_own_thread(
+    listener: TcpListener,
+    router: axum::Router,
+    timeouts: connections::Timeouts,
+    stop: CancellationToken,
+) -> Result<tokio::sync::oneshot::Receiver<()>, ServeError> {
+    let listener = listener.into_std().map_err(ServeError::HealthThread)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::HealthThread)?;
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("health".to_owned())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => {
+                        connections::serve(listener, router, None, timeouts, None, stop).await;
+                    }
+                    Err(error) => tracing::error!(%error, "cannot serve the health listener"),
+                }
+            });
+            let _ = done.send(());
+        })
+        .map_err(ServeError::HealthThread)?;
+    Ok(finished)
 }
 
 /// Serves `router` over HTTPS on `listener` with the TLS settings, timeouts
