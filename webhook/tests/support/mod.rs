@@ -493,6 +493,49 @@ pub fn open_sockets(pid: u32) -> usize {
         .count()
 }
 
+/// Whether process `pid` still holds its end of the loopback TCP
+/// connection between its port `server_port` and a client's `client_port`
+/// (from `/proc/net/tcp`: a socket the process has closed is either gone
+/// or orphaned, with inode 0, while the kernel still flushes it).
+pub fn holds_connection(pid: u32, server_port: u16, client_port: u16) -> bool {
+    let port = |address: &str| {
+        address
+            .rsplit(':')
+            .next()
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+    };
+    let inode = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .map(|line| {
+                    line.split_whitespace()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        })
+        .find(|fields| {
+            fields.len() > 9
+                && port(&fields[1]) == Some(server_port)
+                && port(&fields[2]) == Some(client_port)
+        })
+        .map(|fields| fields[9].clone());
+    let Some(inode) = inode.filter(|inode| inode != "0") else {
+        return false;
+    };
+    let wanted = format!("socket:[{inode}]");
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|entry| {
+            std::fs::read_link(entry.path()).is_ok_and(|target| target.to_string_lossy() == wanted)
+        })
+}
+
 /// A labelled pod of ServiceAccount `app` in `team-a` with `containers`
 /// containers: its patch adds environment variables and a volume mount to
 /// every one, so the response grows with the count.
