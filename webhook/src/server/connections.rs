@@ -3,13 +3,20 @@
 //! Each connection is served by hyper's HTTP/1.1 server with a header-read
 //! timeout (slow clients are cut off) and a write deadline (clients that do
 //! not read their response are cut off), optionally behind TLS with a
-//! bounded handshake. A listener may cap its open connections: at the cap
-//! it stops accepting, so new connections wait in the kernel's listen
-//! backlog (bounded, and costing the process nothing) until one closes. On
-//! shutdown the listener is closed first, then every open
-//! connection finishes the request it is serving and closes, or is closed
-//! at the end of the drain time; the loop returns once all of them are
-//! done.
+//! bounded handshake.
+//!
+//! A listener may cap its open connections. At the cap it stops accepting:
+//! new connections wait in the kernel's listen backlog (1,024 with tokio's
+//! `bind`; past it the kernel drops new SYNs and clients retry), which
+//! costs the process nothing, until a connection closes. Waiting serves
+//! good traffic better than accepting and closing at once: an API server
+//! connection that arrives during a burst of idle connections is served a
+//! few seconds later, when the header-read timeout has closed them, instead
+//! of failing.
+//!
+//! On shutdown the listener is closed first, then every open connection
+//! finishes the request it is serving and closes, or is closed at the end
+//! of the drain time; the loop returns once all of them are done.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -65,13 +72,11 @@ pub(crate) async fn serve(
         // A slot first, then accept: at the cap, new connections wait in
         // the listen backlog rather than in memory.
         let slot = match &slots {
+            Some(slots) => match take_slot(slots, &mut last_warned, &shutdown).await {
+                Some(slot) => Some(slot),
+                None => break,
+            },
             None => None,
-            Some(slots) => {
-                let Some(slot) = take_slot(slots, &mut last_warned, &shutdown).await else {
-                    break;
-                };
-                Some(slot)
-            }
         };
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
