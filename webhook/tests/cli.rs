@@ -340,6 +340,18 @@ fn serve_refuses_to_start_without_a_usable_configuration() {
         "{}",
         stderr(&out)
     );
+    for count in ["0", "many"] {
+        let out = run(
+            &[("AZURE_TENANT_ID", TENANT)],
+            &["--max-connections", count],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains(&format!("'{count}' for '--max-connections <N>'")),
+            "{}",
+            stderr(&out)
+        );
+    }
     let out = run(&[("AZURE_TENANT_ID", TENANT)], &["--log-level", "loud"]);
     assert!(
         stderr(&out).contains("error: --log-level \"loud\""),

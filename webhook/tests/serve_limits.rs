@@ -1,7 +1,11 @@
 //! Time bounds of `webhook serve` against clients that hold connections:
 //! an upload that stalls or trickles is cut off at the request deadline
-//! (408, connection closed) while good admissions go on, and SIGTERM ends
-//! the process within the drain time even while such an upload is open.
+//! (408, connection closed) while good admissions go on; uploads past the
+//! body budget get 503 at once; at the connection cap new connections wait
+//! while `/readyz` answers; a client that never reads its response is cut
+//! off at the write deadline.
+//! SIGTERM during a stalled upload, and the log line of a refused body,
+//! are rows of `attacks.rs`.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,46 +16,15 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Webhook, client_trusting, generate_certs, write_service_accounts};
+use support::{
+    TlsStream, Webhook, client_trusting, generate_certs, until_closed, upload_declaring,
+    write_service_accounts,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-type TlsStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
-
-/// A TLS connection to the webhook that has sent the headers of an
-/// admission declaring a 1,000-byte body, and one byte of it.
+/// Headers of an admission declaring a 1,000-byte body, and one byte of it.
 async fn upload_started(port: u16, ca: &str) -> TlsStream {
-    let mut stream = support::tls_connect(port, ca).await;
-    stream
-        .write_all(
-            b"POST /mutate-v1-pod HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
-        )
-        .await
-        .unwrap();
-    stream.flush().await.unwrap();
-    stream
-}
-
-/// Everything the server sends until it closes the connection, and how
-/// long that took; `None` if it is still open after `limit`.
-async fn until_closed(stream: &mut TlsStream, limit: Duration) -> Option<(String, Duration)> {
-    let started = Instant::now();
-    let mut received = Vec::new();
-    let read = tokio::time::timeout(limit, async {
-        let mut buf = [0_u8; 4096];
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => received.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    read.ok().map(|()| {
-        (
-            String::from_utf8_lossy(&received).into_owned(),
-            started.elapsed(),
-        )
-    })
+    upload_declaring(port, ca, 1000).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,97 +87,6 @@ async fn stalled_and_trickling_uploads_are_cut_off_at_the_request_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_ends_the_process_while_an_upload_stalls() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = generate_certs(dir.path());
-    let mut webhook = Webhook::start(
-        dir.path(),
-        &write_service_accounts(dir.path()),
-        &[
-            "--shutdown-delay",
-            "0s",
-            "--drain-timeout",
-            "1s",
-            "--request-timeout",
-            "60s",
-        ],
-    );
-    webhook.wait_ready().await;
-    let mut stalled = upload_started(webhook.webhook.port(), &ca).await;
-    // The upload is in the server's hands before the signal.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let sigterm = Instant::now();
-    webhook.terminate();
-    assert_eq!(webhook.wait_exit(Duration::from_secs(10)), Some(0));
-    let took = sigterm.elapsed();
-    assert!(took < Duration::from_secs(5), "exit took {took:?}");
-    assert!(
-        until_closed(&mut stalled, Duration::from_secs(2))
-            .await
-            .is_some(),
-        "the stalled connection outlived the process"
-    );
-    let logs = webhook.logs.lock().unwrap().join("\n");
-    assert!(
-        logs.contains("closed a connection still open at the end of the drain"),
-        "{logs}"
-    );
-    assert!(logs.contains("shut down cleanly"), "{logs}");
-}
-
-#[tokio::test]
-async fn a_refused_body_is_logged_with_one_message_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = generate_certs(dir.path());
-    let webhook = Webhook::start(dir.path(), &write_service_accounts(dir.path()), &[]);
-    webhook.wait_ready().await;
-    let answer = client_trusting(&ca)
-        .post(webhook.url())
-        .header("content-type", "application/json")
-        .body(r#"{"kind": "NotAReview"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 400);
-    let line = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let found = webhook
-                .logs
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|l| l.contains("not a usable AdmissionReview"))
-                .cloned();
-            if let Some(line) = found {
-                return line;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .unwrap();
-    assert_eq!(line.matches("\"message\"").count(), 1, "{line}");
-    let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(
-        parsed["fields"]["message"],
-        "refused a request that is not a usable AdmissionReview"
-    );
-    assert!(parsed["fields"]["reason"].is_string(), "{line}");
-}
-
-/// Sends the headers of an admission declaring `length` body bytes and
-/// one byte of it.
-async fn upload_declaring(port: u16, ca: &str, length: usize) -> TlsStream {
-    let mut stream = support::tls_connect(port, ca).await;
-    let head = format!(
-        "POST /mutate-v1-pod HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{"
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.flush().await.unwrap();
-    stream
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_past_the_body_budget_get_503_at_once_and_good_admissions_go_on() {
     let dir = tempfile::tempdir().unwrap();
     let ca = generate_certs(dir.path());
@@ -253,5 +135,128 @@ async fn uploads_past_the_body_budget_get_503_at_once_and_good_admissions_go_on(
             .await
             .is_none(),
         "the 6 MiB upload now waits for its body instead of a 503"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_cap_new_connections_wait_and_readyz_still_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = generate_certs(dir.path());
+    let webhook = Webhook::start(
+        dir.path(),
+        &write_service_accounts(dir.path()),
+        &["--max-connections", "20", "--header-read-timeout", "2s"],
+    );
+    webhook.wait_ready().await;
+    let (port, pid) = (webhook.webhook.port(), webhook.pid());
+    let rss_before = support::rss_kib(pid);
+
+    // 40 idle TLS connections at once, each given a second to be accepted.
+    let attempts: Vec<_> = (0..40)
+        .map(|_| {
+            let ca = ca.clone();
+            tokio::spawn(async move {
+                tokio::time::timeout(Duration::from_secs(1), support::tls_connect(port, &ca))
+                    .await
+                    .ok()
+            })
+        })
+        .collect();
+    let mut idle = Vec::new();
+    for attempt in attempts {
+        idle.extend(attempt.await.unwrap());
+    }
+    assert_eq!(idle.len(), 20, "handshakes completed past the cap of 20");
+    let grown_kib = support::rss_kib(pid).saturating_sub(rss_before);
+
+    // The health listener is not counted.
+    let probe = support::ReadyzProbe::start(webhook.health);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (readyz, failed) = probe.finish().await;
+    assert!(failed.is_empty(), "/readyz failed: {failed:?}");
+    assert!(readyz < Duration::from_secs(1), "/readyz took {readyz:?}");
+
+    // The idle ones are closed at the header-read timeout (2 s after their
+    // handshake); a good admission waiting meanwhile gets through then.
+    let started = Instant::now();
+    support::admit(&client_trusting(&ca), &webhook.url(), "after-the-cap")
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    println!(
+        "connection cap 20, 40 idle TLS connections: 20 accepted, RSS +{grown_kib} KiB, \
+         /readyz max {} ms, a good admission waited {} ms",
+        readyz.as_millis(),
+        waited.as_millis()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_its_response_is_cut_off_at_the_write_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = generate_certs(dir.path());
+    let webhook = Webhook::start(
+        dir.path(),
+        &write_service_accounts(dir.path()),
+        &["--response-write-timeout", "1s"],
+    );
+    webhook.wait_ready().await;
+    let (port, pid) = (webhook.webhook.port(), webhook.pid());
+
+    // A pod whose patch is larger than the socket buffers can hold.
+    let body = support::review_with_containers("big", 10_000).to_string();
+    let whole = client_trusting(&ca)
+        .post(webhook.url())
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    assert!(whole > 6 << 20, "the response is only {whole} bytes");
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let baseline = support::open_sockets(pid);
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let mut stream = support::tls_connect(port, &ca).await;
+        stream
+            .write_all(&support::raw_admission(body.as_bytes()))
+            .await
+            .unwrap();
+        stream.flush().await.unwrap();
+        readers.push(stream);
+    }
+    let started = Instant::now();
+    let mut holding = support::open_sockets(pid);
+    assert!(
+        holding >= baseline + 3,
+        "{holding} sockets, {baseline} before"
+    );
+    while holding > baseline && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        holding = support::open_sockets(pid);
+    }
+    let closed_after = started.elapsed();
+    assert!(
+        holding <= baseline,
+        "still holding {holding} sockets ({baseline} before) after {closed_after:?}"
+    );
+    // Reading now gets what the kernel held, and then the end.
+    let (partial, _) = until_closed(&mut readers[0], Duration::from_secs(5))
+        .await
+        .expect("the connection ends");
+    assert!(
+        partial.len() < whole,
+        "the whole response was still deliverable"
+    );
+    println!(
+        "3 clients that never read a {} MB response: closed after {} ms (deadline 1 s)",
+        whole / 1_000_000,
+        closed_after.as_millis()
     );
 }

@@ -96,6 +96,18 @@ pub(crate) struct ServeArgs {
     /// Retry-After instead of growing the process toward its memory limit.
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     max_buffered_body_bytes: usize,
+    /// Connections open at once on the admission port; past it, new ones
+    /// wait in the kernel's listen backlog until one closes. Each open TLS
+    /// connection costs memory; the default keeps 1,000 of them well inside
+    /// the deployment's 256 MiB limit. The health and metrics ports are not
+    /// counted.
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS, value_parser = at_least_one)]
+    max_connections: usize,
+    /// How long writing a response may wait for a client that does not
+    /// read it; then the connection is closed. The API server has given up
+    /// by then (timeoutSeconds, 10 s in deploy/).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    response_write_timeout: Duration,
     /// How often the certificate files are checked for a renewed pair.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     cert_reload_interval: Duration,
@@ -216,6 +228,8 @@ async fn serve<L: ServiceAccountLookup>(
         request_timeout: args.request_timeout,
         drain_timeout: args.drain_timeout,
         max_buffered_body_bytes: args.max_buffered_body_bytes,
+        max_connections: args.max_connections,
+        response_write_timeout: args.response_write_timeout,
         ..ServerOptions::default()
     };
     let local = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
@@ -295,6 +309,16 @@ async fn stop_on_signal(stop: CancellationToken) {
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
     }
     stop.cancel();
+}
+
+/// `--max-connections`: a count of at least 1 (0 would refuse every
+/// admission).
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1: 0 would accept no admission at all".to_owned()),
+        Ok(n) => Ok(n),
+        Err(error) => Err(format!("expected a whole number: {error}")),
+    }
 }
 
 fn load_service_accounts(path: &str) -> Result<StaticServiceAccounts, ServeError> {

@@ -4,11 +4,15 @@
 //! server first turns `/readyz` unready and keeps serving for the shutdown
 //! delay (while the API server's endpoints catch up), then closes its
 //! listeners and lets every in-flight admission finish before returning.
+//!
+//! The health listener runs on a thread of its own, so `/readyz` answers
+//! within the probe's timeout however busy the admission workers are.
 
 mod budget;
 mod connections;
 mod readiness;
 mod routes;
+mod write_deadline;
 
 use std::{sync::Arc, time::Duration};
 
@@ -39,6 +43,17 @@ pub struct Listeners {
     pub metrics: TcpListener,
 }
 
+/// The default cap on open admission connections (`--max-connections`).
+///
+/// Sized for the deployment's 256 MiB memory limit: an idle TLS connection
+/// costs the process about 25 KiB (300 of them raised resident memory by
+/// 7.5 MiB in `tests/attacks.rs`), so 1,000 cost about 25 MiB and leave the
+/// rest of the limit to the 16 MiB body budget and the parsing it admits;
+/// a connection that sends headers costs more (hyper's read buffer), but
+/// only for the header-read timeout. The API server keeps a few
+/// connections per replica alive, far below the cap.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+
 /// Timing and TLS settings of the server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -48,6 +63,20 @@ pub struct ServerOptions {
     pub header_read_timeout: Duration,
     /// How long a TLS handshake may take.
     pub handshake_timeout: Duration,
+    /// How long writing a response may wait for a client that does not
+    /// read it; then the connection is closed, with the rest of the
+    /// response. The clock runs from the first write the client keeps
+    /// waiting until everything written has been taken, so a client
+    /// reading a trickle at a time gets no longer than one reading nothing.
+    /// Applies to every listener.
+    pub response_write_timeout: Duration,
+    /// Connections open at once on the admission listener, from accept to
+    /// close (the health and metrics listeners have their own, uncapped).
+    /// At the cap no more are accepted: new ones wait in the kernel's
+    /// listen backlog until one closes, which costs the process nothing,
+    /// where each accepted TLS connection costs it memory (see
+    /// `--max-connections`).
+    pub max_connections: usize,
     /// How long to keep serving, unready, after being asked to stop.
     pub shutdown_delay: Duration,
     /// How long one admission may take from its headers to its response,
@@ -72,6 +101,7 @@ impl ServerOptions {
         connections::Timeouts {
             header_read: self.header_read_timeout,
             handshake: self.handshake_timeout,
+            write: self.response_write_timeout,
             drain: self.drain_timeout,
         }
     }
@@ -83,6 +113,8 @@ impl Default for ServerOptions {
             tls_min_version: TlsMinVersion::default(),
             header_read_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
+            response_write_timeout: Duration::from_secs(10),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_delay: Duration::from_secs(5),
             request_timeout: Duration::from_secs(12),
             drain_timeout: Duration::from_secs(10),
@@ -98,6 +130,9 @@ pub enum ServeError {
     /// The TLS configuration was refused (for example no usable protocol version).
     #[error("invalid TLS configuration: {0}")]
     Tls(#[from] rustls::Error),
+    /// The thread serving `--health-addr` could not be started.
+    #[error("cannot start the thread serving --health-addr: {0}")]
+    HealthThread(std::io::Error),
 }
 
 /// Runs the server until `stop` is cancelled, then shuts down as described
@@ -116,6 +151,12 @@ pub async fn run<L: ServiceAccountLookup>(
     let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
     let timeouts = options.timeouts();
     let serving = CancellationToken::new();
+    let health = serve_health_on_own_thread(
+        listeners.health,
+        health_router(Arc::clone(&readiness)),
+        timeouts,
+        serving.clone(),
+    )?;
     let webhook = tokio::spawn(connections::serve(
         listeners.webhook,
         admission_router(Arc::clone(&state))
@@ -129,13 +170,7 @@ pub async fn run<L: ServiceAccountLookup>(
             )),
         Some(acceptor),
         timeouts,
-        serving.clone(),
-    ));
-    let health = tokio::spawn(connections::serve(
-        listeners.health,
-        health_router(Arc::clone(&readiness)),
-        None,
-        timeouts,
+        Some(options.max_connections),
         serving.clone(),
     ));
     let metrics = tokio::spawn(connections::serve(
@@ -143,6 +178,7 @@ pub async fn run<L: ServiceAccountLookup>(
         metrics_router(Arc::clone(&state.metrics)),
         None,
         timeouts,
+        None,
         serving.clone(),
     ));
 
@@ -160,13 +196,53 @@ pub async fn run<L: ServiceAccountLookup>(
     tokio::time::sleep(options.shutdown_delay).await;
     tracing::info!("closing listeners and draining in-flight requests");
     serving.cancel();
-    for task in [webhook, health, metrics] {
+    for task in [webhook, metrics] {
         if let Err(error) = task.await {
             tracing::error!(%error, "a listener task failed");
         }
     }
+    if health.await.is_err() {
+        tracing::error!("the health listener's thread failed");
+    }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Serves the health listener on a thread of its own, with a runtime of its
+/// own, until `stop` is cancelled; the receiver resolves when it is done.
+///
+/// The kubelet's readinessProbe gives `/readyz` one second, and a single
+/// failure takes the replica out of the Service: probes must be answered
+/// however busy the admission workers are (parsing large reviews, building
+/// large patches). The listener is moved to the thread's runtime, so its
+/// sockets are polled there and not by the busy workers.
+fn serve_health_on_own_thread(
+    listener: TcpListener,
+    router: axum::Router,
+    timeouts: connections::Timeouts,
+    stop: CancellationToken,
+) -> Result<tokio::sync::oneshot::Receiver<()>, ServeError> {
+    let listener = listener.into_std().map_err(ServeError::HealthThread)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::HealthThread)?;
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("health".to_owned())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => {
+                        connections::serve(listener, router, None, timeouts, None, stop).await;
+                    }
+                    Err(error) => tracing::error!(%error, "cannot serve the health listener"),
+                }
+            });
+            let _ = done.send(());
+        })
+        .map_err(ServeError::HealthThread)?;
+    Ok(finished)
 }
 
 /// Serves `router` over HTTPS on `listener` with the TLS settings, timeouts
@@ -184,7 +260,15 @@ pub async fn serve_https(
     stop: CancellationToken,
 ) -> Result<(), ServeError> {
     let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
-    connections::serve(listener, router, Some(acceptor), options.timeouts(), stop).await;
+    connections::serve(
+        listener,
+        router,
+        Some(acceptor),
+        options.timeouts(),
+        Some(options.max_connections),
+        stop,
+    )
+    .await;
     Ok(())
 }
 

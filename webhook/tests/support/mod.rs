@@ -231,11 +231,177 @@ pub async fn tls_connect(
 
 /// An HTTP client that trusts only `ca_pem`.
 pub fn client_trusting(ca_pem: &str) -> reqwest::Client {
+    client_trusting_for(ca_pem, Duration::from_secs(10))
+}
+
+/// An HTTP client that trusts only `ca_pem` and gives up on a request
+/// after `timeout`.
+pub fn client_trusting_for(ca_pem: &str, timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .use_preconfigured_tls(tls_trusting(ca_pem, rustls::ALL_VERSIONS))
-        .timeout(Duration::from_secs(10))
+        .timeout(timeout)
         .build()
         .unwrap()
+}
+
+pub type TlsStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// Sends the headers of an admission declaring `length` body bytes and
+/// one byte of it.
+pub async fn upload_declaring(port: u16, ca: &str, length: usize) -> TlsStream {
+    use tokio::io::AsyncWriteExt as _;
+    let mut stream = tls_connect(port, ca).await;
+    let head = format!(
+        "POST /mutate-v1-pod HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.flush().await.unwrap();
+    stream
+}
+
+/// Everything the server sends until it closes the connection, and how
+/// long that took; `None` if it is still open after `limit`.
+pub async fn until_closed<S>(stream: &mut S, limit: Duration) -> Option<(String, Duration)>
+where
+    S: tokio::io::AsyncRead + Unpin,
+{
+    use tokio::io::AsyncReadExt as _;
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(limit, async {
+        let mut buf = [0_u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok().map(|()| {
+        (
+            String::from_utf8_lossy(&received).into_owned(),
+            started.elapsed(),
+        )
+    })
+}
+
+/// A figure of `/proc/PID/status` in KiB (`VmHWM`, `VmRSS`).
+fn status_kib(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+}
+
+/// The highest resident memory of process `pid` so far, in MiB.
+pub fn peak_rss_mib(pid: u32) -> f64 {
+    status_kib(pid, "VmHWM") as f64 / 1024.0
+}
+
+/// The resident memory of process `pid` now, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS")
+}
+
+/// Polls `/readyz` on a new connection every 100 ms, as the kubelet does,
+/// until finished; records the slowest answer and any that was not 200.
+pub struct ReadyzProbe {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<(Duration, usize, Vec<String>)>,
+}
+
+impl ReadyzProbe {
+    pub fn start(health: SocketAddr) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let url = format!("http://{health}/readyz");
+        let task = tokio::spawn(async move {
+            let (mut slowest, mut probes, mut failures) = (Duration::ZERO, 0, Vec::new());
+            while !stopped.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                match client.get(&url).send().await {
+                    Ok(r) if r.status() == 200 => {}
+                    Ok(r) => failures.push(format!("status {}", r.status())),
+                    Err(e) => failures.push(format!("{e:?}")),
+                }
+                slowest = slowest.max(started.elapsed());
+                probes += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            (slowest, probes, failures)
+        });
+        Self { stop, task }
+    }
+
+    /// Stops probing: the slowest answer (a probe that failed counts with
+    /// the time it took to fail) and the probes that did not answer 200.
+    pub async fn finish(self) -> (Duration, Vec<String>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (slowest, probes, mut failures) = self.task.await.unwrap();
+        if probes == 0 {
+            failures.push("no /readyz probe ran".to_owned());
+        }
+        (slowest, failures)
+    }
+}
+
+/// Small good admissions posted in a loop by `workers` tasks until
+/// finished, each timed.
+pub struct GoodTraffic {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, Vec<String>)>>,
+}
+
+impl GoodTraffic {
+    pub fn start(client: &reqwest::Client, url: &str, workers: usize) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let tasks = (0..workers)
+            .map(|worker| {
+                let (client, url, stop) = (client.clone(), url.to_owned(), Arc::clone(&stop));
+                tokio::spawn(async move {
+                    let (mut took, mut failed, mut n) = (Vec::new(), Vec::new(), 0);
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let started = Instant::now();
+                        match admit(&client, &url, &format!("good-{worker}-{n}")).await {
+                            Ok(_) => took.push(started.elapsed()),
+                            Err(e) => failed.push(e),
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    (took, failed)
+                })
+            })
+            .collect();
+        Self { stop, tasks }
+    }
+
+    /// Stops: (admissions that succeeded, their p99, the failures).
+    pub async fn finish(self) -> (usize, Duration, Vec<String>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (mut took, mut failed) = (Vec::new(), Vec::new());
+        for task in self.tasks {
+            let (t, f) = task.await.unwrap();
+            took.extend(t);
+            failed.extend(f);
+        }
+        took.sort();
+        let p99 = took
+            .get((took.len() * 99).div_ceil(100).saturating_sub(1))
+            .copied()
+            .unwrap_or_default();
+        (took.len(), p99, failed)
+    }
 }
 
 /// An AdmissionReview for a pod of ServiceAccount `app` in `team-a`.
@@ -313,4 +479,90 @@ where
         total.1.extend(failed);
     }
     total
+}
+
+/// Sockets process `pid` holds open (listeners included).
+pub fn open_sockets(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            std::fs::read_link(entry.path())
+                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+        })
+        .count()
+}
+
+/// Whether process `pid` still holds its end of the loopback TCP
+/// connection between its port `server_port` and a client's `client_port`
+/// (from `/proc/net/tcp`: a socket the process has closed is either gone
+/// or orphaned, with inode 0, while the kernel still flushes it).
+pub fn holds_connection(pid: u32, server_port: u16, client_port: u16) -> bool {
+    let port = |address: &str| {
+        address
+            .rsplit(':')
+            .next()
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+    };
+    let inode = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .map(|line| {
+                    line.split_whitespace()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        })
+        .find(|fields| {
+            fields.len() > 9
+                && port(&fields[1]) == Some(server_port)
+                && port(&fields[2]) == Some(client_port)
+        })
+        .map(|fields| fields[9].clone());
+    let Some(inode) = inode.filter(|inode| inode != "0") else {
+        return false;
+    };
+    let wanted = format!("socket:[{inode}]");
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|entry| {
+            std::fs::read_link(entry.path()).is_ok_and(|target| target.to_string_lossy() == wanted)
+        })
+}
+
+/// A labelled pod of ServiceAccount `app` in `team-a` with `containers`
+/// containers: its patch adds environment variables and a volume mount to
+/// every one, so the response grows with the count.
+pub fn review_with_containers(uid: &str, containers: usize) -> Value {
+    let containers: Vec<Value> = (0..containers)
+        .map(|i| json!({"name": format!("c{i}"), "image": "app:1"}))
+        .collect();
+    json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": uid, "namespace": "team-a", "operation": "CREATE",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "object": {
+                "metadata": {"generateName": "app-", "labels": {"azure.workload.identity/use": "true"}},
+                "spec": {"serviceAccountName": "app", "containers": containers}
+            }
+        }
+    })
+}
+
+/// The raw HTTP/1.1 request posting `body` to the admission path.
+pub fn raw_admission(body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST /mutate-v1-pod HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
 }
