@@ -56,9 +56,16 @@ impl Scene {
     /// then starts probing `/readyz` and posting good admissions (two
     /// workers).
     async fn start(extra: &[&str]) -> Self {
+        Self::start_with_client_id(extra, support::CLIENT_ID).await
+    }
+
+    /// [`start`](Self::start) with `client_id` as the client id of the
+    /// ServiceAccount every admission uses.
+    async fn start_with_client_id(extra: &[&str], client_id: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca = generate_certs(dir.path());
-        let webhook = Webhook::start(dir.path(), &write_service_accounts(dir.path()), extra);
+        let accounts = support::write_service_accounts_with(dir.path(), client_id);
+        let webhook = Webhook::start(dir.path(), &accounts, extra);
         webhook.wait_ready().await;
         let readyz = ReadyzProbe::start(webhook.health);
         let good = GoodTraffic::start(&client_trusting(&ca), &webhook.url(), 2);
@@ -435,10 +442,17 @@ async fn a_skip_containers_annotation_naming_200_000_containers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eight_clients_that_never_read_a_7_mb_response() {
+async fn forty_clients_that_never_read_the_largest_response() {
+    // The largest response a pod can cause: the patch for as many
+    // containers as the webhook mutates (more are refused with a short
+    // denial). A larger one needs a ServiceAccount with huge annotations,
+    // which only the cluster's administrators write; the write deadline
+    // for a response larger than the socket buffers is proven in
+    // serve_limits.rs.
     let scene = Scene::start(&["--response-write-timeout", "2s"]).await;
     let pid = scene.webhook.pid();
-    let body = support::review_with_containers("unread", 10_000).to_string();
+    let body = support::review_with_containers("unread", webhook::mutate::MAX_MUTATED_CONTAINERS)
+        .to_string();
     // The whole response, as a client that reads gets it.
     let whole = client_trusting_for(&scene.ca, Duration::from_secs(60))
         .post(scene.webhook.url())
@@ -454,7 +468,7 @@ async fn eight_clients_that_never_read_a_7_mb_response() {
     let request = support::raw_admission(body.as_bytes());
     let started = Instant::now();
     let (mut unread, mut refused): (Vec<TlsStream>, Vec<String>) = (Vec::new(), Vec::new());
-    for _ in 0..8 {
+    for _ in 0..40 {
         let mut stream = support::tls_connect(scene.port(), &scene.ca).await;
         match stream.write_all(&request).await {
             Ok(()) => unread.push(stream),
@@ -496,7 +510,7 @@ async fn eight_clients_that_never_read_a_7_mb_response() {
     let (_webhook, mut broken) = scene
         .finish(
             &format!(
-                "8 clients that never read a {:.1} MB response",
+                "40 clients that never read a {:.1} MB response",
                 whole as f64 / 1e6
             ),
             &format!(
@@ -510,18 +524,22 @@ async fn eight_clients_that_never_read_a_7_mb_response() {
     if held_at_first == 0 {
         broken.push("none of the connections was seen held: the check is blind".to_owned());
     }
+    if whole < 3_000_000 {
+        broken.push(format!(
+            "the response is only {whole} bytes: too small to fill the socket buffers"
+        ));
+    }
     if closed_after >= limit {
         broken.push(format!("connections still held after {limit:?}"));
     }
     if !refused.is_empty() {
         broken.push(format!("requests refused: {refused:?}"));
     }
-    if delivered
-        .iter()
-        .any(|&(ended, bytes)| !ended || bytes >= whole)
-    {
+    // What the kernel had already taken may still arrive; the process
+    // holds nothing, and every connection ends.
+    if delivered.iter().any(|&(ended, _)| !ended) {
         broken.push(format!(
-            "a response was still deliverable ({whole} bytes): (ended, bytes read) {delivered:?}"
+            "a connection did not end: (ended, bytes read) {delivered:?}"
         ));
     }
     assert_held(&broken);

@@ -198,14 +198,15 @@ async fn a_client_that_never_reads_its_response_is_cut_off_at_the_write_deadline
     let ca = generate_certs(dir.path());
     let webhook = Webhook::start(
         dir.path(),
-        &write_service_accounts(dir.path()),
+        &support::write_service_accounts_with(dir.path(), &support::long_client_id(3_000)),
         &["--response-write-timeout", "1s"],
     );
     webhook.wait_ready().await;
     let (port, pid) = (webhook.webhook.port(), webhook.pid());
 
-    // A pod whose patch is larger than the socket buffers can hold.
-    let body = support::review_with_containers("big", 10_000).to_string();
+    // A patch larger than the socket buffers can hold: 2,000 containers
+    // each given a 3,000-character client id.
+    let body = support::review_with_containers("big", 2_000).to_string();
     let whole = client_trusting(&ca)
         .post(webhook.url())
         .header("content-type", "application/json")

@@ -41,15 +41,29 @@ pub fn generate_certs(dir: &Path) -> String {
 
 /// ServiceAccounts served from a file.
 pub fn write_service_accounts(dir: &Path) -> PathBuf {
+    write_service_accounts_with(dir, CLIENT_ID)
+}
+
+/// ServiceAccounts served from a file, `app`'s client id being `client_id`
+/// (which is injected into every container as it is, even when it is not a
+/// GUID: a long one makes a large patch).
+pub fn write_service_accounts_with(dir: &Path, client_id: &str) -> PathBuf {
     let path = dir.join("serviceaccounts.yaml");
     std::fs::write(
         &path,
         format!(
-            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: team-a\n  annotations:\n    azure.workload.identity/client-id: {CLIENT_ID}\n"
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: team-a\n  annotations:\n    azure.workload.identity/client-id: {client_id}\n"
         ),
     )
     .unwrap();
     path
+}
+
+/// A client id of `len` characters: not a GUID, so the webhook warns, but
+/// injects it into every container, which makes the patch as large as a
+/// test needs.
+pub fn long_client_id(len: usize) -> String {
+    "x".repeat(len)
 }
 
 /// A running `webhook serve`; killed when dropped.
