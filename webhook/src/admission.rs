@@ -41,6 +41,36 @@ pub enum ReviewError {
     /// The request has an empty `uid`, which the response must echo.
     #[error("AdmissionReview request has no uid")]
     MissingUid,
+    /// `uid` or `namespace` is longer than any the API server sends: an
+    /// object's uid is a UUID, a namespace name a DNS label of at most 63
+    /// characters. Refused before either reaches a log line or a metric.
+    #[error(
+        "AdmissionReview request {field} is {length} characters long, more than the {max} a Kubernetes {field} can be"
+    )]
+    TooLong {
+        /// `uid` or `namespace`.
+        field: &'static str,
+        /// Its length in characters.
+        length: usize,
+        /// The most accepted.
+        max: usize,
+    },
+}
+
+/// Longest `request.uid` accepted: UUIDs are 36 characters; some room is
+/// left for clients of the `webhook mutate` dry run that write their own.
+const MAX_UID_CHARS: usize = 128;
+
+/// Longest `request.namespace` accepted: a DNS-1123 label.
+const MAX_NAMESPACE_CHARS: usize = 63;
+
+/// Refuses a `uid` or `namespace` no API server sends.
+fn check_length(field: &'static str, value: &str, max: usize) -> Result<(), ReviewError> {
+    let length = value.chars().count();
+    if length > max {
+        return Err(ReviewError::TooLong { field, length, max });
+    }
+    Ok(())
 }
 
 /// Which AdmissionReview version a request came in, echoed in the response.
@@ -110,6 +140,7 @@ pub fn review_envelope(body: &[u8]) -> Result<(ReviewVersion, String), ReviewErr
     if request.uid.is_empty() {
         return Err(ReviewError::MissingUid);
     }
+    check_length("uid", &request.uid, MAX_UID_CHARS)?;
     Ok((version, request.uid))
 }
 
@@ -181,6 +212,8 @@ impl AdmissionRequest {
         if request.uid.is_empty() {
             return Err(ReviewError::MissingUid);
         }
+        check_length("uid", &request.uid, MAX_UID_CHARS)?;
+        check_length("namespace", &request.namespace, MAX_NAMESPACE_CHARS)?;
         Ok(Self {
             uid: request.uid,
             namespace: request.namespace,
@@ -683,6 +716,21 @@ mod tests {
             ),
             "AdmissionReview request has no uid"
         );
+        let long_namespace = format!(
+            r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"u","namespace":"{}"}}}}"#,
+            "n".repeat(64)
+        );
+        assert_eq!(
+            err(&long_namespace),
+            "AdmissionReview request namespace is 64 characters long, more than the 63 a \
+             Kubernetes namespace can be"
+        );
+        let long_uid = format!(
+            r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"{}"}}}}"#,
+            "u".repeat(129)
+        );
+        assert!(err(&long_uid).starts_with("AdmissionReview request uid is 129 characters"));
+        assert!(review_envelope(long_uid.as_bytes()).is_err());
     }
 
     #[test]

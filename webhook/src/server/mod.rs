@@ -159,15 +159,7 @@ pub async fn run<L: ServiceAccountLookup>(
     )?;
     let webhook = tokio::spawn(connections::serve(
         listeners.webhook,
-        admission_router(Arc::clone(&state))
-            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                axum::http::StatusCode::REQUEST_TIMEOUT,
-                options.request_timeout,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                budget::BodyBudget::new(options.max_buffered_body_bytes),
-                budget::limit,
-            )),
+        with_request_limits(admission_router(Arc::clone(&state)), &options),
         Some(acceptor),
         timeouts,
         Some(options.max_connections),
@@ -245,9 +237,24 @@ fn serve_health_on_own_thread(
     Ok(finished)
 }
 
-/// Serves `router` over HTTPS on `listener` with the TLS settings, timeouts
-/// and connection handling of [`run`]'s admission listener, until `stop` is
-/// cancelled; then closes the listener and lets in-flight requests finish.
+/// The admission listener's per-request limits around `router`: the
+/// request deadline and the request-body budget.
+fn with_request_limits(router: axum::Router, options: &ServerOptions) -> axum::Router {
+    router
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            budget::BodyBudget::new(options.max_buffered_body_bytes),
+            budget::limit,
+        ))
+}
+
+/// Serves `router` over HTTPS on `listener` with the TLS settings, timeouts,
+/// connection handling and per-request limits of [`run`]'s admission
+/// listener, until `stop` is cancelled; then closes the listener and lets
+/// in-flight requests finish.
 ///
 /// For measuring the server itself: the load benchmark serves
 /// [`admission_router`] plus a no-op route through it, so both routes share
@@ -262,7 +269,7 @@ pub async fn serve_https(
     let acceptor = connections::tls_acceptor(certificates, options.tls_min_version)?;
     connections::serve(
         listener,
-        router,
+        with_request_limits(router, options),
         Some(acceptor),
         options.timeouts(),
         Some(options.max_connections),
