@@ -3,26 +3,32 @@
 //! lookups read it. It does no I/O, so its semantics are unit-tested here
 //! without an API server.
 
-use std::{
-    borrow::Borrow,
-    collections::{HashMap, HashSet},
-    hash::{Hash, Hasher},
-    sync::Arc,
-};
+use std::{collections::HashMap, sync::Arc};
 
 use azure_wi_core::ServiceAccountInfo;
 
 /// ServiceAccounts by namespace and name.
 ///
-/// Each account is held once, behind an `Arc` that a lookup hands out as
-/// is, so a lookup copies no string. The name is not stored a second time
-/// as a map key: each namespace holds a set of accounts hashed by name. The
-/// namespace's name is held once too: its map key and every account in it
-/// share one `Arc<str>`.
+/// Sized for every ServiceAccount of a large cluster, most of which carry
+/// no workload identity annotation: such an account is held as its name
+/// alone, in a sorted list of its namespace, and a lookup builds its
+/// [`ServiceAccountInfo`] (sharing the namespace's name, copying its own).
+/// An account with a kept annotation is held whole, behind an `Arc` that a
+/// lookup hands out as is. The namespace's name is held once: its map key
+/// and every account in it share one `Arc<str>`.
 #[derive(Debug, Default)]
 pub struct ServiceAccountIndex {
-    namespaces: HashMap<Arc<str>, HashSet<ByName>>,
+    namespaces: HashMap<Arc<str>, Namespace>,
     len: usize,
+}
+
+/// The accounts of one namespace, each in exactly one of the two lists.
+#[derive(Debug, Default)]
+struct Namespace {
+    /// Names of the accounts without kept annotations, sorted.
+    plain: Vec<Box<str>>,
+    /// Accounts with at least one kept annotation, sorted by name.
+    annotated: Vec<Arc<ServiceAccountInfo>>,
 }
 
 impl ServiceAccountIndex {
@@ -37,24 +43,23 @@ impl ServiceAccountIndex {
             let shared = Arc::clone(shared);
             account.share_namespace(&shared);
         }
-        let names = self
+        let namespace = self
             .namespaces
             .entry(Arc::clone(account.namespace_arc()))
             .or_default();
-        if names.replace(ByName(Arc::new(account))).is_none() {
-            self.len += 1;
-        }
+        let (removed, added) = namespace.apply(account);
+        self.len = self.len - usize::from(removed) + usize::from(added);
     }
 
     /// Removes `namespace/name` if held (a watch `Delete`).
     pub fn delete(&mut self, namespace: &str, name: &str) {
-        let Some(names) = self.namespaces.get_mut(namespace) else {
+        let Some(held) = self.namespaces.get_mut(namespace) else {
             return;
         };
-        if names.remove(name) {
+        if held.remove(name) {
             self.len -= 1;
         }
-        if names.is_empty() {
+        if held.is_empty() {
             self.namespaces.remove(namespace);
         }
     }
@@ -66,14 +71,32 @@ impl ServiceAccountIndex {
         for account in accounts {
             self.apply(account);
         }
+        self.shrink_to_fit();
     }
 
-    /// The account at `namespace/name`, shared.
+    /// Gives back the room that growing by `apply` left unused: for an
+    /// index built by a re-list, once it is complete.
+    pub fn shrink_to_fit(&mut self) {
+        self.namespaces.shrink_to_fit();
+        for namespace in self.namespaces.values_mut() {
+            namespace.plain.shrink_to_fit();
+            namespace.annotated.shrink_to_fit();
+        }
+    }
+
+    /// The account at `namespace/name`.
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<ServiceAccountInfo>> {
-        self.namespaces
-            .get(namespace)?
-            .get(name)
-            .map(|held| Arc::clone(&held.0))
+        let (shared, held) = self.namespaces.get_key_value(namespace)?;
+        if let Ok(i) = held.find_annotated(name) {
+            return Some(Arc::clone(&held.annotated[i]));
+        }
+        held.find_plain(name).ok().map(|_| {
+            Arc::new(ServiceAccountInfo::new(
+                Arc::clone(shared),
+                name,
+                std::iter::empty(),
+            ))
+        })
     }
 
     /// How many accounts are held.
@@ -94,29 +117,64 @@ impl ServiceAccountIndex {
     }
 }
 
-/// An account in its namespace's set, equal and hashed by name alone so the
-/// set can be searched with a `&str`.
-#[derive(Debug)]
-struct ByName(Arc<ServiceAccountInfo>);
+// === impl Namespace ===
 
-impl PartialEq for ByName {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.name() == other.0.name()
+impl Namespace {
+    /// Holds `account` in the list its annotations call for, out of the
+    /// other; returns whether an account of its name was removed and
+    /// whether one was added, for the index's count.
+    fn apply(&mut self, account: ServiceAccountInfo) -> (bool, bool) {
+        let name = account.name();
+        if account.annotations().len() == 0 {
+            let removed = self.remove_annotated(name);
+            match self.find_plain(name) {
+                Ok(_) => (removed, removed),
+                Err(i) => {
+                    self.plain.insert(i, Box::from(name));
+                    (removed, true)
+                }
+            }
+        } else {
+            let removed = self.remove_plain(name);
+            match self.find_annotated(name) {
+                Ok(i) => {
+                    self.annotated[i] = Arc::new(account);
+                    (removed, removed)
+                }
+                Err(i) => {
+                    self.annotated.insert(i, Arc::new(account));
+                    (removed, true)
+                }
+            }
+        }
     }
-}
 
-impl Eq for ByName {}
-
-impl Hash for ByName {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Must hash exactly as the `str` it borrows as.
-        self.0.name().hash(state);
+    /// Removes the account `name`; whether it was held.
+    fn remove(&mut self, name: &str) -> bool {
+        self.remove_plain(name) || self.remove_annotated(name)
     }
-}
 
-impl Borrow<str> for ByName {
-    fn borrow(&self) -> &str {
-        self.0.name()
+    fn remove_plain(&mut self, name: &str) -> bool {
+        self.find_plain(name).map(|i| self.plain.remove(i)).is_ok()
+    }
+
+    fn remove_annotated(&mut self, name: &str) -> bool {
+        self.find_annotated(name)
+            .map(|i| self.annotated.remove(i))
+            .is_ok()
+    }
+
+    fn find_plain(&self, name: &str) -> Result<usize, usize> {
+        self.plain.binary_search_by(|held| (**held).cmp(name))
+    }
+
+    fn find_annotated(&self, name: &str) -> Result<usize, usize> {
+        self.annotated
+            .binary_search_by(|held| held.name().cmp(name))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.plain.is_empty() && self.annotated.is_empty()
     }
 }
 
@@ -219,6 +277,45 @@ mod tests {
         assert!(Arc::ptr_eq(a.namespace_arc(), b.namespace_arc()));
         let (key, _) = index.namespaces.get_key_value("team").unwrap();
         assert!(Arc::ptr_eq(key, a.namespace_arc()));
+    }
+
+    #[test]
+    fn accounts_without_kept_annotations_are_found_by_name() {
+        let mut index = ServiceAccountIndex::default();
+        index.apply(ServiceAccountInfo::new("team", "plain", []));
+        index.apply(ServiceAccountInfo::new(
+            "team",
+            "other",
+            [("example.com/unrelated".to_owned(), "x".to_owned())],
+        ));
+        index.apply(sa("team", "annotated", "1"));
+        assert_eq!(index.len(), 3);
+        let plain = index.get("team", "plain").unwrap();
+        assert_eq!((plain.namespace(), plain.name()), ("team", "plain"));
+        assert_eq!(plain.annotations().len(), 0);
+        let annotated = index.get("team", "annotated").unwrap();
+        assert!(Arc::ptr_eq(plain.namespace_arc(), annotated.namespace_arc()));
+        assert!(index.get("team", "plai").is_none());
+        assert!(index.get("team", "plainer").is_none());
+    }
+
+    #[test]
+    fn an_account_gaining_or_losing_its_annotations_is_held_once() {
+        let mut index = ServiceAccountIndex::default();
+        index.apply(ServiceAccountInfo::new("team", "app", []));
+        index.apply(ServiceAccountInfo::new("team", "app", []));
+        assert_eq!(index.len(), 1);
+        index.apply(sa("team", "app", "1"));
+        assert_eq!(index.len(), 1);
+        assert_eq!(client_id(&index, "team", "app").as_deref(), Some("1"));
+        index.apply(ServiceAccountInfo::new("team", "app", []));
+        assert_eq!(index.len(), 1);
+        assert_eq!(client_id(&index, "team", "app"), None);
+        assert!(index.get("team", "app").is_some());
+        index.delete("team", "app");
+        assert!(index.is_empty());
+        assert!(index.get("team", "app").is_none());
+        assert!(!index.has_namespace("team"));
     }
 
     #[test]
