@@ -11,8 +11,9 @@ use azure_wi_core::ServiceAccountInfo;
 ///
 /// Sized for every ServiceAccount of a large cluster, most of which carry
 /// no workload identity annotation: such an account is held as its name
-/// alone, in a sorted list of its namespace, and a lookup builds its
-/// [`ServiceAccountInfo`] (sharing the namespace's name, copying its own).
+/// alone, in one sorted string of such names per namespace, and a lookup
+/// builds its [`ServiceAccountInfo`] (sharing the namespace's name, copying
+/// its own).
 /// An account with a kept annotation is held whole, behind an `Arc` that a
 /// lookup hands out as is. The namespace's name is held once: its map key
 /// and every account in it share one `Arc<str>`.
@@ -25,8 +26,8 @@ pub struct ServiceAccountIndex {
 /// The accounts of one namespace, each in exactly one of the two lists.
 #[derive(Debug, Default)]
 struct Namespace {
-    /// Names of the accounts without kept annotations, sorted.
-    plain: Vec<Box<str>>,
+    /// Names of the accounts without kept annotations.
+    plain: Names,
     /// Accounts with at least one kept annotation, sorted by name.
     annotated: Vec<Arc<ServiceAccountInfo>>,
 }
@@ -130,7 +131,7 @@ impl Namespace {
             match self.find_plain(name) {
                 Ok(_) => (removed, removed),
                 Err(i) => {
-                    self.plain.insert(i, Box::from(name));
+                    self.plain.insert(i, name);
                     (removed, true)
                 }
             }
@@ -165,7 +166,7 @@ impl Namespace {
     }
 
     fn find_plain(&self, name: &str) -> Result<usize, usize> {
-        self.plain.binary_search_by(|held| (**held).cmp(name))
+        self.plain.find(name)
     }
 
     fn find_annotated(&self, name: &str) -> Result<usize, usize> {
@@ -176,6 +177,81 @@ impl Namespace {
     fn is_empty(&self) -> bool {
         self.plain.is_empty() && self.annotated.is_empty()
     }
+}
+
+// === impl Names ===
+
+/// Sorted names packed into one string, with where each ends: about the
+/// name's own bytes and four more per name, where a `Vec<Box<str>>` costs
+/// an allocation (at least 32 bytes) and a 16-byte pointer.
+#[derive(Debug, Default)]
+struct Names {
+    text: String,
+    /// `ends[i]` is where name `i` ends in `text` (and name `i + 1` starts).
+    ends: Vec<u32>,
+}
+
+impl Names {
+    fn start(&self, i: usize) -> usize {
+        i.checked_sub(1)
+            .map_or(0, |before| self.ends[before] as usize)
+    }
+
+    fn name(&self, i: usize) -> &str {
+        &self.text[self.start(i)..self.ends[i] as usize]
+    }
+
+    /// Where `name` is (`Ok`) or would be inserted (`Err`), as
+    /// `binary_search` answers.
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        let (mut low, mut high) = (0, self.ends.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.name(middle).cmp(name) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Ok(middle),
+            }
+        }
+        Err(low)
+    }
+
+    /// Inserts `name` as name `i`, where `find` said it belongs.
+    fn insert(&mut self, i: usize, name: &str) {
+        let start = self.start(i);
+        let len = offset(name.len());
+        self.text.insert_str(start, name);
+        self.ends.insert(i, offset(start) + len);
+        for end in &mut self.ends[i + 1..] {
+            *end += len;
+        }
+    }
+
+    /// Removes name `i`.
+    fn remove(&mut self, i: usize) {
+        let (start, end) = (self.start(i), self.ends[i] as usize);
+        self.text.replace_range(start..end, "");
+        self.ends.remove(i);
+        let len = offset(end - start);
+        for end in &mut self.ends[i..] {
+            *end -= len;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+}
+
+/// A position in a namespace's packed names: Kubernetes names are at most
+/// 253 bytes, so 4 GiB would take some 17 million accounts in one namespace.
+fn offset(position: usize) -> u32 {
+    u32::try_from(position).expect("a namespace's names total less than 4 GiB")
 }
 
 #[cfg(test)]
@@ -294,7 +370,10 @@ mod tests {
         assert_eq!((plain.namespace(), plain.name()), ("team", "plain"));
         assert_eq!(plain.annotations().len(), 0);
         let annotated = index.get("team", "annotated").unwrap();
-        assert!(Arc::ptr_eq(plain.namespace_arc(), annotated.namespace_arc()));
+        assert!(Arc::ptr_eq(
+            plain.namespace_arc(),
+            annotated.namespace_arc()
+        ));
         assert!(index.get("team", "plai").is_none());
         assert!(index.get("team", "plainer").is_none());
     }
@@ -316,6 +395,32 @@ mod tests {
         assert!(index.is_empty());
         assert!(index.get("team", "app").is_none());
         assert!(!index.has_namespace("team"));
+    }
+
+    #[test]
+    fn packed_names_follow_a_sorted_set() {
+        let mut names = Names::default();
+        let mut model = std::collections::BTreeSet::new();
+        // Inserts and removals in a scrambled order, names of varied length.
+        for step in 0..600u32 {
+            let name = format!("sa-{}", (step * 7_919) % 211);
+            match (names.find(&name), step % 3) {
+                (Ok(i), 0) => {
+                    names.remove(i);
+                    assert!(model.remove(&name));
+                }
+                (Ok(_), _) => assert!(model.contains(&name)),
+                (Err(i), _) => {
+                    names.insert(i, &name);
+                    assert!(model.insert(name));
+                }
+            }
+            let held: Vec<&str> = (0..names.ends.len()).map(|i| names.name(i)).collect();
+            let expected: Vec<&str> = model.iter().map(String::as_str).collect();
+            assert_eq!(held, expected, "after step {step}");
+        }
+        assert!(names.find("").is_err());
+        assert!(names.find("sa-").is_err());
     }
 
     #[test]
