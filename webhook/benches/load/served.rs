@@ -31,7 +31,7 @@ const SOAK: Duration = Duration::from_secs(60);
 /// ServiceAccounts from a fake API server: the whole, then its anonymous
 /// (heap, stacks) and file-backed (the binary's pages) parts.
 pub(crate) async fn resident_memory(cert_dir: &Path, count: usize) -> [u64; 3] {
-    let api = FakeApiServer::start(count);
+    let api = FakeApiServer::start(count, false);
     let server = WebhookProcess::start(cert_dir, api.addr).await;
     // Let allocator caches settle before reading.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -43,7 +43,7 @@ pub(crate) async fn resident_memory(cert_dir: &Path, count: usize) -> [u64; 3] {
 /// not a 200 and every transport error, and reports its resident memory
 /// after the warm-up, at the end, and its peak.
 pub(crate) async fn soak(cert_dir: &Path, ca: &str, body: Bytes) {
-    let api = FakeApiServer::start(MANY);
+    let api = FakeApiServer::start(MANY, true);
     let server = WebhookProcess::start(cert_dir, api.addr).await;
     let connector = Arc::new(connector(ca));
     check_mutates(&connector, server.webhook, body.clone()).await;
@@ -115,15 +115,16 @@ pub(crate) fn mib(bytes: u64) -> f64 {
 // === impl FakeApiServer ===
 
 /// An API server that knows only `GET /api/v1/serviceaccounts`: a paged
-/// list of generated ServiceAccounts plus the example pod's
-/// `team-a/orders-api`, and a watch that never sends an event.
+/// list of `count` generated ServiceAccounts, with the example pod's
+/// `team-a/orders-api` after them if `with_example`, and a watch that never
+/// sends an event.
 struct FakeApiServer {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl FakeApiServer {
-    fn start(count: usize) -> Self {
+    fn start(count: usize, with_example: bool) -> Self {
         let router = Router::new().route(
             "/api/v1/serviceaccounts",
             axum::routing::get(move |query: axum::extract::RawQuery| async move {
@@ -143,7 +144,7 @@ impl FakeApiServer {
                 };
                 let limit = param("limit").unwrap_or(count).max(1);
                 let from = param("continue").unwrap_or(0);
-                axum::body::Body::from(service_account_page(from, limit, count))
+                axum::body::Body::from(service_account_page(from, limit, count, with_example))
             }),
         );
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -168,8 +169,9 @@ impl Drop for FakeApiServer {
 /// Items `from..from + limit` of `count` ServiceAccounts in namespaces of
 /// 20, one in ten annotated with a client id, half carrying a kubectl
 /// last-applied annotation (dropped by the cache), as a ServiceAccountList
-/// page; the last page also holds `team-a/orders-api` with a client id.
-fn service_account_page(from: usize, limit: usize, count: usize) -> Vec<u8> {
+/// page; if `with_example`, the last page also holds `team-a/orders-api`
+/// with a client id.
+fn service_account_page(from: usize, limit: usize, count: usize, with_example: bool) -> Vec<u8> {
     let to = (from + limit).min(count);
     let mut items: Vec<serde_json::Value> = (from..to)
         .map(|i| {
@@ -189,7 +191,7 @@ fn service_account_page(from: usize, limit: usize, count: usize) -> Vec<u8> {
     let mut metadata = json!({"resourceVersion": "100"});
     if to < count {
         metadata["continue"] = json!(to.to_string());
-    } else {
+    } else if with_example {
         items.push(json!({"metadata": {"name": "orders-api", "namespace": "team-a",
             "uid": "00000000-0000-0000-0001-000000000000", "resourceVersion": "1",
             "annotations": {"azure.workload.identity/client-id": "3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34"}}}));
