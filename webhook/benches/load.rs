@@ -13,16 +13,22 @@
 //! Part 2 starts the real `webhook serve` binary against a fake API server
 //! that lists 100,000 ServiceAccounts and reports its resident memory once
 //! the cache has synced, next to the same binary with none.
+//!
+//! Part 3, the soak, drives that binary (100,000 ServiceAccounts cached) at
+//! saturation for 60 s with the admission of part 1 and reports the errors
+//! (any answer but a 200, any transport error) and its resident memory after
+//! the warm-up, at the end and at its peak.
+//!
+//! Each part can be run alone by naming it: `-- throughput`, `-- memory`,
+//! `-- soak` (several names run several parts); no name runs all three.
 
 use std::{
-    io::Write as _,
     net::SocketAddr,
-    process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use axum::{Router, routing::post};
+use axum::routing::post;
 use azure_wi_core::ServiceAccountInfo;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt as _, Full};
@@ -42,8 +48,26 @@ const WARMUP: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(5);
 const FIXED_RATE: u64 = 2_000;
 
+#[path = "load/served.rs"]
+mod served;
+
+/// The parts a name on the command line selects.
+const PARTS: [&str; 3] = ["throughput", "memory", "soak"];
+
 fn main() {
-    // `cargo bench` passes --bench; nothing else is accepted.
+    // `cargo bench` passes --bench (ignored with every other flag); any
+    // other argument names a part to run.
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    for name in &named {
+        assert!(
+            PARTS.contains(&name.as_str()),
+            "unknown part {name:?}: name one of {PARTS:?}, or none to run all"
+        );
+    }
+    let runs = |part: &str| named.is_empty() || named.iter().any(|n| n == part);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = certs::CertificateAuthority::generate("bench-ca", Duration::from_secs(86_400 * 800))
         .expect("CA");
@@ -56,13 +80,43 @@ fn main() {
     std::fs::write(dir.path().join("tls.crt"), issued.cert_pem()).expect("write");
     std::fs::write(dir.path().join("tls.key"), issued.key_pem().as_str()).expect("write");
 
-    let addr = start_server(dir.path());
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("client runtime");
     let body = Bytes::from(review_body());
+    if runs("throughput") {
+        throughput(dir.path(), &ca, &client, &body);
+    }
+    if runs("memory") {
+        println!();
+        for count in [0usize, served::MANY] {
+            let [rss, anon, file] = client.block_on(served::resident_memory(dir.path(), count));
+            println!(
+                "webhook serve, {count:>7} ServiceAccounts cached: resident memory {:.1} MiB \
+                 (anonymous {:.1} MiB, file {:.1} MiB)",
+                served::mib(rss),
+                served::mib(anon),
+                served::mib(file)
+            );
+        }
+    }
+    if runs("soak") {
+        println!();
+        client.block_on(served::soak(dir.path(), ca.cert_pem(), body));
+    }
+}
+
+/// Part 1: the admission router in-process, at saturation and at a fixed
+/// rate.
+fn throughput(
+    cert_dir: &std::path::Path,
+    ca: &certs::CertificateAuthority,
+    client: &tokio::runtime::Runtime,
+    body: &Bytes,
+) {
+    let addr = start_server(cert_dir);
     println!(
         "admission server on {addr}, {CONNECTIONS} keep-alive TLS connections, {} s per run",
         MEASURE.as_secs()
@@ -87,15 +141,6 @@ fn main() {
             format!("{FIXED_RATE}/s"),
             hist.value_at_quantile(0.5),
             hist.value_at_quantile(0.99)
-        );
-    }
-
-    println!();
-    for count in [0usize, 100_000] {
-        let rss = client.block_on(resident_memory(dir.path(), count));
-        println!(
-            "webhook serve, {count:>7} ServiceAccounts cached: resident memory {:.1} MiB",
-            rss as f64 / 1024.0 / 1024.0
         );
     }
 }
@@ -295,139 +340,4 @@ async fn collect(
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
-}
-
-/// Resident memory of `webhook serve` after syncing `count` ServiceAccounts
-/// from a fake API server.
-async fn resident_memory(cert_dir: &std::path::Path, count: usize) -> u64 {
-    let router = Router::new().route(
-        "/api/v1/serviceaccounts",
-        axum::routing::get(move |query: axum::extract::RawQuery| async move {
-            let query = query.0.unwrap_or_default();
-            if query.contains("watch=true") {
-                return axum::body::Body::from_stream(futures::stream::pending::<
-                    Result<Bytes, std::io::Error>,
-                >());
-            }
-            // Pages of `limit` items with a continue token, as the API
-            // server answers the watcher's paginated list.
-            let param = |name: &str| {
-                query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                    .and_then(|v| v.parse::<usize>().ok())
-            };
-            let limit = param("limit").unwrap_or(count).max(1);
-            let from = param("continue").unwrap_or(0);
-            axum::body::Body::from(service_account_page(from, limit, count))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let api = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .await
-            .expect("fake API server")
-    });
-
-    let kubeconfig = tempfile::NamedTempFile::new().expect("kubeconfig");
-    write!(kubeconfig.as_file(), "apiVersion: v1\nkind: Config\nclusters: [{{name: fake, cluster: {{server: \"http://{api}\"}}}}]\nusers: [{{name: u, user: {{}}}}]\ncontexts: [{{name: c, context: {{cluster: fake, user: u}}}}]\ncurrent-context: c\n").expect("write");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_webhook"))
-        .args([
-            "serve",
-            "--disable-cert-rotation",
-            "--log-level",
-            "warn",
-            "--shutdown-delay",
-            "0s",
-        ])
-        .arg("--webhook-cert-dir")
-        .arg(cert_dir)
-        .args([
-            "--webhook-addr",
-            "127.0.0.1:0",
-            "--health-addr",
-            "127.0.0.1:19440",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ])
-        .env("KUBECONFIG", kubeconfig.path())
-        .env("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("webhook serve starts");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        assert!(
-            Instant::now() < deadline,
-            "webhook serve never became ready"
-        );
-        if let Ok(body) = http_get("127.0.0.1:19440", "/readyz").await
-            && body.ends_with("ok")
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let cached = http_get("127.0.0.1:19440", "/readyz")
-        .await
-        .expect("readyz");
-    assert!(cached.ends_with("ok"), "{cached}");
-    // Let allocator caches settle before reading.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("proc status");
-    let rss_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS");
-    let _ = child.kill();
-    let _ = child.wait();
-    server.abort();
-    rss_kib * 1024
-}
-
-async fn http_get(addr: &str, path: &str) -> Result<String, std::io::Error> {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await?;
-    let mut out = String::new();
-    stream.read_to_string(&mut out).await?;
-    Ok(out)
-}
-
-/// Items `from..from + limit` of `count` ServiceAccounts in namespaces of
-/// 20, one in ten annotated with a client id, half carrying a kubectl
-/// last-applied annotation (dropped by the cache), as a ServiceAccountList
-/// page.
-fn service_account_page(from: usize, limit: usize, count: usize) -> Vec<u8> {
-    let to = (from + limit).min(count);
-    let items: Vec<serde_json::Value> = (from..to)
-        .map(|i| {
-            let mut annotations = serde_json::Map::new();
-            if i % 10 == 0 {
-                annotations.insert("azure.workload.identity/client-id".into(), json!(format!("3f2b9c1e-8d4a-4b6f-9e2d-{i:012}")));
-            }
-            if i % 2 == 0 {
-                annotations.insert("kubectl.kubernetes.io/last-applied-configuration".into(),
-                    json!(format!("{{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{{\"name\":\"sa-{i}\",\"namespace\":\"ns-{}\"}}}}", i / 20)));
-            }
-            json!({"metadata": {"name": format!("sa-{i}"), "namespace": format!("ns-{}", i / 20),
-                "uid": format!("00000000-0000-0000-0000-{i:012}"), "resourceVersion": "1", "annotations": annotations},
-                "secrets": [{"name": format!("sa-{i}-token")}]})
-        })
-        .collect();
-    let mut metadata = json!({"resourceVersion": "100"});
-    if to < count {
-        metadata["continue"] = json!(to.to_string());
-    }
-    serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ServiceAccountList", "metadata": metadata, "items": items}))
-        .expect("serializes")
 }

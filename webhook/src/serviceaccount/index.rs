@@ -3,26 +3,33 @@
 //! lookups read it. It does no I/O, so its semantics are unit-tested here
 //! without an API server.
 
-use std::{
-    borrow::Borrow,
-    collections::{HashMap, HashSet},
-    hash::{Hash, Hasher},
-    sync::Arc,
-};
+use std::{collections::HashMap, sync::Arc};
 
 use azure_wi_core::ServiceAccountInfo;
 
 /// ServiceAccounts by namespace and name.
 ///
-/// Each account is held once, behind an `Arc` that a lookup hands out as
-/// is, so a lookup copies no string. The name is not stored a second time
-/// as a map key: each namespace holds a set of accounts hashed by name. The
-/// namespace's name is held once too: its map key and every account in it
-/// share one `Arc<str>`.
+/// Sized for every ServiceAccount of a large cluster, most of which carry
+/// no workload identity annotation: such an account is held as its name
+/// alone, in one sorted string of such names per namespace, and a lookup
+/// builds its [`ServiceAccountInfo`] (sharing the namespace's name, copying
+/// its own).
+/// An account with a kept annotation is held whole, behind an `Arc` that a
+/// lookup hands out as is. The namespace's name is held once: its map key
+/// and every account in it share one `Arc<str>`.
 #[derive(Debug, Default)]
 pub struct ServiceAccountIndex {
-    namespaces: HashMap<Arc<str>, HashSet<ByName>>,
+    namespaces: HashMap<Arc<str>, Namespace>,
     len: usize,
+}
+
+/// The accounts of one namespace, each in exactly one of the two lists.
+#[derive(Debug, Default)]
+struct Namespace {
+    /// Names of the accounts without kept annotations.
+    plain: Names,
+    /// Accounts with at least one kept annotation, sorted by name.
+    annotated: Vec<Arc<ServiceAccountInfo>>,
 }
 
 impl ServiceAccountIndex {
@@ -37,24 +44,23 @@ impl ServiceAccountIndex {
             let shared = Arc::clone(shared);
             account.share_namespace(&shared);
         }
-        let names = self
+        let namespace = self
             .namespaces
             .entry(Arc::clone(account.namespace_arc()))
             .or_default();
-        if names.replace(ByName(Arc::new(account))).is_none() {
-            self.len += 1;
-        }
+        let (removed, added) = namespace.apply(account);
+        self.len = self.len - usize::from(removed) + usize::from(added);
     }
 
     /// Removes `namespace/name` if held (a watch `Delete`).
     pub fn delete(&mut self, namespace: &str, name: &str) {
-        let Some(names) = self.namespaces.get_mut(namespace) else {
+        let Some(held) = self.namespaces.get_mut(namespace) else {
             return;
         };
-        if names.remove(name) {
+        if held.remove(name) {
             self.len -= 1;
         }
-        if names.is_empty() {
+        if held.is_empty() {
             self.namespaces.remove(namespace);
         }
     }
@@ -66,14 +72,32 @@ impl ServiceAccountIndex {
         for account in accounts {
             self.apply(account);
         }
+        self.shrink_to_fit();
     }
 
-    /// The account at `namespace/name`, shared.
+    /// Gives back the room that growing by `apply` left unused: for an
+    /// index built by a re-list, once it is complete.
+    pub fn shrink_to_fit(&mut self) {
+        self.namespaces.shrink_to_fit();
+        for namespace in self.namespaces.values_mut() {
+            namespace.plain.shrink_to_fit();
+            namespace.annotated.shrink_to_fit();
+        }
+    }
+
+    /// The account at `namespace/name`.
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<ServiceAccountInfo>> {
-        self.namespaces
-            .get(namespace)?
-            .get(name)
-            .map(|held| Arc::clone(&held.0))
+        let (shared, held) = self.namespaces.get_key_value(namespace)?;
+        if let Ok(i) = held.find_annotated(name) {
+            return Some(Arc::clone(&held.annotated[i]));
+        }
+        held.find_plain(name).ok().map(|_| {
+            Arc::new(ServiceAccountInfo::new(
+                Arc::clone(shared),
+                name,
+                std::iter::empty(),
+            ))
+        })
     }
 
     /// How many accounts are held.
@@ -94,30 +118,140 @@ impl ServiceAccountIndex {
     }
 }
 
-/// An account in its namespace's set, equal and hashed by name alone so the
-/// set can be searched with a `&str`.
-#[derive(Debug)]
-struct ByName(Arc<ServiceAccountInfo>);
+// === impl Namespace ===
 
-impl PartialEq for ByName {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.name() == other.0.name()
+impl Namespace {
+    /// Holds `account` in the list its annotations call for, out of the
+    /// other; returns whether an account of its name was removed and
+    /// whether one was added, for the index's count.
+    fn apply(&mut self, account: ServiceAccountInfo) -> (bool, bool) {
+        let name = account.name();
+        if account.annotations().len() == 0 {
+            let removed = self.remove_annotated(name);
+            match self.find_plain(name) {
+                Ok(_) => (removed, removed),
+                Err(i) => {
+                    self.plain.insert(i, name);
+                    (removed, true)
+                }
+            }
+        } else {
+            let removed = self.remove_plain(name);
+            match self.find_annotated(name) {
+                Ok(i) => {
+                    self.annotated[i] = Arc::new(account);
+                    (removed, removed)
+                }
+                Err(i) => {
+                    self.annotated.insert(i, Arc::new(account));
+                    (removed, true)
+                }
+            }
+        }
+    }
+
+    /// Removes the account `name`; whether it was held.
+    fn remove(&mut self, name: &str) -> bool {
+        self.remove_plain(name) || self.remove_annotated(name)
+    }
+
+    fn remove_plain(&mut self, name: &str) -> bool {
+        self.find_plain(name).map(|i| self.plain.remove(i)).is_ok()
+    }
+
+    fn remove_annotated(&mut self, name: &str) -> bool {
+        self.find_annotated(name)
+            .map(|i| self.annotated.remove(i))
+            .is_ok()
+    }
+
+    fn find_plain(&self, name: &str) -> Result<usize, usize> {
+        self.plain.find(name)
+    }
+
+    fn find_annotated(&self, name: &str) -> Result<usize, usize> {
+        self.annotated
+            .binary_search_by(|held| held.name().cmp(name))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.plain.is_empty() && self.annotated.is_empty()
     }
 }
 
-impl Eq for ByName {}
+// === impl Names ===
 
-impl Hash for ByName {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Must hash exactly as the `str` it borrows as.
-        self.0.name().hash(state);
+/// Sorted names packed into one string, with where each ends: about the
+/// name's own bytes and four more per name, where a `Vec<Box<str>>` costs
+/// an allocation (at least 32 bytes) and a 16-byte pointer.
+#[derive(Debug, Default)]
+struct Names {
+    text: String,
+    /// `ends[i]` is where name `i` ends in `text` (and name `i + 1` starts).
+    ends: Vec<u32>,
+}
+
+impl Names {
+    fn start(&self, i: usize) -> usize {
+        i.checked_sub(1)
+            .map_or(0, |before| self.ends[before] as usize)
+    }
+
+    fn name(&self, i: usize) -> &str {
+        &self.text[self.start(i)..self.ends[i] as usize]
+    }
+
+    /// Where `name` is (`Ok`) or would be inserted (`Err`), as
+    /// `binary_search` answers.
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        let (mut low, mut high) = (0, self.ends.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.name(middle).cmp(name) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Ok(middle),
+            }
+        }
+        Err(low)
+    }
+
+    /// Inserts `name` as name `i`, where `find` said it belongs.
+    fn insert(&mut self, i: usize, name: &str) {
+        let start = self.start(i);
+        let len = offset(name.len());
+        self.text.insert_str(start, name);
+        self.ends.insert(i, offset(start) + len);
+        for end in &mut self.ends[i + 1..] {
+            *end += len;
+        }
+    }
+
+    /// Removes name `i`.
+    fn remove(&mut self, i: usize) {
+        let (start, end) = (self.start(i), self.ends[i] as usize);
+        self.text.replace_range(start..end, "");
+        self.ends.remove(i);
+        let len = offset(end - start);
+        for end in &mut self.ends[i..] {
+            *end -= len;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
     }
 }
 
-impl Borrow<str> for ByName {
-    fn borrow(&self) -> &str {
-        self.0.name()
-    }
+/// A position in a namespace's packed names: Kubernetes names are at most
+/// 253 bytes, so 4 GiB would take some 17 million accounts in one namespace.
+fn offset(position: usize) -> u32 {
+    u32::try_from(position).expect("a namespace's names total less than 4 GiB")
 }
 
 #[cfg(test)]
@@ -219,6 +353,74 @@ mod tests {
         assert!(Arc::ptr_eq(a.namespace_arc(), b.namespace_arc()));
         let (key, _) = index.namespaces.get_key_value("team").unwrap();
         assert!(Arc::ptr_eq(key, a.namespace_arc()));
+    }
+
+    #[test]
+    fn accounts_without_kept_annotations_are_found_by_name() {
+        let mut index = ServiceAccountIndex::default();
+        index.apply(ServiceAccountInfo::new("team", "plain", []));
+        index.apply(ServiceAccountInfo::new(
+            "team",
+            "other",
+            [("example.com/unrelated".to_owned(), "x".to_owned())],
+        ));
+        index.apply(sa("team", "annotated", "1"));
+        assert_eq!(index.len(), 3);
+        let plain = index.get("team", "plain").unwrap();
+        assert_eq!((plain.namespace(), plain.name()), ("team", "plain"));
+        assert_eq!(plain.annotations().len(), 0);
+        let annotated = index.get("team", "annotated").unwrap();
+        assert!(Arc::ptr_eq(
+            plain.namespace_arc(),
+            annotated.namespace_arc()
+        ));
+        assert!(index.get("team", "plai").is_none());
+        assert!(index.get("team", "plainer").is_none());
+    }
+
+    #[test]
+    fn an_account_gaining_or_losing_its_annotations_is_held_once() {
+        let mut index = ServiceAccountIndex::default();
+        index.apply(ServiceAccountInfo::new("team", "app", []));
+        index.apply(ServiceAccountInfo::new("team", "app", []));
+        assert_eq!(index.len(), 1);
+        index.apply(sa("team", "app", "1"));
+        assert_eq!(index.len(), 1);
+        assert_eq!(client_id(&index, "team", "app").as_deref(), Some("1"));
+        index.apply(ServiceAccountInfo::new("team", "app", []));
+        assert_eq!(index.len(), 1);
+        assert_eq!(client_id(&index, "team", "app"), None);
+        assert!(index.get("team", "app").is_some());
+        index.delete("team", "app");
+        assert!(index.is_empty());
+        assert!(index.get("team", "app").is_none());
+        assert!(!index.has_namespace("team"));
+    }
+
+    #[test]
+    fn packed_names_follow_a_sorted_set() {
+        let mut names = Names::default();
+        let mut model = std::collections::BTreeSet::new();
+        // Inserts and removals in a scrambled order, names of varied length.
+        for step in 0..600u32 {
+            let name = format!("sa-{}", (step * 7_919) % 211);
+            match (names.find(&name), step % 3) {
+                (Ok(i), 0) => {
+                    names.remove(i);
+                    assert!(model.remove(&name));
+                }
+                (Ok(_), _) => assert!(model.contains(&name)),
+                (Err(i), _) => {
+                    names.insert(i, &name);
+                    assert!(model.insert(name));
+                }
+            }
+            let held: Vec<&str> = (0..names.ends.len()).map(|i| names.name(i)).collect();
+            let expected: Vec<&str> = model.iter().map(String::as_str).collect();
+            assert_eq!(held, expected, "after step {step}");
+        }
+        assert!(names.find("").is_err());
+        assert!(names.find("sa-").is_err());
     }
 
     #[test]

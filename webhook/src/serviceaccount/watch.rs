@@ -72,18 +72,22 @@ impl ClusterServiceAccounts {
         let mut events = watcher(api, watcher::Config::default())
             .default_backoff()
             .boxed();
-        let mut relist: Option<Vec<ServiceAccountInfo>> = None;
+        // The relist is built as an index of its own, each object reduced
+        // as it arrives, so no list of the full objects or of their
+        // reductions is held meanwhile.
+        let mut relist: Option<ServiceAccountIndex> = None;
         while let Some(event) = events.next().await {
             match event {
-                Ok(watcher::Event::Init) => relist = Some(Vec::new()),
+                Ok(watcher::Event::Init) => relist = Some(ServiceAccountIndex::default()),
                 Ok(watcher::Event::InitApply(sa)) => {
-                    if let Some(accounts) = relist.as_mut() {
-                        accounts.push(ServiceAccountInfo::from(sa));
+                    if let Some(relisted) = relist.as_mut() {
+                        relisted.apply(ServiceAccountInfo::from(sa));
                     }
                 }
                 Ok(watcher::Event::InitDone) => {
-                    if let Some(accounts) = relist.take() {
-                        self.update(|index| index.reset(accounts));
+                    if let Some(mut relisted) = relist.take() {
+                        relisted.shrink_to_fit();
+                        self.update(|index| *index = relisted);
                     }
                     let first = !self.inner.status.borrow().synced;
                     self.inner.status.send_modify(|s| s.synced = true);
