@@ -105,7 +105,7 @@ fn bench(c: &mut Criterion) {
                 AdmissionRequest::from_review_slice(black_box(&body)).expect("valid review");
             // The static lookup is ready at once: no runtime needed.
             let response = futures::executor::block_on(admit(&request, &config, &accounts));
-            assert!(response.patch().is_some(), "the pod is mutated");
+            assert!(response.patch_json().is_some(), "the pod is mutated");
             response.to_body()
         });
     });

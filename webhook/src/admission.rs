@@ -386,7 +386,14 @@ impl AdmissionResponse {
         self.allowed
     }
 
-    /// The patch, when the pod is admitted and needs one.
+    /// The patch as the JSON text sent (before base64), when the pod is
+    /// admitted and needs one.
+    pub fn patch_json(&self) -> Option<&str> {
+        self.patch.as_deref()
+    }
+
+    /// The patch, decoded from [`patch_json`](Self::patch_json), when the
+    /// pod is admitted and needs one.
     pub fn patch(&self) -> Option<json_patch::Patch> {
         self.patch
             .as_deref()
