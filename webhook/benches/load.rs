@@ -125,24 +125,77 @@ fn throughput(
         "{:<16} {:<10} {:>12} {:>10} {:>10}",
         "route", "load", "req/s", "p50 µs", "p99 µs"
     );
+    let mut rates = Vec::new();
+    let mut cpu_per_request = Vec::new();
     for path in ["/noop", "/mutate-v1-pod"] {
-        let (rate, hist) = client.block_on(saturate(addr, ca.cert_pem(), path, body.clone()));
+        let cpu_before = threads_cpu(SERVER_THREAD);
+        let (rate, hist, sent) = client.block_on(saturate(addr, ca.cert_pem(), path, body.clone()));
+        let cpu = threads_cpu(SERVER_THREAD).saturating_sub(cpu_before);
+        #[expect(clippy::cast_precision_loss, reason = "a request count")]
+        let per_request = cpu.as_secs_f64() * 1e6 / sent as f64;
         println!(
-            "{path:<16} {:<10} {rate:>12.0} {:>10} {:>10}",
+            "{path:<16} {:<10} {rate:>12.0} {:>10} {:>10}   server CPU {per_request:.1} µs/request \
+             ({:.0} requests/s per core)",
             "saturation",
             hist.value_at_quantile(0.5),
-            hist.value_at_quantile(0.99)
+            hist.value_at_quantile(0.99),
+            1e6 / per_request
         );
+        rates.push(rate);
+        cpu_per_request.push(per_request);
     }
+    let mut p99 = Vec::new();
     for path in ["/noop", "/mutate-v1-pod"] {
-        let (rate, hist) = client.block_on(fixed_rate(addr, ca.cert_pem(), path, body.clone()));
+        let (rate, hist, _) = client.block_on(fixed_rate(addr, ca.cert_pem(), path, body.clone()));
         println!(
             "{path:<16} {:<10} {rate:>12.0} {:>10} {:>10}",
             format!("{FIXED_RATE}/s"),
             hist.value_at_quantile(0.5),
             hist.value_at_quantile(0.99)
         );
+        #[expect(clippy::cast_precision_loss, reason = "microseconds")]
+        p99.push(hist.value_at_quantile(0.99) as f64);
     }
+    println!(
+        "admissions against the no-op route, this run: {:.2}x its throughput at saturation \
+         (load generator included), {:.2}x its requests per server core (the server's own CPU \
+         per request), {:.2}x its p99 at {FIXED_RATE}/s",
+        rates[1] / rates[0],
+        cpu_per_request[0] / cpu_per_request[1],
+        p99[1] / p99[0]
+    );
+}
+
+/// Name of the server's threads (its runtime's worker and the thread that
+/// drives its accept loop), by which their CPU time is found.
+const SERVER_THREAD: &str = "bench-server";
+
+/// CPU time (user and system) the threads of this process named `name`
+/// have used so far, from `/proc/self/task/*/stat` (in clock ticks of
+/// 10 ms: over a run of seconds that is a fraction of a percent).
+fn threads_cpu(name: &str) -> Duration {
+    let mut ticks = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let dir = task.expect("task").path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        // Fields after the command's closing parenthesis start at field 3
+        // (state); utime and stime are fields 14 and 15.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        for index in [11, 12] {
+            ticks += fields
+                .get(index)
+                .and_then(|t| t.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_millis(ticks * 10)
 }
 
 fn review_body() -> Vec<u8> {
@@ -160,9 +213,11 @@ fn review_body() -> Vec<u8> {
 fn start_server(cert_dir: &std::path::Path) -> SocketAddr {
     let resolver = Arc::new(certs::ReloadingCertResolver::load(cert_dir).expect("certificates"));
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let server = std::thread::Builder::new().name(SERVER_THREAD.to_owned());
+    let _ = server.spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
+            .thread_name(SERVER_THREAD)
             .enable_all()
             .build()
             .expect("server runtime");
@@ -254,7 +309,7 @@ async fn saturate(
     ca: &str,
     path: &'static str,
     body: Bytes,
-) -> (f64, Histogram<u64>) {
+) -> (f64, Histogram<u64>, u64) {
     let mut tasks = Vec::new();
     let start = Instant::now();
     for _ in 0..CONNECTIONS {
@@ -262,7 +317,7 @@ async fn saturate(
         let body = body.clone();
         tasks.push(tokio::spawn(async move {
             let mut hist = histogram();
-            let mut count = 0u64;
+            let (mut count, mut all) = (0u64, 0u64);
             loop {
                 let sent = Instant::now();
                 let elapsed = sent - start;
@@ -270,12 +325,13 @@ async fn saturate(
                     break;
                 }
                 send(&mut sender, path, body.clone()).await;
+                all += 1;
                 if elapsed > WARMUP {
                     hist.record(micros(sent.elapsed())).expect("record");
                     count += 1;
                 }
             }
-            (count, hist)
+            (count, hist, all)
         }));
     }
     collect(tasks).await
@@ -288,7 +344,7 @@ async fn fixed_rate(
     ca: &str,
     path: &'static str,
     body: Bytes,
-) -> (f64, Histogram<u64>) {
+) -> (f64, Histogram<u64>, u64) {
     let interval = Duration::from_nanos(1_000_000_000 * CONNECTIONS as u64 / FIXED_RATE);
     let mut tasks = Vec::new();
     let start = Instant::now() + Duration::from_millis(100);
@@ -297,7 +353,7 @@ async fn fixed_rate(
         let body = body.clone();
         tasks.push(tokio::spawn(async move {
             let mut hist = histogram();
-            let mut count = 0u64;
+            let (mut count, mut all) = (0u64, 0u64);
             let mut due = start
                 + interval * u32::try_from(connection).expect("small")
                     / u32::try_from(CONNECTIONS).expect("small");
@@ -313,29 +369,33 @@ async fn fixed_rate(
                     Instant::now()
                 };
                 send(&mut sender, path, body.clone()).await;
+                all += 1;
                 if due > start + WARMUP {
                     hist.record(micros(from.elapsed())).expect("record");
                     count += 1;
                 }
                 due += interval;
             }
-            (count, hist)
+            (count, hist, all)
         }));
     }
     collect(tasks).await
 }
 
+/// Merges the connections' figures: the rate and latencies measured after
+/// the warm-up, and every request sent, warm-up included.
 async fn collect(
-    tasks: Vec<tokio::task::JoinHandle<(u64, Histogram<u64>)>>,
-) -> (f64, Histogram<u64>) {
+    tasks: Vec<tokio::task::JoinHandle<(u64, Histogram<u64>, u64)>>,
+) -> (f64, Histogram<u64>, u64) {
     let mut hist = histogram();
-    let mut total = 0;
+    let (mut total, mut sent) = (0, 0);
     for task in tasks {
-        let (count, h) = task.await.expect("worker");
+        let (count, h, all) = task.await.expect("worker");
         total += count;
+        sent += all;
         hist.add(h).expect("merge");
     }
-    (total as f64 / MEASURE.as_secs_f64(), hist)
+    (total as f64 / MEASURE.as_secs_f64(), hist, sent)
 }
 
 fn micros(d: Duration) -> u64 {
