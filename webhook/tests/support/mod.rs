@@ -117,6 +117,7 @@ impl Webhook {
                 "127.0.0.1:0",
             ])
             .args(["--log-level", "info"])
+            .envs(deployed_tuning())
             .env("AZURE_TENANT_ID", TENANT)
             .env_remove("AZURE_ENVIRONMENT")
             .env_remove("KUBECONFIG")
@@ -579,4 +580,27 @@ pub fn raw_admission(body: &[u8]) -> Vec<u8> {
     .into_bytes();
     request.extend_from_slice(body);
     request
+}
+
+/// The process settings the Deployment in `deploy/base` gives the webhook
+/// (its literal `env` values but `POD_NAMESPACE`'s, which the tests set
+/// themselves): the tests run the binary as it is deployed.
+pub fn deployed_tuning() -> Vec<(String, String)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/base/deployment.yaml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let deployment: Value = yaml_serde::from_str(&text).unwrap();
+    deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|var| {
+            Some((
+                var["name"].as_str()?.to_owned(),
+                var["value"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
 }
