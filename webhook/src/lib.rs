@@ -7,11 +7,14 @@
 //! names, paths, defaults and denial texts are those of the reference webhook
 //! (Azure/azure-workload-identity), so existing manifests work unchanged.
 //!
-//! The rules live in one pure function, [`mutate::mutate`]: it takes the raw
-//! pod, its ServiceAccount and the [`config::MutationConfig`], and returns a
-//! JSON Patch with warnings or a [`mutate::Denial`]. It does no I/O, reads no
-//! clock and keeps no state; [`admission`] translates AdmissionReviews in and
-//! out, and the binary's commands are thin shells around both.
+//! The rules live in one pure function, [`mutate::mutate`]: it takes the pod
+//! (decoded by [`mutate::AdmissionPod`] as a view of the fields it reads,
+//! straight from the request's JSON text), its ServiceAccount and the
+//! [`config::MutationConfig`], and returns a JSON Patch with warnings or a
+//! [`mutate::Denial`]. It does no I/O, reads no clock and keeps no state;
+//! [`admission`] translates AdmissionReviews in and out, keeping the object
+//! as raw JSON so a pod of megabytes costs a small multiple of its size,
+//! and the binary's commands are thin shells around both.
 //!
 //! Beside it, a warn-only validating path ([`workload`]) tells `kubectl
 //! apply` users when the label sits on a Deployment or other workload, where
