@@ -277,13 +277,23 @@ async fn metrics_count_outcomes_per_namespace() {
     // counted under one label, however many there are.
     for i in 0..50 {
         let mut made_up = review("admission.k8s.io/v1", "app");
-        made_up["request"]["namespace"] = json!(format!("made-up-{i}-{}", "x".repeat(200)));
+        made_up["request"]["namespace"] = json!(format!("made-up-{i}-{}", "x".repeat(40)));
         send(
             router.clone(),
             post(made_up.to_string(), "application/json"),
         )
         .await;
     }
+    // A namespace longer than any Kubernetes name is refused before it is
+    // an admission: a bad request, in no series of its own.
+    let mut too_long = review("admission.k8s.io/v1", "app");
+    too_long["request"]["namespace"] = json!(format!("made-up-{}", "x".repeat(200)));
+    let (status, _) = send(
+        router.clone(),
+        post(too_long.to_string(), "application/json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let metrics = metrics_router(Arc::clone(&state.metrics));
     let (status, body) = send(
         metrics,
@@ -313,7 +323,8 @@ async fn metrics_count_outcomes_per_namespace() {
         "{text}"
     );
     assert!(
-        text.contains("azwi_admission_bad_requests_total{reason=\"review\"} 1"),
+        // `{}`, and the over-long namespace.
+        text.contains("azwi_admission_bad_requests_total{reason=\"review\"} 2"),
         "{text}"
     );
     // A bad request is not an admission: it adds no outcome and no
