@@ -8,7 +8,9 @@
 //! time whenever the previous response was late, so a slow server cannot
 //! hide its queueing). The server and the
 //! load generator each get one runtime thread, so on a 2-core machine each
-//! has roughly one core.
+//! has roughly one core; the server's own CPU per request is read from its
+//! threads' times in `/proc`, so it does not depend on the generator. The
+//! process logs as `webhook serve` does (JSON at `info`), into a sink.
 //!
 //! Part 2 starts the real `webhook serve` binary against a fake API server
 //! that lists 100,000 ServiceAccounts and reports its resident memory once
@@ -68,6 +70,16 @@ fn main() {
         );
     }
     let runs = |part: &str| named.is_empty() || named.iter().any(|n| n == part);
+    // The server logs as `webhook serve` does (JSON at `info`, each
+    // admission in a span), into a sink: the span is part of what an
+    // admission costs.
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(std::io::sink)
+        .init();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = certs::CertificateAuthority::generate("bench-ca", Duration::from_secs(86_400 * 800))
         .expect("CA");

@@ -9,6 +9,7 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
+use tracing::Instrument as _;
 
 use crate::{
     config::MutationConfig,
@@ -485,41 +486,65 @@ fn write_json(body: &mut Vec<u8>, value: &impl Serialize) {
 /// (see [`AdmissionRequest::is_creation`]). A dry run is answered like any
 /// request, since answering has no side effects.
 ///
-/// The pod's name and ServiceAccount are recorded on the current tracing
-/// span (fields `pod` and `service_account`, when it declares them), and the
-/// outcome is logged in it.
+/// Each admission runs in an `admission` tracing span carrying the request's
+/// `uid`, `namespace` and `dry_run`, and the pod's name and ServiceAccount
+/// (`pod`, `service_account`) once it decodes; the outcome is logged in it.
 pub async fn admit<L: ServiceAccountLookup>(
     request: &AdmissionRequest,
     config: &MutationConfig,
     service_accounts: &L,
 ) -> AdmissionResponse {
-    if !request.is_creation() {
+    // The pod is decoded before the span is made, so that the span is made
+    // once with every field: a log subscriber formats a span's fields when
+    // it is created and again at each later `record`, which cost an
+    // admission more than its mutation.
+    let pod = request
+        .is_creation()
+        .then(|| match request.object.as_deref() {
+            None => Err(Denial::MissingObject),
+            Some(raw) => AdmissionPod::from_json(raw.get(), &request.namespace),
+        });
+    let decoded = pod.as_ref().and_then(|p| p.as_ref().ok());
+    let span = tracing::info_span!(
+        "admission",
+        uid = %request.uid,
+        namespace = %request.namespace,
+        dry_run = request.is_dry_run(),
+        pod = decoded.map(AdmissionPod::display_name),
+        service_account = decoded.map(AdmissionPod::service_account_name),
+    );
+    answer(request, pod, config, service_accounts)
+        .instrument(span)
+        .await
+}
+
+/// [`admit`] once the pod is decoded (`None` for an operation other than a
+/// creation).
+async fn answer<L: ServiceAccountLookup>(
+    request: &AdmissionRequest,
+    pod: Option<Result<AdmissionPod<'_>, Denial>>,
+    config: &MutationConfig,
+    service_accounts: &L,
+) -> AdmissionResponse {
+    let Some(pod) = pod else {
         tracing::info!(
             operation = %request.operation,
             "allowed unchanged: only pod creations are mutated"
         );
         return AdmissionResponse::for_request(request);
-    }
-    let result = match request.object.as_deref() {
-        None => Err(Denial::MissingObject),
-        Some(raw) => match AdmissionPod::from_json(raw.get(), &request.namespace) {
-            Err(denial) => Err(denial),
-            Ok(pod) => {
-                let span = tracing::Span::current();
-                span.record("pod", pod.display_name());
-                span.record("service_account", pod.service_account_name());
-                match service_accounts
-                    .lookup(pod.namespace(), pod.service_account_name())
-                    .await
-                {
-                    Ok(sa) => mutate(&pod, sa.as_deref(), config),
-                    Err(error) => Err(Denial::ServiceAccountUnavailable {
-                        namespace: pod.namespace().to_owned(),
-                        name: pod.service_account_name().to_owned(),
-                        reason: error.to_string(),
-                    }),
-                }
-            }
+    };
+    let result = match pod {
+        Err(denial) => Err(denial),
+        Ok(pod) => match service_accounts
+            .lookup(pod.namespace(), pod.service_account_name())
+            .await
+        {
+            Ok(sa) => mutate(&pod, sa.as_deref(), config),
+            Err(error) => Err(Denial::ServiceAccountUnavailable {
+                namespace: pod.namespace().to_owned(),
+                name: pod.service_account_name().to_owned(),
+                reason: error.to_string(),
+            }),
         },
     };
     match &result {

@@ -143,17 +143,9 @@ async fn mutate_pod<L: ServiceAccountLookup>(
         Err(error) => return bad_request(&state.metrics, BadRequest::Review, error.to_string()),
     };
 
-    let span = tracing::info_span!(
-        "admission",
-        uid = %request.uid,
-        namespace = %request.namespace,
-        dry_run = request.is_dry_run(),
-        pod = tracing::field::Empty,
-        service_account = tracing::field::Empty,
-    );
-    let response = admit(&request, &state.config, &state.service_accounts)
-        .instrument(span)
-        .await;
+    // `admit` runs the admission in its own span (uid, namespace, pod,
+    // ServiceAccount).
+    let response = admit(&request, &state.config, &state.service_accounts).await;
     let outcome = if response.is_allowed() {
         Outcome::Allowed
     } else {
