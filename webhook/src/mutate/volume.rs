@@ -1,5 +1,6 @@
 //! The projected ServiceAccount token volume.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{AdmissionPod, Denial, PatchBuilder, view::Volume};
@@ -26,11 +27,11 @@ pub(super) fn ensure_token_volume(
     patch: &mut PatchBuilder,
     warnings: &mut Vec<String>,
 ) -> Result<(), Denial> {
-    let token = json!({
-        "path": names::TOKEN_VOLUME,
-        "expirationSeconds": expiration,
-        "audience": audience,
-    });
+    let token = TokenSource {
+        path: names::TOKEN_VOLUME,
+        expiration_seconds: expiration,
+        audience,
+    };
     let spec = pod.view.spec.as_ref();
     let volumes = spec.and_then(|s| s.volumes.as_deref());
     let ours: Vec<(usize, &Volume<'_>)> = volumes
@@ -42,10 +43,15 @@ pub(super) fn ensure_token_volume(
 
     match ours.as_slice() {
         [] => {
-            let volume = json!({
-                "name": names::TOKEN_VOLUME,
-                "projected": { "sources": [{ "serviceAccountToken": token }] },
-            });
+            // Written straight into the patch: the volume every pod gets.
+            let volume = TokenVolume {
+                name: names::TOKEN_VOLUME,
+                projected: Projected {
+                    sources: [Source {
+                        service_account_token: token,
+                    }],
+                },
+            };
             match spec {
                 Some(_) => {
                     let exists = volumes.is_some();
@@ -55,7 +61,10 @@ pub(super) fn ensure_token_volume(
             }
             Ok(())
         }
-        [(index, volume)] => canonicalize(*index, volume, &token, patch, warnings),
+        [(index, volume)] => {
+            let token = serde_json::to_value(token).expect("a token source always serializes");
+            canonicalize(*index, volume, &token, patch, warnings)
+        }
         more => Err(Denial::TokenVolumeConflict {
             problem: format!("defines it {} times", more.len()),
         }),
@@ -125,6 +134,33 @@ fn canonicalize(
     }
     patch.replace_token_volume(index, &canonical);
     Ok(())
+}
+
+/// The projected token source, as written into the patch.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenSource<'a> {
+    path: &'static str,
+    expiration_seconds: i64,
+    audience: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Source<'a> {
+    service_account_token: TokenSource<'a>,
+}
+
+#[derive(Serialize)]
+struct Projected<'a> {
+    sources: [Source<'a>; 1],
+}
+
+/// The token volume a pod without one gets.
+#[derive(Serialize)]
+struct TokenVolume<'a> {
+    name: &'static str,
+    projected: Projected<'a>,
 }
 
 /// Whether a projected source writes the token file, whatever its audience
