@@ -37,10 +37,11 @@ fn containers<'p, 'a>(pod: &'p AdmissionPod<'a>, list: &str) -> &'p [Container<'
 }
 
 /// Most containers one pod may have mutated. Each one mutated grows the
-/// stored pod by a few hundred bytes (four variables and a mount), so far
-/// fewer than this already pass the 1.5 MiB an object may take in etcd; a
-/// bound keeps a hostile review of hundreds of thousands of empty
-/// containers from costing the webhook a patch of hundreds of megabytes.
+/// stored pod by about 400 bytes (four variables and a mount), so some
+/// 3,900 alone take the 1.5 MiB an object may have in etcd: a pod past
+/// this bound could never be stored once mutated. The bound keeps a hostile
+/// review of hundreds of thousands of empty containers from costing the
+/// webhook a patch of hundreds of megabytes.
 pub const MAX_MUTATED_CONTAINERS: usize = 5_000;
 
 /// Adds the identity environment and the token mount to every container not
