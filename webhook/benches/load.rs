@@ -30,7 +30,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::routing::post;
 use azure_wi_core::ServiceAccountInfo;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt as _, Full};
@@ -257,7 +256,8 @@ fn start_server(cert_dir: &std::path::Path) -> SocketAddr {
             });
             // The server's admission router and a no-op route on one
             // listener, served by the same connection code as `run`.
-            let router = admission_router(state).route("/noop", post(|| async { "" }));
+            let router =
+                admission_router(state).route("/noop", axum::routing::post(|| async { "" }));
             webhook::server::serve_https(
                 listener,
                 router,
@@ -272,10 +272,13 @@ fn start_server(cert_dir: &std::path::Path) -> SocketAddr {
     rx.recv().expect("server address")
 }
 
+// === the client, shared by every part ===
+
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn connect(addr: SocketAddr, ca: &str) -> Sender {
-    use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
+/// A TLS connector that trusts only `ca`.
+fn connector(ca: &str) -> tokio_rustls::TlsConnector {
+    use rustls::pki_types::{CertificateDer, pem::PemObject as _};
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
         roots.add(cert.expect("pem")).expect("root");
@@ -287,26 +290,40 @@ async fn connect(addr: SocketAddr, ca: &str) -> Sender {
     .expect("versions")
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    tcp.set_nodelay(true).expect("nodelay");
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("127.0.0.1").expect("name"), tcp)
-        .await
-        .expect("handshake");
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .expect("http1");
-    tokio::spawn(connection);
-    sender
+    tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
-async fn send(sender: &mut Sender, path: &str, body: Bytes) {
-    let request = hyper::Request::post(path)
+/// A keep-alive HTTPS connection to `addr`; an error is the caller's to
+/// count or to fail on.
+async fn connect(
+    connector: &tokio_rustls::TlsConnector,
+    addr: SocketAddr,
+) -> Result<Sender, Box<dyn std::error::Error + Send + Sync>> {
+    use rustls::pki_types::ServerName;
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let tls = connector
+        .connect(ServerName::try_from("127.0.0.1")?, tcp)
+        .await?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// `body` posted to `path` as the API server posts an AdmissionReview.
+fn review_post(path: &str, body: Bytes) -> hyper::Request<Full<Bytes>> {
+    hyper::Request::post(path)
         .header("host", "127.0.0.1")
         .header("content-type", "application/json")
         .body(Full::new(body))
-        .expect("request");
-    let response = sender.send_request(request).await.expect("response");
+        .expect("request")
+}
+
+async fn send(sender: &mut Sender, path: &str, body: Bytes) {
+    let response = sender
+        .send_request(review_post(path, body))
+        .await
+        .expect("response");
     assert_eq!(response.status(), 200, "{path}");
     response.into_body().collect().await.expect("body");
 }
@@ -323,9 +340,10 @@ async fn saturate(
     body: Bytes,
 ) -> (f64, Histogram<u64>, u64) {
     let mut tasks = Vec::new();
+    let connector = connector(ca);
     let start = Instant::now();
     for _ in 0..CONNECTIONS {
-        let mut sender = connect(addr, ca).await;
+        let mut sender = connect(&connector, addr).await.expect("connects");
         let body = body.clone();
         tasks.push(tokio::spawn(async move {
             let mut hist = histogram();
@@ -360,8 +378,9 @@ async fn fixed_rate(
     let interval = Duration::from_nanos(1_000_000_000 * CONNECTIONS as u64 / FIXED_RATE);
     let mut tasks = Vec::new();
     let start = Instant::now() + Duration::from_millis(100);
+    let connector = connector(ca);
     for connection in 0..CONNECTIONS {
-        let mut sender = connect(addr, ca).await;
+        let mut sender = connect(&connector, addr).await.expect("connects");
         let body = body.clone();
         tasks.push(tokio::spawn(async move {
             let mut hist = histogram();

@@ -16,10 +16,11 @@ use std::{
 };
 
 use axum::Router;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::BodyExt as _;
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use serde_json::json;
+
+use super::{Sender, connect, connector, review_post};
 
 /// How many ServiceAccounts the fake API server lists in part 2 and the soak.
 pub(crate) const MANY: usize = 100_000;
@@ -298,52 +299,16 @@ async fn http_get(addr: SocketAddr, path: &str) -> Result<String, std::io::Error
     Ok(out)
 }
 
-// === the soak's client ===
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-fn connector(ca: &str) -> tokio_rustls::TlsConnector {
-    use rustls::pki_types::{CertificateDer, pem::PemObject as _};
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
-        roots.add(cert.expect("pem")).expect("root");
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-}
-
-/// A keep-alive HTTPS connection to `addr`; an error is the soak's to count.
-async fn connect(
-    connector: &tokio_rustls::TlsConnector,
-    addr: SocketAddr,
-) -> Result<Sender, Box<dyn std::error::Error + Send + Sync>> {
-    use rustls::pki_types::ServerName;
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    let tls = connector
-        .connect(ServerName::try_from("127.0.0.1")?, tcp)
-        .await?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
-    tokio::spawn(connection);
-    Ok(sender)
-}
+// === the soak's checks ===
 
 /// Makes sure the soak measures mutations: the first admission must be
 /// allowed with a patch, which needs the cached `team-a/orders-api`.
 async fn check_mutates(connector: &tokio_rustls::TlsConnector, addr: SocketAddr, body: Bytes) {
     let mut sender = connect(connector, addr).await.expect("connects");
-    let request = hyper::Request::post("/mutate-v1-pod")
-        .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
-        .body(Full::new(body))
-        .expect("request");
-    let response = sender.send_request(request).await.expect("answers");
+    let response = sender
+        .send_request(review_post("/mutate-v1-pod", body))
+        .await
+        .expect("answers");
     assert_eq!(response.status(), 200);
     let bytes = response
         .into_body()
@@ -358,12 +323,10 @@ async fn check_mutates(connector: &tokio_rustls::TlsConnector, addr: SocketAddr,
 
 /// One admission: whether it came back a 200 with its whole body.
 async fn admit(sender: &mut Sender, body: Bytes) -> bool {
-    let request = hyper::Request::post("/mutate-v1-pod")
-        .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
-        .body(Full::new(body))
-        .expect("request");
-    match sender.send_request(request).await {
+    match sender
+        .send_request(review_post("/mutate-v1-pod", body))
+        .await
+    {
         Ok(response) if response.status() == 200 => response.into_body().collect().await.is_ok(),
         _ => false,
     }
