@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use azure_wi_control_plane::manifests::{find, render, validate};
+use azure_wi_control_plane::manifests::{container_args, find, render, validate};
 use serde_json::Value;
 
 fn container(docs: &[Value]) -> &Value {
@@ -14,12 +14,7 @@ fn container(docs: &[Value]) -> &Value {
 }
 
 fn args(docs: &[Value]) -> Vec<String> {
-    container(docs)["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_owned())
-        .collect()
+    container_args(find(docs, "DaemonSet", "azure-wi-csi-provider"))
 }
 
 fn flag<'a>(args: &'a [String], name: &str) -> &'a str {

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use azure_wi_control_plane::manifests::{find, find_all, render, validate};
+use azure_wi_control_plane::manifests::{container_args, find, find_all, render, validate};
 use kube::ResourceExt as _;
 
 #[test]
@@ -69,12 +69,7 @@ fn the_component_renders_validates_and_says_what_the_design_requires() {
 fn the_deployment_passes_flags_the_binary_accepts() {
     let (_, docs) = render("deploy/overlays/secret-sync");
     let deployment = find(&docs, "Deployment", "secret-sync");
-    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_owned())
-        .collect();
+    let args = container_args(deployment);
     // With no cluster to reach, the binary stops right after parsing every
     // flag, with its own message: an unknown flag would fail earlier.
     let dir = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@
 
 use std::process::Command;
 
-use azure_wi_control_plane::manifests::{find, find_all, render, validate};
+use azure_wi_control_plane::manifests::{container_args, find, find_all, render, validate};
 
 #[test]
 fn base_renders_validates_and_says_what_the_design_requires() {
@@ -166,12 +166,7 @@ fn base_renders_validates_and_says_what_the_design_requires() {
 fn the_deployment_passes_flags_the_binary_accepts() {
     let (_, docs) = render("deploy/base");
     let deployment = find(&docs, "Deployment", "azure-wi-webhook-controller-manager");
-    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_owned())
-        .collect();
+    let args = container_args(deployment);
     // Without POD_NAMESPACE the self-managed mode stops right after the flags
     // are parsed, with its own message: any unknown flag would fail earlier.
     let out = Command::new(env!("CARGO_BIN_EXE_webhook"))
@@ -358,12 +353,7 @@ fn network_policy_overlay_admits_each_port_only_from_its_caller() {
     }
 
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-    let args: Vec<String> = container["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_owned())
-        .collect();
+    let args = container_args(deployment);
 
     // Admission: the container port the Service sends the API server's
     // calls to, only from the (patched) control-plane source.

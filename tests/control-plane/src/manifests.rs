@@ -70,6 +70,21 @@ pub fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{kind} {name} is not rendered"))
 }
 
+/// The `args` of the first container of a workload's pod template (a
+/// Deployment's or a DaemonSet's), as strings.
+pub fn container_args(workload: &Value) -> Vec<String> {
+    workload["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no container args: {workload}"))
+        .iter()
+        .map(|a| {
+            a.as_str()
+                .unwrap_or_else(|| panic!("an arg is not a string: {a}"))
+                .to_owned()
+        })
+        .collect()
+}
+
 /// Every rendered object of `kind`.
 pub fn find_all<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
     docs.iter().filter(|d| d["kind"] == kind).collect()
