@@ -144,13 +144,7 @@ fn review_with_volumes(uid: &str, bytes: usize) -> (String, usize) {
 /// Posts `body` and asserts an allowing answer; returns how long it took.
 async fn post_allowed(client: &reqwest::Client, url: &str, body: String) -> Duration {
     let started = Instant::now();
-    let answer = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let answer = support::post_json(client, url, body).await;
     let status = answer.status();
     let review: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
     assert_eq!(status, 200, "{review}");
@@ -405,13 +399,8 @@ async fn a_skip_containers_annotation_naming_200_000_containers() {
         .map(String::len)
         .sum();
     let started = Instant::now();
-    let answer = client_trusting_for(&scene.ca, Duration::from_secs(60))
-        .post(scene.webhook.url())
-        .header("content-type", "application/json")
-        .body(review)
-        .send()
-        .await
-        .unwrap();
+    let client = client_trusting_for(&scene.ca, Duration::from_secs(60));
+    let answer = support::post_json(&client, &scene.webhook.url(), review).await;
     assert_eq!(answer.status(), 200);
     let response = answer.bytes().await.unwrap();
     let took = started.elapsed();
@@ -466,13 +455,9 @@ async fn forty_clients_that_never_read_the_largest_response() {
     let body = support::review_with_containers("unread", webhook::mutate::MAX_MUTATED_CONTAINERS)
         .to_string();
     // The whole response, as a client that reads gets it.
-    let whole = client_trusting_for(&scene.ca, Duration::from_secs(60))
-        .post(scene.webhook.url())
-        .header("content-type", "application/json")
-        .body(body.clone())
-        .send()
+    let client = client_trusting_for(&scene.ca, Duration::from_secs(60));
+    let whole = support::post_json(&client, &scene.webhook.url(), body.clone())
         .await
-        .unwrap()
         .bytes()
         .await
         .unwrap()
@@ -626,15 +611,7 @@ async fn reviews_with_made_up_namespaces_do_not_grow_the_metrics() {
         let (client, url) = (client.clone(), scene.webhook.url());
         async move {
             // Whatever the answer: only the metrics matter here.
-            let _ = client
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await;
+            let _ = support::post_json(&client, &url, body).await.bytes().await;
         }
     };
     for i in 0..500 {
@@ -659,13 +636,12 @@ async fn reviews_with_made_up_namespaces_do_not_grow_the_metrics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_is_not_a_review_is_logged_with_one_message_field() {
     let scene = Scene::start(&[]).await;
-    let answer = client_trusting(&scene.ca)
-        .post(scene.webhook.url())
-        .header("content-type", "application/json")
-        .body(r#"{"kind": "NotAReview"}"#)
-        .send()
-        .await
-        .unwrap();
+    let answer = support::post_json(
+        &client_trusting(&scene.ca),
+        &scene.webhook.url(),
+        r#"{"kind": "NotAReview"}"#,
+    )
+    .await;
     assert_eq!(answer.status(), 400);
     let logs = std::sync::Arc::clone(&scene.webhook.logs);
     let line = tokio::time::timeout(Duration::from_secs(5), async {

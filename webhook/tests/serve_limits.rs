@@ -207,13 +207,8 @@ async fn a_client_that_never_reads_its_response_is_cut_off_at_the_write_deadline
     // A patch larger than the socket buffers can hold: 2,000 containers
     // each given a 3,000-character client id.
     let body = support::review_with_containers("big", 2_000).to_string();
-    let whole = client_trusting(&ca)
-        .post(webhook.url())
-        .header("content-type", "application/json")
-        .body(body.clone())
-        .send()
+    let whole = support::post_json(&client_trusting(&ca), &webhook.url(), body.clone())
         .await
-        .unwrap()
         .bytes()
         .await
         .unwrap()

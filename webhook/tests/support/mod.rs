@@ -433,6 +433,21 @@ pub fn review(version: &str, uid: &str) -> Value {
     })
 }
 
+/// Posts `body` to `url` as JSON, as the API server posts a review.
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Posts a review and returns the response review.
 pub async fn admit(client: &reqwest::Client, url: &str, uid: &str) -> Result<Value, String> {
     let response = client
