@@ -1,14 +1,12 @@
 //! Environment variables and the token mount, per container.
 
-use std::{
-    collections::{BTreeSet, HashSet},
-    sync::LazyLock,
-};
+use std::{collections::BTreeSet, sync::LazyLock};
 
 use serde::Serialize;
 
 use super::{
-    AdmissionPod, Denial, PatchBuilder,
+    AdmissionPod, Denial,
+    patch::{PatchBuilder, Pointer, write_str},
     view::{Container, text},
 };
 use azure_wi_core::names;
@@ -57,24 +55,19 @@ pub(super) fn inject(
     if mutated > MAX_MUTATED_CONTAINERS {
         return Err(Denial::TooManyContainers { count: mutated });
     }
-    // Serialized once, written into every container.
-    let env_json: Vec<(&str, String)> = env
-        .iter()
-        .map(|&(name, value)| {
-            let json = serde_json::to_string(&EnvVar { name, value })
-                .expect("a variable always serializes");
-            (name, json)
-        })
-        .collect();
+    let mut path = Pointer::new(&["spec"]);
     for list in LISTS {
+        let list_len = path.push(list);
         for (index, container) in containers(pod, list).iter().enumerate() {
             if skip.contains(container.name()) {
                 continue;
             }
-            let path = vec!["spec".to_owned(), list.to_owned(), index.to_string()];
-            add_env(container, &env_json, &path, patch);
+            let container_len = path.push_index(index);
+            add_env(container, env, &path, patch);
             mount_token(container, &path, patch)?;
+            path.truncate(container_len);
         }
+        path.truncate(list_len);
     }
     Ok(())
 }
@@ -83,22 +76,27 @@ pub(super) fn inject(
 /// or `valueFrom`: what the user set is never overridden.
 fn add_env(
     container: &Container<'_>,
-    env: &[(&str, String)],
-    path: &[String],
+    env: &[(&str, &str)],
+    path: &Pointer,
     patch: &mut PatchBuilder,
 ) {
-    let defined: HashSet<&str> = container
-        .env
+    let defined = container.env.as_deref().unwrap_or_default();
+    let missing = env
         .iter()
-        .flatten()
-        .map(|var| text(&var.name))
-        .collect();
-    let missing: Vec<&str> = env
-        .iter()
-        .filter(|(name, _)| !defined.contains(name))
-        .map(|(_, json)| json.as_str())
-        .collect();
-    patch.append_json(path, "env", container.env.is_some(), &missing);
+        .filter(|(name, _)| !defined.iter().any(|var| text(&var.name) == *name));
+    patch.append(
+        path,
+        "env",
+        container.env.is_some(),
+        missing,
+        |json, &(name, value)| {
+            json.extend_from_slice(b"{\"name\":");
+            write_str(json, name);
+            json.extend_from_slice(b",\"value\":");
+            write_str(json, value);
+            json.push(b'}');
+        },
+    );
 }
 
 /// Makes sure the token volume is mounted read-only at the token path.
@@ -108,7 +106,7 @@ fn add_env(
 /// conflict the API server would reject, so it is refused with a clear reason.
 fn mount_token(
     container: &Container<'_>,
-    path: &[String],
+    path: &Pointer,
     patch: &mut PatchBuilder,
 ) -> Result<(), Denial> {
     let mounts = container.volume_mounts.as_deref().unwrap_or_default();
@@ -136,37 +134,24 @@ fn mount_token(
 
     match existing {
         Some((index, mount)) => {
-            let base = |field: &str| {
-                let mut p = path.to_vec();
-                p.extend([
-                    "volumeMounts".to_owned(),
-                    index.to_string(),
-                    field.to_owned(),
-                ]);
-                p
-            };
+            let index = index.to_string();
             if text(&mount.mount_path) != names::TOKEN_MOUNT_PATH {
-                patch.add(&base("mountPath"), &names::TOKEN_MOUNT_PATH);
+                let field = ["volumeMounts", index.as_str(), "mountPath"];
+                patch.add(path, &field, &names::TOKEN_MOUNT_PATH);
             }
             if mount.read_only != Some(true) {
-                patch.add(&base("readOnly"), &true);
+                patch.add(path, &["volumeMounts", index.as_str(), "readOnly"], &true);
             }
         }
-        None => patch.append_json(
+        None => patch.append(
             path,
             "volumeMounts",
             container.volume_mounts.is_some(),
-            &[TOKEN_MOUNT_JSON.as_str()],
+            [TOKEN_MOUNT_JSON.as_bytes()],
+            Vec::extend_from_slice,
         ),
     }
     Ok(())
-}
-
-/// An injected environment variable, as written into the patch.
-#[derive(Serialize)]
-struct EnvVar<'a> {
-    name: &'a str,
-    value: &'a str,
 }
 
 /// The token mount, as written into the patch.

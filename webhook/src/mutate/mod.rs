@@ -25,7 +25,7 @@ use serde_json::Value;
 use azure_wi_core::{ServiceAccountInfo, TenantId, describe_decode_error, is_guid, names};
 
 use crate::config::MutationConfig;
-use patch::{PatchBuilder, PatchJson};
+use patch::{PatchBuilder, PatchJson, Pointer};
 use view::{PodView, text};
 
 pub use containers::MAX_MUTATED_CONTAINERS;
@@ -321,27 +321,31 @@ fn identity_env<'c>(
     config: &'c MutationConfig,
     warnings: &mut Vec<String>,
 ) -> Vec<(&'static str, &'c str)> {
-    let who = format!("ServiceAccount {}/{}", sa.namespace(), sa.name());
+    // Named only in a warning: most pods get none.
+    let who = || format!("ServiceAccount {}/{}", sa.namespace(), sa.name());
     let client_id = sa.annotation(names::CLIENT_ID_ANNOTATION).unwrap_or("");
     if client_id.is_empty() {
         warnings.push(format!(
-            "{who} has no {} annotation: {} is not injected, and Azure SDKs may fall back to \
+            "{} has no {} annotation: {} is not injected, and Azure SDKs may fall back to \
              another identity",
+            who(),
             names::CLIENT_ID_ANNOTATION,
             names::CLIENT_ID_ENV
         ));
     } else if !is_guid(client_id) {
         warnings.push(format!(
-            "{} {client_id:?} on {who} is not a GUID: Entra will not find that client",
-            names::CLIENT_ID_ANNOTATION
+            "{} {client_id:?} on {} is not a GUID: Entra will not find that client",
+            names::CLIENT_ID_ANNOTATION,
+            who()
         ));
     }
 
     let tenant_id = match sa.annotation(names::TENANT_ID_ANNOTATION) {
         Some("") => {
             warnings.push(format!(
-                "{who} has an empty {} annotation: {} is not injected; remove the annotation to \
+                "{} has an empty {} annotation: {} is not injected; remove the annotation to \
                  use the webhook's tenant",
+                who(),
                 names::TENANT_ID_ANNOTATION,
                 names::TENANT_ID_ENV
             ));
@@ -350,8 +354,9 @@ fn identity_env<'c>(
         Some(tenant) => {
             if !TenantId::is_valid(tenant) {
                 warnings.push(format!(
-                    "{} {tenant:?} on {who} is not a valid tenant id: Azure SDKs will refuse it",
-                    names::TENANT_ID_ANNOTATION
+                    "{} {tenant:?} on {} is not a valid tenant id: Azure SDKs will refuse it",
+                    names::TENANT_ID_ANNOTATION,
+                    who()
                 ));
             }
             tenant
@@ -360,8 +365,9 @@ fn identity_env<'c>(
             Some(tenant) => tenant.as_str(),
             None => {
                 warnings.push(format!(
-                    "{who} has no {} annotation and the webhook has no tenant configured: {} is \
+                    "{} has no {} annotation and the webhook has no tenant configured: {} is \
                      not injected",
+                    who(),
                     names::TENANT_ID_ANNOTATION,
                     names::TENANT_ID_ENV
                 ));
@@ -397,6 +403,9 @@ fn skip_containers<'p>(pod: &'p AdmissionPod<'_>, warnings: &mut Vec<String>) ->
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .collect();
+    if skip.is_empty() {
+        return skip;
+    }
     let known: BTreeSet<&str> = containers::all(pod).map(view::Container::name).collect();
     let unknown: Vec<&str> = skip
         .iter()
@@ -428,9 +437,10 @@ fn set_namespace(pod: &AdmissionPod<'_>, patch: &mut PatchBuilder) {
     }
     let namespace = Value::String(pod.namespace.clone());
     match metadata {
-        Some(_) => patch.add(&["metadata", "namespace"], &namespace),
+        Some(_) => patch.add(&Pointer::new(&["metadata"]), &["namespace"], &namespace),
         None => patch.add(
-            &["metadata"],
+            &Pointer::new(&["metadata"]),
+            &[],
             &serde_json::json!({ "namespace": namespace }),
         ),
     }

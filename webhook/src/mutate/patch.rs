@@ -1,10 +1,65 @@
 //! Writes the JSON Patch of one mutation.
 //!
 //! The patch is written as JSON text as it is built, each value serialized
-//! straight from what the mutation holds: no tree of operations is built
-//! only to be serialized, which was most of an admission's allocations.
+//! straight into it from what the mutation holds: no tree of operations is
+//! built only to be serialized, and no path or value is allocated on its
+//! own, which were most of an admission's allocations.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
+
+/// A JSON Pointer (RFC 6901) into the pod, its tokens escaped as they are
+/// pushed. One pointer is pushed onto and cut back for every container, so
+/// the paths of a mutation cost one buffer.
+#[derive(Debug, Default)]
+pub(super) struct Pointer(String);
+
+impl Pointer {
+    /// The pointer made of `tokens`.
+    pub(super) fn new(tokens: &[&str]) -> Self {
+        let mut pointer = Self(String::with_capacity(64));
+        for token in tokens {
+            pointer.push(token);
+        }
+        pointer
+    }
+
+    /// Appends `token`, returning the length to [`truncate`](Self::truncate)
+    /// back to.
+    pub(super) fn push(&mut self, token: &str) -> usize {
+        let len = self.0.len();
+        self.0.push('/');
+        self.0.push_str(&escape_token(token));
+        len
+    }
+
+    /// Appends an array index.
+    pub(super) fn push_index(&mut self, index: usize) -> usize {
+        use std::fmt::Write as _;
+        let len = self.0.len();
+        write!(self.0, "/{index}").expect("writing to a String cannot fail");
+        len
+    }
+
+    /// Cuts the pointer back to `len`, as returned by a push.
+    pub(super) fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `token` as a pointer token: `~` and `/` escaped as RFC 6901 requires.
+fn escape_token(token: &str) -> Cow<'_, str> {
+    if token.contains(['~', '/']) {
+        Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
+    } else {
+        Cow::Borrowed(token)
+    }
+}
 
 /// Accumulates the operations of one mutation. They are `add`s (at an
 /// existing object member it replaces the value, at `-` it appends to an
@@ -38,61 +93,45 @@ pub(super) struct PatchJson {
 }
 
 impl PatchBuilder {
-    /// Adds `value` at the path made of `tokens` (escaped as RFC 6901 requires).
-    pub(super) fn add<S: AsRef<str>>(&mut self, tokens: &[S], value: &impl Serialize) {
-        self.operation("add", tokens, value);
+    /// Adds `value` at `path`, plus the tokens of `suffix`.
+    pub(super) fn add(&mut self, path: &Pointer, suffix: &[&str], value: &impl Serialize) {
+        self.begin("add", path, suffix);
+        write_value(&mut self.json, value);
+        self.end();
     }
 
-    /// Appends `items` to the array at `key` of the object at `parent`
-    /// when `exists` (the member holds an array), or creates that array
-    /// (the member is absent or `null`).
-    pub(super) fn append<T: Serialize>(
+    /// Appends `items` to the array at member `key` of the object at
+    /// `parent` when `exists` (the member holds an array), or creates that
+    /// array (the member is absent or `null`). Each item is written into
+    /// the patch's text by `write`; nothing is written when there are none.
+    pub(super) fn append<I>(
         &mut self,
-        parent: &[String],
+        parent: &Pointer,
         key: &str,
         exists: bool,
-        items: &[T],
+        items: impl IntoIterator<Item = I>,
+        mut write: impl FnMut(&mut Vec<u8>, I),
     ) {
-        let items: Vec<String> = items
-            .iter()
-            .map(|item| serde_json::to_string(item).expect("a patch value always serializes"))
-            .collect();
-        let items: Vec<&str> = items.iter().map(String::as_str).collect();
-        self.append_json(parent, key, exists, &items);
-    }
-
-    /// [`append`](Self::append) for items already serialized as JSON text:
-    /// the same variables and mount are written into every container of a
-    /// pod, so they are serialized once per mutation.
-    pub(super) fn append_json(
-        &mut self,
-        parent: &[String],
-        key: &str,
-        exists: bool,
-        items: &[&str],
-    ) {
-        if items.is_empty() {
-            return;
-        }
-        let mut path: Vec<&str> = parent.iter().map(String::as_str).collect();
-        path.push(key);
-        if exists {
-            path.push("-");
-            for item in items {
-                self.operation_json("add", &path, item.as_bytes());
-            }
-        } else {
-            let mut array =
-                Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 1);
-            array.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    array.push(b',');
+        let mut written = 0;
+        for item in items {
+            if exists {
+                self.begin("add", parent, &[key, "-"]);
+                write(&mut self.json, item);
+                self.end();
+            } else {
+                if written == 0 {
+                    self.begin("add", parent, &[key]);
+                    self.json.push(b'[');
+                } else {
+                    self.json.push(b',');
                 }
-                array.extend_from_slice(item.as_bytes());
+                write(&mut self.json, item);
             }
-            array.push(b']');
-            self.operation_json("add", &path, &array);
+            written += 1;
+        }
+        if !exists && written > 0 {
+            self.json.push(b']');
+            self.end();
         }
     }
 
@@ -102,36 +141,32 @@ impl PatchBuilder {
     /// owns: making it exactly canonical can mean dropping what another
     /// manifest put in it, which `add` cannot express.
     pub(super) fn replace_token_volume(&mut self, index: usize, value: &impl Serialize) {
-        let index = index.to_string();
-        self.operation("replace", &["spec", "volumes", index.as_str()], value);
+        let mut path = Pointer::new(&["spec", "volumes"]);
+        path.push_index(index);
+        self.begin("replace", &path, &[]);
+        write_value(&mut self.json, value);
+        self.end();
     }
 
-    fn operation<S: AsRef<str>>(&mut self, op: &str, tokens: &[S], value: &impl Serialize) {
-        let value = serde_json::to_vec(value).expect("a patch value always serializes");
-        self.operation_json(op, tokens, &value);
-    }
-
-    /// Writes one operation whose value is the JSON text `value`.
-    fn operation_json<S: AsRef<str>>(&mut self, op: &str, tokens: &[S], value: &[u8]) {
-        let mut path = String::with_capacity(64);
-        for token in tokens {
-            let token = token.as_ref();
-            path.push('/');
-            if token.contains(['~', '/']) {
-                path.push_str(&token.replace('~', "~0").replace('/', "~1"));
-            } else {
-                path.push_str(token);
-            }
-        }
+    /// Opens an operation: everything up to its value.
+    fn begin(&mut self, op: &str, path: &Pointer, suffix: &[&str]) {
         if self.operations > 0 {
             self.json.push(b',');
         }
         self.json.extend_from_slice(b"{\"op\":");
         write_str(&mut self.json, op);
-        self.json.extend_from_slice(b",\"path\":");
-        write_str(&mut self.json, &path);
-        self.json.extend_from_slice(b",\"value\":");
-        self.json.extend_from_slice(value);
+        self.json.extend_from_slice(b",\"path\":\"");
+        // A pointer's JSON text is the JSON text of each of its pieces.
+        write_str_contents(&mut self.json, path.as_str());
+        for token in suffix {
+            self.json.push(b'/');
+            write_str_contents(&mut self.json, &escape_token(token));
+        }
+        self.json.extend_from_slice(b"\",\"value\":");
+    }
+
+    /// Closes the operation [`begin`](Self::begin) opened.
+    fn end(&mut self) {
         self.json.push(b'}');
         self.operations += 1;
     }
@@ -145,16 +180,27 @@ impl PatchBuilder {
     }
 }
 
-/// Writes `text` as a JSON string. The paths and operation names written
-/// here are made of this webhook's own names and indexes, which need no
-/// escaping; anything else goes through the JSON encoder.
-fn write_str(json: &mut Vec<u8>, text: &str) {
+/// Writes `value` as JSON.
+pub(super) fn write_value(json: &mut Vec<u8>, value: &impl Serialize) {
+    serde_json::to_writer(json, value).expect("a patch value always serializes");
+}
+
+/// Writes `text` as a JSON string.
+pub(super) fn write_str(json: &mut Vec<u8>, text: &str) {
+    json.push(b'"');
+    write_str_contents(json, text);
+    json.push(b'"');
+}
+
+/// Writes `text` as the inside of a JSON string. The names and paths
+/// written here are mostly this webhook's own, which need no escaping;
+/// anything else goes through the JSON encoder.
+fn write_str_contents(json: &mut Vec<u8>, text: &str) {
     if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        json.push(b'"');
         json.extend_from_slice(text.as_bytes());
-        json.push(b'"');
     } else {
-        serde_json::to_writer(json, text).expect("a string always serializes");
+        let quoted = serde_json::to_vec(text).expect("a string always serializes");
+        json.extend_from_slice(&quoted[1..quoted.len() - 1]);
     }
 }
 
@@ -176,12 +222,30 @@ mod tests {
     fn append_creates_missing_or_null_arrays_and_extends_existing_ones() {
         let doc = json!({"a": {"list": [1]}, "b": {"list": null}, "c": {}});
         let mut p = PatchBuilder::default();
-        let parent = |k: &str| vec![k.to_owned()];
         let exists = |path: &str| doc.pointer(path).is_some_and(Value::is_array);
-        p.append(&parent("a"), "list", exists("/a/list"), &[2, 3]);
-        p.append(&parent("b"), "list", exists("/b/list"), &[4]);
-        p.append(&parent("c"), "list", exists("/c/list"), &[5]);
-        p.append::<u8>(&parent("c"), "other", false, &[]);
+        let number = |json: &mut Vec<u8>, n: u8| write_value(json, &n);
+        p.append(
+            &Pointer::new(&["a"]),
+            "list",
+            exists("/a/list"),
+            [2, 3],
+            number,
+        );
+        p.append(
+            &Pointer::new(&["b"]),
+            "list",
+            exists("/b/list"),
+            [4],
+            number,
+        );
+        p.append(
+            &Pointer::new(&["c"]),
+            "list",
+            exists("/c/list"),
+            [5],
+            number,
+        );
+        p.append(&Pointer::new(&["c"]), "other", false, [], number);
         assert_eq!(
             apply(&doc, p),
             json!({"a": {"list": [1, 2, 3]}, "b": {"list": [4]}, "c": {"list": [5]}})
@@ -200,13 +264,20 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_escaped() {
+    fn tokens_are_escaped_in_the_pointer_and_in_the_json() {
         let mut p = PatchBuilder::default();
-        p.add(&["a/b", "c~d"], &1);
+        let mut path = Pointer::new(&["a/b", "c~d"]);
+        let cut = path.push_index(7);
+        p.add(&path, &["q\"t"], &1);
+        path.truncate(cut);
+        p.add(&path, &[], &2);
         let patch: Value = serde_json::from_str(&p.build().json).unwrap();
         assert_eq!(
             patch,
-            json!([{"op": "add", "path": "/a~1b/c~0d", "value": 1}])
+            json!([
+                {"op": "add", "path": "/a~1b/c~0d/7/q\"t", "value": 1},
+                {"op": "add", "path": "/a~1b/c~0d", "value": 2},
+            ])
         );
     }
 }

@@ -3,7 +3,11 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{AdmissionPod, Denial, PatchBuilder, view::Volume};
+use super::{
+    AdmissionPod, Denial,
+    patch::{PatchBuilder, Pointer, write_value},
+    view::Volume,
+};
 use azure_wi_core::names;
 
 /// Makes sure the pod has exactly one volume named `azure-identity-token`,
@@ -55,9 +59,14 @@ pub(super) fn ensure_token_volume(
             match spec {
                 Some(_) => {
                     let exists = volumes.is_some();
-                    patch.append(&["spec".to_owned()], "volumes", exists, &[volume]);
+                    let spec = Pointer::new(&["spec"]);
+                    patch.append(&spec, "volumes", exists, [&volume], write_value);
                 }
-                None => patch.add(&["spec"], &json!({ "volumes": [volume] })),
+                None => patch.add(
+                    &Pointer::new(&["spec"]),
+                    &[],
+                    &json!({ "volumes": [volume] }),
+                ),
             }
             Ok(())
         }
