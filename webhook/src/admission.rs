@@ -9,7 +9,6 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
-use tracing::Instrument as _;
 
 use crate::{
     config::MutationConfig,
@@ -486,60 +485,36 @@ fn write_json(body: &mut Vec<u8>, value: &impl Serialize) {
 /// (see [`AdmissionRequest::is_creation`]). A dry run is answered like any
 /// request, since answering has no side effects.
 ///
-/// Each admission runs in an `admission` tracing span carrying the request's
-/// `uid`, `namespace` and `dry_run`, and the pod's name and ServiceAccount
-/// (`pod`, `service_account`) once it decodes; the outcome is logged in it.
+/// What an admission logs (its outcome when there is anything to say: a
+/// denial, a warning, a request it leaves alone, or `admitted` at `debug`)
+/// is logged in an `admission` tracing span carrying the request's `uid`,
+/// `namespace` and `dry_run`, and the pod's name and ServiceAccount (`pod`,
+/// `service_account`) once it decodes.
 pub async fn admit<L: ServiceAccountLookup>(
     request: &AdmissionRequest,
     config: &MutationConfig,
     service_accounts: &L,
 ) -> AdmissionResponse {
-    // The pod is decoded before the span is made, so that the span is made
-    // once with every field: a log subscriber formats a span's fields when
-    // it is created and again at each later `record`, which cost an
-    // admission more than its mutation.
-    let pod = request
-        .is_creation()
-        .then(|| match request.object.as_deref() {
-            None => Err(Denial::MissingObject),
-            Some(raw) => AdmissionPod::from_json(raw.get(), &request.namespace),
+    if !request.is_creation() {
+        admission_span(request, None).in_scope(|| {
+            tracing::info!(
+                operation = %request.operation,
+                "allowed unchanged: only pod creations are mutated"
+            );
         });
-    let decoded = pod.as_ref().and_then(|p| p.as_ref().ok());
-    let span = tracing::info_span!(
-        "admission",
-        uid = %request.uid,
-        namespace = %request.namespace,
-        dry_run = request.is_dry_run(),
-        pod = decoded.map(AdmissionPod::display_name),
-        service_account = decoded.map(AdmissionPod::service_account_name),
-    );
-    answer(request, pod, config, service_accounts)
-        .instrument(span)
-        .await
-}
-
-/// [`admit`] once the pod is decoded (`None` for an operation other than a
-/// creation).
-async fn answer<L: ServiceAccountLookup>(
-    request: &AdmissionRequest,
-    pod: Option<Result<AdmissionPod<'_>, Denial>>,
-    config: &MutationConfig,
-    service_accounts: &L,
-) -> AdmissionResponse {
-    let Some(pod) = pod else {
-        tracing::info!(
-            operation = %request.operation,
-            "allowed unchanged: only pod creations are mutated"
-        );
         return AdmissionResponse::for_request(request);
+    }
+    let pod = match request.object.as_deref() {
+        None => Err(Denial::MissingObject),
+        Some(raw) => AdmissionPod::from_json(raw.get(), &request.namespace),
     };
-    let result = match pod {
-        Err(denial) => Err(denial),
+    let result = match &pod {
+        Err(denial) => Err(denial.clone()),
         Ok(pod) => match service_accounts
             .lookup(pod.namespace(), pod.service_account_name())
             .await
         {
-            Ok(sa) => mutate(&pod, sa.as_deref(), config),
+            Ok(sa) => mutate(pod, sa.as_deref(), config),
             Err(error) => Err(Denial::ServiceAccountUnavailable {
                 namespace: pod.namespace().to_owned(),
                 name: pod.service_account_name().to_owned(),
@@ -547,7 +522,25 @@ async fn answer<L: ServiceAccountLookup>(
             }),
         },
     };
-    match &result {
+    log_outcome(request, pod.as_ref().ok(), &result);
+    AdmissionResponse::for_request(request).with_result(result)
+}
+
+/// Logs the outcome of an admission in its span. The span is made only when
+/// a line is written: a log subscriber formats a span's fields as it is
+/// made, which for a pod admitted without a word cost more than its
+/// mutation.
+fn log_outcome(
+    request: &AdmissionRequest,
+    pod: Option<&AdmissionPod<'_>>,
+    result: &Result<Mutation, Denial>,
+) {
+    let silent = matches!(result, Ok(mutation) if mutation.warnings().is_empty());
+    if silent && !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let _entered = admission_span(request, pod).entered();
+    match result {
         Ok(mutation) => {
             // One line per kept warning at most: a pod cannot flood the log.
             for warning in bounded(mutation.warnings().to_vec()) {
@@ -557,7 +550,18 @@ async fn answer<L: ServiceAccountLookup>(
         }
         Err(denial) => tracing::info!(code = denial.code(), reason = %denial, "denied"),
     }
-    AdmissionResponse::for_request(request).with_result(result)
+}
+
+/// The span an admission logs in.
+fn admission_span(request: &AdmissionRequest, pod: Option<&AdmissionPod<'_>>) -> tracing::Span {
+    tracing::info_span!(
+        "admission",
+        uid = %request.uid,
+        namespace = %request.namespace,
+        dry_run = request.is_dry_run(),
+        pod = pod.map(AdmissionPod::display_name),
+        service_account = pod.map(AdmissionPod::service_account_name),
+    )
 }
 
 #[cfg(test)]
