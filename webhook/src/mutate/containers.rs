@@ -1,6 +1,6 @@
 //! Environment variables and the token mount, per container.
 
-use std::{collections::BTreeSet, sync::LazyLock};
+use std::{collections::BTreeSet, ops::Range, sync::LazyLock};
 
 use serde::Serialize;
 
@@ -55,6 +55,7 @@ pub(super) fn inject(
     if mutated > MAX_MUTATED_CONTAINERS {
         return Err(Denial::TooManyContainers { count: mutated });
     }
+    let env = EnvJson::new(env);
     let mut path = Pointer::new(&["spec"]);
     for list in LISTS {
         let list_len = path.push(list);
@@ -63,7 +64,7 @@ pub(super) fn inject(
                 continue;
             }
             let container_len = path.push_index(index);
-            add_env(container, env, &path, patch);
+            add_env(container, &env, &path, patch);
             mount_token(container, &path, patch)?;
             path.truncate(container_len);
         }
@@ -72,16 +73,39 @@ pub(super) fn inject(
     Ok(())
 }
 
+/// The variables to inject as JSON text: written once per pod, copied into
+/// every container.
+struct EnvJson<'e> {
+    json: Vec<u8>,
+    /// Each variable's name and where its JSON is in `json`.
+    items: Vec<(&'e str, Range<usize>)>,
+}
+
+impl<'e> EnvJson<'e> {
+    fn new(env: &[(&'e str, &str)]) -> Self {
+        let mut json = Vec::with_capacity(512);
+        let items = env
+            .iter()
+            .map(|&(name, value)| {
+                let start = json.len();
+                json.extend_from_slice(b"{\"name\":");
+                write_str(&mut json, name);
+                json.extend_from_slice(b",\"value\":");
+                write_str(&mut json, value);
+                json.push(b'}');
+                (name, start..json.len())
+            })
+            .collect();
+        Self { json, items }
+    }
+}
+
 /// Appends each variable the container does not already define, by `value`
 /// or `valueFrom`: what the user set is never overridden.
-fn add_env(
-    container: &Container<'_>,
-    env: &[(&str, &str)],
-    path: &Pointer,
-    patch: &mut PatchBuilder,
-) {
+fn add_env(container: &Container<'_>, env: &EnvJson<'_>, path: &Pointer, patch: &mut PatchBuilder) {
     let defined = container.env.as_deref().unwrap_or_default();
     let missing = env
+        .items
         .iter()
         .filter(|(name, _)| !defined.iter().any(|var| text(&var.name) == *name));
     patch.append(
@@ -89,13 +113,7 @@ fn add_env(
         "env",
         container.env.is_some(),
         missing,
-        |json, &(name, value)| {
-            json.extend_from_slice(b"{\"name\":");
-            write_str(json, name);
-            json.extend_from_slice(b",\"value\":");
-            write_str(json, value);
-            json.push(b'}');
-        },
+        |json, (_, range)| json.extend_from_slice(&env.json[range.clone()]),
     );
 }
 
