@@ -12,7 +12,7 @@ use serde_json::{Value, value::RawValue};
 
 use crate::{
     config::MutationConfig,
-    mutate::{AdmissionPod, Denial, Mutation, mutate},
+    mutate::{AdmissionPod, DecodedPod, Denial, Mutation, mutate},
     serviceaccount::ServiceAccountLookup,
 };
 
@@ -146,7 +146,7 @@ pub fn review_envelope(body: &[u8]) -> Result<(ReviewVersion, String), ReviewErr
 
 /// An AdmissionRequest as read, its object as `O`.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", bound(deserialize = "O: Deserialize<'de>"))]
 struct RequestIn<O> {
     uid: String,
     #[serde(default)]
@@ -194,6 +194,25 @@ impl AdmissionRequest {
         Self::new(version, request, |raw| {
             Ok(Some(raw).filter(|r| r.get() != "null"))
         })
+    }
+
+    /// Reads an AdmissionReview and decodes its object as a pod in the same
+    /// pass over the body; the request's `object` is left `None`, the pod
+    /// is returned instead. `None` when that pass fails, for whatever
+    /// reason: reading the body again with
+    /// [`from_review_slice`](Self::from_review_slice) then says what is
+    /// wrong (a review error, or a pod the mutation cannot read, which
+    /// [`admit`] denies with the path of the field at fault).
+    fn with_pod(body: &[u8]) -> Option<(Self, Option<DecodedPod<'_>>)> {
+        // The whole body is checked to be UTF-8 first: the two-pass read
+        // refuses an object with invalid UTF-8 even in a member the pod's
+        // decoding skips, which the parser's skipping does not check.
+        let body = std::str::from_utf8(body).ok()?;
+        let review: ReviewIn<RequestIn<DecodedPod<'_>>> = serde_json::from_str(body).ok()?;
+        let (version, mut request) = review.open().ok()?;
+        let pod = request.object.take();
+        let request = Self::new(version, request, |_| Ok(None)).ok()?;
+        Some((request, pod))
     }
 
     /// Reads an AdmissionReview request already parsed as JSON.
@@ -472,12 +491,48 @@ fn write_json(body: &mut Vec<u8>, value: &impl Serialize) {
     serde_json::to_writer(body, value).expect("strings always serialize");
 }
 
+/// Answers the AdmissionReview `body`, the server's pod admission: as
+/// [`AdmissionRequest::from_review_slice`] and then [`admit`] would, with
+/// the review and its pod read in one pass over the body. Returns the
+/// response and the request's namespace.
+///
+/// # Errors
+///
+/// The [`ReviewError`] of a body that is not an AdmissionReview this
+/// webhook can answer (HTTP 400).
+pub async fn admit_review<L: ServiceAccountLookup>(
+    body: &[u8],
+    config: &MutationConfig,
+    service_accounts: &L,
+) -> Result<(AdmissionResponse, String), ReviewError> {
+    let (request, pod) = match AdmissionRequest::with_pod(body) {
+        Some((request, pod)) => {
+            let pod = request.is_creation().then(|| {
+                pod.map(|pod| AdmissionPod::from_decoded(pod, &request.namespace))
+                    .ok_or(Denial::MissingObject)
+            });
+            (request, pod)
+        }
+        // Anything the one pass could not read is read again as `admit`
+        // reads it, which tells what is wrong.
+        None => {
+            let request = AdmissionRequest::from_review_slice(body)?;
+            let response = admit(&request, config, service_accounts).await;
+            return Ok((response, request.namespace));
+        }
+    };
+    let response = answer(&request, pod, config, service_accounts).await;
+    Ok((response, request.namespace))
+}
+
 /// Answers one AdmissionRequest: decode the pod, look up its ServiceAccount,
 /// mutate, respond.
 ///
-/// This is the only admission flow. The server, the `mutate` dry run, the
-/// golden tests and the fuzz target all call it, so what they exercise is
-/// what serves. With [`StaticServiceAccounts`](crate::serviceaccount::StaticServiceAccounts)
+/// This is the only admission flow. The `mutate` dry run, the golden tests
+/// and the fuzz target call it; the server calls [`admit_review`], which
+/// differs only in reading the pod in the same pass as the review and runs
+/// the same steps after (the golden, property and fuzz tests hold the two
+/// to the same answers), so what they exercise is what serves. With [`StaticServiceAccounts`](crate::serviceaccount::StaticServiceAccounts)
 /// the lookup is ready at once, so a caller without a runtime can drive it
 /// with `futures::executor::block_on`.
 ///
@@ -495,7 +550,24 @@ pub async fn admit<L: ServiceAccountLookup>(
     config: &MutationConfig,
     service_accounts: &L,
 ) -> AdmissionResponse {
-    if !request.is_creation() {
+    let pod = request
+        .is_creation()
+        .then(|| match request.object.as_deref() {
+            None => Err(Denial::MissingObject),
+            Some(raw) => AdmissionPod::from_json(raw.get(), &request.namespace),
+        });
+    answer(request, pod, config, service_accounts).await
+}
+
+/// [`admit`] once the pod is decoded (`None` for an operation other than a
+/// creation).
+async fn answer<L: ServiceAccountLookup>(
+    request: &AdmissionRequest,
+    pod: Option<Result<AdmissionPod<'_>, Denial>>,
+    config: &MutationConfig,
+    service_accounts: &L,
+) -> AdmissionResponse {
+    let Some(pod) = pod else {
         admission_span(request, None).in_scope(|| {
             tracing::info!(
                 operation = %request.operation,
@@ -503,10 +575,6 @@ pub async fn admit<L: ServiceAccountLookup>(
             );
         });
         return AdmissionResponse::for_request(request);
-    }
-    let pod = match request.object.as_deref() {
-        None => Err(Denial::MissingObject),
-        Some(raw) => AdmissionPod::from_json(raw.get(), &request.namespace),
     };
     let result = match &pod {
         Err(denial) => Err(denial.clone()),
@@ -819,5 +887,66 @@ mod tests {
         );
         assert_eq!(text.chars().count(), MAX_DENIAL_CHARS);
         assert!(text.ends_with("..."));
+    }
+
+    /// `admit_review` (the server's one-pass read) and `admit` on the
+    /// review read first give the same answer, or the same error.
+    fn both_ways(body: &[u8]) -> Result<AdmissionResponse, String> {
+        let accounts = StaticServiceAccounts::new([sa()]);
+        let config = MutationConfig::default()
+            .with_tenant_id("72f988bf-0000-4000-8000-000000000001".parse().unwrap());
+        let served = futures::executor::block_on(admit_review(body, &config, &accounts))
+            .map(|(response, _)| response)
+            .map_err(|e| e.to_string());
+        let read = AdmissionRequest::from_review_slice(body)
+            .map(|request| futures::executor::block_on(admit(&request, &config, &accounts)))
+            .map_err(|e| e.to_string());
+        assert_eq!(served, read, "{}", String::from_utf8_lossy(body));
+        served
+    }
+
+    #[test]
+    fn one_pass_read_answers_as_the_two_pass_read() {
+        let pod = json!({"spec": {"containers": [{"name": "c", "image": "i"}]}});
+        let good = review("admission.k8s.io/v1", pod.clone()).to_string();
+        assert!(both_ways(good.as_bytes()).unwrap().patch().is_some());
+
+        // A pod that does not decode is denied with the field at fault.
+        let bad = review(
+            "admission.k8s.io/v1",
+            json!({"spec": {"containers": [{"name": 5}]}}),
+        );
+        let denied = both_ways(bad.to_string().as_bytes()).unwrap();
+        assert!(
+            denied
+                .denial()
+                .unwrap()
+                .1
+                .contains("spec.containers[0].name")
+        );
+
+        // A null object, no object, another operation, a broken envelope.
+        let null = review("admission.k8s.io/v1", Value::Null);
+        assert!(!both_ways(null.to_string().as_bytes()).unwrap().is_allowed());
+        let mut update = review("admission.k8s.io/v1", json!({"spec": []}));
+        update["request"]["operation"] = "UPDATE".into();
+        assert!(
+            both_ways(update.to_string().as_bytes())
+                .unwrap()
+                .is_allowed()
+        );
+        let mut no_uid = review("admission.k8s.io/v1", pod);
+        no_uid["request"]["uid"] = "".into();
+        assert!(both_ways(no_uid.to_string().as_bytes()).is_err());
+
+        // Invalid UTF-8 in a member the pod's decoding skips: the two-pass
+        // read refuses the body, so the one-pass read must too.
+        let mut bytes = good
+            .replace("\"image\":\"i\"", "\"image\":\"i?\"")
+            .into_bytes();
+        let at = bytes.iter().position(|&b| b == b'?').unwrap();
+        bytes[at] = 0xa6;
+        let error = both_ways(&bytes).unwrap_err();
+        assert!(error.contains("invalid unicode code point"), "{error}");
     }
 }

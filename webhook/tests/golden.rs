@@ -3,8 +3,9 @@
 //! A case holds `pod.yaml`, optionally `serviceaccount.yaml` (absent means the
 //! ServiceAccount does not exist) and `config.yaml`, and `expected.yaml` with
 //! either the mutated pod and warnings or the denial. The runner answers the
-//! pod's creation request with [`webhook::admission::admit`], the flow the
-//! server runs; applies the returned patch to the raw input, compares JSON
+//! pod's creation request with [`webhook::admission::admit`], and requires
+//! [`webhook::admission::admit_review`], which the server runs on the
+//! review's body, to answer the same; applies the returned patch to the raw input, compares JSON
 //! values, checks the result is a valid Pod with no duplicate volume or
 //! mount, then answers the result again and requires no patch and the same
 //! warnings. `UPDATE_GOLDEN=1` rewrites `expected.yaml` for review.
@@ -21,7 +22,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use webhook::{
-    admission::{AdmissionRequest, admit},
+    admission::{AdmissionRequest, admit, admit_review},
     config::MutationConfig,
     serviceaccount::StaticServiceAccounts,
 };
@@ -90,6 +91,21 @@ fn run_case(dir: &Path) -> Result<(), Failed> {
         futures::executor::block_on(admit(&request, &mutation_config, &accounts))
     };
     let response = answer(&raw);
+    // The server reads the review and its pod in one pass: the same answer.
+    let body = json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "golden", "namespace": config.namespace, "operation": "CREATE",
+                    "object": raw, "dryRun": false},
+    });
+    let (served, _) = futures::executor::block_on(admit_review(
+        body.to_string().as_bytes(),
+        &mutation_config,
+        &accounts,
+    ))
+    .map_err(|e| format!("the server would refuse the review: {e}"))?;
+    if served != response {
+        return Err(format!("the server answers otherwise: {served:?}").into());
+    }
 
     let actual = match response.denial() {
         None => {

@@ -10,14 +10,17 @@
 use std::collections::BTreeSet;
 
 use azure_wi_core::{ServiceAccountInfo, names};
+use futures::executor::block_on;
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, Pod, ServiceAccountTokenProjection, Volume, VolumeMount, VolumeProjection,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use webhook::{
+    admission::{AdmissionRequest, admit, admit_review},
     config::MutationConfig,
     mutate::{AdmissionPod, mutate},
+    serviceaccount::StaticServiceAccounts,
 };
 
 const NAMESPACE: &str = "team-a";
@@ -525,6 +528,44 @@ proptest! {
             let sa = ServiceAccountInfo::new(pod.namespace(), pod.service_account_name(), []);
             if let Ok(m) = mutate(&pod, Some(&sa), &config()) {
                 prop_assert!(m.apply_to(&doc).is_ok());
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// The server reads an AdmissionReview and its pod in one pass
+    /// (`admit_review`); it must answer every review exactly as reading the
+    /// review and then decoding its pod (`admit`) does, denials and errors
+    /// included.
+    #[test]
+    fn one_pass_review_answers_as_two_passes(
+        object in prop_oneof![arbitrary_json(), case().prop_map(|c| c.pod)],
+        namespace in pick(&["", NAMESPACE, "x"]),
+        operation in pick(&["CREATE", "UPDATE", ""]),
+        envelope in pick(&[("admission.k8s.io/v1", "AdmissionReview"), ("admission.k8s.io/v1beta1", "AdmissionReview"), ("v1", "AdmissionReview"), ("admission.k8s.io/v1", "Pod")]),
+    ) {
+        let (api_version, kind) = envelope;
+        let body = json!({
+            "apiVersion": api_version, "kind": kind,
+            "request": {"uid": "u-1", "namespace": namespace, "operation": operation, "object": object},
+        })
+        .to_string();
+        let accounts = StaticServiceAccounts::new([ServiceAccountInfo::new(
+            NAMESPACE,
+            "default",
+            [(names::CLIENT_ID_ANNOTATION.to_owned(), "11111111-2222-3333-4444-555555555555".to_owned())],
+        )]);
+        let config = config();
+        let served = block_on(admit_review(body.as_bytes(), &config, &accounts));
+        match AdmissionRequest::from_review_slice(body.as_bytes()) {
+            Err(error) => prop_assert_eq!(served.err().map(|e| e.to_string()), Some(error.to_string())),
+            Ok(request) => {
+                let (response, served_namespace) = served.expect("both read the review");
+                prop_assert_eq!(response, block_on(admit(&request, &config, &accounts)));
+                prop_assert_eq!(served_namespace, request.namespace);
             }
         }
     }

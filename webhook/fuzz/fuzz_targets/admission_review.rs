@@ -1,7 +1,8 @@
 //! Fuzzes the whole admission path on raw bytes: AdmissionReview parsing,
-//! then [`webhook::admission::admit`], the flow the server runs (pod
-//! decoding, the ServiceAccount lookup, the mutation), and the response
-//! encoding.
+//! then [`webhook::admission::admit`] (pod decoding, the ServiceAccount
+//! lookup, the mutation), and the response encoding; and checks that
+//! [`webhook::admission::admit_review`], which the server runs, reading the
+//! review and its pod in one pass, gives the same answer or the same error.
 //!
 //! Besides "never panics", it checks what the API server relies on: the
 //! response echoes the uid, an allowed response's patch applies to the
@@ -15,7 +16,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use std::sync::Arc;
 use webhook::{
-    admission::{AdmissionRequest, AdmissionResponse, admit},
+    admission::{AdmissionRequest, AdmissionResponse, admit, admit_review},
     config::MutationConfig,
     serviceaccount::{LookupError, ServiceAccountLookup},
 };
@@ -42,15 +43,26 @@ impl ServiceAccountLookup for EveryAccount {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(request) = AdmissionRequest::from_review_slice(data) else {
-        return;
-    };
     let config = MutationConfig::default().with_tenant_id(
         "72f988bf-86f1-41af-91ab-2d7cd011db47"
             .parse()
             .expect("valid tenant"),
     );
+    // The server reads the review and its pod in one pass; it must answer
+    // exactly as reading the review, then decoding its pod, does.
+    let served = futures::executor::block_on(admit_review(data, &config, &EveryAccount));
+    let request = match AdmissionRequest::from_review_slice(data) {
+        Ok(request) => request,
+        Err(error) => {
+            let served = served.err().map(|e| e.to_string());
+            assert_eq!(served, Some(error.to_string()));
+            return;
+        }
+    };
     let response = futures::executor::block_on(admit(&request, &config, &EveryAccount));
+    let (served, namespace) = served.expect("the one-pass read accepts the review too");
+    assert_eq!(served, response);
+    assert_eq!(namespace, request.namespace);
     check_patch(&request, &response, &config);
     let review = response.into_review();
     assert_eq!(

@@ -20,6 +20,7 @@ mod volume;
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use azure_wi_core::{ServiceAccountInfo, TenantId, describe_decode_error, is_guid, names};
@@ -160,6 +161,12 @@ impl<'a> AdmissionPod<'a> {
         Ok(Self::new(view, request_namespace))
     }
 
+    /// The pod decoded inside a larger document (see [`DecodedPod`]),
+    /// created in `request_namespace`.
+    pub fn from_decoded(pod: DecodedPod<'a>, request_namespace: &str) -> Self {
+        Self::new(pod.0, request_namespace)
+    }
+
     fn new(view: PodView<'a>, request_namespace: &str) -> Self {
         let namespace = if request_namespace.is_empty() {
             view.metadata
@@ -203,6 +210,19 @@ impl<'a> AdmissionPod<'a> {
 
     fn annotations(&self) -> Option<&view::Annotations<'a>> {
         self.view.metadata.as_ref()?.annotations.as_ref()
+    }
+}
+
+/// A pod's JSON decoded as [`AdmissionPod::from_json`] decodes it, as a
+/// member of a larger document: how the server reads an AdmissionReview and
+/// its pod in one pass over the body, rather than finding where the pod
+/// ends first and decoding it after.
+#[derive(Debug)]
+pub struct DecodedPod<'a>(PodView<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for DecodedPod<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        PodView::deserialize(deserializer).map(Self)
     }
 }
 

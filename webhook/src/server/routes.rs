@@ -14,7 +14,7 @@ use tracing::Instrument as _;
 
 use super::readiness::Readiness;
 use crate::{
-    admission::{AdmissionRequest, AdmissionResponse, admit, review_envelope},
+    admission::{AdmissionRequest, AdmissionResponse, admit_review, review_envelope},
     config::MutationConfig,
     metrics::{BadRequest, Metrics, Outcome},
     serviceaccount::ServiceAccountLookup,
@@ -138,14 +138,15 @@ async fn mutate_pod<L: ServiceAccountLookup>(
     if let Some(response) = refuse_non_json(&state.metrics, &headers) {
         return response;
     }
-    let request = match AdmissionRequest::from_review_slice(&body) {
-        Ok(request) => request,
-        Err(error) => return bad_request(&state.metrics, BadRequest::Review, error.to_string()),
-    };
-
-    // `admit` runs the admission in its own span (uid, namespace, pod,
-    // ServiceAccount).
-    let response = admit(&request, &state.config, &state.service_accounts).await;
+    // What the admission logs is logged in its own span (uid, namespace,
+    // pod, ServiceAccount).
+    let (response, namespace) =
+        match admit_review(&body, &state.config, &state.service_accounts).await {
+            Ok(answered) => answered,
+            Err(error) => {
+                return bad_request(&state.metrics, BadRequest::Review, error.to_string());
+            }
+        };
     let outcome = if response.is_allowed() {
         Outcome::Allowed
     } else {
@@ -153,8 +154,8 @@ async fn mutate_pod<L: ServiceAccountLookup>(
     };
     // The namespace label only for namespaces that exist: a client posting
     // reviews with made-up namespaces cannot grow the metrics without bound.
-    let namespace = if state.service_accounts.has_namespace(&request.namespace) {
-        request.namespace.as_str()
+    let namespace = if state.service_accounts.has_namespace(&namespace) {
+        namespace.as_str()
     } else {
         OTHER_NAMESPACE_LABEL
     };
