@@ -5,8 +5,8 @@ use std::{sync::Arc, time::Instant};
 use axum::{
     Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, State},
-    http::{HeaderMap, StatusCode, header},
+    extract::{DefaultBodyLimit, FromRequestParts, State},
+    http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -130,12 +130,12 @@ fn bad_request(metrics: &Metrics, reason: BadRequest, message: String) -> Respon
 
 async fn mutate_pod<L: ServiceAccountLookup>(
     State(state): State<Arc<AdmissionState<L>>>,
-    headers: HeaderMap,
+    ContentType(content_type): ContentType,
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
     let _in_flight = state.metrics.in_flight();
-    if let Some(response) = refuse_non_json(&state.metrics, &headers) {
+    if let Some(response) = refuse_non_json(&state.metrics, content_type.as_ref()) {
         return response;
     }
     // What the admission logs is logged in its own span (uid, namespace,
@@ -173,12 +173,21 @@ fn review_response(response: &AdmissionResponse) -> Response {
         .into_response()
 }
 
+/// The request's `Content-Type`, the one header the admission handlers
+/// read: taken alone, where extracting the `HeaderMap` would copy them all.
+struct ContentType(Option<HeaderValue>);
+
+impl<S: Sync> FromRequestParts<S> for ContentType {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(header::CONTENT_TYPE).cloned()))
+    }
+}
+
 /// The 400 answer to a request that is not JSON, or `None` when it is.
-fn refuse_non_json(metrics: &Metrics, headers: &HeaderMap) -> Option<Response> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+fn refuse_non_json(metrics: &Metrics, content_type: Option<&HeaderValue>) -> Option<Response> {
+    let content_type = content_type.and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     (!media_type.eq_ignore_ascii_case("application/json")).then(|| {
         bad_request(
@@ -195,10 +204,10 @@ fn refuse_non_json(metrics: &Metrics, headers: &HeaderMap) -> Option<Response> {
 /// counted in the pod admission metrics.
 async fn validate_workload<L: ServiceAccountLookup>(
     State(state): State<Arc<AdmissionState<L>>>,
-    headers: HeaderMap,
+    ContentType(content_type): ContentType,
     body: Bytes,
 ) -> Response {
-    if let Some(response) = refuse_non_json(&state.metrics, &headers) {
+    if let Some(response) = refuse_non_json(&state.metrics, content_type.as_ref()) {
         return response;
     }
     if !may_be_labelled(&body) {
