@@ -1,11 +1,11 @@
 //! Environment variables and the token mount, per container.
 
-use std::{collections::BTreeSet, ops::Range, sync::LazyLock};
+use std::{ops::Range, sync::LazyLock};
 
 use serde::Serialize;
 
 use super::{
-    AdmissionPod, Denial,
+    AdmissionPod, Denial, Names,
     patch::{PatchBuilder, Pointer, write_str},
     view::{Container, text},
 };
@@ -48,7 +48,7 @@ pub const MAX_MUTATED_CONTAINERS: usize = 5_000;
 pub(super) fn inject(
     pod: &AdmissionPod<'_>,
     env: &[(&str, &str)],
-    skip: &BTreeSet<&str>,
+    skip: &Names<'_>,
     patch: &mut PatchBuilder,
 ) -> Result<(), Denial> {
     let mutated = all(pod).filter(|c| !skip.contains(c.name())).count();

@@ -12,13 +12,23 @@ use serde::Serialize;
 /// A JSON Pointer (RFC 6901) into the pod, its tokens escaped as they are
 /// pushed. One pointer is pushed onto and cut back for every container, so
 /// the paths of a mutation cost one buffer.
-#[derive(Debug, Default)]
-pub(super) struct Pointer(String);
+#[derive(Debug)]
+pub(super) struct Pointer {
+    text: String,
+    /// Whether every token pushed so far is plain JSON string text, so the
+    /// pointer is written into the patch as it is, unchecked. The paths
+    /// written are made of this webhook's names and indexes, which always
+    /// are.
+    plain: bool,
+}
 
 impl Pointer {
     /// The pointer made of `tokens`.
     pub(super) fn new(tokens: &[&str]) -> Self {
-        let mut pointer = Self(String::with_capacity(64));
+        let mut pointer = Self {
+            text: String::with_capacity(64),
+            plain: true,
+        };
         for token in tokens {
             pointer.push(token);
         }
@@ -28,33 +38,39 @@ impl Pointer {
     /// Appends `token`, returning the length to [`truncate`](Self::truncate)
     /// back to.
     pub(super) fn push(&mut self, token: &str) -> usize {
-        let len = self.0.len();
-        self.0.push('/');
-        self.0.push_str(&escape_token(token));
+        let len = self.text.len();
+        self.text.push('/');
+        self.text.push_str(&escape_token(token));
+        self.plain &= is_plain(token);
         len
     }
 
     /// Appends an array index.
     pub(super) fn push_index(&mut self, index: usize) -> usize {
         use std::fmt::Write as _;
-        let len = self.0.len();
-        write!(self.0, "/{index}").expect("writing to a String cannot fail");
+        let len = self.text.len();
+        write!(self.text, "/{index}").expect("writing to a String cannot fail");
         len
     }
 
     /// Cuts the pointer back to `len`, as returned by a push.
     pub(super) fn truncate(&mut self, len: usize) {
-        self.0.truncate(len);
+        self.text.truncate(len);
     }
 
-    pub(super) fn as_str(&self) -> &str {
-        &self.0
+    /// Writes the pointer as the inside of a JSON string.
+    fn write_json(&self, json: &mut Vec<u8>) {
+        if self.plain {
+            json.extend_from_slice(self.text.as_bytes());
+        } else {
+            write_str_contents(json, &self.text);
+        }
     }
 }
 
 /// `token` as a pointer token: `~` and `/` escaped as RFC 6901 requires.
 fn escape_token(token: &str) -> Cow<'_, str> {
-    if token.contains(['~', '/']) {
+    if token.bytes().any(|b| b == b'~' || b == b'/') {
         Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
     } else {
         Cow::Borrowed(token)
@@ -157,7 +173,7 @@ impl PatchBuilder {
         write_str(&mut self.json, op);
         self.json.extend_from_slice(b",\"path\":\"");
         // A pointer's JSON text is the JSON text of each of its pieces.
-        write_str_contents(&mut self.json, path.as_str());
+        path.write_json(&mut self.json);
         for token in suffix {
             self.json.push(b'/');
             write_str_contents(&mut self.json, &escape_token(token));
@@ -196,16 +212,21 @@ pub(super) fn write_str(json: &mut Vec<u8>, text: &str) {
 /// written here are mostly this webhook's own, which need no escaping;
 /// anything else goes through the JSON encoder.
 fn write_str_contents(json: &mut Vec<u8>, text: &str) {
-    // Folded without stopping early, so the check runs many bytes a step.
-    let plain = text.bytes().fold(true, |plain, b| {
-        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
-    });
-    if plain {
+    if is_plain(text) {
         json.extend_from_slice(text.as_bytes());
     } else {
         let quoted = serde_json::to_vec(text).expect("a string always serializes");
         json.extend_from_slice(&quoted[1..quoted.len() - 1]);
     }
+}
+
+/// Whether `text` is written into a JSON string as it is: no control
+/// character, quote or backslash. Folded without stopping early, so the
+/// check runs many bytes a step.
+fn is_plain(text: &str) -> bool {
+    text.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    })
 }
 
 #[cfg(test)]
