@@ -1,8 +1,10 @@
 //! Load benchmark of the admission server: `cargo bench -p webhook --bench load`.
 //!
 //! Part 1 serves the real admission router (plus a `POST /noop` route
-//! returning an empty 200) over TLS on loopback, through
-//! `server::serve_https`, the listener code of `server::run`, and measures, for both routes in the same
+//! returning an empty 200, and a `POST /wire` route that reads the body and
+//! answers with the admission's own response bytes, computed once) over TLS
+//! on loopback, through `server::serve_https`, the listener code of
+//! `server::run`, and measures, for the routes in the same
 //! run: admissions per second and p50/p99 latency at saturation (closed
 //! loop) and at a fixed rate (open loop, latency measured from the scheduled
 //! time whenever the previous response was late, so a slow server cannot
@@ -38,6 +40,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use webhook::{
+    admission::admit_review,
     config::MutationConfig,
     metrics::Metrics,
     server::{AdmissionState, ServerOptions, admission_router},
@@ -138,7 +141,7 @@ fn throughput(
     );
     let mut rates = Vec::new();
     let mut cpu_per_request = Vec::new();
-    for path in ["/noop", "/mutate-v1-pod"] {
+    for path in ["/noop", WIRE_PATH, "/mutate-v1-pod"] {
         let cpu_before = threads_cpu(SERVER_THREAD);
         let (rate, hist, sent) = client.block_on(saturate(addr, ca.cert_pem(), path, body.clone()));
         let cpu = threads_cpu(SERVER_THREAD).saturating_sub(cpu_before);
@@ -171,11 +174,25 @@ fn throughput(
         "admissions against the no-op route, this run: {:.2}x its throughput at saturation \
          (load generator included), {:.2}x its requests per server core (the server's own CPU \
          per request), {:.2}x its p99 at {FIXED_RATE}/s",
-        rates[1] / rates[0],
-        cpu_per_request[0] / cpu_per_request[1],
+        rates[2] / rates[0],
+        cpu_per_request[0] / cpu_per_request[2],
         p99[1] / p99[0]
     );
+    println!(
+        "of the server's {:.1} µs per admission, {:.1} µs is reading its body and sending its \
+         response ({WIRE_PATH}: {:.2}x the no-op route's requests per core) and {:.1} µs the \
+         admission itself",
+        cpu_per_request[2],
+        cpu_per_request[1],
+        cpu_per_request[0] / cpu_per_request[1],
+        cpu_per_request[2] - cpu_per_request[1]
+    );
 }
+
+/// A route that reads the request's body and answers with the bytes the
+/// admission answers this benchmark's review with, computed once: what
+/// carrying an admission costs the server without admitting anything.
+const WIRE_PATH: &str = "/wire";
 
 /// Name of the server's threads (its runtime's worker and the thread that
 /// drives its accept loop), by which their CPU time is found.
@@ -254,10 +271,25 @@ fn start_server(cert_dir: &std::path::Path) -> SocketAddr {
                 service_accounts: StaticServiceAccounts::new([sa]),
                 metrics: Arc::new(Metrics::new()),
             });
-            // The server's admission router and a no-op route on one
-            // listener, served by the same connection code as `run`.
-            let router =
-                admission_router(state).route("/noop", axum::routing::post(|| async { "" }));
+            let (answer, _) = admit_review(&review_body(), &state.config, &state.service_accounts)
+                .await
+                .expect("the benchmark's review is valid");
+            let answer = Bytes::from(answer.to_body());
+            // The server's admission router, a no-op route and the wire
+            // route on one listener, served by the same connection code as
+            // `run`.
+            let router = admission_router(state)
+                .route("/noop", axum::routing::post(|| async { "" }))
+                .route(
+                    WIRE_PATH,
+                    axum::routing::post(move |body: Bytes| async move {
+                        drop(body);
+                        (
+                            [(axum::http::header::CONTENT_TYPE, "application/json")],
+                            answer,
+                        )
+                    }),
+                );
             webhook::server::serve_https(
                 listener,
                 router,
