@@ -240,15 +240,18 @@ fn serve_health_on_own_thread(
 /// The admission listener's per-request limits around `router`: the
 /// request deadline and the request-body budget.
 fn with_request_limits(router: axum::Router, options: &ServerOptions) -> axum::Router {
-    router
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            options.request_timeout,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            budget::BodyBudget::new(options.max_buffered_body_bytes),
-            budget::limit,
-        ))
+    // One stack, applied once (see `admission_router`).
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                budget::BodyBudget::new(options.max_buffered_body_bytes),
+                budget::limit,
+            ))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                options.request_timeout,
+            )),
+    )
 }
 
 /// Serves `router` over HTTPS on `listener` with the TLS settings, timeouts,

@@ -54,16 +54,22 @@ pub fn admission_router<L: ServiceAccountLookup>(state: Arc<AdmissionState<L>>) 
     Router::new()
         .route(MUTATE_PATH, post(mutate_pod::<L>))
         .route(VALIDATE_WORKLOADS_PATH, post(validate_workload::<L>))
-        // The limit is checked against Content-Length before the body is
-        // read, so an oversized request is answered at once and never
-        // buffered; a chunked body is cut off when it passes the limit.
-        .layer(DefaultBodyLimit::disable())
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            MAX_BODY_BYTES,
-        ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
-        ))
+        // One stack, applied once: the router boxes each layer it is given
+        // on its own, at an allocation and a boxed future per request each.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                    panic_response,
+                ))
+                // The limit is checked against Content-Length before the body
+                // is read, so an oversized request is answered at once and
+                // never buffered; a chunked body is cut off when it passes
+                // the limit.
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                    MAX_BODY_BYTES,
+                ))
+                .layer(DefaultBodyLimit::disable()),
+        )
         .with_state(state)
 }
 
