@@ -47,7 +47,7 @@ pub const MAX_MUTATED_CONTAINERS: usize = 5_000;
 /// are init containers like any other; their fields are left as they are.
 pub(super) fn inject(
     pod: &AdmissionPod<'_>,
-    env: &[(&str, &str)],
+    env: &[(&str, &str); 4],
     skip: &Names<'_>,
     patch: &mut PatchBuilder,
 ) -> Result<(), Denial> {
@@ -74,28 +74,28 @@ pub(super) fn inject(
 }
 
 /// The variables to inject as JSON text: written once per pod, copied into
-/// every container.
+/// every container. A variable whose value is empty is left out.
 struct EnvJson<'e> {
     json: Vec<u8>,
     /// Each variable's name and where its JSON is in `json`.
-    items: Vec<(&'e str, Range<usize>)>,
+    items: [Option<(&'e str, Range<usize>)>; 4],
 }
 
 impl<'e> EnvJson<'e> {
-    fn new(env: &[(&'e str, &str)]) -> Self {
+    fn new(env: &[(&'e str, &str); 4]) -> Self {
         let mut json = Vec::with_capacity(512);
-        let items = env
-            .iter()
-            .map(|&(name, value)| {
-                let start = json.len();
-                json.extend_from_slice(b"{\"name\":");
-                write_str(&mut json, name);
-                json.extend_from_slice(b",\"value\":");
-                write_str(&mut json, value);
-                json.push(b'}');
-                (name, start..json.len())
-            })
-            .collect();
+        let items = env.each_ref().map(|&(name, value)| {
+            if value.is_empty() {
+                return None;
+            }
+            let start = json.len();
+            json.extend_from_slice(b"{\"name\":");
+            write_str(&mut json, name);
+            json.extend_from_slice(b",\"value\":");
+            write_str(&mut json, value);
+            json.push(b'}');
+            Some((name, start..json.len()))
+        });
         Self { json, items }
     }
 }
@@ -107,6 +107,7 @@ fn add_env(container: &Container<'_>, env: &EnvJson<'_>, path: &Pointer, patch: 
     let missing = env
         .items
         .iter()
+        .flatten()
         .filter(|(name, _)| !defined.iter().any(|var| text(&var.name) == *name));
     patch.append(
         path,

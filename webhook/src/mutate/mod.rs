@@ -333,12 +333,13 @@ pub fn mutate(
     })
 }
 
-/// The environment variables to inject, in order, leaving out empty values.
+/// The environment variables to inject, in order; one whose value is empty
+/// is left out (see `containers::inject`).
 fn identity_env<'c>(
     sa: &'c ServiceAccountInfo,
     config: &'c MutationConfig,
     warnings: &mut Vec<String>,
-) -> Vec<(&'static str, &'c str)> {
+) -> [(&'static str, &'c str); 4] {
     // Named only in a warning: most pods get none.
     let who = || format!("ServiceAccount {}/{}", sa.namespace(), sa.name());
     let client_id = sa.annotation(names::CLIENT_ID_ANNOTATION).unwrap_or("");
@@ -400,9 +401,6 @@ fn identity_env<'c>(
         (names::FEDERATED_TOKEN_FILE_ENV, names::TOKEN_FILE_PATH),
         (names::AUTHORITY_HOST_ENV, config.cloud().authority_host()),
     ]
-    .into_iter()
-    .filter(|(_, value)| !value.is_empty())
-    .collect()
 }
 
 /// Unknown skip-containers names warned about one by one; the rest are

@@ -165,13 +165,14 @@ impl PatchBuilder {
     }
 
     /// Opens an operation: everything up to its value.
-    fn begin(&mut self, op: &str, path: &Pointer, suffix: &[&str]) {
+    fn begin(&mut self, op: &'static str, path: &Pointer, suffix: &[&str]) {
         if self.operations > 0 {
             self.json.push(b',');
         }
-        self.json.extend_from_slice(b"{\"op\":");
-        write_str(&mut self.json, op);
-        self.json.extend_from_slice(b",\"path\":\"");
+        // `op` is one of this module's own names, plain JSON text.
+        self.json.extend_from_slice(b"{\"op\":\"");
+        self.json.extend_from_slice(op.as_bytes());
+        self.json.extend_from_slice(b"\",\"path\":\"");
         // A pointer's JSON text is the JSON text of each of its pieces.
         path.write_json(&mut self.json);
         for token in suffix {
