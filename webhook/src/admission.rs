@@ -452,13 +452,7 @@ impl AdmissionResponse {
         });
         if let Some(patch) = &self.patch {
             body.extend_from_slice(b",\"patchType\":\"JSONPatch\",\"patch\":\"");
-            let start = body.len();
-            let encoded = base64_simd::STANDARD.encoded_length(patch.len());
-            body.resize(start + encoded, 0);
-            let _ = base64_simd::STANDARD.encode(
-                patch.as_bytes(),
-                base64_simd::Out::from_slice(&mut body[start..]),
-            );
+            base64_simd::STANDARD.encode_append(patch, &mut body);
             body.push(b'"');
         }
         if !self.warnings.is_empty() {

@@ -47,9 +47,9 @@ impl Pointer {
 
     /// Appends an array index.
     pub(super) fn push_index(&mut self, index: usize) -> usize {
-        use std::fmt::Write as _;
         let len = self.text.len();
-        write!(self.text, "/{index}").expect("writing to a String cannot fail");
+        self.text.push('/');
+        self.text.push_str(itoa::Buffer::new().format(index));
         len
     }
 
@@ -111,8 +111,19 @@ pub(super) struct PatchJson {
 impl PatchBuilder {
     /// Adds `value` at `path`, plus the tokens of `suffix`.
     pub(super) fn add(&mut self, path: &Pointer, suffix: &[&str], value: &impl Serialize) {
+        self.add_with(path, suffix, |json| write_value(json, value));
+    }
+
+    /// Adds the JSON text `write` writes at `path`, plus the tokens of
+    /// `suffix`.
+    pub(super) fn add_with(
+        &mut self,
+        path: &Pointer,
+        suffix: &[&str],
+        write: impl FnOnce(&mut Vec<u8>),
+    ) {
         self.begin("add", path, suffix);
-        write_value(&mut self.json, value);
+        write(&mut self.json);
         self.end();
     }
 

@@ -1,11 +1,10 @@
 //! The projected ServiceAccount token volume.
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{
     AdmissionPod, Denial,
-    patch::{PatchBuilder, Pointer, write_value},
+    patch::{PatchBuilder, Pointer, write_str},
     view::Volume,
 };
 use azure_wi_core::names;
@@ -32,8 +31,7 @@ pub(super) fn ensure_token_volume(
     warnings: &mut Vec<String>,
 ) -> Result<(), Denial> {
     let token = TokenSource {
-        path: names::TOKEN_VOLUME,
-        expiration_seconds: expiration,
+        expiration,
         audience,
     };
     let spec = pod.view.spec.as_ref();
@@ -48,30 +46,28 @@ pub(super) fn ensure_token_volume(
     match ours.as_slice() {
         [] => {
             // Written straight into the patch: the volume every pod gets.
-            let volume = TokenVolume {
-                name: names::TOKEN_VOLUME,
-                projected: Projected {
-                    sources: [Source {
-                        service_account_token: token,
-                    }],
-                },
-            };
+            let spec_path = Pointer::new(&["spec"]);
             match spec {
                 Some(_) => {
                     let exists = volumes.is_some();
-                    let spec = Pointer::new(&["spec"]);
-                    patch.append(&spec, "volumes", exists, [&volume], write_value);
+                    patch.append(
+                        &spec_path,
+                        "volumes",
+                        exists,
+                        [token],
+                        TokenSource::write_volume,
+                    );
                 }
-                None => patch.add(
-                    &Pointer::new(&["spec"]),
-                    &[],
-                    &json!({ "volumes": [volume] }),
-                ),
+                None => patch.add_with(&spec_path, &[], |json| {
+                    json.extend_from_slice(b"{\"volumes\":[");
+                    TokenSource::write_volume(json, token);
+                    json.extend_from_slice(b"]}");
+                }),
             }
             Ok(())
         }
         [(index, volume)] => {
-            let token = serde_json::to_value(token).expect("a token source always serializes");
+            let token = token.to_value();
             canonicalize(*index, volume, &token, patch, warnings)
         }
         more => Err(Denial::TokenVolumeConflict {
@@ -145,31 +141,44 @@ fn canonicalize(
     Ok(())
 }
 
-/// The projected token source, as written into the patch.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The projected ServiceAccount token source of the token volume: the
+/// configured audience and lifetime, at the token file's path. Written as
+/// JSON text straight into the patch (this webhook's own names need no
+/// escaping; the audience goes through the JSON string writer).
+#[derive(Clone, Copy)]
 struct TokenSource<'a> {
-    path: &'static str,
-    expiration_seconds: i64,
+    expiration: i64,
     audience: &'a str,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Source<'a> {
-    service_account_token: TokenSource<'a>,
-}
+impl TokenSource<'_> {
+    /// `{"path": ..., "expirationSeconds": ..., "audience": ...}`.
+    fn write(self, json: &mut Vec<u8>) {
+        json.extend_from_slice(b"{\"path\":");
+        write_str(json, names::TOKEN_VOLUME);
+        json.extend_from_slice(b",\"expirationSeconds\":");
+        json.extend_from_slice(itoa::Buffer::new().format(self.expiration).as_bytes());
+        json.extend_from_slice(b",\"audience\":");
+        write_str(json, self.audience);
+        json.push(b'}');
+    }
 
-#[derive(Serialize)]
-struct Projected<'a> {
-    sources: [Source<'a>; 1],
-}
+    /// The volume a pod without one gets: named `azure-identity-token`,
+    /// projecting this source alone.
+    fn write_volume(json: &mut Vec<u8>, token: Self) {
+        json.extend_from_slice(b"{\"name\":");
+        write_str(json, names::TOKEN_VOLUME);
+        json.extend_from_slice(b",\"projected\":{\"sources\":[{\"serviceAccountToken\":");
+        token.write(json);
+        json.extend_from_slice(b"}]}}");
+    }
 
-/// The token volume a pod without one gets.
-#[derive(Serialize)]
-struct TokenVolume<'a> {
-    name: &'static str,
-    projected: Projected<'a>,
+    /// The source as a JSON value, to compare with a volume the pod has.
+    fn to_value(self) -> Value {
+        let mut json = Vec::new();
+        self.write(&mut json);
+        serde_json::from_slice(&json).expect("the token source is JSON")
+    }
 }
 
 /// Whether a projected source writes the token file, whatever its audience
