@@ -157,9 +157,22 @@ async fn wrong_content_type_and_garbage_are_400_with_the_reason() {
 #[tokio::test]
 async fn bodies_over_7_mib_get_413() {
     let router = admission_router(state(accounts()));
+    // A body with no declared length is cut off when it passes the limit.
     let big = vec![b' '; MAX_BODY_BYTES + 1];
-    let (status, _) = send(router.clone(), post(big, "application/json")).await;
+    let (status, text) = send(router.clone(), post(big, "application/json")).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let limit = format!("longer than the {MAX_BODY_BYTES} bytes");
+    assert!(String::from_utf8(text).unwrap().contains(&limit));
+    // A declared length past the limit is refused on its header alone,
+    // whatever the media type, before a byte of the body is read.
+    let mut declared = post("{}", "text/plain");
+    declared.headers_mut().insert(
+        header::CONTENT_LENGTH,
+        (MAX_BODY_BYTES + 1).to_string().parse().unwrap(),
+    );
+    let (status, text) = send(router.clone(), declared).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(String::from_utf8(text).unwrap().contains(&limit));
     // Just under the limit is read (and refused for what it is, not its size).
     let (status, _) = send(router, post(vec![b' '; MAX_BODY_BYTES], "application/json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -5,11 +5,12 @@ use std::{sync::Arc, time::Instant};
 use axum::{
     Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, FromRequestParts, State},
-    http::{HeaderValue, StatusCode, header, request::Parts},
+    extract::{FromRequest, Request, State},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use tracing::Instrument as _;
 
 use super::readiness::Readiness;
@@ -56,20 +57,9 @@ pub fn admission_router<L: ServiceAccountLookup>(state: Arc<AdmissionState<L>>) 
         .route(VALIDATE_WORKLOADS_PATH, post(validate_workload::<L>))
         // One stack, applied once: the router boxes each layer it is given
         // on its own, at an allocation and a boxed future per request each.
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-                    panic_response,
-                ))
-                // The limit is checked against Content-Length before the body
-                // is read, so an oversized request is answered at once and
-                // never buffered; a chunked body is cut off when it passes
-                // the limit.
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(
-                    MAX_BODY_BYTES,
-                ))
-                .layer(DefaultBodyLimit::disable()),
-        )
+        .layer(tower::ServiceBuilder::new().layer(
+            tower_http::catch_panic::CatchPanicLayer::custom(panic_response),
+        ))
         .with_state(state)
 }
 
@@ -136,14 +126,10 @@ fn bad_request(metrics: &Metrics, reason: BadRequest, message: String) -> Respon
 
 async fn mutate_pod<L: ServiceAccountLookup>(
     State(state): State<Arc<AdmissionState<L>>>,
-    ContentType(content_type): ContentType,
-    body: Bytes,
+    ReviewBody(body): ReviewBody,
 ) -> Response {
     let started = Instant::now();
     let _in_flight = state.metrics.in_flight();
-    if let Some(response) = refuse_non_json(&state.metrics, content_type.as_ref()) {
-        return response;
-    }
     // What the admission logs is logged in its own span (uid, namespace,
     // pod, ServiceAccount).
     let (response, namespace) =
@@ -179,16 +165,58 @@ fn review_response(response: &AdmissionResponse) -> Response {
         .into_response()
 }
 
-/// The request's `Content-Type`, the one header the admission handlers
-/// read: taken alone, where extracting the `HeaderMap` would copy them all.
-struct ContentType(Option<HeaderValue>);
+/// The body of an admission request: JSON, read whole, at most
+/// [`MAX_BODY_BYTES`]. A larger declared length is answered with 413 before
+/// any of the body is read, so it is never buffered; a chunked body is cut
+/// off with 413 when it passes the limit; another media type gets 400.
+///
+/// Read here rather than by axum's `Bytes` extractor, whose own default
+/// limit must otherwise be lifted by a layer that adds an extension to
+/// every request, and behind a body-limit layer that boxes the body again.
+struct ReviewBody(Bytes);
 
-impl<S: Sync> FromRequestParts<S> for ContentType {
-    type Rejection = std::convert::Infallible;
+impl<L: ServiceAccountLookup> FromRequest<Arc<AdmissionState<L>>> for ReviewBody {
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.headers.get(header::CONTENT_TYPE).cloned()))
+    async fn from_request(
+        request: Request,
+        state: &Arc<AdmissionState<L>>,
+    ) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+            return Err(too_large());
+        }
+        if let Some(response) =
+            refuse_non_json(&state.metrics, parts.headers.get(header::CONTENT_TYPE))
+        {
+            return Err(response);
+        }
+        match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            Ok(collected) => Ok(Self(collected.to_bytes())),
+            Err(error) if error.is::<LengthLimitError>() => Err(too_large()),
+            Err(error) => Err((
+                StatusCode::BAD_REQUEST,
+                format!("could not read the request body: {error}"),
+            )
+                .into_response()),
+        }
     }
+}
+
+/// The 413 answer to a body past [`MAX_BODY_BYTES`].
+fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the request body is longer than the {MAX_BODY_BYTES} bytes an AdmissionReview may be"
+        ),
+    )
+        .into_response()
 }
 
 /// The 400 answer to a request that is not JSON, or `None` when it is.
@@ -210,12 +238,8 @@ fn refuse_non_json(metrics: &Metrics, content_type: Option<&HeaderValue>) -> Opt
 /// counted in the pod admission metrics.
 async fn validate_workload<L: ServiceAccountLookup>(
     State(state): State<Arc<AdmissionState<L>>>,
-    ContentType(content_type): ContentType,
-    body: Bytes,
+    ReviewBody(body): ReviewBody,
 ) -> Response {
-    if let Some(response) = refuse_non_json(&state.metrics, content_type.as_ref()) {
-        return response;
-    }
     if !may_be_labelled(&body) {
         return match review_envelope(&body) {
             Ok((version, uid)) => review_response(&AdmissionResponse::allowed(version, uid)),
