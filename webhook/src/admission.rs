@@ -339,8 +339,8 @@ pub struct AdmissionResponse {
     version: ReviewVersion,
     uid: String,
     allowed: bool,
-    /// The JSON Patch, as JSON text.
-    patch: Option<String>,
+    /// The JSON Patch, as the bytes of its JSON text.
+    patch: Option<Vec<u8>>,
     warnings: Vec<String>,
     denial: Option<(u16, String)>,
 }
@@ -407,15 +407,17 @@ impl AdmissionResponse {
     /// The patch as the JSON text sent (before base64), when the pod is
     /// admitted and needs one.
     pub fn patch_json(&self) -> Option<&str> {
-        self.patch.as_deref()
+        self.patch
+            .as_deref()
+            .map(|json| std::str::from_utf8(json).expect("the patch is written from UTF-8 text"))
     }
 
     /// The patch, decoded from [`patch_json`](Self::patch_json), when the
     /// pod is admitted and needs one.
     pub fn patch(&self) -> Option<json_patch::Patch> {
-        self.patch
-            .as_deref()
-            .map(|json| serde_json::from_str(json).expect("the mutation writes a valid JSON Patch"))
+        self.patch.as_deref().map(|json| {
+            serde_json::from_slice(json).expect("the mutation writes a valid JSON Patch")
+        })
     }
 
     /// Warnings shown to the user.

@@ -237,12 +237,12 @@ impl Mutation {
     /// [`patch_json`](Self::patch_json); empty when the pod is already
     /// mutated.
     pub fn patch(&self) -> json_patch::Patch {
-        serde_json::from_str(&self.patch.json).expect("the mutation writes a valid JSON Patch")
+        serde_json::from_slice(&self.patch.json).expect("the mutation writes a valid JSON Patch")
     }
 
     /// The patch as the JSON text sent to the API server.
     pub fn patch_json(&self) -> &str {
-        &self.patch.json
+        self.patch.text()
     }
 
     /// How many operations the patch holds; 0 when the pod is already
@@ -251,9 +251,9 @@ impl Mutation {
         self.patch.operations
     }
 
-    /// Consumes the mutation, returning its patch as JSON text, or `None`
-    /// when it is empty.
-    pub fn into_patch_json(self) -> Option<String> {
+    /// Consumes the mutation, returning its patch as the bytes of its JSON
+    /// text, or `None` when it is empty.
+    pub fn into_patch_json(self) -> Option<Vec<u8>> {
         (self.patch.operations > 0).then_some(self.patch.json)
     }
 

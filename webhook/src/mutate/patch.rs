@@ -101,11 +101,22 @@ impl Default for PatchBuilder {
     }
 }
 
-/// A finished patch: its JSON text and how many operations it holds.
+/// A finished patch: its JSON text, as the bytes sent (base64-encoded) to
+/// the API server, and how many operations it holds. Kept as bytes: the
+/// server never needs it as a `str`, so it is not checked to be UTF-8
+/// (which it is, being written from `str`s and serde_json) on every
+/// admission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct PatchJson {
-    pub(super) json: String,
+    pub(super) json: Vec<u8>,
     pub(super) operations: usize,
+}
+
+impl PatchJson {
+    /// The JSON text as a `str`.
+    pub(super) fn text(&self) -> &str {
+        std::str::from_utf8(&self.json).expect("the patch is written from UTF-8 text")
+    }
 }
 
 impl PatchBuilder {
@@ -202,7 +213,7 @@ impl PatchBuilder {
     pub(super) fn build(mut self) -> PatchJson {
         self.json.push(b']');
         PatchJson {
-            json: String::from_utf8(self.json).expect("serde_json writes UTF-8"),
+            json: self.json,
             operations: self.operations,
         }
     }
@@ -250,7 +261,7 @@ mod tests {
     fn apply(doc: &Value, builder: PatchBuilder) -> Value {
         let mut doc = doc.clone();
         let patch: json_patch::Patch =
-            serde_json::from_str(&builder.build().json).expect("the patch is a JSON Patch");
+            serde_json::from_slice(&builder.build().json).expect("the patch is a JSON Patch");
         json_patch::patch(&mut doc, &patch.0).expect("patch applies");
         doc
     }
@@ -308,7 +319,7 @@ mod tests {
         p.add(&path, &["q\"t"], &1);
         path.truncate(cut);
         p.add(&path, &[], &2);
-        let patch: Value = serde_json::from_str(&p.build().json).unwrap();
+        let patch: Value = serde_json::from_slice(&p.build().json).unwrap();
         assert_eq!(
             patch,
             json!([
