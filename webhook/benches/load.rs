@@ -8,7 +8,9 @@
 //! run: admissions per second and p50/p99 latency at saturation (closed
 //! loop) and at a fixed rate (open loop, latency measured from the scheduled
 //! time whenever the previous response was late, so a slow server cannot
-//! hide its queueing). The server and the
+//! hide its queueing; the two routes' fixed-rate runs alternate in
+//! one-second blocks, so both tails are taken over the same stretch of a
+//! shared machine). The server and the
 //! load generator each get one runtime thread, so on a 2-core machine each
 //! has roughly one core; the server's own CPU per request is read from its
 //! threads' times in `/proc`, so it does not depend on the generator. The
@@ -51,6 +53,14 @@ const CONNECTIONS: usize = 16;
 const WARMUP: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(5);
 const FIXED_RATE: u64 = 2_000;
+/// The fixed-rate runs alternate between the two routes in blocks of
+/// `FIXED_BLOCK`, `FIXED_ROUNDS` times, each route's blocks merged: a
+/// disturbance of the shared machine lasting a few seconds then falls on
+/// both routes' tails alike, rather than on whichever route ran then.
+const FIXED_ROUNDS: u32 = 5;
+const FIXED_BLOCK: Duration = Duration::from_secs(1);
+/// Each fixed-rate block's warm-up (new connections), not measured.
+const FIXED_WARMUP: Duration = Duration::from_millis(200);
 
 #[path = "load/served.rs"]
 mod served;
@@ -159,8 +169,22 @@ fn throughput(
         cpu_per_request.push(per_request);
     }
     let mut p99 = Vec::new();
-    for path in ["/noop", "/mutate-v1-pod"] {
-        let (rate, hist, _) = client.block_on(fixed_rate(addr, ca.cert_pem(), path, body.clone()));
+    let paths = ["/noop", "/mutate-v1-pod"];
+    let mut merged = [(0.0, histogram()), (0.0, histogram())];
+    for _ in 0..FIXED_ROUNDS {
+        for (path, (rate, hist)) in paths.iter().zip(&mut merged) {
+            let (block_rate, block, _) = client.block_on(fixed_rate(
+                addr,
+                ca.cert_pem(),
+                path,
+                body.clone(),
+                FIXED_BLOCK,
+            ));
+            *rate += block_rate / f64::from(FIXED_ROUNDS);
+            hist.add(block).expect("merge");
+        }
+    }
+    for (path, (rate, hist)) in paths.iter().zip(merged) {
         println!(
             "{path:<16} {:<10} {rate:>12.0} {:>10} {:>10}",
             format!("{FIXED_RATE}/s"),
@@ -396,7 +420,7 @@ async fn saturate(
             (count, hist, all)
         }));
     }
-    collect(tasks).await
+    collect(tasks, MEASURE).await
 }
 
 /// Open loop: requests are due on a fixed schedule; a request sent late
@@ -406,6 +430,7 @@ async fn fixed_rate(
     ca: &str,
     path: &'static str,
     body: Bytes,
+    measure: Duration,
 ) -> (f64, Histogram<u64>, u64) {
     let interval = Duration::from_nanos(1_000_000_000 * CONNECTIONS as u64 / FIXED_RATE);
     let mut tasks = Vec::new();
@@ -420,7 +445,7 @@ async fn fixed_rate(
             let mut due = start
                 + interval * u32::try_from(connection).expect("small")
                     / u32::try_from(CONNECTIONS).expect("small");
-            while due < start + WARMUP + MEASURE {
+            while due < start + FIXED_WARMUP + measure {
                 // When the previous response came back after this request was
                 // due, the wait is the server's (queueing): count from `due`.
                 // Otherwise count from the actual send, so the timer's 1 ms
@@ -433,7 +458,7 @@ async fn fixed_rate(
                 };
                 send(&mut sender, path, body.clone()).await;
                 all += 1;
-                if due > start + WARMUP {
+                if due > start + FIXED_WARMUP {
                     hist.record(micros(from.elapsed())).expect("record");
                     count += 1;
                 }
@@ -442,13 +467,14 @@ async fn fixed_rate(
             (count, hist, all)
         }));
     }
-    collect(tasks).await
+    collect(tasks, measure).await
 }
 
 /// Merges the connections' figures: the rate and latencies measured after
 /// the warm-up, and every request sent, warm-up included.
 async fn collect(
     tasks: Vec<tokio::task::JoinHandle<(u64, Histogram<u64>, u64)>>,
+    measure: Duration,
 ) -> (f64, Histogram<u64>, u64) {
     let mut hist = histogram();
     let (mut total, mut sent) = (0, 0);
@@ -458,7 +484,7 @@ async fn collect(
         sent += all;
         hist.add(h).expect("merge");
     }
-    (total as f64 / MEASURE.as_secs_f64(), hist, sent)
+    (total as f64 / measure.as_secs_f64(), hist, sent)
 }
 
 fn micros(d: Duration) -> u64 {
