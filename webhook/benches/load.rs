@@ -82,8 +82,8 @@ fn main() {
         );
     }
     let runs = |part: &str| named.is_empty() || named.iter().any(|n| n == part);
-    // The server logs as `webhook serve` does (JSON at `info`, each
-    // admission in a span), into a sink: the span is part of what an
+    // The server logs as `webhook serve` does (JSON at `info`, what an
+    // admission logs in its span), into a sink: logging is part of what an
     // admission costs.
     tracing_subscriber::fmt()
         .json()
