@@ -526,7 +526,8 @@ pub async fn admit_review<L: ServiceAccountLookup>(
 /// and the fuzz target call it; the server calls [`admit_review`], which
 /// differs only in reading the pod in the same pass as the review and runs
 /// the same steps after (the golden, property and fuzz tests hold the two
-/// to the same answers), so what they exercise is what serves. With [`StaticServiceAccounts`](crate::serviceaccount::StaticServiceAccounts)
+/// to the same answers), so what they exercise is what serves. With
+/// [`StaticServiceAccounts`](crate::serviceaccount::StaticServiceAccounts)
 /// the lookup is ready at once, so a caller without a runtime can drive it
 /// with `futures::executor::block_on`.
 ///

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::{
     body::Body,
     extract::{Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -41,13 +41,16 @@ impl BodyBudget {
 /// The size a request is charged: its Content-Length within the body
 /// limit, or the limit itself when it declares none (chunked).
 fn charge(request: &Request) -> u32 {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(MAX_BODY_BYTES);
+    let declared = declared_length(request.headers()).unwrap_or(MAX_BODY_BYTES);
     u32::try_from(declared.clamp(1, MAX_BODY_BYTES)).unwrap_or(u32::MAX)
+}
+
+/// The body length a request declares (`Content-Length`), when it declares
+/// one that parses (saturating past `usize::MAX`).
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    let text = headers.get(header::CONTENT_LENGTH)?.to_str().ok()?;
+    let length = text.parse::<u64>().ok()?;
+    Some(usize::try_from(length).unwrap_or(usize::MAX))
 }
 
 /// The middleware: charge, serve, give back; or 503 when spent.

@@ -14,7 +14,7 @@ use futures::FutureExt as _;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use tracing::Instrument as _;
 
-use super::readiness::Readiness;
+use super::{budget::declared_length, readiness::Readiness};
 use crate::{
     admission::{AdmissionRequest, AdmissionResponse, admit_review, review_envelope},
     config::MutationConfig,
@@ -197,12 +197,7 @@ impl<L: ServiceAccountLookup> FromRequest<Arc<AdmissionState<L>>> for ReviewBody
         state: &Arc<AdmissionState<L>>,
     ) -> Result<Self, Response> {
         let (parts, body) = request.into_parts();
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        if declared_length(&parts.headers).is_some_and(|length| length > MAX_BODY_BYTES) {
             return Err(too_large());
         }
         if let Some(response) =
