@@ -1,6 +1,6 @@
 //! The projected ServiceAccount token volume.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{
     AdmissionPod, Denial,
@@ -66,10 +66,7 @@ pub(super) fn ensure_token_volume(
             }
             Ok(())
         }
-        [(index, volume)] => {
-            let token = token.to_value();
-            canonicalize(*index, volume, &token, patch, warnings)
-        }
+        [(index, volume)] => canonicalize(*index, volume, token, patch, warnings),
         more => Err(Denial::TokenVolumeConflict {
             problem: format!("defines it {} times", more.len()),
         }),
@@ -79,7 +76,7 @@ pub(super) fn ensure_token_volume(
 fn canonicalize(
     index: usize,
     volume: &Volume<'_>,
-    token: &Value,
+    token: TokenSource<'_>,
     patch: &mut PatchBuilder,
     warnings: &mut Vec<String>,
 ) -> Result<(), Denial> {
@@ -111,23 +108,22 @@ fn canonicalize(
         });
     }
 
-    let mut canonical_projected = Map::new();
+    // The volume a pod without one gets, keeping this one's `defaultMode`.
+    let mut canonical = token.volume_value();
+    let canonical_projected = &mut canonical["projected"];
     if let Some(mode) = projected.get("defaultMode").filter(|m| !m.is_null()) {
-        canonical_projected.insert("defaultMode".to_owned(), mode.clone());
+        // First, where it always was in the patch.
+        let mut with_mode = Map::new();
+        with_mode.insert("defaultMode".to_owned(), mode.clone());
+        if let Value::Object(sources) = canonical_projected.take() {
+            with_mode.extend(sources);
+        }
+        *canonical_projected = Value::Object(with_mode);
     }
-    canonical_projected.insert(
-        "sources".to_owned(),
-        json!([{ "serviceAccountToken": token }]),
-    );
-    let canonical_projected = Value::Object(canonical_projected);
     // Canonical already: nothing but its name and exactly that source.
-    if !volume.has_other_members && *projected == canonical_projected {
+    if !volume.has_other_members && projected == canonical_projected {
         return Ok(());
     }
-    let canonical = json!({
-        "name": names::TOKEN_VOLUME,
-        "projected": canonical_projected,
-    });
     if !foreign.is_empty() {
         let dropped: Vec<String> = foreign.iter().map(|s| describe_source(s)).collect();
         warnings.push(format!(
@@ -173,11 +169,12 @@ impl TokenSource<'_> {
         json.extend_from_slice(b"}]}}");
     }
 
-    /// The source as a JSON value, to compare with a volume the pod has.
-    fn to_value(self) -> Value {
+    /// [`write_volume`](Self::write_volume)'s volume as a JSON value, to
+    /// compare with and replace a token volume the pod has.
+    fn volume_value(self) -> Value {
         let mut json = Vec::new();
-        self.write(&mut json);
-        serde_json::from_slice(&json).expect("the token source is JSON")
+        Self::write_volume(&mut json, self);
+        serde_json::from_slice(&json).expect("the token volume is JSON")
     }
 }
 
