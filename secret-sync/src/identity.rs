@@ -1,7 +1,8 @@
 //! Whose token an ExternalSecret's reads use: the ServiceAccount a store
-//! references, with client id and tenant found in ESO's documented order
-//! (DELIVERY.md B4), or the controller's own identity. Pure: the
-//! controller fetches the ServiceAccount and passes it in.
+//! references, with client id and tenant found in the order ESO's azurekv
+//! provider looks for them (`providers/v1/azure/keyvault/keyvault.go` in
+//! external-secrets/external-secrets), or the controller's own identity.
+//! Pure: the controller fetches the ServiceAccount and passes it in.
 
 use azure_wi_core::{AzureCloud, ClientId, ServiceAccountInfo, TenantId, is_guid, names};
 

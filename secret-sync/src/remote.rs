@@ -1,5 +1,5 @@
 //! What one remote reference reads and the bytes it gives, as ESO's azurekv
-//! provider gives them (DELIVERY.md B5): `remoteRef.key`'s `secret/`,
+//! provider gives them (`providers/v1/azure/keyvault/keyvault.go` in external-secrets/external-secrets): `remoteRef.key`'s `secret/`,
 //! `cert/` and `key/` prefixes, certificates as DER, keys as their public
 //! JWK in JSON, `property` as a gjson path into a JSON value, and the
 //! decoding strategies.

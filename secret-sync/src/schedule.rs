@@ -1,7 +1,9 @@
-//! When an ExternalSecret is read again (ESO's requeue rule, DELIVERY.md
-//! B3), with the refreshes of many ExternalSecrets spread over a tenth of
-//! their interval instead of all falling due together. Pure: the clock is
-//! an argument.
+//! When an ExternalSecret is read again (ESO's requeue rule, as
+//! `shouldRefreshPeriodic` applies it in
+//! `pkg/controllers/externalsecret/externalsecret_controller.go` of
+//! external-secrets/external-secrets), with the refreshes of many
+//! ExternalSecrets spread over a tenth of their interval instead of all
+//! falling due together. Pure: the clock is an argument.
 
 use std::{
     collections::BTreeMap,

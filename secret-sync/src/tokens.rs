@@ -1,7 +1,10 @@
 //! ServiceAccount tokens for the exchange, one TokenRequest per
 //! (namespace, ServiceAccount, audiences) reused until it nears expiry,
-//! however many ExternalSecrets use that ServiceAccount. ESO asks for a
-//! new one on every reconcile (DELIVERY.md B4).
+//! however many ExternalSecrets use that ServiceAccount. ESO's azurekv
+//! provider asks for a new one whenever it builds a client
+//! (`providers/v1/azure/keyvault/keyvault.go` in
+//! external-secrets/external-secrets), and ESO builds one on every
+//! reconcile.
 
 use std::{
     collections::HashMap,
