@@ -23,9 +23,12 @@ use azure_wi_emulator::{
     config::{DEMO_CLIENT_ID, DEMO_ISSUER, DEMO_TENANT, FederatedCredential},
 };
 
-/// Walkthrough 4's `SecretProviderClass` (../shared/WALKTHROUGHS.md), its
-/// placeholders filled in: the older `tenantId` spelling and
-/// `usePodIdentity: "false"` included.
+/// Walkthrough 4's `SecretProviderClass`: the class a public AKS tutorial
+/// for the Secrets Store CSI Driver has its readers apply, in the shape the
+/// Azure provider documents for workload identity
+/// (<https://azure.github.io/secrets-store-csi-driver-provider-azure/docs/configurations/identity-access-modes/workload-identity-mode/>),
+/// as published, its placeholders filled in: the older `tenantId`
+/// spelling and `usePodIdentity: "false"` included.
 fn walkthrough_4_parameters() -> serde_json::Map<String, serde_json::Value> {
     let manifest = format!(
         r#"apiVersion: secrets-store.csi.x-k8s.io/v1
