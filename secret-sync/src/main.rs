@@ -1,12 +1,22 @@
 //! `secret-sync`: the controller process. `secret-sync run` reconciles
 //! (as the leader, when `--leader-elect`); `secret-sync crds` prints the
 //! CustomResourceDefinitions. Exit codes: 0 stopped on a signal, 2 could
-//! not start or lost the lease.
+//! not start (a flag or the kubeconfig is unusable).
+//!
+//! The process runs in the workspace's shell (`azure-wi-runtime`): JSON
+//! logs, SIGTERM, `/healthz`, `/readyz` and `/metrics` on
+//! `--metrics-addr`, and leader election whose lost term stops the
+//! controllers and fences their writes. An API server that cannot be
+//! reached makes the replica unready, never exit.
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
-use axum::{Router, routing::get};
 use azure_wi_auth::{WorkloadIdentityCredential, WorkloadVaults};
+use azure_wi_runtime::{
+    Readiness, admin,
+    lease::{FenceLayer, LeaderElector, Leadership, Timings},
+    log, signal,
+};
 use clap::{Parser, Subcommand};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
@@ -15,9 +25,15 @@ use secret_sync::{
     budget::KEY_VAULT_LIMIT,
     controller::{self, Context},
     fetch::Reader,
-    lease,
+    process::{Health, StartError},
 };
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+/// How long controllers get to finish the reconciles in flight once their
+/// term is over or shutdown begins; their writes are fenced meanwhile, and
+/// whatever is still running then is dropped.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// External Secrets for Azure Key Vault, on workload identity.
 #[derive(Debug, Parser)]
@@ -44,9 +60,9 @@ struct RunArgs {
     /// Key Vault's own limit is 4,000.
     #[arg(long, value_name = "N", default_value_t = KEY_VAULT_LIMIT * 3 / 4)]
     vault_requests_per_10s: u32,
-    /// Address of /metrics, /healthz and /readyz.
+    /// Address of /metrics, /healthz and /readyz (`IP:PORT` or `:PORT`).
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
-    metrics_addr: SocketAddr,
+    metrics_addr: String,
     /// Reconcile only while holding the Lease (for more than one replica).
     #[arg(long)]
     leader_elect: bool,
@@ -61,6 +77,18 @@ struct RunArgs {
     /// The Lease's name.
     #[arg(long, value_name = "NAME", default_value = "secret-sync-leader")]
     leader_elect_name: String,
+    /// How long a standby waits, after the Lease last changed, before it
+    /// takes over (whole seconds).
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    leader_elect_lease_duration: Duration,
+    /// How long a leader keeps reconciling after its last successful
+    /// renewal; shorter than the lease duration, so it stops first.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    leader_elect_renew_deadline: Duration,
+    /// How often the leader renews and a standby looks; also the bound on
+    /// one Lease call.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    leader_elect_retry_period: Duration,
     /// Log filter: a level or a tracing directive list. JSON on stderr,
     /// never a token or a secret value.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
@@ -75,8 +103,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Run(args) => {
-            if let Err(message) = init_logging(&args.log_level) {
-                eprintln!("secret-sync: {message}");
+            if let Err(error) = log::init(&args.log_level, log::Output::Stderr) {
+                eprintln!("secret-sync: {error}");
                 return ExitCode::from(2);
             }
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -92,8 +120,8 @@ fn main() -> ExitCode {
             };
             match runtime.block_on(run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    tracing::error!(error = %message, "stopped");
+                Err(error) => {
+                    tracing::error!(%error, "could not start");
                     ExitCode::from(2)
                 }
             }
@@ -101,121 +129,153 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: RunArgs) -> Result<(), String> {
-    let mut config = kube::Config::infer()
-        .await
-        .map_err(|e| format!("cannot reach the Kubernetes API: {e}"))?;
+async fn run(args: RunArgs) -> Result<(), StartError> {
+    let timings = if args.leader_elect {
+        Some(Timings::new(
+            args.leader_elect_lease_duration,
+            args.leader_elect_renew_deadline,
+            args.leader_elect_retry_period,
+        )?)
+    } else {
+        None
+    };
+    // Reads the kubeconfig or the pod's service account; no request yet.
+    let mut config = kube::Config::infer().await?;
     // HTTPS_PROXY is for Entra ID and Key Vault (azure-wi-auth honours it);
     // kube-rs would take it for the API server too, which is reached
     // directly.
     config.proxy_url = None;
-    let client = kube::Client::try_from(config)
-        .map_err(|e| format!("cannot reach the Kubernetes API: {e}"))?;
-    let vaults = WorkloadVaults::new().map_err(|e| e.to_string())?;
+    let vaults = WorkloadVaults::new()?;
     // The controller's own identity, for stores without serviceAccountRef:
     // present when the webhook mutated this pod.
     let own = WorkloadIdentityCredential::from_env().ok();
     let controller_tenant = std::env::var(azure_wi_core::names::TENANT_ID_ENV).ok();
     let reader = Reader::new(vaults, own, None, args.vault_requests_per_10s);
-    let ctx = Arc::new(Context::new(client.clone(), reader, controller_tenant));
 
-    let stop = CancellationToken::new();
-    tokio::spawn(stop_on_signal(stop.clone()));
-    let metrics_ctx = Arc::clone(&ctx);
-    let router = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ok\n" }))
-        .route(
-            "/metrics",
-            get(move || {
-                let ctx = Arc::clone(&metrics_ctx);
-                async move { metrics_text(&ctx) }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind(args.metrics_addr)
-        .await
-        .map_err(|e| format!("--metrics-addr {}: {e}", args.metrics_addr))?;
-    let http_stop = stop.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(http_stop.cancelled_owned())
-            .await;
-    });
+    let stop = signal::shutdown_token();
+    let readiness = Readiness::default();
+    let ready = readiness.condition("starting");
+    let (synced_tx, synced) = watch::channel(false);
+    let listener = admin::bind("--metrics-addr", &args.metrics_addr).await?;
 
-    if args.leader_elect {
-        let me = std::env::var("POD_NAME")
-            .unwrap_or_else(|_| format!("secret-sync-{}", std::process::id()));
-        let leases: Api<Lease> = Api::namespaced(client, &args.leader_elect_namespace);
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return Ok(()),
-                held = lease::try_hold(&leases, &args.leader_elect_name, &me) => {
-                    if held.map_err(|e| format!("leader election: {e}"))? { break; }
-                }
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
+    let (client, election) = match timings {
+        Some(timings) => {
+            let me = std::env::var("POD_NAME")
+                .unwrap_or_else(|_| format!("secret-sync-{}", std::process::id()));
+            let leases: Api<Lease> = Api::namespaced(
+                kube::Client::try_from(config.clone())?,
+                &args.leader_elect_namespace,
+            );
+            let (elector, leadership) =
+                LeaderElector::new(leases, args.leader_elect_name.clone(), me, timings);
+            let client = kube::client::ClientBuilder::try_from(config)?
+                .with_layer(&FenceLayer::new(leadership.clone()))
+                .build();
+            (client, Some((elector, leadership)))
         }
-        tracing::info!(holder = %me, "leading");
-        let renew_stop = stop.clone();
-        let renew_name = args.leader_elect_name.clone();
-        tokio::spawn(async move {
-            let mut last_renewed = tokio::time::Instant::now();
-            loop {
-                tokio::select! {
-                    () = renew_stop.cancelled() => return,
-                    () = tokio::time::sleep(lease::RENEW_EVERY) => {}
-                }
-                match lease::try_hold(&leases, &renew_name, &me).await {
-                    Ok(true) => last_renewed = tokio::time::Instant::now(),
-                    Ok(false) | Err(_) if last_renewed.elapsed() >= lease::LEASE_DURATION => {
-                        tracing::error!("lost the lease; stopping so another replica leads alone");
-                        std::process::exit(2);
-                    }
-                    _ => {}
-                }
-            }
-        });
-    }
-    tracing::info!(concurrency = args.concurrency, "reconciling");
-    controller::run(ctx, args.concurrency, stop.clone()).await;
-    Ok(())
-}
-
-fn metrics_text(ctx: &Context) -> String {
-    format!(
-        "# TYPE secret_sync_token_requests counter\nsecret_sync_token_requests_total {}\n\
-         # TYPE secret_sync_key_vault_requests counter\nsecret_sync_key_vault_requests_total {}\n\
-         # TYPE secret_sync_key_vault_throttled counter\nsecret_sync_key_vault_throttled_total {}\n\
-         # TYPE secret_sync_syncs counter\nsecret_sync_syncs_total{{result=\"ok\"}} {}\nsecret_sync_syncs_total{{result=\"error\"}} {}\n# EOF\n",
-        ctx.tokens.requests(),
-        ctx.reader.requests(),
-        ctx.reader.throttled(),
-        ctx.metrics.synced_total(),
-        ctx.metrics.failed_total(),
-    )
-}
-
-fn init_logging(level: &str) -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .map_err(|e| format!("--log-level {level:?}: {e}"))?;
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-    Ok(())
-}
-
-async fn stop_on_signal(stop: CancellationToken) {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        tracing::error!("cannot listen for SIGTERM");
-        return;
+        None => (kube::Client::try_from(config)?, None),
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
-        () = stop.cancelled() => return,
+    let ctx = Arc::new(Context::new(client, reader, controller_tenant));
+    let metrics = Arc::new(controller::metrics::registry(
+        Arc::clone(&ctx),
+        election.as_ref().map(|(_, l)| l.clone()),
+    ));
+    let router = admin::healthz_router()
+        .merge(admin::readyz_router(readiness.clone()))
+        .merge(admin::metrics_router(metrics));
+    let admin_server = tokio::spawn(admin::serve(listener, router, stop.clone()));
+
+    match election {
+        Some((elector, leadership)) => {
+            tokio::spawn(follow_health(
+                Some(leadership.clone()),
+                synced.clone(),
+                ready,
+            ));
+            let release = CancellationToken::new();
+            let elector = tokio::spawn(elector.run(release.clone()));
+            lead_while_elected(&ctx, args.concurrency, leadership, &synced_tx, &stop).await;
+            // The controllers have stopped: hand the lease over at once.
+            release.cancel();
+            let _ = elector.await;
+        }
+        None => {
+            tokio::spawn(follow_health(None, synced.clone(), ready));
+            tracing::info!(concurrency = args.concurrency, "reconciling");
+            controller::run(Arc::clone(&ctx), args.concurrency, stop.clone(), synced_tx).await;
+        }
     }
+    readiness.set_shutting_down();
     stop.cancel();
+    if let Ok(Err(error)) = admin_server.await {
+        tracing::warn!(%error, "admin server");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs the controllers during each term this replica leads, until
+/// shutdown.
+async fn lead_while_elected(
+    ctx: &Arc<Context>,
+    concurrency: u16,
+    mut leadership: Leadership,
+    synced: &watch::Sender<bool>,
+    stop: &CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            elected = leadership.leading() => if !elected { return },
+        }
+        tracing::info!(concurrency, "reconciling as the leader");
+        let term = stop.child_token();
+        let mut controllers = std::pin::pin!(controller::run(
+            Arc::clone(ctx),
+            concurrency,
+            term.clone(),
+            synced.clone(),
+        ));
+        tokio::select! {
+            () = &mut controllers => {}
+            () = leadership.lost() => tracing::warn!("the term is over: stopping the controllers"),
+            () = stop.cancelled() => {}
+        }
+        term.cancel();
+        if tokio::time::timeout(STOP_GRACE, &mut controllers)
+            .await
+            .is_err()
+        {
+            tracing::warn!(grace = ?STOP_GRACE, "reconciles still running were dropped");
+        }
+        synced.send_replace(false);
+    }
+}
+
+/// Keeps `/readyz` on what the replica can do now.
+async fn follow_health(
+    mut leadership: Option<Leadership>,
+    mut synced: watch::Receiver<bool>,
+    ready: azure_wi_runtime::Condition,
+) {
+    loop {
+        let health = Health {
+            role: leadership.as_ref().map(Leadership::role),
+            caches_synced: *synced.borrow_and_update(),
+        };
+        match health.ready() {
+            Ok(()) => ready.set(true),
+            Err(reason) => ready.set_unmet(reason),
+        }
+        let role_changed = async {
+            match leadership.as_mut() {
+                Some(l) => l.changed().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = role_changed => if !changed { return },
+            changed = synced.changed() => if changed.is_err() { return },
+        }
+    }
 }

@@ -16,7 +16,10 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use k8s_openapi::api::{authentication::v1::TokenRequest, core::v1::ServiceAccount};
+use k8s_openapi::api::{
+    authentication::v1::{TokenRequest, TokenRequestSpec},
+    core::v1::ServiceAccount,
+};
 use kube::{Api, api::PostParams};
 use zeroize::Zeroizing;
 
@@ -62,6 +65,54 @@ impl IssuedToken {
 
 type Key = (String, String, Vec<String>);
 
+/// Why no token could be had for a ServiceAccount; each text names it and
+/// what to fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The ServiceAccount does not exist.
+    #[error(
+        "ServiceAccount {namespace}/{name} (the store's serviceAccountRef) does not exist; create it, annotated with the managed identity's client id"
+    )]
+    NotFound {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+    /// The controller's RBAC lacks `create` on `serviceaccounts/token`.
+    #[error(
+        "the controller may not request tokens for ServiceAccount {namespace}/{name}: its ClusterRole needs create on serviceaccounts/token ({message})"
+    )]
+    Forbidden {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The API server's message.
+        message: String,
+    },
+    /// Any other refusal or a network error.
+    #[error("could not request a token for ServiceAccount {namespace}/{name}: {source}")]
+    Failed {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// The API server answered without a token.
+    #[error("the TokenRequest for ServiceAccount {namespace}/{name} came back without a token")]
+    Empty {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+}
+
 /// The cache, with one lock per key so that concurrent reconciles of one
 /// ServiceAccount make one TokenRequest.
 #[derive(Default)]
@@ -89,15 +140,15 @@ impl Tokens {
     ///
     /// # Errors
     ///
-    /// The apiserver's refusal, as a sentence naming the ServiceAccount
-    /// and, for 403, the permission the controller lacks.
+    /// [`TokenError`], naming the ServiceAccount and, for 403, the
+    /// permission the controller lacks.
     pub async fn token(
         &self,
         client: &kube::Client,
         namespace: &str,
         name: &str,
         audiences: &[String],
-    ) -> Result<IssuedToken, String> {
+    ) -> Result<IssuedToken, TokenError> {
         let key = (namespace.to_owned(), name.to_owned(), audiences.to_vec());
         let slot = Arc::clone(
             self.entries
@@ -112,18 +163,21 @@ impl Tokens {
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let issued = SystemTime::now();
-        let request: TokenRequest = serde_json::from_value(serde_json::json!({
-            "spec": {"audiences": audiences, "expirationSeconds": REQUESTED_LIFETIME.as_secs()}
-        }))
-        .map_err(|e| e.to_string())?;
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: audiences.to_vec(),
+                expiration_seconds: i64::try_from(REQUESTED_LIFETIME.as_secs()).ok(),
+                ..TokenRequestSpec::default()
+            },
+            ..TokenRequest::default()
+        };
         let answer = Api::<ServiceAccount>::namespaced(client.clone(), namespace)
             .create_token_request(name, &PostParams::default(), &request)
             .await
-            .map_err(|e| describe(&e, namespace, name))?;
-        let status = answer.status.ok_or_else(|| {
-            format!(
-                "the TokenRequest for ServiceAccount {namespace}/{name} came back without a token"
-            )
+            .map_err(|e| describe(e, namespace, name))?;
+        let status = answer.status.ok_or_else(|| TokenError::Empty {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
         })?;
         let token = IssuedToken {
             token: Arc::new(Zeroizing::new(status.token)),
@@ -135,18 +189,20 @@ impl Tokens {
     }
 }
 
-fn describe(error: &kube::Error, namespace: &str, name: &str) -> String {
+fn describe(error: kube::Error, namespace: &str, name: &str) -> TokenError {
+    let (namespace, name) = (namespace.to_owned(), name.to_owned());
     match error {
-        kube::Error::Api(status) if status.code == 404 => format!(
-            "ServiceAccount {namespace}/{name} (the store's serviceAccountRef) does not exist; create it, annotated with the managed identity's client id"
-        ),
-        kube::Error::Api(status) if status.code == 403 => format!(
-            "the controller may not request tokens for ServiceAccount {namespace}/{name}: its ClusterRole needs create on serviceaccounts/token ({})",
-            status.message
-        ),
-        other => {
-            format!("could not request a token for ServiceAccount {namespace}/{name}: {other}")
-        }
+        kube::Error::Api(status) if status.code == 404 => TokenError::NotFound { namespace, name },
+        kube::Error::Api(status) if status.code == 403 => TokenError::Forbidden {
+            namespace,
+            name,
+            message: status.message,
+        },
+        source => TokenError::Failed {
+            namespace,
+            name,
+            source,
+        },
     }
 }
 

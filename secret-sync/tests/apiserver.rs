@@ -317,7 +317,8 @@ async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
         Some(DEMO_TENANT.to_owned()),
     ));
     let stop = tokio_util::sync::CancellationToken::new();
-    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone()));
+    let (synced, _) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone(), synced));
 
     // Walkthrough 1, option A (pattern) and B (every secret).
     namespace(&client, "rancher-app").await;
@@ -655,30 +656,6 @@ spec:
             .note
             .unwrap_or_default()
             .contains("Key Vault Secrets User")
-    );
-
-    // Two replicas: the Lease has one holder; the other waits.
-    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
-        Api::namespaced(client.clone(), "default");
-    assert!(
-        secret_sync::lease::try_hold(&leases, "secret-sync-leader", "replica-a")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !secret_sync::lease::try_hold(&leases, "secret-sync-leader", "replica-b")
-            .await
-            .unwrap()
-    );
-    assert!(
-        secret_sync::lease::try_hold(&leases, "secret-sync-leader", "replica-a")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !secret_sync::lease::try_hold(&leases, "secret-sync-leader", "replica-b")
-            .await
-            .unwrap()
     );
 
     stop.cancel();

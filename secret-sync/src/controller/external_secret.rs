@@ -34,27 +34,120 @@ use crate::{
     schedule::{Next, next, spec_version},
     store::{self, AzureStore},
     target::{self, CREATED_BY_LABEL, DATA_HASH_ANNOTATION, MANAGED_LABEL, Owner},
+    tokens::TokenError,
 };
 
 /// ESO's finalizer, kept while `deletionPolicy: Delete` asks the controller
 /// to remove the Secret when the ExternalSecret goes.
 pub const FINALIZER: &str = "externalsecrets.external-secrets.io/externalsecret-cleanup";
 
-/// How long to wait before retrying a sync that failed on something the
-/// user must fix (a role, a federated credential): long enough not to
-/// hammer Entra or Key Vault, short enough that a fix shows quickly.
-const RETRY_FAILED: Duration = Duration::from_secs(30);
-
-/// Why a reconcile stopped early; the message is the condition's.
+/// Why a reconcile stopped before its end: the controller's error policy
+/// retries it with backoff. What the user must fix is not one of these:
+/// it becomes the object's condition ([`SyncFailure`]).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReconcileError {
-    /// Talking to the apiserver failed.
-    #[error("{0}")]
-    Kube(String),
+    /// A read or write of the API server failed, or was not sent because
+    /// this replica's leader-election term is over.
+    #[error("{what}: {source}")]
+    Kube {
+        /// What was being done.
+        what: &'static str,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// The desired Secret could not be encoded.
+    #[error("encoding the target Secret: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The reconcile did not finish within its deadline (an API server or
+    /// vault that stopped answering).
+    #[error("the reconcile did not finish within {0:?}")]
+    TimedOut(Duration),
 }
 
-fn kube_error(what: &str) -> impl Fn(kube::Error) -> ReconcileError + '_ {
-    move |e| ReconcileError::Kube(format!("{what}: {e}"))
+fn kube_error(what: &'static str) -> impl Fn(kube::Error) -> ReconcileError {
+    move |source| ReconcileError::Kube { what, source }
+}
+
+/// Why a sync cannot go on until something changes; the text is the
+/// `Ready` condition's message and the Warning event's note.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncFailure {
+    /// The ExternalSecret's spec cannot be served.
+    #[error(transparent)]
+    Invalid(Error),
+    /// `secretStoreRef` names a SecretStore that does not exist.
+    #[error("SecretStore {name:?} does not exist in namespace {namespace}")]
+    StoreMissing {
+        /// The store's name.
+        name: String,
+        /// The ExternalSecret's namespace.
+        namespace: String,
+    },
+    /// `secretStoreRef` names a ClusterSecretStore that does not exist.
+    #[error("ClusterSecretStore {name:?} does not exist")]
+    ClusterStoreMissing {
+        /// The store's name.
+        name: String,
+    },
+    /// The ClusterSecretStore's `conditions` leave this namespace out.
+    #[error(
+        "ClusterSecretStore {name:?} does not serve namespace {namespace}: no entry of its spec.conditions matches it"
+    )]
+    NamespaceNotServed {
+        /// The store's name.
+        name: String,
+        /// The ExternalSecret's namespace.
+        namespace: String,
+    },
+    /// The store's spec cannot be served.
+    #[error("store {name:?} cannot be used: {source}")]
+    StoreUnusable {
+        /// The store's name.
+        name: String,
+        /// Why.
+        #[source]
+        source: Error,
+    },
+    /// The store's `serviceAccountRef` names no ServiceAccount.
+    #[error(
+        "ServiceAccount {namespace}/{name} (the store's serviceAccountRef) does not exist; create it, annotated with the managed identity's client id"
+    )]
+    ServiceAccountMissing {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+    /// The ServiceAccount's identity is incomplete or contradicts the
+    /// store.
+    #[error(transparent)]
+    Identity(Error),
+    /// No token could be had for the ServiceAccount.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+/// How a step of the reconcile stopped.
+enum Stop {
+    /// The user must fix something: a condition, a retry with backoff.
+    Failed(SyncFailure),
+    /// The API server failed: the error policy's retry.
+    Api(ReconcileError),
+}
+
+impl From<ReconcileError> for Stop {
+    fn from(error: ReconcileError) -> Self {
+        Self::Api(error)
+    }
+}
+
+impl From<SyncFailure> for Stop {
+    fn from(failure: SyncFailure) -> Self {
+        Self::Failed(failure)
+    }
 }
 
 /// One reconcile of `es`.
@@ -82,18 +175,16 @@ pub async fn reconcile(
     let plan = match plan(&es) {
         Ok(plan) => plan,
         Err(e) => {
-            fail(&es, &ctx, &api, &e.to_string()).await?;
+            fail(&es, &ctx, &api, &SyncFailure::Invalid(e)).await?;
             return Ok(Action::await_change());
         }
     };
     set_finalizer(&es, &api, plan.deletion == DeletionPolicy::Delete).await?;
 
-    let store = match load_store(&ctx, &plan, &namespace).await? {
+    let store = match load_store(&ctx, &plan, &namespace).await {
         Ok(store) => store,
-        Err(message) => {
-            fail(&es, &ctx, &api, &message).await?;
-            return Ok(Action::requeue(RETRY_FAILED));
-        }
+        Err(Stop::Api(error)) => return Err(error),
+        Err(Stop::Failed(failure)) => return retry_failed(&es, &ctx, &api, &failure).await,
     };
 
     let existing = secrets
@@ -113,7 +204,7 @@ pub async fn reconcile(
         .as_deref()
         .and_then(|t| t.parse::<Timestamp>().ok())
         .map(SystemTime::from);
-    let valid = target_valid(&plan, existing.as_ref());
+    let valid = target_valid(&plan, existing.as_ref(), &status, &version);
     match next(
         plan.refresh,
         last,
@@ -128,12 +219,10 @@ pub async fn reconcile(
     }
 
     let refresh_time = Timestamp::now();
-    let caller_identity = match identity_of(&ctx, &store, &namespace).await? {
+    let caller_identity = match identity_of(&ctx, &store, &namespace).await {
         Ok(found) => found,
-        Err(message) => {
-            fail(&es, &ctx, &api, &message).await?;
-            return Ok(Action::requeue(RETRY_FAILED));
-        }
+        Err(Stop::Api(error)) => return Err(error),
+        Err(Stop::Failed(failure)) => return retry_failed(&es, &ctx, &api, &failure).await,
     };
     let caller = match &caller_identity {
         Some((identity, token)) => Caller::Workload(identity, token),
@@ -154,32 +243,31 @@ pub async fn reconcile(
                 &plan,
                 &owner,
                 &key,
+                &version,
                 existing.as_ref(),
             )
             .await;
         }
         Err(FetchError::Failed(message)) => {
-            fail(
+            return retry_failed(
                 &es,
                 &ctx,
                 &api,
                 &format!("could not get secret data from provider: {message}"),
             )
-            .await?;
-            return Ok(Action::requeue(RETRY_FAILED));
+            .await;
         }
     };
     let data = match target::assemble(&plan, &fetched) {
         Ok(data) => data,
         Err(e) => {
-            fail(
+            return retry_failed(
                 &es,
                 &ctx,
                 &api,
                 &format!("could not get secret data from provider: {e}"),
             )
-            .await?;
-            return Ok(Action::requeue(RETRY_FAILED));
+            .await;
         }
     };
 
@@ -187,8 +275,7 @@ pub async fn reconcile(
         write(&es, &ctx, &secrets, &plan, &owner, existing.as_ref(), data).await?
     {
         if let Err(message) = outcome {
-            fail(&es, &ctx, &api, &message).await?;
-            return Ok(Action::requeue(RETRY_FAILED));
+            return retry_failed(&es, &ctx, &api, &message).await;
         }
     } else {
         // creationPolicy: Merge and no Secret yet.
@@ -216,6 +303,7 @@ pub async fn reconcile(
     )
     .await?;
     ctx.metrics.synced();
+    ctx.backoff.succeeded(&owner.uid);
     Ok(requeue_after(&plan, &owner))
 }
 
@@ -228,8 +316,23 @@ fn requeue_after(plan: &SyncPlan, owner: &Owner) -> Action {
 
 /// ESO's validity rule: a managed Secret whose data still hashes to its
 /// annotation; `Orphan` and `None` targets are always valid; a missing
-/// `Owner` target is not.
-fn target_valid(plan: &SyncPlan, existing: Option<&Secret>) -> bool {
+/// `Owner` target is not, unless the last sync of this very spec deleted
+/// it because its remote object was gone (`deletionPolicy: Delete`):
+/// then its absence is what that sync decided, and the object waits for
+/// its next refresh instead of reading the vault again at once.
+fn target_valid(
+    plan: &SyncPlan,
+    existing: Option<&Secret>,
+    status: &crate::api::ExternalSecretStatus,
+    version: &str,
+) -> bool {
+    let deleted_by_last_sync = status.synced_resource_version.as_deref() == Some(version)
+        && status.conditions.iter().any(|c| {
+            c.type_ == "Ready" && c.status == "True" && c.reason.as_deref() == Some(reason::DELETED)
+        });
+    if existing.is_none() && deleted_by_last_sync {
+        return true;
+    }
     match plan.creation {
         CreationPolicy::Orphan | CreationPolicy::None => true,
         CreationPolicy::Merge => existing.is_some(),
@@ -246,12 +349,8 @@ fn target_valid(plan: &SyncPlan, existing: Option<&Secret>) -> bool {
     }
 }
 
-/// The store the plan names, checked; `Err` is the condition's message.
-async fn load_store(
-    ctx: &Context,
-    plan: &SyncPlan,
-    namespace: &str,
-) -> Result<Result<AzureStore, String>, ReconcileError> {
+/// The store the plan names, checked.
+async fn load_store(ctx: &Context, plan: &SyncPlan, namespace: &str) -> Result<AzureStore, Stop> {
     let (name, kind) = &plan.store;
     let checked = match kind {
         StoreKind::SecretStore => {
@@ -260,9 +359,11 @@ async fn load_store(
                 .await
                 .map_err(kube_error("reading the SecretStore"))?
             else {
-                return Ok(Err(format!(
-                    "SecretStore {name:?} does not exist in namespace {namespace}"
-                )));
+                return Err(SyncFailure::StoreMissing {
+                    name: name.clone(),
+                    namespace: namespace.to_owned(),
+                }
+                .into());
             };
             store::check(&found.spec, false)
         }
@@ -272,7 +373,7 @@ async fn load_store(
                 .await
                 .map_err(kube_error("reading the ClusterSecretStore"))?
             else {
-                return Ok(Err(format!("ClusterSecretStore {name:?} does not exist")));
+                return Err(SyncFailure::ClusterStoreMissing { name: name.clone() }.into());
             };
             let labels = Api::<Namespace>::all(ctx.client.clone())
                 .get_opt(namespace)
@@ -283,51 +384,58 @@ async fn load_store(
             match store::allows(&found.spec.store.conditions, namespace, &labels) {
                 Ok(true) => store::check(&found.spec.store, true),
                 Ok(false) => {
-                    return Ok(Err(format!(
-                        "ClusterSecretStore {name:?} does not serve namespace {namespace}: no entry of its spec.conditions matches it"
-                    )));
+                    return Err(SyncFailure::NamespaceNotServed {
+                        name: name.clone(),
+                        namespace: namespace.to_owned(),
+                    }
+                    .into());
                 }
                 Err(e) => Err(e),
             }
         }
     };
-    Ok(checked.map_err(|e: Error| format!("store {name:?} cannot be used: {e}")))
+    checked.map_err(|source: Error| {
+        SyncFailure::StoreUnusable {
+            name: name.clone(),
+            source,
+        }
+        .into()
+    })
 }
 
 /// The referenced ServiceAccount's identity and token, `None` for the
-/// controller's own; `Err` is the condition's message.
+/// controller's own.
 async fn identity_of(
     ctx: &Context,
     store: &AzureStore,
     namespace: &str,
-) -> Result<
-    Result<Option<(identity::WorkloadIdentity, crate::tokens::IssuedToken)>, String>,
-    ReconcileError,
-> {
+) -> Result<Option<(identity::WorkloadIdentity, crate::tokens::IssuedToken)>, Stop> {
     let Some((sa_namespace, sa_name)) = identity::service_account_of(store, namespace) else {
-        return Ok(Ok(None));
+        return Ok(None);
     };
     let Some(account) = Api::<ServiceAccount>::namespaced(ctx.client.clone(), &sa_namespace)
         .get_opt(&sa_name)
         .await
         .map_err(kube_error("reading the ServiceAccount"))?
     else {
-        return Ok(Err(format!(
-            "ServiceAccount {sa_namespace}/{sa_name} (the store's serviceAccountRef) does not exist; create it, annotated with the managed identity's client id"
-        )));
+        return Err(SyncFailure::ServiceAccountMissing {
+            namespace: sa_namespace,
+            name: sa_name,
+        }
+        .into());
     };
     let info = azure_wi_core::ServiceAccountInfo::from(account);
     let resolved = match identity::resolve(store, &info, ctx.controller_tenant.as_deref()) {
         Ok(resolved) => resolved,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Err(SyncFailure::Identity(e).into()),
     };
     match ctx
         .tokens
         .token(&ctx.client, &sa_namespace, &sa_name, &resolved.audiences)
         .await
     {
-        Ok(token) => Ok(Ok(Some((resolved, token)))),
-        Err(message) => Ok(Err(message)),
+        Ok(token) => Ok(Some((resolved, token))),
+        Err(error) => Err(SyncFailure::Token(error).into()),
     }
 }
 
@@ -374,8 +482,7 @@ async fn write(
         desired.metadata.owner_references = None;
     }
     desired.metadata.managed_fields = None;
-    let mut value =
-        serde_json::to_value(&desired).map_err(|e| ReconcileError::Kube(e.to_string()))?;
+    let mut value = serde_json::to_value(&desired).map_err(ReconcileError::Encode)?;
     value["apiVersion"] = json!("v1");
     value["kind"] = json!("Secret");
     let params = PatchParams::apply(&field_manager(&owner.name)).force();
@@ -435,16 +542,16 @@ async fn remote_gone(
     plan: &SyncPlan,
     owner: &Owner,
     key: &str,
+    version: &str,
     existing: Option<&Secret>,
 ) -> Result<Action, ReconcileError> {
     let status = es.status.clone().unwrap_or_default();
     match plan.deletion {
         DeletionPolicy::Retain => {
-            fail(es, ctx, api, &format!(
+            retry_failed(es, ctx, api, &format!(
                 "could not get secret data from provider: {key} was not found in the vault; the Secret is kept (deletionPolicy: Retain)"
             ))
-            .await?;
-            Ok(Action::requeue(RETRY_FAILED))
+            .await
         }
         DeletionPolicy::Delete | DeletionPolicy::Merge => {
             if existing.is_some_and(|s| managed_by(s, owner)) {
@@ -475,8 +582,11 @@ async fn remote_gone(
                 )
                 .await;
             }
+            // Recording the version read keeps the deleted Secret valid
+            // until the next refresh (see `target_valid`).
             set_status(api, &owner.name, json!({
                 "refreshTime": Timestamp::now().to_string(),
+                "syncedResourceVersion": version,
                 "conditions": [ready(&status.conditions, true, reason::DELETED, &format!(
                     "secret deleted due to DeletionPolicy={:?}: {key} was not found in the vault", plan.deletion))],
             }))
@@ -561,14 +671,28 @@ async fn set_finalizer(
     Ok(())
 }
 
+/// Records a failed sync and retries it after the object's backoff.
+async fn retry_failed(
+    es: &ExternalSecret,
+    ctx: &Context,
+    api: &Api<ExternalSecret>,
+    failure: &(dyn std::fmt::Display + Sync),
+) -> Result<Action, ReconcileError> {
+    fail(es, ctx, api, failure).await?;
+    let uid = es.uid().unwrap_or_else(|| es.name_any());
+    Ok(Action::requeue(ctx.backoff.failed(&uid)))
+}
+
 /// Records a failed sync: `Ready=False`, `SecretSyncedError`, a Warning
 /// `UpdateFailed` event.
 async fn fail(
     es: &ExternalSecret,
     ctx: &Context,
     api: &Api<ExternalSecret>,
-    message: &str,
+    failure: &(dyn std::fmt::Display + Sync),
 ) -> Result<(), ReconcileError> {
+    let message = failure.to_string();
+    let message = message.as_str();
     tracing::warn!(es = %es.name_any(), namespace = es.namespace().unwrap_or_default(), reason = %message, "sync failed");
     ctx.metrics.failed();
     let previous = es.status.clone().unwrap_or_default().conditions;

@@ -3,7 +3,9 @@
 //! metrics). ExternalSecrets are reconciled again when their store, or
 //! the Secret they manage, changes.
 
+pub mod backoff;
 mod external_secret;
+pub mod metrics;
 mod status;
 mod stores;
 
@@ -15,13 +17,15 @@ use std::{
     time::Duration,
 };
 
-pub use external_secret::{FINALIZER, ReconcileError, reconcile};
-use futures::{StreamExt as _, future::join3};
+pub use backoff::Backoff;
+pub use external_secret::{FINALIZER, ReconcileError, SyncFailure, reconcile};
+use futures::{StreamExt as _, future::join4};
 use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
 use kube::{
-    Api, ResourceExt,
+    Api, Resource, ResourceExt,
     runtime::{
-        Controller,
+        Controller, WatchStreamExt as _,
         controller::Action,
         events::{Recorder, Reporter},
         reflector::ObjectRef,
@@ -29,6 +33,7 @@ use kube::{
     },
 };
 pub use stores::{reconcile_cluster_store, reconcile_store};
+use tokio::sync::watch;
 
 use crate::{
     api::{ClusterSecretStore, ExternalSecret, SecretStore, StoreKind},
@@ -80,6 +85,8 @@ pub struct Context {
     pub controller_tenant: Option<String>,
     /// Counters.
     pub metrics: Counters,
+    /// Consecutive failures per object, for the retry delay.
+    pub backoff: Backoff,
 }
 
 impl std::fmt::Debug for Context {
@@ -109,20 +116,50 @@ impl Context {
             recorder,
             controller_tenant,
             metrics: Counters::default(),
+            backoff: Backoff::default(),
         }
     }
 }
 
-fn error_policy<K>(_object: Arc<K>, error: &ReconcileError, _ctx: Arc<Context>) -> Action {
-    tracing::warn!(%error, "reconcile failed; retrying");
-    Action::requeue(Duration::from_secs(10))
+/// How long one reconcile may take, Key Vault and API calls included; a
+/// call that hangs past it (an API server that stopped answering) frees
+/// the slot and the object is retried with backoff.
+const RECONCILE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A failed reconcile is retried after a delay that doubles with each
+/// failure of that object (ESO's controller-runtime queue does the same).
+fn error_policy<K: Resource<DynamicType = ()>>(
+    object: Arc<K>,
+    error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
+    let wait = ctx.backoff.failed(&uid(object.as_ref()));
+    tracing::warn!(
+        %error,
+        kind = %K::kind(&()),
+        name = %object.name_any(),
+        namespace = object.namespace().unwrap_or_default(),
+        retry_in_ms = wait.as_millis(),
+        "reconcile failed; retrying"
+    );
+    Action::requeue(wait)
 }
 
-/// Runs the three controllers until `shutdown` is cancelled.
+fn uid<K: Resource>(object: &K) -> String {
+    object
+        .meta()
+        .uid
+        .clone()
+        .unwrap_or_else(|| object.name_any())
+}
+
+/// Runs the three controllers until `shutdown` is cancelled; `synced` turns
+/// true once their caches hold a first listing.
 pub async fn run(
     ctx: Arc<Context>,
     concurrency: u16,
     shutdown: tokio_util::sync::CancellationToken,
+    synced: watch::Sender<bool>,
 ) {
     let client = ctx.client.clone();
     let external_secrets: Api<ExternalSecret> = Api::all(client.clone());
@@ -136,11 +173,17 @@ pub async fn run(
         Controller::new(external_secrets, watcher::Config::default()).with_config(config.clone());
     let by_store = es_controller.store();
     let by_cluster_store = es_controller.store();
+    let es_cache = es_controller.store();
+    // Managed Secrets as metadata only: their owner references are all the
+    // trigger needs, and the cache never holds their data.
+    let managed = watcher(
+        Api::<PartialObjectMeta<Secret>>::all(client.clone()),
+        watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true")),
+    )
+    .default_backoff()
+    .touched_objects();
     let es_controller = es_controller
-        .owns(
-            Api::<Secret>::all(client.clone()),
-            watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true")),
-        )
+        .owns_stream(managed)
         .watches(
             Api::<SecretStore>::all(client.clone()),
             watcher::Config::default(),
@@ -166,7 +209,11 @@ pub async fn run(
             },
         )
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
-        .run(reconcile, error_policy, Arc::clone(&ctx))
+        .run(
+            |es, ctx| bounded(reconcile(es, ctx)),
+            error_policy,
+            Arc::clone(&ctx),
+        )
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(%error, "controller event");
@@ -175,18 +222,53 @@ pub async fn run(
     let stores = Controller::new(
         Api::<SecretStore>::all(client.clone()),
         watcher::Config::default(),
-    )
-    .graceful_shutdown_on(shutdown.clone().cancelled_owned())
-    .run(reconcile_store, error_policy, Arc::clone(&ctx))
-    .for_each(|_| async {});
+    );
+    let store_cache = stores.store();
+    let stores = stores
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+        .run(
+            |store, ctx| bounded(reconcile_store(store, ctx)),
+            error_policy,
+            Arc::clone(&ctx),
+        )
+        .for_each(|_| async {});
     let cluster_stores = Controller::new(
         Api::<ClusterSecretStore>::all(client),
         watcher::Config::default(),
-    )
-    .graceful_shutdown_on(shutdown.cancelled_owned())
-    .run(reconcile_cluster_store, error_policy, ctx)
-    .for_each(|_| async {});
-    join3(es_controller, stores, cluster_stores).await;
+    );
+    let cluster_store_cache = cluster_stores.store();
+    let cluster_stores = cluster_stores
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+        .run(
+            |store, ctx| bounded(reconcile_cluster_store(store, ctx)),
+            error_policy,
+            ctx,
+        )
+        .for_each(|_| async {});
+    let report_synced = async move {
+        let caches = async {
+            let _ = es_cache.wait_until_ready().await;
+            let _ = store_cache.wait_until_ready().await;
+            let _ = cluster_store_cache.wait_until_ready().await;
+        };
+        tokio::select! {
+            () = caches => {
+                tracing::info!("caches synced");
+                synced.send_replace(true);
+            }
+            () = shutdown.cancelled() => {}
+        }
+    };
+    join4(es_controller, stores, cluster_stores, report_synced).await;
+}
+
+/// `reconcile` within [`RECONCILE_DEADLINE`].
+async fn bounded(
+    reconcile: impl Future<Output = Result<Action, ReconcileError>>,
+) -> Result<Action, ReconcileError> {
+    tokio::time::timeout(RECONCILE_DEADLINE, reconcile)
+        .await
+        .unwrap_or(Err(ReconcileError::TimedOut(RECONCILE_DEADLINE)))
 }
 
 /// The ExternalSecrets that read from a store.

@@ -81,7 +81,10 @@ pub async fn reconcile_store(
         &Patch::Merge(&status),
     )
     .await
-    .map_err(|e| ReconcileError::Kube(format!("writing the SecretStore's status: {e}")))?;
+    .map_err(|source| ReconcileError::Kube {
+        what: "writing the SecretStore's status",
+        source,
+    })?;
     Ok(Action::requeue(STORE_REQUEUE))
 }
 
@@ -105,7 +108,10 @@ pub async fn reconcile_cluster_store(
         &Patch::Merge(&status),
     )
     .await
-    .map_err(|e| ReconcileError::Kube(format!("writing the ClusterSecretStore's status: {e}")))?;
+    .map_err(|source| ReconcileError::Kube {
+        what: "writing the ClusterSecretStore's status",
+        source,
+    })?;
     Ok(Action::requeue(STORE_REQUEUE))
 }
 
