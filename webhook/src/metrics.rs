@@ -6,6 +6,7 @@
 
 use std::sync::atomic::AtomicU64;
 
+use azure_wi_runtime::admin::EncodeMetrics;
 use prometheus_client::{
     encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder},
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -187,13 +188,13 @@ impl Metrics {
             .map_or(0.0, |d| d.as_secs_f64());
         self.cert_expiry.set(seconds);
     }
+}
 
-    /// The metrics in OpenMetrics text format.
-    pub fn encode(&self) -> String {
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)
-            .expect("writing to a String cannot fail");
-        text
+/// `/metrics` serves the registry through the process shell's
+/// [`azure_wi_runtime::admin::metrics_router`], as every binary does.
+impl EncodeMetrics for Metrics {
+    fn registry(&self) -> &Registry {
+        &self.registry
     }
 }
 

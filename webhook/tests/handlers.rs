@@ -12,6 +12,7 @@ use axum::{
     http::{Request, StatusCode, header},
 };
 use azure_wi_core::ServiceAccountInfo;
+use azure_wi_runtime::admin::{EncodeMetrics as _, metrics_router};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -20,7 +21,7 @@ use webhook::{
     metrics::Metrics,
     server::{
         AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, OTHER_NAMESPACE_LABEL, Readiness,
-        VALIDATE_WORKLOADS_PATH, admission_router, health_router, metrics_router,
+        VALIDATE_WORKLOADS_PATH, admission_router, health_router,
     },
     serviceaccount::{LookupError, ServiceAccountLookup, StaticServiceAccounts},
 };
@@ -243,8 +244,8 @@ async fn a_panic_becomes_a_500_and_the_router_keeps_serving() {
 
 #[tokio::test]
 async fn readyz_lists_what_is_missing() {
-    let readiness = Arc::new(Readiness::default());
-    let router = health_router(Arc::clone(&readiness));
+    let readiness = Readiness::default();
+    let router = health_router(&readiness);
     let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
     assert_eq!(
         send(router.clone(), get("/healthz")).await.0,

@@ -86,7 +86,7 @@ async fn readiness_and_cache_size_follow_the_pushed_source_status() {
         service_accounts: Pushed(source.clone()),
         metrics: Arc::new(Metrics::new()),
     });
-    let readiness = Arc::new(Readiness::default());
+    let readiness = Readiness::default();
     readiness.set_certificate_loaded();
     let stop = CancellationToken::new();
     let server = tokio::spawn(server::run(

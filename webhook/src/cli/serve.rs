@@ -1,10 +1,10 @@
 //! `webhook serve`: the admission server as deployed in a cluster.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
+use azure_wi_runtime::{admin, log, signal};
 use clap::Args;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use webhook::{
     config::MutationConfig,
     metrics::Metrics,
@@ -121,14 +121,9 @@ pub(crate) struct ServeArgs {
 pub(crate) enum ServeError {
     #[error(transparent)]
     Tenant(#[from] super::flags::TenantError),
-    #[error("--log-level {value:?}: {reason}")]
-    LogLevel { value: String, reason: String },
-    #[error("{flag} {value:?}: {reason}")]
-    Address {
-        flag: &'static str,
-        value: String,
-        reason: String,
-    },
+    /// `--log-level` or an address flag refused by the process shell.
+    #[error(transparent)]
+    Shell(#[from] azure_wi_runtime::Error),
     #[error(
         "self-managed certificates need POD_NAMESPACE (the downward API sets it in the \
          Deployment); or pass --disable-cert-rotation to use {0} as given"
@@ -146,7 +141,9 @@ pub(crate) enum ServeError {
 
 /// Runs the server until SIGTERM or SIGINT.
 pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, ServeError> {
-    init_logging(&args.log_level)?;
+    // On standard output, where the reference webhook's deployments
+    // collect it.
+    log::init(&args.log_level, log::Output::Stdout)?;
     let config = args.mutation.config(true)?;
     if !args.disable_cert_rotation && args.pod_namespace.as_deref().unwrap_or("").is_empty() {
         return Err(ServeError::MissingPodNamespace(
@@ -197,14 +194,13 @@ async fn serve<L: ServiceAccountLookup>(
     rotation: Option<SelfManaged>,
 ) -> Result<ExitCode, ServeError> {
     let listeners = Listeners {
-        webhook: bind("--webhook-addr", &args.webhook_addr).await?,
-        health: bind("--health-addr", &args.health_addr).await?,
-        metrics: bind("--metrics-addr", &args.metrics_addr).await?,
+        webhook: admin::bind("--webhook-addr", &args.webhook_addr).await?,
+        health: admin::bind("--health-addr", &args.health_addr).await?,
+        metrics: admin::bind("--metrics-addr", &args.metrics_addr).await?,
     };
     let metrics = Arc::new(Metrics::new());
-    let readiness = Arc::new(Readiness::default());
-    let stop = CancellationToken::new();
-    tokio::spawn(stop_on_signal(stop.clone()));
+    let readiness = Readiness::default();
+    let stop = signal::shutdown_token();
     if let Some(rotation) = rotation {
         tokio::spawn(rotation.run(stop.clone()));
     }
@@ -213,7 +209,7 @@ async fn serve<L: ServiceAccountLookup>(
         &args.webhook_cert_dir,
         args.cert_reload_interval,
         Arc::clone(&metrics),
-        Arc::clone(&readiness),
+        readiness.clone(),
         stop.clone(),
     );
     let state = Arc::new(AdmissionState {
@@ -241,74 +237,6 @@ async fn serve<L: ServiceAccountLookup>(
     );
     server::run(listeners, state, readiness, certificates, options, stop).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn init_logging(level: &str) -> Result<(), ServeError> {
-    // A bare word is a target name to tracing, so a misspelt level would
-    // silently log nothing: only levels or full directives are accepted.
-    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
-    if !level.contains(['=', ',']) && !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
-        return Err(ServeError::LogLevel {
-            value: level.to_owned(),
-            reason: "expected a level (error, warn, info, debug, trace, off) or directives such \
-                     as info,webhook=debug"
-                .to_owned(),
-        });
-    }
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(level).map_err(|e| ServeError::LogLevel {
-            value: level.to_owned(),
-            reason: e.to_string(),
-        })?;
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .init();
-    Ok(())
-}
-
-/// Binds `value`; a leading `:` means every interface, as in Go.
-async fn bind(flag: &'static str, value: &str) -> Result<TcpListener, ServeError> {
-    let error = |reason: String| ServeError::Address {
-        flag,
-        value: value.to_owned(),
-        reason,
-    };
-    if let Some(port) = value.strip_prefix(':') {
-        let port: u16 = port
-            .parse()
-            .map_err(|_| error("expected :PORT or HOST:PORT".into()))?;
-        // Dual-stack where IPv6 exists, IPv4 otherwise.
-        return match TcpListener::bind(SocketAddr::from(([0u16; 8], port))).await {
-            Ok(listener) => Ok(listener),
-            Err(_) => TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port)))
-                .await
-                .map_err(|e| error(e.to_string())),
-        };
-    }
-    let addr: SocketAddr = value
-        .parse()
-        .map_err(|_| error("expected :PORT or IP:PORT".into()))?;
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| error(e.to_string()))
-}
-
-async fn stop_on_signal(stop: CancellationToken) {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(error) => {
-            tracing::error!(%error, "cannot listen for SIGTERM");
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
-    }
-    stop.cancel();
 }
 
 /// `--max-connections`: a count of at least 1 (0 would refuse every

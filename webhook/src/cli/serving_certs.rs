@@ -22,7 +22,7 @@ pub(crate) fn watch(
     dir: &Path,
     reload_interval: Duration,
     metrics: Arc<Metrics>,
-    readiness: Arc<Readiness>,
+    readiness: Readiness,
     stop: CancellationToken,
 ) -> Arc<dyn ResolvesServerCert> {
     let resolver = Arc::new(ReloadingCertResolver::waiting(dir));

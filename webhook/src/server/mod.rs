@@ -16,6 +16,7 @@ mod write_deadline;
 
 use std::{sync::Arc, time::Duration};
 
+use azure_wi_runtime::admin;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -23,7 +24,7 @@ pub use connections::TlsMinVersion;
 pub use readiness::Readiness;
 pub use routes::{
     AdmissionState, MAX_BODY_BYTES, MUTATE_PATH, OTHER_NAMESPACE_LABEL, VALIDATE_WORKLOADS_PATH,
-    admission_router, health_router, metrics_router,
+    admission_router,
 };
 
 use crate::{
@@ -143,7 +144,7 @@ pub enum ServeError {
 pub async fn run<L: ServiceAccountLookup>(
     listeners: Listeners,
     state: Arc<AdmissionState<L>>,
-    readiness: Arc<Readiness>,
+    readiness: Readiness,
     certificates: Arc<dyn rustls::server::ResolvesServerCert>,
     options: ServerOptions,
     stop: CancellationToken,
@@ -153,7 +154,7 @@ pub async fn run<L: ServiceAccountLookup>(
     let serving = CancellationToken::new();
     let health = serve_health_on_own_thread(
         listeners.health,
-        health_router(Arc::clone(&readiness)),
+        health_router(&readiness),
         timeouts,
         serving.clone(),
     )?;
@@ -167,7 +168,7 @@ pub async fn run<L: ServiceAccountLookup>(
     ));
     let metrics = tokio::spawn(connections::serve(
         listeners.metrics,
-        metrics_router(Arc::clone(&state.metrics)),
+        admin::metrics_router(Arc::clone(&state.metrics)),
         None,
         timeouts,
         None,
@@ -198,6 +199,12 @@ pub async fn run<L: ServiceAccountLookup>(
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// The router of the plain-HTTP health listener: the process shell's
+/// `/healthz`, and its `/readyz` over the webhook's conditions.
+pub fn health_router(readiness: &Readiness) -> axum::Router {
+    admin::healthz_router().merge(admin::readyz_router(readiness.process().clone()))
 }
 
 /// Serves the health listener on a thread of its own, with a runtime of its

@@ -1,4 +1,5 @@
-//! HTTP routes: the admission endpoint, health and metrics.
+//! HTTP routes of the admission endpoint; `/healthz`, `/readyz` and
+//! `/metrics` are the process shell's (`azure_wi_runtime::admin`).
 
 use std::{panic::AssertUnwindSafe, sync::Arc, time::Instant};
 
@@ -8,13 +9,13 @@ use axum::{
     extract::{FromRequest, Request, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::post,
 };
 use futures::FutureExt as _;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use tracing::Instrument as _;
 
-use super::{budget::declared_length, readiness::Readiness};
+use super::budget::declared_length;
 use crate::{
     admission::{AdmissionRequest, AdmissionResponse, admit_review, review_envelope},
     config::MutationConfig,
@@ -64,43 +65,6 @@ pub fn admission_router<L: ServiceAccountLookup>(state: Arc<AdmissionState<L>>) 
             post(|state, body| catching_panics(validate_workload::<L>(state, body))),
         )
         .with_state(state)
-}
-
-/// The router of the plain-HTTP health listener.
-pub fn health_router(readiness: Arc<Readiness>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(|State(readiness): State<Arc<Readiness>>| async move {
-                match readiness.check() {
-                    Ok(()) => (StatusCode::OK, "ok".to_owned()),
-                    Err(reasons) => (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        format!("not ready: {reasons}"),
-                    ),
-                }
-            }),
-        )
-        .with_state(readiness)
-}
-
-/// The router of the plain-HTTP metrics listener.
-pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
-    Router::new()
-        .route(
-            "/metrics",
-            get(|State(metrics): State<Arc<Metrics>>| async move {
-                (
-                    [(
-                        header::CONTENT_TYPE,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    )],
-                    metrics.encode(),
-                )
-            }),
-        )
-        .with_state(metrics)
 }
 
 /// Runs a handler, answering a panic in it with 500: a bug met by one
