@@ -177,6 +177,13 @@ impl ControlPlane {
         kube::Client::try_from(config).map_err(|e| Error::Client(e.to_string()))
     }
 
+    /// The kube-apiserver's process id, for tests that stop it for a while
+    /// (`SIGSTOP`, then `SIGCONT`): connections stay open and calls hang,
+    /// as when the control plane is overloaded or partitioned.
+    pub fn apiserver_pid(&self) -> u32 {
+        self.apiserver.pid()
+    }
+
     /// The last lines the apiserver logged, for failure messages.
     pub fn apiserver_log_tail(&self) -> String {
         self.apiserver.log_tail()

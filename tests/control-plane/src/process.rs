@@ -59,6 +59,11 @@ impl Supervised {
         }
     }
 
+    /// The process id, for tests that pause it (`SIGSTOP`).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.lock().unwrap_or_else(|p| p.into_inner()).id()
+    }
+
     /// The last 40 lines of the log.
     pub(crate) fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
