@@ -2,28 +2,24 @@
 //! node beside the Secrets Store CSI Driver.
 //!
 //! It serves the driver's gRPC socket (`--endpoint`), `/healthz` and
-//! `/metrics`, and stops cleanly on SIGTERM or SIGINT, removing its socket.
+//! `/readyz` (`--healthz-port`) and `/metrics` (`--prometheus-port`), and
+//! stops cleanly on SIGTERM or SIGINT: unready at once, in-flight mounts
+//! finished, its socket removed.
 //! Flags keep the Azure provider's names and defaults where they exist, so
 //! its DaemonSet's arguments carry over. Exit codes: 0 stopped on a signal,
 //! 2 could not start or serve.
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    process::ExitCode,
-    sync::Arc,
-    time::Duration,
-};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use azure_wi_csi_provider::{
-    Error,
-    http::{HealthCheck, health_router, metrics_router},
+    http::{self, HealthCheck, HealthzPathError},
     keyvault::AzureKeyVault,
     metrics::Metrics,
     mount::{MountOptions, Mounter},
     server,
 };
+use azure_wi_runtime::{Readiness, admin, log, signal};
 use clap::{ArgAction, Parser};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// Exit code for "could not start or serve".
@@ -60,7 +56,7 @@ struct Args {
     metrics_backend: String,
     /// Address the health and metrics ports listen on.
     #[arg(long, value_name = "IP", default_value = "0.0.0.0")]
-    http_address: IpAddr,
+    http_address: std::net::IpAddr,
     /// Certificates are always written leaf first, then the chain; kept so
     /// the Azure provider's arguments are accepted. Only `true` is valid.
     #[arg(long, value_name = "BOOL", default_value = "true", value_parser = only_true,
@@ -106,6 +102,31 @@ fn only_false(value: &str) -> Result<bool, String> {
     }
 }
 
+/// Why the provider could not start or stopped on an error: exit code 2.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    /// A flag the process shell refused, or an HTTP port that failed.
+    #[error(transparent)]
+    Shell(#[from] azure_wi_runtime::Error),
+    /// The endpoint, the socket, Key Vault client set-up or serving gRPC.
+    #[error(transparent)]
+    Provider(#[from] azure_wi_csi_provider::Error),
+    /// The Key Vault client's transport (`AZURE_WI_EXTRA_CA_FILE`).
+    #[error(transparent)]
+    KeyVault(#[from] azure_wi_auth::Error),
+    #[error(transparent)]
+    HealthzPath(#[from] HealthzPathError),
+    #[error("cannot read the address {flag} listens on: {source}")]
+    LocalAddress {
+        flag: &'static str,
+        source: std::io::Error,
+    },
+    #[error("an HTTP server task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let level = if args.verbosity >= 4 {
@@ -113,32 +134,34 @@ fn main() -> ExitCode {
     } else {
         args.log_level.as_str()
     };
-    if let Err(message) = init_logging(level) {
-        eprintln!("azure-wi-csi-provider: {message}");
+    if let Err(error) = log::init(level, log::Output::Stderr) {
+        eprintln!("azure-wi-csi-provider: {error}");
         return ExitCode::from(EXIT_FAILED);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let ran = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the async runtime");
-            return ExitCode::from(EXIT_FAILED);
-        }
-    };
-    match runtime.block_on(run(&args)) {
+        .map_err(RunError::Runtime)
+        .and_then(|runtime| runtime.block_on(run(&args)));
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            tracing::error!(error = %message, "stopped");
+        Err(error) => {
+            tracing::error!(%error, "stopped");
             ExitCode::from(EXIT_FAILED)
         }
     }
 }
 
-async fn run(args: &Args) -> Result<(), String> {
-    let socket = server::endpoint_path(&args.endpoint).map_err(|e| e.to_string())?;
-    let vault = AzureKeyVault::new().map_err(|e| e.to_string())?;
+async fn run(args: &Args) -> Result<(), RunError> {
+    let socket = server::endpoint_path(&args.endpoint)?;
+    let readiness = Readiness::default();
+    let serving = readiness.condition(http::NOT_SERVING);
+    let check = HealthCheck {
+        socket: socket.clone(),
+        timeout: args.healthz_timeout,
+    };
+    let health_routes = http::router(&args.healthz_path, check.clone(), readiness.clone())?;
+    let vault = AzureKeyVault::new()?;
     let mounter = Arc::new(Mounter::new(
         vault,
         MountOptions {
@@ -148,81 +171,52 @@ async fn run(args: &Args) -> Result<(), String> {
         },
     ));
     let metrics = Arc::new(Metrics::new());
-    let healthz = bind("--healthz-port", args.http_address, args.healthz_port).await?;
-    let prometheus = bind("--prometheus-port", args.http_address, args.prometheus_port).await?;
-    let listener = server::bind(&socket).map_err(|e| e.to_string())?;
+    let healthz = admin::bind_port("--healthz-port", args.http_address, args.healthz_port).await?;
+    let prometheus =
+        admin::bind_port("--prometheus-port", args.http_address, args.prometheus_port).await?;
+    let listener = server::bind(&socket)?;
+    let local = |flag, listener: &tokio::net::TcpListener| {
+        listener
+            .local_addr()
+            .map_err(|source| RunError::LocalAddress { flag, source })
+    };
     tracing::info!(
         socket = %socket.display(),
-        healthz = %healthz.local_addr().map_err(|e| e.to_string())?,
-        metrics = %prometheus.local_addr().map_err(|e| e.to_string())?,
+        healthz = %local("--healthz-port", &healthz)?,
+        metrics = %local("--prometheus-port", &prometheus)?,
         version = server::RUNTIME_VERSION,
         "serving"
     );
 
-    let stop = CancellationToken::new();
-    tokio::spawn(stop_on_signal(stop.clone()));
-    let health = health_router(
-        &args.healthz_path,
-        HealthCheck {
-            socket: socket.clone(),
-            timeout: args.healthz_timeout,
-        },
-    );
-    let http = |listener: TcpListener, router: axum::Router| {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-        })
-    };
-    let health_server = http(healthz, health);
-    let metrics_server = http(prometheus, metrics_router(Arc::clone(&metrics)));
-    let served = server::serve(listener, mounter, metrics, stop.clone().cancelled_owned()).await;
-    // Whatever ended the gRPC server ends the HTTP ones.
-    stop.cancel();
-    let _ = std::fs::remove_file(&socket);
-    for finished in [health_server.await, metrics_server.await] {
-        finished
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("HTTP server: {e}"))?;
-    }
-    served.map_err(|e: Error| e.to_string())?;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-async fn bind(flag: &str, address: IpAddr, port: u16) -> Result<TcpListener, String> {
-    TcpListener::bind(SocketAddr::new(address, port))
-        .await
-        .map_err(|e| format!("{flag} {port}: cannot listen on {address}:{port}: {e}"))
-}
-
-fn init_logging(level: &str) -> Result<(), String> {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .map_err(|e| format!("--log-level {level:?}: {e}"))?;
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_writer(std::io::stderr)
-        .init();
-    Ok(())
-}
-
-async fn stop_on_signal(stop: CancellationToken) {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(error) => {
-            tracing::error!(%error, "cannot listen for SIGTERM");
-            return;
+    let stop = signal::shutdown_token();
+    // The HTTP ports outlive the gRPC server's drain, so `/readyz` says
+    // "shutting down" while in-flight mounts finish.
+    let http_stop = CancellationToken::new();
+    let health_server = tokio::spawn(admin::serve(healthz, health_routes, http_stop.clone()));
+    let metrics_server = tokio::spawn(admin::serve(
+        prometheus,
+        admin::metrics_router(Arc::clone(&metrics)),
+        http_stop.clone(),
+    ));
+    let ready = tokio::spawn(http::ready_once_serving(check, serving));
+    let shutdown = {
+        let (stop, readiness) = (stop.clone(), readiness.clone());
+        async move {
+            stop.cancelled().await;
+            readiness.set_shutting_down();
         }
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
-        () = stop.cancelled() => return,
-    }
+    let served = server::serve(listener, mounter, metrics, shutdown).await;
+    // Whatever ended the gRPC server ends the HTTP ones.
+    readiness.set_shutting_down();
+    ready.abort();
     stop.cancel();
+    let _ = std::fs::remove_file(&socket);
+    http_stop.cancel();
+    for finished in [health_server.await, metrics_server.await] {
+        finished??;
+    }
+    served?;
+    tracing::info!("stopped");
+    Ok(())
 }

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use azure_wi_runtime::admin::EncodeMetrics;
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -98,13 +99,19 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// The metrics in Prometheus' text format.
+    /// The metrics in the OpenMetrics text format, as `/metrics` serves
+    /// them: [`EncodeMetrics::encode`], callable without the trait in scope.
     #[must_use]
     pub fn encode(&self) -> String {
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)
-            .expect("writing to a String cannot fail");
-        text
+        EncodeMetrics::encode(self)
+    }
+}
+
+/// `/metrics` serves the registry through the process shell's
+/// [`azure_wi_runtime::admin::metrics_router`], as every binary does.
+impl EncodeMetrics for Metrics {
+    fn registry(&self) -> &Registry {
+        &self.registry
     }
 }
 

@@ -1,27 +1,37 @@
 //! The `azure-wi-csi-provider` process as a DaemonSet runs it: its socket,
-//! `/healthz`, `/metrics` and SIGTERM, reaching the emulated Entra ID and
-//! Key Vault only through `HTTPS_PROXY` and `AZURE_WI_EXTRA_CA_FILE`, and
-//! mounting walkthrough 4's `SecretProviderClass` unchanged.
+//! `/healthz`, `/readyz`, `/metrics` and SIGTERM, reaching the emulated
+//! Entra ID and Key Vault only through `HTTPS_PROXY` and
+//! `AZURE_WI_EXTRA_CA_FILE`, and mounting walkthrough 4's
+//! `SecretProviderClass` unchanged.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::process::{http_get, start};
+use common::{
+    MemoryVault,
+    process::{Running, http_get, start},
+};
 
 use std::{
-    process::Command,
+    process::{Command, ExitStatus},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use azure_wi_core::names;
 use azure_wi_csi_provider::{
+    http::{self, HealthCheck},
+    metrics::Metrics,
+    mount::{MountOptions, Mounter},
     proto::{CSIDriverProviderClient, MountRequest},
     server,
 };
 use azure_wi_emulator::{
-    Config, Emulator, TokenSpec,
+    Config, Emulator, Endpoint, TokenSpec,
     config::{DEMO_CLIENT_ID, DEMO_ISSUER, DEMO_TENANT, FederatedCredential},
 };
+use azure_wi_runtime::{Readiness, admin};
+use tokio_util::sync::CancellationToken;
 
 /// Walkthrough 4's `SecretProviderClass`: the class a public AKS tutorial
 /// for the Secrets Store CSI Driver has its readers apply, in the shape the
@@ -91,8 +101,8 @@ fn walkthrough_4_request(token: &str) -> MountRequest {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_provider_process_mounts_walkthrough_4_and_stops_on_sigterm() {
+/// The emulator's demo, with walkthrough 4's ServiceAccount federated.
+async fn walkthrough_4_emulator() -> Emulator {
     let mut config = Config::demo();
     config.identities[0]
         .federated_credentials
@@ -105,7 +115,46 @@ async fn the_provider_process_mounts_walkthrough_4_and_stops_on_sigterm() {
             ),
             audiences: vec![names::DEFAULT_AUDIENCE.into()],
         });
-    let emulator = Emulator::start(config).await.unwrap();
+    Emulator::start(config).await.unwrap()
+}
+
+/// Sends SIGTERM to the provider and waits (10 s at most) for it to exit.
+fn terminate(provider: &mut Running) -> ExitStatus {
+    let killed = Command::new("kill")
+        .args(["-TERM", &provider.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = provider.child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Polls `path` on `port` (5 s at most) until it answers other than `from`,
+/// and returns that answer: a state change, not a snapshot.
+fn next_answer(port: u16, path: &str, from: (u16, &str)) -> (u16, String) {
+    let started = Instant::now();
+    loop {
+        let (code, body) = http_get(port, path);
+        if (code, body.as_str()) != from {
+            return (code, body);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} still answers {from:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_process_mounts_walkthrough_4_and_stops_on_sigterm() {
+    let emulator = walkthrough_4_emulator().await;
     let dir = tempfile::tempdir().unwrap();
     let mut provider = start(&emulator, dir.path());
     let mode = std::os::unix::fs::PermissionsExt::mode(
@@ -162,19 +211,7 @@ async fn the_provider_process_mounts_walkthrough_4_and_stops_on_sigterm() {
     );
     assert_eq!(emulator.counters().tokens_issued(), 1);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &provider.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = provider.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "still running");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = terminate(&mut provider);
     let log = provider.log();
     assert!(status.success(), "{status}: {log}");
     assert!(!provider.socket.exists(), "the socket is removed on exit");
@@ -185,6 +222,130 @@ async fn the_provider_process_mounts_walkthrough_4_and_stops_on_sigterm() {
         assert!(!log.contains(signature), "a token is in the log");
     }
     assert!(!log.contains("s3cr3t-from-key-vault"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_turns_ready_once_the_socket_serves_and_unready_while_shutdown_drains_mounts() {
+    let emulator = walkthrough_4_emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut provider = start(&emulator, dir.path());
+    // Whatever it answered before, it turns ready, and stays so.
+    let before = http_get(provider.healthz, "/readyz");
+    if before.0 != 200 {
+        assert_eq!(
+            (before.0, before.1.as_str()),
+            (503, "not ready: provider socket not serving")
+        );
+        let after = next_answer(provider.healthz, "/readyz", (503, &before.1));
+        assert_eq!(
+            (after.0, after.1.as_str()),
+            (200, "ok"),
+            "{}",
+            provider.log()
+        );
+    }
+    assert_eq!(
+        http_get(provider.healthz, "/readyz"),
+        (200, "ok".to_owned())
+    );
+
+    // A mount held in flight by a slow Key Vault, then SIGTERM.
+    emulator
+        .faults()
+        .set_latency(Endpoint::KeyVault, Duration::from_secs(3));
+    let token = emulator
+        .mint(&TokenSpec::new("robot-shop", "workload-identity-sa"))
+        .unwrap();
+    let mut client = CSIDriverProviderClient::new(server::connect(&provider.socket).await.unwrap());
+    let mount = tokio::spawn(async move { client.mount(walkthrough_4_request(&token)).await });
+    let started = Instant::now();
+    while !http_get(provider.metrics, "/metrics")
+        .1
+        .contains("azure_wi_csi_mounts_in_flight 1\n")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no mount in flight"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Command::new("kill")
+        .args(["-TERM", &provider.child.id().to_string()])
+        .status()
+        .unwrap();
+
+    // Unready at once, while the mount still runs; the mount then completes.
+    let (code, body) = next_answer(provider.healthz, "/readyz", (200, "ok"));
+    assert_eq!(
+        (code, body.as_str()),
+        (503, "not ready: shutting down"),
+        "{}",
+        provider.log()
+    );
+    assert!(
+        !mount.is_finished(),
+        "the mount ended before shutdown was seen"
+    );
+    let response = mount
+        .await
+        .unwrap()
+        .unwrap_or_else(|s| panic!("{}\n{}", s.message(), provider.log()))
+        .into_inner();
+    assert_eq!(response.files[0].contents, b"s3cr3t-from-key-vault");
+    let status = terminate(&mut provider);
+    assert!(status.success(), "{status}: {}", provider.log());
+}
+
+/// `/readyz` of the health port as the binary wires it, around the real
+/// gRPC server: unready while the socket is not there, however long that
+/// lasts, ready as soon as it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_unready_until_the_provider_socket_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("azure.sock");
+    let readiness = Readiness::default();
+    let serving = readiness.condition(http::NOT_SERVING);
+    let check = HealthCheck {
+        socket: socket.clone(),
+        timeout: Duration::from_secs(1),
+    };
+    let router = http::router("/healthz", check.clone(), readiness).unwrap();
+    let listener = admin::bind("--healthz-port", "127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = CancellationToken::new();
+    let http_server = tokio::spawn(admin::serve(listener, router, stop.clone()));
+    let ready = tokio::spawn(http::ready_once_serving(check, serving));
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let get = |path: &'static str| tokio::task::spawn_blocking(move || http_get(port, path));
+    assert_eq!(
+        get("/readyz").await.unwrap(),
+        (503, "not ready: provider socket not serving".to_owned())
+    );
+    assert_eq!(get("/healthz").await.unwrap().0, 503);
+    assert!(!ready.is_finished());
+
+    let grpc = server::bind(&socket).unwrap();
+    let mounter = Arc::new(Mounter::new(
+        MemoryVault::default(),
+        MountOptions::default(),
+    ));
+    let grpc_server = tokio::spawn(server::serve(
+        grpc,
+        mounter,
+        Arc::new(Metrics::new()),
+        stop.clone().cancelled_owned(),
+    ));
+    tokio::time::timeout(Duration::from_secs(5), ready)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(get("/readyz").await.unwrap(), (200, "ok".to_owned()));
+    assert_eq!(get("/healthz").await.unwrap(), (200, "ok\n".to_owned()));
+
+    stop.cancel();
+    grpc_server.await.unwrap().unwrap();
+    http_server.await.unwrap().unwrap();
 }
 
 #[test]
@@ -200,6 +361,11 @@ fn unusable_flags_are_refused_with_the_reason() {
             "only false is valid",
         ),
         (vec!["--metrics-backend", "OpenCensus"], "Prometheus"),
+        (
+            vec!["--healthz-path", "/readyz"],
+            "/readyz reports readiness on the same port",
+        ),
+        (vec!["--log-level", "verbose"], "--log-level \"verbose\""),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_azure-wi-csi-provider"))
             .args(&flags)

@@ -3,7 +3,10 @@
 //! registry in the OpenMetrics text format), as routers a binary serves on
 //! one port or several.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use axum::{
     Router,
@@ -110,6 +113,24 @@ pub async fn bind(flag: &'static str, value: &str) -> Result<TcpListener, Error>
         .map_err(|e| error(e.to_string()))
 }
 
+/// Binds `port` on `ip` for `flag`, a flag that names only the port while
+/// another flag gives the interface (the Azure CSI provider's
+/// `--healthz-port` with `--http-address`).
+///
+/// # Errors
+///
+/// [`Error::Address`] naming the flag, the port and the address it could
+/// not listen on.
+pub async fn bind_port(flag: &'static str, ip: IpAddr, port: u16) -> Result<TcpListener, Error> {
+    TcpListener::bind(SocketAddr::new(ip, port))
+        .await
+        .map_err(|e| Error::Address {
+            flag,
+            value: port.to_string(),
+            reason: format!("cannot listen on {ip}:{port}: {e}"),
+        })
+}
+
 /// Serves `router` on `listener` until `stop` is cancelled.
 ///
 /// # Errors
@@ -182,6 +203,20 @@ mod tests {
 
         stop.cancel();
         server.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_port_in_use_names_its_flag_and_the_address() {
+        let taken = bind_port("--healthz-port", [127, 0, 0, 1].into(), 0)
+            .await
+            .unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let error = bind_port("--healthz-port", [127, 0, 0, 1].into(), port)
+            .await
+            .unwrap_err()
+            .to_string();
+        let expected = format!("--healthz-port {port}: cannot listen on 127.0.0.1:{port}: ");
+        assert!(error.starts_with(&expected), "{error}");
     }
 
     #[tokio::test]
