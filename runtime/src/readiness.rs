@@ -81,26 +81,24 @@ impl Readiness {
 impl Condition {
     /// Sets whether the condition is met.
     pub fn set(&self, met: bool) {
-        let mut conditions = self
-            .inner
-            .conditions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(condition) = conditions.get_mut(self.index) {
-            condition.1 = met;
-        }
+        self.update(|condition| condition.1 = met);
     }
 
     /// Changes the reason given while it is not met (a condition whose
     /// cause varies: "API server unreachable", "not leading yet").
     pub fn set_unmet(&self, unmet: impl Into<String>) {
+        let unmet = unmet.into();
+        self.update(|condition| *condition = (unmet, false));
+    }
+
+    fn update(&self, change: impl FnOnce(&mut (String, bool))) {
         let mut conditions = self
             .inner
             .conditions
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(condition) = conditions.get_mut(self.index) {
-            *condition = (unmet.into(), false);
+            change(condition);
         }
     }
 }
