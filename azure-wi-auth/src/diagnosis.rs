@@ -15,6 +15,12 @@ use crate::{
     WorkloadIdentityConfig,
 };
 
+/// The AADSTS codes of a federated identity credential that does not match
+/// the presented token: none matches (70021), none has its issuer
+/// (700211), audience (700212) or subject (700213), or one differs from its
+/// subject only in letter case (7002138).
+pub(crate) const FEDERATED_MISMATCH_CODES: [u32; 5] = [70021, 700_211, 700_212, 700_213, 7_002_138];
+
 /// Lifetime assumed for a token without `iat`/`exp`: the webhook's default
 /// projected token lifetime.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
@@ -103,9 +109,7 @@ pub fn token_file_age(path: &Path, now: SystemTime) -> Option<Duration> {
 #[must_use]
 pub fn diagnose(error: &EntraError, input: &DiagnosisInput<'_>) -> Option<String> {
     match error.code()? {
-        code @ (70021 | 700_211 | 700_212 | 700_213 | 7_002_138) => {
-            Some(credential_mismatch(code, input))
-        }
+        code if FEDERATED_MISMATCH_CODES.contains(&code) => Some(credential_mismatch(code, input)),
         700_024 => Some(validity_window(input)),
         700_016 => Some(format!(
             "client id {} was not found in tenant {}: check that AZURE_CLIENT_ID (the ServiceAccount's \

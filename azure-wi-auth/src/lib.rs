@@ -63,6 +63,18 @@
 //!   RSA or EC) and certificates (the leaf DER and the ids of its key and
 //!   secret) with their versions; a certificate's private key is its
 //!   secret, whose `content_type` and `key_id` say so.
+//! * **Delivery services** ([`delivery`]): what the CSI provider and
+//!   secret-sync read Key Vault through, defined once: the
+//!   [`delivery::VaultObjects`] trait (secret, key, certificate, versions,
+//!   a vault's secrets with tags), each call made as a workload presenting
+//!   its ServiceAccount token or as the process's own identity
+//!   ([`delivery::ReadAs`]); [`WorkloadVaults`] implements it, sharing one
+//!   credential per cloud and learning each vault's challenge once, by
+//!   itself; failures come as one classified [`delivery::VaultError`]
+//!   (not found, a role to grant, disabled, throttled with the wait, a
+//!   federated credential mismatch with its diagnosis, ...). With feature
+//!   `memory-vault`, [`delivery::memory::MemoryVault`] is the contract in
+//!   memory, for those services' tests.
 //! * **The exchange as pure functions**, for callers with their own HTTP
 //!   stack: [`WorkloadIdentityConfig`], [`Assertion`], [`TokenRequest`],
 //!   [`parse_token_response`], [`retry_class`] and [`diagnose`].
@@ -124,6 +136,7 @@ mod claims;
 pub mod clock;
 mod config;
 mod credential;
+pub mod delivery;
 mod diagnosis;
 mod entra;
 mod error;

@@ -116,6 +116,12 @@ impl SecretClientBuilder {
         self
     }
 
+    /// Sends requests through a transport already shared with others.
+    pub(crate) fn with_shared_transport(mut self, transport: SharedTransport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
     /// Retries throttled and failed requests within `policy`.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;

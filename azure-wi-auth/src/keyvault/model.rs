@@ -37,6 +37,16 @@ pub struct SecretProperties {
     pub tags: BTreeMap<String, String>,
 }
 
+impl SecretProperties {
+    /// The metadata of an enabled secret with this `id`
+    /// (`https://<vault>/secrets/<name>[/<version>]`) and nothing else
+    /// set, for a stand-in vault; `None` when `id` names no secret.
+    #[must_use]
+    pub fn from_id(id: &str) -> Option<Self> {
+        properties(&serde_json::json!({ "id": id }))
+    }
+}
+
 /// A secret with its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Secret {

@@ -67,6 +67,16 @@ fn key_properties(kid: &str, json: &Value) -> Option<KeyProperties> {
     })
 }
 
+impl KeyProperties {
+    /// The metadata of an enabled key with this `id`
+    /// (`https://<vault>/keys/<name>[/<version>]`) and nothing else set,
+    /// for a stand-in vault; `None` when `id` names no key.
+    #[must_use]
+    pub fn from_id(id: &str) -> Option<Self> {
+        key_properties(id, &Value::Null)
+    }
+}
+
 /// The elliptic curves Key Vault keys are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -138,6 +148,18 @@ pub struct Key {
     pub key: JsonWebKey,
     /// `key_ops`: what the key may be used for (`sign`, `verify`, ...).
     pub key_ops: Vec<String>,
+}
+
+impl Key {
+    /// A key with no `key_ops`, for a stand-in vault.
+    #[must_use]
+    pub fn new(properties: KeyProperties, key: JsonWebKey) -> Self {
+        Self {
+            properties,
+            key,
+            key_ops: Vec::new(),
+        }
+    }
 }
 
 /// Reads a KeyBundle.
@@ -220,6 +242,16 @@ fn certificate_properties(json: &Value) -> Option<CertificateProperties> {
     })
 }
 
+impl CertificateProperties {
+    /// The metadata of an enabled certificate with this `id`
+    /// (`https://<vault>/certificates/<name>[/<version>]`) and nothing
+    /// else set, for a stand-in vault; `None` when `id` names none.
+    #[must_use]
+    pub fn from_id(id: &str) -> Option<Self> {
+        certificate_properties(&serde_json::json!({ "id": id }))
+    }
+}
+
 /// A certificate: the leaf in DER and the ids of its key and secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -236,6 +268,21 @@ pub struct Certificate {
     /// The policy's `secret_props.contentType` (`application/x-pkcs12` or
     /// `application/x-pem-file`): how the secret is encoded.
     pub content_type: Option<String>,
+}
+
+impl Certificate {
+    /// A certificate whose leaf is `cer` (DER), without key, secret or
+    /// policy, for a stand-in vault.
+    #[must_use]
+    pub fn new(properties: CertificateProperties, cer: Vec<u8>) -> Self {
+        Self {
+            properties,
+            cer,
+            key_id: None,
+            secret_id: None,
+            content_type: None,
+        }
+    }
 }
 
 /// Reads a CertificateBundle.

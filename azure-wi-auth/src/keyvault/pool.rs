@@ -13,24 +13,36 @@
 use std::{
     collections::HashMap,
     fmt,
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
 use azure_wi_core::AzureCloud;
+use futures::{Stream, TryStreamExt as _};
 
 use crate::{
-    Assertion, AssertionCredential, AuthorityHost, Challenge, Error, FederatedIdentity,
-    RetryPolicy, SecretClient,
+    AssertionCredential, AuthorityHost, Certificate, Challenge, Error, Key, RetryPolicy, Secret,
+    SecretClient, SecretProperties, WorkloadIdentityCredential,
+    delivery::{ObjectKind, ReadAs, VaultError, VaultObjects, VersionInfo, version_of},
+    transport::{SharedTransport, Transport},
 };
 
 /// Key Vault clients for many workload identities, sharing credentials,
 /// connections and challenges. Cheap to share behind an `Arc`.
+///
+/// It reads through [`VaultObjects`]: each call builds a client for the
+/// caller ([`ReadAs`]), starting from the vault's challenge when an earlier
+/// call learnt it, and keeps the challenge the call learnt for the next.
 pub struct WorkloadVaults {
     /// The HTTP client for Entra and Key Vault, or `None` for the default
     /// transport (`HTTPS_PROXY`, `AZURE_WI_EXTRA_CA_FILE`).
     http: Option<reqwest::Client>,
+    /// Key Vault requests go through this instead, when set.
+    vault_transport: Option<SharedTransport>,
     retry: RetryPolicy,
     credentials: Mutex<HashMap<AzureCloud, AssertionCredential>>,
+    /// This process's own identity and the HTTP client for its Key Vault
+    /// requests (its credential's transport when `None`).
+    own: Option<(WorkloadIdentityCredential, Option<reqwest::Client>)>,
     /// By vault URL and tenant: a challenge is the vault's, vetted
     /// against the identity's tenant.
     challenges: Mutex<HashMap<(String, String), Challenge>>,
@@ -40,6 +52,8 @@ impl fmt::Debug for WorkloadVaults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkloadVaults")
             .field("custom_http_client", &self.http.is_some())
+            .field("custom_vault_transport", &self.vault_transport.is_some())
+            .field("own_identity", &self.own.is_some())
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
@@ -69,8 +83,10 @@ impl WorkloadVaults {
     fn build(http: Option<reqwest::Client>) -> Result<Self, Error> {
         let vaults = Self {
             http,
+            vault_transport: None,
             retry: RetryPolicy::default(),
             credentials: Mutex::default(),
+            own: None,
             challenges: Mutex::default(),
         };
         for cloud in AzureCloud::ALL {
@@ -85,6 +101,27 @@ impl WorkloadVaults {
     #[must_use]
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Sends Key Vault requests (not Entra's) through `transport`: a
+    /// service's own HTTP stack, or a test's stand-in for the vault.
+    #[must_use]
+    pub fn with_key_vault_transport(mut self, transport: impl Transport) -> Self {
+        self.vault_transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Reads as [`ReadAs::Own`] with `credential` (the pod's own workload
+    /// identity), its Key Vault requests sent with `http` when given, else
+    /// through the credential's transport.
+    #[must_use]
+    pub fn with_own_identity(
+        mut self,
+        credential: WorkloadIdentityCredential,
+        http: Option<reqwest::Client>,
+    ) -> Self {
+        self.own = Some((credential, http));
         self
     }
 
@@ -104,44 +141,187 @@ impl WorkloadVaults {
         Ok(credential)
     }
 
-    /// A client of `vault_url` reading as `identity` of `cloud`, presenting
-    /// `assertion` should its token need an exchange; it starts from the
-    /// vault's challenge when an earlier client learnt it. Call
-    /// [`remember`](Self::remember) after using it.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidVaultUrl`], or a challenge that does not fit the
-    /// identity's tenant.
-    pub fn client(
-        &self,
-        cloud: AzureCloud,
-        vault_url: &str,
-        identity: FederatedIdentity,
-        assertion: Assertion,
-    ) -> Result<SecretClient, Error> {
-        let tenant = identity.tenant_id().as_str().to_owned();
-        let credential = self.credential(cloud)?;
-        let mut builder =
-            SecretClient::builder(vault_url, credential.for_workload(identity, assertion))
-                .with_retry_policy(self.retry);
-        if let Some(http) = &self.http {
+    /// A client of `vault_url` reading as `reader`; it starts from the
+    /// vault's challenge when an earlier client learnt it.
+    fn client(&self, vault_url: &str, reader: &ReadAs) -> Result<SecretClient, VaultError> {
+        let (builder, http) = match reader {
+            ReadAs::Workload {
+                identity,
+                cloud,
+                token,
+            } => {
+                let credential = self.credential(*cloud)?;
+                let builder = SecretClient::builder(
+                    vault_url,
+                    credential.for_workload(identity.clone(), token.clone()),
+                );
+                (builder, self.http.as_ref())
+            }
+            ReadAs::Own => {
+                let (credential, http) = self.own.as_ref().ok_or(VaultError::NoOwnIdentity)?;
+                (
+                    SecretClient::builder(vault_url, credential.clone()),
+                    http.as_ref(),
+                )
+            }
+        };
+        let mut builder = builder.with_retry_policy(self.retry);
+        if let Some(http) = http {
             builder = builder.with_http_client(http.clone());
         }
-        if let Some(challenge) = lock(&self.challenges).get(&challenge_key(vault_url, &tenant)) {
+        if let Some(transport) = &self.vault_transport {
+            builder = builder.with_shared_transport(Arc::clone(transport));
+        }
+        let tenant = match reader {
+            ReadAs::Workload { identity, .. } => identity.tenant_id().as_str(),
+            ReadAs::Own => self
+                .own
+                .as_ref()
+                .map(|(c, _)| c.config().tenant_id().as_str())
+                .unwrap_or_default(),
+        };
+        if let Some(challenge) = lock(&self.challenges).get(&challenge_key(vault_url, tenant)) {
             builder = builder.with_challenge(challenge.clone());
         }
-        builder.build()
+        Ok(builder.build()?)
+    }
+
+    /// Runs `read` with a client of `vault_url` for `reader`, then keeps
+    /// the challenge the client learnt, whatever the outcome, so the next
+    /// client of the vault sends its token at once.
+    async fn read<T>(
+        &self,
+        vault_url: &str,
+        reader: &ReadAs,
+        read: impl AsyncFnOnce(&SecretClient) -> Result<T, Error>,
+    ) -> Result<T, VaultError> {
+        let client = self.client(vault_url, reader)?;
+        let result = read(&client).await;
+        self.remember(&client);
+        result.map_err(VaultError::from)
     }
 
     /// Keeps the challenge `client` learnt for the next client of its
     /// vault.
-    pub fn remember(&self, client: &SecretClient) {
+    fn remember(&self, client: &SecretClient) {
         let Some(challenge) = client.challenge() else {
             return;
         };
         let tenant = client.tenant_id().as_str().to_owned();
         lock(&self.challenges).insert(challenge_key(client.vault_url(), &tenant), challenge);
+    }
+}
+
+/// Every item of a listing, as versions.
+async fn versions<P, E>(
+    listing: impl Stream<Item = Result<P, E>>,
+    entry: impl Fn(P) -> VersionInfo,
+) -> Result<Vec<VersionInfo>, E> {
+    listing.map_ok(entry).try_collect().await
+}
+
+fn version_info(
+    id: &str,
+    version: Option<String>,
+    enabled: bool,
+    created: Option<std::time::SystemTime>,
+) -> VersionInfo {
+    VersionInfo {
+        version: version.unwrap_or_else(|| version_of(id).to_owned()),
+        enabled,
+        created,
+    }
+}
+
+impl VaultObjects for WorkloadVaults {
+    async fn secret(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Secret, VaultError> {
+        self.read(vault, reader, async |client| match version {
+            Some(version) => client.get_secret_version(name, version).await,
+            None => client.get_secret(name).await,
+        })
+        .await
+    }
+
+    async fn key(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Key, VaultError> {
+        self.read(vault, reader, async |client| {
+            let keys = client.key_client();
+            match version {
+                Some(version) => keys.get_key_version(name, version).await,
+                None => keys.get_key(name).await,
+            }
+        })
+        .await
+    }
+
+    async fn certificate(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Certificate, VaultError> {
+        self.read(vault, reader, async |client| {
+            let certificates = client.certificate_client();
+            match version {
+                Some(version) => certificates.get_certificate_version(name, version).await,
+                None => certificates.get_certificate(name).await,
+            }
+        })
+        .await
+    }
+
+    async fn versions(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+        kind: ObjectKind,
+        name: &str,
+    ) -> Result<Vec<VersionInfo>, VaultError> {
+        self.read(vault, reader, async |client| match kind {
+            ObjectKind::Secret => {
+                versions(client.list_secret_versions(name), |p| {
+                    version_info(&p.id, p.version, p.enabled, p.created)
+                })
+                .await
+            }
+            ObjectKind::Key => {
+                versions(client.key_client().list_key_versions(name), |p| {
+                    version_info(&p.id, p.version, p.enabled, p.created)
+                })
+                .await
+            }
+            ObjectKind::Cert => {
+                versions(
+                    client.certificate_client().list_certificate_versions(name),
+                    |p| version_info(&p.id, p.version, p.enabled, p.created),
+                )
+                .await
+            }
+        })
+        .await
+    }
+
+    async fn secrets(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+    ) -> Result<Vec<SecretProperties>, VaultError> {
+        self.read(vault, reader, async |client| {
+            client.list_secret_properties().try_collect().await
+        })
+        .await
     }
 }
 
