@@ -13,6 +13,7 @@
 //!
 //! PEM is written as Go's `pem.Encode` does: 64-column base64, LF endings.
 
+use azure_wi_auth::{EcCurve, JsonWebKey, Secret};
 use base64::Engine;
 use der::{Encode, asn1::BitString, oid::ObjectIdentifier};
 use p12_keystore::{Certificate, Pkcs12Archive};
@@ -21,7 +22,6 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use crate::{
     Error,
     objects::{Encoding, Format, ObjectSpec},
-    vault::{FetchedCertificate, FetchedSecret, JsonWebKey},
 };
 
 /// `contentType` of a certificate stored as PEM.
@@ -48,9 +48,10 @@ fn pem(label: &str, der: &[u8]) -> Vec<u8> {
 /// [`Error::UnknownContentType`] for a certificate's secret in another
 /// format, [`Error::InvalidSecretContent`] for an unreadable PKCS#12,
 /// [`Error::SecretDecoding`] when the value is not in `objectEncoding`.
-pub fn secret_file(spec: &ObjectSpec, secret: &FetchedSecret) -> Result<Vec<u8>, Error> {
+pub fn secret_file(spec: &ObjectSpec, secret: &Secret) -> Result<Vec<u8>, Error> {
     let value = secret.value.expose();
-    let text: Vec<u8> = match (&secret.kid, secret.content_type.as_deref()) {
+    let properties = &secret.properties;
+    let text: Vec<u8> = match (&properties.key_id, properties.content_type.as_deref()) {
         (None, _) => value.as_bytes().to_vec(),
         (Some(_), Some(PEM_CONTENT_TYPE)) => value.as_bytes().to_vec(),
         (Some(_), Some(PKCS12_CONTENT_TYPE)) if spec.format == Format::Pfx => {
@@ -181,35 +182,20 @@ fn chain_order<'a>(certs: &[&'a Certificate]) -> Vec<&'a Certificate> {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidKey`] for a key type or curve that has no public key
-/// PEM (symmetric `oct` keys, `P-256K`) or malformed JWK fields.
+/// [`Error::InvalidKey`] for a key whose public key has no PEM here (a
+/// `P-256K` curve), or whose numbers do not fit its type.
 pub fn key_file(name: &str, jwk: &JsonWebKey) -> Result<Vec<u8>, Error> {
     let invalid = |reason: String| Error::InvalidKey {
         name: name.to_owned(),
         reason,
     };
-    let field = |label: &str, value: &Option<String>| -> Result<Vec<u8>, Error> {
-        let text = value
-            .as_deref()
-            .ok_or_else(|| invalid(format!("its {} key has no {label}", jwk.kty)))?;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(text.trim_end_matches('='))
-            .map_err(|e| {
-                invalid(format!(
-                    "its {label} is not base64url ({})",
-                    base64_reason(&e)
-                ))
-            })
-    };
-    let spki = match jwk.kty.as_str() {
-        "RSA" | "RSA-HSM" => {
-            let n = field("n", &jwk.n)?;
-            let e = field("e", &jwk.e)?;
+    let spki = match jwk {
+        JsonWebKey::Rsa { n, e } => {
             let der_error =
                 |e: der::Error| invalid(format!("its RSA numbers cannot be encoded ({e})"));
             let key = pkcs1::RsaPublicKey {
-                modulus: pkcs1::UintRef::new(&n).map_err(der_error)?,
-                public_exponent: pkcs1::UintRef::new(&e).map_err(der_error)?,
+                modulus: pkcs1::UintRef::new(n).map_err(der_error)?,
+                public_exponent: pkcs1::UintRef::new(e).map_err(der_error)?,
             };
             SubjectPublicKeyInfoOwned {
                 algorithm: AlgorithmIdentifierOwned {
@@ -220,24 +206,24 @@ pub fn key_file(name: &str, jwk: &JsonWebKey) -> Result<Vec<u8>, Error> {
                     .map_err(der_error)?,
             }
         }
-        "EC" | "EC-HSM" => {
-            let crv = jwk.crv.as_deref().unwrap_or("");
+        JsonWebKey::Ec { crv, x, y } => {
             let (curve, size) = match crv {
-                "P-256" => ("1.2.840.10045.3.1.7", 32),
-                "P-384" => ("1.3.132.0.34", 48),
-                "P-521" => ("1.3.132.0.35", 66),
-                _ => {
+                EcCurve::P256 => ("1.2.840.10045.3.1.7", 32),
+                EcCurve::P384 => ("1.3.132.0.34", 48),
+                EcCurve::P521 => ("1.3.132.0.35", 66),
+                other => {
                     return Err(invalid(format!(
-                        "curve {crv:?} is not supported: expected P-256, P-384 or P-521"
+                        "curve {:?} is not supported: expected P-256, P-384 or P-521",
+                        other.as_str()
                     )));
                 }
             };
             let mut point = vec![0x04];
-            for (label, value) in [("x", &jwk.x), ("y", &jwk.y)] {
-                let coordinate = field(label, value)?;
+            for (label, coordinate) in [("x", x), ("y", y)] {
                 if coordinate.len() > size {
                     return Err(invalid(format!(
-                        "its {label} is longer than {size} bytes for {crv}"
+                        "its {label} is longer than {size} bytes for {}",
+                        crv.as_str()
                     )));
                 }
                 point.resize(point.len() + size - coordinate.len(), 0);
@@ -270,7 +256,7 @@ pub fn key_file(name: &str, jwk: &JsonWebKey) -> Result<Vec<u8>, Error> {
 /// # Errors
 ///
 /// [`Error::InvalidCertificate`] when `cer` is not a DER certificate.
-pub fn cert_file(name: &str, cert: &FetchedCertificate) -> Result<Vec<u8>, Error> {
+pub fn cert_file(name: &str, cert: &azure_wi_auth::Certificate) -> Result<Vec<u8>, Error> {
     Certificate::from_der(&cert.cer).map_err(|e| Error::InvalidCertificate {
         name: name.to_owned(),
         reason: format!("its cer is not a DER X.509 certificate ({e})"),

@@ -282,16 +282,17 @@ pub enum Error {
         version: Option<String>,
     },
     /// Entra found no federated identity credential matching the token
-    /// (AADSTS70021 and its family).
+    /// (AADSTS70021 and its family), with `azure-wi-auth`'s diagnosis:
+    /// which claim to compare first, or that only the letter case differs.
     #[error(
-        "{code}: Entra ID found no federated identity credential on client {client_id} \
+        "AADSTS{code}: Entra ID found no federated identity credential on client {client_id} \
          (tenant {tenant}) matching the pod's token; the token presents issuer {issuer:?} and \
          subject {subject:?}, so a federated credential must hold exactly that issuer, that \
-         subject and audience {DEFAULT_AUDIENCE}"
+         subject and audience {DEFAULT_AUDIENCE}\ndiagnosis: {diagnosis}"
     )]
     FederatedCredentialMismatch {
-        /// The AADSTS code Entra returned.
-        code: String,
+        /// The AADSTS code Entra returned (70021, 700213, ...).
+        code: u32,
         /// The tenant asked.
         tenant: String,
         /// The client id asked for.
@@ -300,6 +301,8 @@ pub enum Error {
         issuer: String,
         /// The token's `sub` claim.
         subject: String,
+        /// `azure-wi-auth`'s explanation ([`azure_wi_auth::diagnose`]).
+        diagnosis: Box<str>,
     },
     /// Entra refused the token exchange for another reason.
     #[error(
@@ -583,14 +586,24 @@ mod tests {
     #[test]
     fn federated_mismatch_shows_presented_issuer_and_subject() {
         let text = Error::FederatedCredentialMismatch {
-            code: "AADSTS70021".into(),
+            code: 70021,
             tenant: "t".into(),
             client_id: "c".into(),
             issuer: "https://oidc.example/".into(),
             subject: "system:serviceaccount:shop:web".into(),
+            diagnosis: "no federated identity credential has the token's issuer: compare the \
+                        issuer first."
+                .into(),
         }
         .to_string();
         assert!(text.starts_with("AADSTS70021: "), "{text}");
+        assert!(
+            text.ends_with(&format!(
+                "audience {DEFAULT_AUDIENCE}\ndiagnosis: no federated identity credential has \
+                 the token's issuer: compare the issuer first."
+            )),
+            "the golden text, then the diagnosis: {text}"
+        );
         assert!(text.contains("issuer \"https://oidc.example/\""), "{text}");
         assert!(
             text.contains("subject \"system:serviceaccount:shop:web\""),

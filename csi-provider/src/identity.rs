@@ -3,12 +3,14 @@
 //! token exchange.
 //!
 //! The token is a credential. [`ServiceAccountToken`] never shows it in
-//! `Debug` or `Display`, and clears it from memory when dropped.
+//! `Debug` or `Display`, and clears it from memory when dropped. Its claims
+//! are read, for error messages only, by `azure-wi-auth`'s
+//! [`AssertionClaims`].
 
 use std::fmt;
 
+use azure_wi_auth::{Assertion, AssertionClaims, FederatedIdentity, delivery::ReadAs};
 use azure_wi_core::{AzureCloud, ClientId, TenantId};
-use base64::Engine;
 use zeroize::Zeroizing;
 
 /// A ServiceAccount JWT from the tokens attribute, used as the client
@@ -29,20 +31,24 @@ impl ServiceAccountToken {
         &self.0
     }
 
+    /// The token as the client assertion of the exchange.
+    ///
+    /// # Errors
+    ///
+    /// [`azure_wi_auth::Error::EmptyAssertion`] for a token of white space.
+    pub fn assertion(&self) -> Result<Assertion, azure_wi_auth::Error> {
+        Assertion::new(self.expose().to_owned())
+    }
+
     /// The token's claims, decoded **without** checking the signature, for
     /// error messages only: which issuer and subject Entra was shown.
+    /// Nothing that cannot be read is invented: a token that is not a JWT
+    /// gives no claims.
     #[must_use]
-    pub fn unverified_claims(&self) -> TokenClaims {
-        let payload = self.0.split('.').nth(1).unwrap_or("");
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload.trim_end_matches('='))
-            .unwrap_or_default();
-        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        let claim = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-        TokenClaims {
-            issuer: claim("iss"),
-            subject: claim("sub"),
-        }
+    pub fn unverified_claims(&self) -> AssertionClaims {
+        self.assertion()
+            .and_then(|assertion| AssertionClaims::decode_unverified(&assertion))
+            .unwrap_or_default()
     }
 }
 
@@ -56,16 +62,6 @@ impl fmt::Display for ServiceAccountToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
-}
-
-/// The non-secret claims of a token, read without verification.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenClaims {
-    /// `iss`: must equal the federated credential's issuer.
-    pub issuer: Option<String>,
-    /// `sub`: `system:serviceaccount:<namespace>:<name>`; must equal the
-    /// federated credential's subject.
-    pub subject: Option<String>,
 }
 
 /// Everything needed to obtain a Key Vault token for one mount.
@@ -83,26 +79,24 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The error for an AADSTS70021-family answer, with the issuer and
-    /// subject this identity presented, so the user can compare them with
-    /// the federated credential.
-    #[must_use]
-    pub fn federated_credential_mismatch(&self, code: &str) -> crate::Error {
-        let claims = self.token.unverified_claims();
-        let unknown = || "<not in the token>".to_owned();
-        crate::Error::FederatedCredentialMismatch {
-            code: code.to_owned(),
-            tenant: self.tenant.to_string(),
-            client_id: self.client_id.to_string(),
-            issuer: claims.issuer.unwrap_or_else(unknown),
-            subject: claims.subject.unwrap_or_else(unknown),
-        }
+    /// Who the mount's Key Vault reads are made as.
+    ///
+    /// # Errors
+    ///
+    /// As [`ServiceAccountToken::assertion`].
+    pub fn read_as(&self) -> Result<ReadAs, azure_wi_auth::Error> {
+        Ok(ReadAs::workload(
+            FederatedIdentity::new(self.tenant.clone(), self.client_id.clone()),
+            self.cloud,
+            self.token.assertion()?,
+        ))
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use base64::Engine;
 
     /// An unsigned JWT with the given claims, as kubelet's would look.
     pub(crate) fn jwt(iss: &str, sub: &str) -> String {
@@ -131,23 +125,22 @@ pub(crate) mod tests {
             "https://oidc.example/abc/",
             "system:serviceaccount:shop:web",
         ));
+        let claims = token.unverified_claims();
+        assert_eq!(claims.iss.as_deref(), Some("https://oidc.example/abc/"));
         assert_eq!(
-            token.unverified_claims(),
-            TokenClaims {
-                issuer: Some("https://oidc.example/abc/".into()),
-                subject: Some("system:serviceaccount:shop:web".into()),
-            }
+            claims.sub.as_deref(),
+            Some("system:serviceaccount:shop:web")
         );
         for garbage in ["", "abc", "a.!!!.c", "a.bm90IGpzb24.c"] {
             assert_eq!(
                 ServiceAccountToken::new(garbage.into()).unverified_claims(),
-                TokenClaims::default()
+                AssertionClaims::default()
             );
         }
     }
 
     #[test]
-    fn mismatch_error_shows_claims_not_the_token() {
+    fn the_reader_is_the_pods_identity_and_never_shows_the_token() {
         let raw = jwt("https://oidc.example/", "system:serviceaccount:shop:web");
         let identity = Identity {
             tenant: "contoso.onmicrosoft.com".parse().unwrap(),
@@ -155,21 +148,20 @@ pub(crate) mod tests {
             cloud: AzureCloud::Public,
             token: ServiceAccountToken::new(raw.clone()),
         };
-        let text = identity
-            .federated_credential_mismatch("AADSTS700213")
-            .to_string();
-        assert!(
-            text.contains("\"system:serviceaccount:shop:web\""),
-            "{text}"
+        let reader = identity.read_as().unwrap();
+        let ReadAs::Workload {
+            identity: workload,
+            token,
+            ..
+        } = &reader
+        else {
+            panic!("{reader:?}");
+        };
+        assert_eq!(
+            workload.client_id().as_str(),
+            "11111111-2222-3333-4444-555555555555"
         );
-        assert!(
-            text.contains("client 11111111-2222-3333-4444-555555555555"),
-            "{text}"
-        );
-        assert!(
-            !text.contains(&raw) && !text.contains("c2lnbmF0dXJl"),
-            "{text}"
-        );
-        assert!(!format!("{identity:?}").contains("eyJ"));
+        assert_eq!(token.secret(), raw);
+        assert!(!format!("{identity:?} {reader:?}").contains("eyJ"));
     }
 }

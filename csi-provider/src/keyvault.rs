@@ -1,46 +1,27 @@
 //! [`AzureKeyVault`]: the [`VaultObjects`] the provider serves mounts with,
-//! on `azure-wi-auth`'s Key Vault clients.
+//! `azure-wi-auth`'s [`WorkloadVaults`]; and [`Call`], which turns the
+//! contract's classified [`VaultError`] into the message a user sees.
 //!
 //! [`WorkloadVaults`] shares one credential per cloud authority among every
 //! mount: its token cache is keyed by tenant, client id and the
 //! assertion's issuer, subject and audience, so the replicas of one
 //! ServiceAccount share one Entra exchange while two ServiceAccounts never
-//! share a token. Each call gets a Key Vault client for the mount's
-//! identity and pod token.
-//!
-//! Failures of `azure-wi-auth` become this crate's [`Error`] variants as
-//! [`crate::vault`] describes them.
+//! share a token. It also learns each vault's challenge once for all
+//! mounts.
 
-use std::time::Duration;
-
-use azure_wi_auth::{Assertion, FederatedIdentity, RetryPolicy, SecretClient, WorkloadVaults};
-use base64::Engine;
-use futures::TryStreamExt as _;
-
-use crate::{
-    Error,
-    identity::Identity,
-    objects::ObjectType,
-    parameters::Vault,
-    vault::{
-        FetchedCertificate, FetchedSecret, JsonWebKey, SecretValue, VaultObjects, VersionInfo,
-        version_of,
-    },
+use azure_wi_auth::{
+    Certificate, Key, RetryPolicy, Secret, SecretProperties, WorkloadVaults,
+    delivery::{ObjectKind, ReadAs, VaultError, VersionInfo},
 };
 
-/// How long a mount waits before asking again when Key Vault throttles
-/// without naming a `Retry-After`.
-pub const THROTTLED_RETRY_AFTER: Duration = Duration::from_secs(5);
+use crate::{
+    Error, identity::Identity, objects::ObjectType, parameters::Vault, vault::VaultObjects,
+};
 
-/// The AADSTS codes of a federated credential that does not match the
-/// presented token (issuer, subject or audience).
-const FEDERATED_MISMATCH_CODES: [u32; 5] = [70021, 700_211, 700_212, 700_213, 7_002_138];
-
-/// Reads Key Vault objects as each mount's workload identity.
+/// Reads Key Vault objects as each mount's workload identity, one attempt
+/// per call.
 ///
-/// Cheap to share: the server holds one for all mounts. Credentials,
-/// connections and each vault's challenge are shared through
-/// [`WorkloadVaults`].
+/// Cheap to share: the server holds one for all mounts.
 #[derive(Debug)]
 pub struct AzureKeyVault {
     vaults: WorkloadVaults,
@@ -67,22 +48,6 @@ impl AzureKeyVault {
     pub fn with_http_client(client: reqwest::Client) -> Result<Self, azure_wi_auth::Error> {
         Ok(Self::from(WorkloadVaults::with_http_client(client)?))
     }
-
-    /// A Key Vault client for `vault`, reading as `identity`.
-    fn client(
-        &self,
-        vault: &Vault,
-        identity: &Identity,
-    ) -> Result<SecretClient, azure_wi_auth::Error> {
-        let assertion = Assertion::new(identity.token.expose().to_owned())?;
-        let workload = FederatedIdentity::new(identity.tenant.clone(), identity.client_id.clone());
-        self.vaults
-            .client(identity.cloud, &vault.url(), workload, assertion)
-    }
-
-    fn remember(&self, client: &SecretClient) {
-        self.vaults.remember(client);
-    }
 }
 
 impl From<WorkloadVaults> for AzureKeyVault {
@@ -96,278 +61,155 @@ impl From<WorkloadVaults> for AzureKeyVault {
     }
 }
 
-/// What a call was about, to name it in errors.
-struct Call<'a> {
-    vault: &'a Vault,
-    identity: &'a Identity,
-    object_type: ObjectType,
-    name: &'a str,
-    version: Option<&'a str>,
-    listing: bool,
+impl VaultObjects for AzureKeyVault {
+    async fn secret(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Secret, VaultError> {
+        self.vaults.secret(vault, reader, name, version).await
+    }
+
+    async fn key(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Key, VaultError> {
+        self.vaults.key(vault, reader, name, version).await
+    }
+
+    async fn certificate(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Certificate, VaultError> {
+        self.vaults.certificate(vault, reader, name, version).await
+    }
+
+    async fn versions(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+        kind: ObjectKind,
+        name: &str,
+    ) -> Result<Vec<VersionInfo>, VaultError> {
+        self.vaults.versions(vault, reader, kind, name).await
+    }
+
+    async fn secrets(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+    ) -> Result<Vec<SecretProperties>, VaultError> {
+        self.vaults.secrets(vault, reader).await
+    }
 }
 
-impl<'a> Call<'a> {
-    /// A read of one object (`version` `None` for the latest).
-    fn read(
-        vault: &'a Vault,
-        identity: &'a Identity,
-        object_type: ObjectType,
-        name: &'a str,
-        version: Option<&'a str>,
-    ) -> Self {
-        Self {
-            vault,
-            identity,
-            object_type,
-            name,
-            version,
-            listing: false,
-        }
-    }
+/// What a call of the mount flow was about, to name it in errors.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The vault read.
+    pub vault: &'a Vault,
+    /// Whom the mount reads as.
+    pub identity: &'a Identity,
+    /// The object's type.
+    pub object_type: ObjectType,
+    /// The objectName.
+    pub name: &'a str,
+    /// The version asked for, `None` for the latest.
+    pub version: Option<&'a str>,
+    /// Whether the call listed versions (which needs list rights).
+    pub listing: bool,
+}
 
-    /// A listing of an object's versions.
-    fn listing(
-        vault: &'a Vault,
-        identity: &'a Identity,
-        object_type: ObjectType,
-        name: &'a str,
-    ) -> Self {
-        Self {
-            listing: true,
-            ..Self::read(vault, identity, object_type, name, None)
-        }
-    }
-
-    /// The error to show the user for `error`.
-    fn error(&self, error: azure_wi_auth::Error) -> Error {
-        use azure_wi_auth::Error as Auth;
+impl Call<'_> {
+    /// The error to show the user for `error`: its class decides the
+    /// variant, this call names the object, the vault and the client.
+    #[must_use]
+    pub fn error(&self, error: VaultError) -> Error {
         let vault = self.vault.name.to_string();
+        let key_vault = |status: u16, message: String| Error::KeyVault {
+            vault: vault.clone(),
+            object_type: self.object_type,
+            name: self.name.to_owned(),
+            status,
+            message,
+        };
         match error {
-            Auth::SecretNotFound { .. }
-            | Auth::KeyNotFound { .. }
-            | Auth::CertificateNotFound { .. } => Error::ObjectNotFound {
+            VaultError::NotFound { .. } => Error::ObjectNotFound {
                 vault,
                 object_type: self.object_type,
                 name: self.name.to_owned(),
                 version: self.version.map(str::to_owned),
             },
             // A disabled object is refused with 403 too, but no role cures it.
-            Auth::Forbidden { code, message, .. } if code.ends_with("Disabled") => {
-                Error::KeyVault {
-                    vault,
-                    object_type: self.object_type,
-                    name: self.name.to_owned(),
-                    status: 403,
-                    message: format!("{code}: {message}"),
-                }
-            }
-            Auth::Forbidden { .. } => Error::Forbidden {
+            VaultError::Disabled { source, .. } => key_vault(403, key_vault_message(&source)),
+            VaultError::Forbidden { .. } => Error::Forbidden {
                 vault,
                 object_type: self.object_type,
                 name: self.name.to_owned(),
                 client_id: self.identity.client_id.to_string(),
                 listing: self.listing,
             },
-            Auth::KeyVault {
+            VaultError::Throttled {
                 status,
                 retry_after,
                 ..
-            } if matches!(status, 429 | 503) => Error::Throttled {
+            } => Error::Throttled {
                 vault,
                 status,
-                retry_after: retry_after.unwrap_or(THROTTLED_RETRY_AFTER),
+                retry_after,
             },
-            Auth::KeyVault {
-                status,
-                code,
-                message,
-                ..
-            } => Error::KeyVault {
-                vault,
-                object_type: self.object_type,
-                name: self.name.to_owned(),
-                status,
-                message: format!("{code}: {message}"),
+            VaultError::KeyVault { status, source, .. } => {
+                key_vault(status, key_vault_message(&source))
+            }
+            VaultError::Unreachable { host, reason, .. } => Error::Unreachable { host, reason },
+            VaultError::FederatedCredentialMismatch {
+                code, diagnosis, ..
+            } => {
+                let claims = self.identity.token.unverified_claims();
+                let unknown = || "<not in the token>".to_owned();
+                Error::FederatedCredentialMismatch {
+                    code,
+                    tenant: self.identity.tenant.to_string(),
+                    client_id: self.identity.client_id.to_string(),
+                    issuer: claims.iss.unwrap_or_else(unknown),
+                    subject: claims.sub.unwrap_or_else(unknown),
+                    diagnosis: diagnosis.into(),
+                }
+            }
+            VaultError::Entra { source } => Error::Entra {
+                tenant: self.identity.tenant.to_string(),
+                client_id: self.identity.client_id.to_string(),
+                description: source.to_string(),
             },
-            Auth::Transport { url, message } => Error::Unreachable {
-                host: reqwest::Url::parse(&url)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_owned))
-                    .unwrap_or(url),
-                reason: message,
-            },
-            ref entra @ Auth::Entra { .. } => match entra.entra().and_then(|e| e.code()) {
-                Some(code) if FEDERATED_MISMATCH_CODES.contains(&code) => self
-                    .identity
-                    .federated_credential_mismatch(&format!("AADSTS{code}")),
-                _ => self.entra(entra),
-            },
-            // The token exchange failed before or without Entra's error
-            // body: the pod's token is unusable, or something between the
-            // node and Entra answered.
-            ref exchange @ (Auth::EmptyAssertion
-            | Auth::AssertionNotJwt { .. }
-            | Auth::AssertionClaimMissing { .. }
-            | Auth::AssertionExpired { .. }
-            | Auth::MalformedTokenResponse { .. }
-            | Auth::UnrecognizedErrorResponse { .. }) => self.entra(exchange),
-            other => Error::KeyVault {
-                vault,
-                object_type: self.object_type,
-                name: self.name.to_owned(),
-                status: 0,
-                message: other.to_string(),
-            },
-        }
-    }
-
-    fn entra(&self, error: &azure_wi_auth::Error) -> Error {
-        Error::Entra {
-            tenant: self.identity.tenant.to_string(),
-            client_id: self.identity.client_id.to_string(),
-            description: error.to_string(),
+            other => key_vault(0, other.to_string()),
         }
     }
 }
 
-fn base64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-impl VaultObjects for AzureKeyVault {
-    async fn secret(
-        &self,
-        vault: &Vault,
-        identity: &Identity,
-        name: &str,
-        version: Option<&str>,
-    ) -> Result<FetchedSecret, Error> {
-        let call = Call::read(vault, identity, ObjectType::Secret, name, version);
-        let client = self.client(vault, identity).map_err(|e| call.error(e))?;
-        let secret = match version {
-            Some(version) => client.get_secret_version(name, version).await,
-            None => client.get_secret(name).await,
-        };
-        self.remember(&client);
-        let secret = secret.map_err(|e| call.error(e))?;
-        Ok(FetchedSecret {
-            id: secret.properties.id,
-            value: SecretValue::new(secret.value.expose().to_owned()),
-            content_type: secret.properties.content_type,
-            kid: secret.properties.key_id,
-        })
-    }
-
-    async fn key(
-        &self,
-        vault: &Vault,
-        identity: &Identity,
-        name: &str,
-        version: Option<&str>,
-    ) -> Result<JsonWebKey, Error> {
-        let call = Call::read(vault, identity, ObjectType::Key, name, version);
-        let vault_client = self.client(vault, identity).map_err(|e| call.error(e))?;
-        let client = vault_client.key_client();
-        let key = match version {
-            Some(version) => client.get_key_version(name, version).await,
-            None => client.get_key(name).await,
-        };
-        self.remember(&vault_client);
-        let key = key.map_err(|e| call.error(e))?;
-        let kid = key.properties.id;
-        match key.key {
-            azure_wi_auth::JsonWebKey::Rsa { n, e } => Ok(JsonWebKey {
-                kid,
-                kty: "RSA".to_owned(),
-                n: Some(base64url(&n)),
-                e: Some(base64url(&e)),
-                ..JsonWebKey::default()
-            }),
-            azure_wi_auth::JsonWebKey::Ec { crv, x, y } => Ok(JsonWebKey {
-                kid,
-                kty: "EC".to_owned(),
-                crv: Some(crv.as_str().to_owned()),
-                x: Some(base64url(&x)),
-                y: Some(base64url(&y)),
-                ..JsonWebKey::default()
-            }),
-            other => Err(Error::InvalidKey {
-                name: name.to_owned(),
-                reason: format!("unsupported JSON Web Key type {other:?}; expected RSA or EC"),
-            }),
-        }
-    }
-
-    async fn certificate(
-        &self,
-        vault: &Vault,
-        identity: &Identity,
-        name: &str,
-        version: Option<&str>,
-    ) -> Result<FetchedCertificate, Error> {
-        let call = Call::read(vault, identity, ObjectType::Cert, name, version);
-        let vault_client = self.client(vault, identity).map_err(|e| call.error(e))?;
-        let client = vault_client.certificate_client();
-        let certificate = match version {
-            Some(version) => client.get_certificate_version(name, version).await,
-            None => client.get_certificate(name).await,
-        };
-        self.remember(&vault_client);
-        let certificate = certificate.map_err(|e| call.error(e))?;
-        Ok(FetchedCertificate {
-            id: certificate.properties.id,
-            cer: certificate.cer,
-        })
-    }
-
-    async fn versions(
-        &self,
-        vault: &Vault,
-        identity: &Identity,
-        object_type: ObjectType,
-        name: &str,
-    ) -> Result<Vec<VersionInfo>, Error> {
-        let call = Call::listing(vault, identity, object_type, name);
-        let client = self.client(vault, identity).map_err(|e| call.error(e))?;
-        let info = |id: &str, version: Option<String>, enabled, created| VersionInfo {
-            version: version.unwrap_or_else(|| version_of(id).to_owned()),
-            enabled,
-            created,
-        };
-        let versions = match object_type {
-            ObjectType::Secret => {
-                client
-                    .list_secret_versions(name)
-                    .map_ok(|p| info(&p.id, p.version, p.enabled, p.created))
-                    .try_collect()
-                    .await
-            }
-            ObjectType::Key => {
-                client
-                    .key_client()
-                    .list_key_versions(name)
-                    .map_ok(|p| info(&p.id, p.version, p.enabled, p.created))
-                    .try_collect()
-                    .await
-            }
-            ObjectType::Cert => {
-                client
-                    .certificate_client()
-                    .list_certificate_versions(name)
-                    .map_ok(|p| info(&p.id, p.version, p.enabled, p.created))
-                    .try_collect()
-                    .await
-            }
-        };
-        self.remember(&client);
-        versions.map_err(|e| call.error(e))
+/// `<code>: <message>` of Key Vault's answer, as the provider has always
+/// shown it; the whole message for anything else.
+fn key_vault_message(source: &azure_wi_auth::Error) -> String {
+    match source {
+        azure_wi_auth::Error::Forbidden { code, message, .. }
+        | azure_wi_auth::Error::KeyVault { code, message, .. } => format!("{code}: {message}"),
+        other => other.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-    use crate::identity::ServiceAccountToken;
+    use crate::identity::{ServiceAccountToken, tests::jwt};
     use azure_wi_core::AzureCloud;
 
     fn call_parts() -> (Vault, Identity) {
@@ -379,7 +221,10 @@ mod tests {
             tenant: "72f988bf-0000-4000-8000-000000000001".parse().unwrap(),
             client_id: "11111111-2222-3333-4444-555555555555".parse().unwrap(),
             cloud: AzureCloud::Public,
-            token: ServiceAccountToken::new("a.b.c".into()),
+            token: ServiceAccountToken::new(jwt(
+                "https://oidc.example/",
+                "system:serviceaccount:shop:web",
+            )),
         };
         (vault, identity)
     }
@@ -394,7 +239,7 @@ mod tests {
             version: Some("v1"),
             listing,
         }
-        .error(error)
+        .error(error.into())
     }
 
     #[test]
@@ -435,13 +280,19 @@ mod tests {
             },
             false,
         );
-        assert!(
-            matches!(&disabled, Error::KeyVault { status: 403, .. }),
-            "{disabled:?}"
+        assert_eq!(
+            disabled,
+            Error::KeyVault {
+                vault: "kv1".into(),
+                object_type: ObjectType::Secret,
+                name: "db".into(),
+                status: 403,
+                message: "SecretDisabled: disabled".into(),
+            }
         );
         for (status, asked, waited) in [
             (429, Some(Duration::from_secs(9)), Duration::from_secs(9)),
-            (503, None, THROTTLED_RETRY_AFTER),
+            (503, None, azure_wi_auth::delivery::DEFAULT_RETRY_AFTER),
         ] {
             let throttled = map(
                 azure_wi_auth::Error::KeyVault {
@@ -478,5 +329,37 @@ mod tests {
                 reason: "connection refused".into()
             }
         );
+    }
+
+    #[test]
+    fn a_mismatch_shows_the_presented_claims_and_azure_wi_auths_diagnosis() {
+        let (vault, identity) = call_parts();
+        let call = Call {
+            vault: &vault,
+            identity: &identity,
+            object_type: ObjectType::Secret,
+            name: "db",
+            version: None,
+            listing: false,
+        };
+        let source = Box::new(azure_wi_auth::Error::EmptyAssertion);
+        let error = call.error(VaultError::FederatedCredentialMismatch {
+            code: 700_211,
+            diagnosis: "compare the issuer first".into(),
+            source,
+        });
+        assert_eq!(
+            error,
+            Error::FederatedCredentialMismatch {
+                code: 700_211,
+                tenant: "72f988bf-0000-4000-8000-000000000001".into(),
+                client_id: "11111111-2222-3333-4444-555555555555".into(),
+                issuer: "https://oidc.example/".into(),
+                subject: "system:serviceaccount:shop:web".into(),
+                diagnosis: "compare the issuer first".into(),
+            }
+        );
+        let text = error.to_string();
+        assert!(!text.contains(identity.token.expose()), "{text}");
     }
 }

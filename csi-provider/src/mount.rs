@@ -1,6 +1,8 @@
 //! The mount flow: plan, fetch, render, check. The only I/O is the
 //! [`VaultObjects`] the flow is generic over; everything it decides is in
-//! the plan (before) and in [`assemble`] (after), both pure.
+//! the plan (before) and in [`assemble`] (after), both pure. Each failed
+//! call's classified error becomes the user's message through
+//! [`Call::error`].
 //!
 //! Fetches of one mount run concurrently, bounded per vault by a semaphore
 //! shared by all mounts, so a node full of pods republishing every minute
@@ -15,6 +17,7 @@ use std::{
     time::Duration,
 };
 
+use azure_wi_auth::{Certificate, Key, Secret, delivery::ReadAs};
 use futures::future::try_join_all;
 use prost::Message;
 use tokio::{sync::Semaphore, time::Instant};
@@ -23,11 +26,12 @@ use crate::{
     Error,
     content::{cert_file, key_file, secret_file},
     identity::Identity,
+    keyvault::Call,
     objects::{ObjectSpec, ObjectType},
     parameters::Vault,
-    plan::{MountPlan, PlannedObject},
+    plan::MountPlan,
     proto::{File, MountRequest, MountResponse, ObjectVersion},
-    vault::{FetchedCertificate, FetchedSecret, JsonWebKey, VaultObjects, VersionInfo, version_of},
+    vault::{VaultObjects, VersionInfo, version_of},
 };
 
 /// The driver's default `--max-call-recv-msg-size`, 4 MiB.
@@ -59,11 +63,11 @@ impl Default for MountOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fetched {
     /// From [`VaultObjects::secret`].
-    Secret(FetchedSecret),
+    Secret(Secret),
     /// From [`VaultObjects::key`].
-    Key(JsonWebKey),
+    Key(Key),
     /// From [`VaultObjects::certificate`].
-    Cert(FetchedCertificate),
+    Cert(Certificate),
 }
 
 impl Fetched {
@@ -71,9 +75,34 @@ impl Fetched {
     #[must_use]
     pub fn id(&self) -> &str {
         match self {
-            Self::Secret(s) => &s.id,
-            Self::Key(k) => &k.kid,
-            Self::Cert(c) => &c.id,
+            Self::Secret(s) => &s.properties.id,
+            Self::Key(k) => &k.properties.id,
+            Self::Cert(c) => &c.properties.id,
+        }
+    }
+}
+
+/// One mount's reads: the vault, whom they are made as, and the limits.
+struct Reads<'a> {
+    vault: &'a Vault,
+    url: String,
+    identity: &'a Identity,
+    reader: ReadAs,
+    semaphore: &'a Semaphore,
+    deadline: Instant,
+}
+
+impl<'a> Reads<'a> {
+    /// A call about `spec` (`version` `None` for the latest), to name it
+    /// in errors.
+    fn call(&self, spec: &'a ObjectSpec, version: Option<&'a str>, listing: bool) -> Call<'a> {
+        Call {
+            vault: self.vault,
+            identity: self.identity,
+            object_type: spec.object_type,
+            name: &spec.name,
+            version,
+            listing,
         }
     }
 }
@@ -117,9 +146,23 @@ impl<V: VaultObjects> Mounter<V> {
     pub async fn mount_plan(&self, plan: &MountPlan) -> Result<MountResponse, Error> {
         let deadline = Instant::now() + self.options.deadline;
         let semaphore = self.semaphore(&plan.vault);
-        let fetches = plan.objects.iter().map(|object| {
-            self.fetch_object(&plan.vault, &plan.identity, object, &semaphore, deadline)
-        });
+        let reader = plan.identity.read_as().map_err(|e| Error::Entra {
+            tenant: plan.identity.tenant.to_string(),
+            client_id: plan.identity.client_id.to_string(),
+            description: e.to_string(),
+        })?;
+        let reads = Reads {
+            vault: &plan.vault,
+            url: plan.vault.url(),
+            identity: &plan.identity,
+            reader,
+            semaphore: &semaphore,
+            deadline,
+        };
+        let fetches = plan
+            .objects
+            .iter()
+            .map(|object| self.fetch_object(&reads, &object.spec));
         let fetched = tokio::time::timeout_at(deadline, try_join_all(fetches))
             .await
             .map_err(|_| Error::DeadlineExceeded {
@@ -147,63 +190,63 @@ impl<V: VaultObjects> Mounter<V> {
     /// Every version of one object the plan asks for, newest first.
     async fn fetch_object(
         &self,
-        vault: &Vault,
-        identity: &Identity,
-        object: &PlannedObject,
-        semaphore: &Semaphore,
-        deadline: Instant,
+        reads: &Reads<'_>,
+        spec: &ObjectSpec,
     ) -> Result<Vec<Fetched>, Error> {
-        let spec = &object.spec;
         if !spec.has_history() {
             let one = self
-                .fetch_version(
-                    vault,
-                    identity,
-                    spec,
-                    spec.version.as_deref(),
-                    semaphore,
-                    deadline,
-                )
+                .fetch_version(reads, spec, spec.version.as_deref())
                 .await?;
             return Ok(vec![one]);
         }
-        let listed = limited(semaphore, deadline, || {
+        let call = reads.call(spec, None, true);
+        let listed = limited(reads.semaphore, reads.deadline, || async {
             self.vault
-                .versions(vault, identity, spec.object_type, &spec.name)
+                .versions(&reads.url, &reads.reader, spec.object_type, &spec.name)
+                .await
+                .map_err(|e| call.error(e))
         })
         .await?;
-        let versions = select_history(vault, spec, listed)?;
+        let versions = select_history(reads.vault, spec, listed)?;
         try_join_all(
             versions
                 .iter()
-                .map(|v| self.fetch_version(vault, identity, spec, Some(v), semaphore, deadline)),
+                .map(|v| self.fetch_version(reads, spec, Some(v))),
         )
         .await
     }
 
     async fn fetch_version(
         &self,
-        vault: &Vault,
-        identity: &Identity,
+        reads: &Reads<'_>,
         spec: &ObjectSpec,
         version: Option<&str>,
-        semaphore: &Semaphore,
-        deadline: Instant,
     ) -> Result<Fetched, Error> {
-        let name = spec.name.as_str();
+        let (url, reader, name) = (reads.url.as_str(), &reads.reader, spec.name.as_str());
+        let call = reads.call(spec, version, false);
+        let (semaphore, deadline) = (reads.semaphore, reads.deadline);
         match spec.object_type {
-            ObjectType::Secret => limited(semaphore, deadline, || {
-                self.vault.secret(vault, identity, name, version)
+            ObjectType::Secret => limited(semaphore, deadline, || async {
+                self.vault
+                    .secret(url, reader, name, version)
+                    .await
+                    .map_err(|e| call.error(e))
             })
             .await
             .map(Fetched::Secret),
-            ObjectType::Key => limited(semaphore, deadline, || {
-                self.vault.key(vault, identity, name, version)
+            ObjectType::Key => limited(semaphore, deadline, || async {
+                self.vault
+                    .key(url, reader, name, version)
+                    .await
+                    .map_err(|e| call.error(e))
             })
             .await
             .map(Fetched::Key),
-            ObjectType::Cert => limited(semaphore, deadline, || {
-                self.vault.certificate(vault, identity, name, version)
+            ObjectType::Cert => limited(semaphore, deadline, || async {
+                self.vault
+                    .certificate(url, reader, name, version)
+                    .await
+                    .map_err(|e| call.error(e))
             })
             .await
             .map(Fetched::Cert),
@@ -332,7 +375,7 @@ pub fn assemble(
             };
             let contents = match version {
                 Fetched::Secret(secret) => secret_file(spec, secret)?,
-                Fetched::Key(jwk) => key_file(&spec.name, jwk)?,
+                Fetched::Key(key) => key_file(&spec.name, &key.key)?,
                 Fetched::Cert(cert) => cert_file(&spec.name, cert)?,
             };
             response.files.push(File {

@@ -5,13 +5,15 @@ use std::time::{Duration, SystemTime};
 
 use azure_wi_core::AzureCloud;
 
+use azure_wi_auth::{SecretProperties, SecretValue};
+
 use super::*;
 use crate::{
     attributes::PodInfo,
     identity::{ServiceAccountToken, tests::jwt},
     mode::FileMode,
     objects::{Encoding, Format},
-    vault::SecretValue,
+    plan::PlannedObject,
 };
 
 fn vault() -> Vault {
@@ -138,11 +140,12 @@ fn plan(objects: Vec<(ObjectSpec, &str, u32)>) -> MountPlan {
 }
 
 fn secret(name: &str, version: &str, value: &str) -> Fetched {
-    Fetched::Secret(FetchedSecret {
-        id: format!("https://kv1.vault.azure.net/secrets/{name}/{version}"),
-        value: SecretValue::new(value.into()),
-        content_type: None,
-        kid: None,
+    Fetched::Secret(Secret {
+        properties: SecretProperties::from_id(&format!(
+            "https://kv1.vault.azure.net/secrets/{name}/{version}"
+        ))
+        .unwrap(),
+        value: SecretValue::new(value),
     })
 }
 

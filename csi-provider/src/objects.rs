@@ -7,58 +7,24 @@
 //! Every field is read as its scalar text, so `filePermission: 0755`
 //! written unquoted keeps its leading zero.
 
-use std::{collections::BTreeMap, fmt};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::{Error, mode::FileMode};
 
 /// The kind of Key Vault object, which decides the API called and what the
-/// file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ObjectType {
-    /// A secret's value (or a certificate with its private key).
-    Secret,
-    /// A key's public part, as PEM.
-    Key,
-    /// A certificate without its private key, as PEM.
-    Cert,
-}
+/// file holds: `azure-wi-auth`'s, whose names (`secret`, `key`, `cert`)
+/// are the `objectType` values.
+pub use azure_wi_auth::delivery::ObjectKind as ObjectType;
 
-impl ObjectType {
-    /// The `objectType` value, also the first segment of object version ids.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Secret => "secret",
-            Self::Key => "key",
-            Self::Cert => "cert",
-        }
-    }
-
-    /// The Key Vault data-plane role that lets an identity read this type.
-    #[must_use]
-    pub fn reader_role(self) -> &'static str {
-        match self {
-            Self::Secret => "Key Vault Secrets User",
-            Self::Key => "Key Vault Crypto User",
-            Self::Cert => "Key Vault Certificate User",
-        }
-    }
-
-    fn parse(value: &str) -> Option<Self> {
-        match value {
-            "secret" => Some(Self::Secret),
-            "key" => Some(Self::Key),
-            "cert" => Some(Self::Cert),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for ObjectType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// The `objectType` value's kind; `None` for anything else, case included.
+fn parse_object_type(value: &str) -> Option<ObjectType> {
+    match value {
+        "secret" => Some(ObjectType::Secret),
+        "key" => Some(ObjectType::Key),
+        "cert" => Some(ObjectType::Cert),
+        _ => None,
     }
 }
 
@@ -233,7 +199,7 @@ fn parse_object(index: usize, text: &str) -> Result<ObjectSpec, Error> {
         ));
     }
     let type_text = get("objectType").unwrap_or("");
-    let object_type = ObjectType::parse(type_text).ok_or_else(|| Error::UnknownObjectType {
+    let object_type = parse_object_type(type_text).ok_or_else(|| Error::UnknownObjectType {
         index,
         name: name.clone(),
         value: type_text.to_owned(),

@@ -157,7 +157,7 @@ async fn pods_mount_secrets_keys_and_certificates_with_one_exchange_per_service_
         .unwrap_err();
     assert!(
         matches!(&error, Error::FederatedCredentialMismatch { code, .. }
-            if ["AADSTS70021", "AADSTS700213"].contains(&code.as_str())),
+            if [70021, 700_213].contains(code)),
         "{error:?}"
     );
     let text = error.to_string();
@@ -166,6 +166,29 @@ async fn pods_mount_secrets_keys_and_certificates_with_one_exchange_per_service_
         "{text}"
     );
     assert!(text.contains(&emulator.issuer()), "{text}");
+    // azure-wi-auth's diagnosis follows: which claim to compare first,
+    // with the token's issuer, subject and audience quoted.
+    let Error::FederatedCredentialMismatch { diagnosis, .. } = &error else {
+        unreachable!("matched above");
+    };
+    assert!(
+        text.ends_with(&format!("\ndiagnosis: {diagnosis}")),
+        "{text}"
+    );
+    assert!(
+        diagnosis.contains("subject is 'system:serviceaccount:team-b:billing'")
+            && diagnosis.contains(&format!(
+                "audience is '{}'",
+                azure_wi_core::names::DEFAULT_AUDIENCE
+            )),
+        "{diagnosis}"
+    );
+    if text.starts_with("AADSTS700213") {
+        assert!(
+            diagnosis.contains("compare the subject first"),
+            "{diagnosis}"
+        );
+    }
     assert_eq!(error.code(), tonic::Code::PermissionDenied);
     assert_eq!(emulator.counters().tokens_issued(), 1);
 }

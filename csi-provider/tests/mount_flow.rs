@@ -8,12 +8,12 @@ mod common;
 
 use std::time::Duration;
 
+use azure_wi_auth::{EcCurve, JsonWebKey};
 use azure_wi_csi_provider::{
     Error,
     mount::{MountOptions, Mounter},
     objects::ObjectType,
     proto::MountResponse,
-    vault::JsonWebKey,
 };
 use base64::Engine;
 use common::*;
@@ -43,13 +43,10 @@ fn versions(response: &MountResponse) -> Vec<(&str, &str)> {
 fn ec_key() -> (JsonWebKey, String) {
     let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let raw = pair.public_key_raw();
-    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    let jwk = JsonWebKey {
-        kty: "EC".into(),
-        crv: Some("P-256".into()),
-        x: Some(b64(&raw[1..33])),
-        y: Some(b64(&raw[33..])),
-        ..Default::default()
+    let jwk = JsonWebKey::Ec {
+        crv: EcCurve::P256,
+        x: raw[1..33].to_vec(),
+        y: raw[33..].to_vec(),
     };
     (jwk, pair.public_key_pem())
 }
