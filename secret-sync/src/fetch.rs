@@ -1,11 +1,21 @@
 //! The Key Vault reads of one sync: each `data` and `dataFrom` reference,
-//! within the vault's request budget, as the store's identity. Listings for
-//! `dataFrom.find` are shared by every ExternalSecret of that store and
-//! identity for as long as the asking ExternalSecret's refresh interval,
-//! so a store is listed once per refresh, not once per ExternalSecret.
+//! within the vault's request budget, as the store's identity, through
+//! `azure-wi-auth`'s Key Vault contract ([`VaultObjects`]), whose
+//! classified [`VaultError`] decides what the controller does.
+//!
+//! `dataFrom.find` is what exists in the vault now, as ESO's is: a listing
+//! serves the sync it was made for and, to spare the vault when many
+//! ExternalSecrets of one store sync together, other syncs of that store
+//! and identity for [`LISTING_REUSE`] at most. A listing can still be
+//! behind the vault (a secret deleted since), so a 404 on a secret a
+//! listing named is never taken as "the remote is gone": the vault is
+//! listed afresh and the find is what that listing names. A secret that
+//! is gone is then simply not part of the result; only a reference the
+//! user wrote (`data`, `dataFrom.extract`) that 404s is reported gone,
+//! for `deletionPolicy` to decide.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
@@ -14,10 +24,9 @@ use std::{
 };
 
 use azure_wi_auth::{
-    Assertion, FederatedIdentity, RetryPolicy, SecretClient, WorkloadIdentityCredential,
-    WorkloadVaults,
+    Assertion, FederatedIdentity, RetryPolicy, WorkloadIdentityCredential, WorkloadVaults,
+    delivery::{ReadAs, VaultError, VaultObjects},
 };
-use futures::TryStreamExt as _;
 
 use crate::{
     budget::Budget,
@@ -29,17 +38,29 @@ use crate::{
     tokens::IssuedToken,
 };
 
+/// How long a listing of a vault's secrets may serve syncs other than the
+/// one it was made for (of the same store and identity, and never longer
+/// than the asking ExternalSecret's refresh interval). ExternalSecrets of
+/// a store tend to sync in bursts (at start-up, after the store changes,
+/// when their refreshes share a slot), which a few seconds cover, while no
+/// listing is trusted long after it was made. A secret deleted within the
+/// window costs a fresh listing, not the user's Secret.
+pub const LISTING_REUSE: Duration = Duration::from_secs(5);
+
 /// Why a sync's reads failed.
 #[derive(Debug, Clone)]
 pub enum FetchError {
     /// Wait this long before reading from this vault again (the budget is
     /// spent, or Key Vault asked with `Retry-After`).
     Throttled(Duration),
-    /// The remote object does not exist (`deletionPolicy` decides).
+    /// A remote object the ExternalSecret names (`data`,
+    /// `dataFrom.extract`) does not exist: `deletionPolicy` decides. Never
+    /// for `dataFrom.find`, whose result is what exists.
     NotFound(String),
-    /// Anything else, as a sentence for the condition: Entra's refusal
-    /// with its diagnosis, a 403 with the role to grant, a network error.
-    Failed(String),
+    /// Anything else, classified; its message is the condition's: Entra's
+    /// refusal with its diagnosis, a 403 with the role to grant, a network
+    /// error.
+    Failed(VaultError),
 }
 
 /// Whose token a read uses.
@@ -62,21 +83,18 @@ type Listing = Arc<tokio::sync::Mutex<Option<(Instant, Arc<Vec<Listed>>)>>>;
 /// Reads for every ExternalSecret, sharing credentials, budgets and
 /// listings.
 #[derive(Debug)]
-pub struct Reader {
-    vaults: WorkloadVaults,
-    own: Option<WorkloadIdentityCredential>,
-    own_clients: Mutex<HashMap<String, SecretClient>>,
-    http: Option<reqwest::Client>,
+pub struct Reader<V = WorkloadVaults> {
+    vault: V,
     budget: Budget,
     listings: Mutex<HashMap<(String, String), Listing>>,
     requests: AtomicU64,
     throttled: AtomicU64,
 }
 
-impl Reader {
+impl Reader<WorkloadVaults> {
     /// `vaults` for referenced ServiceAccounts, `own` for stores without
     /// one (`None` when the controller's pod has no workload identity),
-    /// `http` to reach Key Vault as `own` (the default transport when
+    /// `http` to reach Key Vault as `own` (the credential's transport when
     /// `None`), at most `per_window` requests per vault per 10 s.
     #[must_use]
     pub fn new(
@@ -85,13 +103,24 @@ impl Reader {
         http: Option<reqwest::Client>,
         per_window: u32,
     ) -> Self {
+        // One attempt per Key Vault request: throttling is the budget's to
+        // wait out, by requeueing, never by a sleeping reconcile.
+        let vaults = vaults.with_retry_policy(RetryPolicy::once());
+        let vaults = match own {
+            Some(own) => vaults.with_own_identity(own, http),
+            None => vaults,
+        };
+        Self::from_vault(vaults, per_window)
+    }
+}
+
+impl<V: VaultObjects> Reader<V> {
+    /// Reading from `vault`, at most `per_window` requests per vault per
+    /// 10 s.
+    #[must_use]
+    pub fn from_vault(vault: V, per_window: u32) -> Self {
         Self {
-            // One attempt per Key Vault request: throttling is the budget's
-            // to wait out, by requeueing, never by a sleeping reconcile.
-            vaults: vaults.with_retry_policy(RetryPolicy::once()),
-            own,
-            own_clients: Mutex::default(),
-            http,
+            vault,
             budget: Budget::new(per_window),
             listings: Mutex::default(),
             requests: AtomicU64::new(0),
@@ -111,48 +140,11 @@ impl Reader {
         self.throttled.load(Ordering::Relaxed)
     }
 
-    fn client(&self, store: &AzureStore, caller: Caller<'_>) -> Result<SecretClient, FetchError> {
-        let failed = |e: azure_wi_auth::Error| FetchError::Failed(e.to_string());
-        match caller {
-            Caller::Workload(identity, token) => {
-                let assertion = Assertion::new(token.expose().to_owned()).map_err(failed)?;
-                let workload =
-                    FederatedIdentity::new(identity.tenant_id.clone(), identity.client_id.clone());
-                self.vaults
-                    .client(identity.cloud, &store.vault_url, workload, assertion)
-                    .map_err(failed)
-            }
-            Caller::Controller => {
-                let Some(own) = &self.own else {
-                    return Err(FetchError::Failed(format!(
-                        "the store has no serviceAccountRef, so the controller's own workload identity is used, but its pod has none: missing environment variables. {}, {} and {} must be set (label the controller's pod {}: \"true\" for the webhook), or set serviceAccountRef",
-                        azure_wi_core::names::CLIENT_ID_ENV,
-                        azure_wi_core::names::TENANT_ID_ENV,
-                        azure_wi_core::names::FEDERATED_TOKEN_FILE_ENV,
-                        azure_wi_core::names::USE_LABEL,
-                    )));
-                };
-                let mut clients = self
-                    .own_clients
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                if let Some(client) = clients.get(&store.vault_url) {
-                    return Ok(client.clone());
-                }
-                let mut builder = SecretClient::builder(&store.vault_url, own.clone())
-                    .with_retry_policy(RetryPolicy::once());
-                if let Some(http) = &self.http {
-                    builder = builder.with_http_client(http.clone());
-                }
-                let client = builder.build().map_err(failed)?;
-                clients.insert(store.vault_url.clone(), client.clone());
-                Ok(client)
-            }
-        }
-    }
-
     /// Spends `n` requests of the vault's budget.
     fn spend(&self, store: &AzureStore, n: usize) -> Result<(), FetchError> {
+        if n == 0 {
+            return Ok(());
+        }
         let n = u32::try_from(n).unwrap_or(u32::MAX);
         self.budget
             .take(&store.vault_url, n, Instant::now())
@@ -161,24 +153,17 @@ impl Reader {
         Ok(())
     }
 
-    /// The error of a Key Vault answer: throttling pauses the vault.
-    fn error(&self, store: &AzureStore, what: &str, error: azure_wi_auth::Error) -> FetchError {
-        use azure_wi_auth::Error as Auth;
+    /// What the controller does about a failure: throttling pauses the
+    /// vault; everything else is the condition's message.
+    fn error(&self, store: &AzureStore, error: VaultError) -> FetchError {
         match error {
-            Auth::SecretNotFound { .. }
-            | Auth::KeyNotFound { .. }
-            | Auth::CertificateNotFound { .. } => FetchError::NotFound(what.to_owned()),
-            Auth::KeyVault {
-                status: 429 | 503,
-                retry_after,
-                ..
-            } => {
+            VaultError::Throttled { retry_after, .. } => {
                 self.throttled.fetch_add(1, Ordering::Relaxed);
-                let wait = retry_after.unwrap_or(Duration::from_secs(10));
-                self.budget.pause(&store.vault_url, wait, Instant::now());
-                FetchError::Throttled(wait)
+                self.budget
+                    .pause(&store.vault_url, retry_after, Instant::now());
+                FetchError::Throttled(retry_after)
             }
-            other => FetchError::Failed(other.to_string()),
+            other => FetchError::Failed(other),
         }
     }
 
@@ -193,27 +178,13 @@ impl Reader {
         caller: Caller<'_>,
         plan: &SyncPlan,
     ) -> Result<Fetched, FetchError> {
-        let client = self.client(store, caller)?;
-        let result = self.fetch_with(&client, store, caller, plan).await;
-        if let Caller::Workload(..) = caller {
-            self.vaults.remember(&client);
-        }
-        result
-    }
-
-    async fn fetch_with(
-        &self,
-        client: &SecretClient,
-        store: &AzureStore,
-        caller: Caller<'_>,
-        plan: &SyncPlan,
-    ) -> Result<Fetched, FetchError> {
+        let reader = read_as(caller)?;
         self.spend(store, plan.reads.len() + plan.extracts.len())?;
         let reads = futures::future::try_join_all(
             plan.reads
                 .iter()
                 .chain(&plan.extracts)
-                .map(|read| self.read(client, store, read)),
+                .map(|read| self.read(store, &reader, read)),
         )
         .await?;
         let (reads, extracts) = {
@@ -221,31 +192,11 @@ impl Reader {
             let extracts = all.split_off(plan.reads.len());
             (all, extracts)
         };
-        let mut finds = Vec::with_capacity(plan.finds.len());
-        if !plan.finds.is_empty() {
-            let max_age = plan.refresh.unwrap_or(Duration::MAX);
-            let listed = self.listing(client, store, caller, max_age).await?;
-            for find in &plan.finds {
-                let names: Vec<&str> = listed
-                    .iter()
-                    .filter(|item| find.matches(&item.name, &item.tags))
-                    .map(|item| item.name.as_str())
-                    .collect();
-                self.spend(store, names.len())?;
-                let values = futures::future::try_join_all(names.iter().map(|name| async move {
-                    let secret = client
-                        .get_secret(name)
-                        .await
-                        .map_err(|e| self.error(store, name, e))?;
-                    Ok::<_, FetchError>((
-                        (*name).to_owned(),
-                        secret.value.expose().as_bytes().to_vec(),
-                    ))
-                }))
-                .await?;
-                finds.push(values.into_iter().collect());
-            }
-        }
+        let finds = if plan.finds.is_empty() {
+            Vec::new()
+        } else {
+            self.finds(store, caller, &reader, plan).await?
+        };
         Ok(Fetched {
             reads,
             extracts,
@@ -255,50 +206,103 @@ impl Reader {
 
     async fn read(
         &self,
-        client: &SecretClient,
         store: &AzureStore,
+        reader: &ReadAs,
         read: &Read,
     ) -> Result<Vec<u8>, FetchError> {
-        let name = read.remote.name.as_str();
+        let (vault, name) = (store.vault_url.as_str(), read.remote.name.as_str());
         let version = read.version.as_deref();
-        let failed = |e| self.error(store, &read.key, e);
-        match read.remote.kind {
-            ObjectKind::Secret => {
-                let secret = match version {
-                    Some(v) => client.get_secret_version(name, v).await,
-                    None => client.get_secret(name).await,
-                }
-                .map_err(failed)?;
-                Ok(secret.value.expose().as_bytes().to_vec())
-            }
-            ObjectKind::Cert => {
-                let certificates = client.certificate_client();
-                let certificate = match version {
-                    Some(v) => certificates.get_certificate_version(name, v).await,
-                    None => certificates.get_certificate(name).await,
-                }
-                .map_err(failed)?;
-                Ok(certificate.cer)
-            }
-            ObjectKind::Key => {
-                let keys = client.key_client();
-                let key = match version {
-                    Some(v) => keys.get_key_version(name, v).await,
-                    None => keys.get_key(name).await,
-                }
-                .map_err(failed)?;
-                Ok(jwk_json(&key.properties.id, &key.key, &key.key_ops).into_bytes())
-            }
-        }
+        let value = match read.remote.kind {
+            ObjectKind::Secret => self
+                .vault
+                .secret(vault, reader, name, version)
+                .await
+                .map(|secret| secret.value.expose().as_bytes().to_vec()),
+            ObjectKind::Cert => self
+                .vault
+                .certificate(vault, reader, name, version)
+                .await
+                .map(|certificate| certificate.cer),
+            ObjectKind::Key => self
+                .vault
+                .key(vault, reader, name, version)
+                .await
+                .map(|key| jwk_json(&key.properties.id, &key.key, &key.key_ops).into_bytes()),
+        };
+        value.map_err(|e| match e {
+            VaultError::NotFound { .. } => FetchError::NotFound(read.key.clone()),
+            other => self.error(store, other),
+        })
     }
 
-    /// The store's enabled secrets, listed at most once per `max_age` for
-    /// this identity.
-    async fn listing(
+    /// Each `dataFrom.find`'s secrets by name: what a listing names, read;
+    /// when a read finds a listed secret gone, what a fresh listing names.
+    async fn finds(
         &self,
-        client: &SecretClient,
         store: &AzureStore,
         caller: Caller<'_>,
+        reader: &ReadAs,
+        plan: &SyncPlan,
+    ) -> Result<Vec<BTreeMap<String, Vec<u8>>>, FetchError> {
+        let max_age = plan.refresh.map_or(LISTING_REUSE, |r| r.min(LISTING_REUSE));
+        let mut listed = self.listing(store, caller, reader, max_age).await?;
+        let mut values: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let mut relisted = false;
+        loop {
+            let unread: Vec<String> = matching(plan, &listed)
+                .into_iter()
+                .filter(|name| !values.contains_key(*name))
+                .map(str::to_owned)
+                .collect();
+            self.spend(store, unread.len())?;
+            let answers = futures::future::join_all(
+                unread
+                    .iter()
+                    .map(|name| self.vault.secret(&store.vault_url, reader, name, None)),
+            )
+            .await;
+            let mut gone = None;
+            for (name, answer) in unread.into_iter().zip(answers) {
+                match answer {
+                    Ok(secret) => {
+                        values.insert(name, secret.value.expose().as_bytes().to_vec());
+                    }
+                    Err(missing @ VaultError::NotFound { .. }) => gone = Some(missing),
+                    Err(other) => return Err(self.error(store, other)),
+                }
+            }
+            match gone {
+                None => break,
+                // Listed afresh and still not readable: the vault is not
+                // consistent yet. Retry the sync later; deleting the
+                // user's Secret on it would be a guess.
+                Some(missing) if relisted => return Err(FetchError::Failed(missing)),
+                Some(_) => {
+                    relisted = true;
+                    listed = self.listing(store, caller, reader, Duration::ZERO).await?;
+                }
+            }
+        }
+        Ok(plan
+            .finds
+            .iter()
+            .map(|find| {
+                listed
+                    .iter()
+                    .filter(|item| find.matches(&item.name, &item.tags))
+                    .filter_map(|item| Some((item.name.clone(), values.get(&item.name)?.clone())))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The store's enabled secrets, listed for this sync unless a listing
+    /// for this identity is younger than `max_age`.
+    async fn listing(
+        &self,
+        store: &AzureStore,
+        caller: Caller<'_>,
+        reader: &ReadAs,
         max_age: Duration,
     ) -> Result<Arc<Vec<Listed>>, FetchError> {
         let who = match caller {
@@ -325,18 +329,216 @@ impl Reader {
             return Ok(Arc::clone(listed));
         }
         self.spend(store, 1)?;
-        let listed: Vec<Listed> = client
-            .list_secret_properties()
-            .try_filter(|p| futures::future::ready(p.enabled))
-            .map_ok(|p| Listed {
+        let listed: Vec<Listed> = self
+            .vault
+            .secrets(&store.vault_url, reader)
+            .await
+            .map_err(|e| self.error(store, e))?
+            .into_iter()
+            .filter(|p| p.enabled)
+            .map(|p| Listed {
                 name: p.name,
                 tags: p.tags,
             })
-            .try_collect()
-            .await
-            .map_err(|e| self.error(store, "the secret listing", e))?;
+            .collect();
         let listed = Arc::new(listed);
         *slot = Some((Instant::now(), Arc::clone(&listed)));
         Ok(listed)
+    }
+}
+
+/// The names of `listed` any of `plan`'s finds matches.
+fn matching<'a>(plan: &SyncPlan, listed: &'a [Listed]) -> BTreeSet<&'a str> {
+    listed
+        .iter()
+        .filter(|item| plan.finds.iter().any(|f| f.matches(&item.name, &item.tags)))
+        .map(|item| item.name.as_str())
+        .collect()
+}
+
+/// Who `caller` reads as in `azure-wi-auth`'s terms.
+fn read_as(caller: Caller<'_>) -> Result<ReadAs, FetchError> {
+    match caller {
+        Caller::Workload(identity, token) => {
+            let token = Assertion::new(token.expose().to_owned())
+                .map_err(|e| FetchError::Failed(e.into()))?;
+            Ok(ReadAs::workload(
+                FederatedIdentity::new(identity.tenant_id.clone(), identity.client_id.clone()),
+                identity.cloud,
+                token,
+            ))
+        }
+        Caller::Controller => Ok(ReadAs::Own),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use azure_wi_auth::delivery::{
+        ObjectKind as Kind,
+        memory::{Fault, MemoryVault},
+    };
+
+    use super::*;
+    use crate::{api::ExternalSecret, plan::plan};
+
+    const VAULT: &str = "https://kv1.vault.azure.net";
+
+    fn store() -> AzureStore {
+        AzureStore {
+            vault_url: VAULT.to_owned(),
+            cloud: azure_wi_core::AzureCloud::Public,
+            tenant_id: None,
+            service_account: None,
+            cluster: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The plan of an ExternalSecret with `deletionPolicy: Delete`,
+    /// `refreshInterval` and this `spec` tail.
+    fn sync_plan(refresh: &str, tail: &str) -> SyncPlan {
+        let es: ExternalSecret = yaml_serde::from_str(&format!(
+            r"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: app, namespace: team-a}}
+spec:
+  refreshInterval: {refresh}
+  secretStoreRef: {{name: store}}
+  target: {{name: app, deletionPolicy: Delete}}
+{tail}"
+        ))
+        .unwrap();
+        plan(&es).unwrap()
+    }
+
+    fn find(refresh: &str) -> SyncPlan {
+        sync_plan(
+            refresh,
+            r#"  dataFrom:
+  - find: {name: {regexp: "^db-"}}
+"#,
+        )
+    }
+
+    fn names(fetched: &Fetched) -> Vec<&str> {
+        fetched.finds[0].keys().map(String::as_str).collect()
+    }
+
+    #[tokio::test]
+    async fn a_secret_deleted_between_the_listing_and_its_read_is_left_out_not_reported_gone() {
+        let vault = MemoryVault::default();
+        vault.put_secret("db-password", "v1", "p");
+        vault.put_secret("db-user", "v1", "u");
+        vault.after_listing(|vault| vault.delete(Kind::Secret, "db-user"));
+        let reader = Reader::from_vault(vault.clone(), 3000);
+
+        let fetched = reader
+            .fetch(&store(), Caller::Controller, &find("1h"))
+            .await
+            .unwrap();
+
+        assert_eq!(names(&fetched), ["db-password"], "what exists now");
+        assert_eq!(fetched.finds[0]["db-password"], b"p");
+        assert_eq!(vault.listings(), 2, "the 404 made a fresh listing");
+        // A listing, two reads, a fresh listing; db-password was read once.
+        assert_eq!(vault.calls(), 4);
+        assert_eq!(reader.requests(), 4, "the budget counts what was sent");
+    }
+
+    #[tokio::test]
+    async fn a_secret_the_fresh_listing_still_names_but_cannot_be_read_fails_the_sync() {
+        let vault = MemoryVault::default();
+        vault.put_secret("db-password", "v1", "p");
+        vault.fail("db-password", Fault::NotFound(2));
+        let reader = Reader::from_vault(vault.clone(), 3000);
+
+        let error = reader
+            .fetch(&store(), Caller::Controller, &find("0"))
+            .await
+            .unwrap_err();
+
+        assert!(
+            matches!(&error, FetchError::Failed(VaultError::NotFound { name, .. }) if name == "db-password"),
+            "never NotFound, which deletes the Secret: {error:?}"
+        );
+        assert_eq!(vault.listings(), 2);
+        // The next sync reads it.
+        let fetched = reader
+            .fetch(&store(), Caller::Controller, &find("0"))
+            .await
+            .unwrap();
+        assert_eq!(names(&fetched), ["db-password"]);
+    }
+
+    #[tokio::test]
+    async fn a_named_reference_that_is_gone_is_reported_gone() {
+        let vault = MemoryVault::default();
+        let reader = Reader::from_vault(vault.clone(), 3000);
+        let plan = sync_plan(
+            "1h",
+            r"  data:
+  - secretKey: password
+    remoteRef: {key: secret/db-password}
+",
+        );
+        let error = reader
+            .fetch(&store(), Caller::Controller, &plan)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, FetchError::NotFound(key) if key == "secret/db-password"),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_listing_serves_other_syncs_for_a_few_seconds_only_even_without_refresh() {
+        let vault = MemoryVault::default();
+        vault.put_secret("db-password", "v1", "p");
+        let reader = Reader::from_vault(vault.clone(), 3000);
+        // refreshInterval: 0 used to keep its listing for ever.
+        for _ in 0..3 {
+            reader
+                .fetch(&store(), Caller::Controller, &find("0"))
+                .await
+                .unwrap();
+        }
+        assert_eq!(vault.listings(), 1, "a burst of syncs shares one listing");
+
+        vault.put_secret("db-new", "v1", "n");
+        tokio::time::sleep(LISTING_REUSE + Duration::from_millis(100)).await;
+        let fetched = reader
+            .fetch(&store(), Caller::Controller, &find("0"))
+            .await
+            .unwrap();
+        assert_eq!(vault.listings(), 2);
+        assert_eq!(names(&fetched), ["db-new", "db-password"]);
+    }
+
+    #[tokio::test]
+    async fn throttling_pauses_the_vault_for_what_key_vault_asked() {
+        let vault = MemoryVault::default();
+        vault.put_secret("db-password", "v1", "p");
+        vault.fail("db-password", Fault::Throttle(Duration::from_secs(7), 1));
+        let reader = Reader::from_vault(vault.clone(), 3000);
+        let error = reader
+            .fetch(&store(), Caller::Controller, &find("1h"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, FetchError::Throttled(wait) if wait == Duration::from_secs(7)),
+            "{error:?}"
+        );
+        assert_eq!(reader.throttled(), 1);
+        let paused = reader
+            .fetch(&store(), Caller::Controller, &find("1h"))
+            .await
+            .unwrap_err();
+        assert!(matches!(paused, FetchError::Throttled(_)), "{paused:?}");
+        assert_eq!(vault.calls(), 2, "nothing sent while paused");
     }
 }

@@ -11,16 +11,10 @@ use serde_json::Value;
 
 use crate::{Error, api::DecodingStrategy};
 
-/// The kind of Key Vault object a key names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ObjectKind {
-    /// `secret/<name>` or a bare `<name>`.
-    Secret,
-    /// `cert/<name>`: the certificate's DER.
-    Cert,
-    /// `key/<name>`: the public key as a JWK.
-    Key,
-}
+/// The kind of Key Vault object a key names: `azure-wi-auth`'s, whose
+/// names are ESO's prefixes (`secret/<name>` or a bare `<name>`, `cert/`
+/// for the certificate's DER, `key/` for the public key as a JWK).
+pub use azure_wi_auth::delivery::ObjectKind;
 
 /// A parsed `remoteRef.key`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

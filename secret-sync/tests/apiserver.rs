@@ -692,3 +692,224 @@ spec:
 "#
     )
 }
+
+/// Key Vault for the controller, with one secret that disappears between
+/// a listing and its read: once armed, the next read of `victim` answers
+/// Key Vault's 404 (`SecretNotFound`) and from then on the secret is
+/// deleted (reads 404, listings leave it out), as when someone deletes it
+/// in the portal after the controller listed the vault. Everything else
+/// goes to the emulator.
+#[derive(Debug)]
+struct DeletedBetweenListAndRead {
+    emulator: azure_wi_auth::transport::ReqwestTransport,
+    victim: &'static str,
+    armed: std::sync::atomic::AtomicBool,
+    deleted: std::sync::atomic::AtomicBool,
+    not_found_served: std::sync::atomic::AtomicUsize,
+    listings_after: std::sync::atomic::AtomicUsize,
+}
+
+/// The controller's handle on [`DeletedBetweenListAndRead`].
+#[derive(Debug, Clone)]
+struct Deleting(Arc<DeletedBetweenListAndRead>);
+
+impl azure_wi_auth::transport::Transport for Deleting {
+    fn send(
+        &self,
+        request: azure_wi_auth::transport::HttpRequest,
+    ) -> futures::future::BoxFuture<'_, Result<azure_wi_auth::transport::HttpResponse, String>>
+    {
+        use std::sync::atomic::Ordering::SeqCst;
+        let state = &self.0;
+        Box::pin(async move {
+            let path = request.url.path().trim_end_matches('/').to_owned();
+            let reads_victim = path == format!("/secrets/{}", state.victim)
+                || path.starts_with(&format!("/secrets/{}/", state.victim));
+            if reads_victim && (state.deleted.load(SeqCst) || state.armed.swap(false, SeqCst)) {
+                state.deleted.store(true, SeqCst);
+                state.not_found_served.fetch_add(1, SeqCst);
+                let body = json!({"error": {"code": "SecretNotFound", "message": format!(
+                    "A secret with (name/id) {} was not found in this key vault.", state.victim)}});
+                return Ok(azure_wi_auth::transport::HttpResponse {
+                    status: 404,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: body.to_string().into_bytes(),
+                });
+            }
+            let mut response = state.emulator.send(request).await?;
+            if path == "/secrets" && response.status == 200 && state.deleted.load(SeqCst) {
+                state.listings_after.fetch_add(1, SeqCst);
+                let mut page: Value = serde_json::from_slice(&response.body).unwrap();
+                let suffix = format!("/secrets/{}", state.victim);
+                page["value"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|item| !item["id"].as_str().unwrap().ends_with(&suffix));
+                response.body = page.to_string().into_bytes();
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// A `dataFrom.find` whose listing names a secret deleted before its read:
+/// under `deletionPolicy: Delete` the user's Secret must not be deleted
+/// (the listing was stale, the remote is not gone); the sync lists afresh
+/// and writes what exists now.
+#[tokio::test]
+async fn a_secret_deleted_between_the_listing_and_its_read_never_deletes_the_users_secret() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let plane = ControlPlane::start().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let emulator = Emulator::start(config(&plane)).await.unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for definition in crd::all() {
+        crds.create(&PostParams::default(), &definition)
+            .await
+            .unwrap();
+    }
+    for definition in crd::all() {
+        let name = definition.name_any();
+        eventually(Duration::from_secs(20), &format!("CRD {name}"), || async {
+            let got = crds.get(&name).await.ok()?;
+            got.status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+                .then_some(())
+        })
+        .await;
+    }
+
+    let vault = Deleting(Arc::new(DeletedBetweenListAndRead {
+        emulator: azure_wi_auth::transport::ReqwestTransport::new(emulator.client().unwrap()),
+        victim: "client-secret",
+        armed: false.into(),
+        deleted: false.into(),
+        not_found_served: 0.into(),
+        listings_after: 0.into(),
+    }));
+    let reader = Reader::new(
+        WorkloadVaults::with_http_client(emulator.client().unwrap())
+            .unwrap()
+            .with_key_vault_transport(vault.clone()),
+        None,
+        Some(emulator.client().unwrap()),
+        3000,
+    );
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        reader,
+        Some(DEMO_TENANT.to_owned()),
+    ));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (synced, _) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone(), synced));
+
+    namespace(&client, "sync").await;
+    apply(
+        &client,
+        "sync",
+        &format!(
+            r#"{}---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: kv1, namespace: sync}}
+spec:
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      tenantId: {DEMO_TENANT}
+      vaultUrl: https://kv1.vault.azure.net
+      serviceAccountRef: {{name: sync-sa}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: found, namespace: sync}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {{name: kv1, kind: SecretStore}}
+  target: {{name: found, creationPolicy: Owner, deletionPolicy: Delete}}
+  dataFrom:
+  - find: {{name: {{regexp: "^(api-key|client-secret)$"}}}}
+"#,
+            service_account("sync", "sync-sa", DEMO_CLIENT_ID)
+        ),
+    )
+    .await;
+    let both = BTreeMap::from([
+        ("api-key".to_owned(), "key-1".to_owned()),
+        ("client-secret".to_owned(), "cs-1".to_owned()),
+    ]);
+    eventually(Duration::from_secs(30), "the first sync", || async {
+        secret_data(&client, "sync", "found")
+            .await
+            .filter(|data| *data == both)
+    })
+    .await;
+    let secrets = Api::<Secret>::namespaced(client.clone(), "sync");
+    let uid = secrets.get("found").await.unwrap().uid();
+
+    // client-secret goes between the next listing (or the one the first
+    // sync made, still shared) and its read; the sync is forced at once.
+    vault.0.armed.store(true, SeqCst);
+    Api::<ExternalSecret>::namespaced(client.clone(), "sync")
+        .patch(
+            "found",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "external-secrets.io/force-sync": "after-the-deletion"}}})),
+        )
+        .await
+        .unwrap();
+
+    let remaining = BTreeMap::from([("api-key".to_owned(), "key-1".to_owned())]);
+    eventually(
+        Duration::from_secs(30),
+        "the Secret to hold what exists now",
+        || async {
+            let Some(data) = secret_data(&client, "sync", "found").await else {
+                panic!(
+                    "the user's Secret was deleted: a stale listing's 404 was taken as the remote being gone"
+                );
+            };
+            (data == remaining).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(vault.0.not_found_served.load(SeqCst), 1, "one read 404'd");
+    assert!(
+        vault.0.listings_after.load(SeqCst) >= 1,
+        "the vault was listed afresh after the 404"
+    );
+    assert_eq!(
+        secrets.get("found").await.unwrap().uid(),
+        uid,
+        "the same Secret, never deleted and recreated"
+    );
+    let (status, _, message) = eventually(
+        Duration::from_secs(10),
+        "Ready=True SecretSynced",
+        || async {
+            ready(&client, "sync", "found")
+                .await
+                .filter(|(_, reason, _)| reason == "SecretSynced")
+        },
+    )
+    .await;
+    assert_eq!(status, "True", "{message}");
+    let deleted_events =
+        Api::<k8s_openapi::api::events::v1::Event>::namespaced(client.clone(), "sync")
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.reason.as_deref() == Some("Deleted"))
+            .count();
+    assert_eq!(deleted_events, 0);
+
+    stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+}
