@@ -128,6 +128,7 @@ const RECONCILE_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A failed reconcile is retried after a delay that doubles with each
 /// failure of that object (ESO's controller-runtime queue does the same).
+#[allow(clippy::needless_pass_by_value)] // kube-rs's error-policy signature
 fn error_policy<K: Resource<DynamicType = ()>>(
     object: Arc<K>,
     error: &ReconcileError,
