@@ -1,6 +1,7 @@
-//! [`AzureKeyVault`]: the [`VaultObjects`] the provider serves mounts with,
-//! `azure-wi-auth`'s [`WorkloadVaults`]; and [`Call`], which turns the
-//! contract's classified [`VaultError`] into the message a user sees.
+//! [`AzureKeyVault`]: the [`VaultObjects`](crate::vault::VaultObjects)
+//! the provider serves mounts with, `azure-wi-auth`'s [`WorkloadVaults`];
+//! and [`Call`], which turns the contract's classified [`VaultError`] into
+//! the message a user sees.
 //!
 //! [`WorkloadVaults`] shares one credential per cloud authority among every
 //! mount: its token cache is keyed by tenant, client id and the
@@ -9,107 +10,21 @@
 //! share a token. It also learns each vault's challenge once for all
 //! mounts.
 
-use azure_wi_auth::{
-    Certificate, Key, RetryPolicy, Secret, SecretProperties, WorkloadVaults,
-    delivery::{ObjectKind, ReadAs, VaultError, VersionInfo},
-};
+use azure_wi_auth::{WorkloadVaults, delivery::VaultError};
 
-use crate::{
-    Error, identity::Identity, objects::ObjectType, parameters::Vault, vault::VaultObjects,
-};
+use crate::{Error, identity::Identity, objects::ObjectType, parameters::Vault};
 
-/// Reads Key Vault objects as each mount's workload identity, one attempt
-/// per call.
+/// Reads Key Vault objects as each mount's workload identity:
+/// `azure-wi-auth`'s [`WorkloadVaults`], one attempt per Key Vault call (the
+/// mount flow waits out throttling and retries server errors itself,
+/// without holding the vault's concurrency permit while it waits, and
+/// within its deadline). [`WorkloadVaults::new`] uses the default
+/// transport (the platform's roots plus `AZURE_WI_EXTRA_CA_FILE`'s,
+/// `HTTPS_PROXY` honoured); [`WorkloadVaults::with_http_client`] sends
+/// every request with a given client, e.g. one that reaches the emulator.
 ///
 /// Cheap to share: the server holds one for all mounts.
-#[derive(Debug)]
-pub struct AzureKeyVault {
-    vaults: WorkloadVaults,
-}
-
-impl AzureKeyVault {
-    /// With the default transport: the platform's roots plus
-    /// `AZURE_WI_EXTRA_CA_FILE`'s, `HTTPS_PROXY` honoured.
-    ///
-    /// # Errors
-    ///
-    /// The transport cannot be built, e.g. `AZURE_WI_EXTRA_CA_FILE` names
-    /// an unusable file.
-    pub fn new() -> Result<Self, azure_wi_auth::Error> {
-        Ok(Self::from(WorkloadVaults::new()?))
-    }
-
-    /// Sending every request (Entra and Key Vault) with `client`, e.g. one
-    /// that reaches the emulator.
-    ///
-    /// # Errors
-    ///
-    /// As [`AzureKeyVault::new`].
-    pub fn with_http_client(client: reqwest::Client) -> Result<Self, azure_wi_auth::Error> {
-        Ok(Self::from(WorkloadVaults::with_http_client(client)?))
-    }
-}
-
-impl From<WorkloadVaults> for AzureKeyVault {
-    /// One attempt per Key Vault call: the mount flow waits out
-    /// throttling and retries server errors itself, without holding the
-    /// vault's concurrency permit while it waits, and within its deadline.
-    fn from(vaults: WorkloadVaults) -> Self {
-        Self {
-            vaults: vaults.with_retry_policy(RetryPolicy::once()),
-        }
-    }
-}
-
-impl VaultObjects for AzureKeyVault {
-    async fn secret(
-        &self,
-        vault: &str,
-        reader: &ReadAs,
-        name: &str,
-        version: Option<&str>,
-    ) -> Result<Secret, VaultError> {
-        self.vaults.secret(vault, reader, name, version).await
-    }
-
-    async fn key(
-        &self,
-        vault: &str,
-        reader: &ReadAs,
-        name: &str,
-        version: Option<&str>,
-    ) -> Result<Key, VaultError> {
-        self.vaults.key(vault, reader, name, version).await
-    }
-
-    async fn certificate(
-        &self,
-        vault: &str,
-        reader: &ReadAs,
-        name: &str,
-        version: Option<&str>,
-    ) -> Result<Certificate, VaultError> {
-        self.vaults.certificate(vault, reader, name, version).await
-    }
-
-    async fn versions(
-        &self,
-        vault: &str,
-        reader: &ReadAs,
-        kind: ObjectKind,
-        name: &str,
-    ) -> Result<Vec<VersionInfo>, VaultError> {
-        self.vaults.versions(vault, reader, kind, name).await
-    }
-
-    async fn secrets(
-        &self,
-        vault: &str,
-        reader: &ReadAs,
-    ) -> Result<Vec<SecretProperties>, VaultError> {
-        self.vaults.secrets(vault, reader).await
-    }
-}
+pub type AzureKeyVault = WorkloadVaults;
 
 /// What a call of the mount flow was about, to name it in errors.
 #[derive(Debug, Clone, Copy)]

@@ -16,12 +16,16 @@
 //!   /secrets-store-csi-driver `provider/v1alpha1/service.proto`).
 //! - [`plan::MountPlan::from_request`]: `attributes` + `permission` → the
 //!   vault, the [`identity::Identity`] (tenant, client id, the pod's token
-//!   for the token-exchange audience as client assertion) and each object
+//!   for the token-exchange audience as client assertion, its claims read
+//!   by `azure-wi-auth` for messages only) and each object
 //!   with its file path and mode, all checked before anything is fetched
 //!   ([`attributes`], [`parameters`], [`objects`], [`paths`], [`mode`]).
-//! - [`vault::VaultObjects`]: the fetch step, a trait the mount flow is
-//!   generic over; [`keyvault::AzureKeyVault`] implements it on
-//!   `azure-wi-auth`'s Key Vault clients.
+//! - [`vault::VaultObjects`]: the fetch step, `azure-wi-auth`'s Key Vault
+//!   contract (shared with secret-sync), which the mount flow is generic
+//!   over: its objects (`Secret`, a typed `Key`, `Certificate`, versions)
+//!   and its classified `VaultError`, which [`keyvault::Call::error`] turns
+//!   into this crate's [`Error`]. [`keyvault::AzureKeyVault`] is
+//!   `azure-wi-auth`'s `WorkloadVaults`; tests use its in-memory vault.
 //! - [`content`]: a fetched object → file bytes, as the Azure provider
 //!   writes them.
 //! - [`mount::Mounter`]: plan, fetch (bounded per vault, throttling waited

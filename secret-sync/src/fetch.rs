@@ -24,7 +24,7 @@ use std::{
 };
 
 use azure_wi_auth::{
-    Assertion, FederatedIdentity, RetryPolicy, WorkloadIdentityCredential, WorkloadVaults,
+    Assertion, FederatedIdentity, WorkloadIdentityCredential, WorkloadVaults,
     delivery::{ReadAs, VaultError, VaultObjects},
 };
 
@@ -103,9 +103,9 @@ impl Reader<WorkloadVaults> {
         http: Option<reqwest::Client>,
         per_window: u32,
     ) -> Self {
-        // One attempt per Key Vault request: throttling is the budget's to
-        // wait out, by requeueing, never by a sleeping reconcile.
-        let vaults = vaults.with_retry_policy(RetryPolicy::once());
+        // WorkloadVaults makes one attempt per Key Vault request:
+        // throttling is the budget's to wait out, by requeueing, never by a
+        // sleeping reconcile.
         let vaults = match own {
             Some(own) => vaults.with_own_identity(own, http),
             None => vaults,

@@ -127,6 +127,50 @@ fn config(plane: &ControlPlane) -> Config {
     config
 }
 
+/// Installs the CRDs and waits until they are established.
+async fn install_crds(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for definition in crd::all() {
+        crds.create(&PostParams::default(), &definition)
+            .await
+            .unwrap();
+    }
+    for definition in crd::all() {
+        let name = definition.name_any();
+        eventually(Duration::from_secs(20), &format!("CRD {name}"), || async {
+            let got = crds.get(&name).await.ok()?;
+            got.status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+                .then_some(())
+        })
+        .await;
+    }
+}
+
+/// Runs the controllers with `reader`, AZURE_TENANT_ID as the webhook
+/// would inject it (walkthroughs 2 and 3 name no tenant), until the token
+/// returned is cancelled; their context, to look into.
+fn start_controller(
+    client: &Client,
+    reader: Reader,
+) -> (
+    Arc<Context>,
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        reader,
+        Some(DEMO_TENANT.to_owned()),
+    ));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (synced, _) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone(), synced));
+    (ctx, stop, running)
+}
+
 /// Applies a YAML stream as written, each document at its own apiVersion
 /// (`external-secrets.io/v1beta1` for the walkthroughs).
 async fn apply(client: &Client, namespace: &str, yaml: &str) {
@@ -284,24 +328,7 @@ async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
     let emulator = Emulator::start(config(&plane)).await.unwrap();
 
     // The CRDs install and are established.
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for definition in crd::all() {
-        crds.create(&PostParams::default(), &definition)
-            .await
-            .unwrap();
-    }
-    for definition in crd::all() {
-        let name = definition.name_any();
-        eventually(Duration::from_secs(20), &format!("CRD {name}"), || async {
-            let got = crds.get(&name).await.ok()?;
-            got.status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-                .then_some(())
-        })
-        .await;
-    }
+    install_crds(&client).await;
 
     // The controller, reaching the emulator; AZURE_TENANT_ID as the webhook
     // would inject it (walkthroughs 2 and 3 name no tenant).
@@ -311,14 +338,7 @@ async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
         Some(emulator.client().unwrap()),
         3000,
     );
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        reader,
-        Some(DEMO_TENANT.to_owned()),
-    ));
-    let stop = tokio_util::sync::CancellationToken::new();
-    let (synced, _) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone(), synced));
+    let (ctx, stop, running) = start_controller(&client, reader);
 
     // Walkthrough 1, option A (pattern) and B (every secret).
     namespace(&client, "rancher-app").await;
@@ -763,24 +783,7 @@ async fn a_secret_deleted_between_the_listing_and_its_read_never_deletes_the_use
     let plane = ControlPlane::start().await.unwrap();
     let client = plane.client().await.unwrap();
     let emulator = Emulator::start(config(&plane)).await.unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for definition in crd::all() {
-        crds.create(&PostParams::default(), &definition)
-            .await
-            .unwrap();
-    }
-    for definition in crd::all() {
-        let name = definition.name_any();
-        eventually(Duration::from_secs(20), &format!("CRD {name}"), || async {
-            let got = crds.get(&name).await.ok()?;
-            got.status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-                .then_some(())
-        })
-        .await;
-    }
+    install_crds(&client).await;
 
     let vault = Deleting(Arc::new(DeletedBetweenListAndRead {
         emulator: azure_wi_auth::transport::ReqwestTransport::new(emulator.client().unwrap()),
@@ -798,14 +801,7 @@ async fn a_secret_deleted_between_the_listing_and_its_read_never_deletes_the_use
         Some(emulator.client().unwrap()),
         3000,
     );
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        reader,
-        Some(DEMO_TENANT.to_owned()),
-    ));
-    let stop = tokio_util::sync::CancellationToken::new();
-    let (synced, _) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone(), synced));
+    let (_, stop, running) = start_controller(&client, reader);
 
     namespace(&client, "sync").await;
     apply(

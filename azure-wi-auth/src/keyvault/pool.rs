@@ -32,6 +32,12 @@ use crate::{
 /// It reads through [`VaultObjects`]: each call builds a client for the
 /// caller ([`ReadAs`]), starting from the vault's challenge when an earlier
 /// call learnt it, and keeps the challenge the call learnt for the next.
+///
+/// Each Key Vault request is made once: the services it serves wait out
+/// throttling themselves, a CSI mount within its deadline without holding
+/// the vault's concurrency permit, a controller by requeueing, and both
+/// need Key Vault's `Retry-After` to do so ([`VaultError::Throttled`]).
+/// [`with_retry_policy`](Self::with_retry_policy) changes that.
 pub struct WorkloadVaults {
     /// The HTTP client for Entra and Key Vault, or `None` for the default
     /// transport (`HTTPS_PROXY`, `AZURE_WI_EXTRA_CA_FILE`).
@@ -84,7 +90,7 @@ impl WorkloadVaults {
         let vaults = Self {
             http,
             vault_transport: None,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::once(),
             credentials: Mutex::default(),
             own: None,
             challenges: Mutex::default(),
@@ -96,8 +102,7 @@ impl WorkloadVaults {
     }
 
     /// Key Vault requests are retried within `policy` (Entra exchanges
-    /// keep the credential's own). A caller that waits out throttling
-    /// itself passes one attempt.
+    /// keep the credential's own) instead of made once.
     #[must_use]
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
