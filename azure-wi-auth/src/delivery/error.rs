@@ -128,9 +128,10 @@ pub enum VaultError {
     /// A read was asked as this process's own identity, which it does not
     /// have.
     #[error(
-        "this process has no workload identity of its own: {CLIENT_ID_ENV}, {TENANT_ID_ENV} and \
-         {FEDERATED_TOKEN_FILE_ENV} must all be set (label its pod {USE_LABEL}: \"true\" for the \
-         webhook to set them)"
+        "this process has no workload identity of its own to read as: {CLIENT_ID_ENV}, \
+         {TENANT_ID_ENV} and {FEDERATED_TOKEN_FILE_ENV} must all be set (label its pod \
+         {USE_LABEL}: \"true\" for the webhook to set them), or the read must name a workload \
+         identity (in secret-sync, the store's serviceAccountRef)"
     )]
     NoOwnIdentity,
 }

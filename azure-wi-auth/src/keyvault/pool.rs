@@ -21,7 +21,7 @@ use futures::{Stream, TryStreamExt as _};
 
 use crate::{
     AssertionCredential, AuthorityHost, Certificate, Challenge, Error, Key, RetryPolicy, Secret,
-    SecretClient, SecretProperties, WorkloadIdentityCredential,
+    SecretClient, SecretProperties, VaultCredential, WorkloadIdentityCredential,
     delivery::{ObjectKind, ReadAs, VaultError, VaultObjects, VersionInfo, version_of},
     transport::{SharedTransport, Transport},
 };
@@ -149,43 +149,37 @@ impl WorkloadVaults {
     /// A client of `vault_url` reading as `reader`; it starts from the
     /// vault's challenge when an earlier client learnt it.
     fn client(&self, vault_url: &str, reader: &ReadAs) -> Result<SecretClient, VaultError> {
-        let (builder, http) = match reader {
+        let (credential, http, tenant): (VaultCredential, _, _) = match reader {
             ReadAs::Workload {
                 identity,
                 cloud,
                 token,
-            } => {
-                let credential = self.credential(*cloud)?;
-                let builder = SecretClient::builder(
-                    vault_url,
-                    credential.for_workload(identity.clone(), token.clone()),
-                );
-                (builder, self.http.as_ref())
-            }
+            } => (
+                self.credential(*cloud)?
+                    .for_workload(identity.clone(), token.clone())
+                    .into(),
+                self.http.as_ref(),
+                identity.tenant_id(),
+            ),
             ReadAs::Own => {
                 let (credential, http) = self.own.as_ref().ok_or(VaultError::NoOwnIdentity)?;
                 (
-                    SecretClient::builder(vault_url, credential.clone()),
+                    credential.clone().into(),
                     http.as_ref(),
+                    credential.config().tenant_id(),
                 )
             }
         };
-        let mut builder = builder.with_retry_policy(self.retry);
+        let key = challenge_key(vault_url, tenant.as_str());
+        let mut builder =
+            SecretClient::builder(vault_url, credential).with_retry_policy(self.retry);
         if let Some(http) = http {
             builder = builder.with_http_client(http.clone());
         }
         if let Some(transport) = &self.vault_transport {
             builder = builder.with_shared_transport(Arc::clone(transport));
         }
-        let tenant = match reader {
-            ReadAs::Workload { identity, .. } => identity.tenant_id().as_str(),
-            ReadAs::Own => self
-                .own
-                .as_ref()
-                .map(|(c, _)| c.config().tenant_id().as_str())
-                .unwrap_or_default(),
-        };
-        if let Some(challenge) = lock(&self.challenges).get(&challenge_key(vault_url, tenant)) {
+        if let Some(challenge) = lock(&self.challenges).get(&key) {
             builder = builder.with_challenge(challenge.clone());
         }
         Ok(builder.build()?)
@@ -339,4 +333,26 @@ fn challenge_key(vault_url: &str, tenant: &str) -> (String, String) {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reading_as_an_own_identity_it_was_not_given_names_the_fix() {
+        let vaults = WorkloadVaults::new().unwrap();
+        let error = vaults
+            .secret("https://kv1.vault.azure.net", &ReadAs::Own, "db", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, VaultError::NoOwnIdentity), "{error:?}");
+        let text = error.to_string();
+        assert!(
+            text.contains(azure_wi_core::names::CLIENT_ID_ENV)
+                && text.contains(azure_wi_core::names::USE_LABEL)
+                && text.contains("serviceAccountRef"),
+            "{text}"
+        );
+    }
 }
