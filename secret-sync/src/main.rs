@@ -224,9 +224,15 @@ async fn lead_while_elected(
     stop: &CancellationToken,
 ) {
     loop {
+        // Shutdown first: a replica told to stop never starts a new term's
+        // controllers, even when it is still leading.
         tokio::select! {
+            biased;
             () = stop.cancelled() => return,
             elected = leadership.leading() => if !elected { return },
+        }
+        if stop.is_cancelled() {
+            return;
         }
         tracing::info!(concurrency, "reconciling as the leader");
         let term = stop.child_token();
