@@ -1,7 +1,8 @@
 //! The Key Vault reads of a sync against the emulator, through
 //! azure-wi-auth: a certificate is its DER, a key its public JWK, a
-//! `property` reads into a JSON value, and `dataFrom.find` lists the vault
-//! once per refresh however many ExternalSecrets of the store ask.
+//! `property` reads into a JSON value, and `dataFrom.find` syncs of one
+//! store and identity made together share one listing (for a few seconds
+//! at most, never the whole refresh interval).
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -34,7 +35,7 @@ spec:
 }
 
 #[tokio::test]
-async fn certificates_keys_properties_and_one_listing_per_refresh() {
+async fn certificates_keys_properties_and_one_listing_for_syncs_made_together() {
     let emulator = Emulator::start(Config::demo_with_keys_and_certificates())
         .await
         .unwrap();
@@ -102,8 +103,9 @@ async fn certificates_keys_properties_and_one_listing_per_refresh() {
     assert_eq!(data["signing.crv"], jwk["crv"].as_str().unwrap().as_bytes());
     assert_eq!(data["password"], b"s3cr3t-from-key-vault");
 
-    // dataFrom.find: three ExternalSecrets of one store and identity within
-    // a refresh list the vault once, then read each match.
+    // dataFrom.find: three ExternalSecrets of one store and identity synced
+    // together (within secret_sync::fetch::LISTING_REUSE) list the vault
+    // once, then read each match.
     let find = plan(&external_secret(
         r#"  dataFrom:
   - find: {name: {regexp: "^db-"}}
