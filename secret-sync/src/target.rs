@@ -1,6 +1,8 @@
 //! The Secret an ExternalSecret writes: its data assembled from what was
 //! read (`dataFrom` first, then `data`, whose keys win, as ESO does), and
-//! its metadata as ESO marks a managed Secret (external-secrets/external-secrets `pkg/controllers/externalsecret/externalsecret_controller.go`). Pure.
+//! its metadata as ESO marks a managed Secret (external-secrets/
+//! external-secrets `pkg/controllers/externalsecret/
+//! externalsecret_controller.go`). Pure.
 
 use std::collections::BTreeMap;
 
