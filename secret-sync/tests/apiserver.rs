@@ -909,3 +909,120 @@ spec:
     stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
 }
+
+/// A remote object that is really gone, under `deletionPolicy: Delete`:
+/// the Secret is deleted once, the condition says why, and the vault is
+/// not asked again until the next refresh. (Each status write used to
+/// trigger a reconcile that found the Secret missing and read the vault
+/// at once: about one 404 a second, forever.)
+#[tokio::test]
+async fn a_gone_remote_is_read_again_at_the_next_refresh_not_in_a_loop() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let plane = ControlPlane::start().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let emulator = Emulator::start(config(&plane)).await.unwrap();
+    install_crds(&client).await;
+
+    let vault = Deleting(Arc::new(DeletedBetweenListAndRead {
+        emulator: azure_wi_auth::transport::ReqwestTransport::new(emulator.client().unwrap()),
+        victim: "api-key",
+        armed: false.into(),
+        deleted: false.into(),
+        not_found_served: 0.into(),
+        listings_after: 0.into(),
+    }));
+    let reader = Reader::new(
+        WorkloadVaults::with_http_client(emulator.client().unwrap())
+            .unwrap()
+            .with_key_vault_transport(vault.clone()),
+        None,
+        Some(emulator.client().unwrap()),
+        3000,
+    );
+    let (_, stop, running) = start_controller(&client, reader);
+
+    // The namespace whose ServiceAccount the emulator's identity trusts.
+    namespace(&client, "sync").await;
+    apply(
+        &client,
+        "sync",
+        &format!(
+            r#"{}---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: kv1, namespace: sync}}
+spec:
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      tenantId: {DEMO_TENANT}
+      vaultUrl: https://kv1.vault.azure.net
+      serviceAccountRef: {{name: sync-sa}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: app, namespace: sync}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {{name: kv1, kind: SecretStore}}
+  target: {{name: app, creationPolicy: Owner, deletionPolicy: Delete}}
+  data:
+  - secretKey: key
+    remoteRef: {{key: api-key}}
+"#,
+            service_account("sync", "sync-sa", DEMO_CLIENT_ID)
+        ),
+    )
+    .await;
+    eventually(Duration::from_secs(30), "the first sync", || async {
+        secret_data(&client, "sync", "app").await
+    })
+    .await;
+
+    // The secret is deleted in the vault; a forced sync finds it gone.
+    vault.0.deleted.store(true, SeqCst);
+    Api::<ExternalSecret>::namespaced(client.clone(), "sync")
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "external-secrets.io/force-sync": "after-the-deletion"}}})),
+        )
+        .await
+        .unwrap();
+    let (status, reason, message) =
+        eventually(Duration::from_secs(30), "Ready SecretDeleted", || async {
+            ready(&client, "sync", "app")
+                .await
+                .filter(|(_, reason, _)| reason == "SecretDeleted")
+        })
+        .await;
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", "SecretDeleted"),
+        "{message}"
+    );
+    assert!(message.contains("api-key"), "{message}");
+    assert!(
+        Api::<Secret>::namespaced(client.clone(), "sync")
+            .get_opt("app")
+            .await
+            .unwrap()
+            .is_none(),
+        "deletionPolicy: Delete removed the Secret"
+    );
+
+    // Then quiet: over ten seconds (the controller's debounce is one), the
+    // vault is not asked again before the hour's refresh.
+    let seen = vault.0.not_found_served.load(SeqCst);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        vault.0.not_found_served.load(SeqCst),
+        seen,
+        "the gone secret was read again before its next refresh"
+    );
+
+    stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+}
