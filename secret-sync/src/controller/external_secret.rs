@@ -23,6 +23,8 @@ use super::{
     Context,
     status::{publish, ready, reason},
 };
+use azure_wi_auth::delivery::VaultError;
+
 use crate::{
     Error,
     api::{
@@ -128,6 +130,47 @@ pub enum SyncFailure {
     /// No token could be had for the ServiceAccount.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// Key Vault or Entra refused a read, classified (a role to grant, a
+    /// federated credential that does not match, ...).
+    #[error("could not get secret data from provider: {0}")]
+    Provider(#[source] VaultError),
+    /// What was read cannot make the Secret (a `property` missing, a
+    /// value not in its `decodingStrategy`, ...).
+    #[error("could not get secret data from provider: {0}")]
+    Assemble(#[source] Error),
+    /// A remote object is gone and `deletionPolicy: Retain` keeps the
+    /// Secret as it is.
+    #[error(
+        "could not get secret data from provider: {key} was not found in the vault; the Secret is kept (deletionPolicy: Retain)"
+    )]
+    GoneRetained {
+        /// The remote key.
+        key: String,
+    },
+    /// `creationPolicy: Owner` and another ExternalSecret controls the
+    /// Secret.
+    #[error(
+        "target is owned by another ExternalSecret: Secret {secret} is controlled by {kind} {name}"
+    )]
+    OwnedByOther {
+        /// The Secret.
+        secret: String,
+        /// Its controller's kind.
+        kind: String,
+        /// Its controller's name.
+        name: String,
+    },
+    /// The API server refused the Secret.
+    #[error("could not update secret: {0}")]
+    Write(#[source] kube::Error),
+}
+
+/// What [`write`] did.
+enum Written {
+    /// The Secret is as the plan says (written, or already current).
+    Done,
+    /// `creationPolicy: Merge` found no Secret to merge into.
+    NoTargetToMerge,
 }
 
 /// How a step of the reconcile stopped.
@@ -248,43 +291,27 @@ pub async fn reconcile(
             )
             .await;
         }
-        Err(FetchError::Failed(message)) => {
-            return retry_failed(
-                &es,
-                &ctx,
-                &api,
-                &format!("could not get secret data from provider: {message}"),
-            )
-            .await;
+        Err(FetchError::Failed(error)) => {
+            return retry_failed(&es, &ctx, &api, &SyncFailure::Provider(error)).await;
         }
     };
     let data = match target::assemble(&plan, &fetched) {
         Ok(data) => data,
-        Err(e) => {
-            return retry_failed(
-                &es,
-                &ctx,
-                &api,
-                &format!("could not get secret data from provider: {e}"),
-            )
-            .await;
-        }
+        Err(e) => return retry_failed(&es, &ctx, &api, &SyncFailure::Assemble(e)).await,
     };
 
-    if let Some(outcome) =
-        write(&es, &ctx, &secrets, &plan, &owner, existing.as_ref(), data).await?
-    {
-        if let Err(message) = outcome {
-            return retry_failed(&es, &ctx, &api, &message).await;
-        }
-    } else {
-        // creationPolicy: Merge and no Secret yet.
-        set_status(&api, &name, json!({
+    match write(&es, &ctx, &secrets, &plan, &owner, existing.as_ref(), data).await {
+        Ok(Written::Done) => {}
+        Err(Stop::Api(error)) => return Err(error),
+        Err(Stop::Failed(failure)) => return retry_failed(&es, &ctx, &api, &failure).await,
+        Ok(Written::NoTargetToMerge) => {
+            set_status(&api, &name, json!({
             "refreshTime": refresh_time.to_string(),
             "syncedResourceVersion": version,
             "conditions": [ready(&status.conditions, true, reason::MISSING, "secret will not be created, creationPolicy=Merge")],
         })).await?;
-        return Ok(requeue_after(&plan, &owner));
+            return Ok(requeue_after(&plan, &owner));
+        }
     }
     let message = if store.warnings.is_empty() {
         "secret synced".to_owned()
@@ -439,8 +466,7 @@ async fn identity_of(
     }
 }
 
-/// Writes the Secret as the creation policy says. `None`: `Merge` found no
-/// Secret to merge into. `Some(Err)`: the condition's message.
+/// Writes the Secret as the creation policy says.
 async fn write(
     es: &ExternalSecret,
     ctx: &Context,
@@ -449,10 +475,10 @@ async fn write(
     owner: &Owner,
     existing: Option<&Secret>,
     data: BTreeMap<String, Vec<u8>>,
-) -> Result<Option<Result<(), String>>, ReconcileError> {
+) -> Result<Written, Stop> {
     match plan.creation {
-        CreationPolicy::None => return Ok(Some(Ok(()))),
-        CreationPolicy::Merge if existing.is_none() => return Ok(None),
+        CreationPolicy::None => return Ok(Written::Done),
+        CreationPolicy::Merge if existing.is_none() => return Ok(Written::NoTargetToMerge),
         CreationPolicy::Owner => {
             if let Some(other) = existing
                 .and_then(|s| {
@@ -462,10 +488,12 @@ async fn write(
                 })
                 .filter(|r| r.uid != owner.uid)
             {
-                return Ok(Some(Err(format!(
-                    "target is owned by another ExternalSecret: Secret {} is controlled by {} {}",
-                    plan.target, other.kind, other.name
-                ))));
+                return Err(SyncFailure::OwnedByOther {
+                    secret: plan.target.clone(),
+                    kind: other.kind.clone(),
+                    name: other.name.clone(),
+                }
+                .into());
             }
         }
         _ => {}
@@ -473,7 +501,7 @@ async fn write(
     if existing
         .is_some_and(|s| target::is_current(s, &data) && plan.creation != CreationPolicy::Merge)
     {
-        return Ok(Some(Ok(())));
+        return Ok(Written::Done);
     }
     let mut desired = target::desired_secret(owner, plan, data);
     if plan.creation == CreationPolicy::Merge {
@@ -482,7 +510,8 @@ async fn write(
         desired.metadata.owner_references = None;
     }
     desired.metadata.managed_fields = None;
-    let mut value = serde_json::to_value(&desired).map_err(ReconcileError::Encode)?;
+    let mut value =
+        serde_json::to_value(&desired).map_err(|e| Stop::Api(ReconcileError::Encode(e)))?;
     value["apiVersion"] = json!("v1");
     value["kind"] = json!("Secret");
     let params = PatchParams::apply(&field_manager(&owner.name)).force();
@@ -500,7 +529,7 @@ async fn write(
                 "secret created",
             )
             .await;
-            Ok(Some(Ok(())))
+            Ok(Written::Done)
         }
         Ok(_) => {
             publish(
@@ -511,9 +540,9 @@ async fn write(
                 "secret updated",
             )
             .await;
-            Ok(Some(Ok(())))
+            Ok(Written::Done)
         }
-        Err(e) => Ok(Some(Err(format!("could not update secret: {e}")))),
+        Err(e) => Err(SyncFailure::Write(e).into()),
     }
 }
 
@@ -548,9 +577,14 @@ async fn remote_gone(
     let status = es.status.clone().unwrap_or_default();
     match plan.deletion {
         DeletionPolicy::Retain => {
-            retry_failed(es, ctx, api, &format!(
-                "could not get secret data from provider: {key} was not found in the vault; the Secret is kept (deletionPolicy: Retain)"
-            ))
+            retry_failed(
+                es,
+                ctx,
+                api,
+                &SyncFailure::GoneRetained {
+                    key: key.to_owned(),
+                },
+            )
             .await
         }
         DeletionPolicy::Delete | DeletionPolicy::Merge => {
@@ -676,7 +710,7 @@ async fn retry_failed(
     es: &ExternalSecret,
     ctx: &Context,
     api: &Api<ExternalSecret>,
-    failure: &(dyn std::fmt::Display + Sync),
+    failure: &SyncFailure,
 ) -> Result<Action, ReconcileError> {
     fail(es, ctx, api, failure).await?;
     let uid = es.uid().unwrap_or_else(|| es.name_any());
@@ -689,7 +723,7 @@ async fn fail(
     es: &ExternalSecret,
     ctx: &Context,
     api: &Api<ExternalSecret>,
-    failure: &(dyn std::fmt::Display + Sync),
+    failure: &SyncFailure,
 ) -> Result<(), ReconcileError> {
     let message = failure.to_string();
     let message = message.as_str();
