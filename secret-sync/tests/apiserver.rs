@@ -10,6 +10,10 @@
 //! test fails, it is never skipped.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
+use support::install_crds;
+
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use azure_wi_auth::{SecretClient, WorkloadVaults};
@@ -22,10 +26,7 @@ use azure_wi_emulator::{
         RoleAssignment, SecretSeed, Vault, VersionSeed,
     },
 };
-use k8s_openapi::{
-    api::core::v1::{Namespace, Secret, ServiceAccount},
-    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use kube::{
     Api, Client, ResourceExt,
     api::{
@@ -33,7 +34,7 @@ use kube::{
     },
 };
 use secret_sync::{
-    api::{ExternalSecret, crd},
+    api::ExternalSecret,
     controller::{self, Context},
     fetch::Reader,
 };
@@ -125,28 +126,6 @@ fn config(plane: &ControlPlane) -> Config {
         })
         .collect();
     config
-}
-
-/// Installs the CRDs and waits until they are established.
-async fn install_crds(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for definition in crd::all() {
-        crds.create(&PostParams::default(), &definition)
-            .await
-            .unwrap();
-    }
-    for definition in crd::all() {
-        let name = definition.name_any();
-        eventually(Duration::from_secs(20), &format!("CRD {name}"), || async {
-            let got = crds.get(&name).await.ok()?;
-            got.status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-                .then_some(())
-        })
-        .await;
-    }
 }
 
 /// Runs the controllers with `reader`, AZURE_TENANT_ID as the webhook
@@ -772,6 +751,58 @@ impl azure_wi_auth::transport::Transport for Deleting {
     }
 }
 
+/// A control plane and the emulator, the CRDs installed, and the
+/// controller reading Key Vault through [`Deleting`] for `victim`.
+struct DeletingFixture {
+    client: Client,
+    vault: Deleting,
+    stop: tokio_util::sync::CancellationToken,
+    running: tokio::task::JoinHandle<()>,
+    // Kept for their lifetime: dropping them stops them.
+    _emulator: Emulator,
+    _plane: ControlPlane,
+}
+
+impl DeletingFixture {
+    async fn start(victim: &'static str) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let plane = ControlPlane::start().await.unwrap();
+        let client = plane.client().await.unwrap();
+        let emulator = Emulator::start(config(&plane)).await.unwrap();
+        install_crds(&client).await;
+        let vault = Deleting(Arc::new(DeletedBetweenListAndRead {
+            emulator: azure_wi_auth::transport::ReqwestTransport::new(emulator.client().unwrap()),
+            victim,
+            armed: false.into(),
+            deleted: false.into(),
+            not_found_served: 0.into(),
+            listings_after: 0.into(),
+        }));
+        let reader = Reader::new(
+            WorkloadVaults::with_http_client(emulator.client().unwrap())
+                .unwrap()
+                .with_key_vault_transport(vault.clone()),
+            None,
+            Some(emulator.client().unwrap()),
+            3000,
+        );
+        let (_, stop, running) = start_controller(&client, reader);
+        Self {
+            client,
+            vault,
+            stop,
+            running,
+            _emulator: emulator,
+            _plane: plane,
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.running).await;
+    }
+}
+
 /// A `dataFrom.find` whose listing names a secret deleted before its read:
 /// under `deletionPolicy: Delete` the user's Secret must not be deleted
 /// (the listing was stale, the remote is not gone); the sync lists afresh
@@ -779,33 +810,12 @@ impl azure_wi_auth::transport::Transport for Deleting {
 #[tokio::test]
 async fn a_secret_deleted_between_the_listing_and_its_read_never_deletes_the_users_secret() {
     use std::sync::atomic::Ordering::SeqCst;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let emulator = Emulator::start(config(&plane)).await.unwrap();
-    install_crds(&client).await;
+    let fixture = DeletingFixture::start("client-secret").await;
+    let (client, vault) = (&fixture.client, &fixture.vault);
 
-    let vault = Deleting(Arc::new(DeletedBetweenListAndRead {
-        emulator: azure_wi_auth::transport::ReqwestTransport::new(emulator.client().unwrap()),
-        victim: "client-secret",
-        armed: false.into(),
-        deleted: false.into(),
-        not_found_served: 0.into(),
-        listings_after: 0.into(),
-    }));
-    let reader = Reader::new(
-        WorkloadVaults::with_http_client(emulator.client().unwrap())
-            .unwrap()
-            .with_key_vault_transport(vault.clone()),
-        None,
-        Some(emulator.client().unwrap()),
-        3000,
-    );
-    let (_, stop, running) = start_controller(&client, reader);
-
-    namespace(&client, "sync").await;
+    namespace(client, "sync").await;
     apply(
-        &client,
+        client,
         "sync",
         &format!(
             r#"{}---
@@ -839,7 +849,7 @@ spec:
         ("client-secret".to_owned(), "cs-1".to_owned()),
     ]);
     eventually(Duration::from_secs(30), "the first sync", || async {
-        secret_data(&client, "sync", "found")
+        secret_data(client, "sync", "found")
             .await
             .filter(|data| *data == both)
     })
@@ -865,7 +875,7 @@ spec:
         Duration::from_secs(30),
         "the Secret to hold what exists now",
         || async {
-            let Some(data) = secret_data(&client, "sync", "found").await else {
+            let Some(data) = secret_data(client, "sync", "found").await else {
                 panic!(
                     "the user's Secret was deleted: a stale listing's 404 was taken as the remote being gone"
                 );
@@ -888,7 +898,7 @@ spec:
         Duration::from_secs(10),
         "Ready=True SecretSynced",
         || async {
-            ready(&client, "sync", "found")
+            ready(client, "sync", "found")
                 .await
                 .filter(|(_, reason, _)| reason == "SecretSynced")
         },
@@ -906,8 +916,7 @@ spec:
             .count();
     assert_eq!(deleted_events, 0);
 
-    stop.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+    fixture.stop().await;
 }
 
 /// A remote object that is really gone, under `deletionPolicy: Delete`:
@@ -918,34 +927,13 @@ spec:
 #[tokio::test]
 async fn a_gone_remote_is_read_again_at_the_next_refresh_not_in_a_loop() {
     use std::sync::atomic::Ordering::SeqCst;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let emulator = Emulator::start(config(&plane)).await.unwrap();
-    install_crds(&client).await;
-
-    let vault = Deleting(Arc::new(DeletedBetweenListAndRead {
-        emulator: azure_wi_auth::transport::ReqwestTransport::new(emulator.client().unwrap()),
-        victim: "api-key",
-        armed: false.into(),
-        deleted: false.into(),
-        not_found_served: 0.into(),
-        listings_after: 0.into(),
-    }));
-    let reader = Reader::new(
-        WorkloadVaults::with_http_client(emulator.client().unwrap())
-            .unwrap()
-            .with_key_vault_transport(vault.clone()),
-        None,
-        Some(emulator.client().unwrap()),
-        3000,
-    );
-    let (_, stop, running) = start_controller(&client, reader);
+    let fixture = DeletingFixture::start("api-key").await;
+    let (client, vault) = (&fixture.client, &fixture.vault);
 
     // The namespace whose ServiceAccount the emulator's identity trusts.
-    namespace(&client, "sync").await;
+    namespace(client, "sync").await;
     apply(
-        &client,
+        client,
         "sync",
         &format!(
             r#"{}---
@@ -976,7 +964,7 @@ spec:
     )
     .await;
     eventually(Duration::from_secs(30), "the first sync", || async {
-        secret_data(&client, "sync", "app").await
+        secret_data(client, "sync", "app").await
     })
     .await;
 
@@ -993,7 +981,7 @@ spec:
         .unwrap();
     let (status, reason, message) =
         eventually(Duration::from_secs(30), "Ready SecretDeleted", || async {
-            ready(&client, "sync", "app")
+            ready(client, "sync", "app")
                 .await
                 .filter(|(_, reason, _)| reason == "SecretDeleted")
         })
@@ -1023,6 +1011,5 @@ spec:
         "the gone secret was read again before its next refresh"
     );
 
-    stop.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+    fixture.stop().await;
 }

@@ -15,6 +15,8 @@
 //! appears.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::{
     convert::Infallible,
     net::SocketAddr,
@@ -37,15 +39,12 @@ use azure_wi_emulator::{
     },
 };
 use http_body_util::BodyExt as _;
-use k8s_openapi::{
-    api::{coordination::v1::Lease, core::v1::Secret},
-    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-};
+use k8s_openapi::api::{coordination::v1::Lease, core::v1::Secret};
 use kube::{
     Api, Client, ResourceExt,
-    api::{Patch, PatchParams, PostParams},
+    api::{Patch, PatchParams},
 };
-use secret_sync::api::{ExternalSecret, crd};
+use secret_sync::api::ExternalSecret;
 use serde_json::json;
 
 const LEASE: &str = "secret-sync-leader";
@@ -337,31 +336,7 @@ fn emulator_config(plane: &ControlPlane) -> Config {
 }
 
 async fn install(client: &Client) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for definition in crd::all() {
-        crds.create(&PostParams::default(), &definition)
-            .await
-            .unwrap();
-    }
-    for definition in crd::all() {
-        let name = definition.name_any();
-        eventually(Duration::from_secs(20), "the CRDs", || {
-            let crds = crds.clone();
-            let name = name.clone();
-            async move {
-                crds.get(&name)
-                    .await
-                    .ok()
-                    .and_then(|c| c.status)
-                    .and_then(|s| s.conditions)
-                    .is_some_and(|c| {
-                        c.iter()
-                            .any(|c| c.type_ == "Established" && c.status == "True")
-                    })
-            }
-        })
-        .await;
-    }
+    support::install_crds(client).await;
     let apply = |value: serde_json::Value| {
         let client = client.clone();
         async move {
