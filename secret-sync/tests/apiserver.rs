@@ -797,6 +797,34 @@ impl DeletingFixture {
         }
     }
 
+    /// Applies, in namespace `sync` (whose ServiceAccount `sync-sa` the
+    /// emulator's identity trusts), that ServiceAccount, a SecretStore
+    /// `kv1` reading vault kv1 as it, and `external_secret`.
+    async fn apply_with_store(&self, external_secret: &str) {
+        namespace(&self.client, "sync").await;
+        apply(
+            &self.client,
+            "sync",
+            &format!(
+                r#"{}---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: kv1, namespace: sync}}
+spec:
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      tenantId: {DEMO_TENANT}
+      vaultUrl: https://kv1.vault.azure.net
+      serviceAccountRef: {{name: sync-sa}}
+---
+{external_secret}"#,
+                service_account("sync", "sync-sa", DEMO_CLIENT_ID)
+            ),
+        )
+        .await;
+    }
+
     async fn stop(self) {
         self.stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.running).await;
@@ -813,37 +841,20 @@ async fn a_secret_deleted_between_the_listing_and_its_read_never_deletes_the_use
     let fixture = DeletingFixture::start("client-secret").await;
     let (client, vault) = (&fixture.client, &fixture.vault);
 
-    namespace(client, "sync").await;
-    apply(
-        client,
-        "sync",
-        &format!(
-            r#"{}---
-apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {{name: kv1, namespace: sync}}
-spec:
-  provider:
-    azurekv:
-      authType: WorkloadIdentity
-      tenantId: {DEMO_TENANT}
-      vaultUrl: https://kv1.vault.azure.net
-      serviceAccountRef: {{name: sync-sa}}
----
-apiVersion: external-secrets.io/v1
+    fixture
+        .apply_with_store(
+            r#"apiVersion: external-secrets.io/v1
 kind: ExternalSecret
-metadata: {{name: found, namespace: sync}}
+metadata: {name: found, namespace: sync}
 spec:
   refreshInterval: 1h
-  secretStoreRef: {{name: kv1, kind: SecretStore}}
-  target: {{name: found, creationPolicy: Owner, deletionPolicy: Delete}}
+  secretStoreRef: {name: kv1, kind: SecretStore}
+  target: {name: found, creationPolicy: Owner, deletionPolicy: Delete}
   dataFrom:
-  - find: {{name: {{regexp: "^(api-key|client-secret)$"}}}}
+  - find: {name: {regexp: "^(api-key|client-secret)$"}}
 "#,
-            service_account("sync", "sync-sa", DEMO_CLIENT_ID)
-        ),
-    )
-    .await;
+        )
+        .await;
     let both = BTreeMap::from([
         ("api-key".to_owned(), "key-1".to_owned()),
         ("client-secret".to_owned(), "cs-1".to_owned()),
@@ -930,39 +941,21 @@ async fn a_gone_remote_is_read_again_at_the_next_refresh_not_in_a_loop() {
     let fixture = DeletingFixture::start("api-key").await;
     let (client, vault) = (&fixture.client, &fixture.vault);
 
-    // The namespace whose ServiceAccount the emulator's identity trusts.
-    namespace(client, "sync").await;
-    apply(
-        client,
-        "sync",
-        &format!(
-            r#"{}---
-apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {{name: kv1, namespace: sync}}
-spec:
-  provider:
-    azurekv:
-      authType: WorkloadIdentity
-      tenantId: {DEMO_TENANT}
-      vaultUrl: https://kv1.vault.azure.net
-      serviceAccountRef: {{name: sync-sa}}
----
-apiVersion: external-secrets.io/v1
+    fixture
+        .apply_with_store(
+            r#"apiVersion: external-secrets.io/v1
 kind: ExternalSecret
-metadata: {{name: app, namespace: sync}}
+metadata: {name: app, namespace: sync}
 spec:
   refreshInterval: 1h
-  secretStoreRef: {{name: kv1, kind: SecretStore}}
-  target: {{name: app, creationPolicy: Owner, deletionPolicy: Delete}}
+  secretStoreRef: {name: kv1, kind: SecretStore}
+  target: {name: app, creationPolicy: Owner, deletionPolicy: Delete}
   data:
   - secretKey: key
-    remoteRef: {{key: api-key}}
+    remoteRef: {key: api-key}
 "#,
-            service_account("sync", "sync-sa", DEMO_CLIENT_ID)
-        ),
-    )
-    .await;
+        )
+        .await;
     eventually(Duration::from_secs(30), "the first sync", || async {
         secret_data(client, "sync", "app").await
     })
