@@ -33,8 +33,10 @@
 //!   check the driver's 4 MiB limit.
 //! - [`server`]: the provider socket (0600, stale socket replaced), the
 //!   `CSIDriverProvider` service and `grpc.health.v1`; [`http`]: `/healthz`
-//!   (a gRPC health check of that socket) and `/metrics` ([`metrics`]).
-//!   The binary `azure-wi-csi-provider` wires them to flags and signals.
+//!   (a gRPC health check of that socket) and `/readyz`; [`metrics`]: the
+//!   registry `/metrics` serves. The binary `azure-wi-csi-provider` runs
+//!   them in the workspace's process shell (`azure-wi-runtime`: logging,
+//!   signals, the admin routers), wired to the Azure provider's flags.
 //! - [`Error`]: one error type; each message says what to fix and becomes
 //!   the gRPC status text kubelet shows in the pod's events.
 //!
