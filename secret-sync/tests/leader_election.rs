@@ -201,6 +201,7 @@ impl ApiProxy {
 struct Replica {
     name: String,
     child: Child,
+    log: PathBuf,
     admin: SocketAddr,
     proxy: ApiProxy,
 }
@@ -213,7 +214,8 @@ impl Replica {
             .unwrap();
         let ca = dir.join("emulator-ca.pem");
         std::fs::write(&ca, emulator.ca_pem()).unwrap();
-        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+        let log_path = dir.join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_secret-sync"))
             .args([
                 "run",
@@ -244,6 +246,7 @@ impl Replica {
         Self {
             name: name.to_owned(),
             child,
+            log: log_path,
             admin,
             proxy,
         }
@@ -259,6 +262,20 @@ impl Replica {
 
     fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
+    }
+
+    /// The exit status and the last lines the replica logged, for a
+    /// failure message.
+    fn post_mortem(&mut self) -> String {
+        let status = self.child.try_wait().unwrap();
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        format!(
+            "{} ({:?})\n{}",
+            self.name,
+            status,
+            lines[lines.len().saturating_sub(30)..].join("\n")
+        )
     }
 
     async fn readyz(&self) -> Option<u16> {
@@ -484,6 +501,10 @@ async fn two_replicas_never_write_at_once_and_survive_the_api_server() {
         "took over after {:?}",
         taken - paused
     );
+    eprintln!(
+        "figure (a): a SIGSTOPped leader replaced after {:?} (lease {LEASE_DURATION:?}, retry {RETRY_PERIOD:?})",
+        taken - paused
+    );
     pick(&mut replicas, &stopped).signal("CONT");
     let resumed = Instant::now();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -510,6 +531,7 @@ async fn two_replicas_never_write_at_once_and_survive_the_api_server() {
         "took over after {:?}",
         taken - sent
     );
+    eprintln!("figure (b): SIGTERM to a new leader in {:?}", taken - sent);
     let status = pick(&mut replicas, &terminated).child.wait().unwrap();
     assert!(status.success(), "{terminated} exited with {status}");
     // It comes back, as the Deployment would restart it.
@@ -549,6 +571,11 @@ async fn two_replicas_never_write_at_once_and_survive_the_api_server() {
     let old = hung.work_writes_since(held);
     let new = other.work_writes_since(held);
     let first_new = new.first().expect("the new leader writes").at;
+    eprintln!(
+        "figure (e): renewals held at 0; the old leader's last write at {:?}, the new leader's first at {:?}",
+        old.last().map(|w| w.at - held),
+        first_new - held
+    );
     if let Some(last_old) = old.last() {
         assert!(
             last_old.at < first_new,
@@ -582,10 +609,11 @@ async fn two_replicas_never_write_at_once_and_survive_the_api_server() {
             .success()
     );
     for replica in &mut replicas {
+        let alive = replica.alive();
         assert!(
-            replica.alive(),
-            "{} exited while the API server was stopped",
-            replica.name
+            alive,
+            "a replica exited while the API server was stopped: {}",
+            replica.post_mortem()
         );
     }
     let back = Instant::now();
@@ -608,7 +636,12 @@ async fn two_replicas_never_write_at_once_and_survive_the_api_server() {
     })
     .await;
     for replica in &mut replicas {
-        assert!(replica.alive(), "{} exited after the outage", replica.name);
+        let alive = replica.alive();
+        assert!(
+            alive,
+            "a replica exited after the outage: {}",
+            replica.post_mortem()
+        );
     }
     let _ = back;
 
