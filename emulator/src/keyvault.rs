@@ -7,6 +7,7 @@ mod access;
 mod error;
 pub mod material;
 mod objects;
+pub mod pfx;
 mod routes;
 mod shapes;
 

@@ -121,7 +121,8 @@ def main():
         return {"content_type": secret.properties.content_type, "key_id": secret.properties.key_id,
                 "managed": secret.properties.managed,
                 "key_matches": spki(key.public_key()) == spki(leaf.public_key()),
-                "leaf_spki": spki(leaf.public_key()), "extra_certs": len(extra)}
+                "leaf_spki": spki(leaf.public_key()), "extra_certs": len(extra),
+                "der_hex": base64.b64decode(secret.value).hex()}
     out["pfx"] = attempt(pfx)
 
     def pem():

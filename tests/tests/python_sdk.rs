@@ -458,6 +458,23 @@ async fn keys_and_certificates_through_microsofts_sdks() {
     assert_eq!(pfx["managed"], true);
     assert_eq!(pfx["key_matches"], true);
     assert_eq!(pfx["leaf_spki"], cert["spki"]);
+    // The PFX is in Key Vault's algorithms: key bag 3DES, certificates
+    // RC2-40, SHA-1 MAC with its single iteration implicit.
+    let hex = pfx["der_hex"].as_str().unwrap();
+    let der: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    use azure_wi_emulator::keyvault::pfx;
+    assert_eq!(
+        pfx::algorithms(&der),
+        Some(pfx::Algorithms {
+            key: pfx::PBE_SHA1_3DES.to_vec(),
+            certs: pfx::PBE_SHA1_RC2_40.to_vec(),
+            mac: pfx::SHA1.to_vec(),
+            mac_iterations: None,
+        })
+    );
     let pem = ok(&seen["pem"]);
     assert_eq!(
         (

@@ -6,7 +6,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use p12_keystore::{KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SerialNumber, SignatureAlgorithm,
@@ -424,24 +423,18 @@ pub fn x5t(der: &[u8]) -> String {
 
 /// The secret value of a certificate with content type
 /// `application/x-pkcs12`: base64 of a PKCS#12 with an empty password
-/// holding the key and the chain (leaf first).
+/// holding the key and the chain (leaf first), in Key Vault's algorithms
+/// (see [`super::pfx`]).
 ///
 /// # Errors
 ///
-/// When the PKCS#12 writer refuses the key.
+/// When the PKCS#12 key derivation fails.
 pub fn pkcs12_base64(key: &KeyMaterial, cert: &IssuedCertificate) -> Result<String, String> {
-    let private = PrivateKey::from_der(key.pkcs8_der()).map_err(|e| e.to_string())?;
-    let certs = std::iter::once(&cert.leaf)
+    let certs: Vec<Vec<u8>> = std::iter::once(&cert.leaf)
         .chain(&cert.chain)
-        .map(|der| p12_keystore::Certificate::from_der(der).map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut store = KeyStore::new();
-    let local_key_id = sha1::Sha1::digest(&cert.leaf).to_vec();
-    store.add_entry(
-        "1",
-        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(local_key_id, private, certs)),
-    );
-    let der = store.writer("").write().map_err(|e| e.to_string())?;
+        .cloned()
+        .collect();
+    let der = super::pfx::write(key.pkcs8_der(), &certs).map_err(|e| e.to_string())?;
     Ok(STANDARD.encode(der))
 }
 
