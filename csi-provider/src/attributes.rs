@@ -12,7 +12,7 @@ use std::{collections::BTreeMap, fmt};
 
 use serde::Deserialize;
 
-use crate::{Error, identity::ServiceAccountToken};
+use crate::{Error, identity::ServiceAccountToken, limits::check_request_json};
 
 /// Key of the ServiceAccount tokens attribute.
 pub const SERVICE_ACCOUNT_TOKENS: &str = "csi.storage.k8s.io/serviceAccount.tokens";
@@ -71,8 +71,10 @@ impl Attributes {
     ///
     /// # Errors
     ///
+    /// [`Error::RequestFieldTooLarge`] over the limit, unparsed;
     /// [`Error::InvalidAttributes`] when it is not a JSON object of strings.
     pub fn parse(json: &str) -> Result<Self, Error> {
+        check_request_json("attributes", json)?;
         if json.trim().is_empty() {
             return Ok(Self::default());
         }
@@ -100,6 +102,22 @@ impl Attributes {
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// Refuses a mount without the pod's name or namespace, as the Go
+    /// provider does first of all (`pkg/provider/provider.go`); the
+    /// driver sends both when the CSIDriver has `podInfoOnMount: true`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingPodInfo`] naming the first missing one.
+    pub fn require_pod(&self) -> Result<(), Error> {
+        for (attribute, what) in [(POD_NAME, "pod name"), (POD_NAMESPACE, "pod namespace")] {
+            if self.get(attribute).is_none() {
+                return Err(Error::MissingPodInfo { what, attribute });
+            }
+        }
+        Ok(())
     }
 
     /// The pod-info keys.
@@ -141,6 +159,25 @@ impl Attributes {
             }),
         }
     }
+}
+
+/// Checks the request's `secrets` as the Go provider does
+/// (`pkg/server/server.go` unmarshals them into a map of strings before
+/// anything else): JSON `null` or an object of strings; anything else,
+/// the empty string included, is refused. Workload identity never reads
+/// them, so nothing is kept, and errors never quote them.
+///
+/// # Errors
+///
+/// [`Error::RequestFieldTooLarge`] over the limit, unparsed;
+/// [`Error::InvalidSecrets`] when they are not that JSON.
+pub fn check_secrets(json: &str) -> Result<(), Error> {
+    check_request_json("secrets", json)?;
+    serde_json::from_str::<Option<BTreeMap<String, String>>>(json)
+        .map(drop)
+        .map_err(|e| Error::InvalidSecrets {
+            reason: json_reason(&e),
+        })
 }
 
 impl fmt::Debug for Attributes {
@@ -236,6 +273,67 @@ pub(crate) mod tests {
                 .to_string()
                 .contains("truncated JSON")
         );
+    }
+
+    #[test]
+    fn secrets_must_be_json_as_the_go_provider_reads_them() {
+        for ok in [
+            "null",
+            "{}",
+            r#"{"clientid":"a","clientsecret":"b"}"#,
+            " null ",
+        ] {
+            assert_eq!(check_secrets(ok), Ok(()), "{ok:?}");
+        }
+        let err = check_secrets("").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to unmarshal secrets: the driver's secrets (from nodePublishSecretRef) are \
+             not a JSON object of strings: truncated JSON at line 1 column 0"
+        );
+        let err = check_secrets(r#"{"clientsecret": 5}"#).unwrap_err();
+        assert!(matches!(err, Error::InvalidSecrets { .. }), "{err}");
+        let err = check_secrets(r#"{"clientsecret": "hunter2""#).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(matches!(
+            check_secrets(&" ".repeat(crate::limits::MAX_REQUEST_JSON_BYTES + 1)),
+            Err(Error::RequestFieldTooLarge {
+                field: "secrets",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_mount_needs_the_pod_name_and_namespace() {
+        let both = Attributes::from_pairs([(POD_NAME, "web-0"), (POD_NAMESPACE, "shop")]);
+        assert_eq!(both.require_pod(), Ok(()));
+        let err = Attributes::from_pairs([(POD_NAMESPACE, "shop"), (POD_NAME, " ")])
+            .require_pod()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pod name is not provided: the mount request has no csi.storage.k8s.io/pod.name \
+             attribute; the CSIDriver secrets-store.csi.k8s.io must have `podInfoOnMount: true`; \
+             check it with `kubectl get csidriver secrets-store.csi.k8s.io -o yaml`"
+        );
+        let err = Attributes::from_pairs([(POD_NAME, "web-0")])
+            .require_pod()
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "pod namespace is not provided: the mount request has no \
+                 csi.storage.k8s.io/pod.namespace attribute"
+            ),
+            "{err}"
+        );
+        assert!(matches!(
+            Attributes::parse(&" ".repeat(crate::limits::MAX_REQUEST_JSON_BYTES + 1)),
+            Err(Error::RequestFieldTooLarge {
+                field: "attributes",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -34,6 +34,76 @@ pub enum Error {
         /// The text received.
         value: String,
     },
+    /// The driver's `secrets` (the `nodePublishSecretRef` Secret's data)
+    /// are not JSON. The Go provider refuses them the same way
+    /// (`pkg/server/server.go`: "failed to unmarshal secrets"), even though
+    /// workload identity never reads them.
+    #[error(
+        "failed to unmarshal secrets: the driver's secrets (from nodePublishSecretRef) are not \
+         a JSON object of strings: {reason}"
+    )]
+    InvalidSecrets {
+        /// Where the JSON is wrong (never a value).
+        reason: String,
+    },
+    /// A pod-info attribute is missing: the CSIDriver lacks
+    /// `podInfoOnMount: true`. The Go provider refuses such a mount
+    /// (`pkg/provider/provider.go`: "pod name is not provided", "pod
+    /// namespace is not provided"); the driver's own CSIDriver always has it.
+    #[error(
+        "{what} is not provided: the mount request has no {attribute} attribute; the CSIDriver \
+         {CSI_DRIVER_NAME} must have `podInfoOnMount: true`; check it with \
+         `kubectl get csidriver {CSI_DRIVER_NAME} -o yaml`"
+    )]
+    MissingPodInfo {
+        /// `pod name` or `pod namespace`, the Go provider's words.
+        what: &'static str,
+        /// The attribute key.
+        attribute: &'static str,
+    },
+    /// A JSON field of the request is larger than any real one, so it is
+    /// refused before it is parsed.
+    #[error(
+        "the driver's {field} are {size} bytes, more than this provider's limit of {limit} \
+         bytes; no SecretProviderClass comes near it, so the request was not parsed"
+    )]
+    RequestFieldTooLarge {
+        /// `attributes` or `secrets`.
+        field: &'static str,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The `objects` parameter is larger than any real one.
+    #[error(
+        "SecretProviderClass parameter objects is {size} bytes, more than this provider's \
+         limit of {limit} bytes (thousands of objects); it was not parsed: split the objects \
+         across several SecretProviderClasses"
+    )]
+    ObjectsTooLarge {
+        /// Its size in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The `objects` parameter (or one of its entries) nests deeper than
+    /// any real one.
+    #[error(
+        "SecretProviderClass parameter objects{at} nests at least {depth} levels deep (open \
+         `[`/`{{` brackets, or indentation columns plus `- ` entries on one line), more than \
+         this provider's limit of {limit}; it was not parsed: write each object as a flat \
+         mapping of objectName, objectType, ...",
+        at = index.map(|i| format!(" (objects[{i}])")).unwrap_or_default()
+    )]
+    ObjectsTooDeep {
+        /// The entry, or `None` for the whole parameter.
+        index: Option<usize>,
+        /// The depth reached when the scan stopped.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// No ServiceAccount tokens in the attributes: the CSIDriver has no
     /// `tokenRequests`, so kubelet sent none.
     #[error(
@@ -105,13 +175,6 @@ pub enum Error {
         /// What is wrong, with its location.
         reason: String,
     },
-    /// The `objects` array is empty, so there is nothing to mount (and the
-    /// driver refuses a response without object versions).
-    #[error(
-        "SecretProviderClass parameter objects lists no object: add at least one entry \
-         under `array:`"
-    )]
-    NoObjects,
     /// One field of one object is wrong.
     #[error("objects[{index}] ({name}): {field} {value:?} is not valid: {expected}")]
     InvalidObjectField {
@@ -449,9 +512,11 @@ impl Error {
             Self::MissingParameter { .. } => "missing_parameter",
             Self::InvalidParameter { .. } => "invalid_parameter",
             Self::UnsupportedIdentityMode { .. } => "unsupported_identity_mode",
-            Self::InvalidObjects { .. } | Self::NoObjects | Self::InvalidObjectField { .. } => {
-                "invalid_objects"
-            }
+            Self::InvalidObjects { .. } | Self::InvalidObjectField { .. } => "invalid_objects",
+            Self::InvalidSecrets { .. } => "invalid_secrets",
+            Self::MissingPodInfo { .. } => "missing_pod_info",
+            Self::RequestFieldTooLarge { .. } | Self::ObjectsTooLarge { .. } => "too_large",
+            Self::ObjectsTooDeep { .. } => "too_deep",
             Self::UnknownObjectType { .. } => "unknown_object_type",
             Self::InvalidFilePath { .. } | Self::FilePathCollision { .. } => "invalid_file_path",
             Self::SecretDecoding { .. }

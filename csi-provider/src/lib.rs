@@ -57,6 +57,8 @@
 //!     "tenantID": "72f988bf-0000-4000-8000-000000000001",
 //!     "clientID": "11111111-2222-3333-4444-555555555555",
 //!     "objects": "array:\n  - |\n    objectName: db-password\n    objectType: secret\n",
+//!     "csi.storage.k8s.io/pod.name": "web-0",
+//!     "csi.storage.k8s.io/pod.namespace": "shop",
 //! });
 //! let err = MountPlan::from_request(&attributes.to_string(), "420").unwrap_err();
 //! assert!(err.to_string().contains("kubectl get csidriver secrets-store.csi.k8s.io -o yaml"));
@@ -69,6 +71,7 @@ mod error;
 pub mod http;
 pub mod identity;
 pub mod keyvault;
+pub mod limits;
 pub mod metrics;
 pub mod mode;
 pub mod mount;

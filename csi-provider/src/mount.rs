@@ -24,6 +24,7 @@ use tokio::{sync::Semaphore, time::Instant};
 
 use crate::{
     Error,
+    attributes::check_secrets,
     content::{cert_file, key_file, secret_file},
     identity::Identity,
     keyvault::Call,
@@ -133,6 +134,7 @@ impl<V: VaultObjects> Mounter<V> {
     /// Any [`Error`] from the plan, the fetches, the content or the size
     /// check.
     pub async fn mount(&self, request: &MountRequest) -> Result<MountResponse, Error> {
+        check_secrets(&request.secrets)?;
         let plan = MountPlan::from_request(&request.attributes, &request.permission)?;
         self.mount_plan(&plan).await
     }

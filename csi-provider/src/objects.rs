@@ -11,7 +11,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::{Error, mode::FileMode};
+use crate::{
+    Error,
+    limits::{check_depth, check_objects},
+    mode::FileMode,
+};
 
 /// The kind of Key Vault object, which decides the API called and what the
 /// file holds: `azure-wi-auth`'s, whose names (`secret`, `key`, `cert`)
@@ -118,8 +122,19 @@ impl ObjectSpec {
 /// The outer document: `array:` of strings.
 #[derive(Deserialize)]
 struct Array {
-    #[serde(default)]
+    /// `None` when the key is absent; `array:` with nothing after it is an
+    /// empty list, as Go's yaml.v3 reads it.
+    #[serde(default, deserialize_with = "null_is_empty")]
     array: Option<Vec<String>>,
+}
+
+/// `array:` (YAML null) as an empty list, so only a missing key is `None`.
+fn null_is_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(Some(
+        Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default(),
+    ))
 }
 
 /// Every key an object may have, to point out a misspelled one.
@@ -138,19 +153,20 @@ const FIELDS: [&str; 8] = [
 ///
 /// # Errors
 ///
-/// [`Error::InvalidObjects`] when the YAML is not `array:` of mapping
-/// strings, [`Error::NoObjects`] when the list is empty, and
+/// [`Error::ObjectsTooLarge`] / [`Error::ObjectsTooDeep`] past the
+/// [`crate::limits`], before any parsing; [`Error::InvalidObjects`] when
+/// the YAML is not `array:` of mapping strings, and
 /// [`Error::InvalidObjectField`] / [`Error::UnknownObjectType`] naming the
-/// object and field at fault.
+/// object and field at fault. `array:` with no entries (empty or null) is
+/// an empty list, as the Go provider reads it (`pkg/provider/provider.go`
+/// returns no files for it).
 pub fn parse_objects(text: &str) -> Result<Vec<ObjectSpec>, Error> {
+    check_objects(text)?;
     let invalid = |reason: String| Error::InvalidObjects { reason };
     let doc: Array = yaml_serde::from_str(text).map_err(|e| invalid(e.to_string()))?;
     let Some(entries) = doc.array else {
         return Err(invalid("there is no `array:` key".to_owned()));
     };
-    if entries.is_empty() {
-        return Err(Error::NoObjects);
-    }
     entries
         .iter()
         .enumerate()
@@ -160,6 +176,9 @@ pub fn parse_objects(text: &str) -> Result<Vec<ObjectSpec>, Error> {
 
 /// Parses one entry of the array.
 fn parse_object(index: usize, text: &str) -> Result<ObjectSpec, Error> {
+    // An entry may spell its lines with escapes the parameter's scan did
+    // not see as indentation.
+    check_depth(Some(index), text)?;
     let fields: BTreeMap<String, Option<String>> =
         yaml_serde::from_str(text).map_err(|e| Error::InvalidObjects {
             reason: format!("objects[{index}] is not a YAML mapping of strings: {e}"),
@@ -375,7 +394,18 @@ mod tests {
             );
             assert!(err.to_string().contains("expected YAML `array:`"), "{err}");
         }
-        assert_eq!(parse_objects("array: []").unwrap_err(), Error::NoObjects);
+        for empty in ["array: []", "array:", "\n      array:", "array: ~"] {
+            assert_eq!(parse_objects(empty), Ok(vec![]), "{empty:?}");
+        }
+        assert!(matches!(
+            parse_objects(&format!(
+                "array:\n  - \"{}\"\n",
+                (0..70)
+                    .map(|i| format!("{}a:\\n", " ".repeat(i)))
+                    .collect::<String>()
+            )),
+            Err(Error::ObjectsTooDeep { index: Some(0), .. })
+        ));
         let err = parse_objects("array:\n  - objectName: a\n    objectType: secret\n").unwrap_err();
         assert!(err.to_string().contains("objects"), "{err}");
         let err = parse_objects("array:\n  - just-a-name\n").unwrap_err();

@@ -42,8 +42,11 @@ pub struct MountPlan {
 impl MountPlan {
     /// Builds the plan from a request's `attributes` and `permission`.
     ///
-    /// Checked in the order a user fixes things: the identity mode and
-    /// parameters, the file layout, then the ServiceAccount token.
+    /// Checked in the order a user fixes things: the pod-info attributes
+    /// (first, as the Go provider checks them), the identity mode and
+    /// parameters, the file layout, then the ServiceAccount token. An
+    /// `array:` without objects plans nothing, as the Go provider mounts
+    /// nothing for it.
     ///
     /// # Errors
     ///
@@ -51,10 +54,16 @@ impl MountPlan {
     /// CSIDriver setting at fault.
     pub fn from_request(attributes: &str, permission: &str) -> Result<Self, Error> {
         let attributes = Attributes::parse(attributes)?;
-        let default_mode =
+        // JSON `null` leaves Go's os.FileMode at 0 (`pkg/server/server.go`
+        // unmarshals `permission` into one), so it means mode 0 here too.
+        let default_mode = if permission.trim() == "null" {
+            FileMode::new(0).expect("0 is a mode")
+        } else {
             FileMode::from_json_number(permission).ok_or_else(|| Error::InvalidPermission {
                 value: permission.to_owned(),
-            })?;
+            })?
+        };
+        attributes.require_pod()?;
         let parameters = Parameters::from_attributes(&attributes)?;
         let objects = plan_files(parameters.objects, default_mode)?;
         let token = attributes.token_for(DEFAULT_AUDIENCE)?;

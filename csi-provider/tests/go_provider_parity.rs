@@ -1,0 +1,200 @@
+//! Where the Go provider (Azure/secrets-store-csi-driver-provider-azure)
+//! decides a mount, this provider decides it the same way, over the real
+//! provider socket: the pod-info attributes, an empty `array:`, the
+//! request's `secrets`, and `--write-cert-and-key-in-separate-files`
+//! (`pkg/server/server.go`, `pkg/provider/provider.go` and their tests).
+// Helpers outside #[test] functions may unwrap too: this is test code.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use azure_wi_csi_provider::{
+    metrics::Metrics,
+    mount::{MountOptions, Mounter},
+    proto::{CSIDriverProviderClient, MountRequest, MountResponse},
+    server::{bind, connect, serve},
+};
+use common::*;
+use tonic::transport::Channel;
+
+/// A provider serving `vault` on a socket in a fresh directory; dropped,
+/// it stops.
+struct Served {
+    client: CSIDriverProviderClient<Channel>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    async fn start(vault: MemoryVault, options: MountOptions) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("azure.sock");
+        let listener = bind(&path).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let mounter = Arc::new(Mounter::new(vault, options));
+        tokio::spawn(serve(listener, mounter, Arc::new(Metrics::new()), async {
+            let _ = stopped.await;
+        }));
+        let client = CSIDriverProviderClient::new(connect(&path).await.unwrap());
+        Self {
+            client,
+            stop: Some(stop),
+            _dir: dir,
+        }
+    }
+
+    async fn mount(&mut self, request: MountRequest) -> Result<MountResponse, tonic::Status> {
+        self.client
+            .mount(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// `request` with attribute `key` removed.
+fn without(mut request: MountRequest, key: &str) -> MountRequest {
+    let mut attributes: serde_json::Value = serde_json::from_str(&request.attributes).unwrap();
+    attributes.as_object_mut().unwrap().remove(key).unwrap();
+    request.attributes = attributes.to_string();
+    request
+}
+
+fn one_secret(token: &str) -> MountRequest {
+    driver_request(
+        &[("objects", &objects(&["objectName: db;objectType: secret"]))],
+        Some(token),
+    )
+}
+
+#[tokio::test]
+async fn a_mount_without_the_pod_name_or_namespace_is_refused_before_any_read() {
+    let vault = MemoryVault::default();
+    vault.put_secret("db", "v1", "hunter2");
+    let mut served = Served::start(vault.clone(), MountOptions::default()).await;
+    let token = service_account_jwt("shop", "web");
+
+    for (attribute, go_text) in [
+        ("csi.storage.k8s.io/pod.name", "pod name is not provided"),
+        (
+            "csi.storage.k8s.io/pod.namespace",
+            "pod namespace is not provided",
+        ),
+    ] {
+        let status = served
+            .mount(without(one_secret(&token), attribute))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{attribute}");
+        assert_eq!(
+            status.message(),
+            format!(
+                "failed to mount objects: {go_text}: the mount request has no {attribute} \
+                 attribute; the CSIDriver secrets-store.csi.k8s.io must have \
+                 `podInfoOnMount: true`; check it with \
+                 `kubectl get csidriver secrets-store.csi.k8s.io -o yaml`"
+            )
+        );
+    }
+    assert_eq!(vault.calls(), 0);
+    // With both, the same request mounts.
+    let response = served.mount(one_secret(&token)).await.unwrap();
+    assert_eq!(response.files[0].contents, b"hunter2");
+}
+
+#[tokio::test]
+async fn an_empty_array_mounts_nothing_and_succeeds() {
+    let vault = MemoryVault::default();
+    let mut served = Served::start(vault.clone(), MountOptions::default()).await;
+    let token = service_account_jwt("shop", "web");
+    // The Go provider's own test case ("objects array is empty") and its
+    // flow-style spelling.
+    for empty in ["\n      array:", "array: []"] {
+        let response = served
+            .mount(driver_request(&[("objects", empty)], Some(&token)))
+            .await
+            .unwrap();
+        assert_eq!(response, MountResponse::default(), "{empty:?}");
+    }
+    assert_eq!(vault.calls(), 0);
+    // The rest of the request is still checked, the token included.
+    let status = served
+        .mount(driver_request(&[("objects", "array:")], None))
+        .await
+        .unwrap_err();
+    assert!(
+        status.message().contains("no ServiceAccount token"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test]
+async fn secrets_must_be_json_as_the_go_provider_unmarshals_them() {
+    let vault = MemoryVault::default();
+    vault.put_secret("db", "v1", "hunter2");
+    let mut served = Served::start(vault.clone(), MountOptions::default()).await;
+    let token = service_account_jwt("shop", "web");
+
+    for secrets in ["", "{", "[\"x\"]", "{\"clientsecret\": 5}"] {
+        let mut request = one_secret(&token);
+        request.secrets = secrets.to_owned();
+        let status = served.mount(request).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{secrets:?}");
+        assert!(
+            status.message().starts_with(
+                "failed to mount objects: failed to unmarshal secrets: the driver's secrets \
+                 (from nodePublishSecretRef) are not a JSON object of strings: "
+            ),
+            "{secrets:?}: {}",
+            status.message()
+        );
+    }
+    assert_eq!(vault.calls(), 0);
+    // What the driver sends without a nodePublishSecretRef ("null"), and a
+    // Secret's data, are accepted and never read.
+    for secrets in ["null", "{}", r#"{"clientid":"id","clientsecret":"s"}"#] {
+        let mut request = one_secret(&token);
+        request.secrets = secrets.to_owned();
+        let response = served.mount(request).await.unwrap();
+        assert_eq!(response.files[0].contents, b"hunter2", "{secrets:?}");
+    }
+}
+
+#[tokio::test]
+async fn permission_is_read_as_the_go_provider_unmarshals_it() {
+    let vault = MemoryVault::default();
+    vault.put_secret("db", "v1", "hunter2");
+    let mut served = Served::start(vault.clone(), MountOptions::default()).await;
+    let token = service_account_jwt("shop", "web");
+    let mut request = one_secret(&token);
+    request.permission = "256".into();
+    assert_eq!(served.mount(request).await.unwrap().files[0].mode, 0o400);
+    // JSON null leaves Go's os.FileMode at its zero value.
+    let mut request = one_secret(&token);
+    request.permission = "null".into();
+    assert_eq!(served.mount(request).await.unwrap().files[0].mode, 0);
+    // Go's json.Unmarshal into an os.FileMode refuses "" and a quoted
+    // string, as this provider does.
+    for permission in ["", "\"420\""] {
+        let mut request = one_secret(&token);
+        request.permission = permission.into();
+        let status = served.mount(request).await.unwrap_err();
+        assert!(
+            status.message().contains(&format!(
+                "the driver's permission {permission:?} is not a file mode"
+            )),
+            "{}",
+            status.message()
+        );
+    }
+}
