@@ -21,6 +21,7 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::{
     Error,
+    gopem::split_cert_and_key,
     objects::{Encoding, Format, ObjectSpec},
 };
 
@@ -49,6 +50,39 @@ fn pem(label: &str, der: &[u8]) -> Vec<u8> {
 /// format, [`Error::InvalidSecretContent`] for an unreadable PKCS#12,
 /// [`Error::SecretDecoding`] when the value is not in `objectEncoding`.
 pub fn secret_file(spec: &ObjectSpec, secret: &Secret) -> Result<Vec<u8>, Error> {
+    decode(&spec.name, spec.encoding, secret_text(spec, secret)?)
+}
+
+/// The files of a `secret` object with `--write-cert-and-key-in-separate-files`,
+/// as the Go provider's `getSecret` gives them (`pkg/provider/provider.go`):
+/// for a certificate's secret (one with a `kid`), `<file>.crt` with its
+/// `CERTIFICATE` blocks and `<file>.key` with the other blocks, then the
+/// usual file; any other secret gives the usual file only. Each is decoded
+/// with `objectEncoding` as the usual file is. A PFX kept as is
+/// (`objectFormat: pfx`) holds no PEM, so its `.crt` and `.key` are empty,
+/// as the Go provider writes them.
+///
+/// # Errors
+///
+/// As [`secret_file`].
+pub fn secret_files_separated(
+    spec: &ObjectSpec,
+    secret: &Secret,
+) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
+    let text = secret_text(spec, secret)?;
+    let mut files = Vec::with_capacity(3);
+    if secret.properties.key_id.is_some() {
+        let (certs, keys) = split_cert_and_key(&text);
+        files.push((".crt", decode(&spec.name, spec.encoding, certs)?));
+        files.push((".key", decode(&spec.name, spec.encoding, keys)?));
+    }
+    files.push(("", decode(&spec.name, spec.encoding, text)?));
+    Ok(files)
+}
+
+/// A secret's text before `objectEncoding`: a certificate's PKCS#12
+/// converted to PEM unless `objectFormat: pfx`.
+fn secret_text(spec: &ObjectSpec, secret: &Secret) -> Result<Vec<u8>, Error> {
     let value = secret.value.expose();
     let properties = &secret.properties;
     let text: Vec<u8> = match (&properties.key_id, properties.content_type.as_deref()) {
@@ -65,7 +99,7 @@ pub fn secret_file(spec: &ObjectSpec, secret: &Secret) -> Result<Vec<u8>, Error>
             });
         }
     };
-    decode(&spec.name, spec.encoding, text)
+    Ok(text)
 }
 
 /// Applies `objectEncoding`.

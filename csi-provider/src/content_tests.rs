@@ -317,3 +317,37 @@ fn certificates_are_one_pem_block_of_the_cer() {
         "{err}"
     );
 }
+
+#[test]
+fn separate_files_split_a_certificates_secret_only() {
+    let pem = spec("tls", Encoding::Utf8, Format::Pem);
+    let stored = [fixture("leaf-key.pem"), fixture("leaf.pem")].concat();
+    let files =
+        secret_files_separated(&pem, &secret(&stored, Some(PEM_CONTENT_TYPE), true)).unwrap();
+    assert_eq!(
+        files,
+        [
+            (".crt", fixture("leaf.pem").into_bytes()),
+            (".key", fixture("leaf-key.pem").into_bytes()),
+            ("", stored.clone().into_bytes()),
+        ]
+    );
+    // A secret no certificate owns is one file, even holding PEM.
+    let files = secret_files_separated(&pem, &secret(&stored, None, false)).unwrap();
+    assert_eq!(files, [("", stored.clone().into_bytes())]);
+    // objectEncoding applies to each file, as the Go provider decodes each:
+    // PEM text is not base64, so the .crt fails first.
+    let base64 = spec("tls", Encoding::Base64, Format::Pem);
+    let err = secret_files_separated(&base64, &secret(&stored, Some(PEM_CONTENT_TYPE), true))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::SecretDecoding {
+                encoding: "base64",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

@@ -68,6 +68,7 @@
 pub mod attributes;
 pub mod content;
 mod error;
+pub mod gopem;
 pub mod http;
 pub mod identity;
 pub mod keyvault;

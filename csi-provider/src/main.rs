@@ -62,9 +62,10 @@ struct Args {
     #[arg(long, value_name = "BOOL", default_value = "true", value_parser = only_true,
           action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     construct_pem_chain: bool,
-    /// The certificate and its key are always written to one file; kept so
-    /// the Azure provider's arguments are accepted. Only `false` is valid.
-    #[arg(long, value_name = "BOOL", default_value = "false", value_parser = only_false,
+    /// Also write a certificate's secret as `<file>.crt` (its
+    /// certificates) and `<file>.key` (its keys), beside the usual file, as
+    /// the Azure provider's flag of this name does.
+    #[arg(long, value_name = "BOOL", default_value = "false", value_parser = go_bool,
           action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     write_cert_and_key_in_separate_files: bool,
     /// Concurrent Key Vault requests per vault, across all mounts on the
@@ -95,10 +96,13 @@ fn only_true(value: &str) -> Result<bool, String> {
     }
 }
 
-fn only_false(value: &str) -> Result<bool, String> {
+/// A boolean flag value as Go's `flag.Bool` reads it (`strconv.ParseBool`),
+/// so the Azure provider's arguments carry over in any of its spellings.
+fn go_bool(value: &str) -> Result<bool, String> {
     match value {
-        "false" => Ok(false),
-        _ => Err("this provider writes a certificate and its key to one file, as the SecretProviderClass object asks; only false is valid".into()),
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err("expected true or false".into()),
     }
 }
 
@@ -167,6 +171,7 @@ async fn run(args: &Args) -> Result<(), RunError> {
         MountOptions {
             per_vault_concurrency: args.per_vault_concurrency,
             deadline: args.mount_timeout,
+            write_cert_and_key_in_separate_files: args.write_cert_and_key_in_separate_files,
             ..MountOptions::default()
         },
     ));
@@ -185,6 +190,7 @@ async fn run(args: &Args) -> Result<(), RunError> {
         healthz = %local("--healthz-port", &healthz)?,
         metrics = %local("--prometheus-port", &prometheus)?,
         version = server::RUNTIME_VERSION,
+        write_cert_and_key_in_separate_files = args.write_cert_and_key_in_separate_files,
         "serving"
     );
 

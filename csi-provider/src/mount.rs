@@ -25,11 +25,12 @@ use tokio::{sync::Semaphore, time::Instant};
 use crate::{
     Error,
     attributes::check_secrets,
-    content::{cert_file, key_file, secret_file},
+    content::{cert_file, key_file, secret_file, secret_files_separated},
     identity::Identity,
     keyvault::Call,
     objects::{ObjectSpec, ObjectType},
     parameters::Vault,
+    paths::overlaps,
     plan::MountPlan,
     proto::{File, MountRequest, MountResponse, ObjectVersion},
     vault::{VaultObjects, VersionInfo, version_of},
@@ -48,6 +49,10 @@ pub struct MountOptions {
     pub deadline: Duration,
     /// Largest encoded MountResponse; the driver refuses larger ones.
     pub max_response_bytes: usize,
+    /// `--write-cert-and-key-in-separate-files`: a certificate's secret
+    /// also gives `<file>.crt` and `<file>.key`, as the Go provider's flag
+    /// (Helm value `writeCertAndKeyInSeparateFiles`) does.
+    pub write_cert_and_key_in_separate_files: bool,
 }
 
 impl Default for MountOptions {
@@ -56,6 +61,7 @@ impl Default for MountOptions {
             per_vault_concurrency: 8,
             deadline: Duration::from_secs(30),
             max_response_bytes: DRIVER_MAX_RESPONSE_BYTES,
+            write_cert_and_key_in_separate_files: false,
         }
     }
 }
@@ -171,7 +177,7 @@ impl<V: VaultObjects> Mounter<V> {
                 vault: plan.vault.name.to_string(),
                 deadline: self.options.deadline,
             })??;
-        assemble(plan, &fetched, self.options.max_response_bytes)
+        assemble(plan, &fetched, &self.options)
     }
 
     /// The semaphore of `vault`, created on first use.
@@ -353,52 +359,85 @@ pub fn select_history(
 /// `fetched[i]` holds the versions of `plan.objects[i]`, newest first.
 /// Without history an object is one file at its path with id
 /// `<type>/<name>`; with history, version `n` is `<path>/<n>` with id
-/// `<type>/<name>/<n>`.
+/// `<type>/<name>/<n>`. With `write_cert_and_key_in_separate_files`, a
+/// certificate's secret writes `<file>.crt` and `<file>.key` before
+/// `<file>`, each with the object's mode and its own entry in the object
+/// versions (same id and version), as the Go provider's response lists
+/// them (`pkg/server/server.go` gives every file an object version).
 ///
 /// # Errors
 ///
-/// A content error naming the object, or [`Error::ResponseTooLarge`].
+/// A content error naming the object; [`Error::FilePathCollision`] when a
+/// `.crt` or `.key` file would be another object's file (the Go provider
+/// overwrites one with the other); [`Error::ResponseTooLarge`].
 pub fn assemble(
     plan: &MountPlan,
     fetched: &[Vec<Fetched>],
-    max_response_bytes: usize,
+    options: &MountOptions,
 ) -> Result<MountResponse, Error> {
     let mut response = MountResponse::default();
-    for (object, versions) in plan.objects.iter().zip(fetched) {
+    for (index, (object, versions)) in plan.objects.iter().zip(fetched).enumerate() {
         let spec = &object.spec;
-        for (index, version) in versions.iter().enumerate() {
+        for (history, version) in versions.iter().enumerate() {
             let (path, id) = if spec.has_history() {
                 (
-                    format!("{}/{index}", object.path),
-                    format!("{}/{index}", spec.id()),
+                    format!("{}/{history}", object.path),
+                    format!("{}/{history}", spec.id()),
                 )
             } else {
                 (object.path.clone(), spec.id())
             };
-            let contents = match version {
-                Fetched::Secret(secret) => secret_file(spec, secret)?,
-                Fetched::Key(key) => key_file(&spec.name, &key.key)?,
-                Fetched::Cert(cert) => cert_file(&spec.name, cert)?,
+            let files = match version {
+                Fetched::Secret(secret) if options.write_cert_and_key_in_separate_files => {
+                    secret_files_separated(spec, secret)?
+                }
+                Fetched::Secret(secret) => vec![("", secret_file(spec, secret)?)],
+                Fetched::Key(key) => vec![("", key_file(&spec.name, &key.key)?)],
+                Fetched::Cert(cert) => vec![("", cert_file(&spec.name, cert)?)],
             };
-            response.files.push(File {
-                path,
-                mode: object.mode.as_i32(),
-                contents,
-            });
-            response.object_version.push(ObjectVersion {
-                id,
-                version: version_of(version.id()).to_owned(),
-            });
+            for (suffix, contents) in files {
+                let path = format!("{path}{suffix}");
+                if !suffix.is_empty() {
+                    check_extra_file(plan, index, &path)?;
+                }
+                response.files.push(File {
+                    path,
+                    mode: object.mode.as_i32(),
+                    contents,
+                });
+                response.object_version.push(ObjectVersion {
+                    id: id.clone(),
+                    version: version_of(version.id()).to_owned(),
+                });
+            }
         }
     }
     let size = response.encoded_len();
-    if size > max_response_bytes {
+    if size > options.max_response_bytes {
         return Err(Error::ResponseTooLarge {
             size,
-            limit: max_response_bytes,
+            limit: options.max_response_bytes,
         });
     }
     Ok(response)
+}
+
+/// Refuses a file object `index` adds beside its own (`.crt`, `.key`)
+/// when it is, holds or lies in another object's file: the plan only knew
+/// each object's own path.
+fn check_extra_file(plan: &MountPlan, index: usize, path: &str) -> Result<(), Error> {
+    match plan
+        .objects
+        .iter()
+        .position(|other| overlaps(&other.path, path))
+    {
+        Some(other) if other != index => Err(Error::FilePathCollision {
+            first: other.min(index),
+            second: other.max(index),
+            path: path.to_owned(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ fn layout_of_single_and_history_objects() {
         vec![secret("db", "aaa", "one")],
         vec![secret("api", "new", "two"), secret("api", "old", "three")],
     ];
-    let response = assemble(&plan, &fetched, DRIVER_MAX_RESPONSE_BYTES).unwrap();
+    let response = assemble(&plan, &fetched, &MountOptions::default()).unwrap();
     let files: Vec<_> = response
         .files
         .iter()
@@ -204,7 +204,7 @@ fn responses_over_the_driver_limit_are_refused() {
     let err = assemble(
         &plan,
         &[vec![secret("big", "v", &value)]],
-        DRIVER_MAX_RESPONSE_BYTES,
+        &MountOptions::default(),
     )
     .unwrap_err();
     match err {
@@ -220,7 +220,7 @@ fn responses_over_the_driver_limit_are_refused() {
         assemble(
             &plan,
             &[vec![secret("big", "v", &small)]],
-            DRIVER_MAX_RESPONSE_BYTES
+            &MountOptions::default()
         )
         .is_ok()
     );
@@ -234,7 +234,7 @@ fn content_errors_stop_the_mount_naming_the_object() {
     let err = assemble(
         &plan,
         &[vec![secret("blob", "v", "zz")]],
-        DRIVER_MAX_RESPONSE_BYTES,
+        &MountOptions::default(),
     )
     .unwrap_err();
     assert!(

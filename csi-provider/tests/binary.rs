@@ -8,8 +8,8 @@
 mod common;
 
 use common::{
-    MemoryVault,
-    process::{Running, http_get, start},
+    MemoryVault, driver_request, objects,
+    process::{Running, http_get, start, start_with},
 };
 
 use std::{
@@ -19,6 +19,7 @@ use std::{
 };
 
 use azure_wi_core::names;
+use azure_wi_csi_provider::limits::{MAX_OBJECTS_BYTES, MAX_OBJECTS_DEPTH, MAX_REQUEST_JSON_BYTES};
 use azure_wi_csi_provider::{
     http::{self, HealthCheck},
     metrics::Metrics,
@@ -357,8 +358,8 @@ fn unusable_flags_are_refused_with_the_reason() {
         ),
         (vec!["--construct-pem-chain=false"], "only true is valid"),
         (
-            vec!["--write-cert-and-key-in-separate-files=true"],
-            "only false is valid",
+            vec!["--write-cert-and-key-in-separate-files=yes"],
+            "expected true or false",
         ),
         (vec!["--metrics-backend", "OpenCensus"], "Prometheus"),
         (
@@ -377,4 +378,176 @@ fn unusable_flags_are_refused_with_the_reason() {
         assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
         assert!(stderr.contains(expected), "{flags:?}: {stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_cert_and_key_in_separate_files_writes_crt_and_key_beside_the_bundle() {
+    let emulator = Emulator::start(Config::demo_with_keys_and_certificates())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The Azure provider's Helm value writeCertAndKeyInSeparateFiles: true.
+    let provider = start_with(
+        &emulator,
+        dir.path(),
+        "--write-cert-and-key-in-separate-files=true",
+    );
+    let token = emulator
+        .mint(&TokenSpec::new("team-a", "orders-api"))
+        .unwrap();
+    let request = driver_request(
+        &[
+            ("keyvaultName", "orders-kv"),
+            ("tenantID", DEMO_TENANT),
+            ("clientID", DEMO_CLIENT_ID),
+            (
+                "objects",
+                &objects(&[
+                    "objectName: web-tls; objectType: secret; objectAlias: web-tls.pem",
+                    "objectName: web-tls; objectType: cert",
+                    "objectName: db-password; objectType: secret",
+                ]),
+            ),
+        ],
+        Some(&token),
+    );
+    let mut client = CSIDriverProviderClient::new(server::connect(&provider.socket).await.unwrap());
+    let response = client
+        .mount(request)
+        .await
+        .unwrap_or_else(|s| panic!("{}\n{}", s.message(), provider.log()))
+        .into_inner();
+    let text = |i: usize| std::str::from_utf8(&response.files[i].contents).unwrap();
+    let paths: Vec<_> = response.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "web-tls.pem.crt",
+            "web-tls.pem.key",
+            "web-tls.pem",
+            "web-tls",
+            "db-password"
+        ]
+    );
+    let (crt, key, bundle, cert) = (text(0), text(1), text(2), text(3));
+    // The bundle is the key, then the chain; the two files are its halves.
+    assert_eq!(bundle, format!("{key}{crt}"));
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{key}");
+    assert!(!key.contains("CERTIFICATE"), "{key}");
+    assert!(crt.starts_with(cert), "the leaf first: {crt}");
+    let ids: Vec<_> = response
+        .object_version
+        .iter()
+        .map(|v| v.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "secret/web-tls",
+            "secret/web-tls",
+            "secret/web-tls",
+            "cert/web-tls",
+            "secret/db-password"
+        ]
+    );
+    assert!(
+        provider
+            .log()
+            .contains("\"write_cert_and_key_in_separate_files\":true"),
+        "{}",
+        provider.log()
+    );
+}
+
+/// Polls `/healthz` every 5 ms until `done`, and returns every answer that
+/// was not 200 with how many answers there were.
+fn watch_healthz(
+    port: u16,
+    done: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(usize, Vec<(u16, String)>)> {
+    std::thread::spawn(move || {
+        let (mut answers, mut bad) = (0, Vec::new());
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let (code, body) = http_get(port, "/healthz");
+            answers += 1;
+            if code != 200 {
+                bad.push((code, body));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        (answers, bad)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_objects_are_refused_before_parsing_while_healthz_answers() {
+    let emulator = walkthrough_4_emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let provider = start(&emulator, dir.path());
+    let token = emulator
+        .mint(&TokenSpec::new("robot-shop", "workload-identity-sa"))
+        .unwrap();
+    let mut client = CSIDriverProviderClient::new(server::connect(&provider.socket).await.unwrap());
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = watch_healthz(provider.healthz, Arc::clone(&done));
+
+    let mib = 1 << 20;
+    let block_nesting: String = (0..4000)
+        .map(|i| format!("{}- a{i}:\n", " ".repeat(i % 100)))
+        .collect();
+    let cases: Vec<(&str, String, String)> = vec![
+        (
+            "array: then 1 MiB of [",
+            format!("array: {}", "[".repeat(mib)),
+            format!("limit of {MAX_OBJECTS_BYTES} bytes"),
+        ),
+        (
+            "array: then 200 KiB of [",
+            format!("array: {}", "[".repeat(200 << 10)),
+            format!("nests at least {} levels deep", MAX_OBJECTS_DEPTH + 1),
+        ),
+        (
+            "1 MiB of nested flow mappings",
+            format!("array: {}", "{a: ".repeat(mib / 4)),
+            format!("limit of {MAX_OBJECTS_BYTES} bytes"),
+        ),
+        (
+            "deeply nested block YAML",
+            format!("array:\n{block_nesting}"),
+            format!("more than this provider's limit of {MAX_OBJECTS_DEPTH}"),
+        ),
+        (
+            "3 MiB of attributes",
+            format!("array: {}", "#".repeat(3 * mib)),
+            format!("more than this provider's limit of {MAX_REQUEST_JSON_BYTES} bytes"),
+        ),
+    ];
+    for (what, objects, expected) in cases {
+        let request = driver_request(
+            &[("objects", objects.as_str()), ("keyvaultName", "orders-kv")],
+            Some(&token),
+        );
+        let started = Instant::now();
+        let status = client.mount(request).await.unwrap_err();
+        let took = started.elapsed();
+        println!("{what}: refused in {took:?} (round trip, debug build)");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{what}");
+        assert!(
+            status.message().contains(&expected),
+            "{what}: {}",
+            status.message()
+        );
+    }
+    // A real mount still works on the same process.
+    let response = client
+        .mount(walkthrough_4_request(&token))
+        .await
+        .unwrap_or_else(|s| panic!("{}\n{}", s.message(), provider.log()))
+        .into_inner();
+    assert_eq!(response.files[0].contents, b"s3cr3t-from-key-vault");
+
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (answers, bad) = watcher.join().unwrap();
+    assert!(answers > 0, "/healthz was polled");
+    assert_eq!(bad, [], "/healthz answered other than 200");
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use azure_wi_csi_provider::{
     metrics::Metrics,
     mount::{MountOptions, Mounter},
+    objects::ObjectType,
     proto::{CSIDriverProviderClient, MountRequest, MountResponse},
     server::{bind, connect, serve},
 };
@@ -197,4 +198,224 @@ async fn permission_is_read_as_the_go_provider_unmarshals_it() {
             status.message()
         );
     }
+}
+
+/// `(path, mode, contents)` of a file.
+type FileRow<'a> = (&'a str, i32, String);
+/// `(id, version)` of an object version.
+type VersionRow<'a> = (&'a str, &'a str);
+
+/// The rows of each file and of each object version.
+fn layout(response: &MountResponse) -> (Vec<FileRow<'_>>, Vec<VersionRow<'_>>) {
+    (
+        response
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.as_str(),
+                    f.mode,
+                    String::from_utf8(f.contents.clone()).unwrap(),
+                )
+            })
+            .collect(),
+        response
+            .object_version
+            .iter()
+            .map(|v| (v.id.as_str(), v.version.as_str()))
+            .collect(),
+    )
+}
+
+fn separate_files() -> MountOptions {
+    MountOptions {
+        write_cert_and_key_in_separate_files: true,
+        ..MountOptions::default()
+    }
+}
+
+/// PEM with 76-column base64 and CRLF endings, as some tools write it.
+fn wide_crlf(pem: &str) -> String {
+    let (label, der) = pem_rfc7468::decode_vec(pem.as_bytes()).unwrap();
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\r\n{}\r\n-----END {label}-----\r\n",
+        lines.join("\r\n")
+    )
+}
+
+#[tokio::test]
+async fn separate_files_write_the_certificates_and_keys_of_a_certificates_secret() {
+    let vault = MemoryVault::default();
+    let pkcs12 = |value: String, content_type: &str| Payload::Secret {
+        value,
+        content_type: Some(content_type.into()),
+        kid: true,
+    };
+    vault.put(
+        ObjectType::Secret,
+        "tls",
+        "t1",
+        pkcs12(fixture("legacy.pfx.b64"), "application/x-pkcs12"),
+    );
+    // A PEM secret as stored: leaf first, key last, other line widths.
+    let stored_pem = [
+        wide_crlf(&fixture("leaf.pem")),
+        wide_crlf(&fixture("intermediate.pem")),
+        wide_crlf(&fixture("leaf-key.pem")),
+    ]
+    .concat();
+    vault.put(
+        ObjectType::Secret,
+        "web",
+        "w1",
+        pkcs12(stored_pem.clone(), "application/x-pem-file"),
+    );
+    vault.put_secret("db", "d1", "hunter2");
+    let (_, leaf_der) = pem_rfc7468::decode_vec(fixture("leaf.pem").as_bytes()).unwrap();
+    vault.put(ObjectType::Cert, "tls", "c1", Payload::Cert(leaf_der));
+
+    let mut served = Served::start(vault.clone(), separate_files()).await;
+    let token = service_account_jwt("shop", "web");
+    let request = driver_request(
+        &[(
+            "objects",
+            &objects(&[
+                "objectName: tls;objectType: secret;objectAlias: certs/tls.pem;filePermission: '0600'",
+                "objectName: web;objectType: secret",
+                "objectName: tls;objectType: secret;objectAlias: tls.pfx;objectFormat: pfx",
+                "objectName: db;objectType: secret",
+                "objectName: tls;objectType: cert",
+            ]),
+        )],
+        Some(&token),
+    );
+    let response = served.mount(request).await.unwrap();
+    let (files, versions) = layout(&response);
+    let chain = [
+        fixture("leaf.pem"),
+        fixture("intermediate.pem"),
+        fixture("root.pem"),
+    ]
+    .concat();
+    let key = fixture("leaf-key.pem");
+    let leaf_and_intermediate = [fixture("leaf.pem"), fixture("intermediate.pem")].concat();
+    assert_eq!(
+        files,
+        [
+            // The Go provider's order: .crt, .key, then the usual file.
+            ("certs/tls.pem.crt", 0o600, chain.clone()),
+            ("certs/tls.pem.key", 0o600, key.clone()),
+            ("certs/tls.pem", 0o600, [key.clone(), chain].concat()),
+            // PEM blocks written again as Go writes them.
+            ("web.crt", 420, leaf_and_intermediate),
+            ("web.key", 420, key),
+            ("web", 420, stored_pem),
+            // A PFX kept as is holds no PEM block.
+            ("tls.pfx.crt", 420, String::new()),
+            ("tls.pfx.key", 420, String::new()),
+            ("tls.pfx", 420, fixture("legacy.pfx.b64")),
+            // Other objects are unchanged.
+            ("db", 420, "hunter2".to_owned()),
+            ("tls", 420, fixture("leaf.pem")),
+        ]
+    );
+    assert_eq!(
+        versions,
+        [
+            ("secret/tls", "t1"),
+            ("secret/tls", "t1"),
+            ("secret/tls", "t1"),
+            ("secret/web", "w1"),
+            ("secret/web", "w1"),
+            ("secret/web", "w1"),
+            ("secret/tls", "t1"),
+            ("secret/tls", "t1"),
+            ("secret/tls", "t1"),
+            ("secret/db", "d1"),
+            ("cert/tls", "c1"),
+        ]
+    );
+
+    // Without the flag, one file per object as before.
+    let mut plain = Served::start(vault.clone(), MountOptions::default()).await;
+    let response = plain
+        .mount(driver_request(
+            &[("objects", &objects(&["objectName: web;objectType: secret"]))],
+            Some(&token),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(layout(&response).0.len(), 1);
+}
+
+#[tokio::test]
+async fn separate_files_follow_version_history_and_refuse_a_collision() {
+    let vault = MemoryVault::default();
+    for version in ["v1", "v2"] {
+        vault.put(
+            ObjectType::Secret,
+            "tls",
+            version,
+            Payload::Secret {
+                value: fixture("legacy.pfx.b64"),
+                content_type: Some("application/x-pkcs12".into()),
+                kid: true,
+            },
+        );
+    }
+    vault.put_secret("other", "o1", "x");
+    let mut served = Served::start(vault.clone(), separate_files()).await;
+    let token = service_account_jwt("shop", "web");
+    let response = served
+        .mount(driver_request(
+            &[(
+                "objects",
+                &objects(&["objectName: tls;objectType: secret;objectVersionHistory: 2"]),
+            )],
+            Some(&token),
+        ))
+        .await
+        .unwrap();
+    let (files, versions) = layout(&response);
+    let paths: Vec<_> = files.iter().map(|f| f.0).collect();
+    assert_eq!(
+        paths,
+        [
+            "tls/0.crt",
+            "tls/0.key",
+            "tls/0",
+            "tls/1.crt",
+            "tls/1.key",
+            "tls/1"
+        ]
+    );
+    assert_eq!(versions[0].0, "secret/tls/0");
+    assert_eq!(versions[3].0, "secret/tls/1");
+
+    // Another object's file where a .crt goes: the Go provider would
+    // overwrite one with the other.
+    let status = served
+        .mount(driver_request(
+            &[(
+                "objects",
+                &objects(&[
+                    "objectName: tls;objectType: secret",
+                    "objectName: other;objectType: secret;objectAlias: tls.crt",
+                ]),
+            )],
+            Some(&token),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.message(),
+        "failed to mount objects: objects[0] and objects[1] both write \"tls.crt\": give one \
+         of them a different objectAlias"
+    );
 }

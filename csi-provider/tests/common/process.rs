@@ -44,6 +44,16 @@ pub struct Running {
 /// Starts the provider with the emulator reachable as Azure is, and waits
 /// for its socket.
 pub fn start(emulator: &Emulator, dir: &Path) -> Running {
+    start_with(
+        emulator,
+        dir,
+        "--write-cert-and-key-in-separate-files=false",
+    )
+}
+
+/// As [`start`], with the Azure provider's
+/// `--write-cert-and-key-in-separate-files` argument given as `separate`.
+pub fn start_with(emulator: &Emulator, dir: &Path, separate: &str) -> Running {
     let ca_file = dir.join("emulator-ca.pem");
     std::fs::write(&ca_file, emulator.ca_pem()).unwrap();
     let socket = dir.join("azure.sock");
@@ -67,7 +77,7 @@ pub fn start(emulator: &Emulator, dir: &Path) -> Running {
         // The Azure provider's own arguments are accepted.
         .args([
             "--construct-pem-chain=true",
-            "--write-cert-and-key-in-separate-files=false",
+            separate,
             "--metrics-backend=Prometheus",
             "-v=2",
         ])
