@@ -384,6 +384,10 @@ pub enum Role {
     /// Read metadata of everything; never a secret's value.
     #[serde(rename = "Key Vault Reader")]
     Reader,
+    /// Everything on certificates (create, import, update, delete), not
+    /// their secrets' values.
+    #[serde(rename = "Key Vault Certificates Officer")]
+    CertificatesOfficer,
 }
 
 impl Role {
@@ -395,6 +399,7 @@ impl Role {
             Self::CryptoUser => "Key Vault Crypto User",
             Self::CertificateUser => "Key Vault Certificate User",
             Self::Reader => "Key Vault Reader",
+            Self::CertificatesOfficer => "Key Vault Certificates Officer",
         }
     }
 
@@ -427,6 +432,11 @@ impl Role {
             Self::Reader => &[
                 "Microsoft.KeyVault/vaults/*/read",
                 "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            ],
+            Self::CertificatesOfficer => &[
+                "Microsoft.KeyVault/vaults/certificatecas/*",
+                "Microsoft.KeyVault/vaults/certificates/*",
+                "Microsoft.KeyVault/vaults/certificatecontacts/write",
             ],
         }
     }

@@ -5,6 +5,7 @@
 
 mod access;
 mod error;
+mod import;
 pub mod material;
 mod objects;
 pub mod pfx;
@@ -293,6 +294,49 @@ impl Store {
             }
             Op::Keys(read) => objects::read(read, &state.keys, base, page_of),
             Op::Certificates(read) => objects::read(read, &state.certificates, base, page_of),
+            Op::ImportCertificate { name } => {
+                if !valid_secret_name(name) {
+                    return Err(KvError::new(
+                        400,
+                        "BadParameter",
+                        format!(
+                            "The request URI contains an invalid name: {name}. Certificate names may contain only alphanumeric characters and dashes."
+                        ),
+                    ));
+                }
+                let request: Value = serde_json::from_slice(body).map_err(|e| {
+                    KvError::new(
+                        400,
+                        "BadParameter",
+                        format!("The request body is not valid JSON: {e}"),
+                    )
+                })?;
+                if state.secrets.contains_key(name) && !state.certificates.contains_key(name) {
+                    return Err(KvError::new(
+                        409,
+                        "Conflict",
+                        format!(
+                            "Secret {name} exists and is not managed by a certificate; a certificate named {name} would take its name."
+                        ),
+                    ));
+                }
+                let (certificate, key, secret) =
+                    objects::import_certificate(&request, unix(SystemTime::now())).map_err(
+                        |e| {
+                            tracing::info!(certificate = %name, reason = ?e, "import refused");
+                            KvError::new(400, "BadParameter", e.to_string())
+                        },
+                    )?;
+                let out = objects::certificate_bundle(base, name, &certificate);
+                state
+                    .certificates
+                    .entry(name.clone())
+                    .or_default()
+                    .push(certificate);
+                state.keys.entry(name.clone()).or_default().push(key);
+                state.secrets.entry(name.clone()).or_default().push(secret);
+                Ok(out)
+            }
         }
     }
 }

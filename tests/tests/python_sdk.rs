@@ -499,3 +499,151 @@ async fn keys_and_certificates_through_microsofts_sdks() {
         "{seen:#}"
     );
 }
+
+/// `azure-keyvault-certificates` imports into the emulator as into Key
+/// Vault: a PFX with and without a password and a PEM bundle, each read
+/// back through `get_certificate` and as the certificate's secret in the
+/// content type its policy names (the PFX re-served in Key Vault's
+/// algorithms); a corrupt PFX, a wrong password and a PEM without its key
+/// refused with 400 and Key Vault's words; importing needs the
+/// Certificates Officer role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_certificates_through_microsofts_sdks() {
+    let emulator = Emulator::start(Config::demo_with_keys_and_certificates())
+        .await
+        .unwrap();
+    let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+
+    // A Certificate User may read certificates, not import them.
+    let seen = sdk_script(&emulator, &pod, "import_certs.py", &["forbidden"]);
+    let refused = &seen["import"];
+    assert_eq!(
+        (&refused["status"], &refused["code"]),
+        (&403.into(), &"Forbidden".into()),
+        "{seen:#}"
+    );
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("Microsoft.KeyVault/vaults/certificates/import/action"),
+        "{seen:#}"
+    );
+
+    emulator
+        .update_config(|c| {
+            c.role_assignments.push(RoleAssignment {
+                principal_id: DEMO_OBJECT_ID.into(),
+                role: Role::CertificatesOfficer,
+                scope: "orders-kv".into(),
+            });
+        })
+        .unwrap();
+    let seen = sdk_script(&emulator, &pod, "import_certs.py", &["all"]);
+    let made = &seen["made"];
+
+    let pfx = ok(&seen["pfx"]);
+    let version = pfx["id"].as_str().unwrap().rsplit('/').next().unwrap();
+    assert_eq!(version.len(), 32, "{seen:#}");
+    assert!(
+        pfx["key_id"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/keys/imported-pfx/{version}"))
+    );
+    assert!(
+        pfx["secret_id"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/secrets/imported-pfx/{version}"))
+    );
+    assert_eq!(pfx["cer_spki"], made["key_spki"]);
+    assert_eq!(pfx["content_type"], "application/x-pkcs12");
+    assert_eq!(pfx["subject"], "CN=imported.example.com");
+    assert_eq!(pfx["issuer"], "Unknown");
+    assert_eq!(pfx["dns"], serde_json::json!(["imported.example.com"]));
+    assert_eq!(pfx["tags"], serde_json::json!({"source": "pfx"}));
+    assert_eq!(ok(&seen["pfx_get"])["x5t"], pfx["x5t"]);
+    assert_eq!(ok(&seen["pfx_get"])["cer_spki"], made["key_spki"]);
+
+    let secret = ok(&seen["pfx_secret"]);
+    assert_eq!(secret["content_type"], "application/x-pkcs12");
+    assert_eq!(secret["managed"], true);
+    assert_eq!(secret["key_id"], pfx["key_id"]);
+    assert_eq!(secret["key_spki"], made["key_spki"]);
+    assert_eq!(
+        secret["chain_spki"],
+        serde_json::json!([made["key_spki"], made["ca_spki"]])
+    );
+    let hex = secret["der_hex"].as_str().unwrap();
+    let der: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    use azure_wi_emulator::keyvault::pfx as kv_pfx;
+    assert_eq!(
+        kv_pfx::algorithms(&der).map(|a| (a.key, a.certs, a.mac)),
+        Some((
+            kv_pfx::PBE_SHA1_3DES.to_vec(),
+            kv_pfx::PBE_SHA1_RC2_40.to_vec(),
+            kv_pfx::SHA1.to_vec()
+        )),
+        "an imported PFX is served in Key Vault's algorithms, not as uploaded"
+    );
+
+    assert_eq!(ok(&seen["pfx_open"])["cer_spki"], made["key_spki"]);
+
+    let pem = ok(&seen["pem"]);
+    assert_eq!(pem["content_type"], "application/x-pem-file", "{seen:#}");
+    assert_eq!(pem["cer_spki"], made["key_spki"]);
+    let secret = ok(&seen["pem_secret"]);
+    assert_eq!(
+        (
+            &secret["content_type"],
+            &secret["first"],
+            &secret["key_spki"]
+        ),
+        (
+            &"application/x-pem-file".into(),
+            &"key".into(),
+            &made["key_spki"]
+        ),
+        "{seen:#}"
+    );
+    assert_eq!(
+        secret["chain_spki"],
+        serde_json::json!([made["key_spki"], made["ca_spki"]])
+    );
+    assert_eq!(ok(&seen["pem_get"])["cer_spki"], made["key_spki"]);
+
+    for (case, text) in [
+        (
+            "corrupt",
+            "The specified PKCS#12 X.509 certificate content can not be read.",
+        ),
+        (
+            "wrong_password",
+            "The specified PKCS#12 X.509 certificate content can not be read.",
+        ),
+        (
+            "pem_without_key",
+            "The specified PEM X.509 certificate content is in an unexpected format.",
+        ),
+    ] {
+        let refused = &seen[case];
+        assert_eq!(
+            (&refused["error"], &refused["status"], &refused["code"]),
+            (
+                &"HttpResponseError".into(),
+                &400.into(),
+                &"BadParameter".into()
+            ),
+            "{case}: {seen:#}"
+        );
+        assert!(
+            refused["message"].as_str().unwrap().contains(text),
+            "{case}: {seen:#}"
+        );
+    }
+    assert_eq!(seen["refused_absent"]["code"], "CertificateNotFound");
+}

@@ -112,6 +112,15 @@ impl KeyMaterial {
         }
     }
 
+    /// A PKCS#8 DER private key (RSA, or EC on P-256, P-384, P-521).
+    ///
+    /// # Errors
+    ///
+    /// When it is none of those.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, String> {
+        Self::from_pkcs8_pem(&pem("PRIVATE KEY", der))
+    }
+
     fn from_pkcs8_pem(pem: &str) -> Result<Self, String> {
         if let Ok(key) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
             return Self::from_rsa(&key);

@@ -15,10 +15,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use super::material::{self, CertificateAuthority, IssuedCertificate, KeyMaterial};
+use super::import::{self, ImportError};
+use super::material::{self, CertificateAuthority, IssuedCertificate, KeyMaterial, PublicKey};
 use super::{KvError, Read, Version, new_version_id};
 use crate::config::{
     CertificateContentType, CertificateIssuer, CertificateSeed, CertificateVersionSeed, KeySeed,
+    KeySpec, KeyType,
 };
 
 /// One version of a key.
@@ -43,6 +45,10 @@ pub(super) struct CertificateVersion {
     key_bits: Option<usize>,
     pub(super) enabled: bool,
     created: u64,
+    /// Set for an imported certificate: what its policy shows of the leaf.
+    imported: Option<import::LeafFacts>,
+    /// `tags` given at import.
+    tags: Option<Value>,
 }
 
 /// What a vault's seeds turn into.
@@ -137,6 +143,8 @@ pub(super) fn seed(
                 seed: v.clone(),
                 enabled: v.enabled,
                 created: now,
+                imported: None,
+                tags: None,
             });
         }
         out.keys.insert(cert.name.clone(), keys);
@@ -316,6 +324,29 @@ fn policy(base: &str, name: &str, v: &CertificateVersion) -> Value {
                 .into();
         }
     }
+    if let Some(facts) = &v.imported {
+        // As Key Vault shows an imported certificate's policy (see
+        // `import::LeafFacts`): the leaf's own properties, issuer Unknown,
+        // e-mail contacts at 80 % of the lifetime.
+        return json!({
+            "id": format!("{base}/certificates/{name}/policy"),
+            "key_props": key_props,
+            "secret_props": {"contentType": seed.content_type.as_str()},
+            "x509_props": {
+                "subject": facts.subject,
+                "sans": if facts.dns_names.is_empty() { json!({}) } else { json!({"dns_names": facts.dns_names}) },
+                "ekus": facts.ekus,
+                "key_usage": facts.key_usage,
+                "validity_months": facts.validity_months,
+                "basic_constraints": {"ca": facts.ca},
+            },
+            "lifetime_actions": [
+                {"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "EmailContacts"}}
+            ],
+            "issuer": {"name": "Unknown"},
+            "attributes": {"enabled": true, "created": v.created, "updated": v.created},
+        });
+    }
     json!({
         "id": format!("{base}/certificates/{name}/policy"),
         "key_props": key_props,
@@ -338,7 +369,7 @@ fn policy(base: &str, name: &str, v: &CertificateVersion) -> Value {
 /// `CertificateBundle`: ids of the certificate, its key and its secret,
 /// the leaf (`cer`, base64 DER), its thumbprint and the policy.
 pub(super) fn certificate_bundle(base: &str, name: &str, v: &CertificateVersion) -> Value {
-    json!({
+    let mut out = json!({
         "id": format!("{base}/certificates/{name}/{}", v.id),
         "kid": format!("{base}/keys/{name}/{}", v.id),
         "sid": format!("{base}/secrets/{name}/{}", v.id),
@@ -346,7 +377,101 @@ pub(super) fn certificate_bundle(base: &str, name: &str, v: &CertificateVersion)
         "cer": STANDARD.encode(&v.cert.leaf),
         "attributes": certificate_attributes(v),
         "policy": policy(base, name, v),
-    })
+    });
+    if let Some(tags) = &v.tags {
+        out["tags"] = tags.clone();
+    }
+    out
+}
+
+/// The three objects one import makes (certificate, key, secret), from the
+/// `CertificateImportParameters` body: `value`, `pwd`, `policy` (only
+/// `secret_props.contentType` decides anything: how `value` is read and
+/// how the secret is served; PKCS#12 by default), `attributes.enabled`,
+/// `tags`.
+pub(super) fn import_certificate(
+    request: &Value,
+    now: u64,
+) -> Result<(CertificateVersion, KeyVersion, Version), ImportError> {
+    let value = request["value"]
+        .as_str()
+        .ok_or_else(|| ImportError::Body("Property 'value' is required.".to_owned()))?;
+    let content_type = request["policy"]["secret_props"]["contentType"]
+        .as_str()
+        .unwrap_or(import::PKCS12);
+    let imported = import::read(value, request["pwd"].as_str(), content_type)?;
+    let facts = import::leaf_facts(&imported.leaf).ok_or(ImportError::NoMatchingCertificate(
+        content_type == import::PKCS12,
+    ))?;
+    let enabled = request["attributes"]["enabled"].as_bool().unwrap_or(true);
+    let cert = IssuedCertificate {
+        leaf: imported.leaf,
+        chain: imported.chain,
+        nbf: facts.nbf,
+        exp: facts.exp,
+    };
+    let (kty, size, curve) = match imported.key.public() {
+        PublicKey::Rsa { n, .. } => (KeyType::Rsa, u32::try_from(n.len() * 8).ok(), None),
+        PublicKey::Ec { crv, .. } => (KeyType::Ec, None, Some(*crv)),
+    };
+    let content = if imported.content_type == import::PEM {
+        CertificateContentType::Pem
+    } else {
+        CertificateContentType::Pkcs12
+    };
+    let value = match content {
+        CertificateContentType::Pkcs12 => {
+            material::pkcs12_base64(&imported.key, &cert).map_err(|_| ImportError::Key(true))?
+        }
+        CertificateContentType::Pem => material::pem_bundle(&imported.key, &cert),
+    };
+    let id = new_version_id();
+    let secret = Version {
+        id: id.clone(),
+        value,
+        content_type: Some(content.as_str().to_owned()),
+        enabled,
+        created: now,
+        tags: None,
+        managed: Some((cert.nbf, cert.exp)),
+    };
+    let key = KeyVersion {
+        id: id.clone(),
+        key_ops: imported
+            .key
+            .default_key_ops()
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        enabled,
+        created: now,
+        managed: Some((cert.nbf, cert.exp)),
+        material: imported.key.clone(),
+    };
+    let certificate = CertificateVersion {
+        id,
+        key_bits: imported.key.rsa_bits(),
+        seed: CertificateVersionSeed {
+            key: KeySpec {
+                kty,
+                size,
+                curve,
+                pkcs8_pem: None,
+            },
+            subject: facts.subject.clone(),
+            dns_names: facts.dns_names.clone(),
+            issuer: CertificateIssuer::SelfSigned,
+            content_type: content,
+            validity_months: facts.validity_months,
+            enabled,
+        },
+        cert,
+        enabled,
+        created: now,
+        imported: Some(facts),
+        tags: request.get("tags").filter(|t| t.is_object()).cloned(),
+    };
+    Ok((certificate, key, secret))
 }
 
 /// `CertificateItem`.

@@ -36,6 +36,11 @@ pub enum Op {
     Keys(Read),
     /// A read under `/certificates`.
     Certificates(Read),
+    /// `POST /certificates/{name}/import`.
+    ImportCertificate {
+        /// Certificate name.
+        name: String,
+    },
 }
 
 /// A read of keys or certificates.
@@ -77,6 +82,9 @@ impl Op {
             Self::Set { .. } => "Microsoft.KeyVault/vaults/secrets/setSecret/action",
             Self::Keys(_) => "Microsoft.KeyVault/vaults/keys/read",
             Self::Certificates(_) => "Microsoft.KeyVault/vaults/certificates/read",
+            Self::ImportCertificate { .. } => {
+                "Microsoft.KeyVault/vaults/certificates/import/action"
+            }
         }
     }
 
@@ -90,11 +98,12 @@ impl Op {
             Self::List => None,
             Self::Keys(read) => read.name().map(|n| ("keys", n)),
             Self::Certificates(read) => read.name().map(|n| ("certificates", n)),
+            Self::ImportCertificate { name } => Some(("certificates", name)),
         }
     }
 
     pub(super) fn is_write(&self) -> bool {
-        matches!(self, Self::Set { .. })
+        matches!(self, Self::Set { .. } | Self::ImportCertificate { .. })
     }
 }
 
@@ -119,6 +128,9 @@ pub fn route(method: &str, path: &str) -> Result<Op, KvError> {
             version: Some((*version).to_owned()),
         },
         ("PUT", ["secrets", name]) => Op::Set {
+            name: (*name).to_owned(),
+        },
+        ("POST", ["certificates", name, "import"]) => Op::ImportCertificate {
             name: (*name).to_owned(),
         },
         ("GET", [collection @ ("keys" | "certificates"), rest @ ..]) => {

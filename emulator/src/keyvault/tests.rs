@@ -50,6 +50,19 @@ fn routes_the_paths_clients_send() {
     assert_eq!(route("DELETE", "/secrets/x").unwrap_err().status, 405);
     assert_eq!(route("GET", "/storage/x").unwrap_err().status, 404);
     assert_eq!(route("PUT", "/keys/x").unwrap_err().status, 405);
+    let import = route("POST", "/certificates/x/import").unwrap();
+    assert_eq!(import, Op::ImportCertificate { name: "x".into() });
+    assert_eq!(
+        import.action(),
+        "Microsoft.KeyVault/vaults/certificates/import/action"
+    );
+    assert!(import.is_write());
+    assert!(Role::CertificatesOfficer.grants(import.action()));
+    assert!(!Role::CertificateUser.grants(import.action()));
+    assert!(
+        !Role::CertificatesOfficer.grants("Microsoft.KeyVault/vaults/secrets/getSecret/action")
+    );
+    assert_eq!(route("POST", "/certificates/x").unwrap_err().status, 405);
     let get = |name: &str, version: Option<&str>| Read::Get {
         name: name.into(),
         version: version.map(Into::into),
