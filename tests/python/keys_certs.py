@@ -134,7 +134,10 @@ def main():
                 "key_first": secret.value.startswith("-----BEGIN PRIVATE KEY-----"),
                 "key_matches": spki(key.public_key()) == spki(chain[0].public_key()),
                 "leaf_spki": spki(chain[0].public_key()), "chain": len(chain),
-                "issued_by_second": chain[0].issuer == chain[1].subject}
+                "issued_by_second": chain[0].issuer == chain[1].subject,
+                "aki_is_ca_ski": chain[0].extensions.get_extension_for_class(
+                    x509.AuthorityKeyIdentifier).value.key_identifier
+                == chain[1].extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest}
     out["pem"] = attempt(pem)
     print(json.dumps(out))
 

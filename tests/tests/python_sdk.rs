@@ -481,9 +481,16 @@ async fn keys_and_certificates_through_microsofts_sdks() {
             &pem["key_first"],
             &pem["key_matches"],
             &pem["chain"],
-            &pem["issued_by_second"]
+            &pem["issued_by_second"],
+            &pem["aki_is_ca_ski"]
         ),
-        (&true.into(), &true.into(), &2.into(), &true.into()),
+        (
+            &true.into(),
+            &true.into(),
+            &2.into(),
+            &true.into(),
+            &true.into()
+        ),
         "{seen:#}"
     );
     assert_eq!(pem["leaf_spki"], ok(&seen["cert_pem"])["spki"]);

@@ -329,6 +329,9 @@ impl CertificateAuthority {
             .push(DnType::CommonName, "Azure WI Emulator Key Vault CA");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        // A root names itself as its authority: AKI = its SKI (rcgen
+        // writes the SKI of every CA).
+        params.use_authority_key_identifier_extension = true;
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::hours(1);
         params.not_after = now + time::Duration::days(3650);
@@ -392,6 +395,14 @@ pub fn issue(
         rcgen::ExtendedKeyUsagePurpose::ServerAuth,
         rcgen::ExtendedKeyUsagePurpose::ClientAuth,
     ];
+    // As Key Vault issues a leaf (its self-signed certificate recorded by
+    // Azure/azure-sdk-for-js, "can get a certificate's secret in PKCS#12
+    // format", 2020-06-25): basic constraints CA:FALSE, a Subject Key
+    // Identifier, and an Authority Key Identifier equal to the issuer's
+    // SKI (its own when self-signed). rcgen writes the SKI only for an
+    // explicit CA:FALSE.
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.use_authority_key_identifier_extension = true;
     let signing = key.signing_key()?;
     let (leaf, chain) = match ca {
         Some(ca) => (
@@ -456,4 +467,60 @@ pub fn pem_bundle(key: &KeyMaterial, cert: &IssuedCertificate) -> String {
         out.push_str(&pem("CERTIFICATE", der));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::KeySpec;
+    use x509_parser::extensions::ParsedExtension;
+
+    /// (SKI, AKI key id) of a DER certificate.
+    fn key_ids(der: &[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let (_, cert) = x509_parser::parse_x509_certificate(der).expect("parses");
+        let (mut ski, mut aki) = (None, None);
+        for ext in cert.extensions() {
+            match ext.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(id) => ski = Some(id.0.to_vec()),
+                ParsedExtension::AuthorityKeyIdentifier(a) => {
+                    aki = a.key_identifier.as_ref().map(|id| id.0.to_vec());
+                }
+                _ => {}
+            }
+        }
+        (ski, aki)
+    }
+
+    #[test]
+    fn the_leaf_names_its_issuer_by_the_issuers_subject_key_identifier() {
+        let ca = CertificateAuthority::new().expect("ca");
+        let (ca_ski, ca_aki) = key_ids(ca.der());
+        let ca_ski = ca_ski.expect("the CA has an SKI");
+        assert_eq!(ca_ski.len(), 20);
+        assert_eq!(
+            ca_aki.as_ref(),
+            Some(&ca_ski),
+            "a root is its own authority"
+        );
+
+        let key = KeyMaterial::from_spec(&KeySpec::rsa(2048)).expect("key");
+        let leaf = issue(&key, "CN=leaf", &[], 12, Some(&ca)).expect("issued");
+        let (leaf_ski, leaf_aki) = key_ids(&leaf.leaf);
+        let leaf_ski = leaf_ski.expect("the leaf has an SKI");
+        assert_eq!(leaf_aki, Some(ca_ski.clone()), "AKI = the CA's SKI");
+        assert_ne!(leaf_ski, ca_ski);
+
+        let own = issue(&key, "CN=self", &[], 12, None).expect("self-signed");
+        let (own_ski, own_aki) = key_ids(&own.leaf);
+        assert!(own_ski.is_some());
+        assert_eq!(
+            own_aki, own_ski,
+            "self-signed: AKI = its own SKI, as Key Vault's"
+        );
+        let (_, cert) = x509_parser::parse_x509_certificate(&own.leaf).expect("parses");
+        assert_eq!(
+            cert.basic_constraints().expect("one").map(|b| b.value.ca),
+            Some(false)
+        );
+    }
 }
