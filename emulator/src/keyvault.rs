@@ -1,7 +1,8 @@
 //! Key Vault's data plane for secrets, keys and certificates (reads of keys
-//! and certificates; secrets also written), as pure functions over an
-//! in-memory store: routing, token checks, Azure RBAC, throttling windows,
-//! paging and the service's JSON shapes and error bodies.
+//! and certificates; secrets written, certificates imported), as pure
+//! functions over an in-memory store: routing, token checks, Azure RBAC,
+//! throttling windows, paging and the service's JSON shapes and error
+//! bodies.
 
 mod access;
 mod error;

@@ -1,6 +1,7 @@
 //! A strict local emulator of the workload identity trust chain: the
 //! cluster's OIDC issuer, Microsoft Entra ID's token endpoint and Key Vault's
-//! data plane (secrets read and written; keys and certificates read), over
+//! data plane (secrets read and written; keys and certificates read,
+//! certificates imported), over
 //! HTTPS with a CA it generates.
 //!
 //! Keys and certificates hold real material made at start-up from the

@@ -1,6 +1,7 @@
 //! Keys and certificates in a vault: seeded from the world config with real
-//! key material, read back in Key Vault's JSON shapes (`KeyBundle`,
-//! `CertificateBundle`, their list items and the certificate policy), as
+//! key material or imported (`POST /certificates/{name}/import`), read
+//! back in Key Vault's JSON shapes (`KeyBundle`, `CertificateBundle`,
+//! their list items and the certificate policy), as
 //! the `keys.json` and `certificates.json` data-plane specifications in
 //! Azure/azure-rest-api-specs describe them.
 //!
