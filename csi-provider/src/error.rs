@@ -78,7 +78,7 @@ pub enum Error {
     /// The `objects` parameter is larger than any real one.
     #[error(
         "SecretProviderClass parameter objects is {size} bytes, more than this provider's \
-         limit of {limit} bytes (thousands of objects); it was not parsed: split the objects \
+         limit of {limit} bytes (hundreds of objects); it was not parsed: split the objects \
          across several SecretProviderClasses"
     )]
     ObjectsTooLarge {
@@ -90,10 +90,9 @@ pub enum Error {
     /// The `objects` parameter (or one of its entries) nests deeper than
     /// any real one.
     #[error(
-        "SecretProviderClass parameter objects{at} nests at least {depth} levels deep (open \
-         `[`/`{{` brackets, or indentation columns plus `- ` entries on one line), more than \
-         this provider's limit of {limit}; it was not parsed: write each object as a flat \
-         mapping of objectName, objectType, ...",
+        "SecretProviderClass parameter objects{at} nests at least {depth} levels deep in \
+         {counted}, more than this provider's limit of {limit}; it was not parsed: write each \
+         object as a flat mapping of objectName, objectType, ...",
         at = index.map(|i| format!(" (objects[{i}])")).unwrap_or_default()
     )]
     ObjectsTooDeep {
@@ -101,6 +100,8 @@ pub enum Error {
         index: Option<usize>,
         /// The depth reached when the scan stopped.
         depth: usize,
+        /// How it was counted: flow brackets, or block indentation.
+        counted: &'static str,
         /// The limit.
         limit: usize,
     },

@@ -48,6 +48,11 @@
 //!   (the Go loop can write N+1).
 //! - Two objects writing the same file, or a file inside another object's
 //!   history directory, are refused instead of overwriting each other.
+//! - A `filePermission` that is not octal is refused (the Go provider
+//!   mounts mode 0), and `Version` answers this crate's runtime name.
+//! - `objects` without an `array:` key is refused (the Go provider mounts
+//!   nothing), and oversized or deeply nested input is refused before it
+//!   is parsed ([`limits`]).
 //!
 //! ```
 //! use azure_wi_csi_provider::plan::MountPlan;

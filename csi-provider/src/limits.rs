@@ -13,14 +13,20 @@ use crate::Error;
 /// for the SecretProviderClass plus the pod's ServiceAccount tokens.
 pub const MAX_REQUEST_JSON_BYTES: usize = 2 << 20;
 
-/// Largest `objects` parameter read: 256 KiB, about 2,500 objects of
-/// 100 bytes (a real class lists tens).
-pub const MAX_OBJECTS_BYTES: usize = 256 << 10;
+/// Largest `objects` parameter read: 64 KiB, about 1,400 objects of the
+/// shortest form or 600 of 100 bytes (a real class lists tens).
+pub const MAX_OBJECTS_BYTES: usize = 64 << 10;
 
-/// Deepest nesting read in `objects` or one of its entries. A real one
-/// is `array:`, a list, a literal string, a flat mapping: four levels at
-/// most, written with under twenty columns of indentation.
+/// Deepest block nesting read in `objects` or one of its entries, counted
+/// as indentation columns plus `- ` entries on a line. A real one is
+/// `array:`, a list, a literal string, a flat mapping, written with under
+/// twenty columns of indentation.
 pub const MAX_OBJECTS_DEPTH: usize = 64;
+
+/// Deepest flow nesting (open `[` and `{`) read in `objects` or one of its
+/// entries. A real one has none, or `array: []`. The YAML scanner's work
+/// per token grows with the flow depth, so this bound is lower.
+pub const MAX_OBJECTS_FLOW_DEPTH: usize = 16;
 
 /// Refuses a JSON field of the request over [`MAX_REQUEST_JSON_BYTES`].
 ///
@@ -39,7 +45,7 @@ pub fn check_request_json(field: &'static str, text: &str) -> Result<(), Error> 
 }
 
 /// Refuses an `objects` parameter over [`MAX_OBJECTS_BYTES`] or nesting
-/// deeper than [`MAX_OBJECTS_DEPTH`].
+/// deeper than [`MAX_OBJECTS_DEPTH`] or [`MAX_OBJECTS_FLOW_DEPTH`].
 ///
 /// # Errors
 ///
@@ -55,20 +61,40 @@ pub fn check_objects(text: &str) -> Result<(), Error> {
 }
 
 /// Refuses YAML `text` (the parameter, or entry `index` of its `array:`)
-/// whose nesting may exceed [`MAX_OBJECTS_DEPTH`].
+/// whose nesting may exceed [`MAX_OBJECTS_DEPTH`] or
+/// [`MAX_OBJECTS_FLOW_DEPTH`].
 ///
 /// # Errors
 ///
 /// [`Error::ObjectsTooDeep`].
 pub fn check_depth(index: Option<usize>, text: &str) -> Result<(), Error> {
-    match nesting_over(text, MAX_OBJECTS_DEPTH) {
-        Some(depth) => Err(Error::ObjectsTooDeep {
+    match nesting_over(text, MAX_OBJECTS_DEPTH, MAX_OBJECTS_FLOW_DEPTH) {
+        Some(Nesting::Block(depth)) => Err(Error::ObjectsTooDeep {
             index,
             depth,
+            counted: BLOCK,
             limit: MAX_OBJECTS_DEPTH,
+        }),
+        Some(Nesting::Flow(depth)) => Err(Error::ObjectsTooDeep {
+            index,
+            depth,
+            counted: FLOW,
+            limit: MAX_OBJECTS_FLOW_DEPTH,
         }),
         None => Ok(()),
     }
+}
+
+/// How block nesting is counted, for messages.
+const BLOCK: &str = "indentation columns plus `- ` entries on one line";
+/// How flow nesting is counted, for messages.
+const FLOW: &str = "open `[`/`{` brackets";
+
+/// Which nesting passed its limit, and the depth reached.
+#[derive(Debug, PartialEq, Eq)]
+enum Nesting {
+    Block(usize),
+    Flow(usize),
 }
 
 /// An upper bound of the YAML nesting in `text`, in one pass without
@@ -76,9 +102,9 @@ pub fn check_depth(index: Option<usize>, text: &str) -> Result<(), Error> {
 /// columns plus the `- ` / `? ` entries that start it (each block level
 /// needs at least one of either). Quotes are not tracked, so brackets
 /// inside strings count too: that only overestimates, and no real object
-/// name holds dozens of brackets. Returns the depth at which it passed
-/// `limit`, or `None` when it never did.
-fn nesting_over(text: &str, limit: usize) -> Option<usize> {
+/// name holds a dozen brackets. Returns the nesting that first passed
+/// its limit, or `None` when neither did.
+fn nesting_over(text: &str, block_limit: usize, flow_limit: usize) -> Option<Nesting> {
     let mut flow = 0usize;
     for line in text.split('\n') {
         let bytes = line.as_bytes();
@@ -92,15 +118,15 @@ fn nesting_over(text: &str, limit: usize) -> Option<usize> {
             block += spaces;
             rest = &rest[spaces..];
         }
-        if block > limit {
-            return Some(block);
+        if block > block_limit {
+            return Some(Nesting::Block(block));
         }
         for &byte in bytes {
             match byte {
                 b'[' | b'{' => {
                     flow += 1;
-                    if flow > limit {
-                        return Some(flow);
+                    if flow > flow_limit {
+                        return Some(Nesting::Flow(flow));
                     }
                 }
                 b']' | b'}' => flow = flow.saturating_sub(1),
@@ -122,30 +148,34 @@ mod tests {
         assert_eq!(check_objects(REAL), Ok(()));
         assert_eq!(check_objects("array: []"), Ok(()));
         assert_eq!(check_objects("array: [a, [b], {c: d}]"), Ok(()));
-        assert_eq!(nesting_over(REAL, 4), None);
+        assert_eq!(nesting_over(REAL, 4, 1), None);
+        assert_eq!(nesting_over(REAL, 4, 0), Some(Nesting::Flow(1)));
     }
 
     #[test]
     fn flow_brackets_past_the_limit_are_refused() {
-        let text = format!("array: {}", "[".repeat(MAX_OBJECTS_DEPTH + 1));
+        let text = format!("array: {}", "[".repeat(MAX_OBJECTS_FLOW_DEPTH + 1));
         assert_eq!(
             check_objects(&text),
             Err(Error::ObjectsTooDeep {
                 index: None,
-                depth: MAX_OBJECTS_DEPTH + 1,
-                limit: MAX_OBJECTS_DEPTH
+                depth: MAX_OBJECTS_FLOW_DEPTH + 1,
+                counted: FLOW,
+                limit: MAX_OBJECTS_FLOW_DEPTH
             })
         );
+        let at_limit = format!("array: {}", "[".repeat(MAX_OBJECTS_FLOW_DEPTH));
+        assert_eq!(check_objects(&at_limit), Ok(()));
         // Closed brackets do not add up.
-        let flat = "[a] ".repeat(MAX_OBJECTS_DEPTH * 2);
+        let flat = "[a] ".repeat(MAX_OBJECTS_FLOW_DEPTH * 2);
         assert_eq!(check_depth(Some(3), &flat), Ok(()));
-        let nested = format!("{}{}", "{a: ".repeat(65), "}".repeat(65));
+        let nested = format!("{}{}", "{a: ".repeat(17), "}".repeat(17));
         let err = check_depth(Some(3), &nested).unwrap_err();
-        assert!(
-            err.to_string().starts_with(
-                "SecretProviderClass parameter objects (objects[3]) nests at least 65 levels deep"
-            ),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "SecretProviderClass parameter objects (objects[3]) nests at least 17 levels deep \
+             in open `[`/`{` brackets, more than this provider's limit of 16; it was not parsed: \
+             write each object as a flat mapping of objectName, objectType, ..."
         );
     }
 
@@ -179,8 +209,8 @@ mod tests {
         let err = check_objects(&big).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "SecretProviderClass parameter objects is 262145 bytes, more than this provider's \
-             limit of 262144 bytes (thousands of objects); it was not parsed: split the objects \
+            "SecretProviderClass parameter objects is 65537 bytes, more than this provider's \
+             limit of 65536 bytes (hundreds of objects); it was not parsed: split the objects \
              across several SecretProviderClasses"
         );
         assert_eq!(check_objects(&big[1..]), Ok(()));

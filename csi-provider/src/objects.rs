@@ -463,3 +463,93 @@ mod tests {
         assert!(message("objectName: a").contains("objectType \"\" is not valid"));
     }
 }
+
+#[cfg(test)]
+mod worst_case_support {
+    use std::time::Instant;
+
+    use crate::limits::MAX_OBJECTS_BYTES;
+
+    /// Repeats `unit` after `head` as often as fits under the size limit.
+    pub(super) fn fill(head: &str, unit: &str, tail: &str) -> String {
+        let count = (MAX_OBJECTS_BYTES - head.len() - tail.len()) / unit.len();
+        format!("{head}{}{tail}", unit.repeat(count))
+    }
+
+    /// Runs `parse` on `text`, printing how long it took.
+    pub(super) fn timed<T>(what: &str, text: &str, parse: impl FnOnce(&str) -> T) -> T {
+        let started = Instant::now();
+        let out = parse(text);
+        println!(
+            "{what}: {} bytes parsed in {:?}",
+            text.len(),
+            started.elapsed()
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod worst_case {
+    //! The largest and deepest `objects` the limits let through, parsed in
+    //! full. Each prints how long it took (`cargo test --release -p
+    //! azure-wi-csi-provider --lib worst_case -- --nocapture` gives the
+    //! figure README quotes); the assertions are on the outcome only.
+    use super::worst_case_support::*;
+    use super::*;
+    use crate::limits::{MAX_OBJECTS_BYTES, MAX_OBJECTS_DEPTH, MAX_OBJECTS_FLOW_DEPTH};
+
+    #[test]
+    fn the_most_objects_that_fit_parse() {
+        let text = fill(
+            "array:\n",
+            "  - |\n    objectName: s\n    objectType: secret\n",
+            "",
+        );
+        let specs = timed("most objects", &text, parse_objects).unwrap();
+        assert_eq!(specs.len(), (MAX_OBJECTS_BYTES - 7) / 47);
+    }
+
+    #[test]
+    fn the_deepest_flow_nesting_that_fits_is_parsed_then_refused_as_not_strings() {
+        let depth = MAX_OBJECTS_FLOW_DEPTH - 1;
+        let unit = format!("{}{},", "[".repeat(depth), "]".repeat(depth));
+        let text = fill("array: [", &unit, "]");
+        assert_eq!(crate::limits::check_objects(&text), Ok(()));
+        let err = timed("deepest flow nesting", &text, parse_objects).unwrap_err();
+        assert!(matches!(err, Error::InvalidObjects { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_deepest_block_nesting_that_fits_is_parsed_then_refused_as_not_strings() {
+        let unit: String = (0..MAX_OBJECTS_DEPTH)
+            .map(|level| format!("{}- a\n", " ".repeat(level)))
+            .collect();
+        let text = fill("array:\n", &unit, "");
+        assert_eq!(crate::limits::check_objects(&text), Ok(()));
+        let err = timed("deepest block nesting", &text, parse_objects).unwrap_err();
+        assert!(matches!(err, Error::InvalidObjects { .. }), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod densest {
+    //! The inputs with the most YAML events per byte the limits let
+    //! through, parsed in full and timed as in `worst_case`.
+    use super::worst_case_support::*;
+    use super::*;
+
+    #[test]
+    fn the_densest_block_list_is_refused_as_not_mappings() {
+        let text = fill("array:\n", "- a\n", "");
+        let err = timed("densest block list", &text, parse_objects).unwrap_err();
+        assert!(matches!(err, Error::InvalidObjects { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_densest_flow_list_is_refused_as_not_mappings() {
+        let text = fill("array: [", "a,", "]");
+        let err = timed("densest flow list", &text, parse_objects).unwrap_err();
+        assert!(matches!(err, Error::InvalidObjects { .. }), "{err}");
+    }
+}

@@ -19,7 +19,9 @@ use std::{
 };
 
 use azure_wi_core::names;
-use azure_wi_csi_provider::limits::{MAX_OBJECTS_BYTES, MAX_OBJECTS_DEPTH, MAX_REQUEST_JSON_BYTES};
+use azure_wi_csi_provider::limits::{
+    MAX_OBJECTS_BYTES, MAX_OBJECTS_DEPTH, MAX_OBJECTS_FLOW_DEPTH, MAX_REQUEST_JSON_BYTES,
+};
 use azure_wi_csi_provider::{
     http::{self, HealthCheck},
     metrics::Metrics,
@@ -492,7 +494,7 @@ async fn hostile_objects_are_refused_before_parsing_while_healthz_answers() {
     let watcher = watch_healthz(provider.healthz, Arc::clone(&done));
 
     let mib = 1 << 20;
-    let block_nesting: String = (0..4000)
+    let block_nesting: String = (0..700)
         .map(|i| format!("{}- a{i}:\n", " ".repeat(i % 100)))
         .collect();
     let cases: Vec<(&str, String, String)> = vec![
@@ -502,9 +504,13 @@ async fn hostile_objects_are_refused_before_parsing_while_healthz_answers() {
             format!("limit of {MAX_OBJECTS_BYTES} bytes"),
         ),
         (
-            "array: then 200 KiB of [",
-            format!("array: {}", "[".repeat(200 << 10)),
-            format!("nests at least {} levels deep", MAX_OBJECTS_DEPTH + 1),
+            "array: then 60 KiB of [",
+            format!("array: {}", "[".repeat(60 << 10)),
+            format!(
+                "nests at least {} levels deep in open `[`/`{{` brackets, more than this \
+                 provider's limit of {MAX_OBJECTS_FLOW_DEPTH}",
+                MAX_OBJECTS_FLOW_DEPTH + 1
+            ),
         ),
         (
             "1 MiB of nested flow mappings",

@@ -200,33 +200,6 @@ async fn permission_is_read_as_the_go_provider_unmarshals_it() {
     }
 }
 
-/// `(path, mode, contents)` of a file.
-type FileRow<'a> = (&'a str, i32, String);
-/// `(id, version)` of an object version.
-type VersionRow<'a> = (&'a str, &'a str);
-
-/// The rows of each file and of each object version.
-fn layout(response: &MountResponse) -> (Vec<FileRow<'_>>, Vec<VersionRow<'_>>) {
-    (
-        response
-            .files
-            .iter()
-            .map(|f| {
-                (
-                    f.path.as_str(),
-                    f.mode,
-                    String::from_utf8(f.contents.clone()).unwrap(),
-                )
-            })
-            .collect(),
-        response
-            .object_version
-            .iter()
-            .map(|v| (v.id.as_str(), v.version.as_str()))
-            .collect(),
-    )
-}
-
 fn separate_files() -> MountOptions {
     MountOptions {
         write_cert_and_key_in_separate_files: true,
@@ -296,7 +269,7 @@ async fn separate_files_write_the_certificates_and_keys_of_a_certificates_secret
         Some(&token),
     );
     let response = served.mount(request).await.unwrap();
-    let (files, versions) = layout(&response);
+    let (written, listed) = (files(&response), versions(&response));
     let chain = [
         fixture("leaf.pem"),
         fixture("intermediate.pem"),
@@ -306,7 +279,7 @@ async fn separate_files_write_the_certificates_and_keys_of_a_certificates_secret
     let key = fixture("leaf-key.pem");
     let leaf_and_intermediate = [fixture("leaf.pem"), fixture("intermediate.pem")].concat();
     assert_eq!(
-        files,
+        written,
         [
             // The Go provider's order: .crt, .key, then the usual file.
             ("certs/tls.pem.crt", 0o600, chain.clone()),
@@ -326,7 +299,7 @@ async fn separate_files_write_the_certificates_and_keys_of_a_certificates_secret
         ]
     );
     assert_eq!(
-        versions,
+        listed,
         [
             ("secret/tls", "t1"),
             ("secret/tls", "t1"),
@@ -351,7 +324,7 @@ async fn separate_files_write_the_certificates_and_keys_of_a_certificates_secret
         ))
         .await
         .unwrap();
-    assert_eq!(layout(&response).0.len(), 1);
+    assert_eq!(files(&response).len(), 1);
 }
 
 #[tokio::test]
@@ -382,8 +355,8 @@ async fn separate_files_follow_version_history_and_refuse_a_collision() {
         ))
         .await
         .unwrap();
-    let (files, versions) = layout(&response);
-    let paths: Vec<_> = files.iter().map(|f| f.0).collect();
+    let (written, listed) = (files(&response), versions(&response));
+    let paths: Vec<_> = written.iter().map(|f| f.0).collect();
     assert_eq!(
         paths,
         [
@@ -395,8 +368,8 @@ async fn separate_files_follow_version_history_and_refuse_a_collision() {
             "tls/1"
         ]
     );
-    assert_eq!(versions[0].0, "secret/tls/0");
-    assert_eq!(versions[3].0, "secret/tls/1");
+    assert_eq!(listed[0].0, "secret/tls/0");
+    assert_eq!(listed[3].0, "secret/tls/1");
 
     // Another object's file where a .crt goes: the Go provider would
     // overwrite one with the other.

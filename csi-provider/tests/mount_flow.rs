@@ -13,32 +13,9 @@ use azure_wi_csi_provider::{
     Error,
     mount::{MountOptions, Mounter},
     objects::ObjectType,
-    proto::MountResponse,
 };
 use base64::Engine;
 use common::*;
-
-fn files(response: &MountResponse) -> Vec<(&str, i32, String)> {
-    response
-        .files
-        .iter()
-        .map(|f| {
-            (
-                f.path.as_str(),
-                f.mode,
-                String::from_utf8_lossy(&f.contents).into_owned(),
-            )
-        })
-        .collect()
-}
-
-fn versions(response: &MountResponse) -> Vec<(&str, &str)> {
-    response
-        .object_version
-        .iter()
-        .map(|v| (v.id.as_str(), v.version.as_str()))
-        .collect()
-}
 
 fn ec_key() -> (JsonWebKey, String) {
     let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();

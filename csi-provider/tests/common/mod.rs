@@ -9,7 +9,7 @@
 
 pub mod process;
 
-use azure_wi_csi_provider::proto::MountRequest;
+use azure_wi_csi_provider::proto::{MountRequest, MountResponse};
 use base64::Engine;
 
 /// The in-memory vault the mount flow is tested with: `azure-wi-auth`'s,
@@ -80,4 +80,28 @@ pub fn driver_request(parameters: &[(&str, &str)], token: Option<&str>) -> Mount
         permission: "420".into(),
         current_object_version: vec![],
     }
+}
+
+/// `(path, mode, contents)` of each file of a response.
+pub fn files(response: &MountResponse) -> Vec<(&str, i32, String)> {
+    response
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.path.as_str(),
+                f.mode,
+                String::from_utf8_lossy(&f.contents).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `(id, version)` of each object version of a response.
+pub fn versions(response: &MountResponse) -> Vec<(&str, &str)> {
+    response
+        .object_version
+        .iter()
+        .map(|v| (v.id.as_str(), v.version.as_str()))
+        .collect()
 }
