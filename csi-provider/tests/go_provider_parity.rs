@@ -77,12 +77,18 @@ fn one_secret(token: &str) -> MountRequest {
     )
 }
 
-#[tokio::test]
-async fn a_mount_without_the_pod_name_or_namespace_is_refused_before_any_read() {
+/// A provider with the default options over a vault holding secret `db`
+/// (`hunter2`), and a pod's token.
+async fn serving_db() -> (MemoryVault, Served, String) {
     let vault = MemoryVault::default();
     vault.put_secret("db", "v1", "hunter2");
-    let mut served = Served::start(vault.clone(), MountOptions::default()).await;
-    let token = service_account_jwt("shop", "web");
+    let served = Served::start(vault.clone(), MountOptions::default()).await;
+    (vault, served, service_account_jwt("shop", "web"))
+}
+
+#[tokio::test]
+async fn a_mount_without_the_pod_name_or_namespace_is_refused_before_any_read() {
+    let (vault, mut served, token) = serving_db().await;
 
     for (attribute, go_text) in [
         ("csi.storage.k8s.io/pod.name", "pod name is not provided"),
@@ -141,10 +147,7 @@ async fn an_empty_array_mounts_nothing_and_succeeds() {
 
 #[tokio::test]
 async fn secrets_must_be_json_as_the_go_provider_unmarshals_them() {
-    let vault = MemoryVault::default();
-    vault.put_secret("db", "v1", "hunter2");
-    let mut served = Served::start(vault.clone(), MountOptions::default()).await;
-    let token = service_account_jwt("shop", "web");
+    let (vault, mut served, token) = serving_db().await;
 
     for secrets in ["", "{", "[\"x\"]", "{\"clientsecret\": 5}"] {
         let mut request = one_secret(&token);
@@ -173,10 +176,7 @@ async fn secrets_must_be_json_as_the_go_provider_unmarshals_them() {
 
 #[tokio::test]
 async fn permission_is_read_as_the_go_provider_unmarshals_it() {
-    let vault = MemoryVault::default();
-    vault.put_secret("db", "v1", "hunter2");
-    let mut served = Served::start(vault.clone(), MountOptions::default()).await;
-    let token = service_account_jwt("shop", "web");
+    let (_, mut served, token) = serving_db().await;
     let mut request = one_secret(&token);
     request.permission = "256".into();
     assert_eq!(served.mount(request).await.unwrap().files[0].mode, 0o400);
