@@ -19,9 +19,11 @@
 //! emulate anything else of Azure: no management plane, no other
 //! resources, no interactive sign-in.
 //!
-//! Clients reach it under the real names: one TLS listener serves
-//! `login.microsoftonline.com`, `<vault>.vault.azure.net` and the issuer's
-//! host with one certificate, routing by `Host`. Rust clients map those
+//! Clients reach it under the real names: one TLS listener serves every
+//! cloud's Entra host (`login.microsoftonline.com`, `login.chinacloudapi.cn`,
+//! ...), every vault under every cloud's suffix (`<vault>.vault.azure.net`,
+//! `<vault>.vault.azure.cn`, ...) and the issuer's host with one
+//! certificate, routing by `Host` (see [`hosts`]). Rust clients map those
 //! names to the listener ([`Emulator::client`], [`Emulator::resolve_overrides`]);
 //! other clients go through its `CONNECT` proxy ([`Emulator::proxy_url`]),
 //! so the environment the webhook injects works unchanged.
@@ -178,9 +180,21 @@ impl Emulator {
         azure_wi_core::DEFAULT_AUTHORITY_HOST.to_owned()
     }
 
-    /// The URL of vault `name`.
+    /// `AZURE_AUTHORITY_HOST` as the webhook injects it for `cloud`: the
+    /// emulator answers at every cloud's authority.
+    pub fn authority_host_in(&self, cloud: azure_wi_core::AzureCloud) -> String {
+        cloud.authority_host().to_owned()
+    }
+
+    /// The URL of vault `name` in the public cloud.
     pub fn vault_url(&self, name: &str) -> String {
         format!("https://{}", hosts::vault(name))
+    }
+
+    /// The URL of vault `name` in `cloud`: the same vault under each
+    /// cloud's suffix.
+    pub fn vault_url_in(&self, cloud: azure_wi_core::AzureCloud, name: &str) -> String {
+        format!("https://{}", hosts::vault_in(cloud, name))
     }
 
     /// The ServiceAccount token issuer (`iss`).
@@ -193,13 +207,21 @@ impl Emulator {
         format!("http://{}", self.proxy_addr)
     }
 
-    /// The host names to map to [`Emulator::addr`]: Entra, every vault and
-    /// the issuer.
+    /// The host names to map to [`Emulator::addr`]: every cloud's Entra
+    /// host, every vault under every cloud's suffix, and the issuer.
     pub fn resolve_overrides(&self) -> Vec<(String, SocketAddr)> {
         let config = self.shared.config();
-        let mut hosts = vec![hosts::entra().to_owned(), self.shared.issuer_host.clone()];
-        hosts.extend(config.vaults.iter().map(|v| hosts::vault(&v.name)));
-        hosts.into_iter().map(|h| (h, self.addr)).collect()
+        let mut names = vec![self.shared.issuer_host.clone()];
+        for cloud in hosts::clouds() {
+            names.push(cloud.authority_hostname().to_owned());
+            names.extend(
+                config
+                    .vaults
+                    .iter()
+                    .map(|v| hosts::vault_in(cloud, &v.name)),
+            );
+        }
+        names.into_iter().map(|h| (h, self.addr)).collect()
     }
 
     /// A `reqwest::ClientBuilder` that reaches the emulator under the real
@@ -344,8 +366,9 @@ fn tls_config(issuer_host: &str) -> Result<(String, Arc<rustls::ServerConfig>), 
         .map_err(|e| tls(&e))?
         .with_ip(Ipv4Addr::LOCALHOST.into())
         .with_validity(std::time::Duration::from_secs(24 * 3600));
-    let any_vault = format!("*.{}", hosts::vault_suffix());
-    for name in [hosts::entra(), &any_vault, "localhost", issuer_host] {
+    let mut names = hosts::certificate_names();
+    names.extend(["localhost".to_owned(), issuer_host.to_owned()]);
+    for name in &names {
         if !name.is_empty() && name.parse::<std::net::IpAddr>().is_err() {
             request = request.with_dns_name(name).map_err(|e| tls(&e))?;
         }

@@ -1,6 +1,6 @@
-//! An HTTP `CONNECT` proxy that tunnels the hosts the emulator plays
-//! (`login.microsoftonline.com`, `*.vault.azure.net`, the issuer) to its TLS
-//! listener and refuses every other destination. Clients that honour
+//! An HTTP `CONNECT` proxy that tunnels the hosts the emulator plays (each
+//! cloud's Entra host and vaults, see [`crate::hosts`], and the issuer) to
+//! its TLS listener and refuses every other destination. Clients that honour
 //! `HTTPS_PROXY` (Microsoft's Python SDK does) then reach the emulator with
 //! the real Azure URLs, certificate names and challenge checks unchanged.
 
@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 /// Whether the emulator serves `host`.
 pub(crate) fn serves(host: &str, issuer_host: &str) -> bool {
     let host = host.to_ascii_lowercase();
-    host == crate::hosts::entra()
-        || crate::hosts::vault_name(&host).is_some()
+    crate::hosts::entra_cloud(&host).is_some()
+        || crate::hosts::vault_of(&host).is_some()
         || host == issuer_host
 }
 

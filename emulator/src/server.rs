@@ -104,17 +104,19 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         Ok(body) => body,
         Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
     };
-    if hostname == hosts::entra() {
+    if let Some(cloud) = hosts::entra_cloud(&hostname) {
         entra_route(
             &shared,
+            hosts::authority_of(cloud),
             &parts.method,
             parts.uri.path(),
             &parts.headers,
             &body,
         )
         .await
-    } else if let Some(vault) = hosts::vault_name(&hostname) {
-        vault_route(&shared, vault, &host, &parts, &body).await
+    } else if let Some((cloud, vault)) = hosts::vault_of(&hostname) {
+        let authority = hosts::authority_of(cloud);
+        vault_route(&shared, authority, vault, &host, &parts, &body).await
     } else if hostname == shared.issuer_host {
         issuer_route(&shared, parts.uri.path())
     } else {
@@ -150,8 +152,11 @@ fn issuer_route(shared: &Shared, path: &str) -> Response {
 
 // === Entra ===
 
+/// Entra at `authority`, the cloud of the host the request came to: its
+/// discovery documents name that authority, as each cloud's Entra does.
 async fn entra_route(
     shared: &Shared,
+    authority: &str,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
@@ -164,7 +169,7 @@ async fn entra_route(
         }
         (&Method::GET, [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
             if shared.config().tenants.iter().any(|t| t == tenant) {
-                json_response(200, &entra::tenant_discovery(hosts::authority(), tenant))
+                json_response(200, &entra::tenant_discovery(authority, tenant))
             } else {
                 aad_response(&tenant_not_found(tenant), headers)
             }
@@ -301,13 +306,15 @@ async fn fetch_issuer_keys(fetch: &reqwest::Client, issuer: &str) -> Option<Valu
 
 // === Key Vault ===
 
-fn kv_response(error: &KvError, tenant: &str) -> Response {
+/// Key Vault's answer for `error`; a challenge points to `authority`, the
+/// Entra of the vault's cloud, so clients fetch their token there.
+fn kv_response(error: &KvError, authority: &str, tenant: &str) -> Response {
     let mut response = with_retry_after(
         json_response(error.status, &error.body()),
         error.retry_after,
     );
     if error.challenge
-        && let Ok(value) = HeaderValue::from_str(&keyvault::challenge(hosts::authority(), tenant))
+        && let Ok(value) = HeaderValue::from_str(&keyvault::challenge(authority, tenant))
     {
         response
             .headers_mut()
@@ -318,12 +325,13 @@ fn kv_response(error: &KvError, tenant: &str) -> Response {
 
 async fn vault_route(
     shared: &Shared,
+    authority: &str,
     vault: &str,
     host: &str,
     parts: &axum::http::request::Parts,
     body: &Bytes,
 ) -> Response {
-    let mut response = vault_answer(shared, vault, host, parts, body).await;
+    let mut response = vault_answer(shared, authority, vault, host, parts, body).await;
     let headers = response.headers_mut();
     if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         headers.insert("x-ms-request-id", id);
@@ -338,6 +346,7 @@ async fn vault_route(
 
 async fn vault_answer(
     shared: &Shared,
+    authority: &str,
     vault: &str,
     host: &str,
     parts: &axum::http::request::Parts,
@@ -361,7 +370,7 @@ async fn vault_answer(
             retry_after,
             challenge: false,
         };
-        return kv_response(&error, &tenant);
+        return kv_response(&error, authority, &tenant);
     }
     let query: HashMap<String, String> =
         url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
@@ -378,7 +387,7 @@ async fn vault_answer(
         SystemTime::now(),
     ) {
         Ok(claims) => claims,
-        Err(error) => return kv_response(&error, &tenant),
+        Err(error) => return kv_response(&error, authority, &tenant),
     };
     if query.get("api-version").is_none_or(String::is_empty) {
         let error = KvError {
@@ -389,7 +398,7 @@ async fn vault_answer(
             retry_after: None,
             challenge: false,
         };
-        return kv_response(&error, &tenant);
+        return kv_response(&error, authority, &tenant);
     }
     let result = keyvault::route(parts.method.as_str(), parts.uri.path()).and_then(|op| {
         let mut store = shared
@@ -409,6 +418,6 @@ async fn vault_answer(
     });
     match result {
         Ok(value) => json_response(200, &value),
-        Err(error) => kv_response(&error, &tenant),
+        Err(error) => kv_response(&error, authority, &tenant),
     }
 }

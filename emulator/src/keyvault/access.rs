@@ -13,7 +13,7 @@ pub fn challenge(authority: &str, tenant: &str) -> String {
     format!(
         "Bearer authorization=\"{}/{tenant}\", resource=\"{}\"",
         authority.trim_end_matches('/'),
-        crate::hosts::key_vault_resource()
+        crate::hosts::key_vault_resource_at(authority)
     )
 }
 
