@@ -163,7 +163,7 @@ pub enum KeyType {
     /// RSA, 2048, 3072 or 4096 bits.
     #[serde(rename = "RSA")]
     Rsa,
-    /// Elliptic curve, P-256, P-384 or P-521.
+    /// Elliptic curve, P-256, P-256K, P-384 or P-521.
     #[serde(rename = "EC")]
     Ec,
 }
@@ -178,12 +178,18 @@ impl KeyType {
     }
 }
 
-/// The NIST curves Key Vault supports.
+/// The curves Key Vault supports: the three NIST curves and SECG
+/// secp256k1 (`P-256K`, the `JsonWebKeyCurveName` values of Key Vault's
+/// `keys.json` specification in Azure/azure-rest-api-specs, and
+/// azure-keyvault-keys' `KeyCurveName.p_256_k`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Curve {
     /// `P-256`.
     #[serde(rename = "P-256")]
     P256,
+    /// `P-256K`, SECG secp256k1.
+    #[serde(rename = "P-256K")]
+    P256K,
     /// `P-384`.
     #[serde(rename = "P-384")]
     P384,
@@ -197,6 +203,7 @@ impl Curve {
     pub fn name(self) -> &'static str {
         match self {
             Self::P256 => "P-256",
+            Self::P256K => "P-256K",
             Self::P384 => "P-384",
             Self::P521 => "P-521",
         }
@@ -388,6 +395,9 @@ pub enum Role {
     /// their secrets' values.
     #[serde(rename = "Key Vault Certificates Officer")]
     CertificatesOfficer,
+    /// Everything on keys (create, import, update, delete).
+    #[serde(rename = "Key Vault Crypto Officer")]
+    CryptoOfficer,
 }
 
 impl Role {
@@ -400,6 +410,7 @@ impl Role {
             Self::CertificateUser => "Key Vault Certificate User",
             Self::Reader => "Key Vault Reader",
             Self::CertificatesOfficer => "Key Vault Certificates Officer",
+            Self::CryptoOfficer => "Key Vault Crypto Officer",
         }
     }
 
@@ -437,6 +448,10 @@ impl Role {
                 "Microsoft.KeyVault/vaults/certificatecas/*",
                 "Microsoft.KeyVault/vaults/certificates/*",
                 "Microsoft.KeyVault/vaults/certificatecontacts/write",
+            ],
+            Self::CryptoOfficer => &[
+                "Microsoft.KeyVault/vaults/keys/*",
+                "Microsoft.KeyVault/vaults/keyrotationpolicies/*",
             ],
         }
     }

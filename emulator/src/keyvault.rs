@@ -1,5 +1,6 @@
 //! Key Vault's data plane for secrets, keys and certificates (reads of keys
-//! and certificates; secrets written, certificates imported), as pure
+//! and certificates; secrets written, keys created and imported,
+//! certificates imported), as pure
 //! functions over an in-memory store: routing, token checks, Azure RBAC,
 //! throttling windows, paging and the service's JSON shapes and error
 //! bodies.
@@ -7,6 +8,7 @@
 mod access;
 mod error;
 mod import;
+mod key_requests;
 pub mod material;
 mod objects;
 pub mod pfx;
@@ -295,6 +297,45 @@ impl Store {
             }
             Op::Keys(read) => objects::read(read, &state.keys, base, page_of),
             Op::Certificates(read) => objects::read(read, &state.certificates, base, page_of),
+            Op::CreateKey { name } | Op::ImportKey { name } => {
+                if !valid_secret_name(name) {
+                    return Err(KvError::new(
+                        400,
+                        "BadParameter",
+                        format!(
+                            "The request URI contains an invalid name: {name}. Key names may contain only alphanumeric characters and dashes."
+                        ),
+                    ));
+                }
+                let request: Value = serde_json::from_slice(body).map_err(|e| {
+                    KvError::new(
+                        400,
+                        "BadParameter",
+                        format!("The request body is not valid JSON: {e}"),
+                    )
+                })?;
+                if state.certificates.contains_key(name) {
+                    return Err(KvError::new(
+                        409,
+                        "Conflict",
+                        format!(
+                            "Key {name} is managed by certificate {name}; update the certificate instead."
+                        ),
+                    ));
+                }
+                let made = match op {
+                    Op::CreateKey { .. } => key_requests::create(&request),
+                    _ => key_requests::import(&request),
+                }
+                .map_err(|e| {
+                    tracing::info!(key = %name, reason = ?e, "key write refused");
+                    KvError::new(400, "BadParameter", e.to_string())
+                })?;
+                let version = objects::written_key(made, unix(SystemTime::now()));
+                let out = objects::key_bundle(base, name, &version);
+                state.keys.entry(name.clone()).or_default().push(version);
+                Ok(out)
+            }
             Op::ImportCertificate { name } => {
                 if !valid_secret_name(name) {
                     return Err(KvError::new(

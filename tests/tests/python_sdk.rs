@@ -654,3 +654,84 @@ async fn imports_certificates_through_microsofts_sdks() {
     }
     assert_eq!(seen["refused_absent"]["code"], "CertificateNotFound");
 }
+
+/// `azure-keyvault-keys` creates a P-256K key with `create_ec_key` and
+/// imports a secp256k1 key made by `cryptography` with `import_key`; both
+/// are served as Key Vault serves them (`crv: P-256K`, the 32-byte
+/// coordinates, no private part, the tags given) by `get_key` and
+/// `list_properties_of_keys`; an imported key whose public point is not
+/// its private key's is refused with 400; writing keys needs the Crypto
+/// Officer role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_p256k_keys_through_microsofts_sdk() {
+    let emulator = Emulator::start(Config::demo_with_keys_and_certificates())
+        .await
+        .unwrap();
+    let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+
+    // A Certificate User (the demo's role) may read keys, not make them.
+    let seen = sdk_script(&emulator, &pod, "key_writes.py", &["forbidden"]);
+    let refused = &seen["create"];
+    assert_eq!(
+        (&refused["status"], &refused["code"]),
+        (&403.into(), &"Forbidden".into()),
+        "{seen:#}"
+    );
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("Microsoft.KeyVault/vaults/keys/create/action"),
+        "{seen:#}"
+    );
+
+    emulator
+        .update_config(|c| {
+            c.role_assignments.push(RoleAssignment {
+                principal_id: DEMO_OBJECT_ID.into(),
+                role: Role::CryptoOfficer,
+                scope: "orders-kv".into(),
+            });
+        })
+        .unwrap();
+    let seen = sdk_script(&emulator, &pod, "key_writes.py", &["all"]);
+
+    let made = ok(&seen["create"]);
+    assert_eq!(
+        (&made["kty"], &made["crv"], &made["has_d"]),
+        (&"EC".into(), &"P-256K".into(), &false.into()),
+        "{seen:#}"
+    );
+    assert_eq!(made["x"].as_str().unwrap().len(), 64, "32 bytes");
+    assert_eq!(made["y"].as_str().unwrap().len(), 64, "32 bytes");
+    assert_eq!(made["key_ops"], serde_json::json!(["sign", "verify"]));
+    assert_eq!(made["tags"], serde_json::json!({"curve": "secp256k1"}));
+    assert_eq!(ok(&seen["get"]), made);
+
+    let imported = ok(&seen["import"]);
+    assert_eq!(imported["crv"], "P-256K", "{seen:#}");
+    assert_eq!(
+        (&imported["x"], &imported["y"]),
+        (&seen["made"]["x"], &seen["made"]["y"]),
+        "{seen:#}"
+    );
+    assert_eq!(imported["key_ops"], serde_json::json!(["sign", "verify"]));
+    assert_eq!(imported["tags"], serde_json::json!({"source": "import"}));
+    assert_eq!(ok(&seen["imported_get"]), imported);
+
+    let refused = &seen["import_mismatched"];
+    assert_eq!(
+        (&refused["status"], &refused["code"]),
+        (&400.into(), &"BadParameter".into()),
+        "{seen:#}"
+    );
+
+    assert_eq!(
+        ok(&seen["listed"]),
+        &serde_json::json!({
+            "k256-made": {"tags": {"curve": "secp256k1"}, "enabled": true},
+            "k256-imported": {"tags": {"source": "import"}, "enabled": true},
+        }),
+        "{seen:#}"
+    );
+}

@@ -106,13 +106,15 @@ impl KeyMaterial {
             }
             KeyType::Ec => match spec.curve.unwrap_or(Curve::P256) {
                 Curve::P256 => Self::from_ec_p256(&p256::SecretKey::random(&mut rng)),
+                Curve::P256K => Self::from_ec_k256(&k256::SecretKey::random(&mut rng)),
                 Curve::P384 => Self::from_ec_p384(&p384::SecretKey::random(&mut rng)),
                 Curve::P521 => Self::from_ec_p521(&p521::SecretKey::random(&mut rng)),
             },
         }
     }
 
-    /// A PKCS#8 DER private key (RSA, or EC on P-256, P-384, P-521).
+    /// A PKCS#8 DER private key (RSA, or EC on P-256, P-256K, P-384,
+    /// P-521).
     ///
     /// # Errors
     ///
@@ -134,7 +136,48 @@ impl KeyMaterial {
         if let Ok(key) = p521::SecretKey::from_pkcs8_pem(pem) {
             return Self::from_ec_p521(&key);
         }
-        Err("pkcs8Pem is not a PKCS#8 RSA or EC (P-256, P-384, P-521) private key".to_owned())
+        if let Ok(key) = k256::SecretKey::from_pkcs8_pem(pem) {
+            return Self::from_ec_k256(&key);
+        }
+        Err(
+            "pkcs8Pem is not a PKCS#8 RSA or EC (P-256, P-256K, P-384, P-521) private key"
+                .to_owned(),
+        )
+    }
+
+    /// An EC private key on `crv` from its scalar `d` (big-endian, as a
+    /// JSON Web Key's `d`).
+    ///
+    /// # Errors
+    ///
+    /// When `d` is not a valid scalar of the curve.
+    pub fn from_ec_scalar(crv: Curve, d: &[u8]) -> Result<Self, String> {
+        let bad = |e: k256::elliptic_curve::Error| format!("d is not a {} scalar: {e}", crv.name());
+        match crv {
+            Curve::P256 => Self::from_ec_p256(&p256::SecretKey::from_slice(d).map_err(bad)?),
+            Curve::P256K => Self::from_ec_k256(&k256::SecretKey::from_slice(d).map_err(bad)?),
+            Curve::P384 => Self::from_ec_p384(&p384::SecretKey::from_slice(d).map_err(bad)?),
+            Curve::P521 => Self::from_ec_p521(&p521::SecretKey::from_slice(d).map_err(bad)?),
+        }
+    }
+
+    /// An RSA private key from a JSON Web Key's big-endian components.
+    ///
+    /// # Errors
+    ///
+    /// When they do not make a consistent RSA key.
+    pub fn from_rsa_components(
+        n: &[u8],
+        e: &[u8],
+        d: &[u8],
+        p: &[u8],
+        q: &[u8],
+    ) -> Result<Self, String> {
+        let int = rsa::BigUint::from_bytes_be;
+        let key = rsa::RsaPrivateKey::from_components(int(n), int(e), int(d), vec![int(p), int(q)])
+            .map_err(|e| format!("not an RSA key: {e}"))?;
+        key.validate().map_err(|e| format!("not an RSA key: {e}"))?;
+        Self::from_rsa(&key)
     }
 
     fn from_rsa(key: &rsa::RsaPrivateKey) -> Result<Self, String> {
@@ -153,6 +196,17 @@ impl KeyMaterial {
         let point = key.public_key().to_encoded_point(false);
         Self::ec(
             Curve::P256,
+            key.to_pkcs8_der().map_err(|e| e.to_string())?.as_bytes(),
+            point.x(),
+            point.y(),
+        )
+    }
+
+    fn from_ec_k256(key: &k256::SecretKey) -> Result<Self, String> {
+        use k256::elliptic_curve::sec1::ToEncodedPoint as _;
+        let point = key.public_key().to_encoded_point(false);
+        Self::ec(
+            Curve::P256K,
             key.to_pkcs8_der().map_err(|e| e.to_string())?.as_bytes(),
             point.x(),
             point.y(),
@@ -271,11 +325,14 @@ impl KeyMaterial {
                 crv: Curve::P384, ..
             } => &rcgen::PKCS_ECDSA_P384_SHA384,
             PublicKey::Ec {
-                crv: Curve::P521, ..
+                crv: crv @ (Curve::P521 | Curve::P256K),
+                ..
             } => {
-                return Err(
-                    "certificates on P-521 cannot be signed by the emulator (ring has no P-521); use P-256, P-384 or RSA".to_owned(),
-                );
+                return Err(format!(
+                    "certificates on {} cannot be signed by the emulator (ring has no {}); use P-256, P-384 or RSA",
+                    crv.name(),
+                    crv.name()
+                ));
             }
         };
         KeyPair::from_pkcs8_der_and_sign_algo(

@@ -17,6 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::import::{self, ImportError};
+use super::key_requests::KeyRequest;
 use super::material::{self, CertificateAuthority, IssuedCertificate, KeyMaterial, PublicKey};
 use super::{KvError, Read, Version, new_version_id};
 use crate::config::{
@@ -35,6 +36,8 @@ pub(super) struct KeyVersion {
     /// Set for a certificate's key: its validity and exportability follow
     /// the certificate.
     managed: Option<(u64, u64)>,
+    /// `tags` given at create or import.
+    tags: Option<Value>,
 }
 
 /// One version of a certificate.
@@ -88,6 +91,7 @@ pub(super) fn seed(
                 enabled: v.enabled,
                 created: now,
                 managed: None,
+                tags: None,
             });
         }
         out.keys.insert(key.name.clone(), versions);
@@ -136,6 +140,7 @@ pub(super) fn seed(
                 created: now,
                 managed: Some((issued.nbf, issued.exp)),
                 material: material.clone(),
+                tags: None,
             });
             certs.push(CertificateVersion {
                 id,
@@ -278,7 +283,23 @@ pub(super) fn key_bundle(base: &str, name: &str, v: &KeyVersion) -> Value {
     if v.managed.is_some() {
         out["managed"] = true.into();
     }
+    if let Some(tags) = &v.tags {
+        out["tags"] = tags.clone();
+    }
     out
+}
+
+/// A key version made by `POST /keys/{name}/create` or `PUT /keys/{name}`.
+pub(super) fn written_key(request: KeyRequest, now: u64) -> KeyVersion {
+    KeyVersion {
+        id: new_version_id(),
+        material: request.material,
+        key_ops: request.key_ops,
+        enabled: request.enabled,
+        created: now,
+        managed: None,
+        tags: request.tags,
+    }
 }
 
 /// `KeyItem`: `kid` without a version in a list of keys, with one in a
@@ -292,6 +313,9 @@ pub(super) fn key_item(base: &str, name: &str, v: &KeyVersion, versioned: bool) 
     let mut out = json!({"kid": kid, "attributes": key_attributes(v)});
     if v.managed.is_some() {
         out["managed"] = true.into();
+    }
+    if let Some(tags) = &v.tags {
+        out["tags"] = tags.clone();
     }
     out
 }
@@ -448,6 +472,7 @@ pub(super) fn import_certificate(
         created: now,
         managed: Some((cert.nbf, cert.exp)),
         material: imported.key.clone(),
+        tags: None,
     };
     let certificate = CertificateVersion {
         id,

@@ -41,6 +41,16 @@ pub enum Op {
         /// Certificate name.
         name: String,
     },
+    /// `POST /keys/{name}/create`: a new version of a fresh key.
+    CreateKey {
+        /// Key name.
+        name: String,
+    },
+    /// `PUT /keys/{name}`: a new version of a given key.
+    ImportKey {
+        /// Key name.
+        name: String,
+    },
 }
 
 /// A read of keys or certificates.
@@ -85,6 +95,8 @@ impl Op {
             Self::ImportCertificate { .. } => {
                 "Microsoft.KeyVault/vaults/certificates/import/action"
             }
+            Self::CreateKey { .. } => "Microsoft.KeyVault/vaults/keys/create/action",
+            Self::ImportKey { .. } => "Microsoft.KeyVault/vaults/keys/import/action",
         }
     }
 
@@ -99,11 +111,18 @@ impl Op {
             Self::Keys(read) => read.name().map(|n| ("keys", n)),
             Self::Certificates(read) => read.name().map(|n| ("certificates", n)),
             Self::ImportCertificate { name } => Some(("certificates", name)),
+            Self::CreateKey { name } | Self::ImportKey { name } => Some(("keys", name)),
         }
     }
 
     pub(super) fn is_write(&self) -> bool {
-        matches!(self, Self::Set { .. } | Self::ImportCertificate { .. })
+        matches!(
+            self,
+            Self::Set { .. }
+                | Self::ImportCertificate { .. }
+                | Self::CreateKey { .. }
+                | Self::ImportKey { .. }
+        )
     }
 }
 
@@ -131,6 +150,12 @@ pub fn route(method: &str, path: &str) -> Result<Op, KvError> {
             name: (*name).to_owned(),
         },
         ("POST", ["certificates", name, "import"]) => Op::ImportCertificate {
+            name: (*name).to_owned(),
+        },
+        ("POST", ["keys", name, "create"]) => Op::CreateKey {
+            name: (*name).to_owned(),
+        },
+        ("PUT", ["keys", name]) => Op::ImportKey {
             name: (*name).to_owned(),
         },
         ("GET", [collection @ ("keys" | "certificates"), rest @ ..]) => {

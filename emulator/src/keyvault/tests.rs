@@ -49,7 +49,22 @@ fn routes_the_paths_clients_send() {
     );
     assert_eq!(route("DELETE", "/secrets/x").unwrap_err().status, 405);
     assert_eq!(route("GET", "/storage/x").unwrap_err().status, 404);
-    assert_eq!(route("PUT", "/keys/x").unwrap_err().status, 405);
+    assert_eq!(route("PATCH", "/keys/x/create").unwrap_err().status, 405);
+    let create = route("POST", "/keys/x/create").unwrap();
+    assert_eq!(create, Op::CreateKey { name: "x".into() });
+    let import_key = route("PUT", "/keys/x").unwrap();
+    assert_eq!(import_key, Op::ImportKey { name: "x".into() });
+    for (op, action) in [
+        (&create, "Microsoft.KeyVault/vaults/keys/create/action"),
+        (&import_key, "Microsoft.KeyVault/vaults/keys/import/action"),
+    ] {
+        assert_eq!(op.action(), action);
+        assert!(op.is_write());
+        assert_eq!(op.object(), Some(("keys", "x")));
+        assert!(Role::CryptoOfficer.grants(action));
+        assert!(!Role::CryptoUser.grants(action));
+        assert!(!Role::Reader.grants(action));
+    }
     let import = route("POST", "/certificates/x/import").unwrap();
     assert_eq!(import, Op::ImportCertificate { name: "x".into() });
     assert_eq!(
@@ -687,5 +702,94 @@ mod keys_and_certificates {
             material::KeyMaterial::from_spec(&spec).unwrap().public(),
             material::KeyMaterial::from_spec(&spec).unwrap().public()
         );
+    }
+
+    /// `POST /keys/{name}/create` and `PUT /keys/{name}` add a version a
+    /// get and a list then serve, P-256K as `crv: P-256K` with 32-byte
+    /// coordinates, with the tags given; refusals are 400 `BadParameter`
+    /// and leave the key as it was.
+    #[test]
+    fn created_and_imported_keys_are_served_like_seeded_ones() {
+        let config = Config::demo();
+        let mut store = Store::new(&config).unwrap();
+        let mut exec = |op: &Op, body: &Value| {
+            store.execute(
+                &config,
+                "orders-kv",
+                op,
+                BASE,
+                &q(&[("api-version", "2025-07-01")]),
+                body.to_string().as_bytes(),
+            )
+        };
+        let made = exec(
+            &Op::CreateKey { name: "k1".into() },
+            &json!({"kty": "EC", "crv": "P-256K", "tags": {"team": "a"}}),
+        )
+        .unwrap();
+        let jwk = &made["key"];
+        assert_eq!((&jwk["kty"], &jwk["crv"]), (&json!("EC"), &json!("P-256K")));
+        assert_eq!((b64url(&jwk["x"]).len(), b64url(&jwk["y"]).len()), (32, 32));
+        assert!(jwk.get("d").is_none(), "never the private part");
+        assert_eq!(made["tags"], json!({"team": "a"}));
+        assert_eq!(made["attributes"]["exportable"], false);
+        let kid = jwk["kid"].as_str().unwrap();
+        assert!(kid.starts_with(&format!("{BASE}/keys/k1/")), "{kid}");
+        let got = exec(
+            &Op::Keys(Read::Get {
+                name: "k1".into(),
+                version: None,
+            }),
+            &Value::Null,
+        )
+        .unwrap();
+        assert_eq!(got, made);
+
+        // The same point imported as a new version of another key.
+        let imported_key = {
+            use k256::elliptic_curve::sec1::ToEncodedPoint as _;
+            let secret = k256::SecretKey::random(&mut rand::rngs::OsRng);
+            let point = secret.public_key().to_encoded_point(false);
+            let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+            json!({"kty": "EC", "crv": "P-256K", "x": b64(point.x().unwrap()),
+                   "y": b64(point.y().unwrap()), "d": b64(&secret.to_bytes())})
+        };
+        let imported = exec(
+            &Op::ImportKey { name: "k2".into() },
+            &json!({"key": imported_key}),
+        )
+        .unwrap();
+        assert_eq!(imported["key"]["x"], imported_key["x"]);
+        assert_eq!(imported["key"]["y"], imported_key["y"]);
+        assert!(imported.get("tags").is_none());
+
+        let list = exec(&Op::Keys(Read::List), &Value::Null).unwrap();
+        let kids: Vec<&str> = list["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["kid"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kids,
+            vec![format!("{BASE}/keys/k1"), format!("{BASE}/keys/k2")]
+        );
+        assert_eq!(list["value"][0]["tags"], json!({"team": "a"}));
+
+        let refused = exec(
+            &Op::CreateKey { name: "k1".into() },
+            &json!({"kty": "EC", "crv": "P-192"}),
+        )
+        .unwrap_err();
+        assert_eq!((refused.status, refused.code), (400, "BadParameter"));
+        let versions = exec(
+            &Op::Keys(Read::ListVersions { name: "k1".into() }),
+            &Value::Null,
+        )
+        .unwrap();
+        assert_eq!(versions["value"].as_array().unwrap().len(), 1);
+        let bad_name =
+            exec(&Op::CreateKey { name: "k_1".into() }, &json!({"kty": "EC"})).unwrap_err();
+        assert_eq!(bad_name.status, 400);
     }
 }
