@@ -336,6 +336,63 @@ impl Store {
                 state.keys.entry(name.clone()).or_default().push(version);
                 Ok(out)
             }
+            Op::UpdateKey { name, version } | Op::UpdateCertificate { name, version } => {
+                let request: Value = serde_json::from_slice(body).map_err(|e| {
+                    KvError::new(
+                        400,
+                        "BadParameter",
+                        format!("The request body is not valid JSON: {e}"),
+                    )
+                })?;
+                let now = unix(SystemTime::now());
+                let refused =
+                    |e: objects::UpdateError| KvError::new(400, "BadParameter", e.to_string());
+                if let Op::UpdateKey { .. } = op {
+                    let missing =
+                        || objects::not_found("key", "KeyNotFound", name, version.as_deref());
+                    let found = state
+                        .keys
+                        .get_mut(name)
+                        .and_then(|vs| objects::find_mut(vs, version.as_deref(), |v| &v.id))
+                        .ok_or_else(missing)?;
+                    objects::update_key(found, &request, now).map_err(refused)?;
+                    return Ok(objects::key_bundle(base, name, found));
+                }
+                let missing = || {
+                    objects::not_found(
+                        "certificate",
+                        "CertificateNotFound",
+                        name,
+                        version.as_deref(),
+                    )
+                };
+                let found = state
+                    .certificates
+                    .get_mut(name)
+                    .and_then(|vs| objects::find_mut(vs, version.as_deref(), |v| &v.id))
+                    .ok_or_else(missing)?;
+                objects::update_certificate(found, &request, now).map_err(refused)?;
+                let out = objects::certificate_bundle(base, name, found);
+                // A certificate version is also a key and a secret of that
+                // version (as seeded: a disabled certificate's secret is
+                // disabled): they follow its enabled state.
+                let (id, enabled) = (found.id.clone(), found.enabled);
+                if let Some(key) = state
+                    .keys
+                    .get_mut(name)
+                    .and_then(|vs| vs.iter_mut().find(|v| v.id == id))
+                {
+                    key.enabled = enabled;
+                }
+                if let Some(secret) = state
+                    .secrets
+                    .get_mut(name)
+                    .and_then(|vs| vs.iter_mut().find(|v| v.id == id))
+                {
+                    secret.enabled = enabled;
+                }
+                Ok(out)
+            }
             Op::ImportCertificate { name } => {
                 if !valid_secret_name(name) {
                     return Err(KvError::new(

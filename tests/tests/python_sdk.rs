@@ -735,3 +735,56 @@ async fn writes_p256k_keys_through_microsofts_sdk() {
         "{seen:#}"
     );
 }
+
+/// `update_key_properties(tags=…)` and `update_certificate_properties(
+/// tags=…)` replace the current version's tags, which `get_key`,
+/// `get_certificate` and `list_properties_of_keys`/`_certificates` then
+/// show; an update of an absent key is 404 `KeyNotFound`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_tags_through_microsofts_sdks() {
+    let emulator = Emulator::start(Config::demo_with_keys_and_certificates())
+        .await
+        .unwrap();
+    let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+    emulator
+        .update_config(|c| {
+            for role in [Role::CryptoOfficer, Role::CertificatesOfficer] {
+                c.role_assignments.push(RoleAssignment {
+                    principal_id: DEMO_OBJECT_ID.into(),
+                    role,
+                    scope: "orders-kv".into(),
+                });
+            }
+        })
+        .unwrap();
+    let seen = sdk_script(&emulator, &pod, "update_tags.py", &[]);
+    let updated = ok(&seen["key_update"]);
+    assert_eq!(
+        updated["tags"],
+        serde_json::json!({"owner": "team-a"}),
+        "{seen:#}"
+    );
+    assert_eq!(updated["updated_after_created"], true);
+    assert_eq!(ok(&seen["key_get"]), updated);
+    assert_eq!(
+        ok(&seen["key_listed"]),
+        &serde_json::json!([{"owner": "team-a"}])
+    );
+    assert_eq!(
+        ok(&seen["key_retag"])["tags"],
+        serde_json::json!({"owner": "team-b", "tier": "1"}),
+        "tags are replaced whole"
+    );
+    let cert = ok(&seen["cert_update"]);
+    assert_eq!(cert["tags"], serde_json::json!({"env": "prod"}), "{seen:#}");
+    assert_eq!(ok(&seen["cert_get"]), cert);
+    assert_eq!(
+        ok(&seen["cert_listed"]),
+        &serde_json::json!([{"env": "prod"}])
+    );
+    assert_eq!(
+        (&seen["absent"]["status"], &seen["absent"]["code"]),
+        (&404.into(), &"KeyNotFound".into()),
+        "{seen:#}"
+    );
+}

@@ -33,10 +33,12 @@ pub(super) struct KeyVersion {
     key_ops: Vec<String>,
     pub(super) enabled: bool,
     created: u64,
+    /// Last `PATCH`, or `created`.
+    updated: u64,
     /// Set for a certificate's key: its validity and exportability follow
     /// the certificate.
     managed: Option<(u64, u64)>,
-    /// `tags` given at create or import.
+    /// `tags` given at create, import or update.
     tags: Option<Value>,
 }
 
@@ -49,9 +51,11 @@ pub(super) struct CertificateVersion {
     key_bits: Option<usize>,
     pub(super) enabled: bool,
     created: u64,
+    /// Last `PATCH`, or `created`.
+    updated: u64,
     /// Set for an imported certificate: what its policy shows of the leaf.
     imported: Option<import::LeafFacts>,
-    /// `tags` given at import.
+    /// `tags` given at import or update.
     tags: Option<Value>,
 }
 
@@ -90,6 +94,7 @@ pub(super) fn seed(
                 key_ops,
                 enabled: v.enabled,
                 created: now,
+                updated: now,
                 managed: None,
                 tags: None,
             });
@@ -138,6 +143,7 @@ pub(super) fn seed(
                     .collect(),
                 enabled: v.enabled,
                 created: now,
+                updated: now,
                 managed: Some((issued.nbf, issued.exp)),
                 material: material.clone(),
                 tags: None,
@@ -149,6 +155,7 @@ pub(super) fn seed(
                 seed: v.clone(),
                 enabled: v.enabled,
                 created: now,
+                updated: now,
                 imported: None,
                 tags: None,
             });
@@ -254,6 +261,18 @@ pub(super) fn find<'a, T>(
     }
 }
 
+/// The version asked for, or the current one, to change.
+pub(super) fn find_mut<'a, T>(
+    versions: &'a mut [T],
+    version: Option<&str>,
+    id: impl Fn(&T) -> &str,
+) -> Option<&'a mut T> {
+    match version {
+        None => versions.last_mut(),
+        Some(v) => versions.iter_mut().find(|t| id(t) == v),
+    }
+}
+
 fn recoverable(mut attributes: Value) -> Value {
     attributes["recoveryLevel"] = "Recoverable+Purgeable".into();
     attributes["recoverableDays"] = 90.into();
@@ -261,7 +280,7 @@ fn recoverable(mut attributes: Value) -> Value {
 }
 
 fn key_attributes(v: &KeyVersion) -> Value {
-    let mut a = json!({"enabled": v.enabled, "created": v.created, "updated": v.created});
+    let mut a = json!({"enabled": v.enabled, "created": v.created, "updated": v.updated});
     match v.managed {
         Some((nbf, exp)) => {
             a["nbf"] = nbf.into();
@@ -297,6 +316,7 @@ pub(super) fn written_key(request: KeyRequest, now: u64) -> KeyVersion {
         key_ops: request.key_ops,
         enabled: request.enabled,
         created: now,
+        updated: now,
         managed: None,
         tags: request.tags,
     }
@@ -326,7 +346,7 @@ fn certificate_attributes(v: &CertificateVersion) -> Value {
         "nbf": v.cert.nbf,
         "exp": v.cert.exp,
         "created": v.created,
-        "updated": v.created,
+        "updated": v.updated,
     }))
 }
 
@@ -470,6 +490,7 @@ pub(super) fn import_certificate(
             .collect(),
         enabled,
         created: now,
+        updated: now,
         managed: Some((cert.nbf, cert.exp)),
         material: imported.key.clone(),
         tags: None,
@@ -494,6 +515,7 @@ pub(super) fn import_certificate(
         cert,
         enabled,
         created: now,
+        updated: now,
         imported: Some(facts),
         tags: request.get("tags").filter(|t| t.is_object()).cloned(),
     };
@@ -512,11 +534,105 @@ pub(super) fn certificate_item(
     } else {
         format!("{base}/certificates/{name}")
     };
-    json!({
+    let mut out = json!({
         "id": id,
         "x5t": material::x5t(&v.cert.leaf),
         "attributes": certificate_attributes(v),
-    })
+    });
+    if let Some(tags) = &v.tags {
+        out["tags"] = tags.clone();
+    }
+    out
+}
+
+/// Why a `PATCH` of a key or certificate is refused (400 `BadParameter`;
+/// the words are the emulator's own).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum UpdateError {
+    /// The body is not a JSON object.
+    #[error("The request body is not a JSON object.")]
+    Body,
+    /// `tags` is neither absent, null nor an object of strings.
+    #[error("tags must be an object of string values.")]
+    Tags,
+    /// `attributes.enabled` is not a boolean.
+    #[error("attributes.enabled must be a boolean.")]
+    Enabled,
+    /// `key_ops` is not an array of strings.
+    #[error("key_ops must be an array of strings.")]
+    KeyOps,
+}
+
+/// The fields every `PATCH` may change (`attributes.enabled`, `tags`),
+/// checked before anything is changed; `None` leaves a field as it is.
+/// Tags, when given, replace the version's tags whole: the update's
+/// `tags` is the object's tag set (`KeyUpdateParameters` and
+/// `CertificateUpdateParameters` in Key Vault's data-plane specification).
+type Common = (Option<bool>, Option<Option<Value>>);
+
+fn common_update(request: &Value) -> Result<Common, UpdateError> {
+    if !request.is_object() {
+        return Err(UpdateError::Body);
+    }
+    let enabled = match &request["attributes"]["enabled"] {
+        Value::Null => None,
+        Value::Bool(b) => Some(*b),
+        _ => return Err(UpdateError::Enabled),
+    };
+    let tags = match request.get("tags") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::Object(map)) if map.values().all(Value::is_string) => {
+            Some(Some(Value::Object(map.clone())))
+        }
+        Some(_) => return Err(UpdateError::Tags),
+    };
+    Ok((enabled, tags))
+}
+
+/// Applies `KeyUpdateParameters` (`key_ops`, `attributes.enabled`,
+/// `tags`) to `v` at `now`.
+pub(super) fn update_key(v: &mut KeyVersion, request: &Value, now: u64) -> Result<(), UpdateError> {
+    let (enabled, tags) = common_update(request)?;
+    let key_ops = match &request["key_ops"] {
+        Value::Null => None,
+        Value::Array(ops) => Some(
+            ops.iter()
+                .map(|op| op.as_str().map(str::to_owned).ok_or(UpdateError::KeyOps))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        _ => return Err(UpdateError::KeyOps),
+    };
+    if let Some(enabled) = enabled {
+        v.enabled = enabled;
+    }
+    if let Some(tags) = tags {
+        v.tags = tags;
+    }
+    if let Some(key_ops) = key_ops {
+        v.key_ops = key_ops;
+    }
+    v.updated = now;
+    Ok(())
+}
+
+/// Applies `CertificateUpdateParameters`' `attributes.enabled` and `tags`
+/// to `v` at `now` (its `policy` is not taken: the emulator's policies
+/// describe how the version was made).
+pub(super) fn update_certificate(
+    v: &mut CertificateVersion,
+    request: &Value,
+    now: u64,
+) -> Result<(), UpdateError> {
+    let (enabled, tags) = common_update(request)?;
+    if let Some(enabled) = enabled {
+        v.enabled = enabled;
+    }
+    if let Some(tags) = tags {
+        v.tags = tags;
+    }
+    v.updated = now;
+    Ok(())
 }
 
 /// Key Vault's 404 for a key or certificate, shaped as for secrets.

@@ -51,6 +51,21 @@ pub enum Op {
         /// Key name.
         name: String,
     },
+    /// `PATCH /keys/{name}/{version}` (an empty version: the current one).
+    UpdateKey {
+        /// Key name.
+        name: String,
+        /// Version, or the current one.
+        version: Option<String>,
+    },
+    /// `PATCH /certificates/{name}/{version}` (an empty version: the
+    /// current one).
+    UpdateCertificate {
+        /// Certificate name.
+        name: String,
+        /// Version, or the current one.
+        version: Option<String>,
+    },
 }
 
 /// A read of keys or certificates.
@@ -97,6 +112,10 @@ impl Op {
             }
             Self::CreateKey { .. } => "Microsoft.KeyVault/vaults/keys/create/action",
             Self::ImportKey { .. } => "Microsoft.KeyVault/vaults/keys/import/action",
+            Self::UpdateKey { .. } => "Microsoft.KeyVault/vaults/keys/update/action",
+            Self::UpdateCertificate { .. } => {
+                "Microsoft.KeyVault/vaults/certificates/update/action"
+            }
         }
     }
 
@@ -111,7 +130,10 @@ impl Op {
             Self::Keys(read) => read.name().map(|n| ("keys", n)),
             Self::Certificates(read) => read.name().map(|n| ("certificates", n)),
             Self::ImportCertificate { name } => Some(("certificates", name)),
-            Self::CreateKey { name } | Self::ImportKey { name } => Some(("keys", name)),
+            Self::CreateKey { name } | Self::ImportKey { name } | Self::UpdateKey { name, .. } => {
+                Some(("keys", name))
+            }
+            Self::UpdateCertificate { name, .. } => Some(("certificates", name)),
         }
     }
 
@@ -122,6 +144,8 @@ impl Op {
                 | Self::ImportCertificate { .. }
                 | Self::CreateKey { .. }
                 | Self::ImportKey { .. }
+                | Self::UpdateKey { .. }
+                | Self::UpdateCertificate { .. }
         )
     }
 }
@@ -158,6 +182,20 @@ pub fn route(method: &str, path: &str) -> Result<Op, KvError> {
         ("PUT", ["keys", name]) => Op::ImportKey {
             name: (*name).to_owned(),
         },
+        ("PATCH", [collection @ ("keys" | "certificates"), name, rest @ ..])
+            if matches!(rest, [] | [_]) =>
+        {
+            let name = (*name).to_owned();
+            let version = rest
+                .first()
+                .filter(|v| !v.is_empty())
+                .map(|v| (*v).to_owned());
+            if *collection == "keys" {
+                Op::UpdateKey { name, version }
+            } else {
+                Op::UpdateCertificate { name, version }
+            }
+        }
         ("GET", [collection @ ("keys" | "certificates"), rest @ ..]) => {
             let read = match rest {
                 [] | [""] => Read::List,

@@ -49,7 +49,43 @@ fn routes_the_paths_clients_send() {
     );
     assert_eq!(route("DELETE", "/secrets/x").unwrap_err().status, 405);
     assert_eq!(route("GET", "/storage/x").unwrap_err().status, 404);
-    assert_eq!(route("PATCH", "/keys/x/create").unwrap_err().status, 405);
+    assert_eq!(route("PATCH", "/keys/x/a/b").unwrap_err().status, 405);
+    for (path, op) in [
+        (
+            "/keys/x/",
+            Op::UpdateKey {
+                name: "x".into(),
+                version: None,
+            },
+        ),
+        (
+            "/keys/x/v1",
+            Op::UpdateKey {
+                name: "x".into(),
+                version: Some("v1".into()),
+            },
+        ),
+        (
+            "/certificates/x/",
+            Op::UpdateCertificate {
+                name: "x".into(),
+                version: None,
+            },
+        ),
+    ] {
+        assert_eq!(route("PATCH", path).unwrap(), op, "{path}");
+    }
+    let update_cert = Op::UpdateCertificate {
+        name: "x".into(),
+        version: None,
+    };
+    assert!(Role::CertificatesOfficer.grants(update_cert.action()));
+    assert!(!Role::CertificateUser.grants(update_cert.action()));
+    let update_key = Op::UpdateKey {
+        name: "x".into(),
+        version: None,
+    };
+    assert!(Role::CryptoOfficer.grants(update_key.action()));
     let create = route("POST", "/keys/x/create").unwrap();
     assert_eq!(create, Op::CreateKey { name: "x".into() });
     let import_key = route("PUT", "/keys/x").unwrap();
@@ -791,5 +827,128 @@ mod keys_and_certificates {
         let bad_name =
             exec(&Op::CreateKey { name: "k_1".into() }, &json!({"kty": "EC"})).unwrap_err();
         assert_eq!(bad_name.status, 400);
+    }
+
+    /// A `PATCH` replaces the tags (and `enabled`, `key_ops`) of the
+    /// version named, or the current one, and moves `updated`; get and list
+    /// then show the new tags. A certificate's key and secret follow its
+    /// `enabled`. A malformed update changes nothing.
+    #[test]
+    fn updates_replace_tags_and_attributes() {
+        // Its own store: the shared one's objects are read by other tests.
+        let mut config = Config::demo_with_keys_and_certificates();
+        let vault = &mut config.vaults[0];
+        vault.keys.retain(|k| k.name == "signing-ec");
+        vault.certificates.retain(|c| c.name == "web-tls-pem");
+        let mut store = Store::new(&config).unwrap();
+        let mut exec = |op: &Op, body: &Value| {
+            store.execute(
+                &config,
+                "orders-kv",
+                op,
+                BASE,
+                &q(&[("api-version", "2025-07-01")]),
+                body.to_string().as_bytes(),
+            )
+        };
+        let first = exec(
+            &Op::Keys(Read::ListVersions {
+                name: "signing-ec".into(),
+            }),
+            &Value::Null,
+        )
+        .unwrap()["value"][0]["kid"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let updated = exec(
+            &Op::UpdateKey {
+                name: "signing-ec".into(),
+                version: Some(first.clone()),
+            },
+            &json!({"tags": {"owner": "team-a"}, "key_ops": ["verify"]}),
+        )
+        .unwrap();
+        assert_eq!(updated["tags"], json!({"owner": "team-a"}));
+        assert_eq!(updated["key"]["key_ops"], json!(["verify"]));
+        assert!(updated["key"]["kid"].as_str().unwrap().ends_with(&first));
+        let current = exec(
+            &Op::Keys(Read::Get {
+                name: "signing-ec".into(),
+                version: None,
+            }),
+            &Value::Null,
+        )
+        .unwrap();
+        assert!(current.get("tags").is_none(), "only the version named");
+
+        let refused = exec(
+            &Op::UpdateKey {
+                name: "signing-ec".into(),
+                version: Some(first.clone()),
+            },
+            &json!({"tags": {"n": 1}, "attributes": {"enabled": false}}),
+        )
+        .unwrap_err();
+        assert_eq!((refused.status, refused.code), (400, "BadParameter"));
+        let missing = exec(
+            &Op::UpdateKey {
+                name: "signing-ec".into(),
+                version: Some("nope".into()),
+            },
+            &json!({}),
+        )
+        .unwrap_err();
+        assert_eq!((missing.status, missing.code), (404, "KeyNotFound"));
+
+        let cert = exec(
+            &Op::UpdateCertificate {
+                name: "web-tls-pem".into(),
+                version: None,
+            },
+            &json!({"tags": {"env": "prod"}, "attributes": {"enabled": false}}),
+        )
+        .unwrap();
+        assert_eq!(cert["tags"], json!({"env": "prod"}));
+        assert_eq!(cert["attributes"]["enabled"], false);
+        let listed = exec(&Op::Certificates(Read::List), &Value::Null).unwrap();
+        let item = listed["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == format!("{BASE}/certificates/web-tls-pem"))
+            .unwrap()
+            .clone();
+        assert_eq!(item["tags"], json!({"env": "prod"}));
+        let secret = exec(
+            &Op::Get {
+                name: "web-tls-pem".into(),
+                version: None,
+            },
+            &Value::Null,
+        )
+        .unwrap_err();
+        assert_eq!(secret.inner, Some("SecretDisabled"));
+        // Tags given as null clear them; enabled back restores the secret.
+        let cleared = exec(
+            &Op::UpdateCertificate {
+                name: "web-tls-pem".into(),
+                version: None,
+            },
+            &json!({"tags": null, "attributes": {"enabled": true}}),
+        )
+        .unwrap();
+        assert!(cleared.get("tags").is_none());
+        exec(
+            &Op::Get {
+                name: "web-tls-pem".into(),
+                version: None,
+            },
+            &Value::Null,
+        )
+        .unwrap();
     }
 }
