@@ -18,7 +18,7 @@ mod shapes;
 pub use access::{authenticate, authorize, challenge};
 pub use error::KvError;
 pub use routes::{Op, Read, route, valid_secret_name};
-use shapes::{bundle, item, not_found, page};
+use shapes::{Window, bundle, item, not_found, page};
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -44,6 +44,9 @@ struct Version {
     /// For a certificate's secret: the certificate's validity (`nbf`,
     /// `exp`); the secret is then `managed` and names its key (`kid`).
     managed: Option<(u64, u64)>,
+    /// `nbf` and `exp` a client set (never on a certificate's secret,
+    /// whose validity is the certificate's).
+    window: Window,
 }
 
 /// A vault's objects and its throttling window.
@@ -93,6 +96,7 @@ impl Store {
                     created: now,
                     tags: None,
                     managed: None,
+                    window: Window::default(),
                 })
                 .collect::<Vec<_>>()
         };
@@ -256,6 +260,8 @@ impl Store {
                         ),
                     ));
                 }
+                let window = Window::from_attributes(&request["attributes"])
+                    .map_err(|e| KvError::new(400, "BadParameter", e.to_string()))?;
                 let version = Version {
                     id: new_version_id(),
                     value: value.to_owned(),
@@ -264,6 +270,7 @@ impl Store {
                     created: unix(SystemTime::now()),
                     tags: request.get("tags").filter(|t| t.is_object()).cloned(),
                     managed: None,
+                    window,
                 };
                 let out = bundle(base, name, &version);
                 state.secrets.entry(name.clone()).or_default().push(version);

@@ -788,3 +788,39 @@ async fn updates_tags_through_microsofts_sdks() {
         "{seen:#}"
     );
 }
+
+/// `not_before`/`expires_on` set through `set_secret`, `create_ec_key`
+/// and `update_key_properties` come back from the gets and lists as the
+/// same instants; an expired secret's value is still served (Key Vault
+/// answers 200: Azure/AzureKeyVault#19).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_not_before_and_expires_on_through_microsofts_sdks() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+    emulator
+        .update_config(|c| {
+            for role in [Role::SecretsOfficer, Role::CryptoOfficer] {
+                c.role_assignments.push(RoleAssignment {
+                    principal_id: DEMO_OBJECT_ID.into(),
+                    role,
+                    scope: "orders-kv".into(),
+                });
+            }
+        })
+        .unwrap();
+    let seen = sdk_script(&emulator, &pod, "validity.py", &[]);
+    let window = serde_json::json!({"nbf": 1_600_000_000, "exp": 1_700_000_000});
+    assert_eq!(ok(&seen["set"]), &window, "{seen:#}");
+    let got = ok(&seen["get"]);
+    assert_eq!(got["value"], "v1", "an expired secret is still read");
+    assert_eq!((&got["nbf"], &got["exp"]), (&window["nbf"], &window["exp"]));
+    assert_eq!(ok(&seen["listed"]), &serde_json::json!([window]));
+    assert_eq!(
+        ok(&seen["key"]),
+        &serde_json::json!({"nbf": null, "exp": 4_000_000_000_u64}),
+        "{seen:#}"
+    );
+    let updated = serde_json::json!({"nbf": 1_600_000_000, "exp": 4_000_000_000_u64});
+    assert_eq!(ok(&seen["key_updated"]), &updated);
+    assert_eq!(ok(&seen["key_get"]), &updated);
+}

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use super::material::KeyMaterial;
+use super::shapes::{Window, WindowError};
 use crate::config::{Curve, KeySpec};
 
 /// Why a key request is refused (400 `BadParameter`). The messages are the
@@ -42,6 +43,9 @@ pub(super) enum KeyRequestError {
     /// `key_ops` is not an array of strings.
     #[error("key_ops must be an array of strings.")]
     KeyOps,
+    /// `attributes.nbf` or `exp` is not Unix seconds.
+    #[error(transparent)]
+    Window(#[from] WindowError),
 }
 
 /// A key as a request asks for it.
@@ -55,6 +59,8 @@ pub(super) struct KeyRequest {
     pub(super) enabled: bool,
     /// `tags`, when an object.
     pub(super) tags: Option<Value>,
+    /// `attributes.nbf` and `exp`.
+    pub(super) window: Window,
 }
 
 fn curve(name: &str) -> Result<Curve, KeyRequestError> {
@@ -91,12 +97,14 @@ fn common(
         material,
         enabled: request["attributes"]["enabled"].as_bool().unwrap_or(true),
         tags: request.get("tags").filter(|t| t.is_object()).cloned(),
+        window: Window::from_attributes(&request["attributes"])?,
     })
 }
 
 /// A fresh key from `KeyCreateParameters`: `kty`, `key_size` (RSA,
 /// 2048 when absent), `crv` (EC, P-256 when absent, as azure-keyvault-keys'
-/// `create_ec_key` documents), `key_ops`, `attributes.enabled`, `tags`.
+/// `create_ec_key` documents), `key_ops`, `attributes.enabled`, `nbf`,
+/// `exp`, `tags`.
 pub(super) fn create(request: &Value) -> Result<KeyRequest, KeyRequestError> {
     if !request.is_object() {
         return Err(KeyRequestError::Body);

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::import::{self, ImportError};
 use super::key_requests::KeyRequest;
 use super::material::{self, CertificateAuthority, IssuedCertificate, KeyMaterial, PublicKey};
+use super::shapes::{Window, WindowError};
 use super::{KvError, Read, Version, new_version_id};
 use crate::config::{
     CertificateContentType, CertificateIssuer, CertificateSeed, CertificateVersionSeed, KeySeed,
@@ -38,6 +39,8 @@ pub(super) struct KeyVersion {
     /// Set for a certificate's key: its validity and exportability follow
     /// the certificate.
     managed: Option<(u64, u64)>,
+    /// `nbf` and `exp` a client set (not on a certificate's key).
+    window: Window,
     /// `tags` given at create, import or update.
     tags: Option<Value>,
 }
@@ -96,6 +99,7 @@ pub(super) fn seed(
                 created: now,
                 updated: now,
                 managed: None,
+                window: Window::default(),
                 tags: None,
             });
         }
@@ -133,6 +137,7 @@ pub(super) fn seed(
                 created: now,
                 tags: None,
                 managed: Some((issued.nbf, issued.exp)),
+                window: Window::default(),
             });
             keys.push(KeyVersion {
                 id: id.clone(),
@@ -145,6 +150,7 @@ pub(super) fn seed(
                 created: now,
                 updated: now,
                 managed: Some((issued.nbf, issued.exp)),
+                window: Window::default(),
                 material: material.clone(),
                 tags: None,
             });
@@ -287,7 +293,10 @@ fn key_attributes(v: &KeyVersion) -> Value {
             a["exp"] = exp.into();
             a["exportable"] = true.into();
         }
-        None => a["exportable"] = false.into(),
+        None => {
+            a["exportable"] = false.into();
+            v.window.write(&mut a);
+        }
     }
     recoverable(a)
 }
@@ -318,6 +327,7 @@ pub(super) fn written_key(request: KeyRequest, now: u64) -> KeyVersion {
         created: now,
         updated: now,
         managed: None,
+        window: request.window,
         tags: request.tags,
     }
 }
@@ -479,6 +489,7 @@ pub(super) fn import_certificate(
         created: now,
         tags: None,
         managed: Some((cert.nbf, cert.exp)),
+        window: Window::default(),
     };
     let key = KeyVersion {
         id: id.clone(),
@@ -492,6 +503,7 @@ pub(super) fn import_certificate(
         created: now,
         updated: now,
         managed: Some((cert.nbf, cert.exp)),
+        window: Window::default(),
         material: imported.key.clone(),
         tags: None,
     };
@@ -561,6 +573,9 @@ pub(super) enum UpdateError {
     /// `key_ops` is not an array of strings.
     #[error("key_ops must be an array of strings.")]
     KeyOps,
+    /// `attributes.nbf` or `exp` is not Unix seconds.
+    #[error(transparent)]
+    Window(#[from] WindowError),
 }
 
 /// The fields every `PATCH` may change (`attributes.enabled`, `tags`),
@@ -591,9 +606,11 @@ fn common_update(request: &Value) -> Result<Common, UpdateError> {
 }
 
 /// Applies `KeyUpdateParameters` (`key_ops`, `attributes.enabled`,
-/// `tags`) to `v` at `now`.
+/// `nbf`, `exp`, `tags`) to `v` at `now`; a certificate's key keeps the
+/// certificate's validity.
 pub(super) fn update_key(v: &mut KeyVersion, request: &Value, now: u64) -> Result<(), UpdateError> {
     let (enabled, tags) = common_update(request)?;
+    let window = Window::from_attributes(&request["attributes"])?;
     let key_ops = match &request["key_ops"] {
         Value::Null => None,
         Value::Array(ops) => Some(
@@ -611,6 +628,9 @@ pub(super) fn update_key(v: &mut KeyVersion, request: &Value, now: u64) -> Resul
     }
     if let Some(key_ops) = key_ops {
         v.key_ops = key_ops;
+    }
+    if v.managed.is_none() {
+        v.window.merge(window);
     }
     v.updated = now;
     Ok(())

@@ -55,6 +55,58 @@ pub(super) fn not_found(name: &str, version: Option<&str>) -> KvError {
     )
 }
 
+/// `attributes.nbf` and `attributes.exp` a client set, Unix seconds.
+///
+/// Key Vault keeps them and serves them back, but does not refuse a read
+/// outside them: a secret read after its `exp` is answered 200 with its
+/// value (reported in Azure/AzureKeyVault#19 and Altinn/altinn-studio#5029,
+/// and why azure-sdk-for-net keeps serving expired secrets, per
+/// dotnet/AspNetCore.Docs#26714), unlike a disabled one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Window {
+    /// Not before.
+    pub(super) nbf: Option<u64>,
+    /// Expires.
+    pub(super) exp: Option<u64>,
+}
+
+/// An `nbf` or `exp` that is not Unix seconds (400 `BadParameter`; the
+/// words are the emulator's own).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("attributes.{0} must be a time in Unix seconds.")]
+pub(super) struct WindowError(pub(super) &'static str);
+
+impl Window {
+    /// Reads `nbf` and `exp` from a request's `attributes`; absent or null
+    /// is `None`.
+    pub(super) fn from_attributes(attributes: &Value) -> Result<Self, WindowError> {
+        let read = |name: &'static str| match &attributes[name] {
+            Value::Null => Ok(None),
+            v => v.as_u64().map(Some).ok_or(WindowError(name)),
+        };
+        Ok(Self {
+            nbf: read("nbf")?,
+            exp: read("exp")?,
+        })
+    }
+
+    /// Sets what an update gives, keeping the rest.
+    pub(super) fn merge(&mut self, update: Self) {
+        self.nbf = update.nbf.or(self.nbf);
+        self.exp = update.exp.or(self.exp);
+    }
+
+    /// Writes the set ones into `attributes`.
+    pub(super) fn write(self, attributes: &mut Value) {
+        if let Some(nbf) = self.nbf {
+            attributes["nbf"] = nbf.into();
+        }
+        if let Some(exp) = self.exp {
+            attributes["exp"] = exp.into();
+        }
+    }
+}
+
 pub(super) fn attributes(v: &Version) -> Value {
     let mut a = json!({
         "enabled": v.enabled,
@@ -63,9 +115,12 @@ pub(super) fn attributes(v: &Version) -> Value {
         "recoveryLevel": "Recoverable+Purgeable",
         "recoverableDays": 90,
     });
-    if let Some((nbf, exp)) = v.managed {
-        a["nbf"] = nbf.into();
-        a["exp"] = exp.into();
+    match v.managed {
+        Some((nbf, exp)) => {
+            a["nbf"] = nbf.into();
+            a["exp"] = exp.into();
+        }
+        None => v.window.write(&mut a),
     }
     a
 }

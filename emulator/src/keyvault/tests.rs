@@ -951,4 +951,93 @@ mod keys_and_certificates {
         )
         .unwrap();
     }
+
+    /// `nbf` and `exp` given on a secret's set and a key's create or
+    /// update are kept and served as Unix seconds; an expired secret is
+    /// still read (Key Vault answers 200, see `shapes::Window`); a time
+    /// that is not Unix seconds is 400 and sets nothing.
+    #[test]
+    fn nbf_and_exp_are_kept_and_served() {
+        let config = Config::demo();
+        let mut store = Store::new(&config).unwrap();
+        let mut exec = |op: &Op, body: &Value| {
+            store.execute(
+                &config,
+                "orders-kv",
+                op,
+                BASE,
+                &q(&[("api-version", "2025-07-01")]),
+                body.to_string().as_bytes(),
+            )
+        };
+        let set = Op::Set { name: "old".into() };
+        let secret = exec(
+            &set,
+            &json!({"value": "v", "attributes": {"nbf": 1_000, "exp": 2_000}}),
+        )
+        .unwrap();
+        assert_eq!(
+            (&secret["attributes"]["nbf"], &secret["attributes"]["exp"]),
+            (&json!(1_000), &json!(2_000))
+        );
+        let read = exec(
+            &Op::Get {
+                name: "old".into(),
+                version: None,
+            },
+            &Value::Null,
+        )
+        .unwrap();
+        assert_eq!(
+            (&read["value"], &read["attributes"]["exp"]),
+            (&json!("v"), &json!(2_000))
+        );
+        let listed = exec(&Op::List, &Value::Null).unwrap();
+        assert!(
+            listed["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["attributes"]["exp"] == 2_000)
+        );
+        let refused =
+            exec(&set, &json!({"value": "v", "attributes": {"exp": "soon"}})).unwrap_err();
+        assert_eq!((refused.status, refused.code), (400, "BadParameter"));
+
+        let key = exec(
+            &Op::CreateKey { name: "k".into() },
+            &json!({"kty": "EC", "attributes": {"exp": 4_000_000_000_u64}}),
+        )
+        .unwrap();
+        assert_eq!(key["attributes"]["exp"], 4_000_000_000_u64);
+        assert!(key["attributes"].get("nbf").is_none());
+        let update = Op::UpdateKey {
+            name: "k".into(),
+            version: None,
+        };
+        let updated = exec(&update, &json!({"attributes": {"nbf": 10}})).unwrap();
+        assert_eq!(
+            (&updated["attributes"]["nbf"], &updated["attributes"]["exp"]),
+            (&json!(10), &json!(4_000_000_000_u64)),
+            "an update keeps what it does not name"
+        );
+        let refused = exec(
+            &update,
+            &json!({"attributes": {"exp": -1}, "tags": {"a": "b"}}),
+        )
+        .unwrap_err();
+        assert_eq!(refused.status, 400);
+        let after = exec(
+            &Op::Keys(Read::Get {
+                name: "k".into(),
+                version: None,
+            }),
+            &Value::Null,
+        )
+        .unwrap();
+        assert!(
+            after.get("tags").is_none(),
+            "a refused update changes nothing"
+        );
+    }
 }
