@@ -17,7 +17,7 @@ mod shapes;
 
 pub use access::{authenticate, authorize, challenge};
 pub use error::KvError;
-pub use routes::{Op, Read, route, valid_secret_name};
+pub use routes::{Collection, Op, Read, route, valid_secret_name};
 use shapes::{Window, bundle, item, not_found, page};
 
 use std::{
@@ -55,6 +55,10 @@ struct VaultState {
     secrets: BTreeMap<String, Vec<Version>>,
     keys: BTreeMap<String, Vec<objects::KeyVersion>>,
     certificates: BTreeMap<String, Vec<objects::CertificateVersion>>,
+    /// Soft-deleted objects: their versions and when they were deleted.
+    deleted_secrets: BTreeMap<String, (Vec<Version>, u64)>,
+    deleted_keys: BTreeMap<String, (Vec<objects::KeyVersion>, u64)>,
+    deleted_certificates: BTreeMap<String, (Vec<objects::CertificateVersion>, u64)>,
     window_start: Instant,
     reads: u32,
     writes: u32,
@@ -116,6 +120,9 @@ impl Store {
                     secrets,
                     keys: seeded.keys,
                     certificates: seeded.certificates,
+                    deleted_secrets: BTreeMap::new(),
+                    deleted_keys: BTreeMap::new(),
+                    deleted_certificates: BTreeMap::new(),
                     window_start: Instant::now(),
                     reads: 0,
                     writes: 0,
@@ -260,6 +267,22 @@ impl Store {
                         ),
                     ));
                 }
+                if state.deleted_secrets.contains_key(name) {
+                    // Key Vault's answer to `az keyvault secret set` on a
+                    // soft-deleted name, as users quote it (PoliNetworkOrg's
+                    // Key Vault notes): the name is reserved until recovered
+                    // or purged.
+                    return Err(KvError {
+                        inner: Some("ObjectIsDeletedButRecoverable"),
+                        ..KvError::new(
+                            409,
+                            "Conflict",
+                            format!(
+                                "Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged."
+                            ),
+                        )
+                    });
+                }
                 let window = Window::from_attributes(&request["attributes"])
                     .map_err(|e| KvError::new(400, "BadParameter", e.to_string()))?;
                 let version = Version {
@@ -342,6 +365,89 @@ impl Store {
                 let out = objects::key_bundle(base, name, &version);
                 state.keys.entry(name.clone()).or_default().push(version);
                 Ok(out)
+            }
+            Op::Delete { collection, name } => {
+                let now = unix(SystemTime::now());
+                let managed = match collection {
+                    Collection::Secrets => state
+                        .secrets
+                        .get(name)
+                        .is_some_and(|vs| vs.iter().any(|v| v.managed.is_some())),
+                    Collection::Keys => {
+                        state.certificates.contains_key(name) && state.keys.contains_key(name)
+                    }
+                    Collection::Certificates => false,
+                };
+                if managed {
+                    return Err(KvError::new(
+                        409,
+                        "Conflict",
+                        format!(
+                            "{} {name} is managed by certificate {name}; delete the certificate instead.",
+                            if *collection == Collection::Keys {
+                                "Key"
+                            } else {
+                                "Secret"
+                            }
+                        ),
+                    ));
+                }
+                match collection {
+                    Collection::Secrets => {
+                        let versions = state
+                            .secrets
+                            .remove(name)
+                            .ok_or_else(|| not_found(name, None))?;
+                        let out = shapes::deleted_secret(base, name, &versions, now);
+                        state.deleted_secrets.insert(name.clone(), (versions, now));
+                        Ok(out)
+                    }
+                    Collection::Keys => {
+                        let versions = state
+                            .keys
+                            .remove(name)
+                            .ok_or_else(|| objects::not_found("key", "KeyNotFound", name, None))?;
+                        let out = objects::deleted_key(base, name, &versions, now);
+                        state.deleted_keys.insert(name.clone(), (versions, now));
+                        Ok(out)
+                    }
+                    Collection::Certificates => {
+                        let versions = state.certificates.remove(name).ok_or_else(|| {
+                            objects::not_found("certificate", "CertificateNotFound", name, None)
+                        })?;
+                        // Its key and secret go with it: a get of either is
+                        // then 404, as for the certificate.
+                        state.keys.remove(name);
+                        state.secrets.remove(name);
+                        let out = objects::deleted_certificate(base, name, &versions, now);
+                        state
+                            .deleted_certificates
+                            .insert(name.clone(), (versions, now));
+                        Ok(out)
+                    }
+                }
+            }
+            Op::GetDeleted { collection, name } => {
+                let gone = |kind: &str, code| {
+                    KvError::new(404, code, format!("Deleted {kind} not found: {name}"))
+                };
+                match collection {
+                    Collection::Secrets => state
+                        .deleted_secrets
+                        .get(name)
+                        .map(|(vs, at)| shapes::deleted_secret(base, name, vs, *at))
+                        .ok_or_else(|| gone("Secret", "SecretNotFound")),
+                    Collection::Keys => state
+                        .deleted_keys
+                        .get(name)
+                        .map(|(vs, at)| objects::deleted_key(base, name, vs, *at))
+                        .ok_or_else(|| gone("Key", "KeyNotFound")),
+                    Collection::Certificates => state
+                        .deleted_certificates
+                        .get(name)
+                        .map(|(vs, at)| objects::deleted_certificate(base, name, vs, *at))
+                        .ok_or_else(|| gone("Certificate", "CertificateNotFound")),
+                }
             }
             Op::UpdateKey { name, version } | Op::UpdateCertificate { name, version } => {
                 let request: Value = serde_json::from_slice(body).map_err(|e| {

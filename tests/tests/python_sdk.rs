@@ -824,3 +824,99 @@ async fn keeps_not_before_and_expires_on_through_microsofts_sdks() {
     assert_eq!(ok(&seen["key_updated"]), &updated);
     assert_eq!(ok(&seen["key_get"]), &updated);
 }
+
+/// `begin_delete_secret`/`_key`/`_certificate` run to completion against
+/// the emulator's soft delete (their pollers read `/deleted…/{name}`),
+/// with the recovery id and a purge date 90 days after the deletion; the
+/// objects then answer 404 with Key Vault's codes, `get_deleted_*` finds
+/// them, and a deleted secret's name is not reused (409). Deleting needs
+/// the Officer roles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soft_deletes_through_microsofts_sdks() {
+    let emulator = Emulator::start(Config::demo_with_keys_and_certificates())
+        .await
+        .unwrap();
+    let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+
+    let seen = sdk_script(&emulator, &pod, "deletes.py", &["forbidden"]);
+    let refused = &seen["secret"];
+    assert_eq!(
+        (&refused["status"], &refused["code"]),
+        (&403.into(), &"Forbidden".into()),
+        "{seen:#}"
+    );
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("Microsoft.KeyVault/vaults/secrets/delete"),
+        "{seen:#}"
+    );
+
+    emulator
+        .update_config(|c| {
+            for role in [
+                Role::SecretsOfficer,
+                Role::CryptoOfficer,
+                Role::CertificatesOfficer,
+            ] {
+                c.role_assignments.push(RoleAssignment {
+                    principal_id: DEMO_OBJECT_ID.into(),
+                    role,
+                    scope: "orders-kv".into(),
+                });
+            }
+        })
+        .unwrap();
+    let seen = sdk_script(&emulator, &pod, "deletes.py", &["all"]);
+    let vault = emulator.vault_url("orders-kv");
+    let vault = vault.trim_end_matches('/');
+    for (case, collection, name, get, code) in [
+        (
+            "secret",
+            "secrets",
+            "api-key",
+            "secret_get",
+            "SecretNotFound",
+        ),
+        ("key", "keys", "signing-ec", "key_get", "KeyNotFound"),
+        (
+            "cert",
+            "certificates",
+            "web-tls",
+            "cert_get",
+            "CertificateNotFound",
+        ),
+    ] {
+        let gone = ok(&seen[case]);
+        assert_eq!(gone["name"], name, "{case}: {seen:#}");
+        assert_eq!(
+            gone["recovery_id"],
+            format!("{vault}/deleted{collection}/{name}"),
+            "{case}: {seen:#}"
+        );
+        assert_eq!(
+            gone["purge"].as_u64().unwrap() - gone["deleted"].as_u64().unwrap(),
+            90 * 86_400,
+            "{case}"
+        );
+        assert_eq!(
+            (&seen[get]["status"], &seen[get]["code"]),
+            (&404.into(), &code.into()),
+            "{case}: {seen:#}"
+        );
+        assert_eq!(ok(&seen[&format!("{case}_deleted")]), gone, "{case}");
+    }
+    assert_eq!(
+        seen["cert_secret_get"]["code"], "SecretNotFound",
+        "{seen:#}"
+    );
+    assert_eq!(
+        (
+            &seen["secret_reset"]["status"],
+            &seen["secret_reset"]["code"]
+        ),
+        (&409.into(), &"Conflict".into()),
+        "{seen:#}"
+    );
+}

@@ -317,6 +317,29 @@ pub(super) fn key_bundle(base: &str, name: &str, v: &KeyVersion) -> Value {
     out
 }
 
+/// `DeletedKeyBundle`: the current version's bundle with the soft-delete
+/// fields.
+pub(super) fn deleted_key(base: &str, name: &str, versions: &[KeyVersion], at: u64) -> Value {
+    let out = versions
+        .last()
+        .map_or_else(|| json!({}), |v| key_bundle(base, name, v));
+    super::shapes::soft_deleted(out, base, "keys", name, at)
+}
+
+/// `DeletedCertificateBundle`: the current version's bundle with the
+/// soft-delete fields.
+pub(super) fn deleted_certificate(
+    base: &str,
+    name: &str,
+    versions: &[CertificateVersion],
+    at: u64,
+) -> Value {
+    let out = versions
+        .last()
+        .map_or_else(|| json!({}), |v| certificate_bundle(base, name, v));
+    super::shapes::soft_deleted(out, base, "certificates", name, at)
+}
+
 /// A key version made by `POST /keys/{name}/create` or `PUT /keys/{name}`.
 pub(super) fn written_key(request: KeyRequest, now: u64) -> KeyVersion {
     KeyVersion {

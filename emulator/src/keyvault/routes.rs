@@ -58,6 +58,20 @@ pub enum Op {
         /// Version, or the current one.
         version: Option<String>,
     },
+    /// `DELETE /{collection}/{name}`: soft delete of every version.
+    Delete {
+        /// Which collection.
+        collection: Collection,
+        /// Object name.
+        name: String,
+    },
+    /// `GET /deleted{collection}/{name}`: a soft-deleted object.
+    GetDeleted {
+        /// Which collection.
+        collection: Collection,
+        /// Object name.
+        name: String,
+    },
     /// `PATCH /certificates/{name}/{version}` (an empty version: the
     /// current one).
     UpdateCertificate {
@@ -66,6 +80,37 @@ pub enum Op {
         /// Version, or the current one.
         version: Option<String>,
     },
+}
+
+/// One of the vault's three collections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    /// `/secrets`.
+    Secrets,
+    /// `/keys`.
+    Keys,
+    /// `/certificates`.
+    Certificates,
+}
+
+impl Collection {
+    /// The path segment, `secrets`.
+    pub fn segment(self) -> &'static str {
+        match self {
+            Self::Secrets => "secrets",
+            Self::Keys => "keys",
+            Self::Certificates => "certificates",
+        }
+    }
+
+    fn from_segment(segment: &str) -> Option<Self> {
+        match segment {
+            "secrets" => Some(Self::Secrets),
+            "keys" => Some(Self::Keys),
+            "certificates" => Some(Self::Certificates),
+            _ => None,
+        }
+    }
 }
 
 /// A read of keys or certificates.
@@ -105,6 +150,18 @@ impl Op {
                 "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
             }
             Self::Set { .. } => "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+            Self::Delete { collection, .. } => match collection {
+                Collection::Secrets => "Microsoft.KeyVault/vaults/secrets/delete",
+                Collection::Keys => "Microsoft.KeyVault/vaults/keys/delete",
+                Collection::Certificates => "Microsoft.KeyVault/vaults/certificates/delete",
+            },
+            // Reading a deleted object's metadata: the collection's
+            // metadata read (no public source names a separate action).
+            Self::GetDeleted { collection, .. } => match collection {
+                Collection::Secrets => "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+                Collection::Keys => "Microsoft.KeyVault/vaults/keys/read",
+                Collection::Certificates => "Microsoft.KeyVault/vaults/certificates/read",
+            },
             Self::Keys(_) => "Microsoft.KeyVault/vaults/keys/read",
             Self::Certificates(_) => "Microsoft.KeyVault/vaults/certificates/read",
             Self::ImportCertificate { .. } => {
@@ -127,6 +184,9 @@ impl Op {
                 Some(("secrets", name))
             }
             Self::List => None,
+            Self::Delete { collection, name } | Self::GetDeleted { collection, name } => {
+                Some((collection.segment(), name))
+            }
             Self::Keys(read) => read.name().map(|n| ("keys", n)),
             Self::Certificates(read) => read.name().map(|n| ("certificates", n)),
             Self::ImportCertificate { name } => Some(("certificates", name)),
@@ -146,6 +206,7 @@ impl Op {
                 | Self::ImportKey { .. }
                 | Self::UpdateKey { .. }
                 | Self::UpdateCertificate { .. }
+                | Self::Delete { .. }
         )
     }
 }
@@ -179,6 +240,26 @@ pub fn route(method: &str, path: &str) -> Result<Op, KvError> {
         ("POST", ["keys", name, "create"]) => Op::CreateKey {
             name: (*name).to_owned(),
         },
+        ("DELETE", [collection, name]) if Collection::from_segment(collection).is_some() => {
+            Op::Delete {
+                collection: Collection::from_segment(collection).unwrap_or(Collection::Secrets),
+                name: (*name).to_owned(),
+            }
+        }
+        ("GET", [deleted, name] | [deleted, name, ""])
+            if deleted
+                .strip_prefix("deleted")
+                .and_then(Collection::from_segment)
+                .is_some() =>
+        {
+            Op::GetDeleted {
+                collection: deleted
+                    .strip_prefix("deleted")
+                    .and_then(Collection::from_segment)
+                    .unwrap_or(Collection::Secrets),
+                name: (*name).to_owned(),
+            }
+        }
         ("PUT", ["keys", name]) => Op::ImportKey {
             name: (*name).to_owned(),
         },

@@ -161,3 +161,38 @@ pub(super) fn item(base: &str, name: &str, version: Option<&Version>, v: &Versio
     }
     out
 }
+
+/// Days a soft-deleted object is kept, as every `attributes` here says
+/// (`recoverableDays: 90`, `Recoverable+Purgeable`).
+const RECOVERABLE_DAYS: u64 = 90;
+
+/// What a soft delete adds to a bundle: `recoveryId`
+/// (`{base}/deleted{collection}/{name}`), `deletedDate` and
+/// `scheduledPurgeDate` 90 days later, in Unix seconds, as Key Vault
+/// answered `DELETE /secrets/{name}` in recordings of
+/// Azure/azure-sdk-for-js (keyvault-secrets, 2020-06-25: `deletedDate`
+/// 1593086328, `scheduledPurgeDate` 1600862328).
+pub(super) fn soft_deleted(
+    mut bundle: Value,
+    base: &str,
+    collection: &str,
+    name: &str,
+    at: u64,
+) -> Value {
+    bundle["recoveryId"] = format!("{base}/deleted{collection}/{name}").into();
+    bundle["deletedDate"] = at.into();
+    bundle["scheduledPurgeDate"] = (at + RECOVERABLE_DAYS * 86_400).into();
+    bundle
+}
+
+/// `DeletedSecretBundle`: the current version's bundle without its value
+/// (the recorded answers carry none), with the soft-delete fields.
+pub(super) fn deleted_secret(base: &str, name: &str, versions: &[Version], at: u64) -> Value {
+    let mut out = versions
+        .last()
+        .map_or_else(|| json!({}), |v| bundle(base, name, v));
+    if let Some(map) = out.as_object_mut() {
+        map.remove("value");
+    }
+    soft_deleted(out, base, "secrets", name, at)
+}

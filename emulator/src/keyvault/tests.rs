@@ -47,7 +47,41 @@ fn routes_the_paths_clients_send() {
         route("PUT", "/secrets/x").unwrap(),
         Op::Set { name: "x".into() }
     );
-    assert_eq!(route("DELETE", "/secrets/x").unwrap_err().status, 405);
+    for (path, collection) in [
+        ("secrets", Collection::Secrets),
+        ("keys", Collection::Keys),
+        ("certificates", Collection::Certificates),
+    ] {
+        let delete = route("DELETE", &format!("/{path}/x")).unwrap();
+        assert_eq!(
+            delete,
+            Op::Delete {
+                collection,
+                name: "x".into()
+            }
+        );
+        assert_eq!(
+            delete.action(),
+            format!("Microsoft.KeyVault/vaults/{path}/delete")
+        );
+        assert!(delete.is_write());
+        assert_eq!(
+            route("GET", &format!("/deleted{path}/x")).unwrap(),
+            Op::GetDeleted {
+                collection,
+                name: "x".into()
+            }
+        );
+    }
+    let delete_secret = route("DELETE", "/secrets/x").unwrap();
+    assert!(Role::SecretsOfficer.grants(delete_secret.action()));
+    assert!(!Role::SecretsUser.grants(delete_secret.action()));
+    assert!(Role::CryptoOfficer.grants(route("DELETE", "/keys/x").unwrap().action()));
+    assert!(!Role::CryptoUser.grants(route("DELETE", "/keys/x").unwrap().action()));
+    assert!(Role::CertificatesOfficer.grants(route("DELETE", "/certificates/x").unwrap().action()));
+    assert!(!Role::CertificateUser.grants(route("DELETE", "/certificates/x").unwrap().action()));
+    assert_eq!(route("DELETE", "/secrets/x/v").unwrap_err().status, 405);
+    assert_eq!(route("GET", "/deletedstorage/x").unwrap_err().status, 404);
     assert_eq!(route("GET", "/storage/x").unwrap_err().status, 404);
     assert_eq!(route("PATCH", "/keys/x/a/b").unwrap_err().status, 405);
     for (path, op) in [
@@ -1039,5 +1073,112 @@ mod keys_and_certificates {
             after.get("tags").is_none(),
             "a refused update changes nothing"
         );
+    }
+
+    /// A delete answers the deleted bundle (`recoveryId`, `deletedDate`,
+    /// `scheduledPurgeDate` 90 days on, no value), after which a get is 404
+    /// `SecretNotFound`/`KeyNotFound`/`CertificateNotFound` and
+    /// `/deleted{collection}/{name}` serves the same bundle; a certificate
+    /// takes its key and secret with it; its key or secret alone cannot be
+    /// deleted; a soft-deleted secret's name cannot be set again.
+    #[test]
+    fn deletes_are_soft_and_served_under_deleted() {
+        let mut config = Config::demo_with_keys_and_certificates();
+        let vault = &mut config.vaults[0];
+        vault.keys.retain(|k| k.name == "signing-ec");
+        vault.certificates.retain(|c| c.name == "web-tls-pem");
+        let mut store = Store::new(&config).unwrap();
+        let mut exec = |op: &Op| {
+            store.execute(
+                &config,
+                "orders-kv",
+                op,
+                BASE,
+                &q(&[("api-version", "2025-07-01")]),
+                br#"{"value": "again"}"#,
+            )
+        };
+        let delete = |collection, name: &str| Op::Delete {
+            collection,
+            name: name.into(),
+        };
+        let deleted = |collection, name: &str| Op::GetDeleted {
+            collection,
+            name: name.into(),
+        };
+        let gone = exec(&delete(Collection::Secrets, "api-key")).unwrap();
+        assert_eq!(gone["recoveryId"], format!("{BASE}/deletedsecrets/api-key"));
+        let at = gone["deletedDate"].as_u64().unwrap();
+        assert_eq!(gone["scheduledPurgeDate"], at + 90 * 86_400);
+        assert!(gone.get("value").is_none());
+        assert!(
+            gone["id"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{BASE}/secrets/api-key/"))
+        );
+        assert_eq!(
+            exec(&deleted(Collection::Secrets, "api-key")).unwrap(),
+            gone
+        );
+        let get = exec(&Op::Get {
+            name: "api-key".into(),
+            version: None,
+        })
+        .unwrap_err();
+        assert_eq!((get.status, get.code), (404, "SecretNotFound"));
+        let again = exec(&Op::Set {
+            name: "api-key".into(),
+        })
+        .unwrap_err();
+        assert_eq!(
+            (again.status, again.code, again.inner),
+            (409, "Conflict", Some("ObjectIsDeletedButRecoverable"))
+        );
+        let twice = exec(&delete(Collection::Secrets, "api-key")).unwrap_err();
+        assert_eq!((twice.status, twice.code), (404, "SecretNotFound"));
+        let never = exec(&deleted(Collection::Secrets, "db-password")).unwrap_err();
+        assert_eq!((never.status, never.code), (404, "SecretNotFound"));
+
+        let key = exec(&delete(Collection::Keys, "signing-ec")).unwrap();
+        assert_eq!(key["recoveryId"], format!("{BASE}/deletedkeys/signing-ec"));
+        assert_eq!(key["key"]["kty"], "EC");
+        assert_eq!(exec(&deleted(Collection::Keys, "signing-ec")).unwrap(), key);
+        let get = exec(&Op::Keys(Read::Get {
+            name: "signing-ec".into(),
+            version: None,
+        }))
+        .unwrap_err();
+        assert_eq!((get.status, get.code), (404, "KeyNotFound"));
+
+        for (collection, name) in [
+            (Collection::Keys, "web-tls-pem"),
+            (Collection::Secrets, "web-tls-pem"),
+        ] {
+            let managed = exec(&delete(collection, name)).unwrap_err();
+            assert_eq!(managed.status, 409, "{collection:?}");
+        }
+        let cert = exec(&delete(Collection::Certificates, "web-tls-pem")).unwrap();
+        assert_eq!(
+            cert["recoveryId"],
+            format!("{BASE}/deletedcertificates/web-tls-pem")
+        );
+        assert!(cert["cer"].is_string());
+        assert_eq!(
+            exec(&deleted(Collection::Certificates, "web-tls-pem")).unwrap(),
+            cert
+        );
+        let get = exec(&Op::Certificates(Read::Get {
+            name: "web-tls-pem".into(),
+            version: None,
+        }))
+        .unwrap_err();
+        assert_eq!((get.status, get.code), (404, "CertificateNotFound"));
+        let secret = exec(&Op::Get {
+            name: "web-tls-pem".into(),
+            version: None,
+        })
+        .unwrap_err();
+        assert_eq!(secret.code, "SecretNotFound");
     }
 }
