@@ -40,6 +40,8 @@ struct Version {
     content_type: Option<String>,
     enabled: bool,
     created: u64,
+    /// Last `PATCH`, or `created`.
+    updated: u64,
     tags: Option<Value>,
     /// For a certificate's secret: the certificate's validity (`nbf`,
     /// `exp`); the secret is then `managed` and names its key (`kid`).
@@ -98,6 +100,7 @@ impl Store {
                     content_type: v.content_type.clone(),
                     enabled: v.enabled,
                     created: now,
+                    updated: now,
                     tags: None,
                     managed: None,
                     window: Window::default(),
@@ -285,12 +288,14 @@ impl Store {
                 }
                 let window = Window::from_attributes(&request["attributes"])
                     .map_err(|e| KvError::new(400, "BadParameter", e.to_string()))?;
+                let now = unix(SystemTime::now());
                 let version = Version {
                     id: new_version_id(),
                     value: value.to_owned(),
                     content_type: request["contentType"].as_str().map(str::to_owned),
                     enabled: request["attributes"]["enabled"].as_bool().unwrap_or(true),
-                    created: unix(SystemTime::now()),
+                    created: now,
+                    updated: now,
                     tags: request.get("tags").filter(|t| t.is_object()).cloned(),
                     managed: None,
                     window,
@@ -448,6 +453,23 @@ impl Store {
                         .map(|(vs, at)| objects::deleted_certificate(base, name, vs, *at))
                         .ok_or_else(|| gone("Certificate", "CertificateNotFound")),
                 }
+            }
+            Op::UpdateSecret { name, version } => {
+                let request: Value = serde_json::from_slice(body).map_err(|e| {
+                    KvError::new(
+                        400,
+                        "BadParameter",
+                        format!("The request body is not valid JSON: {e}"),
+                    )
+                })?;
+                let found = state
+                    .secrets
+                    .get_mut(name)
+                    .and_then(|vs| objects::find_mut(vs, version.as_deref(), |v| &v.id))
+                    .ok_or_else(|| not_found(name, version.as_deref()))?;
+                shapes::update_secret(found, &request, unix(SystemTime::now()))
+                    .map_err(|e| KvError::new(400, "BadParameter", e.to_string()))?;
+                Ok(bundle(base, name, found))
             }
             Op::UpdateKey { name, version } | Op::UpdateCertificate { name, version } => {
                 let request: Value = serde_json::from_slice(body).map_err(|e| {

@@ -1,7 +1,8 @@
 """`not_before` and `expires_on` through Microsoft's SDKs: a secret set
 with both (already expired) and a P-256 key created with `expires_on` then
-given `not_before` by `update_key_properties`, read back by the gets and
-lists as Unix seconds. An expired secret's value is still served, as Key
+given `not_before` by `update_key_properties`, and the secret given a later
+`expires_on` and tags by `update_secret_properties`, read back by the gets
+and lists as Unix seconds. An expired secret's value is still served, as Key
 Vault serves it.
 
 Usage: validity.py VAULT_URL
@@ -51,6 +52,10 @@ def main():
         secrets.get_secret("dated")))
     out["listed"] = attempt(lambda: [
         window(p) for p in secrets.list_properties_of_secrets() if p.name == "dated"])
+    out["updated"] = attempt(lambda: {
+        **window(secrets.update_secret_properties(
+            "dated", expires_on=at(1_800_000_000), tags={"rotated": "no"})),
+        "tags": secrets.get_secret("dated").properties.tags})
     out["key"] = attempt(lambda: window(keys.create_ec_key(
         "dated-key", expires_on=at(4_000_000_000)).properties))
     out["key_updated"] = attempt(lambda: window(keys.update_key_properties(

@@ -789,8 +789,9 @@ async fn updates_tags_through_microsofts_sdks() {
     );
 }
 
-/// `not_before`/`expires_on` set through `set_secret`, `create_ec_key`
-/// and `update_key_properties` come back from the gets and lists as the
+/// `not_before`/`expires_on` set through `set_secret`,
+/// `update_secret_properties`, `create_ec_key` and `update_key_properties`
+/// come back from the gets and lists as the
 /// same instants; an expired secret's value is still served (Key Vault
 /// answers 200: Azure/AzureKeyVault#19).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -815,6 +816,11 @@ async fn keeps_not_before_and_expires_on_through_microsofts_sdks() {
     assert_eq!(got["value"], "v1", "an expired secret is still read");
     assert_eq!((&got["nbf"], &got["exp"]), (&window["nbf"], &window["exp"]));
     assert_eq!(ok(&seen["listed"]), &serde_json::json!([window]));
+    assert_eq!(
+        ok(&seen["updated"]),
+        &serde_json::json!({"nbf": 1_600_000_000, "exp": 1_800_000_000, "tags": {"rotated": "no"}}),
+        "update_secret_properties keeps nbf and sets exp and tags: {seen:#}"
+    );
     assert_eq!(
         ok(&seen["key"]),
         &serde_json::json!({"nbf": null, "exp": 4_000_000_000_u64}),

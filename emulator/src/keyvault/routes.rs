@@ -32,6 +32,14 @@ pub enum Op {
         /// Secret name.
         name: String,
     },
+    /// `PATCH /secrets/{name}/{version}` (an empty version: the current
+    /// one).
+    UpdateSecret {
+        /// Secret name.
+        name: String,
+        /// Version, or the current one.
+        version: Option<String>,
+    },
     /// A read under `/keys`.
     Keys(Read),
     /// A read under `/certificates`.
@@ -150,6 +158,7 @@ impl Op {
                 "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
             }
             Self::Set { .. } => "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+            Self::UpdateSecret { .. } => "Microsoft.KeyVault/vaults/secrets/update/action",
             Self::Delete { collection, .. } => match collection {
                 Collection::Secrets => "Microsoft.KeyVault/vaults/secrets/delete",
                 Collection::Keys => "Microsoft.KeyVault/vaults/keys/delete",
@@ -180,9 +189,10 @@ impl Op {
     /// role assigned on that object alone.
     pub(super) fn object(&self) -> Option<(&'static str, &str)> {
         match self {
-            Self::Get { name, .. } | Self::ListVersions { name } | Self::Set { name } => {
-                Some(("secrets", name))
-            }
+            Self::Get { name, .. }
+            | Self::ListVersions { name }
+            | Self::Set { name }
+            | Self::UpdateSecret { name, .. } => Some(("secrets", name)),
             Self::List => None,
             Self::Delete { collection, name } | Self::GetDeleted { collection, name } => {
                 Some((collection.segment(), name))
@@ -201,6 +211,7 @@ impl Op {
         matches!(
             self,
             Self::Set { .. }
+                | Self::UpdateSecret { .. }
                 | Self::ImportCertificate { .. }
                 | Self::CreateKey { .. }
                 | Self::ImportKey { .. }
@@ -263,18 +274,23 @@ pub fn route(method: &str, path: &str) -> Result<Op, KvError> {
         ("PUT", ["keys", name]) => Op::ImportKey {
             name: (*name).to_owned(),
         },
-        ("PATCH", [collection @ ("keys" | "certificates"), name, rest @ ..])
-            if matches!(rest, [] | [_]) =>
-        {
+        (
+            "PATCH",
+            [
+                collection @ ("secrets" | "keys" | "certificates"),
+                name,
+                rest @ ..,
+            ],
+        ) if matches!(rest, [] | [_]) => {
             let name = (*name).to_owned();
             let version = rest
                 .first()
                 .filter(|v| !v.is_empty())
                 .map(|v| (*v).to_owned());
-            if *collection == "keys" {
-                Op::UpdateKey { name, version }
-            } else {
-                Op::UpdateCertificate { name, version }
+            match *collection {
+                "secrets" => Op::UpdateSecret { name, version },
+                "keys" => Op::UpdateKey { name, version },
+                _ => Op::UpdateCertificate { name, version },
             }
         }
         ("GET", [collection @ ("keys" | "certificates"), rest @ ..]) => {

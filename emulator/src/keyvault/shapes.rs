@@ -111,7 +111,7 @@ pub(super) fn attributes(v: &Version) -> Value {
     let mut a = json!({
         "enabled": v.enabled,
         "created": v.created,
-        "updated": v.created,
+        "updated": v.updated,
         "recoveryLevel": "Recoverable+Purgeable",
         "recoverableDays": 90,
     });
@@ -195,4 +195,72 @@ pub(super) fn deleted_secret(base: &str, name: &str, versions: &[Version], at: u
         map.remove("value");
     }
     soft_deleted(out, base, "secrets", name, at)
+}
+
+/// Why a `PATCH /secrets/{name}/{version}` is refused (400
+/// `BadParameter`; the words are the emulator's own).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum SecretUpdateError {
+    /// The body is not a JSON object.
+    #[error("The request body is not a JSON object.")]
+    Body,
+    /// `contentType` is not a string.
+    #[error("contentType must be a string.")]
+    ContentType,
+    /// `attributes.enabled` is not a boolean.
+    #[error("attributes.enabled must be a boolean.")]
+    Enabled,
+    /// `tags` is not an object of strings.
+    #[error("tags must be an object of string values.")]
+    Tags,
+    /// `attributes.nbf` or `exp` is not Unix seconds.
+    #[error(transparent)]
+    Window(#[from] WindowError),
+}
+
+/// Applies `SecretUpdateParameters` (`contentType`, `attributes.enabled`,
+/// `nbf`, `exp`, `tags`; the value never changes) to `v` at `now`, all
+/// checked before any is set. A certificate's secret keeps the certificate's
+/// validity.
+pub(super) fn update_secret(
+    v: &mut Version,
+    request: &Value,
+    now: u64,
+) -> Result<(), SecretUpdateError> {
+    if !request.is_object() {
+        return Err(SecretUpdateError::Body);
+    }
+    let content_type = match &request["contentType"] {
+        Value::Null => None,
+        Value::String(ct) => Some(ct.clone()),
+        _ => return Err(SecretUpdateError::ContentType),
+    };
+    let enabled = match &request["attributes"]["enabled"] {
+        Value::Null => None,
+        Value::Bool(b) => Some(*b),
+        _ => return Err(SecretUpdateError::Enabled),
+    };
+    let tags = match request.get("tags") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::Object(map)) if map.values().all(Value::is_string) => {
+            Some(Some(Value::Object(map.clone())))
+        }
+        Some(_) => return Err(SecretUpdateError::Tags),
+    };
+    let window = Window::from_attributes(&request["attributes"])?;
+    if content_type.is_some() {
+        v.content_type = content_type;
+    }
+    if let Some(enabled) = enabled {
+        v.enabled = enabled;
+    }
+    if let Some(tags) = tags {
+        v.tags = tags;
+    }
+    if v.managed.is_none() {
+        v.window.merge(window);
+    }
+    v.updated = now;
+    Ok(())
 }

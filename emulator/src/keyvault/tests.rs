@@ -84,6 +84,17 @@ fn routes_the_paths_clients_send() {
     assert_eq!(route("GET", "/deletedstorage/x").unwrap_err().status, 404);
     assert_eq!(route("GET", "/storage/x").unwrap_err().status, 404);
     assert_eq!(route("PATCH", "/keys/x/a/b").unwrap_err().status, 405);
+    let update_secret = route("PATCH", "/secrets/x/").unwrap();
+    assert_eq!(
+        update_secret,
+        Op::UpdateSecret {
+            name: "x".into(),
+            version: None
+        }
+    );
+    assert!(update_secret.is_write());
+    assert!(Role::SecretsOfficer.grants(update_secret.action()));
+    assert!(!Role::SecretsUser.grants(update_secret.action()));
     for (path, op) in [
         (
             "/keys/x/",
@@ -1034,6 +1045,42 @@ mod keys_and_certificates {
                 .iter()
                 .any(|i| i["attributes"]["exp"] == 2_000)
         );
+        let update = Op::UpdateSecret {
+            name: "old".into(),
+            version: None,
+        };
+        let patched = exec(
+            &update,
+            &json!({"attributes": {"exp": 3_000}, "tags": {"t": "1"}, "contentType": "text/plain"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                &patched["value"],
+                &patched["attributes"]["nbf"],
+                &patched["attributes"]["exp"],
+                &patched["tags"],
+                &patched["contentType"]
+            ),
+            (
+                &json!("v"),
+                &json!(1_000),
+                &json!(3_000),
+                &json!({"t": "1"}),
+                &json!("text/plain")
+            )
+        );
+        let refused = exec(&update, &json!({"attributes": {"nbf": 1.5}, "tags": {}})).unwrap_err();
+        assert_eq!(refused.status, 400);
+        let missing = exec(
+            &Op::UpdateSecret {
+                name: "old".into(),
+                version: Some("nope".into()),
+            },
+            &json!({}),
+        )
+        .unwrap_err();
+        assert_eq!((missing.status, missing.code), (404, "SecretNotFound"));
         let refused =
             exec(&set, &json!({"value": "v", "attributes": {"exp": "soon"}})).unwrap_err();
         assert_eq!((refused.status, refused.code), (400, "BadParameter"));
