@@ -174,8 +174,9 @@ pub(super) fn seed(
     Ok(out)
 }
 
-/// A kind of object the emulator only reads (keys, certificates): where it
-/// lives and how Key Vault shows it, so one routine serves reads of both.
+/// Keys and certificates as reads see them: where each lives and how Key
+/// Vault shows it, so one routine serves reads of both (their writes
+/// differ, and are each their own function).
 pub(super) trait ReadOnlyObject {
     /// The collection's path segment, `keys`.
     const COLLECTION: &'static str;
