@@ -89,6 +89,32 @@ async fn the_public_clouds_names_mount_from_its_vault() {
     }
 }
 
+/// Each sovereign cloud's Go name mounts from that cloud's vault host,
+/// with its Entra authority and Key Vault resource (the emulator refuses a
+/// token for another cloud's Key Vault).
+#[tokio::test]
+async fn each_sovereign_clouds_name_mounts_from_its_own_vault() {
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut client, _stop) = provider(&emulator, dir.path()).await;
+    for name in [
+        "AzureUSGovernmentCloud",
+        "AzureChinaCloud",
+        "AzureGermanCloud",
+    ] {
+        let response = client
+            .mount(request(&emulator, name))
+            .await
+            .unwrap_or_else(|status| panic!("{name:?}: {status:?}"))
+            .into_inner();
+        assert_eq!(response.error, None, "{name:?}");
+        assert_eq!(
+            response.files[0].contents, b"s3cr3t-from-key-vault",
+            "{name:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_unknown_cloud_name_is_refused_naming_the_accepted_ones() {
     let emulator = Emulator::start(Config::demo()).await.unwrap();

@@ -124,6 +124,23 @@ pub fn precheck<'c>(
     tenant: &str,
     form: &HashMap<String, String>,
 ) -> Result<Prechecked<'c>, AadError> {
+    precheck_at(config, tenant, form, &crate::hosts::key_vault_resource())
+}
+
+/// [`precheck`] at the authority of a cloud whose Key Vault resource is
+/// `key_vault_resource` (`https://vault.azure.cn` at China's): each
+/// cloud's Entra knows its own cloud's Key Vault and no other, so a scope
+/// for another cloud's vault is refused with AADSTS500011.
+///
+/// # Errors
+///
+/// As [`precheck`].
+pub fn precheck_at<'c>(
+    config: &'c Config,
+    tenant: &str,
+    form: &HashMap<String, String>,
+    key_vault_resource: &str,
+) -> Result<Prechecked<'c>, AadError> {
     if !config.tenants.iter().any(|t| t == tenant) {
         return Err(AadError::new(
             400,
@@ -179,7 +196,7 @@ pub fn precheck<'c>(
                 ),
             )
         })?;
-    let resource = resource_of(scope, tenant)?;
+    let resource = resource_of(scope, tenant, key_vault_resource)?;
     let claims = decode_unverified(assertion).ok_or_else(|| {
         AadError::new(
             400,
@@ -210,7 +227,7 @@ pub fn precheck<'c>(
 
 /// The resource of a client-credentials scope: exactly one
 /// `<resource>/.default` of a resource the tenant knows.
-fn resource_of(scope: &str, tenant: &str) -> Result<String, AadError> {
+fn resource_of(scope: &str, tenant: &str, key_vault_resource: &str) -> Result<String, AadError> {
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     let resource = match scopes.as_slice() {
         [one] => one.strip_suffix("/.default"),
@@ -227,7 +244,7 @@ fn resource_of(scope: &str, tenant: &str) -> Result<String, AadError> {
         ));
     };
     let resource = resource.trim_end_matches('/');
-    if resource != crate::hosts::key_vault_resource() {
+    if resource != key_vault_resource {
         return Err(AadError::new(
             400,
             "invalid_resource",

@@ -165,7 +165,7 @@ async fn entra_route(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (&Method::POST, [tenant, "oauth2", "v2.0", "token"]) => {
-            token(shared, tenant, headers, body).await
+            token(shared, authority, tenant, headers, body).await
         }
         (&Method::GET, [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
             if shared.config().tenants.iter().any(|t| t == tenant) {
@@ -231,7 +231,13 @@ fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Respons
     response
 }
 
-async fn token(shared: &Shared, tenant: &str, headers: &HeaderMap, body: &Bytes) -> Response {
+async fn token(
+    shared: &Shared,
+    authority: &str,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     if let Some((status, retry_after)) = apply_faults(shared, Endpoint::Entra).await {
         let error = AadError {
             status,
@@ -248,7 +254,8 @@ async fn token(shared: &Shared, tenant: &str, headers: &HeaderMap, body: &Bytes)
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
     let config = shared.config().clone();
-    let pre = match entra::precheck(&config, tenant, &form) {
+    let key_vault = hosts::key_vault_resource_at(authority);
+    let pre = match entra::precheck_at(&config, tenant, &form, &key_vault) {
         Ok(pre) => pre,
         Err(error) => return aad_response(&error, headers),
     };
@@ -383,6 +390,7 @@ async fn vault_answer(
     let claims = match keyvault::authenticate(
         authorization,
         &shared.entra_key.jwks(),
+        &hosts::key_vault_resource_at(authority),
         &tenant,
         SystemTime::now(),
     ) {

@@ -2,7 +2,8 @@
 //! covered by the emulator's certificate, mapped by its DNS overrides and
 //! tunnelled by its proxy, and each answers as that cloud's service would
 //! (discovery documents and vault challenges name that cloud's authority
-//! and Key Vault resource).
+//! and Key Vault resource), and a workload of each cloud reads a secret
+//! from that cloud's vault through `azure-wi-auth`.
 
 #![allow(
     clippy::unwrap_used,
@@ -113,6 +114,39 @@ async fn check_challenge(emulator: &Emulator, client: &reqwest::Client, cloud: A
     );
 }
 
+/// A workload of `cloud` reads the vault's secret through `azure-wi-auth`:
+/// the exchange at that cloud's authority for that cloud's Key Vault
+/// resource, the token accepted by that cloud's vault.
+async fn check_secret_read(emulator: &Emulator, http: reqwest::Client, cloud: AzureCloud) {
+    use azure_wi_auth::{
+        Assertion, FederatedIdentity, WorkloadVaults,
+        delivery::{ReadAs, VaultObjects as _},
+    };
+    use azure_wi_emulator::{TokenSpec, config::DEMO_CLIENT_ID};
+    let token = emulator
+        .mint(&TokenSpec::new("team-a", "orders-api"))
+        .unwrap();
+    let reader = ReadAs::workload(
+        FederatedIdentity::new(
+            DEMO_TENANT.parse().unwrap(),
+            DEMO_CLIENT_ID.parse().unwrap(),
+        ),
+        cloud,
+        Assertion::new(token).unwrap(),
+    );
+    let vaults = WorkloadVaults::with_http_client(http).unwrap();
+    let secret = vaults
+        .secret(
+            &emulator.vault_url_in(cloud, "orders-kv"),
+            &reader,
+            SECRET,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{cloud}: {e}"));
+    assert_eq!(secret.value.expose(), "s3cr3t-from-key-vault", "{cloud}");
+}
+
 #[tokio::test]
 async fn each_clouds_hosts_are_reached_through_the_dns_overrides() {
     let emulator = Emulator::start(Config::demo()).await.unwrap();
@@ -136,6 +170,7 @@ async fn each_clouds_hosts_are_reached_through_the_dns_overrides() {
         check_discovery(&client, cloud).await;
         check_token_endpoint(&client, cloud).await;
         check_challenge(&emulator, &client, cloud).await;
+        check_secret_read(&emulator, client.clone(), cloud).await;
     }
 }
 
@@ -147,6 +182,7 @@ async fn each_clouds_hosts_are_reached_through_the_proxy() {
         check_discovery(&client, cloud).await;
         check_token_endpoint(&client, cloud).await;
         check_challenge(&emulator, &client, cloud).await;
+        check_secret_read(&emulator, client.clone(), cloud).await;
     }
 }
 

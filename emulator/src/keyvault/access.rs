@@ -17,8 +17,10 @@ pub fn challenge(authority: &str, tenant: &str) -> String {
     )
 }
 
-/// Checks the bearer token: present, signed by Entra, for Key Vault, from
-/// the vault's tenant, not expired. Returns its claims.
+/// Checks the bearer token: present, signed by Entra, for `resource` (the
+/// Key Vault of the vault's own cloud: a token for another cloud's Key
+/// Vault is refused), from the vault's tenant, not expired. Returns its
+/// claims.
 ///
 /// # Errors
 ///
@@ -26,6 +28,7 @@ pub fn challenge(authority: &str, tenant: &str) -> String {
 pub fn authenticate(
     authorization: Option<&str>,
     entra_jwks: &Value,
+    resource: &str,
     vault_tenant: &str,
     now: SystemTime,
 ) -> Result<Value, KvError> {
@@ -40,7 +43,6 @@ pub fn authenticate(
     let claims = verify(token.trim(), entra_jwks)
         .map_err(|_| KvError::unauthorized("AKV10031: Invalid token signature."))?;
     let aud = claims["aud"].as_str().unwrap_or_default();
-    let resource = crate::hosts::key_vault_resource();
     if aud.trim_end_matches('/') != resource {
         return Err(KvError::unauthorized(format!(
             "AKV10022: Invalid audience. Expected {resource}, found: {aud}."
