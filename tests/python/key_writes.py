@@ -15,14 +15,7 @@ from azure.identity import WorkloadIdentityCredential
 from azure.keyvault.keys import JsonWebKey, KeyClient, KeyCurveName
 from cryptography.hazmat.primitives.asymmetric import ec
 
-
-def attempt(call):
-    try:
-        return {"ok": call()}
-    except Exception as e:  # reported, the Rust test asserts on it
-        error = getattr(e, "error", None)
-        return {"error": type(e).__name__, "status": getattr(e, "status_code", None),
-                "code": getattr(error, "code", None), "message": str(e)[:600]}
+from observe import attempt
 
 
 def text(value):

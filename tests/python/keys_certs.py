@@ -24,14 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-
-def attempt(call):
-    try:
-        return {"ok": call()}
-    except Exception as e:  # reported, the Rust test asserts on it
-        error = getattr(e, "error", None)
-        return {"error": type(e).__name__, "status": getattr(e, "status_code", None),
-                "code": getattr(error, "code", None), "message": str(e)[:300]}
+from observe import attempt
 
 
 def spki(public_key):
