@@ -116,6 +116,43 @@ fn run_python(
         .unwrap_or_else(|e| panic!("sdk.py printed no JSON ({e}): {stdout}\n{stderr}"))
 }
 
+/// Runs `script` with `forbidden` as the demo's identity (a Certificate
+/// User) and checks that its call `refused` was refused with 403 naming
+/// `data_action`; then grants `roles` on the vault and returns what the
+/// script saw with `all`.
+fn refused_then_granted(
+    emulator: &Emulator,
+    pod: &Pod,
+    script: &str,
+    refused: &str,
+    data_action: &str,
+    roles: &[Role],
+) -> Value {
+    let seen = sdk_script(emulator, pod, script, &["forbidden"]);
+    let answer = &seen[refused];
+    assert_eq!(
+        (&answer["status"], &answer["code"]),
+        (&403.into(), &"Forbidden".into()),
+        "{seen:#}"
+    );
+    assert!(
+        answer["message"].as_str().unwrap().contains(data_action),
+        "{seen:#}"
+    );
+    emulator
+        .update_config(|c| {
+            for role in roles {
+                c.role_assignments.push(RoleAssignment {
+                    principal_id: DEMO_OBJECT_ID.into(),
+                    role: *role,
+                    scope: "orders-kv".into(),
+                });
+            }
+        })
+        .unwrap();
+    sdk_script(emulator, pod, script, &["all"])
+}
+
 fn ok(answer: &Value) -> &Value {
     assert!(answer["error"].is_null(), "{answer:#}");
     &answer["ok"]
@@ -522,31 +559,14 @@ async fn imports_certificates_through_microsofts_sdks() {
     let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
 
     // A Certificate User may read certificates, not import them.
-    let seen = sdk_script(&emulator, &pod, "import_certs.py", &["forbidden"]);
-    let refused = &seen["import"];
-    assert_eq!(
-        (&refused["status"], &refused["code"]),
-        (&403.into(), &"Forbidden".into()),
-        "{seen:#}"
+    let seen = refused_then_granted(
+        &emulator,
+        &pod,
+        "import_certs.py",
+        "import",
+        "Microsoft.KeyVault/vaults/certificates/import/action",
+        &[Role::CertificatesOfficer],
     );
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("Microsoft.KeyVault/vaults/certificates/import/action"),
-        "{seen:#}"
-    );
-
-    emulator
-        .update_config(|c| {
-            c.role_assignments.push(RoleAssignment {
-                principal_id: DEMO_OBJECT_ID.into(),
-                role: Role::CertificatesOfficer,
-                scope: "orders-kv".into(),
-            });
-        })
-        .unwrap();
-    let seen = sdk_script(&emulator, &pod, "import_certs.py", &["all"]);
     let made = &seen["made"];
 
     let pfx = ok(&seen["pfx"]);
@@ -670,31 +690,14 @@ async fn writes_p256k_keys_through_microsofts_sdk() {
     let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
 
     // A Certificate User (the demo's role) may read keys, not make them.
-    let seen = sdk_script(&emulator, &pod, "key_writes.py", &["forbidden"]);
-    let refused = &seen["create"];
-    assert_eq!(
-        (&refused["status"], &refused["code"]),
-        (&403.into(), &"Forbidden".into()),
-        "{seen:#}"
+    let seen = refused_then_granted(
+        &emulator,
+        &pod,
+        "key_writes.py",
+        "create",
+        "Microsoft.KeyVault/vaults/keys/create/action",
+        &[Role::CryptoOfficer],
     );
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("Microsoft.KeyVault/vaults/keys/create/action"),
-        "{seen:#}"
-    );
-
-    emulator
-        .update_config(|c| {
-            c.role_assignments.push(RoleAssignment {
-                principal_id: DEMO_OBJECT_ID.into(),
-                role: Role::CryptoOfficer,
-                scope: "orders-kv".into(),
-            });
-        })
-        .unwrap();
-    let seen = sdk_script(&emulator, &pod, "key_writes.py", &["all"]);
 
     let made = ok(&seen["create"]);
     assert_eq!(
@@ -844,37 +847,18 @@ async fn soft_deletes_through_microsofts_sdks() {
         .unwrap();
     let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
 
-    let seen = sdk_script(&emulator, &pod, "deletes.py", &["forbidden"]);
-    let refused = &seen["secret"];
-    assert_eq!(
-        (&refused["status"], &refused["code"]),
-        (&403.into(), &"Forbidden".into()),
-        "{seen:#}"
+    let seen = refused_then_granted(
+        &emulator,
+        &pod,
+        "deletes.py",
+        "secret",
+        "Microsoft.KeyVault/vaults/secrets/delete",
+        &[
+            Role::SecretsOfficer,
+            Role::CryptoOfficer,
+            Role::CertificatesOfficer,
+        ],
     );
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("Microsoft.KeyVault/vaults/secrets/delete"),
-        "{seen:#}"
-    );
-
-    emulator
-        .update_config(|c| {
-            for role in [
-                Role::SecretsOfficer,
-                Role::CryptoOfficer,
-                Role::CertificatesOfficer,
-            ] {
-                c.role_assignments.push(RoleAssignment {
-                    principal_id: DEMO_OBJECT_ID.into(),
-                    role,
-                    scope: "orders-kv".into(),
-                });
-            }
-        })
-        .unwrap();
-    let seen = sdk_script(&emulator, &pod, "deletes.py", &["all"]);
     let vault = emulator.vault_url("orders-kv");
     let vault = vault.trim_end_matches('/');
     for (case, collection, name, get, code) in [
