@@ -74,19 +74,28 @@ async fn the_public_clouds_names_mount_from_its_vault() {
     let dir = tempfile::tempdir().unwrap();
     let (mut client, _stop) = provider(&emulator, dir.path()).await;
     for name in ["AzurePublicCloud", "AzureCloud", "azurepubliccloud", ""] {
-        let response = client
-            .mount(request(&emulator, name))
-            .await
-            .unwrap_or_else(|status| panic!("{name:?}: {status:?}"))
-            .into_inner();
-        assert_eq!(response.error, None, "{name:?}");
-        assert_eq!(response.files.len(), 1, "{name:?}");
-        assert_eq!(response.files[0].path, "db-password", "{name:?}");
-        assert_eq!(
-            response.files[0].contents, b"s3cr3t-from-key-vault",
-            "{name:?}"
-        );
+        mounts_the_secret(&mut client, &emulator, name).await;
     }
+}
+
+/// Mounts `db-password` with `cloudName: name` and checks the one file.
+async fn mounts_the_secret(
+    client: &mut CSIDriverProviderClient<Channel>,
+    emulator: &Emulator,
+    name: &str,
+) {
+    let response = client
+        .mount(request(emulator, name))
+        .await
+        .unwrap_or_else(|status| panic!("{name:?}: {status:?}"))
+        .into_inner();
+    assert_eq!(response.error, None, "{name:?}");
+    assert_eq!(response.files.len(), 1, "{name:?}");
+    assert_eq!(response.files[0].path, "db-password", "{name:?}");
+    assert_eq!(
+        response.files[0].contents, b"s3cr3t-from-key-vault",
+        "{name:?}"
+    );
 }
 
 /// Each sovereign cloud's Go name mounts from that cloud's vault host,
@@ -102,16 +111,7 @@ async fn each_sovereign_clouds_name_mounts_from_its_own_vault() {
         "AzureChinaCloud",
         "AzureGermanCloud",
     ] {
-        let response = client
-            .mount(request(&emulator, name))
-            .await
-            .unwrap_or_else(|status| panic!("{name:?}: {status:?}"))
-            .into_inner();
-        assert_eq!(response.error, None, "{name:?}");
-        assert_eq!(
-            response.files[0].contents, b"s3cr3t-from-key-vault",
-            "{name:?}"
-        );
+        mounts_the_secret(&mut client, &emulator, name).await;
     }
 }
 
