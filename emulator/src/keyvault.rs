@@ -238,22 +238,8 @@ impl Store {
                 Ok(bundle(base, name, found))
             }
             Op::Set { name } => {
-                if !valid_secret_name(name) {
-                    return Err(KvError::new(
-                        400,
-                        "BadParameter",
-                        format!(
-                            "The request URI contains an invalid name: {name}. Secret names may contain only alphanumeric characters and dashes."
-                        ),
-                    ));
-                }
-                let request: Value = serde_json::from_slice(body).map_err(|e| {
-                    KvError::new(
-                        400,
-                        "BadParameter",
-                        format!("The request body is not valid JSON: {e}"),
-                    )
-                })?;
+                checked_name(name, "Secret")?;
+                let request = json_body(body)?;
                 let Some(value) = request["value"].as_str() else {
                     return Err(KvError::new(
                         400,
@@ -333,22 +319,8 @@ impl Store {
             Op::Keys(read) => objects::read(read, &state.keys, base, page_of),
             Op::Certificates(read) => objects::read(read, &state.certificates, base, page_of),
             Op::CreateKey { name } | Op::ImportKey { name } => {
-                if !valid_secret_name(name) {
-                    return Err(KvError::new(
-                        400,
-                        "BadParameter",
-                        format!(
-                            "The request URI contains an invalid name: {name}. Key names may contain only alphanumeric characters and dashes."
-                        ),
-                    ));
-                }
-                let request: Value = serde_json::from_slice(body).map_err(|e| {
-                    KvError::new(
-                        400,
-                        "BadParameter",
-                        format!("The request body is not valid JSON: {e}"),
-                    )
-                })?;
+                checked_name(name, "Key")?;
+                let request = json_body(body)?;
                 if state.certificates.contains_key(name) {
                     return Err(KvError::new(
                         409,
@@ -455,13 +427,7 @@ impl Store {
                 }
             }
             Op::UpdateSecret { name, version } => {
-                let request: Value = serde_json::from_slice(body).map_err(|e| {
-                    KvError::new(
-                        400,
-                        "BadParameter",
-                        format!("The request body is not valid JSON: {e}"),
-                    )
-                })?;
+                let request = json_body(body)?;
                 let found = state
                     .secrets
                     .get_mut(name)
@@ -472,13 +438,7 @@ impl Store {
                 Ok(bundle(base, name, found))
             }
             Op::UpdateKey { name, version } | Op::UpdateCertificate { name, version } => {
-                let request: Value = serde_json::from_slice(body).map_err(|e| {
-                    KvError::new(
-                        400,
-                        "BadParameter",
-                        format!("The request body is not valid JSON: {e}"),
-                    )
-                })?;
+                let request = json_body(body)?;
                 let now = unix(SystemTime::now());
                 let refused =
                     |e: objects::UpdateError| KvError::new(400, "BadParameter", e.to_string());
@@ -529,22 +489,8 @@ impl Store {
                 Ok(out)
             }
             Op::ImportCertificate { name } => {
-                if !valid_secret_name(name) {
-                    return Err(KvError::new(
-                        400,
-                        "BadParameter",
-                        format!(
-                            "The request URI contains an invalid name: {name}. Certificate names may contain only alphanumeric characters and dashes."
-                        ),
-                    ));
-                }
-                let request: Value = serde_json::from_slice(body).map_err(|e| {
-                    KvError::new(
-                        400,
-                        "BadParameter",
-                        format!("The request body is not valid JSON: {e}"),
-                    )
-                })?;
+                checked_name(name, "Certificate")?;
+                let request = json_body(body)?;
                 if state.secrets.contains_key(name) && !state.certificates.contains_key(name) {
                     return Err(KvError::new(
                         409,
@@ -572,6 +518,33 @@ impl Store {
                 Ok(out)
             }
         }
+    }
+}
+
+/// The request's JSON body, or Key Vault's 400 `BadParameter`.
+fn json_body(body: &[u8]) -> Result<Value, KvError> {
+    serde_json::from_slice(body).map_err(|e| {
+        KvError::new(
+            400,
+            "BadParameter",
+            format!("The request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// Refuses an object name Key Vault refuses (`kind`: `Secret`, `Key` or
+/// `Certificate`, as its message names it) with 400 `BadParameter`.
+fn checked_name(name: &str, kind: &str) -> Result<(), KvError> {
+    if valid_secret_name(name) {
+        Ok(())
+    } else {
+        Err(KvError::new(
+            400,
+            "BadParameter",
+            format!(
+                "The request URI contains an invalid name: {name}. {kind} names may contain only alphanumeric characters and dashes."
+            ),
+        ))
     }
 }
 
