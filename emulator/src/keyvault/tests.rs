@@ -465,6 +465,19 @@ mod keys_and_certificates {
         }))
     }
 
+    /// `op` with `body` on `store`'s vault `orders-kv`, as a write
+    /// request of the current API version.
+    fn write(store: &mut Store, config: &Config, op: &Op, body: &Value) -> Result<Value, KvError> {
+        store.execute(
+            config,
+            "orders-kv",
+            op,
+            BASE,
+            &q(&[("api-version", "2025-07-01")]),
+            body.to_string().as_bytes(),
+        )
+    }
+
     fn b64url(v: &Value) -> Vec<u8> {
         URL_SAFE_NO_PAD.decode(v.as_str().unwrap()).unwrap()
     }
@@ -793,16 +806,7 @@ mod keys_and_certificates {
     fn created_and_imported_keys_are_served_like_seeded_ones() {
         let config = Config::demo();
         let mut store = Store::new(&config).unwrap();
-        let mut exec = |op: &Op, body: &Value| {
-            store.execute(
-                &config,
-                "orders-kv",
-                op,
-                BASE,
-                &q(&[("api-version", "2025-07-01")]),
-                body.to_string().as_bytes(),
-            )
-        };
+        let mut exec = |op: &Op, body: &Value| write(&mut store, &config, op, body);
         let made = exec(
             &Op::CreateKey { name: "k1".into() },
             &json!({"kty": "EC", "crv": "P-256K", "tags": {"team": "a"}}),
@@ -886,16 +890,7 @@ mod keys_and_certificates {
         vault.keys.retain(|k| k.name == "signing-ec");
         vault.certificates.retain(|c| c.name == "web-tls-pem");
         let mut store = Store::new(&config).unwrap();
-        let mut exec = |op: &Op, body: &Value| {
-            store.execute(
-                &config,
-                "orders-kv",
-                op,
-                BASE,
-                &q(&[("api-version", "2025-07-01")]),
-                body.to_string().as_bytes(),
-            )
-        };
+        let mut exec = |op: &Op, body: &Value| write(&mut store, &config, op, body);
         let first = exec(
             &Op::Keys(Read::ListVersions {
                 name: "signing-ec".into(),
@@ -1005,16 +1000,7 @@ mod keys_and_certificates {
     fn nbf_and_exp_are_kept_and_served() {
         let config = Config::demo();
         let mut store = Store::new(&config).unwrap();
-        let mut exec = |op: &Op, body: &Value| {
-            store.execute(
-                &config,
-                "orders-kv",
-                op,
-                BASE,
-                &q(&[("api-version", "2025-07-01")]),
-                body.to_string().as_bytes(),
-            )
-        };
+        let mut exec = |op: &Op, body: &Value| write(&mut store, &config, op, body);
         let set = Op::Set { name: "old".into() };
         let secret = exec(
             &set,
