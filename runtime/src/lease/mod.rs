@@ -24,7 +24,7 @@ mod decide;
 mod fence;
 
 use std::{
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
 
@@ -74,10 +74,7 @@ impl Leadership {
     /// only by the last published role.
     #[must_use]
     pub fn is_leading_now(&self) -> bool {
-        self.term
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some_and(|term| term.holds_at(Instant::now()))
+        locked(&self.term).is_some_and(|term| term.holds_at(Instant::now()))
     }
 
     /// Waits until this replica leads; `false` when the elector has
@@ -182,7 +179,7 @@ impl LeaderElector {
     /// as leader has stopped: the lease is renewed until then.
     pub async fn run(mut self, release: CancellationToken) {
         while !release.is_cancelled() {
-            let term = *self.term.lock().unwrap_or_else(PoisonError::into_inner);
+            let term = *self.term();
             match term {
                 Some(term) => self.lead(term, &release).await,
                 None => self.campaign(&release).await,
@@ -236,8 +233,7 @@ impl LeaderElector {
             .await
         {
             Ok(Attempt::Held(sent)) => {
-                *self.term.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some(Term::from_write_sent_at(sent, self.timings));
+                *self.term() = Some(Term::from_write_sent_at(sent, self.timings));
             }
             Ok(Attempt::HeldByOther(_)) => self.end_term("another replica holds the Lease"),
             // Someone wrote between our read and our write: look again
@@ -346,14 +342,13 @@ impl LeaderElector {
     }
 
     fn begin_term(&mut self, sent: Instant) {
-        *self.term.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(Term::from_write_sent_at(sent, self.timings));
+        *self.term() = Some(Term::from_write_sent_at(sent, self.timings));
         tracing::info!(lease = %self.name, holder = %self.identity, "leading");
         self.publish(Role::Leader);
     }
 
     fn end_term(&mut self, reason: &str) {
-        *self.term.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        *self.term() = None;
         tracing::warn!(lease = %self.name, holder = %self.identity, reason, "stopped leading");
         self.publish(Role::Candidate { healthy: false });
     }
@@ -361,12 +356,7 @@ impl LeaderElector {
     /// Gives the lease up if this replica holds it: an empty holder, so a
     /// standby takes it at its next look (client-go's `ReleaseOnCancel`).
     async fn release(&mut self) {
-        let held = self
-            .term
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .is_some();
+        let held = self.term().take().is_some();
         self.publish(Role::Candidate { healthy: false });
         if !held {
             return;
@@ -403,6 +393,11 @@ impl LeaderElector {
         }
     }
 
+    /// The current term, `None` when not leading.
+    fn term(&self) -> MutexGuard<'_, Option<Term>> {
+        locked(&self.term)
+    }
+
     fn role(&self) -> Role {
         *self.role.borrow()
     }
@@ -414,6 +409,12 @@ impl LeaderElector {
             changed
         });
     }
+}
+
+/// The term behind its lock (a poisoned lock still holds a valid term:
+/// writers only ever store whole values).
+fn locked(term: &Mutex<Option<Term>>) -> MutexGuard<'_, Option<Term>> {
+    term.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Sleeps until `at`; `false` when `release` was cancelled first.
