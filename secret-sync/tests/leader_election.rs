@@ -616,7 +616,6 @@ async fn two_replicas_never_write_at_once_and_survive_the_api_server() {
             replica.post_mortem()
         );
     }
-    let back = Instant::now();
     eventually(
         Duration::from_secs(60),
         "a leader after the outage",
@@ -643,7 +642,6 @@ async fn two_replicas_never_write_at_once_and_survive_the_api_server() {
             replica.post_mortem()
         );
     }
-    let _ = back;
 
     // (f) A replica whose API server is unreachable at start stays up and
     // unready, then turns ready when it appears.

@@ -330,7 +330,7 @@ pub async fn reconcile(
     )
     .await?;
     ctx.metrics.synced();
-    ctx.backoff.succeeded(&owner.uid);
+    ctx.backoff.succeeded(&super::uid(es.as_ref()));
     Ok(requeue_after(&plan, &owner))
 }
 
@@ -713,8 +713,7 @@ async fn retry_failed(
     failure: &SyncFailure,
 ) -> Result<Action, ReconcileError> {
     fail(es, ctx, api, failure).await?;
-    let uid = es.uid().unwrap_or_else(|| es.name_any());
-    Ok(Action::requeue(ctx.backoff.failed(&uid)))
+    Ok(Action::requeue(ctx.backoff.failed(&super::uid(es))))
 }
 
 /// Records a failed sync: `Ready=False`, `SecretSyncedError`, a Warning

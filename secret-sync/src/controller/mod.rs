@@ -146,6 +146,7 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     Action::requeue(wait)
 }
 
+/// The key an object's consecutive failures are counted under.
 fn uid<K: Resource>(object: &K) -> String {
     object
         .meta()

@@ -85,6 +85,7 @@ pub async fn reconcile_store(
         what: "writing the SecretStore's status",
         source,
     })?;
+    ctx.backoff.succeeded(&super::uid(store.as_ref()));
     Ok(Action::requeue(STORE_REQUEUE))
 }
 
@@ -112,6 +113,7 @@ pub async fn reconcile_cluster_store(
         what: "writing the ClusterSecretStore's status",
         source,
     })?;
+    ctx.backoff.succeeded(&super::uid(store.as_ref()));
     Ok(Action::requeue(STORE_REQUEUE))
 }
 
