@@ -75,6 +75,10 @@
 //!   federated credential mismatch with its diagnosis, ...). With feature
 //!   `memory-vault`, [`delivery::memory::MemoryVault`] is the contract in
 //!   memory, for those services' tests.
+//! * With feature `pfx`, `pfx::read` reads a certificate's PKCS#12 as Key
+//!   Vault serves it (its empty password is the zero-length one, which
+//!   readers that follow RFC 7292 alone refuse): the keys and certificates
+//!   the CSI provider mounts and the emulator imports.
 //! * **The exchange as pure functions**, for callers with their own HTTP
 //!   stack: [`WorkloadIdentityConfig`], [`Assertion`], [`TokenRequest`],
 //!   [`parse_token_response`], [`retry_class`] and [`diagnose`].
@@ -144,6 +148,8 @@ mod exchange;
 mod flight;
 mod ids;
 pub mod keyvault;
+#[cfg(feature = "pfx")]
+pub mod pfx;
 mod request;
 mod request_id;
 mod response;

@@ -16,8 +16,9 @@
 use azure_wi_auth::{EcCurve, JsonWebKey, Secret};
 use base64::Engine;
 use der::{Encode, asn1::BitString, oid::ObjectIdentifier};
-use p12_keystore::{Certificate, Pkcs12Archive};
+use p12_keystore::Certificate;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use zeroize::Zeroizing;
 
 use crate::{
     Error,
@@ -159,20 +160,66 @@ fn pkcs12_to_pem(name: &str, base64_text: &str) -> Result<Vec<u8>, Error> {
     let der = base64::engine::general_purpose::STANDARD
         .decode(base64_text.trim())
         .map_err(|e| invalid(format!("the value is not base64 ({})", base64_reason(&e))))?;
-    let archive = Pkcs12Archive::from_pkcs12(&der, "").map_err(|e| {
+    let archive = azure_wi_auth::pfx::read(&der, "").map_err(|e| {
         invalid(format!(
-            "the PKCS#12 cannot be read with an empty password ({e})"
+            "the PKCS#12 cannot be read with an empty password: {e}"
         ))
     })?;
     let mut out = Vec::new();
     for key in &archive.keys {
-        out.extend(pem("PRIVATE KEY", key.key.as_der()));
+        out.extend(pem("PRIVATE KEY", &go_pkcs8(key)));
     }
-    let certs: Vec<&Certificate> = archive.certs.iter().map(|bag| &bag.cert).collect();
+    let certs = archive
+        .certs
+        .iter()
+        .map(|der| {
+            Certificate::from_der(der)
+                .map_err(|e| invalid(format!("a certificate in it does not parse ({e})")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let certs: Vec<&Certificate> = certs.iter().collect();
     for cert in chain_order(&certs) {
         out.extend(pem("CERTIFICATE", cert.as_der()));
     }
     Ok(out)
+}
+
+/// A PKCS#8 private key as Go's `x509.MarshalPKCS8PrivateKey` writes it,
+/// which the Go provider applies to every key of a PFX: no attributes (a
+/// PFX made on Windows carries its key usage there), RSA with NULL
+/// parameters, an EC key without the curve inside (it is in the algorithm).
+/// A key this cannot read is kept as it came.
+fn go_pkcs8(key: &[u8]) -> Zeroizing<Vec<u8>> {
+    use der::Decode as _;
+    let canonical = || -> Option<Vec<u8>> {
+        let info = pkcs8::PrivateKeyInfo::from_der(key).ok()?;
+        let oid = info.algorithm.oid;
+        if oid == RSA_ENCRYPTION {
+            let rsa = pkcs8::PrivateKeyInfo {
+                algorithm: pkcs8::AlgorithmIdentifierRef {
+                    oid,
+                    parameters: Some(pkcs8::der::asn1::AnyRef::NULL),
+                },
+                private_key: info.private_key,
+                public_key: None,
+            };
+            rsa.to_der().ok()
+        } else if oid == EC_PUBLIC_KEY {
+            let mut ec = sec1::EcPrivateKey::from_der(info.private_key).ok()?;
+            ec.parameters = None;
+            let inner = Zeroizing::new(ec.to_der().ok()?);
+            pkcs8::PrivateKeyInfo {
+                algorithm: info.algorithm,
+                private_key: &inner,
+                public_key: None,
+            }
+            .to_der()
+            .ok()
+        } else {
+            None
+        }
+    };
+    Zeroizing::new(canonical().unwrap_or_else(|| key.to_vec()))
 }
 
 /// Orders certificates leaf first, then each issuer up to the root, as the

@@ -351,3 +351,108 @@ fn separate_files_split_a_certificates_secret_only() {
         "{err}"
     );
 }
+
+/// A file of the Go provider's tests (tests/data/go-provider).
+fn go(name: &str) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/go-provider/");
+    std::fs::read_to_string(format!("{path}{name}")).expect("fixture exists")
+}
+
+/// The chain `orders` (lists of the named PEM files) gives, as PEM.
+fn ordered(files: &[&str]) -> String {
+    let ders: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| {
+            let text = go(f);
+            let (label, der) = pem_rfc7468::decode_vec(text.as_bytes()).expect("PEM");
+            assert_eq!(label, "CERTIFICATE");
+            der
+        })
+        .collect();
+    let certs: Vec<Certificate> = ders
+        .iter()
+        .map(|d| Certificate::from_der(d).expect("certificate"))
+        .collect();
+    let refs: Vec<&Certificate> = certs.iter().collect();
+    chain_order(&refs)
+        .into_iter()
+        .flat_map(|c| pem("CERTIFICATE", c.as_der()))
+        .map(char::from)
+        .collect()
+}
+
+/// `TestFetchCertChain`: the six orders of root, intermediate and server.
+#[test]
+fn go_fetch_cert_chain_every_order_is_leaf_first() {
+    let expected = go("chain-expected.pem");
+    let [root, int, server] = [
+        "chain-root.pem",
+        "chain-intermediate.pem",
+        "chain-server.pem",
+    ];
+    for order in [
+        [root, int, server],
+        [root, server, int],
+        [int, root, server],
+        [int, server, root],
+        [server, root, int],
+        [server, int, root],
+    ] {
+        assert_eq!(ordered(&order), expected, "{order:?}");
+    }
+}
+
+/// `TestFetchCertChainWithLeafMissingSKI`: the orders of its twelve cases
+/// (the Go test lists six distinct ones twice), plus the other eighteen.
+#[test]
+fn go_fetch_cert_chain_with_leaf_missing_ski_every_order_is_leaf_first() {
+    let expected = go("chain-no-leaf-ski-expected.pem");
+    let mut files = [
+        "chain-no-leaf-ski-root.pem",
+        "chain-no-leaf-ski-intermediate1.pem",
+        "chain-no-leaf-ski-intermediate2.pem",
+        "chain-no-leaf-ski-server.pem",
+    ];
+    let mut seen = 0;
+    permute(&mut files, 0, &mut |order| {
+        assert_eq!(ordered(order), expected, "{order:?}");
+        seen += 1;
+    });
+    assert_eq!(seen, 24);
+}
+
+fn permute<'a>(items: &mut [&'a str], k: usize, check: &mut impl FnMut(&[&'a str])) {
+    if k == items.len() {
+        check(items);
+        return;
+    }
+    for i in k..items.len() {
+        items.swap(k, i);
+        permute(items, k + 1, check);
+        items.swap(k, i);
+    }
+}
+
+/// `TestFetchCertChainWarning`: without the intermediate, server then root
+/// stay in that order (Go keeps the archive's order; this writes the leaf
+/// first, which is the same here).
+#[test]
+fn go_fetch_cert_chain_warning_keeps_an_incomplete_chain() {
+    let expected = format!("{}{}", go("chain-server.pem"), go("chain-root.pem"));
+    assert_eq!(ordered(&["chain-server.pem", "chain-root.pem"]), expected);
+}
+
+/// `TestDecodePKCS12`: both of its PFX give its key and chain, byte for
+/// byte (the first is in Key Vault's layout, zero-length password).
+#[test]
+fn go_decode_pkcs12_gives_the_go_providers_bytes() {
+    for name in ["decode-pkcs12-rsa", "decode-pkcs12-ec-chain"] {
+        let b64 = go(&format!("{name}.pfx.b64"));
+        let pem = pkcs12_to_pem(name, b64.trim()).expect("decoded");
+        assert_eq!(
+            String::from_utf8(pem).expect("PEM is text"),
+            go(&format!("{name}.expected.pem")),
+            "{name}"
+        );
+    }
+}

@@ -92,21 +92,16 @@ pub(super) fn read(
             let der = STANDARD
                 .decode(value.split_whitespace().collect::<String>())
                 .map_err(|_| ImportError::NotBase64)?;
-            let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&der, pwd.unwrap_or(""))
+            // Key Vault reads what Windows writes: an empty password may
+            // be the zero-length one (see azure_wi_auth::pfx).
+            let archive = azure_wi_auth::pfx::read(&der, pwd.unwrap_or(""))
                 .map_err(|_| ImportError::Pkcs12Unreadable)?;
             let key = archive
                 .keys
                 .first()
                 .ok_or(ImportError::Pkcs12WithoutKey)?
-                .key
-                .as_der()
                 .to_vec();
-            let certs = archive
-                .certs
-                .iter()
-                .map(|c| c.cert.as_der().to_vec())
-                .collect::<Vec<_>>();
-            (key, certs, PKCS12)
+            (key, archive.certs, PKCS12)
         }
         PEM => {
             // The PEM text itself (.NET, the REST examples) or base64 of

@@ -18,7 +18,11 @@
 //! Certificate bag
 //! ```
 //!
-//! with an empty password, the key's and the leaf's `localKeyID` both
+//! with an empty password taken as the zero-length one (no bytes, as Windows
+//! writes a PFX for a null password: the recording's MAC verifies only
+//! that way, not with RFC 7292's empty BMPString of two zero bytes, so
+//! readers that try only the RFC's form refuse Key Vault's PFX), the key's
+//! and the leaf's `localKeyID` both
 //! `01 00 00 00`, the key's bag first, and a MAC `DigestInfo` whose SHA-1
 //! algorithm identifier has no NULL parameters. A single writer choice of
 //! algorithm (p12-keystore's) cannot give the key and the certificates
@@ -27,7 +31,7 @@
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockCipherEncrypt, BlockModeEncrypt as _, KeyInit, KeyIvInit as _};
 use hmac::Mac as _;
-use pkcs12::kdf::{Pkcs12KeyType, derive_key_utf8};
+use pkcs12::kdf::{Pkcs12KeyType, derive_key};
 use sha1::Sha1;
 
 /// `pbeWithSHAAnd3-KeyTripleDES-CBC` (RFC 7292 appendix C), the key bag's.
@@ -56,22 +60,19 @@ const KEY_ID: [u8; 4] = [1, 0, 0, 0];
 /// key and IV sizes are fixed).
 #[derive(Debug, thiserror::Error)]
 pub enum PfxError {
-    /// The PKCS#12 key derivation refused its input.
-    #[error("PKCS#12 key derivation failed: {0}")]
-    Kdf(String),
     /// A derived key or IV had the wrong length for its cipher.
     #[error("cipher key or IV of the wrong length")]
     KeyLength,
 }
 
-/// A PFX with an empty password holding `pkcs8` (shrouded with 3DES) and
+/// A PFX with the zero-length password (see the module docs) holding `pkcs8` (shrouded with 3DES) and
 /// `certs` (leaf first, encrypted with RC2-40), MAC'd with HMAC-SHA-1.
 ///
 /// # Errors
 ///
 /// [`PfxError`] if the key derivation fails.
 pub fn write(pkcs8: &[u8], certs: &[Vec<u8>]) -> Result<Vec<u8>, PfxError> {
-    let password = "";
+    let password: &[u8] = &[];
     let key_id_attr = set(&seq(&[oid(LOCAL_KEY_ID), set(&octets(&KEY_ID))].concat()));
 
     let (salt, encrypted_key) = encrypt::<des::TdesEde3>(pkcs8, password, 24)?;
@@ -112,8 +113,7 @@ pub fn write(pkcs8: &[u8], certs: &[Vec<u8>]) -> Result<Vec<u8>, PfxError> {
     .concat());
 
     let mac_salt: [u8; 20] = rand::random();
-    let mac_key = derive_key_utf8::<Sha1>(password, &mac_salt, Pkcs12KeyType::Mac, 1, 20)
-        .map_err(|e| PfxError::Kdf(e.to_string()))?;
+    let mac_key = derive_key::<Sha1>(password, &mac_salt, Pkcs12KeyType::Mac, 1, 20);
     let mut mac = hmac::Hmac::<Sha1>::new_from_slice(&mac_key).map_err(|_| PfxError::KeyLength)?;
     mac.update(&auth_safe);
     let digest = mac.finalize().into_bytes();
@@ -134,18 +134,15 @@ pub fn write(pkcs8: &[u8], certs: &[Vec<u8>]) -> Result<Vec<u8>, PfxError> {
 /// PKCS#12 PBE (RFC 7292 appendix B) in CBC with PKCS#7 padding, under a
 /// fresh 8-byte salt (Key Vault's length). Returns the salt and the
 /// ciphertext.
-fn encrypt<C>(plain: &[u8], password: &str, key_len: usize) -> Result<([u8; 8], Vec<u8>), PfxError>
+fn encrypt<C>(plain: &[u8], password: &[u8], key_len: usize) -> Result<([u8; 8], Vec<u8>), PfxError>
 where
     C: KeyInit + BlockCipherEncrypt,
 {
     let salt: [u8; 8] = rand::random();
     let iterations = i32::try_from(ITERATIONS).unwrap_or(i32::MAX);
-    let kdf = |kind, len| {
-        derive_key_utf8::<Sha1>(password, &salt, kind, iterations, len)
-            .map_err(|e| PfxError::Kdf(e.to_string()))
-    };
-    let key = kdf(Pkcs12KeyType::EncryptionKey, key_len)?;
-    let iv = kdf(Pkcs12KeyType::Iv, 8)?;
+    let kdf = |kind, len| derive_key::<Sha1>(password, &salt, kind, iterations, len);
+    let key = kdf(Pkcs12KeyType::EncryptionKey, key_len);
+    let iv = kdf(Pkcs12KeyType::Iv, 8);
     let cipher =
         cbc::Encryptor::<C>::new_from_slices(&key, &iv).map_err(|_| PfxError::KeyLength)?;
     Ok((salt, cipher.encrypt_padded_vec::<Pkcs7>(plain)))
@@ -332,30 +329,41 @@ mod tests {
     }
 
     #[test]
-    fn an_independent_reader_verifies_the_mac_and_decrypts_both_bags() {
+    fn a_reader_verifies_the_mac_and_decrypts_both_bags() {
         let key = KeyMaterial::from_spec(&crate::config::KeySpec::rsa(2048)).expect("key");
         let leaf = material::issue(&key, "CN=pfx", &[], 1, None).expect("leaf");
         let certs = vec![leaf.leaf.clone()];
         let pfx = write(key.pkcs8_der(), &certs).expect("written");
-        let store = p12_keystore::KeyStore::from_pkcs12(
-            &pfx,
-            "",
-            p12_keystore::Pkcs12ImportPolicy::default(),
-        )
-        .expect("p12-keystore reads it");
-        let (_, chain) = store.private_key_chain().expect("a key with its chain");
-        assert_eq!(chain.key().as_der(), key.pkcs8_der());
-        assert_eq!(chain.certs()[0].as_der(), leaf.leaf.as_slice());
-        assert_eq!(chain.local_key_id().as_ref(), &KEY_ID);
-        assert!(
-            p12_keystore::KeyStore::from_pkcs12(
-                &pfx,
-                "x",
-                p12_keystore::Pkcs12ImportPolicy::default()
-            )
-            .is_err(),
+        let read = azure_wi_auth::pfx::read(&pfx, "").expect("it reads");
+        assert_eq!(read.keys.len(), 1);
+        assert_eq!(read.keys[0].as_slice(), key.pkcs8_der());
+        assert_eq!(read.certs, certs);
+        assert_eq!(
+            azure_wi_auth::pfx::read(&pfx, "x").unwrap_err(),
+            azure_wi_auth::pfx::PfxError::Password,
             "the MAC binds the empty password"
         );
+    }
+
+    /// Key Vault's PFX and ours verify only with the zero-length password:
+    /// a reader that tries only RFC 7292's empty BMPString refuses both.
+    #[test]
+    fn the_empty_password_is_the_zero_length_one_as_in_key_vaults() {
+        use base64::Engine as _;
+        let recorded = base64::engine::general_purpose::STANDARD
+            .decode(
+                include_str!("../../testdata/key-vault-recorded.pfx.b64")
+                    .split_whitespace()
+                    .collect::<String>(),
+            )
+            .expect("base64");
+        let key = KeyMaterial::from_spec(&crate::config::KeySpec::rsa(2048)).expect("key");
+        let leaf = material::issue(&key, "CN=pfx", &[], 1, None).expect("leaf");
+        let ours = write(key.pkcs8_der(), &[leaf.leaf]).expect("written");
+        for pfx in [&recorded, &ours] {
+            assert!(p12_keystore::Pkcs12Archive::from_pkcs12(pfx, "").is_err());
+            assert!(azure_wi_auth::pfx::read(pfx, "").is_ok());
+        }
     }
 
     #[test]
