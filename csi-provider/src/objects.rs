@@ -239,7 +239,7 @@ fn parse_object(index: usize, text: &str) -> Result<ObjectSpec, Error> {
                     return Err(field_error(
                         "objectEncoding",
                         v,
-                        "expected utf-8, hex or base64",
+                        "should be hex, base64 or utf-8",
                     ));
                 }
             };
@@ -248,7 +248,7 @@ fn parse_object(index: usize, text: &str) -> Result<ObjectSpec, Error> {
                     "objectEncoding",
                     v,
                     &format!(
-                        "only objectType secret is decoded; remove it from this {object_type}"
+                        "objectEncoding only supported for objectType: secret; remove it from this {object_type}"
                     ),
                 ));
             }
@@ -264,10 +264,10 @@ fn parse_object(index: usize, text: &str) -> Result<ObjectSpec, Error> {
                 return Err(field_error(
                     "objectFormat",
                     v,
-                    "pfx needs objectType secret (the certificate with its private key)",
+                    "PFX format only supported for objectType: secret (the certificate with its private key)",
                 ));
             }
-            _ => return Err(field_error("objectFormat", v, "expected pem or pfx")),
+            _ => return Err(field_error("objectFormat", v, "should be PEM or PFX")),
         },
     };
     let file_permission = match get("filePermission") {
@@ -370,7 +370,7 @@ mod tests {
             one("objectName: c\nobjectType: cert\nobjectEncoding: utf-8")
                 .unwrap_err()
                 .to_string(),
-            "objects[0] (c): objectEncoding \"utf-8\" is not valid: only objectType secret is decoded; remove it from this cert"
+            "objects[0] (c): objectEncoding \"utf-8\" is not valid: objectEncoding only supported for objectType: secret; remove it from this cert"
         );
     }
 
@@ -423,15 +423,15 @@ mod tests {
         );
         assert!(
             message("objectName: a\nobjectType: secret\nobjectEncoding: rot13")
-                .contains("expected utf-8, hex or base64")
+                .contains("should be hex, base64 or utf-8")
         );
         assert!(
             message("objectName: a\nobjectType: secret\nobjectFormat: der")
-                .contains("expected pem or pfx")
+                .contains("should be PEM or PFX")
         );
         assert!(
             message("objectName: a\nobjectType: cert\nobjectFormat: pfx")
-                .contains("pfx needs objectType secret")
+                .contains("PFX format only supported for objectType: secret")
         );
         assert!(
             message("objectName: a\nobjectType: secret\nfilePermission: 0999")
