@@ -257,20 +257,7 @@ impl Store {
                     ));
                 }
                 if state.deleted_secrets.contains_key(name) {
-                    // Key Vault's answer to `az keyvault secret set` on a
-                    // soft-deleted name, as users quote it (PoliNetworkOrg's
-                    // Key Vault notes): the name is reserved until recovered
-                    // or purged.
-                    return Err(KvError {
-                        inner: Some("ObjectIsDeletedButRecoverable"),
-                        ..KvError::new(
-                            409,
-                            "Conflict",
-                            format!(
-                                "Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged."
-                            ),
-                        )
-                    });
+                    return Err(deleted_but_recoverable("Secret", name));
                 }
                 let window = Window::from_attributes(&request["attributes"])
                     .map_err(|e| KvError::new(400, "BadParameter", e.to_string()))?;
@@ -320,6 +307,9 @@ impl Store {
             Op::Certificates(read) => objects::read(read, &state.certificates, base, page_of),
             Op::CreateKey { name } | Op::ImportKey { name } => {
                 checked_name(name, "Key")?;
+                if state.deleted_keys.contains_key(name) {
+                    return Err(deleted_but_recoverable("Key", name));
+                }
                 let request = json_body(body)?;
                 if state.certificates.contains_key(name) {
                     return Err(KvError::new(
@@ -490,6 +480,9 @@ impl Store {
             }
             Op::ImportCertificate { name } => {
                 checked_name(name, "Certificate")?;
+                if state.deleted_certificates.contains_key(name) {
+                    return Err(deleted_but_recoverable("Certificate", name));
+                }
                 let request = json_body(body)?;
                 if state.secrets.contains_key(name) && !state.certificates.contains_key(name) {
                     return Err(KvError::new(
@@ -545,6 +538,24 @@ fn checked_name(name: &str, kind: &str) -> Result<(), KvError> {
                 "The request URI contains an invalid name: {name}. {kind} names may contain only alphanumeric characters and dashes."
             ),
         ))
+    }
+}
+
+/// Key Vault's answer to a write on a soft-deleted name (`az keyvault
+/// secret set`, `key create`, `certificate import`), as users quote it
+/// (PoliNetworkOrg's Key Vault notes): the name is reserved until the
+/// object is recovered or purged.
+fn deleted_but_recoverable(kind: &'static str, name: &str) -> KvError {
+    KvError {
+        inner: Some("ObjectIsDeletedButRecoverable"),
+        ..KvError::new(
+            409,
+            "Conflict",
+            format!(
+                "{kind} {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the {} can only be recovered or purged.",
+                kind.to_ascii_lowercase()
+            ),
+        )
     }
 }
 

@@ -838,7 +838,8 @@ async fn keeps_not_before_and_expires_on_through_microsofts_sdks() {
 /// the emulator's soft delete (their pollers read `/deleted…/{name}`),
 /// with the recovery id and a purge date 90 days after the deletion; the
 /// objects then answer 404 with Key Vault's codes, `get_deleted_*` finds
-/// them, and a deleted secret's name is not reused (409). Deleting needs
+/// them, and a deleted name is not reused by a set, a key create or a
+/// certificate import (409 with Key Vault's message). Deleting needs
 /// the Officer roles.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soft_deletes_through_microsofts_sdks() {
@@ -901,12 +902,22 @@ async fn soft_deletes_through_microsofts_sdks() {
         seen["cert_secret_get"]["code"], "SecretNotFound",
         "{seen:#}"
     );
-    assert_eq!(
-        (
-            &seen["secret_reset"]["status"],
-            &seen["secret_reset"]["code"]
-        ),
-        (&409.into(), &"Conflict".into()),
-        "{seen:#}"
-    );
+    for (case, kind) in [
+        ("secret_reset", "Secret api-key"),
+        ("key_reset", "Key signing-ec"),
+        ("cert_reset", "Certificate web-tls"),
+    ] {
+        assert_eq!(
+            (&seen[case]["status"], &seen[case]["code"]),
+            (&409.into(), &"Conflict".into()),
+            "{case}: {seen:#}"
+        );
+        let message = seen[case]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!(
+                "{kind} is currently in a deleted but recoverable state"
+            )),
+            "{case}: {message}"
+        );
+    }
 }

@@ -591,11 +591,8 @@ mod keys_and_certificates {
         assert_eq!(secret["kid"], cert["kid"]);
         assert_eq!(secret["managed"], true);
         let pfx = STANDARD.decode(secret["value"].as_str().unwrap()).unwrap();
-        let store =
-            p12_keystore::KeyStore::from_pkcs12(&pfx, "", p12_keystore::Pkcs12ImportPolicy::Strict)
-                .unwrap();
-        let (_, chain) = store.private_key_chain().unwrap();
-        assert_eq!(chain.certs()[0].as_der(), der.as_slice());
+        let archive = azure_wi_auth::pfx::read(&pfx, "").unwrap();
+        assert_eq!(archive.certs[0], der);
 
         // The PEM certificate: key first, then leaf and the emulator CA.
         let pem_cert = run(&Op::Certificates(Read::Get {
@@ -1183,6 +1180,21 @@ mod keys_and_certificates {
         }))
         .unwrap_err();
         assert_eq!((get.status, get.code), (404, "KeyNotFound"));
+        let again = exec(&Op::CreateKey {
+            name: "signing-ec".into(),
+        })
+        .unwrap_err();
+        assert_eq!(
+            (again.status, again.code, again.inner),
+            (409, "Conflict", Some("ObjectIsDeletedButRecoverable"))
+        );
+        assert!(
+            again.message.starts_with(
+                "Key signing-ec is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only"
+            ),
+            "{}",
+            again.message
+        );
 
         for (collection, name) in [
             (Collection::Keys, "web-tls-pem"),
@@ -1213,5 +1225,18 @@ mod keys_and_certificates {
         })
         .unwrap_err();
         assert_eq!(secret.code, "SecretNotFound");
+        let again = exec(&Op::ImportCertificate {
+            name: "web-tls-pem".into(),
+        })
+        .unwrap_err();
+        assert_eq!(
+            (again.status, again.code, again.inner),
+            (409, "Conflict", Some("ObjectIsDeletedButRecoverable"))
+        );
+        assert!(
+            again
+                .message
+                .contains("the certificate can only be recovered or purged")
+        );
     }
 }
