@@ -29,6 +29,24 @@ pub const TOKEN_EXPIRATION_ANNOTATION: &str =
 /// environment variables nor the token mount.
 pub const SKIP_CONTAINERS_ANNOTATION: &str = "azure.workload.identity/skip-containers";
 
+/// Pod annotation asking for the IMDS proxy: its presence, whatever its
+/// value, as the reference webhook reads it.
+pub const INJECT_PROXY_SIDECAR_ANNOTATION: &str = "azure.workload.identity/inject-proxy-sidecar";
+/// Pod annotation with the port the IMDS proxy listens on.
+pub const PROXY_SIDECAR_PORT_ANNOTATION: &str = "azure.workload.identity/proxy-sidecar-port";
+/// The proxy's port when the pod does not name one.
+pub const DEFAULT_PROXY_PORT: u16 = 8000;
+/// Name of the init container that redirects IMDS traffic to the proxy.
+pub const PROXY_INIT_CONTAINER: &str = "azwi-proxy-init";
+/// Name of the proxy container.
+pub const PROXY_CONTAINER: &str = "azwi-proxy";
+/// Environment variable giving the init container the proxy's port.
+pub const PROXY_PORT_ENV: &str = "PROXY_PORT";
+/// Environment variable of the webhook naming the proxy image.
+pub const PROXY_IMAGE_ENV: &str = "PROXY_IMAGE";
+/// Environment variable of the webhook naming the proxy init image.
+pub const PROXY_INIT_IMAGE_ENV: &str = "PROXY_INIT_IMAGE";
+
 /// Environment variable carrying the client id.
 pub const CLIENT_ID_ENV: &str = "AZURE_CLIENT_ID";
 /// Environment variable carrying the tenant id.

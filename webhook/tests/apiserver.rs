@@ -254,6 +254,39 @@ async fn pods_stored_by_the_apiserver_carry_the_injection() {
         "{message}"
     );
 
+    // The IMDS proxy: the API server (1.20 here, so no native sidecar)
+    // stores the proxy first among the containers and its init container
+    // last, each with the identity, and keeps the app's container whole.
+    let proxied = create(
+        &pods,
+        pod(
+            "proxied",
+            "app",
+            true,
+            &json!({"azure.workload.identity/inject-proxy-sidecar": "true",
+                    "azure.workload.identity/proxy-sidecar-port": "8001"}),
+        ),
+    )
+    .await;
+    let spec = proxied.spec.as_ref().unwrap();
+    let names = |list: &[k8s_openapi::api::core::v1::Container]| {
+        list.iter().map(|c| c.name.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&spec.containers)[0], "azwi-proxy");
+    assert_eq!(spec.containers.len(), 2);
+    let init = spec.init_containers.as_deref().unwrap_or_default();
+    assert_eq!(names(init), ["azwi-proxy-init"]);
+    assert_eq!(
+        init[0].env.as_ref().unwrap()[0].value.as_deref(),
+        Some("8001")
+    );
+    assert_eq!(
+        spec.containers[0].args.as_deref().unwrap(),
+        ["--proxy-port=8001", "--log-level=info"]
+    );
+    assert_eq!(env_of(&proxied, 0)[0].1, CLIENT_ID);
+    assert_eq!(env_of(&proxied, 1)[0].1, CLIENT_ID);
+
     // Warnings reach the client: this ServiceAccount has no client id.
     service_account(&client, ns, "no-client-id", json!({})).await;
     let (status, body, warnings) = create_pod_raw(

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webhook::{
     admission::{AdmissionRequest, admit, admit_review},
-    config::MutationConfig,
+    config::{MutationConfig, ProxySettings},
     serviceaccount::StaticServiceAccounts,
 };
 
@@ -38,6 +38,16 @@ struct CaseConfig {
     azure_environment: String,
     #[serde(default)]
     audience: Option<String>,
+    /// The IMDS proxy's settings (`PROXY_IMAGE`, `PROXY_INIT_IMAGE`, the
+    /// API server's version, `--log-level`); the defaults when absent.
+    #[serde(default)]
+    proxy_image: Option<String>,
+    #[serde(default)]
+    proxy_init_image: Option<String>,
+    #[serde(default)]
+    native_sidecars: bool,
+    #[serde(default)]
+    log_level: Option<String>,
 }
 
 fn default_namespace() -> String {
@@ -81,6 +91,17 @@ fn run_case(dir: &Path) -> Result<(), Failed> {
         mutation_config =
             mutation_config.with_audience(audience.parse::<Audience>().map_err(|e| e.to_string())?);
     }
+
+    let defaults = ProxySettings::default();
+    mutation_config = mutation_config.with_proxy(ProxySettings {
+        image: config.proxy_image.clone().unwrap_or(defaults.image),
+        init_image: config
+            .proxy_init_image
+            .clone()
+            .unwrap_or(defaults.init_image),
+        native_sidecar: config.native_sidecars,
+        log_level: config.log_level.clone().unwrap_or(defaults.log_level),
+    });
 
     // Through the server's own flow: the pod arrives as the API server sends
     // it on creation, and its ServiceAccount is looked up as a

@@ -290,6 +290,9 @@ fn apiserver_args(pki: &pki::Pki, url: &str, port: u16, etcd_client: u16) -> Vec
         format!("--tls-private-key-file={}", path(&pki.serving_key)),
         format!("--client-ca-file={}", path(&pki.ca_cert)),
         "--authorization-mode=RBAC".into(),
+        // As kubeadm and AKS run it: pods may ask for privileged containers
+        // (the IMDS proxy's init container, which sets NAT rules, does).
+        "--allow-privileged=true".into(),
         format!("--service-account-issuer={url}"),
         format!("--service-account-key-file={}", path(&pki.sa_key)),
         format!("--service-account-signing-key-file={}", path(&pki.sa_key)),

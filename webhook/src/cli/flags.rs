@@ -3,7 +3,9 @@
 
 use azure_wi_core::{Audience, AzureCloud, TenantId, names};
 use clap::Args;
-use webhook::config::MutationConfig;
+use webhook::config::{
+    DEFAULT_PROXY_IMAGE, DEFAULT_PROXY_INIT_IMAGE, MutationConfig, ProxySettings,
+};
 
 /// The mutation's settings.
 #[derive(Debug, Args)]
@@ -24,6 +26,16 @@ pub(crate) struct MutationFlags {
     /// Audience of the projected ServiceAccount token.
     #[arg(long, value_name = "A", default_value = names::DEFAULT_AUDIENCE)]
     audience: Audience,
+    /// Log filter: a level (error, warn, info, debug, trace) or a tracing
+    /// directive list; the IMDS proxy injected into pods runs at it too.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub(crate) log_level: String,
+    /// Image of the IMDS proxy container (`azwi-proxy`).
+    #[arg(long, env = names::PROXY_IMAGE_ENV, value_name = "IMAGE", default_value = DEFAULT_PROXY_IMAGE)]
+    proxy_image: String,
+    /// Image of the IMDS proxy's init container (`azwi-proxy-init`).
+    #[arg(long, env = names::PROXY_INIT_IMAGE_ENV, value_name = "IMAGE", default_value = DEFAULT_PROXY_INIT_IMAGE)]
+    proxy_init_image: String,
 }
 
 /// Why the tenant cannot be used.
@@ -40,11 +52,22 @@ pub(crate) enum TenantError {
 
 impl MutationFlags {
     /// The mutation config. An empty tenant counts as none; `require_tenant`
-    /// makes none an error, as the server needs one.
-    pub(crate) fn config(&self, require_tenant: bool) -> Result<MutationConfig, TenantError> {
+    /// makes none an error, as the server needs one. `native_sidecar` is
+    /// how the IMDS proxy runs (learnt from the API server by `serve`).
+    pub(crate) fn config(
+        &self,
+        require_tenant: bool,
+        native_sidecar: bool,
+    ) -> Result<MutationConfig, TenantError> {
         let config = MutationConfig::default()
             .with_cloud(self.azure_environment)
-            .with_audience(self.audience.clone());
+            .with_audience(self.audience.clone())
+            .with_proxy(ProxySettings {
+                image: self.proxy_image.clone(),
+                init_image: self.proxy_init_image.clone(),
+                native_sidecar,
+                log_level: self.log_level.clone(),
+            });
         match self
             .tenant_id
             .as_deref()

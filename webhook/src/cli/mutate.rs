@@ -36,6 +36,10 @@ pub(crate) struct MutateArgs {
     namespace: Option<String>,
     #[command(flatten)]
     mutation: super::flags::MutationFlags,
+    /// Inject the IMDS proxy as a native sidecar, as `serve` does against
+    /// an API server of 1.32 or newer.
+    #[arg(long)]
+    native_sidecars: bool,
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Output::Pod)]
     output: Output,
@@ -75,7 +79,7 @@ pub(crate) enum MutateError {
 
 /// Runs the dry run; returns 0 when admitted, 1 when denied.
 pub(crate) fn run(args: &MutateArgs) -> Result<ExitCode, MutateError> {
-    let config = args.mutation.config(false)?;
+    let config = args.mutation.config(false, args.native_sidecars)?;
 
     let (request, raw_output) = match (&args.pod, &args.review) {
         (_, Some(path)) => {

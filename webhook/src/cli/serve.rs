@@ -68,10 +68,6 @@ pub(crate) struct ServeArgs {
     /// Address of /metrics (plain HTTP).
     #[arg(long, value_name = "ADDR", default_value = ":8095")]
     metrics_addr: String,
-    /// Log filter: a level (error, warn, info, debug, trace) or a tracing
-    /// directive list.
-    #[arg(long, value_name = "LEVEL", default_value = "info")]
-    log_level: String,
     /// Serve ServiceAccounts from this JSON or YAML file instead of a cluster.
     #[arg(long, value_name = "FILE")]
     service_accounts: Option<String>,
@@ -133,6 +129,8 @@ pub(crate) enum ServeError {
     ServiceAccounts(#[from] input::ServiceAccountFileError),
     #[error("cannot reach the Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
+    #[error("{0}: cannot choose how the IMDS proxy runs")]
+    ServerVersion(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error(transparent)]
@@ -143,8 +141,10 @@ pub(crate) enum ServeError {
 pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, ServeError> {
     // On standard output, where the reference webhook's deployments
     // collect it.
-    log::init(&args.log_level, log::Output::Stdout)?;
-    let config = args.mutation.config(true)?;
+    log::init(&args.mutation.log_level, log::Output::Stdout)?;
+    // Checked before anything starts; made again once the API server's
+    // version has chosen how the proxy runs.
+    args.mutation.config(true, false)?;
     if !args.disable_cert_rotation && args.pod_namespace.as_deref().unwrap_or("").is_empty() {
         return Err(ServeError::MissingPodNamespace(
             args.webhook_cert_dir.clone(),
@@ -161,6 +161,22 @@ pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, ServeError> {
         } else {
             None
         };
+        let native_sidecar = match &client {
+            Some(client) if args.service_accounts.is_none() => {
+                let version = client.apiserver_version().await?;
+                let native = webhook::config::native_sidecars(&version.git_version)
+                    .map_err(ServeError::ServerVersion)?;
+                tracing::info!(
+                    server_version = %version.git_version,
+                    native_sidecar = native,
+                    "the IMDS proxy runs as a {}",
+                    if native { "native sidecar (an init container that keeps running)" } else { "container" }
+                );
+                native
+            }
+            _ => false,
+        };
+        let config = args.mutation.config(true, native_sidecar)?;
         let rotation = match (&client, args.disable_cert_rotation) {
             (Some(client), false) => Some(SelfManaged::new(
                 client.clone(),

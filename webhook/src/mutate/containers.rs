@@ -176,18 +176,21 @@ fn mount_token(
 /// The token mount, as written into the patch.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct TokenMount {
+pub(super) struct TokenMount {
     name: &'static str,
     mount_path: &'static str,
     read_only: bool,
 }
 
-/// [`TokenMount`] as JSON text, the same in every container.
-static TOKEN_MOUNT_JSON: LazyLock<String> = LazyLock::new(|| {
-    serde_json::to_string(&TokenMount {
+/// The token mount of every container.
+pub(super) fn token_mount() -> TokenMount {
+    TokenMount {
         name: names::TOKEN_VOLUME,
         mount_path: names::TOKEN_MOUNT_PATH,
         read_only: true,
-    })
-    .expect("the mount always serializes")
-});
+    }
+}
+
+/// [`token_mount`] as JSON text, the same in every container.
+static TOKEN_MOUNT_JSON: LazyLock<String> =
+    LazyLock::new(|| serde_json::to_string(&token_mount()).expect("the mount always serializes"));

@@ -59,7 +59,7 @@ pub(super) fn token_expiration(
         ),
         (None, None) => return Ok(names::DEFAULT_TOKEN_EXPIRATION_SECONDS),
     };
-    let seconds = parse_int(raw).map_err(|message| Denial::InvalidTokenExpiration {
+    let seconds = go_parse_int(raw, 64).map_err(|message| Denial::InvalidTokenExpiration {
         message,
         origin: origin.clone(),
     })?;
@@ -78,19 +78,22 @@ pub(super) fn token_expiration(
     Ok(seconds)
 }
 
-/// `strconv.ParseInt(s, 10, 64)`, with Go's error text on failure.
-fn parse_int(s: &str) -> Result<i64, String> {
+/// `strconv.ParseInt(s, 10, bits)`, with Go's error text on failure.
+pub(super) fn go_parse_int(s: &str, bits: u32) -> Result<i64, String> {
     // Rust's i64 parser accepts exactly Go's base-10 syntax: an optional sign
     // followed by ASCII digits, no underscores, no surrounding spaces.
-    s.parse::<i64>().map_err(|e| {
-        let reason = match e.kind() {
-            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
-                "value out of range"
-            }
-            _ => "invalid syntax",
-        };
-        format!("strconv.ParseInt: parsing {}: {reason}", go_quote(s))
-    })
+    let fail = |reason: &str| format!("strconv.ParseInt: parsing {}: {reason}", go_quote(s));
+    let value = s.parse::<i64>().map_err(|e| match e.kind() {
+        std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+            fail("value out of range")
+        }
+        _ => fail("invalid syntax"),
+    })?;
+    let limit = 1i64 << (bits.clamp(1, 64) - 1).min(62);
+    if bits < 64 && !(-limit..limit).contains(&value) {
+        return Err(fail("value out of range"));
+    }
+    Ok(value)
 }
 
 /// Quotes `s` as Go's `strconv.Quote` does, so messages match byte for byte

@@ -15,6 +15,7 @@
 mod containers;
 mod expiration;
 mod patch;
+mod proxy;
 mod view;
 mod volume;
 
@@ -102,6 +103,17 @@ pub enum Denial {
     TooManyContainers {
         /// How many containers would be mutated.
         count: usize,
+    },
+    /// The IMDS proxy was asked for on a pod that uses the node's network,
+    /// whose NAT rules would redirect the node's IMDS traffic (the
+    /// reference's text).
+    #[error("hostNetwork is set to true, cannot inject proxy sidecar")]
+    ProxyWithHostNetwork,
+    /// The proxy port annotation is not a port.
+    #[error("failed to parse proxy sidecar port: {reason}")]
+    InvalidProxyPort {
+        /// Go's `strconv.ParseInt` text, or why the number is not a port.
+        reason: String,
     },
 }
 
@@ -307,6 +319,8 @@ pub fn mutate(
     };
     debug_assert_eq!(sa.name(), pod.service_account_name());
 
+    // The reference decides the proxy before the token's lifetime.
+    let proxy = proxy::plan(pod)?;
     let expiration = expiration::token_expiration(
         pod.annotations()
             .and_then(|a| a.token_expiration.as_deref()),
@@ -314,11 +328,14 @@ pub fn mutate(
     )?;
     let mut warnings = Vec::new();
     let env = identity_env(sa, config, &mut warnings);
-    let skip = skip_containers(pod, &mut warnings);
+    let skip = skip_containers(pod, proxy.is_some(), &mut warnings);
 
     let mut patch = PatchBuilder::default();
     set_namespace(pod, &mut patch);
     containers::inject(pod, &env, &skip, &mut patch)?;
+    if let Some(proxy) = proxy {
+        proxy::inject(pod, proxy, config.proxy(), &env, &skip, &mut patch);
+    }
     volume::ensure_token_volume(
         pod,
         expiration,
@@ -409,8 +426,13 @@ fn identity_env<'c>(
 const MAX_NAMED_UNKNOWN: usize = 5;
 
 /// Names in the skip-containers annotation, warning about the ones that match
-/// no container (a typo there silently injects the container).
-fn skip_containers<'p>(pod: &'p AdmissionPod<'_>, warnings: &mut Vec<String>) -> Names<'p> {
+/// no container (a typo there silently injects the container); with the
+/// IMDS proxy asked for, its containers are known too.
+fn skip_containers<'p>(
+    pod: &'p AdmissionPod<'_>,
+    proxy: bool,
+    warnings: &mut Vec<String>,
+) -> Names<'p> {
     let skip: Names<'_> = pod
         .annotations()
         .and_then(|a| a.skip_containers.as_deref())
@@ -422,7 +444,11 @@ fn skip_containers<'p>(pod: &'p AdmissionPod<'_>, warnings: &mut Vec<String>) ->
     if skip.is_empty() {
         return skip;
     }
-    let known: Names<'_> = containers::all(pod).map(view::Container::name).collect();
+    let injected = [names::PROXY_CONTAINER, names::PROXY_INIT_CONTAINER];
+    let known: Names<'_> = containers::all(pod)
+        .map(view::Container::name)
+        .chain(injected.into_iter().filter(|_| proxy))
+        .collect();
     let unknown: Vec<&str> = skip.iter().filter(|n| !known.contains(n)).collect();
     for name in unknown.iter().take(MAX_NAMED_UNKNOWN) {
         warnings.push(format!(

@@ -181,6 +181,8 @@ lean_struct! {
 pub(super) struct Annotations<'a> {
     pub token_expiration: Option<Str<'a>>,
     pub skip_containers: Option<Str<'a>>,
+    pub inject_proxy_sidecar: Option<Str<'a>>,
+    pub proxy_sidecar_port: Option<Str<'a>>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Annotations<'a> {
@@ -199,6 +201,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Annotations<'a> {
                     let slot = match &*key {
                         names::TOKEN_EXPIRATION_ANNOTATION => &mut kept.token_expiration,
                         names::SKIP_CONTAINERS_ANNOTATION => &mut kept.skip_containers,
+                        names::INJECT_PROXY_SIDECAR_ANNOTATION => &mut kept.inject_proxy_sidecar,
+                        names::PROXY_SIDECAR_PORT_ANNOTATION => &mut kept.proxy_sidecar_port,
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                             continue;
@@ -218,6 +222,7 @@ lean_struct! {
     /// `spec`.
     Spec<'a>, "PodSpec" {
         service_account_name: Str<'a> = "serviceAccountName",
+        host_network: bool = "hostNetwork",
         init_containers: Vec<Container<'a>> = "initContainers",
         containers: Vec<Container<'a>> = "containers",
         volumes: Vec<Volume<'a>> = "volumes",

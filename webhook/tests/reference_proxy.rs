@@ -1,0 +1,309 @@
+//! The reference webhook v1.6.0's own proxy test cases
+//! (Azure/azure-workload-identity `pkg/webhook/webhook_test.go`:
+//! `TestInjectProxyInitContainer`, `TestInjectProxySidecarContainer`,
+//! `TestShouldInjectProxySidecar`, `TestGetProxyPort` and the proxy cases of
+//! `TestHandleError`), each run through `webhook mutate` as a process with
+//! the matching flags. The reference tests call its inject functions alone;
+//! here the whole mutation runs, so the proxy's containers are listed in
+//! `skip-containers` where a case compares them field for field (the
+//! identity environment and token mount are what every container gets).
+//! The containers also carry `resources: {}`, which Go's JSON writes for
+//! the reference's (its `Resources` is a struct).
+// Test code: a file that cannot be written is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    io::Write as _,
+    process::{Command, Stdio},
+};
+
+use serde_json::{Value, json};
+
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const REGISTRY: &str = "my.proxy-image-registry.io/azwi";
+
+/// `webhook mutate` of `pod` (the reference's ServiceAccount `sa` in `ns1`),
+/// with `flags`: its exit code and stdout as JSON (the pod, or the review
+/// for a denial).
+fn mutate(pod: &Value, flags: &[&str]) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let pod_path = dir.path().join("pod.json");
+    let sa_path = dir.path().join("sa.json");
+    std::fs::write(&pod_path, pod.to_string()).unwrap();
+    std::fs::write(
+        &sa_path,
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+               "metadata": {"name": "sa", "namespace": "ns1",
+                            "annotations": {"azure.workload.identity/client-id": "clientID"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_webhook"));
+    command
+        .args([
+            "mutate",
+            "--namespace",
+            "ns1",
+            "--tenant-id",
+            TENANT,
+            "--pod",
+        ])
+        .arg(&pod_path)
+        .arg("--service-account")
+        .arg(&sa_path)
+        .args(flags)
+        .env_remove("PROXY_IMAGE")
+        .env_remove("PROXY_INIT_IMAGE")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_ENVIRONMENT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = command.output().unwrap();
+    let _ = std::io::stderr().write_all(&output.stderr);
+    let stdout: Value = if output.stdout.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    (output.status.code().unwrap_or(-1), stdout)
+}
+
+/// The reference's `newPodRaw`-like pod: one container, annotations as
+/// given, `hostNetwork` as given.
+fn pod(annotations: Value, init: Value, containers: Value, host_network: bool) -> Value {
+    let mut pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "pod", "namespace": "ns1",
+                     "labels": {"azure.workload.identity/use": "true"}},
+        "spec": {"serviceAccountName": "sa", "hostNetwork": host_network},
+    });
+    pod["metadata"]["annotations"] = annotations;
+    pod["spec"]["initContainers"] = init;
+    pod["spec"]["containers"] = containers;
+    pod
+}
+
+fn images() -> Vec<String> {
+    vec![
+        format!("--proxy-image={REGISTRY}/proxy:v1.0.0"),
+        format!("--proxy-init-image={REGISTRY}/proxy-init:v1.0.0"),
+    ]
+}
+
+/// `proxyInitContainer` of `TestInjectProxyInitContainer` (port 8080).
+fn proxy_init_container() -> Value {
+    json!({
+        "name": "azwi-proxy-init",
+        "image": format!("{REGISTRY}/proxy-init:v1.0.0"),
+        "imagePullPolicy": "IfNotPresent",
+        "securityContext": {
+            "capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]},
+            "privileged": true, "runAsNonRoot": false, "runAsUser": 0,
+        },
+        "env": [{"name": "PROXY_PORT", "value": "8080"}],
+        "resources": {},
+    })
+}
+
+/// `proxySidecarContainer` of `TestInjectProxySidecarContainer` (port 8081,
+/// the webhook at debug).
+fn proxy_sidecar_container(native: bool) -> Value {
+    let mut container = json!({
+        "name": "azwi-proxy",
+        "image": format!("{REGISTRY}/proxy:v1.0.0"),
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["--proxy-port=8081", "--log-level=debug"],
+        "ports": [{"containerPort": 8081}],
+        "lifecycle": {"postStart": {"exec": {"command":
+            ["/proxy", "--proxy-port=8081", "--probe", "--log-level=debug"]}}},
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "capabilities": {"drop": ["ALL"]},
+            "privileged": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true,
+        },
+        "resources": {},
+    });
+    if native {
+        container["restartPolicy"] = "Always".into();
+    }
+    container
+}
+
+fn my_container() -> Value {
+    json!({"name": "my-container", "image": "my-image"})
+}
+
+/// Annotations asking for the proxy on `port`, its containers left as the
+/// reference's inject functions write them.
+fn asking(port: &str) -> Value {
+    json!({
+        "azure.workload.identity/inject-proxy-sidecar": "true",
+        "azure.workload.identity/proxy-sidecar-port": port,
+        "azure.workload.identity/skip-containers": "azwi-proxy;azwi-proxy-init;my-container",
+    })
+}
+
+#[test]
+fn inject_proxy_init_container() {
+    let mut flags = images();
+    flags.push("--log-level=debug".to_owned());
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    for (name, init, expected) in [
+        (
+            "no init containers",
+            json!([]),
+            json!([proxy_init_container()]),
+        ),
+        (
+            "proxy init container manually injected",
+            json!([proxy_init_container()]),
+            json!([proxy_init_container()]),
+        ),
+        (
+            "inject proxy init container to existing init containers",
+            json!([my_container()]),
+            json!([my_container(), proxy_init_container()]),
+        ),
+    ] {
+        let (code, out) = mutate(
+            &pod(
+                asking("8080"),
+                init,
+                json!([{"name": "app", "image": "app"}]),
+                false,
+            ),
+            &flags,
+        );
+        assert_eq!(code, 0, "{name}: {out}");
+        assert_eq!(out["spec"]["initContainers"], expected, "{name}");
+    }
+}
+
+#[test]
+fn inject_proxy_sidecar_container() {
+    for native in [false, true] {
+        let mut flags = images();
+        flags.push("--log-level=debug".to_owned());
+        if native {
+            flags.push("--native-sidecars".to_owned());
+        }
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let list = if native {
+            "initContainers"
+        } else {
+            "containers"
+        };
+        let cases = [
+            (
+                "no containers",
+                json!([]),
+                json!([proxy_sidecar_container(native)]),
+            ),
+            (
+                "proxy sidecar container manually injected",
+                json!([proxy_sidecar_container(native)]),
+                json!([proxy_sidecar_container(native)]),
+            ),
+            (
+                "inject proxy sidecar container to existing containers",
+                json!([my_container()]),
+                json!([proxy_sidecar_container(native), my_container()]),
+            ),
+        ];
+        for (name, existing, expected) in cases {
+            // The list under test holds `existing`; the other one holds
+            // what a pod needs (its init container is the proxy's own).
+            let (init, containers) = if native {
+                (existing, json!([my_container()]))
+            } else {
+                (json!([]), existing)
+            };
+            let (code, out) = mutate(&pod(asking("8081"), init, containers, false), &flags);
+            assert_eq!(code, 0, "{name} (native {native}): {out}");
+            let mut got = out["spec"][list].clone();
+            if native {
+                // The init container the mutation also appends.
+                let items = got.as_array_mut().unwrap();
+                assert_eq!(items.pop().unwrap()["name"], "azwi-proxy-init", "{name}");
+            }
+            assert_eq!(got, expected, "{name} (native {native})");
+        }
+    }
+}
+
+#[test]
+fn should_inject_proxy_sidecar() {
+    let containers = json!([{"name": "app", "image": "app"}]);
+    let (code, out) = mutate(&pod(json!({}), json!([]), containers.clone(), false), &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out["spec"]["containers"].as_array().unwrap().len(),
+        1,
+        "pod not annotated"
+    );
+    let annotated = json!({"azure.workload.identity/inject-proxy-sidecar": "true"});
+    let (code, out) = mutate(&pod(annotated, json!([]), containers, false), &[]);
+    assert_eq!(code, 0);
+    assert_eq!(out["spec"]["containers"][0]["name"], "azwi-proxy");
+}
+
+#[test]
+fn get_proxy_port() {
+    let containers = json!([{"name": "app", "image": "app"}]);
+    for (name, annotations, port) in [
+        (
+            "pod has no azure.workload.identity/proxy-sidecar-port annotation",
+            json!({"azure.workload.identity/inject-proxy-sidecar": "true", "test": "test"}),
+            8000,
+        ),
+        (
+            "pod is annotated with azure.workload.identity/proxy-sidecar-port=8080",
+            json!({"azure.workload.identity/inject-proxy-sidecar": "true",
+                   "azure.workload.identity/proxy-sidecar-port": "8080"}),
+            8080,
+        ),
+    ] {
+        let (code, out) = mutate(&pod(annotations, json!([]), containers.clone(), false), &[]);
+        assert_eq!(code, 0, "{name}");
+        assert_eq!(
+            out["spec"]["containers"][0]["ports"][0]["containerPort"], port,
+            "{name}"
+        );
+        assert_eq!(
+            out["spec"]["initContainers"][0]["env"][0],
+            json!({"name": "PROXY_PORT", "value": port.to_string()}),
+            "{name}"
+        );
+    }
+}
+
+/// `TestHandleError`'s "pod has host network" and "invalid proxy port".
+#[test]
+fn handle_error() {
+    let containers = json!([{"name": "app", "image": "app"}]);
+    for (name, annotations, host_network, message) in [
+        (
+            "pod has host network",
+            json!({"azure.workload.identity/inject-proxy-sidecar": "true"}),
+            true,
+            "hostNetwork is set to true, cannot inject proxy sidecar",
+        ),
+        (
+            "invalid proxy port",
+            json!({"azure.workload.identity/inject-proxy-sidecar": "true",
+                   "azure.workload.identity/proxy-sidecar-port": "invalid"}),
+            false,
+            r#"failed to parse proxy sidecar port: strconv.ParseInt: parsing "invalid": invalid syntax"#,
+        ),
+    ] {
+        let (code, out) = mutate(
+            &pod(annotations, json!([]), containers.clone(), host_network),
+            &["--output", "review"],
+        );
+        assert_eq!(code, 1, "{name}: {out}");
+        assert_eq!(out["response"]["allowed"], false, "{name}");
+        assert_eq!(out["response"]["status"]["code"], 400, "{name}");
+        assert_eq!(out["response"]["status"]["message"], message, "{name}");
+    }
+}
