@@ -347,7 +347,11 @@ async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
     .await;
     assert_eq!(every.len(), 4);
     assert_eq!(every["username"], "not-matched");
-    let (status, reason, _) = ready(&client, "rancher-app", "pattern").await.unwrap();
+    // The Secret is written before the status: wait for the condition too.
+    let (status, reason, _) = eventually(Duration::from_secs(30), "pattern's Ready", || {
+        ready(&client, "rancher-app", "pattern")
+    })
+    .await;
     assert_eq!((status.as_str(), reason.as_str()), ("True", "SecretSynced"));
     // The managed Secret carries ESO's marks and the owner reference.
     let managed = Api::<Secret>::namespaced(client.clone(), "rancher-app")
@@ -384,7 +388,10 @@ async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
     .await;
     assert_eq!(credentials["DB_PASSWORD"], "prod-pw");
     assert_eq!(credentials["DB_USERNAME"], "prod-user");
-    let (_, _, message) = ready(&client, "app", "app-db-credentials").await.unwrap();
+    let (_, _, message) = eventually(Duration::from_secs(30), "walkthrough 2's Ready", || {
+        ready(&client, "app", "app-db-credentials")
+    })
+    .await;
     assert!(message.contains("is ignored in a SecretStore"), "{message}");
     let ignored = event(&client, "app", "IgnoredField").await;
     assert_eq!(ignored.type_.as_deref(), Some("Warning"));
