@@ -921,3 +921,72 @@ async fn soft_deletes_through_microsofts_sdks() {
         );
     }
 }
+
+/// The IMDS proxy (`azure-wi-proxy`) as an IMDS-only app meets it: the
+/// pod's workload-identity variables are the proxy's, not the app's;
+/// Microsoft's `ManagedIdentityCredential`, pointed at the proxy by
+/// `AZURE_POD_IDENTITY_AUTHORITY_HOST`, gets a Key Vault token and reads a
+/// secret with it, unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_identity_reads_key_vault_through_the_imds_proxy() {
+    use azure_wi_proxy::server::{ProxySettings, router, serve};
+
+    let emulator = Emulator::start(Config::demo()).await.unwrap();
+    let pod = pod(&emulator, &TokenSpec::new("team-a", "orders-api"));
+    let settings = ProxySettings {
+        default_client_id: Some(DEMO_CLIENT_ID.to_owned()),
+        tenant_id: DEMO_TENANT.to_owned(),
+        token_file: pod.token_file.clone(),
+        authority_host: Some(emulator.authority_host()),
+        imds_address: "127.0.0.1:9".to_owned(),
+    };
+    let app = router(settings, Some(emulator.client().unwrap())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(serve(listener, app, stop.clone()));
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/imds_proxy.py");
+    let vault = emulator.vault_url("orders-kv");
+    let ca_file = pod.ca_file.clone();
+    let https_proxy = emulator.proxy_url();
+    let output = tokio::task::spawn_blocking(move || {
+        let mut command = Command::new("python3");
+        command.arg(&script).arg(&vault);
+        for var in [
+            "AZURE_CLIENT_ID",
+            "AZURE_TENANT_ID",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "AZURE_AUTHORITY_HOST",
+            "IDENTITY_ENDPOINT",
+            "IDENTITY_HEADER",
+            "MSI_ENDPOINT",
+            "MSI_SECRET",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "no_proxy",
+            "CURL_CA_BUNDLE",
+            "SSL_CERT_FILE",
+        ] {
+            command.env_remove(var);
+        }
+        command
+            .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", &proxy)
+            .env("REQUESTS_CA_BUNDLE", &ca_file)
+            .env("HTTPS_PROXY", &https_proxy)
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .unwrap();
+    stop.cancel();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let seen: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("imds_proxy.py printed no JSON ({e}): {stdout}\n{stderr}"));
+    assert!(seen["token"]["ok"].as_u64().is_some(), "{seen:#}");
+    assert_eq!(seen["secret"]["ok"], "s3cr3t-from-key-vault", "{seen:#}");
+    assert!(emulator.counters().token_requests() >= 1);
+}
