@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 
 use crate::{Error, api::DecodingStrategy};
 
@@ -89,9 +89,12 @@ pub fn jwk_json(kid: &str, key: &azure_wi_auth::JsonWebKey, key_ops: &[String]) 
 }
 
 /// Applies `property` (a gjson path: `a.b`, `a\.b` for a dot in a name,
-/// `list.0` for an array item) to the JSON `value` of `key`. A string
-/// found gives its text, anything else its JSON. As ESO does, a path with
-/// dots that finds nothing is tried once more as one name.
+/// `list.0` for an array item) to the JSON `value` of `key`, giving what
+/// gjson's `String()` gives (ESO's `getProperty`): a string's text, an
+/// object's or array's bytes as stored, an integer as written, another
+/// number in Go's shortest form, `true`/`false`, and nothing for `null`.
+/// As ESO does, a path with dots that finds nothing is tried once more as
+/// one name.
 ///
 /// # Errors
 ///
@@ -101,14 +104,35 @@ pub fn property(value: &[u8], path: &str, key: &str) -> Result<Vec<u8>, Error> {
         property: path.to_owned(),
         key: key.to_owned(),
     };
-    let json: Value = serde_json::from_slice(value).map_err(|_| missing())?;
-    let found = lookup(&json, &split_path(path))
-        .or_else(|| path.contains('.').then(|| json.get(path)).flatten())
+    let text = std::str::from_utf8(value).map_err(|_| missing())?;
+    let found = lookup(text.trim(), &split_path(path))
+        .or_else(|| {
+            path.contains('.')
+                .then(|| lookup(text.trim(), &[path.to_owned()]))
+                .flatten()
+        })
         .ok_or_else(missing)?;
-    Ok(match found {
-        Value::String(s) => s.clone().into_bytes(),
-        other => other.to_string().into_bytes(),
-    })
+    Ok(gjson_string(found))
+}
+
+/// A JSON value's text as gjson's `String()` gives it.
+fn gjson_string(raw: &str) -> Vec<u8> {
+    match raw.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(raw)
+            .map(String::into_bytes)
+            .unwrap_or_else(|_| raw.as_bytes().to_vec()),
+        Some(b'n') => Vec::new(),
+        Some(b'-' | b'0'..=b'9') => {
+            let digits = raw.strip_prefix('-').unwrap_or(raw);
+            if digits.bytes().all(|b| b.is_ascii_digit()) {
+                raw.as_bytes().to_vec()
+            } else {
+                raw.parse::<f64>()
+                    .map_or_else(|_| raw.as_bytes().to_vec(), |n| n.to_string().into_bytes())
+            }
+        }
+        _ => raw.as_bytes().to_vec(),
+    }
 }
 
 fn split_path(path: &str) -> Vec<String> {
@@ -128,12 +152,24 @@ fn split_path(path: &str) -> Vec<String> {
     parts
 }
 
-fn lookup<'a>(json: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(json, |at, part| match at {
-        Value::Object(map) => map.get(part),
-        Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
-        _ => None,
-    })
+/// The raw JSON text at `path` in `json`, as stored (gjson keeps an
+/// object's bytes: spacing and order included).
+fn lookup<'a>(json: &'a str, path: &[String]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(json, |at, part| match at.as_bytes().first() {
+            Some(b'{') => serde_json::from_str::<BTreeMap<String, &RawValue>>(at)
+                .ok()?
+                .get(part)
+                .map(|raw| raw.get()),
+            Some(b'[') => {
+                let index = part.parse::<usize>().ok()?;
+                serde_json::from_str::<Vec<&RawValue>>(at)
+                    .ok()?
+                    .get(index)
+                    .map(|raw| raw.get())
+            }
+            _ => None,
+        })
 }
 
 /// Decodes `value` as `strategy` says.
@@ -160,23 +196,31 @@ pub fn decode(strategy: DecodingStrategy, value: Vec<u8>, key: &str) -> Result<V
 }
 
 /// `dataFrom.extract`: the secret's value must be a JSON object; each
-/// top-level field becomes a key, strings unquoted, anything else as JSON.
+/// top-level field becomes a key as ESO's `getSecretMapMap` makes it: a
+/// string unquoted, `null` empty, anything else its bytes as stored (an
+/// object keeps its spacing and order). A name given twice keeps its last
+/// value, as Go's decoder does.
 ///
 /// # Errors
 ///
 /// [`Error::NotAJsonObject`] naming the key.
 pub fn extract(value: &[u8], key: &str) -> Result<BTreeMap<String, Vec<u8>>, Error> {
-    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(value) else {
-        return Err(Error::NotAJsonObject {
-            key: key.to_owned(),
-        });
+    let not_object = || Error::NotAJsonObject {
+        key: key.to_owned(),
     };
+    let text = std::str::from_utf8(value).map_err(|_| not_object())?;
+    let fields =
+        serde_json::from_str::<BTreeMap<String, &RawValue>>(text).map_err(|_| not_object())?;
     Ok(fields
         .into_iter()
-        .map(|(k, v)| {
-            let bytes = match v {
-                Value::String(s) => s.into_bytes(),
-                other => other.to_string().into_bytes(),
+        .map(|(k, raw)| {
+            let raw = raw.get();
+            let bytes = match raw.as_bytes().first() {
+                Some(b'"') => serde_json::from_str::<String>(raw)
+                    .map(String::into_bytes)
+                    .unwrap_or_else(|_| raw.as_bytes().to_vec()),
+                Some(b'n') => Vec::new(),
+                _ => raw.as_bytes().to_vec(),
             };
             (k, bytes)
         })

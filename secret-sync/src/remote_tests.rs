@@ -57,6 +57,51 @@ fn decoding_strategies() {
     assert!(err.contains("k") && err.contains("base64"), "{err}");
 }
 
+/// ESO's `jsonTestString` (providers/v1/azure/keyvault/keyvault_test.go).
+const ESO_JSON: &str = r#"{"Name": "External", "LastName": "Secret", "Address": { "Street": "Myroad st.", "CP": "J4K4T4" } }"#;
+
+/// ESO's `nestedJSONNoProperty` and `setSecretJSONWithProperty`: a nested
+/// object keeps its bytes as stored, whether extracted or asked for by
+/// property, and extracting under a property takes that object's fields.
+#[test]
+fn nested_objects_keep_their_bytes_as_eso_keeps_them() {
+    let fields = extract(ESO_JSON.as_bytes(), "json").unwrap();
+    assert_eq!(fields["Name"], b"External");
+    assert_eq!(fields["LastName"], b"Secret");
+    assert_eq!(
+        fields["Address"],
+        br#"{ "Street": "Myroad st.", "CP": "J4K4T4" }"#
+    );
+    let address = property(ESO_JSON.as_bytes(), "Address", "json").unwrap();
+    assert_eq!(address, br#"{ "Street": "Myroad st.", "CP": "J4K4T4" }"#);
+    let fields = extract(&address, "json").unwrap();
+    assert_eq!(fields["Street"], b"Myroad st.");
+    assert_eq!(fields["CP"], b"J4K4T4");
+}
+
+/// Scalars as Go gives them: `extract` (json.RawMessage, strings
+/// unquoted, `null` empty) keeps numbers as written; `property` (gjson's
+/// `String()`) keeps integers as written and gives other numbers in their
+/// shortest form, `null` empty.
+#[test]
+fn scalars_follow_go_in_extract_and_gjson_in_property() {
+    let value = br#"{"price": 1.50, "big": 1e3, "count": 7, "on": true, "none": null}"#;
+    let fields = extract(br#"{"price": 1.50, "big": 1e3, "on": true, "none": null, "s": "a\"b", "twice": 1, "twice": 2}"#, "k").unwrap();
+    assert_eq!(fields["price"], b"1.50");
+    assert_eq!(fields["big"], b"1e3");
+    assert_eq!(fields["on"], b"true");
+    assert_eq!(fields["none"], b"");
+    assert_eq!(fields["s"], br#"a"b"#);
+    assert_eq!(fields["twice"], b"2");
+    let get = |p: &str| property(value.as_slice(), p, "k");
+    assert_eq!(get("price").unwrap(), b"1.5");
+    assert_eq!(get("big").unwrap(), b"1000");
+    assert_eq!(get("on").unwrap(), b"true");
+    assert_eq!(get("none").unwrap(), b"");
+    assert_eq!(get("count").unwrap(), b"7");
+    assert!(get("absent").is_err());
+}
+
 #[test]
 fn extract_takes_top_level_fields() {
     let fields = extract(br#"{"user":"admin","port":5432,"tls":{"on":true}}"#, "cfg").unwrap();

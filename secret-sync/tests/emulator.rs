@@ -151,3 +151,69 @@ async fn certificates_keys_properties_and_one_listing_for_syncs_made_together() 
         .unwrap();
     assert_eq!(emulator.counters().vault_requests() - before, 1 + matches);
 }
+
+/// ESO's `nestedJSONNoProperty` and `setSecretJSONWithProperty`
+/// (providers/v1/azure/keyvault/keyvault_test.go), read from the
+/// emulator's vault: a nested object keeps its bytes as stored, extracted
+/// whole, read by `property`, or extracted under a `property`.
+#[tokio::test]
+async fn nested_json_values_keep_their_bytes_as_eso_reads_them() {
+    use azure_wi_emulator::config::{SecretSeed, VersionSeed};
+    const ESO_JSON: &str = r#"{"Name": "External", "LastName": "Secret", "Address": { "Street": "Myroad st.", "CP": "J4K4T4" } }"#;
+    let mut config = Config::demo();
+    config.vaults[0].secrets.push(SecretSeed {
+        name: "eso-json".to_owned(),
+        versions: vec![VersionSeed {
+            value: ESO_JSON.to_owned(),
+            content_type: None,
+            enabled: true,
+        }],
+    });
+    let emulator = Emulator::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = emulator
+        .write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))
+        .unwrap();
+    let own = emulator
+        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, &token_file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let http = emulator.client().unwrap();
+    let reader = Reader::new(
+        WorkloadVaults::with_http_client(http.clone()).unwrap(),
+        Some(own),
+        Some(http),
+        3000,
+    );
+    let store = AzureStore {
+        vault_url: emulator.vault_url("orders-kv"),
+        cloud: azure_wi_core::AzureCloud::Public,
+        tenant_id: Some(DEMO_TENANT.to_owned()),
+        service_account: None,
+        cluster: false,
+        warnings: Vec::new(),
+    };
+    let nested = plan(&external_secret(
+        r"  data:
+  - secretKey: address
+    remoteRef: {key: eso-json, property: Address}
+  dataFrom:
+  - extract: {key: eso-json}
+  - extract: {key: eso-json, property: Address}
+",
+    ))
+    .unwrap();
+    let fetched = reader
+        .fetch(&store, Caller::Controller, &nested)
+        .await
+        .unwrap();
+    let data = assemble(&nested, &fetched).unwrap();
+    let raw = br#"{ "Street": "Myroad st.", "CP": "J4K4T4" }"#;
+    assert_eq!(data["address"], raw);
+    assert_eq!(data["Address"], raw);
+    assert_eq!(data["Name"], b"External");
+    assert_eq!(data["LastName"], b"Secret");
+    assert_eq!(data["Street"], b"Myroad st.");
+    assert_eq!(data["CP"], b"J4K4T4");
+}
