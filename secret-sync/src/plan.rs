@@ -10,7 +10,7 @@ use crate::{
     Error,
     api::{
         CreationPolicy, DecodingStrategy, DeletionPolicy, ExternalSecret, StoreKind,
-        unsupported_names,
+        TargetMetadata, unsupported_names,
     },
     duration::parse_go_duration,
     remote::{ObjectKind, RemoteKey},
@@ -78,10 +78,13 @@ pub struct SyncPlan {
     pub finds: Vec<Find>,
     /// The Secret's `type`.
     pub secret_type: String,
-    /// Labels and annotations from `target.template.metadata`.
+    /// The Secret's labels: `target.template.metadata`'s, or, without a
+    /// template, the ExternalSecret's own (ESO's `setMetadata`).
     pub labels: BTreeMap<String, String>,
-    /// See `labels`.
+    /// The Secret's annotations, chosen as `labels` are.
     pub annotations: BTreeMap<String, String>,
+    /// `target.template.metadata.finalizers`.
+    pub finalizers: Vec<String>,
 }
 
 /// Checks `es`.
@@ -198,9 +201,16 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
         }
     }
     let template = spec.target.template.as_ref();
-    let metadata = template
-        .and_then(|t| t.metadata.clone())
-        .unwrap_or_default();
+    let metadata = match template {
+        // Without a template ESO copies the ExternalSecret's own labels
+        // and annotations; with one, only the template's.
+        None => TargetMetadata {
+            labels: es.metadata.labels.clone().unwrap_or_default(),
+            annotations: es.metadata.annotations.clone().unwrap_or_default(),
+            finalizers: Vec::new(),
+        },
+        Some(t) => t.metadata.clone().unwrap_or_default(),
+    };
     Ok(SyncPlan {
         store: (
             spec.secret_store_ref.name.clone(),
@@ -219,6 +229,7 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
             .unwrap_or_else(|| "Opaque".to_owned()),
         labels: metadata.labels,
         annotations: metadata.annotations,
+        finalizers: metadata.finalizers,
     })
 }
 

@@ -134,3 +134,53 @@ fn what_cannot_be_served_is_refused_before_any_read() {
         "{cert_extract}"
     );
 }
+
+/// ESO's `setMetadata`: without a template the Secret gets the
+/// ExternalSecret's own labels and annotations; with one, only the
+/// template's, and the template's finalizers.
+#[test]
+fn metadata_comes_from_the_external_secret_or_its_template_as_eso_takes_it() {
+    let without = plan(&es(r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: db
+  namespace: app
+  labels: {team: payments}
+  annotations: {owner: "db-team"}
+spec:
+  secretStoreRef: {name: kv}
+  data:
+  - secretKey: password
+    remoteRef: {key: db-password}
+"#))
+    .unwrap();
+    assert_eq!(without.labels["team"], "payments");
+    assert_eq!(without.annotations["owner"], "db-team");
+    assert!(without.finalizers.is_empty());
+
+    let with = plan(&es(r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: db
+  namespace: app
+  labels: {team: payments}
+spec:
+  secretStoreRef: {name: kv}
+  target:
+    template:
+      type: kubernetes.io/basic-auth
+      metadata:
+        labels: {app: db}
+        finalizers: [example.com/keep]
+  data:
+  - secretKey: password
+    remoteRef: {key: db-password}
+"#))
+    .unwrap();
+    assert_eq!(with.labels.len(), 1);
+    assert_eq!(with.labels["app"], "db");
+    assert!(with.annotations.is_empty());
+    assert_eq!(with.finalizers, ["example.com/keep"]);
+}

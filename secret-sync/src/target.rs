@@ -150,6 +150,7 @@ pub fn desired_secret(owner: &Owner, plan: &SyncPlan, data: BTreeMap<String, Vec
             labels: Some(labels),
             annotations: Some(annotations),
             owner_references,
+            finalizers: (!plan.finalizers.is_empty()).then(|| plan.finalizers.clone()),
             ..ObjectMeta::default()
         },
         type_: Some(plan.secret_type.clone()),

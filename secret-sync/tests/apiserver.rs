@@ -402,6 +402,49 @@ async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
             .contains("serviceAccountRef.namespace")
     );
 
+    // Without a template, the ExternalSecret's own labels and annotations
+    // are the Secret's (ESO's setMetadata); a label removed from it leaves
+    // the Secret too.
+    let externals = Api::<ExternalSecret>::namespaced(client.clone(), "app");
+    let app_secrets = Api::<Secret>::namespaced(client.clone(), "app");
+    externals
+        .patch(
+            "app-db-credentials",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"team": "payments"},
+                                              "annotations": {"owner": "db-team"}}})),
+        )
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "the ExternalSecret's label on its Secret",
+        || async {
+            let secret = app_secrets.get("app-db-credentials").await.unwrap();
+            (secret.labels().get("team").map(String::as_str) == Some("payments")
+                && secret.annotations().get("owner").map(String::as_str) == Some("db-team"))
+            .then_some(())
+        },
+    )
+    .await;
+    externals
+        .patch(
+            "app-db-credentials",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"team": null}}})),
+        )
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "the removed label gone from the Secret",
+        || async {
+            let secret = app_secrets.get("app-db-credentials").await.unwrap();
+            (!secret.labels().contains_key("team")).then_some(())
+        },
+    )
+    .await;
+
     // Walkthrough 3: no namespace, no tenant, the default creationPolicy.
     apply(
         &client,

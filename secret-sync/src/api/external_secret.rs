@@ -144,6 +144,10 @@ pub struct TargetMetadata {
     /// Annotations added to the Secret.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// Finalizers added to the Secret (ESO adds them while the Secret is
+    /// not being deleted, and never removes one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finalizers: Vec<String>,
 }
 
 /// One `data` entry.

@@ -300,7 +300,21 @@ pub async fn reconcile(
         Err(e) => return retry_failed(&es, &ctx, &api, &SyncFailure::Assemble(e)).await,
     };
 
-    match write(&es, &ctx, &secrets, &plan, &owner, existing.as_ref(), data).await {
+    let desired = Desired {
+        data,
+        spec_changed: status.synced_resource_version.as_deref() != Some(version.as_str()),
+    };
+    match write(
+        &es,
+        &ctx,
+        &secrets,
+        &plan,
+        &owner,
+        existing.as_ref(),
+        desired,
+    )
+    .await
+    {
         Ok(Written::Done) => {}
         Err(Stop::Api(error)) => return Err(error),
         Err(Stop::Failed(failure)) => return retry_failed(&es, &ctx, &api, &failure).await,
@@ -466,6 +480,13 @@ async fn identity_of(
     }
 }
 
+/// What a sync would write: the data, and whether the ExternalSecret
+/// changed since its last sync.
+struct Desired {
+    data: BTreeMap<String, Vec<u8>>,
+    spec_changed: bool,
+}
+
 /// Writes the Secret as the creation policy says.
 async fn write(
     es: &ExternalSecret,
@@ -474,7 +495,7 @@ async fn write(
     plan: &SyncPlan,
     owner: &Owner,
     existing: Option<&Secret>,
-    data: BTreeMap<String, Vec<u8>>,
+    Desired { data, spec_changed }: Desired,
 ) -> Result<Written, Stop> {
     match plan.creation {
         CreationPolicy::None => return Ok(Written::Done),
@@ -498,8 +519,14 @@ async fn write(
         }
         _ => {}
     }
-    if existing
-        .is_some_and(|s| target::is_current(s, &data) && plan.creation != CreationPolicy::Merge)
+    // A refresh whose data is unchanged writes nothing; after a change of
+    // the ExternalSecret (its labels, annotations or template metadata
+    // included) the Secret is applied again, so what it no longer asks
+    // for leaves the Secret (server-side apply drops what this field
+    // manager stopped sending).
+    if !spec_changed
+        && existing
+            .is_some_and(|s| target::is_current(s, &data) && plan.creation != CreationPolicy::Merge)
     {
         return Ok(Written::Done);
     }
