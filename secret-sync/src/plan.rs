@@ -9,7 +9,7 @@ use regex::Regex;
 use crate::{
     Error,
     api::{
-        CreationPolicy, DecodingStrategy, DeletionPolicy, ExternalSecret, StoreKind,
+        CreationPolicy, DecodingStrategy, DeletionPolicy, ExternalSecret, RefreshPolicy, StoreKind,
         TargetMetadata, unsupported_names,
     },
     duration::parse_go_duration,
@@ -70,6 +70,8 @@ pub struct SyncPlan {
     pub deletion: DeletionPolicy,
     /// How often to read again; `None` reads once.
     pub refresh: Option<Duration>,
+    /// `refreshPolicy` (default `Periodic`).
+    pub refresh_policy: RefreshPolicy,
     /// `data`, applied after `dataFrom` (a `data` key wins).
     pub reads: Vec<Read>,
     /// `dataFrom.extract`: secrets holding JSON objects.
@@ -220,6 +222,7 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
         creation: spec.target.creation_policy,
         deletion: spec.target.deletion_policy,
         refresh,
+        refresh_policy: spec.refresh_policy.unwrap_or_default(),
         reads,
         extracts,
         finds,

@@ -107,7 +107,7 @@ fn what_cannot_be_served_is_refused_before_any_read() {
     let unsupported = err(MINIMAL
         .replace(
             "  refreshInterval: 1h\n",
-            "  refreshInterval: 1h\n  refreshPolicy: OnChange\n",
+            "  refreshInterval: 1h\n  syncWindows:\n    kind: Deny\n",
         )
         .replace(
             "      key: database-password\n",
@@ -115,7 +115,7 @@ fn what_cannot_be_served_is_refused_before_any_read() {
         ));
     assert!(
         unsupported
-            .contains("spec.refreshPolicy, spec.data[0].remoteRef.metadataPolicy not supported"),
+            .contains("spec.syncWindows, spec.data[0].remoteRef.metadataPolicy not supported"),
         "{unsupported}"
     );
     let prefix = err(MINIMAL.replace("key: database-password", "key: blob/database-password"));

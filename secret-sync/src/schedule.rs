@@ -5,6 +5,7 @@
 //! ExternalSecrets spread over a tenth of their interval instead of all
 //! falling due together. Pure: the clock is an argument.
 
+use crate::api::RefreshPolicy;
 use std::{
     collections::BTreeMap,
     time::{Duration, SystemTime},
@@ -62,9 +63,13 @@ pub fn jitter(seed: &str, interval: Duration) -> Duration {
 
 /// The next step for an object last read at `last` (its `refreshTime`)
 /// for `synced` (its `syncedResourceVersion`), now that its version is
-/// `current`.
+/// `current`, under `policy` (ESO's `shouldRefresh`): `CreatedOnce` never
+/// reads again once synced, `OnChange` only for a new version, `Periodic`
+/// for a new version or every `interval`. (The caller still reads when the
+/// Secret is missing or not what was written, whatever this says.)
 #[must_use]
 pub fn next(
+    policy: RefreshPolicy,
     interval: Option<Duration>,
     last: Option<SystemTime>,
     synced: Option<&str>,
@@ -75,6 +80,11 @@ pub fn next(
     let Some(last) = last else {
         return Next::Now;
     };
+    match policy {
+        RefreshPolicy::CreatedOnce if synced.is_some() => return Next::Never,
+        RefreshPolicy::OnChange if synced == Some(current) => return Next::Never,
+        _ => {}
+    }
     if synced != Some(current) || last > now {
         return Next::Now;
     }
@@ -94,19 +104,80 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3600);
 
+    /// ESO's `shouldRefresh` for `CreatedOnce` and `OnChange`.
+    #[test]
+    fn created_once_and_on_change_read_as_eso_decides() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let late = t0 + 10 * HOUR;
+        let step = |policy, synced, current| {
+            next(policy, Some(HOUR), Some(t0), synced, current, "uid-1", late)
+        };
+        // Never synced: read.
+        assert_eq!(
+            next(
+                RefreshPolicy::CreatedOnce,
+                Some(HOUR),
+                None,
+                None,
+                "1-x",
+                "uid-1",
+                t0
+            ),
+            Next::Now
+        );
+        assert_eq!(step(RefreshPolicy::CreatedOnce, None, "1-x"), Next::Now);
+        // Synced: never again, not for a new version nor after the interval.
+        assert_eq!(
+            step(RefreshPolicy::CreatedOnce, Some("1-x"), "2-x"),
+            Next::Never
+        );
+        assert_eq!(
+            step(RefreshPolicy::CreatedOnce, Some("1-x"), "1-x"),
+            Next::Never
+        );
+        // OnChange: a new version reads, the interval does not.
+        assert_eq!(step(RefreshPolicy::OnChange, Some("1-x"), "2-x"), Next::Now);
+        assert_eq!(
+            step(RefreshPolicy::OnChange, Some("1-x"), "1-x"),
+            Next::Never
+        );
+        // Periodic reads after the interval.
+        assert_eq!(step(RefreshPolicy::Periodic, Some("1-x"), "1-x"), Next::Now);
+    }
+
     #[test]
     fn due_after_the_interval_and_the_objects_slot() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let slot = jitter("uid-1", HOUR);
         assert!(slot < HOUR / 10);
         let at = |secs| t0 + Duration::from_secs(secs);
-        assert_eq!(next(Some(HOUR), None, None, "1-x", "uid-1", t0), Next::Now);
         assert_eq!(
-            next(Some(HOUR), Some(t0), Some("1-x"), "1-x", "uid-1", at(600)),
+            next(
+                RefreshPolicy::Periodic,
+                Some(HOUR),
+                None,
+                None,
+                "1-x",
+                "uid-1",
+                t0
+            ),
+            Next::Now
+        );
+        assert_eq!(
+            next(
+                RefreshPolicy::Periodic,
+                Some(HOUR),
+                Some(t0),
+                Some("1-x"),
+                "1-x",
+                "uid-1",
+                at(600)
+            ),
             Next::After(HOUR + slot - Duration::from_secs(600))
         );
         assert_eq!(
             next(
+                RefreshPolicy::Periodic,
                 Some(HOUR),
                 Some(t0),
                 Some("1-x"),
@@ -118,17 +189,41 @@ mod tests {
         );
         // A spec, label or annotation change reads at once.
         assert_eq!(
-            next(Some(HOUR), Some(t0), Some("1-x"), "2-x", "uid-1", at(1)),
+            next(
+                RefreshPolicy::Periodic,
+                Some(HOUR),
+                Some(t0),
+                Some("1-x"),
+                "2-x",
+                "uid-1",
+                at(1)
+            ),
             Next::Now
         );
         // refreshInterval 0: once.
         assert_eq!(
-            next(None, Some(t0), Some("1-x"), "1-x", "uid-1", at(99_999)),
+            next(
+                RefreshPolicy::Periodic,
+                None,
+                Some(t0),
+                Some("1-x"),
+                "1-x",
+                "uid-1",
+                at(99_999)
+            ),
             Next::Never
         );
         // A refreshTime in the future (a clock moved back) reads now.
         assert_eq!(
-            next(Some(HOUR), Some(at(10)), Some("1-x"), "1-x", "uid-1", t0),
+            next(
+                RefreshPolicy::Periodic,
+                Some(HOUR),
+                Some(at(10)),
+                Some("1-x"),
+                "1-x",
+                "uid-1",
+                t0
+            ),
             Next::Now
         );
     }

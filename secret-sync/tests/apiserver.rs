@@ -493,12 +493,29 @@ spec:
   data:
   - secretKey: value
     remoteRef: {key: secret/rotating}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: once, namespace: sync}
+spec:
+  refreshPolicy: CreatedOnce
+  refreshInterval: 1s
+  secretStoreRef: {name: prod}
+  target: {name: once}
+  data:
+  - secretKey: value
+    remoteRef: {key: secret/rotating}
 "#
             .replace("72f988bf-0000-4000-8000-000000000001", DEMO_TENANT)
         ),
     )
     .await;
     rotating_holds(&client, "v1", Duration::from_secs(30), "the first version").await;
+    let first = eventually(Duration::from_secs(30), "the CreatedOnce Secret", || {
+        secret_data(&client, "sync", "once")
+    })
+    .await;
+    assert_eq!(first["value"], "v1");
     // A writer with the same identity, from a TokenRequest of its own.
     let request: k8s_openapi::api::authentication::v1::TokenRequest =
         serde_json::from_value(json!({"spec": {"audiences": [names::DEFAULT_AUDIENCE]}})).unwrap();
@@ -531,7 +548,27 @@ spec:
         "the new version within one refresh",
     )
     .await;
+    // refreshPolicy: CreatedOnce: the first version stays, refreshes
+    // notwithstanding; the Secret deleted, it is made again from the
+    // current value (ESO's shouldRefresh with isSecretValid).
+    let kept = secret_data(&client, "sync", "once").await.unwrap();
+    assert_eq!(kept["value"], "v1", "CreatedOnce reads once");
     let secrets = Api::<Secret>::namespaced(client.clone(), "sync");
+    secrets
+        .delete("once", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(15),
+        "the CreatedOnce Secret made again",
+        || async {
+            secret_data(&client, "sync", "once")
+                .await
+                .filter(|data| data["value"] == "v2")
+                .map(|_| ())
+        },
+    )
+    .await;
     secrets
         .patch(
             "rotating",

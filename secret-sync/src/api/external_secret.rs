@@ -44,8 +44,12 @@ pub struct ExternalSecretSpec {
     /// (secrets by name pattern and tags).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_from: Vec<DataFrom>,
-    /// Fields this controller does not serve (`refreshPolicy`,
-    /// `syncWindows`, ...).
+    /// When the values are read again: `Periodic` (the default, every
+    /// `refreshInterval`), `CreatedOnce` (once; again only if the Secret
+    /// goes or is edited), `OnChange` (when the ExternalSecret changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_policy: Option<RefreshPolicy>,
+    /// Fields this controller does not serve (`syncWindows`, ...).
     #[serde(flatten)]
     pub unsupported: Unsupported,
 }
@@ -90,6 +94,19 @@ pub struct Target {
     /// Fields this controller does not serve (`manifest`, `immutable`).
     #[serde(flatten)]
     pub unsupported: Unsupported,
+}
+
+/// `spec.refreshPolicy`, ESO's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum RefreshPolicy {
+    /// Read once; again only if the Secret is missing or not what was
+    /// written.
+    CreatedOnce,
+    /// Read every `refreshInterval` and when the ExternalSecret changes.
+    #[default]
+    Periodic,
+    /// Read when the ExternalSecret (spec, labels, annotations) changes.
+    OnChange,
 }
 
 /// `target.creationPolicy`.

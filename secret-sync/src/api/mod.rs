@@ -15,8 +15,8 @@ mod store;
 
 pub use external_secret::{
     Binding, CreationPolicy, DataFrom, DecodingStrategy, DeletionPolicy, ExternalSecret,
-    ExternalSecretData, ExternalSecretSpec, ExternalSecretStatus, FindName, FindSpec, RemoteRef,
-    SecretStoreRef, StoreKind, Target, TargetMetadata, TargetTemplate,
+    ExternalSecretData, ExternalSecretSpec, ExternalSecretStatus, FindName, FindSpec,
+    RefreshPolicy, RemoteRef, SecretStoreRef, StoreKind, Target, TargetMetadata, TargetTemplate,
 };
 pub use store::{
     AuthType, AzureEnvironment, AzureKvProvider, ClusterSecretStore, ClusterSecretStoreSpec,

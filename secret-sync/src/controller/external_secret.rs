@@ -249,6 +249,7 @@ pub async fn reconcile(
         .map(SystemTime::from);
     let valid = target_valid(&plan, existing.as_ref(), &status, &version);
     match next(
+        plan.refresh_policy,
         plan.refresh,
         last,
         status.synced_resource_version.as_deref(),
