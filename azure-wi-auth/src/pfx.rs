@@ -110,22 +110,47 @@ const OID: u8 = 0x06;
 const EXPLICIT_0: u8 = 0xa0;
 const IMPLICIT_0: u8 = 0x80;
 
-const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
-const ENCRYPTED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x06];
-const KEY_BAG: &[u8] = &[
-    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x01,
-];
-const SHROUDED_KEY_BAG: &[u8] = &[
-    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x02,
-];
-const CERT_BAG: &[u8] = &[
-    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x03,
-];
-const X509_CERTIFICATE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x16, 0x01];
-const SHA1: &[u8] = &[0x2b, 0x0e, 0x03, 0x02, 0x1a];
-const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
-/// `pbeWithSHAAnd<cipher>` (RFC 7292 appendix C): the last arc names it.
-const PBE_PREFIX: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01];
+/// The object identifiers of PKCS#12 (RFC 7292) and PKCS#7, DER-encoded
+/// without tag and length: what a PFX reader and writer both name.
+pub mod oid {
+    /// `id-data`.
+    pub const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    /// `id-encryptedData`.
+    pub const ENCRYPTED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x06];
+    /// `keyBag`.
+    pub const KEY_BAG: &[u8] = &[
+        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x01,
+    ];
+    /// `pkcs8ShroudedKeyBag`.
+    pub const SHROUDED_KEY_BAG: &[u8] = &[
+        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x02,
+    ];
+    /// `certBag`.
+    pub const CERT_BAG: &[u8] = &[
+        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x03,
+    ];
+    /// `x509Certificate`, a certBag's type.
+    pub const X509_CERTIFICATE: &[u8] =
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x16, 0x01];
+    /// `localKeyID`, the attribute tying a key to its certificate.
+    pub const LOCAL_KEY_ID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x15];
+    /// `id-sha1`.
+    pub const SHA1: &[u8] = &[0x2b, 0x0e, 0x03, 0x02, 0x1a];
+    /// `id-sha256`.
+    pub const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+    /// `pkcs-12PbeIds` (RFC 7292 appendix C): `pbeWithSHAAnd<cipher>` is
+    /// this with one more arc naming the cipher.
+    pub const PBE_PREFIX: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01];
+    /// `pbeWithSHAAnd3-KeyTripleDES-CBC`, Key Vault's for the key.
+    pub const PBE_SHA1_3DES: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x03];
+    /// `pbeWithSHAAnd40BitRC2-CBC`, Key Vault's for the certificates.
+    pub const PBE_SHA1_RC2_40: &[u8] =
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x06];
+}
+use oid::{
+    CERT_BAG, DATA, ENCRYPTED_DATA, KEY_BAG, PBE_PREFIX, SHA1, SHA256, SHROUDED_KEY_BAG,
+    X509_CERTIFICATE,
+};
 
 /// One DER element after another, definite lengths only.
 struct Der<'a>(&'a [u8]);
@@ -267,28 +292,23 @@ fn mac_password<'p>(
         small_integer(mac.expect(INTEGER, "macData iterations")?)?
     };
     let iterations = rounds(iterations)?;
+    // HMAC over the content with the key the password derives, for the
+    // MAC's digest.
+    macro_rules! verifies {
+        ($digest:ty, $len:expr, $password:expr) => {{
+            let key = derive_key::<$digest>($password, salt, Pkcs12KeyType::Mac, iterations, $len);
+            hmac::Hmac::<$digest>::new_from_slice(&key)
+                .map(|mut m| {
+                    m.update(content);
+                    m.verify_slice(digest).is_ok()
+                })
+                .unwrap_or(false)
+        }};
+    }
     for password in passwords {
         let ok = match oid {
-            SHA1 => {
-                let key =
-                    derive_key::<sha1::Sha1>(password, salt, Pkcs12KeyType::Mac, iterations, 20);
-                hmac::Hmac::<sha1::Sha1>::new_from_slice(&key)
-                    .map(|mut m| {
-                        m.update(content);
-                        m.verify_slice(digest).is_ok()
-                    })
-                    .unwrap_or(false)
-            }
-            SHA256 => {
-                let key =
-                    derive_key::<sha2::Sha256>(password, salt, Pkcs12KeyType::Mac, iterations, 32);
-                hmac::Hmac::<sha2::Sha256>::new_from_slice(&key)
-                    .map(|mut m| {
-                        m.update(content);
-                        m.verify_slice(digest).is_ok()
-                    })
-                    .unwrap_or(false)
-            }
+            SHA1 => verifies!(sha1::Sha1, 20, password),
+            SHA256 => verifies!(sha2::Sha256, 32, password),
             _ => return Err(Unsupported),
         };
         if ok {

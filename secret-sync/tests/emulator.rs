@@ -34,11 +34,16 @@ spec:
     .unwrap()
 }
 
-#[tokio::test]
-async fn certificates_keys_properties_and_one_listing_for_syncs_made_together() {
-    let emulator = Emulator::start(Config::demo_with_keys_and_certificates())
-        .await
-        .unwrap();
+/// A reader of `emulator`'s vault `orders-kv` as the demo workload, and
+/// the store naming it (the token file lives in the returned directory).
+fn reader_of(
+    emulator: &Emulator,
+) -> (
+    Reader,
+    AzureStore,
+    tempfile::TempDir,
+    azure_wi_auth::WorkloadIdentityCredential,
+) {
     let dir = tempfile::tempdir().unwrap();
     let token_file = emulator
         .write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))
@@ -52,7 +57,7 @@ async fn certificates_keys_properties_and_one_listing_for_syncs_made_together() 
     let reader = Reader::new(
         WorkloadVaults::with_http_client(http.clone()).unwrap(),
         Some(own.clone()),
-        Some(http.clone()),
+        Some(http),
         3000,
     );
     let store = AzureStore {
@@ -63,6 +68,16 @@ async fn certificates_keys_properties_and_one_listing_for_syncs_made_together() 
         cluster: false,
         warnings: Vec::new(),
     };
+    (reader, store, dir, own)
+}
+
+#[tokio::test]
+async fn certificates_keys_properties_and_one_listing_for_syncs_made_together() {
+    let emulator = Emulator::start(Config::demo_with_keys_and_certificates())
+        .await
+        .unwrap();
+    let (reader, store, _dir, own) = reader_of(&emulator);
+    let http = emulator.client().unwrap();
 
     let typed = plan(&external_secret(
         r"  data:
@@ -170,30 +185,7 @@ async fn nested_json_values_keep_their_bytes_as_eso_reads_them() {
         }],
     });
     let emulator = Emulator::start(config).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let token_file = emulator
-        .write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))
-        .unwrap();
-    let own = emulator
-        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, &token_file)
-        .unwrap()
-        .build()
-        .unwrap();
-    let http = emulator.client().unwrap();
-    let reader = Reader::new(
-        WorkloadVaults::with_http_client(http.clone()).unwrap(),
-        Some(own),
-        Some(http),
-        3000,
-    );
-    let store = AzureStore {
-        vault_url: emulator.vault_url("orders-kv"),
-        cloud: azure_wi_core::AzureCloud::Public,
-        tenant_id: Some(DEMO_TENANT.to_owned()),
-        service_account: None,
-        cluster: false,
-        warnings: Vec::new(),
-    };
+    let (reader, store, _dir, _) = reader_of(&emulator);
     let nested = plan(&external_secret(
         r"  data:
   - secretKey: address
