@@ -34,6 +34,48 @@ pub struct Read {
     pub property: Option<String>,
     /// How the value is decoded.
     pub decoding: DecodingStrategy,
+    /// `dataFrom[].rewrite` of an extract, in order (empty for `data`).
+    pub rewrite: Vec<KeyRewrite>,
+}
+
+/// One `rewrite[].regexp`: every key replaced as Go's
+/// `regexp.ReplaceAllString` does (the `regex` crate takes Go's RE2 syntax
+/// and its `$1`/`${name}` replacements).
+#[derive(Debug, Clone)]
+pub struct KeyRewrite {
+    /// `source`.
+    pub source: Regex,
+    /// `target`.
+    pub target: String,
+}
+
+impl PartialEq for KeyRewrite {
+    fn eq(&self, other: &Self) -> bool {
+        self.source.as_str() == other.source.as_str() && self.target == other.target
+    }
+}
+
+impl Eq for KeyRewrite {}
+
+/// Applies `rewrites` to the keys of `map`, in order. Keys that become
+/// equal keep the value of the last in key order (ESO's order is Go's
+/// map order, which is random).
+#[must_use]
+pub fn rewrite_keys(
+    rewrites: &[KeyRewrite],
+    map: BTreeMap<String, Vec<u8>>,
+) -> BTreeMap<String, Vec<u8>> {
+    rewrites.iter().fold(map, |map, rewrite| {
+        map.into_iter()
+            .map(|(key, value)| {
+                let key = rewrite
+                    .source
+                    .replace_all(&key, rewrite.target.as_str())
+                    .into_owned();
+                (key, value)
+            })
+            .collect()
+    })
 }
 
 /// One `dataFrom.find`.
@@ -45,6 +87,8 @@ pub struct Find {
     pub tags: BTreeMap<String, String>,
     /// How each value is decoded.
     pub decoding: DecodingStrategy,
+    /// `dataFrom[].rewrite`, in order.
+    pub rewrite: Vec<KeyRewrite>,
 }
 
 impl Find {
@@ -127,6 +171,12 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
         if let Some(find) = &from.find {
             fields.extend(unsupported_names(&format!("{at}find."), &find.unsupported));
         }
+        for (j, rewrite) in from.rewrite.iter().enumerate() {
+            fields.extend(unsupported_names(
+                &format!("{at}rewrite[{j}]."),
+                &rewrite.unsupported,
+            ));
+        }
     }
     if !fields.is_empty() {
         return Err(Error::Unsupported { fields });
@@ -150,6 +200,7 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
             version: r.version.clone().filter(|v| !v.is_empty()),
             property: r.property.clone().filter(|p| !p.is_empty()),
             decoding: r.decoding_strategy,
+            rewrite: Vec::new(),
         })
     };
     let reads = spec
@@ -160,9 +211,25 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
     let mut extracts = Vec::new();
     let mut finds = Vec::new();
     for (i, from) in spec.data_from.iter().enumerate() {
+        let rewrite = from
+            .rewrite
+            .iter()
+            .filter_map(|r| r.regexp.as_ref())
+            .map(|r| {
+                Ok(KeyRewrite {
+                    source: Regex::new(&r.source).map_err(|e| Error::InvalidRegexp {
+                        field: "spec.dataFrom[].rewrite[].regexp.source",
+                        value: r.source.clone(),
+                        reason: e.to_string(),
+                    })?,
+                    target: r.target.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         match (&from.extract, &from.find) {
             (Some(extract), None) => {
-                let r = read(String::new(), extract)?;
+                let mut r = read(String::new(), extract)?;
+                r.rewrite = rewrite;
                 match r.remote.kind {
                     ObjectKind::Secret => extracts.push(r),
                     ObjectKind::Cert => {
@@ -191,6 +258,7 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
                     name,
                     tags: find.tags.clone(),
                     decoding: find.decoding_strategy,
+                    rewrite,
                 });
             }
             _ => {

@@ -184,3 +184,117 @@ spec:
     assert!(with.annotations.is_empty());
     assert_eq!(with.finalizers, ["example.com/keep"]);
 }
+
+/// ESO's `TestRewrite` regexp cases (runtime/esutils/utils_test.go): one
+/// operation or a sequence, unnamed and named groups.
+#[test]
+fn rewrite_regexp_as_eso_rewrites_keys() {
+    let rewrites = |ops: &[(&str, &str)]| -> Vec<KeyRewrite> {
+        ops.iter()
+            .map(|(source, target)| KeyRewrite {
+                source: Regex::new(source).unwrap(),
+                target: (*target).to_owned(),
+            })
+            .collect()
+    };
+    let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, Vec<u8>> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec()))
+            .collect()
+    };
+    for (name, ops, input, expected) in [
+        (
+            "replace of a single key",
+            vec![("-", "_")],
+            vec![("foo-bar", "bar")],
+            vec![("foo_bar", "bar")],
+        ),
+        (
+            "no operation",
+            vec![("hello", "world")],
+            vec![("foo", "bar")],
+            vec![("foo", "bar")],
+        ),
+        (
+            "removing prefix from keys",
+            vec![("^my/initial/path/", "")],
+            vec![("my/initial/path/foo", "bar")],
+            vec![("foo", "bar")],
+        ),
+        (
+            "using un-named capture groups",
+            vec![("f(.*)o", "a_new_path_$1")],
+            vec![("foo", "bar"), ("foodaloo", "barr")],
+            vec![("a_new_path_o", "bar"), ("a_new_path_oodalo", "barr")],
+        ),
+        (
+            "using named and numbered capture groups",
+            vec![("f(?P<content>.*)o", "a_new_path_${content}_${1}")],
+            vec![("foo", "bar"), ("floo", "barr")],
+            vec![("a_new_path_o_o", "bar"), ("a_new_path_lo_lo", "barr")],
+        ),
+        (
+            "using sequenced rewrite operations",
+            vec![("my/(.*?)/bar/(.*)", "$1-$2"), ("-", "_"), ("ass", "***")],
+            vec![("my/app/bar/key", "bar"), ("my/app/bar/password", "barr")],
+            vec![("app_key", "bar"), ("app_p***word", "barr")],
+        ),
+    ] {
+        assert_eq!(
+            rewrite_keys(&rewrites(&ops), map(&input)),
+            map(&expected),
+            "{name}"
+        );
+    }
+}
+
+/// `rewrite` is planned with its expressions checked; `transform` and
+/// `merge` are refused by name until templates are served.
+#[test]
+fn rewrite_is_planned_and_what_is_not_served_is_named() {
+    let planned = plan(&es(r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: app}
+spec:
+  secretStoreRef: {name: kv}
+  dataFrom:
+  - find: {name: {regexp: "^db-"}}
+    rewrite:
+    - regexp: {source: "^db-", target: ""}
+"#))
+    .unwrap();
+    assert_eq!(planned.finds[0].rewrite[0].source.as_str(), "^db-");
+    let refused = plan(&es(r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: app}
+spec:
+  secretStoreRef: {name: kv}
+  dataFrom:
+  - extract: {key: json}
+    rewrite:
+    - transform: {template: "{{ .value | upper }}"}
+"#))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("spec.dataFrom[0].rewrite[0].transform not supported"),
+        "{refused}"
+    );
+    let bad = plan(&es(r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: app}
+spec:
+  secretStoreRef: {name: kv}
+  dataFrom:
+  - extract: {key: json}
+    rewrite:
+    - regexp: {source: "(unclosed", target: ""}
+"#))
+    .unwrap_err()
+    .to_string();
+    assert!(bad.contains("is not a regular expression"), "{bad}");
+}

@@ -16,7 +16,7 @@ use sha3::{Digest as _, Sha3_224};
 use crate::{
     Error,
     api::CreationPolicy,
-    plan::{Read, SyncPlan},
+    plan::{Read, SyncPlan, rewrite_keys},
     remote::{decode, extract, property},
 };
 
@@ -51,15 +51,17 @@ pub struct Fetched {
 /// value that is not a JSON object.
 pub fn assemble(plan: &SyncPlan, fetched: &Fetched) -> Result<BTreeMap<String, Vec<u8>>, Error> {
     let mut data = BTreeMap::new();
+    // Each entry's keys rewritten, then decoded, as ESO orders it.
     for (read, raw) in plan.extracts.iter().zip(&fetched.extracts) {
         let value = select(read, raw.clone())?;
-        for (key, bytes) in extract(&value, &read.key)? {
+        for (key, bytes) in rewrite_keys(&read.rewrite, extract(&value, &read.key)?) {
             data.insert(key, decode(read.decoding, bytes, &read.key)?);
         }
     }
     for (find, found) in plan.finds.iter().zip(&fetched.finds) {
-        for (name, value) in found {
-            data.insert(name.clone(), decode(find.decoding, value.clone(), name)?);
+        for (name, value) in rewrite_keys(&find.rewrite, found.clone()) {
+            let decoded = decode(find.decoding, value, &name)?;
+            data.insert(name, decoded);
         }
     }
     for (read, raw) in plan.reads.iter().zip(&fetched.reads) {

@@ -208,4 +208,24 @@ async fn nested_json_values_keep_their_bytes_as_eso_reads_them() {
     assert_eq!(data["LastName"], b"Secret");
     assert_eq!(data["Street"], b"Myroad st.");
     assert_eq!(data["CP"], b"J4K4T4");
+
+    // dataFrom[].rewrite: the extracted keys renamed, operation after
+    // operation, before they are written.
+    let renamed = plan(&external_secret(
+        r#"  dataFrom:
+  - extract: {key: eso-json}
+    rewrite:
+    - regexp: {source: "^(.*)$", target: "person-$1"}
+    - regexp: {source: "-", target: "_"}
+"#,
+    ))
+    .unwrap();
+    let fetched = reader
+        .fetch(&store, Caller::Controller, &renamed)
+        .await
+        .unwrap();
+    let data = assemble(&renamed, &fetched).unwrap();
+    let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["person_Address", "person_LastName", "person_Name"]);
+    assert_eq!(data["person_Address"], raw);
 }

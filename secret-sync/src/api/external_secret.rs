@@ -226,9 +226,34 @@ pub struct DataFrom {
     /// Every enabled secret whose name and tags match, each a key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub find: Option<FindSpec>,
-    /// Fields this controller does not serve (`rewrite`, `sourceRef`).
+    /// The keys rewritten, operation after operation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewrite: Vec<Rewrite>,
+    /// Fields this controller does not serve (`sourceRef`).
     #[serde(flatten)]
     pub unsupported: Unsupported,
+}
+
+/// `dataFrom[].rewrite[]`: one operation on the keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Rewrite {
+    /// Each key replaced as Go's `regexp.ReplaceAllString` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<RewriteRegexp>,
+    /// Fields this controller does not serve (`merge`, `transform`).
+    #[serde(flatten)]
+    pub unsupported: Unsupported,
+}
+
+/// `rewrite[].regexp`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RewriteRegexp {
+    /// The expression (RE2 syntax).
+    pub source: String,
+    /// The replacement: `$1`, `${name}` expand groups, `$$` is a `$`.
+    pub target: String,
 }
 
 /// `dataFrom[].find`.
