@@ -105,6 +105,22 @@ pub enum Error {
         /// `<namespace>/<name>`.
         service_account: String,
     },
+    /// `authSecretRef` without `clientId` (ESO's text, which names the
+    /// fields of another provider).
+    #[error(
+        "missing accessKeyID/secretAccessKey in store config: authSecretRef needs clientId (a key of a Secret holding the client id)"
+    )]
+    MissingClientIdSecret,
+    /// A client id in `authSecretRef` and on the ServiceAccount (ESO's
+    /// text).
+    #[error(
+        "multiple clientID found. Check secretRef and serviceAccountRef: keep the client id in authSecretRef or in the {} annotation of ServiceAccount {service_account}, not both",
+        names::CLIENT_ID_ANNOTATION
+    )]
+    MultipleClientIds {
+        /// `<namespace>/<name>`.
+        service_account: String,
+    },
     /// No tenant anywhere.
     #[error(
         "missing tenantID in store config: set the store's tenantId, annotate ServiceAccount {service_account} with {}, or give the controller {}",

@@ -392,6 +392,7 @@ mod tests {
             cloud: azure_wi_core::AzureCloud::Public,
             tenant_id: None,
             service_account: None,
+            auth_secret: None,
             cluster: false,
             warnings: Vec::new(),
         }

@@ -42,28 +42,84 @@ pub fn service_account_of(store: &AzureStore, namespace: &str) -> Option<(String
     Some((namespace, selector.name.clone()))
 }
 
-/// The identity of `account` for `store`. The client id is the
-/// ServiceAccount's `client-id` annotation; the tenant is the store's
-/// `tenantId`, else the `tenant-id` annotation, else the controller's
-/// `AZURE_TENANT_ID` (`controller_tenant`).
+/// The values `authSecretRef` names, read from their Secrets by the
+/// caller (`None` where it names none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FromSecrets {
+    /// `authSecretRef.clientId`'s value.
+    pub client_id: Option<String>,
+    /// `authSecretRef.tenantId`'s value.
+    pub tenant_id: Option<String>,
+}
+
+/// Where `authSecretRef`'s keys are for an ExternalSecret in `namespace`:
+/// `(role, namespace, name, key)` for `clientId` and `tenantId`; a
+/// selector's `namespace` counts for a ClusterSecretStore only (ESO's
+/// `SecretKeyRef`).
+#[must_use]
+pub fn auth_secret_keys(
+    store: &AzureStore,
+    namespace: &str,
+) -> Vec<(&'static str, String, String, String)> {
+    let Some(auth) = &store.auth_secret else {
+        return Vec::new();
+    };
+    [("clientId", &auth.client_id), ("tenantId", &auth.tenant_id)]
+        .into_iter()
+        .filter_map(|(role, selector)| {
+            let selector = selector.as_ref()?;
+            let ns = match (&selector.namespace, store.cluster) {
+                (Some(named), true) => named.clone(),
+                _ => namespace.to_owned(),
+            };
+            Some((role, ns, selector.name.clone(), selector.key.clone()))
+        })
+        .collect()
+}
+
+/// The identity of `account` for `store`, in ESO's order
+/// (`authorizerForWorkloadIdentity`): the client id from `authSecretRef`
+/// or else the ServiceAccount's `client-id` annotation, never both; the
+/// tenant from `authSecretRef`, else the store's `tenantId`, else the
+/// `tenant-id` annotation (one that differs from the first two is an
+/// error), else the controller's `AZURE_TENANT_ID` (`controller_tenant`).
 ///
 /// # Errors
 ///
-/// [`Error::MissingClientId`], [`Error::InvalidId`],
+/// [`Error::MissingClientId`], [`Error::MissingClientIdSecret`],
+/// [`Error::MultipleClientIds`], [`Error::InvalidId`],
 /// [`Error::ConflictingTenants`] or [`Error::MissingTenantId`], each
 /// naming the ServiceAccount.
 pub fn resolve(
     store: &AzureStore,
     account: &ServiceAccountInfo,
+    from_secrets: &FromSecrets,
     controller_tenant: Option<&str>,
 ) -> Result<WorkloadIdentity, Error> {
     let who = || format!("{}/{}", account.namespace(), account.name());
-    let client_text = account
-        .annotation(names::CLIENT_ID_ANNOTATION)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::MissingClientId {
-            service_account: who(),
-        })?;
+    if store
+        .auth_secret
+        .as_ref()
+        .is_some_and(|auth| auth.client_id.is_none())
+    {
+        return Err(Error::MissingClientIdSecret);
+    }
+    let annotated_client = account.annotation(names::CLIENT_ID_ANNOTATION);
+    let client_text = match (from_secrets.client_id.as_deref(), annotated_client) {
+        (Some(_), Some(_)) => {
+            return Err(Error::MultipleClientIds {
+                service_account: who(),
+            });
+        }
+        (Some(secret), None) => secret.trim(),
+        (None, annotation) => {
+            annotation
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| Error::MissingClientId {
+                    service_account: who(),
+                })?
+        }
+    };
     let invalid_client = |reason: String| Error::InvalidId {
         what: format!(
             "annotation {} of ServiceAccount {}",
@@ -83,15 +139,22 @@ pub fn resolve(
     let annotated = account
         .annotation(names::TENANT_ID_ANNOTATION)
         .filter(|v| !v.is_empty());
-    let (tenant_text, from) = match (store.tenant_id.as_deref(), annotated) {
-        (Some(spec), Some(annotation)) if !spec.eq_ignore_ascii_case(annotation) => {
+    let configured = match from_secrets.tenant_id.as_deref().map(str::trim) {
+        Some(secret) if !secret.is_empty() => Some((secret, "authSecretRef.tenantId")),
+        _ => store
+            .tenant_id
+            .as_deref()
+            .map(|spec| (spec, "the store's tenantId")),
+    };
+    let (tenant_text, from) = match (configured, annotated) {
+        (Some((spec, _)), Some(annotation)) if !spec.eq_ignore_ascii_case(annotation) => {
             return Err(Error::ConflictingTenants {
                 service_account: who(),
                 store: spec.to_owned(),
                 annotation: annotation.to_owned(),
             });
         }
-        (Some(spec), _) => (spec, "the store's tenantId".to_owned()),
+        (Some((spec, from)), _) => (spec, from.to_owned()),
         (None, Some(annotation)) => (
             annotation,
             format!(

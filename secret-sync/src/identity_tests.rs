@@ -15,6 +15,7 @@ fn store(tenant: Option<&str>, namespace: Option<&str>, cluster: bool) -> AzureS
             namespace: namespace.map(str::to_owned),
             audiences: vec!["extra".into(), names::DEFAULT_AUDIENCE.into()],
         }),
+        auth_secret: None,
         cluster,
         warnings: vec![],
     }
@@ -58,7 +59,13 @@ fn the_service_account_is_in_the_external_secrets_namespace_unless_a_cluster_sto
 fn client_and_tenant_come_in_esos_order() {
     let sa = account(&[(names::CLIENT_ID_ANNOTATION, CLIENT)]);
     // The store's tenantId first.
-    let id = resolve(&store(Some(TENANT), None, false), &sa, Some(OTHER_TENANT)).unwrap();
+    let id = resolve(
+        &store(Some(TENANT), None, false),
+        &sa,
+        &FromSecrets::default(),
+        Some(OTHER_TENANT),
+    )
+    .unwrap();
     assert_eq!(id.client_id.as_str(), CLIENT);
     assert_eq!(id.tenant_id.as_str(), TENANT);
     assert_eq!(id.audiences, [names::DEFAULT_AUDIENCE, "extra"]);
@@ -68,17 +75,27 @@ fn client_and_tenant_come_in_esos_order() {
         (names::TENANT_ID_ANNOTATION, TENANT),
     ]);
     assert_eq!(
-        resolve(&store(None, None, false), &annotated, Some(OTHER_TENANT))
-            .unwrap()
-            .tenant_id
-            .as_str(),
+        resolve(
+            &store(None, None, false),
+            &annotated,
+            &FromSecrets::default(),
+            Some(OTHER_TENANT)
+        )
+        .unwrap()
+        .tenant_id
+        .as_str(),
         TENANT
     );
     assert_eq!(
-        resolve(&store(None, None, false), &sa, Some(OTHER_TENANT))
-            .unwrap()
-            .tenant_id
-            .as_str(),
+        resolve(
+            &store(None, None, false),
+            &sa,
+            &FromSecrets::default(),
+            Some(OTHER_TENANT)
+        )
+        .unwrap()
+        .tenant_id
+        .as_str(),
         OTHER_TENANT
     );
 }
@@ -86,7 +103,9 @@ fn client_and_tenant_come_in_esos_order() {
 #[test]
 fn missing_or_conflicting_ids_name_the_service_account_and_the_fix() {
     let err = |s: &AzureStore, a: &ServiceAccountInfo, env: Option<&str>| {
-        resolve(s, a, env).unwrap_err().to_string()
+        resolve(s, a, &FromSecrets::default(), env)
+            .unwrap_err()
+            .to_string()
     };
     let no_client = err(&store(Some(TENANT), None, false), &account(&[]), None);
     assert!(no_client.contains("missing clientID"), "{no_client}");
@@ -119,4 +138,87 @@ fn missing_or_conflicting_ids_name_the_service_account_and_the_fix() {
         None,
     );
     assert!(conflict.contains("multiple tenantID found"), "{conflict}");
+}
+
+/// ESO's `authSecretRef` with workload identity: the client id from the
+/// Secret, never also on the ServiceAccount; the tenant from the Secret
+/// first; a Secret ref without `clientId` refused with ESO's text; where
+/// the keys are looked up.
+#[test]
+fn auth_secret_ref_supplies_the_client_and_tenant_as_eso_reads_them() {
+    use crate::api::{AuthSecretRef, SecretKeySelector};
+    let selector = |name: &str, key: &str, namespace: Option<&str>| SecretKeySelector {
+        name: name.into(),
+        key: key.into(),
+        namespace: namespace.map(str::to_owned),
+    };
+    let mut with_secret = store(None, None, false);
+    with_secret.auth_secret = Some(AuthSecretRef {
+        client_id: Some(selector("ids", "client", Some("elsewhere"))),
+        tenant_id: Some(selector("ids", "tenant", None)),
+        unsupported: Default::default(),
+    });
+    let values = FromSecrets {
+        client_id: Some(format!("{CLIENT}\n")),
+        tenant_id: Some(TENANT.to_owned()),
+    };
+    let id = resolve(&with_secret, &account(&[]), &values, Some(OTHER_TENANT)).unwrap();
+    assert_eq!(id.client_id.as_str(), CLIENT);
+    assert_eq!(id.tenant_id.as_str(), TENANT);
+
+    let both = resolve(
+        &with_secret,
+        &account(&[(names::CLIENT_ID_ANNOTATION, CLIENT)]),
+        &values,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        both.starts_with("multiple clientID found. Check secretRef and serviceAccountRef"),
+        "{both}"
+    );
+    let conflicting = resolve(
+        &with_secret,
+        &account(&[(names::TENANT_ID_ANNOTATION, OTHER_TENANT)]),
+        &values,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        conflicting.starts_with("multiple tenantID found"),
+        "{conflicting}"
+    );
+
+    let mut no_client = with_secret.clone();
+    no_client.auth_secret.as_mut().unwrap().client_id = None;
+    let missing = resolve(
+        &no_client,
+        &account(&[(names::CLIENT_ID_ANNOTATION, CLIENT)]),
+        &FromSecrets::default(),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        missing.starts_with("missing accessKeyID/secretAccessKey in store config"),
+        "{missing}"
+    );
+
+    // A SecretStore looks in the ExternalSecret's namespace; a
+    // ClusterSecretStore honours the selector's namespace.
+    let keys = auth_secret_keys(&with_secret, "app");
+    assert_eq!(
+        keys[0],
+        ("clientId", "app".into(), "ids".into(), "client".into())
+    );
+    let mut cluster = with_secret.clone();
+    cluster.cluster = true;
+    let keys = auth_secret_keys(&cluster, "app");
+    assert_eq!(keys[0].1, "elsewhere");
+    assert_eq!(
+        keys[1],
+        ("tenantId", "app".into(), "ids".into(), "tenant".into())
+    );
 }

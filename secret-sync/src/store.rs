@@ -9,8 +9,8 @@ use azure_wi_core::AzureCloud;
 use crate::{
     Error,
     api::{
-        AuthType, AzureEnvironment, ClusterStoreCondition, LabelSelector, SecretStoreSpec,
-        ServiceAccountSelector, unsupported_names,
+        AuthSecretRef, AuthType, AzureEnvironment, ClusterStoreCondition, LabelSelector,
+        SecretStoreSpec, ServiceAccountSelector, unsupported_names,
     },
 };
 
@@ -26,6 +26,8 @@ pub struct AzureStore {
     /// The ServiceAccount whose token is exchanged; `None` for the
     /// controller's own identity.
     pub service_account: Option<ServiceAccountSelector>,
+    /// `authSecretRef`: the client id (and tenant) from Secrets.
+    pub auth_secret: Option<AuthSecretRef>,
     /// Whether it is a ClusterSecretStore.
     pub cluster: bool,
     /// What works but is not what the user meant: a Warning event and the
@@ -71,6 +73,12 @@ pub fn check(spec: &SecretStoreSpec, cluster: bool) -> Result<AzureStore, Error>
         "spec.provider.azurekv.",
         &azurekv.unsupported,
     ));
+    if let Some(auth) = &azurekv.auth_secret_ref {
+        fields.extend(unsupported_names(
+            "spec.provider.azurekv.authSecretRef.",
+            &auth.unsupported,
+        ));
+    }
     if !cluster && !spec.conditions.is_empty() {
         fields.push("spec.conditions (a ClusterSecretStore field)".to_owned());
     }
@@ -93,6 +101,7 @@ pub fn check(spec: &SecretStoreSpec, cluster: bool) -> Result<AzureStore, Error>
         cloud,
         tenant_id: azurekv.tenant_id.clone().filter(|t| !t.is_empty()),
         service_account: azurekv.service_account_ref.clone(),
+        auth_secret: azurekv.auth_secret_ref.clone(),
         cluster,
         warnings,
     })

@@ -76,6 +76,7 @@ fn config(plane: &ControlPlane) -> Config {
         credential(plane, "app", "external-secrets"),
         credential(plane, "default", "workload-identity-sa"),
         credential(plane, "sync", "sync-sa"),
+        credential(plane, "sync", "bare-sa"),
         typo,
     ];
     config.identities.push(Identity {
@@ -494,6 +495,39 @@ spec:
   - secretKey: value
     remoteRef: {key: secret/rotating}
 ---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: bare-sa, namespace: sync}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: ids, namespace: sync}
+stringData: {clientId: "CLIENT_ID_HERE"}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: by-secret, namespace: sync}
+spec:
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      vaultUrl: https://kv-prod.vault.azure.net
+      tenantId: "72f988bf-0000-4000-8000-000000000001"
+      serviceAccountRef: {name: bare-sa}
+      authSecretRef:
+        clientId: {name: ids, key: clientId}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: by-secret, namespace: sync}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {name: by-secret}
+  target: {name: by-secret}
+  data:
+  - secretKey: value
+    remoteRef: {key: secret/rotating}
+---
 apiVersion: external-secrets.io/v1
 kind: ExternalSecret
 metadata: {name: once, namespace: sync}
@@ -507,6 +541,7 @@ spec:
     remoteRef: {key: secret/rotating}
 "#
             .replace("72f988bf-0000-4000-8000-000000000001", DEMO_TENANT)
+            .replace("CLIENT_ID_HERE", DEMO_CLIENT_ID)
         ),
     )
     .await;
@@ -516,6 +551,14 @@ spec:
     })
     .await;
     assert_eq!(first["value"], "v1");
+    // authSecretRef: the client id from a Secret, the ServiceAccount bare.
+    let by_secret = eventually(
+        Duration::from_secs(30),
+        "the authSecretRef store's Secret",
+        || secret_data(&client, "sync", "by-secret"),
+    )
+    .await;
+    assert_eq!(by_secret["value"], "v1");
     // A writer with the same identity, from a TokenRequest of its own.
     let request: k8s_openapi::api::authentication::v1::TokenRequest =
         serde_json::from_value(json!({"spec": {"audiences": [names::DEFAULT_AUDIENCE]}})).unwrap();

@@ -65,6 +65,7 @@ fn reader_of(
         cloud: azure_wi_core::AzureCloud::Public,
         tenant_id: Some(DEMO_TENANT.to_owned()),
         service_account: None,
+        auth_secret: None,
         cluster: false,
         warnings: Vec::new(),
     };

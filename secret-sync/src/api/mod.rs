@@ -19,9 +19,10 @@ pub use external_secret::{
     RefreshPolicy, RemoteRef, SecretStoreRef, StoreKind, Target, TargetMetadata, TargetTemplate,
 };
 pub use store::{
-    AuthType, AzureEnvironment, AzureKvProvider, ClusterSecretStore, ClusterSecretStoreSpec,
-    ClusterStoreCondition, LabelSelector, LabelSelectorRequirement, SecretStore, SecretStoreSpec,
-    SecretStoreStatus, ServiceAccountSelector, StoreProvider,
+    AuthSecretRef, AuthType, AzureEnvironment, AzureKvProvider, ClusterSecretStore,
+    ClusterSecretStoreSpec, ClusterStoreCondition, LabelSelector, LabelSelectorRequirement,
+    SecretKeySelector, SecretStore, SecretStoreSpec, SecretStoreStatus, ServiceAccountSelector,
+    StoreProvider,
 };
 
 use std::collections::BTreeMap;

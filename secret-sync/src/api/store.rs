@@ -94,10 +94,43 @@ pub struct AzureKvProvider {
     /// controller's own workload identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_ref: Option<ServiceAccountSelector>,
-    /// Fields this controller does not serve (`authSecretRef`,
-    /// `identityId`, `useAzureSDK`, `customCloudConfig`).
+    /// The identity's client id (and tenant) from a Kubernetes Secret
+    /// instead of the ServiceAccount's annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_secret_ref: Option<AuthSecretRef>,
+    /// Fields this controller does not serve (`identityId`, `useAzureSDK`,
+    /// `customCloudConfig`).
     #[serde(flatten)]
     pub unsupported: Unsupported,
+}
+
+/// `authSecretRef`, as workload identity reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSecretRef {
+    /// The key holding the client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<SecretKeySelector>,
+    /// The key holding the tenant id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<SecretKeySelector>,
+    /// Fields this controller does not serve (`clientSecret`,
+    /// `clientCertificate`: service principal credentials).
+    #[serde(flatten)]
+    pub unsupported: Unsupported,
+}
+
+/// A key of a Kubernetes Secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeySelector {
+    /// The Secret.
+    pub name: String,
+    /// The key in its data.
+    pub key: String,
+    /// Its namespace: honoured for a ClusterSecretStore only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// `authType`.

@@ -123,6 +123,9 @@ pub enum SyncFailure {
         /// Its name.
         name: String,
     },
+    /// A Secret or key `authSecretRef` names is missing (ESO's texts).
+    #[error("{0}")]
+    AuthSecret(String),
     /// The ServiceAccount's identity is incomplete or contradicts the
     /// store.
     #[error(transparent)]
@@ -467,7 +470,39 @@ async fn identity_of(
         .into());
     };
     let info = azure_wi_core::ServiceAccountInfo::from(account);
-    let resolved = match identity::resolve(store, &info, ctx.controller_tenant.as_deref()) {
+    // authSecretRef's values, read as ESO's SecretKeyRef reads them.
+    let mut from_secrets = identity::FromSecrets::default();
+    for (role, secret_namespace, secret_name, key) in identity::auth_secret_keys(store, namespace) {
+        let secret = Api::<Secret>::namespaced(ctx.client.clone(), &secret_namespace)
+            .get_opt(&secret_name)
+            .await
+            .map_err(kube_error("reading authSecretRef's Secret"))?
+            .ok_or_else(|| {
+                SyncFailure::AuthSecret(format!(
+                    "cannot get Kubernetes secret {secret_name:?} from namespace {secret_namespace:?}: secrets {secret_name:?} not found (authSecretRef.{role})"
+                ))
+            })?;
+        let value = secret
+            .data
+            .as_ref()
+            .and_then(|data| data.get(&key))
+            .ok_or_else(|| {
+                SyncFailure::AuthSecret(format!(
+                    "cannot find secret data for key: {key:?} (authSecretRef.{role}, Secret {secret_namespace}/{secret_name})"
+                ))
+            })?;
+        let value = String::from_utf8_lossy(&value.0).into_owned();
+        match role {
+            "clientId" => from_secrets.client_id = Some(value),
+            _ => from_secrets.tenant_id = Some(value),
+        }
+    }
+    let resolved = match identity::resolve(
+        store,
+        &info,
+        &from_secrets,
+        ctx.controller_tenant.as_deref(),
+    ) {
         Ok(resolved) => resolved,
         Err(e) => return Err(SyncFailure::Identity(e).into()),
     };
