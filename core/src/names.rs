@@ -47,6 +47,23 @@ pub const PROXY_IMAGE_ENV: &str = "PROXY_IMAGE";
 /// Environment variable of the webhook naming the proxy init image.
 pub const PROXY_INIT_IMAGE_ENV: &str = "PROXY_INIT_IMAGE";
 
+/// Prefix of the pod annotation that asks for the custom token endpoint
+/// (AKS identity bindings): `azure.workload.identity/use-<suffix>`, the
+/// suffix the webhook's `--custom-token-endpoint-annotation-suffix`.
+pub const CUSTOM_TOKEN_ENDPOINT_ANNOTATION_PREFIX: &str = "azure.workload.identity/use-";
+/// Environment variable with the identity-binding token proxy's URL.
+pub const KUBERNETES_TOKEN_PROXY_ENV: &str = "AZURE_KUBERNETES_TOKEN_PROXY";
+/// Environment variable with the token proxy's TLS server name.
+pub const KUBERNETES_SNI_NAME_ENV: &str = "AZURE_KUBERNETES_SNI_NAME";
+/// Environment variable with the path of the token proxy's CA file.
+pub const KUBERNETES_CA_FILE_ENV: &str = "AZURE_KUBERNETES_CA_FILE";
+/// Environment variable with the token proxy's CA, inline.
+pub const KUBERNETES_CA_DATA_ENV: &str = "AZURE_KUBERNETES_CA_DATA";
+/// Where the token proxy's CA is projected in the token volume.
+pub const KUBERNETES_CA_FILE_PATH: &str = "ca-cert/ca.crt";
+/// The CA file's full path in every container.
+pub const KUBERNETES_CA_FILE: &str = "/var/run/secrets/azure/tokens/ca-cert/ca.crt";
+
 /// Environment variable carrying the client id.
 pub const CLIENT_ID_ENV: &str = "AZURE_CLIENT_ID";
 /// Environment variable carrying the tenant id.

@@ -25,6 +25,7 @@ pub struct MutationConfig {
     cloud: AzureCloud,
     audience: Audience,
     proxy: ProxySettings,
+    custom_endpoint: Option<CustomTokenEndpoint>,
 }
 
 /// How the IMDS proxy is injected into pods annotated
@@ -93,6 +94,18 @@ impl MutationConfig {
     /// How the IMDS proxy is injected.
     pub fn proxy(&self) -> &ProxySettings {
         &self.proxy
+    }
+
+    /// Sets the custom token endpoint (AKS identity bindings).
+    #[must_use]
+    pub fn with_custom_token_endpoint(mut self, endpoint: Option<CustomTokenEndpoint>) -> Self {
+        self.custom_endpoint = endpoint;
+        self
+    }
+
+    /// The custom token endpoint, if configured.
+    pub fn custom_token_endpoint(&self) -> Option<&CustomTokenEndpoint> {
+        self.custom_endpoint.as_ref()
     }
 
     /// The default tenant, if one is configured (`webhook serve` requires one;
@@ -182,5 +195,238 @@ mod tests {
         for bad in ["", "v1.32", "v1.x.0", "v01.32.0", "latest"] {
             assert!(native_sidecars(bad).is_err(), "{bad}");
         }
+    }
+
+    /// The reference's start-up checks of the custom token endpoint and
+    /// its `AZURE_KUBERNETES_*` configuration, with its texts.
+    #[test]
+    fn custom_token_endpoint_settings_are_checked_as_the_reference_checks_them() {
+        let check = |suffix: &str, audience: &str, vars: &[(&str, &str)]| {
+            custom_token_endpoint(suffix, audience, |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        assert_eq!(check("", "", &[]), Ok(None));
+        let error = |s, a, v| check(s, a, v).unwrap_err().to_string();
+        assert_eq!(
+            error("", "api://AKSIdentityBinding", &[]),
+            "custom token endpoint annotation suffix cannot be empty when audience is set"
+        );
+        assert_eq!(
+            error("ib", "", &[]),
+            "custom token endpoint audience cannot be empty when annotation suffix is set"
+        );
+        assert_eq!(
+            error("ib", "API://AzureADTokenExchange", &[]),
+            "custom token endpoint audience cannot be equal to default audience \"api://AzureADTokenExchange\""
+        );
+        assert!(error("bad_", "api://x", &[]).starts_with(
+            "custom token endpoint annotation key \"azure.workload.identity/use-bad_\" is not valid"
+        ));
+        assert_eq!(
+            error(
+                "",
+                "",
+                &[
+                    ("AZURE_KUBERNETES_CA_DATA", "x"),
+                    ("AZURE_KUBERNETES_CA_CONFIGMAP_NAME", "y")
+                ]
+            ),
+            "only one of AZURE_KUBERNETES_CA_DATA, AZURE_KUBERNETES_CA_CONFIGMAP_NAME or AZURE_KUBERNETES_CA_CTB_SIGNER_NAME can be set"
+        );
+        assert_eq!(
+            error("", "", &[("AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR", "{}")]),
+            "AZURE_KUBERNETES_CA_CTB_SIGNER_NAME needs to be set when AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR is set"
+        );
+        let endpoint = check(
+            "IB",
+            "api://AKSIdentityBinding",
+            &[("AZURE_KUBERNETES_CA_CONFIGMAP_NAME", "ca")],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(endpoint.annotation, "azure.workload.identity/use-IB");
+        assert_eq!(endpoint.ca, CaSource::ConfigMap("ca".into()));
+    }
+}
+
+/// Where the identity-binding token proxy's CA comes from
+/// (`AZURE_KUBERNETES_CA_*`, at most one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CaSource {
+    /// None configured.
+    #[default]
+    None,
+    /// `AZURE_KUBERNETES_CA_DATA`: injected as `AZURE_KUBERNETES_CA_DATA`.
+    Data(String),
+    /// `AZURE_KUBERNETES_CA_CONFIGMAP_NAME`: the ConfigMap's `ca.crt`
+    /// projected into the token volume.
+    ConfigMap(String),
+    /// `AZURE_KUBERNETES_CA_CTB_SIGNER_NAME` (and
+    /// `..._LABEL_SELECTOR`, a JSON label selector): a ClusterTrustBundle
+    /// projected into the token volume.
+    ClusterTrustBundle {
+        /// The signer.
+        signer: String,
+        /// The label selector, as given.
+        label_selector: Option<serde_json::Value>,
+    },
+}
+
+/// The custom token endpoint (AKS identity bindings) the reference v1.6.0
+/// webhook serves: pods annotated `azure.workload.identity/use-<suffix>:
+/// "true"` get a token for `audience` and the token proxy's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomTokenEndpoint {
+    /// The pod annotation's key.
+    pub annotation: String,
+    /// The token's audience for those pods.
+    pub audience: String,
+    /// `AZURE_KUBERNETES_TOKEN_PROXY`.
+    pub token_proxy: String,
+    /// `AZURE_KUBERNETES_SNI_NAME`.
+    pub sni_name: String,
+    /// The proxy's CA.
+    pub ca: CaSource,
+}
+
+/// Why the custom token endpoint settings cannot be used (the reference's
+/// texts).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointConfigError {
+    /// An audience without a suffix.
+    #[error("custom token endpoint annotation suffix cannot be empty when audience is set")]
+    MissingSuffix,
+    /// A suffix without an audience.
+    #[error("custom token endpoint audience cannot be empty when annotation suffix is set")]
+    MissingAudience,
+    /// The default audience given.
+    #[error("custom token endpoint audience cannot be equal to default audience {0:?}")]
+    DefaultAudience(String),
+    /// The annotation key is not a valid key.
+    #[error("custom token endpoint annotation key {key:?} is not valid: {reason}")]
+    InvalidAnnotation {
+        /// The key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// More than one CA source.
+    #[error(
+        "only one of AZURE_KUBERNETES_CA_DATA, AZURE_KUBERNETES_CA_CONFIGMAP_NAME or AZURE_KUBERNETES_CA_CTB_SIGNER_NAME can be set"
+    )]
+    SeveralCaSources,
+    /// A label selector without a signer.
+    #[error(
+        "AZURE_KUBERNETES_CA_CTB_SIGNER_NAME needs to be set when AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR is set"
+    )]
+    SelectorWithoutSigner,
+    /// A label selector that is not JSON.
+    #[error("AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR: failed to decode LabelSelector: {0}")]
+    Selector(String),
+}
+
+/// The custom token endpoint from the flags (`suffix`, `audience`) and the
+/// `AZURE_KUBERNETES_*` variables `env` gives, checked as the reference
+/// checks them at start: `None` when neither flag is set. The CA variables
+/// are checked either way, as the reference's config parsing does.
+///
+/// # Errors
+///
+/// [`EndpointConfigError`].
+pub fn custom_token_endpoint(
+    suffix: &str,
+    audience: &str,
+    mut env: impl FnMut(&str) -> Option<String>,
+) -> Result<Option<CustomTokenEndpoint>, EndpointConfigError> {
+    let mut get = |name: &str| env(name).filter(|v| !v.is_empty());
+    let data = get("AZURE_KUBERNETES_CA_DATA");
+    let config_map = get("AZURE_KUBERNETES_CA_CONFIGMAP_NAME");
+    let signer = get("AZURE_KUBERNETES_CA_CTB_SIGNER_NAME");
+    let selector = get("AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR").filter(|s| !s.trim().is_empty());
+    let token_proxy = get("AZURE_KUBERNETES_TOKEN_PROXY").unwrap_or_default();
+    let sni_name = get("AZURE_KUBERNETES_SNI_NAME").unwrap_or_default();
+    if [&data, &config_map, &signer]
+        .iter()
+        .filter(|v| v.is_some())
+        .count()
+        > 1
+    {
+        return Err(EndpointConfigError::SeveralCaSources);
+    }
+    let label_selector = selector
+        .map(|text| {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .map_err(|e| EndpointConfigError::Selector(e.to_string()))
+        })
+        .transpose()?;
+    if label_selector.is_some() && signer.is_none() {
+        return Err(EndpointConfigError::SelectorWithoutSigner);
+    }
+    if suffix.is_empty() && audience.is_empty() {
+        return Ok(None);
+    }
+    if suffix.is_empty() {
+        return Err(EndpointConfigError::MissingSuffix);
+    }
+    if audience.is_empty() {
+        return Err(EndpointConfigError::MissingAudience);
+    }
+    if audience.eq_ignore_ascii_case(azure_wi_core::names::DEFAULT_AUDIENCE) {
+        return Err(EndpointConfigError::DefaultAudience(
+            azure_wi_core::names::DEFAULT_AUDIENCE.to_owned(),
+        ));
+    }
+    let annotation = format!(
+        "{}{suffix}",
+        azure_wi_core::names::CUSTOM_TOKEN_ENDPOINT_ANNOTATION_PREFIX
+    );
+    check_qualified_name(&annotation.to_ascii_lowercase()).map_err(|reason| {
+        EndpointConfigError::InvalidAnnotation {
+            key: annotation.clone(),
+            reason,
+        }
+    })?;
+    let ca = match (data, config_map, signer) {
+        (Some(data), _, _) => CaSource::Data(data),
+        (_, Some(name), _) => CaSource::ConfigMap(name),
+        (_, _, Some(signer)) => CaSource::ClusterTrustBundle {
+            signer,
+            label_selector,
+        },
+        _ => CaSource::None,
+    };
+    Ok(Some(CustomTokenEndpoint {
+        annotation,
+        audience: audience.to_owned(),
+        token_proxy,
+        sni_name,
+        ca,
+    }))
+}
+
+/// Kubernetes' rule for a label or annotation key's name part (after the
+/// prefix's `/`): 1 to 63 characters, alphanumerics with `-`, `_`, `.`
+/// inside, starting and ending alphanumeric.
+fn check_qualified_name(key: &str) -> Result<(), String> {
+    let name = key.rsplit_once('/').map_or(key, |(_, name)| name);
+    if name.is_empty() {
+        return Err("name part must be non-empty".to_owned());
+    }
+    if name.len() > 63 {
+        return Err("name part must be no more than 63 characters".to_owned());
+    }
+    let alnum = |c: char| c.is_ascii_alphanumeric();
+    let ok = name
+        .chars()
+        .all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
+        && name.starts_with(alnum)
+        && name.ends_with(alnum);
+    if ok {
+        Ok(())
+    } else {
+        Err("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')".to_owned())
     }
 }

@@ -404,3 +404,27 @@ fn certs_writes_a_pair_and_prints_the_ca_bundle() {
         "the private key is readable by others: {mode:o}"
     );
 }
+
+/// The custom token endpoint's flags are checked at start, with the
+/// reference's texts, by `mutate` as by `serve`.
+#[test]
+fn custom_token_endpoint_flags_are_checked_at_start() {
+    let out = webhook(
+        &[
+            "mutate",
+            "--pod",
+            "-",
+            "--custom-token-endpoint-audience",
+            "api://AKSIdentityBinding",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "custom token endpoint annotation suffix cannot be empty when audience is set"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -48,6 +48,19 @@ struct CaseConfig {
     native_sidecars: bool,
     #[serde(default)]
     log_level: Option<String>,
+    /// `--custom-token-endpoint-annotation-suffix`, `...-audience` and the
+    /// `AZURE_KUBERNETES_*` variables.
+    #[serde(default)]
+    custom_token_endpoint: Option<CustomEndpointCase>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CustomEndpointCase {
+    annotation_suffix: String,
+    audience: String,
+    #[serde(default)]
+    env: std::collections::BTreeMap<String, String>,
 }
 
 fn default_namespace() -> String {
@@ -102,6 +115,16 @@ fn run_case(dir: &Path) -> Result<(), Failed> {
         native_sidecar: config.native_sidecars,
         log_level: config.log_level.clone().unwrap_or(defaults.log_level),
     });
+
+    if let Some(case) = &config.custom_token_endpoint {
+        let endpoint = webhook::config::custom_token_endpoint(
+            &case.annotation_suffix,
+            &case.audience,
+            |name| case.env.get(name).cloned(),
+        )
+        .map_err(|e| e.to_string())?;
+        mutation_config = mutation_config.with_custom_token_endpoint(endpoint);
+    }
 
     // Through the server's own flow: the pod arrives as the API server sends
     // it on creation, and its ServiceAccount is looked up as a

@@ -33,14 +33,22 @@ pub(crate) struct MutationFlags {
     /// Image of the IMDS proxy container (`azwi-proxy`).
     #[arg(long, env = names::PROXY_IMAGE_ENV, value_name = "IMAGE", default_value = DEFAULT_PROXY_IMAGE)]
     proxy_image: String,
+    /// Suffix of the pod annotation `azure.workload.identity/use-<suffix>`
+    /// that asks for the custom token endpoint (AKS identity bindings);
+    /// with --custom-token-endpoint-audience.
+    #[arg(long, value_name = "S", default_value = "")]
+    custom_token_endpoint_annotation_suffix: String,
+    /// Audience of those pods' tokens (not the default audience).
+    #[arg(long, value_name = "A", default_value = "")]
+    custom_token_endpoint_audience: String,
     /// Image of the IMDS proxy's init container (`azwi-proxy-init`).
     #[arg(long, env = names::PROXY_INIT_IMAGE_ENV, value_name = "IMAGE", default_value = DEFAULT_PROXY_INIT_IMAGE)]
     proxy_init_image: String,
 }
 
-/// Why the tenant cannot be used.
+/// Why the mutation's settings cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum TenantError {
+pub(crate) enum FlagError {
     #[error(
         "AZURE_TENANT_ID is not set: the webhook needs the Entra tenant to inject into pods \
          whose ServiceAccount has no azure.workload.identity/tenant-id annotation"
@@ -48,6 +56,9 @@ pub(crate) enum TenantError {
     Missing,
     #[error("AZURE_TENANT_ID: {0}")]
     Invalid(#[from] azure_wi_core::Error),
+    /// The custom token endpoint's flags or `AZURE_KUBERNETES_*` variables.
+    #[error(transparent)]
+    CustomEndpoint(#[from] webhook::config::EndpointConfigError),
 }
 
 impl MutationFlags {
@@ -58,8 +69,14 @@ impl MutationFlags {
         &self,
         require_tenant: bool,
         native_sidecar: bool,
-    ) -> Result<MutationConfig, TenantError> {
+    ) -> Result<MutationConfig, FlagError> {
+        let endpoint = webhook::config::custom_token_endpoint(
+            &self.custom_token_endpoint_annotation_suffix,
+            &self.custom_token_endpoint_audience,
+            |name| std::env::var(name).ok(),
+        )?;
         let config = MutationConfig::default()
+            .with_custom_token_endpoint(endpoint)
             .with_cloud(self.azure_environment)
             .with_audience(self.audience.clone())
             .with_proxy(ProxySettings {
@@ -75,7 +92,7 @@ impl MutationFlags {
             .filter(|t| !t.is_empty())
         {
             Some(tenant) => Ok(config.with_tenant_id(tenant.parse::<TenantId>()?)),
-            None if require_tenant => Err(TenantError::Missing),
+            None if require_tenant => Err(FlagError::Missing),
             None => Ok(config),
         }
     }

@@ -62,7 +62,7 @@ pub(crate) enum MutateError {
     #[error(transparent)]
     Input(#[from] InputError),
     #[error(transparent)]
-    Tenant(#[from] super::flags::TenantError),
+    Flags(#[from] super::flags::FlagError),
     #[error(transparent)]
     ServiceAccounts(#[from] input::ServiceAccountFileError),
     #[error("{path}: {source}")]

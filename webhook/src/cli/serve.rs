@@ -116,7 +116,7 @@ pub(crate) struct ServeArgs {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ServeError {
     #[error(transparent)]
-    Tenant(#[from] super::flags::TenantError),
+    Flags(#[from] super::flags::FlagError),
     /// `--log-level` or an address flag refused by the process shell.
     #[error(transparent)]
     Shell(#[from] azure_wi_runtime::Error),

@@ -47,7 +47,7 @@ pub const MAX_MUTATED_CONTAINERS: usize = 5_000;
 /// are init containers like any other; their fields are left as they are.
 pub(super) fn inject(
     pod: &AdmissionPod<'_>,
-    env: &[(&str, &str); 4],
+    env: &[(&str, &str); super::IDENTITY_ENV],
     skip: &Names<'_>,
     patch: &mut PatchBuilder,
 ) -> Result<(), Denial> {
@@ -78,11 +78,11 @@ pub(super) fn inject(
 struct EnvJson<'e> {
     json: Vec<u8>,
     /// Each variable's name and where its JSON is in `json`.
-    items: [Option<(&'e str, Range<usize>)>; 4],
+    items: [Option<(&'e str, Range<usize>)>; super::IDENTITY_ENV],
 }
 
 impl<'e> EnvJson<'e> {
-    fn new(env: &[(&'e str, &str); 4]) -> Self {
+    fn new(env: &[(&'e str, &str); super::IDENTITY_ENV]) -> Self {
         let mut json = Vec::with_capacity(512);
         let items = env.each_ref().map(|&(name, value)| {
             if value.is_empty() {

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use azure_wi_core::{ServiceAccountInfo, TenantId, describe_decode_error, is_guid, names};
 
-use crate::config::MutationConfig;
+use crate::config::{CaSource, CustomTokenEndpoint, MutationConfig};
 use patch::{PatchBuilder, PatchJson, Pointer};
 use view::{PodView, text};
 
@@ -327,7 +327,8 @@ pub fn mutate(
         sa,
     )?;
     let mut warnings = Vec::new();
-    let env = identity_env(sa, config, &mut warnings);
+    let endpoint = custom_endpoint(pod, config);
+    let env = identity_env(sa, config, endpoint, &mut warnings);
     let skip = skip_containers(pod, proxy.is_some(), &mut warnings);
 
     let mut patch = PatchBuilder::default();
@@ -339,7 +340,8 @@ pub fn mutate(
     volume::ensure_token_volume(
         pod,
         expiration,
-        config.audience().as_str(),
+        endpoint.map_or(config.audience().as_str(), |e| e.audience.as_str()),
+        endpoint.map(|e| &e.ca),
         &mut patch,
         &mut warnings,
     )?;
@@ -350,13 +352,36 @@ pub fn mutate(
     })
 }
 
+/// The custom token endpoint, when the webhook serves one and the pod's
+/// annotation for it is `true` (any case), as the reference decides.
+fn custom_endpoint<'c>(
+    pod: &AdmissionPod<'_>,
+    config: &'c MutationConfig,
+) -> Option<&'c CustomTokenEndpoint> {
+    let endpoint = config.custom_token_endpoint()?;
+    let annotations = pod.annotations()?;
+    // The last of duplicate keys wins, as in a decoded map.
+    let value = annotations
+        .custom_endpoint
+        .iter()
+        .rev()
+        .find(|(key, _)| **key == *endpoint.annotation)?;
+    value.1.eq_ignore_ascii_case("true").then_some(endpoint)
+}
+
+/// How many variables a container may be given.
+pub(super) const IDENTITY_ENV: usize = 8;
+
 /// The environment variables to inject, in order; one whose value is empty
-/// is left out (see `containers::inject`).
+/// is left out (see `containers::inject`). With the custom token endpoint,
+/// the token proxy's four follow the identity's, as the reference adds
+/// them.
 fn identity_env<'c>(
     sa: &'c ServiceAccountInfo,
     config: &'c MutationConfig,
+    endpoint: Option<&'c CustomTokenEndpoint>,
     warnings: &mut Vec<String>,
-) -> [(&'static str, &'c str); 4] {
+) -> [(&'static str, &'c str); IDENTITY_ENV] {
     // Named only in a warning: most pods get none.
     let who = || format!("ServiceAccount {}/{}", sa.namespace(), sa.name());
     let client_id = sa.annotation(names::CLIENT_ID_ANNOTATION).unwrap_or("");
@@ -412,11 +437,33 @@ fn identity_env<'c>(
         },
     };
 
+    // The CA file only where the volume projects one, the CA data only
+    // where it is configured: Microsoft's SDKs refuse both at once
+    // (azure-identity 1.27: "Both AZURE_KUBERNETES_CA_FILE and
+    // AZURE_KUBERNETES_CA_DATA are set"), which the reference's
+    // always-injected CA file leads to.
+    let (proxy, sni, ca_file, ca_data) = match endpoint {
+        Some(e) => {
+            let (file, data) = match &e.ca {
+                CaSource::Data(data) => ("", data.as_str()),
+                CaSource::ConfigMap(_) | CaSource::ClusterTrustBundle { .. } => {
+                    (names::KUBERNETES_CA_FILE, "")
+                }
+                CaSource::None => ("", ""),
+            };
+            (e.token_proxy.as_str(), e.sni_name.as_str(), file, data)
+        }
+        None => ("", "", "", ""),
+    };
     [
         (names::CLIENT_ID_ENV, client_id),
         (names::TENANT_ID_ENV, tenant_id),
         (names::FEDERATED_TOKEN_FILE_ENV, names::TOKEN_FILE_PATH),
         (names::AUTHORITY_HOST_ENV, config.cloud().authority_host()),
+        (names::KUBERNETES_TOKEN_PROXY_ENV, proxy),
+        (names::KUBERNETES_SNI_NAME_ENV, sni),
+        (names::KUBERNETES_CA_FILE_ENV, ca_file),
+        (names::KUBERNETES_CA_DATA_ENV, ca_data),
     ]
 }
 

@@ -75,7 +75,7 @@ pub(super) fn inject(
     pod: &AdmissionPod<'_>,
     proxy: Proxy,
     settings: &ProxySettings,
-    env: &[(&str, &str); 4],
+    env: &[(&str, &str); super::IDENTITY_ENV],
     skip: &Names<'_>,
     patch: &mut PatchBuilder,
 ) {

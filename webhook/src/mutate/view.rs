@@ -183,6 +183,9 @@ pub(super) struct Annotations<'a> {
     pub skip_containers: Option<Str<'a>>,
     pub inject_proxy_sidecar: Option<Str<'a>>,
     pub proxy_sidecar_port: Option<Str<'a>>,
+    /// `azure.workload.identity/use-<suffix>` annotations: which one asks
+    /// for the custom token endpoint depends on the webhook's flags.
+    pub custom_endpoint: Vec<(Str<'a>, Str<'a>)>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Annotations<'a> {
@@ -203,6 +206,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Annotations<'a> {
                         names::SKIP_CONTAINERS_ANNOTATION => &mut kept.skip_containers,
                         names::INJECT_PROXY_SIDECAR_ANNOTATION => &mut kept.inject_proxy_sidecar,
                         names::PROXY_SIDECAR_PORT_ANNOTATION => &mut kept.proxy_sidecar_port,
+                        k if k.starts_with(names::CUSTOM_TOKEN_ENDPOINT_ANNOTATION_PREFIX) => {
+                            let value: Str<'de> = map.next_value()?;
+                            kept.custom_endpoint.push((key, value));
+                            continue;
+                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                             continue;

@@ -4,9 +4,10 @@ use serde_json::{Map, Value};
 
 use super::{
     AdmissionPod, Denial,
-    patch::{PatchBuilder, Pointer, write_str},
+    patch::{PatchBuilder, Pointer, write_str, write_value},
     view::Volume,
 };
+use crate::config::CaSource;
 use azure_wi_core::names;
 
 /// Makes sure the pod has exactly one volume named `azure-identity-token`,
@@ -27,12 +28,14 @@ pub(super) fn ensure_token_volume(
     pod: &AdmissionPod<'_>,
     expiration: i64,
     audience: &str,
+    ca: Option<&CaSource>,
     patch: &mut PatchBuilder,
     warnings: &mut Vec<String>,
 ) -> Result<(), Denial> {
     let token = TokenSource {
         expiration,
         audience,
+        ca,
     };
     let spec = pod.view.spec.as_ref();
     let volumes = spec.and_then(|s| s.volumes.as_deref());
@@ -96,8 +99,19 @@ fn canonicalize(
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let (token_file, foreign): (Vec<&Value>, Vec<&Value>) =
-        sources.iter().partition(|s| projects_token_file(s));
+    let mut canonical = token.volume_value();
+    let canonical_sources = canonical["projected"]["sources"].clone();
+    let (token_file, foreign): (Vec<&Value>, Vec<&Value>) = sources
+        .iter()
+        .filter(|s| {
+            // The token proxy's CA, when the volume is to carry it, is not
+            // foreign.
+            projects_token_file(s)
+                || !canonical_sources
+                    .as_array()
+                    .is_some_and(|c| c.iter().skip(1).any(|ca| ca == *s))
+        })
+        .partition(|s| projects_token_file(s));
     if token_file.len() > 1 {
         return Err(Denial::TokenVolumeConflict {
             problem: format!(
@@ -109,7 +123,6 @@ fn canonicalize(
     }
 
     // The volume a pod without one gets, keeping this one's `defaultMode`.
-    let mut canonical = token.volume_value();
     let canonical_projected = &mut canonical["projected"];
     if let Some(mode) = projected.get("defaultMode").filter(|m| !m.is_null()) {
         // First, where it always was in the patch.
@@ -145,6 +158,9 @@ fn canonicalize(
 struct TokenSource<'a> {
     expiration: i64,
     audience: &'a str,
+    /// The custom token endpoint's CA, projected beside the token from a
+    /// ConfigMap or a ClusterTrustBundle.
+    ca: Option<&'a CaSource>,
 }
 
 impl TokenSource<'_> {
@@ -166,11 +182,41 @@ impl TokenSource<'_> {
         write_str(json, names::TOKEN_VOLUME);
         json.extend_from_slice(b",\"projected\":{\"sources\":[{\"serviceAccountToken\":");
         token.write(json);
-        json.extend_from_slice(b"}]}}");
+        json.push(b'}');
+        if let Some(ca) = token.ca_source() {
+            json.push(b',');
+            write_value(json, &ca);
+        }
+        json.extend_from_slice(b"]}}");
     }
 
     /// [`write_volume`](Self::write_volume)'s volume as a JSON value, to
     /// compare with and replace a token volume the pod has.
+    /// The CA's projection, as the reference writes it.
+    fn ca_source(self) -> Option<Value> {
+        let path = names::KUBERNETES_CA_FILE_PATH;
+        match self.ca? {
+            CaSource::ConfigMap(name) => Some(serde_json::json!({"configMap": {
+                "name": name,
+                "items": [{"key": "ca.crt", "path": path}],
+                "optional": false,
+            }})),
+            CaSource::ClusterTrustBundle {
+                signer,
+                label_selector,
+            } => {
+                let mut bundle = serde_json::json!({
+                    "signerName": signer, "path": path, "optional": false,
+                });
+                if let Some(selector) = label_selector {
+                    bundle["labelSelector"] = selector.clone();
+                }
+                Some(serde_json::json!({"clusterTrustBundle": bundle}))
+            }
+            CaSource::None | CaSource::Data(_) => None,
+        }
+    }
+
     fn volume_value(self) -> Value {
         let mut json = Vec::new();
         Self::write_volume(&mut json, self);
