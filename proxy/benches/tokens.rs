@@ -18,6 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use azure_wi_core::names;
 use azure_wi_emulator::{
     Config, Emulator, TokenSpec,
     config::{DEMO_CLIENT_ID, DEMO_TENANT},
@@ -99,12 +100,12 @@ async fn main() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_azure-wi-proxy"))
         .arg(format!("--proxy-port={port}"))
         .arg("--log-level=")
-        .env("AZURE_CLIENT_ID", DEMO_CLIENT_ID)
-        .env("AZURE_TENANT_ID", DEMO_TENANT)
-        .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
-        .env("AZURE_AUTHORITY_HOST", emulator.authority_host())
+        .env(names::CLIENT_ID_ENV, DEMO_CLIENT_ID)
+        .env(names::TENANT_ID_ENV, DEMO_TENANT)
+        .env(names::FEDERATED_TOKEN_FILE_ENV, &token_file)
+        .env(names::AUTHORITY_HOST_ENV, emulator.authority_host())
         .env("HTTPS_PROXY", emulator.proxy_url())
-        .env("AZURE_WI_EXTRA_CA_FILE", &ca)
+        .env(names::EXTRA_CA_FILE_ENV, &ca)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -6,6 +6,7 @@
 // Test code: a failed setup is a failed test.
 #![allow(clippy::unwrap_used)]
 
+use azure_wi_core::names;
 use std::{
     process::{Child, Command, Output, Stdio},
     time::{Duration, Instant},
@@ -13,6 +14,7 @@ use std::{
 
 const BIN: &str = env!("CARGO_BIN_EXE_azure-wi-proxy");
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const CLIENT: &str = "3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -50,9 +52,9 @@ fn serving(port: u16, token_file: &std::path::Path) -> Serving {
     let port_arg = format!("--proxy-port={port}");
     Serving(
         proxy(&[&port_arg, "--log-level="])
-            .env("AZURE_TENANT_ID", TENANT)
-            .env("AZURE_CLIENT_ID", "3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34")
-            .env("AZURE_FEDERATED_TOKEN_FILE", token_file)
+            .env(names::TENANT_ID_ENV, TENANT)
+            .env(names::CLIENT_ID_ENV, CLIENT)
+            .env(names::FEDERATED_TOKEN_FILE_ENV, token_file)
             .spawn()
             .unwrap(),
     )
@@ -63,7 +65,7 @@ fn a_missing_variable_is_named() {
     let output = proxy(&["--proxy-port=18000"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("AZURE_TENANT_ID is not set"),
+        stderr(&output).contains(&format!("{} is not set", names::TENANT_ID_ENV)),
         "{}",
         stderr(&output)
     );
@@ -148,7 +150,7 @@ export PROXY_PORT={port} PROXY_UID=0
 {BIN} init
 {BIN} init
 echo "rules: $(iptables -t nat -S | grep -c AZWI_PROXY)"
-AZURE_TENANT_ID={TENANT} AZURE_CLIENT_ID=3f2b9c1e-8d4a-4b6f-9e2d-7a1c5b8e0f34 AZURE_FEDERATED_TOKEN_FILE={token} {BIN} --proxy-port={port} --log-level= >/dev/null 2>&1 &
+{tenant_env}={TENANT} {client_env}={CLIENT} {token_env}={token} {BIN} --proxy-port={port} --log-level= >/dev/null 2>&1 &
 PROXY=$!
 trap 'kill $PROXY' EXIT
 {BIN} --proxy-port={port} --probe
@@ -158,7 +160,10 @@ set +e
 curl -s -m 2 http://169.254.169.254/readyz
 echo "proxy user: exit $?"
 "#,
-        token = dir.path().join("token").display()
+        token = dir.path().join("token").display(),
+        tenant_env = names::TENANT_ID_ENV,
+        client_env = names::CLIENT_ID_ENV,
+        token_env = names::FEDERATED_TOKEN_FILE_ENV,
     );
     let output = Command::new("unshare")
         .args(["--net", "sh", "-c", &script])

@@ -929,6 +929,7 @@ async fn soft_deletes_through_microsofts_sdks() {
 /// secret with it, unchanged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_identity_reads_key_vault_through_the_imds_proxy() {
+    use azure_wi_core::names;
     use azure_wi_proxy::server::{ProxySettings, router, serve};
 
     let emulator = Emulator::start(Config::demo()).await.unwrap();
@@ -954,10 +955,10 @@ async fn managed_identity_reads_key_vault_through_the_imds_proxy() {
         let mut command = Command::new("python3");
         command.arg(&script).arg(&vault);
         for var in [
-            "AZURE_CLIENT_ID",
-            "AZURE_TENANT_ID",
-            "AZURE_FEDERATED_TOKEN_FILE",
-            "AZURE_AUTHORITY_HOST",
+            names::CLIENT_ID_ENV,
+            names::TENANT_ID_ENV,
+            names::FEDERATED_TOKEN_FILE_ENV,
+            names::AUTHORITY_HOST_ENV,
             "IDENTITY_ENDPOINT",
             "IDENTITY_HEADER",
             "MSI_ENDPOINT",

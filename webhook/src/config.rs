@@ -172,6 +172,7 @@ pub fn native_sidecars(git_version: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use azure_wi_core::names;
 
     /// The reference's `TestServerVersionGTE` cases, with 1.32 as the bound
     /// they are checked against in the webhook, and the forms providers
@@ -218,9 +219,13 @@ mod tests {
             error("ib", "", &[]),
             "custom token endpoint audience cannot be empty when annotation suffix is set"
         );
+        let default_upper = names::DEFAULT_AUDIENCE.to_ascii_uppercase();
         assert_eq!(
-            error("ib", "API://AzureADTokenExchange", &[]),
-            "custom token endpoint audience cannot be equal to default audience \"api://AzureADTokenExchange\""
+            error("ib", &default_upper, &[]),
+            format!(
+                "custom token endpoint audience cannot be equal to default audience {:?}",
+                names::DEFAULT_AUDIENCE
+            )
         );
         assert!(error("bad_", "api://x", &[]).starts_with(
             "custom token endpoint annotation key \"azure.workload.identity/use-bad_\" is not valid"
