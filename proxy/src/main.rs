@@ -118,33 +118,31 @@ async fn serve(port: u16) -> Result<(), ProxyError> {
 
 fn init() -> Result<(), ProxyError> {
     let settings = nat::NatSettings::from_lookup(|name| std::env::var(name).ok())?;
-    let run = |args: &[String]| {
-        std::process::Command::new("iptables")
+    // Runs one call; whether it succeeded, a failure being an error
+    // unless `may_fail`.
+    let iptables = |args: &[String], may_fail: bool| -> Result<bool, ProxyError> {
+        let failed = |reason: String| ProxyError::Iptables {
+            args: args.join(" "),
+            reason,
+        };
+        let output = std::process::Command::new("iptables")
             .args(args)
             .output()
-            .map_err(|e| ProxyError::Iptables {
-                args: args.join(" "),
-                reason: e.to_string(),
-            })
+            .map_err(|e| failed(e.to_string()))?;
+        let ok = output.status.success();
+        if !ok && !may_fail {
+            return Err(failed(
+                String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            ));
+        }
+        Ok(ok)
     };
     for call in nat::calls(&settings) {
-        let output = run(&call.args)?;
-        if !output.status.success() && !call.may_fail {
-            return Err(ProxyError::Iptables {
-                args: call.args.join(" "),
-                reason: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            });
-        }
+        iptables(&call.args, call.may_fail)?;
     }
     let jump = nat::output_jump(&settings);
-    if !run(&nat::with_op(&jump, "-C"))?.status.success() {
-        let output = run(&nat::with_op(&jump, "-A"))?;
-        if !output.status.success() {
-            return Err(ProxyError::Iptables {
-                args: nat::with_op(&jump, "-A").join(" "),
-                reason: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            });
-        }
+    if !iptables(&nat::with_op(&jump, "-C"), true)? {
+        iptables(&nat::with_op(&jump, "-A"), false)?;
     }
     eprintln!(
         "azure-wi-proxy init: TCP to {}:{} goes to port {}, except user {}'s",
