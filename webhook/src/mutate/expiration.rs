@@ -89,9 +89,11 @@ pub(super) fn go_parse_int(s: &str, bits: u32) -> Result<i64, String> {
         }
         _ => fail("invalid syntax"),
     })?;
-    let limit = 1i64 << (bits.clamp(1, 64) - 1).min(62);
-    if bits < 64 && !(-limit..limit).contains(&value) {
-        return Err(fail("value out of range"));
+    if (1..64).contains(&bits) {
+        let limit = 1i64 << (bits - 1);
+        if !(-limit..limit).contains(&value) {
+            return Err(fail("value out of range"));
+        }
     }
     Ok(value)
 }

@@ -99,18 +99,11 @@ fn canonicalize(
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let mut canonical = token.volume_value();
-    let canonical_sources = canonical["projected"]["sources"].clone();
+    // The token proxy's CA, when the volume is to carry it, is not foreign.
+    let ca = token.ca_source();
     let (token_file, foreign): (Vec<&Value>, Vec<&Value>) = sources
         .iter()
-        .filter(|s| {
-            // The token proxy's CA, when the volume is to carry it, is not
-            // foreign.
-            projects_token_file(s)
-                || !canonical_sources
-                    .as_array()
-                    .is_some_and(|c| c.iter().skip(1).any(|ca| ca == *s))
-        })
+        .filter(|s| ca.as_ref() != Some(*s))
         .partition(|s| projects_token_file(s));
     if token_file.len() > 1 {
         return Err(Denial::TokenVolumeConflict {
@@ -123,6 +116,7 @@ fn canonicalize(
     }
 
     // The volume a pod without one gets, keeping this one's `defaultMode`.
+    let mut canonical = token.volume_value();
     let canonical_projected = &mut canonical["projected"];
     if let Some(mode) = projected.get("defaultMode").filter(|m| !m.is_null()) {
         // First, where it always was in the patch.
