@@ -52,29 +52,47 @@ pub struct FromSecrets {
     pub tenant_id: Option<String>,
 }
 
-/// Where `authSecretRef`'s keys are for an ExternalSecret in `namespace`:
-/// `(role, namespace, name, key)` for `clientId` and `tenantId`; a
-/// selector's `namespace` counts for a ClusterSecretStore only (ESO's
-/// `SecretKeyRef`).
+/// One key `authSecretRef` names, where it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretKeyRef {
+    /// The field naming it (`clientId`, `tenantId`), for messages.
+    pub field: &'static str,
+    /// The Secret's namespace.
+    pub namespace: String,
+    /// The Secret.
+    pub name: String,
+    /// The key in its data.
+    pub key: String,
+}
+
+/// Where `authSecretRef`'s keys are for an ExternalSecret in `namespace`
+/// (client id, tenant id); a selector's `namespace` counts for a
+/// ClusterSecretStore only (ESO's `SecretKeyRef`).
 #[must_use]
 pub fn auth_secret_keys(
     store: &AzureStore,
     namespace: &str,
-) -> Vec<(&'static str, String, String, String)> {
+) -> (Option<SecretKeyRef>, Option<SecretKeyRef>) {
     let Some(auth) = &store.auth_secret else {
-        return Vec::new();
+        return (None, None);
     };
-    [("clientId", &auth.client_id), ("tenantId", &auth.tenant_id)]
-        .into_iter()
-        .filter_map(|(role, selector)| {
-            let selector = selector.as_ref()?;
-            let ns = match (&selector.namespace, store.cluster) {
-                (Some(named), true) => named.clone(),
-                _ => namespace.to_owned(),
-            };
-            Some((role, ns, selector.name.clone(), selector.key.clone()))
+    let at = |field, selector: &Option<crate::api::SecretKeySelector>| {
+        let selector = selector.as_ref()?;
+        let namespace = match (&selector.namespace, store.cluster) {
+            (Some(named), true) => named.clone(),
+            _ => namespace.to_owned(),
+        };
+        Some(SecretKeyRef {
+            field,
+            namespace,
+            name: selector.name.clone(),
+            key: selector.key.clone(),
         })
-        .collect()
+    };
+    (
+        at("clientId", &auth.client_id),
+        at("tenantId", &auth.tenant_id),
+    )
 }
 
 /// The identity of `account` for `store`, in ESO's order

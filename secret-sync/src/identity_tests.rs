@@ -208,17 +208,17 @@ fn auth_secret_ref_supplies_the_client_and_tenant_as_eso_reads_them() {
 
     // A SecretStore looks in the ExternalSecret's namespace; a
     // ClusterSecretStore honours the selector's namespace.
-    let keys = auth_secret_keys(&with_secret, "app");
-    assert_eq!(
-        keys[0],
-        ("clientId", "app".into(), "ids".into(), "client".into())
-    );
+    let key = |field, namespace: &str, key: &str| SecretKeyRef {
+        field,
+        namespace: namespace.into(),
+        name: "ids".into(),
+        key: key.into(),
+    };
+    let (client, _) = auth_secret_keys(&with_secret, "app");
+    assert_eq!(client, Some(key("clientId", "app", "client")));
     let mut cluster = with_secret.clone();
     cluster.cluster = true;
-    let keys = auth_secret_keys(&cluster, "app");
-    assert_eq!(keys[0].1, "elsewhere");
-    assert_eq!(
-        keys[1],
-        ("tenantId", "app".into(), "ids".into(), "tenant".into())
-    );
+    let (client, tenant) = auth_secret_keys(&cluster, "app");
+    assert_eq!(client.unwrap().namespace, "elsewhere");
+    assert_eq!(tenant, Some(key("tenantId", "app", "tenant")));
 }

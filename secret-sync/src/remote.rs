@@ -118,10 +118,6 @@ pub fn property(value: &[u8], path: &str, key: &str) -> Result<Vec<u8>, Error> {
 /// A JSON value's text as gjson's `String()` gives it.
 fn gjson_string(raw: &str) -> Vec<u8> {
     match raw.as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<String>(raw)
-            .map(String::into_bytes)
-            .unwrap_or_else(|_| raw.as_bytes().to_vec()),
-        Some(b'n') => Vec::new(),
         Some(b'-' | b'0'..=b'9') => {
             let digits = raw.strip_prefix('-').unwrap_or(raw);
             if digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -131,6 +127,18 @@ fn gjson_string(raw: &str) -> Vec<u8> {
                     .map_or_else(|_| raw.as_bytes().to_vec(), |n| n.to_string().into_bytes())
             }
         }
+        _ => raw_text(raw),
+    }
+}
+
+/// A JSON value's bytes as Go gives a `json.RawMessage` read into a
+/// string: a string's text, `null` nothing, anything else as stored.
+fn raw_text(raw: &str) -> Vec<u8> {
+    match raw.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(raw)
+            .map(String::into_bytes)
+            .unwrap_or_else(|_| raw.as_bytes().to_vec()),
+        Some(b'n') => Vec::new(),
         _ => raw.as_bytes().to_vec(),
     }
 }
@@ -213,17 +221,7 @@ pub fn extract(value: &[u8], key: &str) -> Result<BTreeMap<String, Vec<u8>>, Err
         serde_json::from_str::<BTreeMap<String, &RawValue>>(text).map_err(|_| not_object())?;
     Ok(fields
         .into_iter()
-        .map(|(k, raw)| {
-            let raw = raw.get();
-            let bytes = match raw.as_bytes().first() {
-                Some(b'"') => serde_json::from_str::<String>(raw)
-                    .map(String::into_bytes)
-                    .unwrap_or_else(|_| raw.as_bytes().to_vec()),
-                Some(b'n') => Vec::new(),
-                _ => raw.as_bytes().to_vec(),
-            };
-            (k, bytes)
-        })
+        .map(|(k, raw)| (k, raw_text(raw.get())))
         .collect())
 }
 

@@ -470,33 +470,11 @@ async fn identity_of(
         .into());
     };
     let info = azure_wi_core::ServiceAccountInfo::from(account);
-    // authSecretRef's values, read as ESO's SecretKeyRef reads them.
-    let mut from_secrets = identity::FromSecrets::default();
-    for (role, secret_namespace, secret_name, key) in identity::auth_secret_keys(store, namespace) {
-        let secret = Api::<Secret>::namespaced(ctx.client.clone(), &secret_namespace)
-            .get_opt(&secret_name)
-            .await
-            .map_err(kube_error("reading authSecretRef's Secret"))?
-            .ok_or_else(|| {
-                SyncFailure::AuthSecret(format!(
-                    "cannot get Kubernetes secret {secret_name:?} from namespace {secret_namespace:?}: secrets {secret_name:?} not found (authSecretRef.{role})"
-                ))
-            })?;
-        let value = secret
-            .data
-            .as_ref()
-            .and_then(|data| data.get(&key))
-            .ok_or_else(|| {
-                SyncFailure::AuthSecret(format!(
-                    "cannot find secret data for key: {key:?} (authSecretRef.{role}, Secret {secret_namespace}/{secret_name})"
-                ))
-            })?;
-        let value = String::from_utf8_lossy(&value.0).into_owned();
-        match role {
-            "clientId" => from_secrets.client_id = Some(value),
-            _ => from_secrets.tenant_id = Some(value),
-        }
-    }
+    let (client_key, tenant_key) = identity::auth_secret_keys(store, namespace);
+    let from_secrets = identity::FromSecrets {
+        client_id: secret_key(ctx, client_key.as_ref()).await?,
+        tenant_id: secret_key(ctx, tenant_key.as_ref()).await?,
+    };
     let resolved = match identity::resolve(
         store,
         &info,
@@ -514,6 +492,37 @@ async fn identity_of(
         Ok(token) => Ok(Some((resolved, token))),
         Err(error) => Err(SyncFailure::Token(error).into()),
     }
+}
+
+/// The value of an `authSecretRef` key, read as ESO's `SecretKeyRef`
+/// reads it (with its texts when the Secret or key is missing).
+async fn secret_key(
+    ctx: &Context,
+    at: Option<&identity::SecretKeyRef>,
+) -> Result<Option<String>, Stop> {
+    let Some(at) = at else {
+        return Ok(None);
+    };
+    let (field, namespace, name, key) = (at.field, &at.namespace, &at.name, &at.key);
+    let secret = Api::<Secret>::namespaced(ctx.client.clone(), namespace)
+        .get_opt(name)
+        .await
+        .map_err(kube_error("reading authSecretRef's Secret"))?
+        .ok_or_else(|| {
+            SyncFailure::AuthSecret(format!(
+                "cannot get Kubernetes secret {name:?} from namespace {namespace:?}: secrets {name:?} not found (authSecretRef.{field})"
+            ))
+        })?;
+    let value = secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(key))
+        .ok_or_else(|| {
+            SyncFailure::AuthSecret(format!(
+                "cannot find secret data for key: {key:?} (authSecretRef.{field}, Secret {namespace}/{name})"
+            ))
+        })?;
+    Ok(Some(String::from_utf8_lossy(&value.0).into_owned()))
 }
 
 /// What a sync would write: the data, and whether the ExternalSecret
