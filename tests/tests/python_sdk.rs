@@ -20,6 +20,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use azure_wi_core::names;
 use azure_wi_emulator::{
     Config, Emulator, TokenSpec,
     config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, Role, RoleAssignment},
@@ -60,28 +61,25 @@ fn sdk_in(emulator: &Emulator, pod: &Pod, client_id: &str, tenant: &str, args: &
     run_python(emulator, pod, "sdk.py", client_id, tenant, args)
 }
 
-/// Runs `python/<script> VAULT_URL ARGS...` with only a pod's environment.
-fn run_python(
-    emulator: &Emulator,
-    pod: &Pod,
-    script: &str,
-    client_id: &str,
-    tenant: &str,
-    args: &[&str],
-) -> Value {
+/// `python3 python/<script> VAULT_URL ARGS...` with none of the
+/// environment that would point an Azure SDK elsewhere (identity, managed
+/// identity endpoints, proxies, CA bundles): the caller sets what a pod has.
+fn python(script: &str, vault: &str, args: &[&str]) -> Command {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("python")
         .join(script);
     let mut command = Command::new("python3");
-    command
-        .arg(&script)
-        .arg(emulator.vault_url("orders-kv"))
-        .args(args);
+    command.arg(&script).arg(vault).args(args);
     for var in [
-        "AZURE_CLIENT_ID",
-        "AZURE_TENANT_ID",
-        "AZURE_FEDERATED_TOKEN_FILE",
-        "AZURE_AUTHORITY_HOST",
+        names::CLIENT_ID_ENV,
+        names::TENANT_ID_ENV,
+        names::FEDERATED_TOKEN_FILE_ENV,
+        names::AUTHORITY_HOST_ENV,
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+        "MSI_ENDPOINT",
+        "MSI_SECRET",
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
         "HTTPS_PROXY",
         "https_proxy",
         "HTTP_PROXY",
@@ -97,15 +95,12 @@ fn run_python(
     ] {
         command.env_remove(var);
     }
-    let output = command
-        .env("AZURE_CLIENT_ID", client_id)
-        .env("AZURE_TENANT_ID", tenant)
-        .env("AZURE_FEDERATED_TOKEN_FILE", &pod.token_file)
-        .env("AZURE_AUTHORITY_HOST", emulator.authority_host())
-        .env("REQUESTS_CA_BUNDLE", &pod.ca_file)
-        .env("HTTPS_PROXY", emulator.proxy_url())
-        .output()
-        .expect("python3 runs");
+    command
+}
+
+/// The JSON a script printed, failing with how to install the SDK when it
+/// is missing.
+fn printed(script: &str, output: &std::process::Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -113,7 +108,28 @@ fn run_python(
         "Microsoft's Python SDK is missing: python3 -m pip install azure-identity==1.27.0 azure-keyvault-secrets==4.12.0 azure-keyvault-keys==4.11.3 azure-keyvault-certificates==4.12.0\n{stderr}"
     );
     serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("sdk.py printed no JSON ({e}): {stdout}\n{stderr}"))
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {stdout}\n{stderr}"))
+}
+
+/// Runs `python/<script> VAULT_URL ARGS...` with only a pod's environment.
+fn run_python(
+    emulator: &Emulator,
+    pod: &Pod,
+    script: &str,
+    client_id: &str,
+    tenant: &str,
+    args: &[&str],
+) -> Value {
+    let output = python(script, &emulator.vault_url("orders-kv"), args)
+        .env(names::CLIENT_ID_ENV, client_id)
+        .env(names::TENANT_ID_ENV, tenant)
+        .env(names::FEDERATED_TOKEN_FILE_ENV, &pod.token_file)
+        .env(names::AUTHORITY_HOST_ENV, emulator.authority_host())
+        .env("REQUESTS_CA_BUNDLE", &pod.ca_file)
+        .env("HTTPS_PROXY", emulator.proxy_url())
+        .output()
+        .expect("python3 runs");
+    printed(script, &output)
 }
 
 /// Runs `script` with `forbidden` as the demo's identity (a Certificate
@@ -929,7 +945,6 @@ async fn soft_deletes_through_microsofts_sdks() {
 /// secret with it, unchanged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_identity_reads_key_vault_through_the_imds_proxy() {
-    use azure_wi_core::names;
     use azure_wi_proxy::server::{ProxySettings, router, serve};
 
     let emulator = Emulator::start(Config::demo()).await.unwrap();
@@ -947,32 +962,11 @@ async fn managed_identity_reads_key_vault_through_the_imds_proxy() {
     let stop = tokio_util::sync::CancellationToken::new();
     tokio::spawn(serve(listener, app, stop.clone()));
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/imds_proxy.py");
     let vault = emulator.vault_url("orders-kv");
     let ca_file = pod.ca_file.clone();
     let https_proxy = emulator.proxy_url();
     let output = tokio::task::spawn_blocking(move || {
-        let mut command = Command::new("python3");
-        command.arg(&script).arg(&vault);
-        for var in [
-            names::CLIENT_ID_ENV,
-            names::TENANT_ID_ENV,
-            names::FEDERATED_TOKEN_FILE_ENV,
-            names::AUTHORITY_HOST_ENV,
-            "IDENTITY_ENDPOINT",
-            "IDENTITY_HEADER",
-            "MSI_ENDPOINT",
-            "MSI_SECRET",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-            "no_proxy",
-            "CURL_CA_BUNDLE",
-            "SSL_CERT_FILE",
-        ] {
-            command.env_remove(var);
-        }
-        command
+        python("imds_proxy.py", &vault, &[])
             .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", &proxy)
             .env("REQUESTS_CA_BUNDLE", &ca_file)
             .env("HTTPS_PROXY", &https_proxy)
@@ -983,10 +977,7 @@ async fn managed_identity_reads_key_vault_through_the_imds_proxy() {
     .await
     .unwrap();
     stop.cancel();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let seen: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("imds_proxy.py printed no JSON ({e}): {stdout}\n{stderr}"));
+    let seen = printed("imds_proxy.py", &output);
     assert!(seen["token"]["ok"].as_u64().is_some(), "{seen:#}");
     assert_eq!(seen["secret"]["ok"], "s3cr3t-from-key-vault", "{seen:#}");
     assert!(emulator.counters().token_requests() >= 1);
