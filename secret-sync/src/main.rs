@@ -242,15 +242,22 @@ async fn lead_while_elected(
             term.clone(),
             synced.clone(),
         ));
-        tokio::select! {
-            () = &mut controllers => {}
-            () = leadership.lost() => tracing::warn!("the term is over: stopping the controllers"),
-            () = stop.cancelled() => {}
-        }
+        // `term` is a child of `stop`: on SIGTERM the controllers may end
+        // in the same poll as `stop`, and an ended future is not polled
+        // again.
+        let ended = tokio::select! {
+            () = &mut controllers => true,
+            () = leadership.lost() => {
+                tracing::warn!("the term is over: stopping the controllers");
+                false
+            }
+            () = stop.cancelled() => false,
+        };
         term.cancel();
-        if tokio::time::timeout(STOP_GRACE, &mut controllers)
-            .await
-            .is_err()
+        if !ended
+            && tokio::time::timeout(STOP_GRACE, &mut controllers)
+                .await
+                .is_err()
         {
             tracing::warn!(grace = ?STOP_GRACE, "reconciles still running were dropped");
         }

@@ -19,7 +19,7 @@ use std::{
 
 pub use backoff::Backoff;
 pub use external_secret::{FINALIZER, ReconcileError, SyncFailure, reconcile};
-use futures::{StreamExt as _, future::join4};
+use futures::{FutureExt as _, StreamExt as _, future::join4};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::{
@@ -28,7 +28,7 @@ use kube::{
         Controller, WatchStreamExt as _,
         controller::Action,
         events::{Recorder, Reporter},
-        reflector::ObjectRef,
+        reflector::{ObjectRef, Store},
         watcher,
     },
 };
@@ -184,6 +184,7 @@ pub async fn run(
     )
     .default_backoff()
     .touched_objects();
+    let es_controller_cache = es_controller.store();
     let es_controller = es_controller
         .owns_stream(managed)
         .watches(
@@ -221,11 +222,13 @@ pub async fn run(
                 tracing::debug!(%error, "controller event");
             }
         });
+    let es_controller = until_stopped(es_controller, es_controller_cache, &shutdown);
     let stores = Controller::new(
         Api::<SecretStore>::all(client.clone()),
         watcher::Config::default(),
     );
     let store_cache = stores.store();
+    let stores_cache = stores.store();
     let stores = stores
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(
@@ -234,11 +237,13 @@ pub async fn run(
             Arc::clone(&ctx),
         )
         .for_each(|_| async {});
+    let stores = until_stopped(stores, stores_cache, &shutdown);
     let cluster_stores = Controller::new(
         Api::<ClusterSecretStore>::all(client),
         watcher::Config::default(),
     );
     let cluster_store_cache = cluster_stores.store();
+    let cluster_stores_cache = cluster_stores.store();
     let cluster_stores = cluster_stores
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(
@@ -247,7 +252,10 @@ pub async fn run(
             ctx,
         )
         .for_each(|_| async {});
+    let cluster_stores = until_stopped(cluster_stores, cluster_stores_cache, &shutdown);
+    let shutdown_report = shutdown.clone();
     let report_synced = async move {
+        let shutdown = shutdown_report;
         let caches = async {
             let _ = es_cache.wait_until_ready().await;
             let _ = store_cache.wait_until_ready().await;
@@ -262,6 +270,35 @@ pub async fn run(
         }
     };
     join4(es_controller, stores, cluster_stores, report_synced).await;
+}
+
+/// Runs `controller` until it ends, which after `shutdown` is once the
+/// reconciles in flight have finished. kube-runtime's runner starts nothing
+/// before the controller's `cache` has its first listing, and at shutdown
+/// it still waits for that listing, which no longer comes: a controller
+/// told to stop before its cache filled (a term that ends at start-up, an
+/// API server slow to list) would never end, holding the Lease until the
+/// grace runs out. Such a controller has run no reconcile, so it is dropped
+/// at once.
+async fn until_stopped<K>(
+    controller: impl Future<Output = ()>,
+    cache: Store<K>,
+    shutdown: &tokio_util::sync::CancellationToken,
+) where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Default,
+{
+    let mut controller = std::pin::pin!(controller);
+    tokio::select! {
+        () = &mut controller => return,
+        () = shutdown.cancelled() => {}
+    }
+    // Readiness never goes back: not ready now means no reconcile started.
+    if matches!(cache.wait_until_ready().now_or_never(), Some(Ok(()))) {
+        controller.await;
+    } else {
+        tracing::debug!(kind = %K::kind(&Default::default()), "stopped before its cache filled");
+    }
 }
 
 /// `reconcile` within [`RECONCILE_DEADLINE`].
