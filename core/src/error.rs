@@ -55,4 +55,10 @@ pub enum Error {
     /// A ServiceAccount has no `metadata.name`.
     #[error("ServiceAccount has no metadata.name")]
     ServiceAccountWithoutName,
+    /// A token layout that is not one the reference webhook has shipped.
+    #[error("unknown token layout {value:?}: expected one of v1.5, v1.6")]
+    UnknownTokenLayout {
+        /// The rejected value.
+        value: String,
+    },
 }

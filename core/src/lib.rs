@@ -11,6 +11,8 @@
 //!
 //! - [`names`]: labels, annotations, environment variables, paths, defaults.
 //! - [`AzureCloud`]: cloud names and their Entra and Key Vault hosts.
+//! - [`TokenLayout`]: where the token volume, its mount and the token file
+//!   are, as the reference webhook v1.5 and v1.6 lay them out.
 //! - [`ClientId`], [`TenantId`], [`Audience`], [`Scope`]: validated on parse, with
 //!   one [`Error`] that says what is wrong.
 //! - [`ServiceAccountInfo`]: the part of a ServiceAccount workload identity
@@ -33,6 +35,7 @@ mod cloud;
 mod decode;
 mod error;
 mod ids;
+mod layout;
 pub mod names;
 mod serviceaccount;
 
@@ -40,4 +43,5 @@ pub use cloud::{AzureCloud, DEFAULT_AUTHORITY_HOST};
 pub use decode::describe_decode_error;
 pub use error::Error;
 pub use ids::{Audience, ClientId, Scope, TenantId, is_guid};
+pub use layout::{RESERVED_VOLUME_HASH_LEN, RESERVED_VOLUME_PREFIX, TokenLayout};
 pub use serviceaccount::ServiceAccountInfo;

@@ -80,6 +80,11 @@ pub const ENVIRONMENT_ENV: &str = "AZURE_ENVIRONMENT";
 /// TLS-inspecting proxy's). Ours alone: Azure SDKs do not read it.
 pub const EXTRA_CA_FILE_ENV: &str = "AZURE_WI_EXTRA_CA_FILE";
 
+/// Environment variable of the webhook choosing the token layout
+/// (`--token-layout`: `v1.5` or `v1.6`; see [`crate::TokenLayout`]). Ours
+/// alone: the reference v1.6.0 has only its own layout.
+pub const TOKEN_LAYOUT_ENV: &str = "AZURE_WI_TOKEN_LAYOUT";
+
 /// Name of the projected volume, of its mounts, and of the token file in it.
 pub const TOKEN_VOLUME: &str = "azure-identity-token";
 /// Directory where the token volume is mounted in every container.

@@ -1,11 +1,11 @@
-//! What the operator configures: tenant, cloud, token audience and the IMDS
-//! proxy's images.
+//! What the operator configures: tenant, cloud, token audience and layout,
+//! the IMDS proxy's images and the custom token endpoint.
 //!
 //! Each value is one of the contract's validated types
 //! ([`azure_wi_core`]), so a typo in a flag or ConfigMap stops the webhook at
 //! start-up instead of producing pods that fail later at token exchange.
 
-use azure_wi_core::{Audience, AzureCloud, TenantId};
+use azure_wi_core::{Audience, AzureCloud, TenantId, TokenLayout};
 
 /// Everything the mutation needs besides the pod and its ServiceAccount.
 ///
@@ -26,6 +26,7 @@ pub struct MutationConfig {
     audience: Audience,
     proxy: ProxySettings,
     custom_endpoint: Option<CustomTokenEndpoint>,
+    layout: TokenLayout,
 }
 
 /// How the IMDS proxy is injected into pods annotated
@@ -106,6 +107,18 @@ impl MutationConfig {
     /// The custom token endpoint, if configured.
     pub fn custom_token_endpoint(&self) -> Option<&CustomTokenEndpoint> {
         self.custom_endpoint.as_ref()
+    }
+
+    /// Sets where the token goes in the pod (`--token-layout`).
+    #[must_use]
+    pub fn with_token_layout(mut self, layout: TokenLayout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// Where the token goes in the pod.
+    pub fn token_layout(&self) -> TokenLayout {
+        self.layout
     }
 
     /// The default tenant, if one is configured (`webhook serve` requires one;

@@ -465,8 +465,20 @@ async fn serve_sidecar_injector(cert_dir: &std::path::Path) -> String {
             .any(|c| c["name"] == "sidecar");
         let mut response = json!({ "uid": request["uid"], "allowed": true });
         if !has_sidecar {
-            let patch = json!([{ "op": "add", "path": "/spec/containers/-",
+            let mut patch = json!([{ "op": "add", "path": "/spec/containers/-",
                 "value": { "name": "sidecar", "image": "registry.example.com/sidecar:1" } }]);
+            // A pod known only by its prefix is named here, as injectors
+            // that name pods do, after the workload identity webhook saw it.
+            let unnamed = request["object"]["metadata"]["name"]
+                .as_str()
+                .is_none_or(str::is_empty);
+            if unnamed {
+                let prefix = request["object"]["metadata"]["generateName"]
+                    .as_str()
+                    .unwrap_or_default();
+                patch.as_array_mut().unwrap().push(json!({"op": "add",
+                    "path": "/metadata/name", "value": format!("{prefix}named")}));
+            }
             response["patchType"] = "JSONPatch".into();
             response["patch"] = base64::engine::general_purpose::STANDARD
                 .encode(patch.to_string())
@@ -567,6 +579,77 @@ async fn a_sidecar_added_by_another_webhook_is_injected_on_reinvocation() {
         .filter(|v| v.name == "azure-identity-token")
         .count();
     assert_eq!(token_volumes, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v1_6_pod_named_by_another_webhook_keeps_one_token_volume() {
+    // The reference v1.6.0 names the volume from the pod's name: a pod seen
+    // by its `generateName`, named by a later webhook and seen again gets a
+    // second volume at the same mount path, which the API server refuses
+    // (its bug #1744). The reserved volume is recognised by its prefix here.
+    let plane = ControlPlane::start().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = generate_certs(dir.path());
+    let webhook = Webhook::start_in_cluster(
+        dir.path(),
+        plane.kubeconfig(),
+        &["--disable-cert-rotation", "--token-layout", "v1.6"],
+    );
+    webhook.wait_ready().await;
+    let bundle = certs::ca_bundle_base64(&ca);
+    register(&client, "azure-wi-webhook", &webhook.url(), Some(&bundle)).await;
+    let sidecar_url = serve_sidecar_injector(dir.path()).await;
+    register(&client, "zz-sidecar-injector", &sidecar_url, Some(&bundle)).await;
+
+    namespace(&client, "team-a").await;
+    service_account(
+        &client,
+        "team-a",
+        "app",
+        json!({ "azure.workload.identity/client-id": CLIENT_ID }),
+    )
+    .await;
+    let mut unnamed = pod("", "app", true, &json!({}));
+    unnamed["metadata"].as_object_mut().unwrap().remove("name");
+    unnamed["metadata"]["generateName"] = "app-7d9f8-".into();
+    let stored = create(&Api::<Pod>::namespaced(client.clone(), "team-a"), unnamed).await;
+    assert_eq!(stored.metadata.name.as_deref(), Some("app-7d9f8-named"));
+    let spec = stored.spec.as_ref().unwrap();
+    // The name hashed is the one seen first: `app-7d9f8- (prefix)`
+    // (SHA-256 computed apart, with Python's hashlib).
+    let reserved = "azure-workload-identity-reserved-c3c4ca76030a8d0d97eb9bcbacfe2a";
+    let token_volumes: Vec<&str> = spec
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| v.name.as_str())
+        .filter(|n| n.starts_with("azure-workload-identity-reserved-"))
+        .collect();
+    assert_eq!(token_volumes, [reserved]);
+    for (index, container) in spec.containers.iter().enumerate() {
+        let mounts: Vec<(&str, &str)> = container
+            .volume_mounts
+            .iter()
+            .flatten()
+            .filter(|m| m.mount_path.starts_with("/var/run/secrets/azure"))
+            .map(|m| (m.name.as_str(), m.mount_path.as_str()))
+            .collect();
+        assert_eq!(
+            mounts,
+            [(reserved, "/var/run/secrets/azure/wi")],
+            "{}",
+            container.name
+        );
+        let env = env_of(&stored, index);
+        assert_eq!(
+            env[2],
+            (
+                "AZURE_FEDERATED_TOKEN_FILE".to_owned(),
+                "/var/run/secrets/azure/wi/token/azure-identity-token".to_owned()
+            )
+        );
+    }
 }
 
 /// Registers the warn-only workload check at `url`, as deploy/ does, with a

@@ -16,7 +16,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use azure_wi_core::{Audience, AzureCloud, ServiceAccountInfo, TenantId};
+use azure_wi_core::{Audience, AzureCloud, ServiceAccountInfo, TenantId, TokenLayout};
 use k8s_openapi::api::core::v1::Pod;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
@@ -52,6 +52,9 @@ struct CaseConfig {
     /// `AZURE_KUBERNETES_*` variables.
     #[serde(default)]
     custom_token_endpoint: Option<CustomEndpointCase>,
+    /// `--token-layout`: `v1.5` when absent.
+    #[serde(default)]
+    token_layout: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +106,11 @@ fn run_case(dir: &Path) -> Result<(), Failed> {
     if let Some(audience) = &config.audience {
         mutation_config =
             mutation_config.with_audience(audience.parse::<Audience>().map_err(|e| e.to_string())?);
+    }
+
+    if let Some(layout) = &config.token_layout {
+        mutation_config = mutation_config
+            .with_token_layout(layout.parse::<TokenLayout>().map_err(|e| e.to_string())?);
     }
 
     let defaults = ProxySettings::default();

@@ -1,7 +1,7 @@
 //! Flags shared by `mutate` and `serve`, so the dry run is configured exactly
 //! like the server (same names, same environment variables).
 
-use azure_wi_core::{Audience, AzureCloud, TenantId, names};
+use azure_wi_core::{Audience, AzureCloud, TenantId, TokenLayout, names};
 use clap::Args;
 use webhook::config::{
     DEFAULT_PROXY_IMAGE, DEFAULT_PROXY_INIT_IMAGE, MutationConfig, ProxySettings,
@@ -26,6 +26,11 @@ pub(crate) struct MutationFlags {
     /// Audience of the projected ServiceAccount token.
     #[arg(long, value_name = "A", default_value = names::DEFAULT_AUDIENCE)]
     audience: Audience,
+    /// Where the token goes: v1.5 (volume `azure-identity-token` at
+    /// /var/run/secrets/azure/tokens, what AKS documents) or v1.6 (the
+    /// reference v1.6.0's reserved volume at /var/run/secrets/azure/wi).
+    #[arg(long, env = names::TOKEN_LAYOUT_ENV, value_name = "LAYOUT", default_value = "v1.5")]
+    token_layout: TokenLayout,
     /// Log filter: a level (error, warn, info, debug, trace) or a tracing
     /// directive list; the IMDS proxy injected into pods runs at it too.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
@@ -79,6 +84,7 @@ impl MutationFlags {
             .with_custom_token_endpoint(endpoint)
             .with_cloud(self.azure_environment)
             .with_audience(self.audience.clone())
+            .with_token_layout(self.token_layout)
             .with_proxy(ProxySettings {
                 image: self.proxy_image.clone(),
                 init_image: self.proxy_init_image.clone(),

@@ -1,6 +1,6 @@
 //! Environment variables and the token mount, per container.
 
-use std::{ops::Range, sync::LazyLock};
+use std::{borrow::Cow, ops::Range, sync::LazyLock};
 
 use serde::Serialize;
 
@@ -8,8 +8,9 @@ use super::{
     AdmissionPod, Denial, Names,
     patch::{PatchBuilder, Pointer, write_str},
     view::{Container, text},
+    volume::TokenPlace,
 };
-use azure_wi_core::names;
+use azure_wi_core::{TokenLayout, names};
 
 /// The container lists that are mutated, in the reference's order.
 /// `ephemeralContainers` are never touched: they are added later through
@@ -47,6 +48,7 @@ pub const MAX_MUTATED_CONTAINERS: usize = 5_000;
 /// are init containers like any other; their fields are left as they are.
 pub(super) fn inject(
     pod: &AdmissionPod<'_>,
+    place: &TokenPlace<'_>,
     env: &[(&str, &str); super::IDENTITY_ENV],
     skip: &Names<'_>,
     patch: &mut PatchBuilder,
@@ -56,6 +58,7 @@ pub(super) fn inject(
         return Err(Denial::TooManyContainers { count: mutated });
     }
     let env = EnvJson::new(env);
+    let mount = MountJson::new(place);
     let mut path = Pointer::new(&["spec"]);
     for list in LISTS {
         let list_len = path.push(list);
@@ -65,7 +68,7 @@ pub(super) fn inject(
             }
             let container_len = path.push_index(index);
             add_env(container, &env, &path, patch);
-            mount_token(container, &path, patch)?;
+            mount_token(container, &mount, &path, patch)?;
             path.truncate(container_len);
         }
         path.truncate(list_len);
@@ -118,6 +121,39 @@ fn add_env(container: &Container<'_>, env: &EnvJson<'_>, path: &Pointer, patch: 
     );
 }
 
+/// The token mount, once per pod: where it goes, and its JSON text as
+/// every container gets it.
+struct MountJson<'p> {
+    volume: &'p str,
+    path: &'static str,
+    json: Cow<'static, [u8]>,
+}
+
+/// The v1.5 mount's JSON, the same in every pod.
+static V1_5_MOUNT_JSON: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let place = TokenPlace {
+        layout: TokenLayout::V1_5,
+        volume: Cow::Borrowed(names::TOKEN_VOLUME),
+    };
+    serde_json::to_vec(&token_mount(&place)).expect("the mount always serializes")
+});
+
+impl<'p> MountJson<'p> {
+    fn new(place: &'p TokenPlace<'_>) -> Self {
+        let json = if place.layout == TokenLayout::V1_5 {
+            Cow::Borrowed(V1_5_MOUNT_JSON.as_slice())
+        } else {
+            let json = serde_json::to_vec(&token_mount(place));
+            Cow::Owned(json.expect("the mount always serializes"))
+        };
+        Self {
+            volume: &place.volume,
+            path: place.layout.mount_path(),
+            json,
+        }
+    }
+}
+
 /// Makes sure the token volume is mounted read-only at the token path.
 ///
 /// A mount of the token volume that is already there is made canonical in
@@ -125,40 +161,41 @@ fn add_env(container: &Container<'_>, env: &EnvJson<'_>, path: &Pointer, patch: 
 /// conflict the API server would reject, so it is refused with a clear reason.
 fn mount_token(
     container: &Container<'_>,
+    mount: &MountJson<'_>,
     path: &Pointer,
     patch: &mut PatchBuilder,
 ) -> Result<(), Denial> {
     let mounts = container.volume_mounts.as_deref().unwrap_or_default();
-    let at_token_path =
-        |mount_path: &str| mount_path.trim_end_matches('/') == names::TOKEN_MOUNT_PATH;
+    let at_token_path = |mount_path: &str| mount_path.trim_end_matches('/') == mount.path;
 
     if let Some(other) = mounts
         .iter()
-        .find(|m| text(&m.name) != names::TOKEN_VOLUME && at_token_path(text(&m.mount_path)))
+        .find(|m| text(&m.name) != mount.volume && at_token_path(text(&m.mount_path)))
     {
         return Err(Denial::TokenMountPathTaken {
             container: container.name().to_owned(),
             volume: text(&other.name).to_owned(),
+            path: mount.path,
         });
     }
 
     let mut ours = mounts
         .iter()
         .enumerate()
-        .filter(|(_, m)| text(&m.name) == names::TOKEN_VOLUME);
+        .filter(|(_, m)| text(&m.name) == mount.volume);
     let existing = ours
         .clone()
         .find(|(_, m)| at_token_path(text(&m.mount_path)))
         .or_else(|| ours.next());
 
     match existing {
-        Some((index, mount)) => {
+        Some((index, existing)) => {
             let index = index.to_string();
-            if text(&mount.mount_path) != names::TOKEN_MOUNT_PATH {
+            if text(&existing.mount_path) != mount.path {
                 let field = ["volumeMounts", index.as_str(), "mountPath"];
-                patch.add(path, &field, &names::TOKEN_MOUNT_PATH);
+                patch.add(path, &field, &mount.path);
             }
-            if mount.read_only != Some(true) {
+            if existing.read_only != Some(true) {
                 patch.add(path, &["volumeMounts", index.as_str(), "readOnly"], &true);
             }
         }
@@ -166,7 +203,7 @@ fn mount_token(
             path,
             "volumeMounts",
             container.volume_mounts.is_some(),
-            [TOKEN_MOUNT_JSON.as_bytes()],
+            [&*mount.json],
             Vec::extend_from_slice,
         ),
     }
@@ -176,21 +213,17 @@ fn mount_token(
 /// The token mount, as written into the patch.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct TokenMount {
-    name: &'static str,
+pub(super) struct TokenMount<'p> {
+    name: &'p str,
     mount_path: &'static str,
     read_only: bool,
 }
 
 /// The token mount of every container.
-pub(super) fn token_mount() -> TokenMount {
+pub(super) fn token_mount<'p>(place: &'p TokenPlace<'_>) -> TokenMount<'p> {
     TokenMount {
-        name: names::TOKEN_VOLUME,
-        mount_path: names::TOKEN_MOUNT_PATH,
+        name: &place.volume,
+        mount_path: place.layout.mount_path(),
         read_only: true,
     }
 }
-
-/// [`token_mount`] as JSON text, the same in every container.
-static TOKEN_MOUNT_JSON: LazyLock<String> =
-    LazyLock::new(|| serde_json::to_string(&token_mount()).expect("the mount always serializes"));

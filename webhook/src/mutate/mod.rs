@@ -6,9 +6,10 @@
 //! into that JSON: every operation is an `add` at a
 //! path this module owns, so fields it does not know survive untouched and
 //! nothing it did not add is ever removed. The one exception is a volume
-//! already named `azure-identity-token` that is not the canonical token
-//! volume: it is `replace`d whole, since the name is this webhook's and the
-//! token it projects must be the configured one (see `volume.rs`). Running
+//! already named as the token volume (`azure-identity-token`, or in the
+//! v1.6 layout `azure-workload-identity-reserved-…`) that is not the
+//! canonical one: it is `replace`d whole, since the name is this webhook's
+//! and the token it projects must be the configured one (see `volume.rs`). Running
 //! it on its own output, as the API server does under
 //! `reinvocationPolicy: IfNeeded`, yields an empty patch.
 
@@ -72,7 +73,6 @@ pub enum Denial {
     #[error(
         "container \"{container}\" mounts volume \"{volume}\" at {path}, where the workload \
          identity token is mounted; move that mount or list the container in {annotation}",
-        path = names::TOKEN_MOUNT_PATH,
         annotation = names::SKIP_CONTAINERS_ANNOTATION
     )]
     TokenMountPathTaken {
@@ -80,15 +80,18 @@ pub enum Denial {
         container: String,
         /// The volume mounted there.
         volume: String,
+        /// The token's mount path in the configured layout.
+        path: &'static str,
     },
-    /// A volume named `azure-identity-token` exists and cannot be made the
+    /// The token volume's name is taken by a volume that cannot be made the
     /// token volume without losing what it holds.
     #[error(
         "volume \"{volume}\" is reserved for the workload identity token, but the pod {problem}; \
-         rename that volume",
-        volume = names::TOKEN_VOLUME
+         rename that volume"
     )]
     TokenVolumeConflict {
+        /// The token volume's name in the configured layout.
+        volume: String,
         /// What the pod's volume is, in words.
         problem: String,
     },
@@ -328,23 +331,23 @@ pub fn mutate(
     )?;
     let mut warnings = Vec::new();
     let endpoint = custom_endpoint(pod, config);
+    let layout = config.token_layout();
     let env = identity_env(sa, config, endpoint, &mut warnings);
     let skip = skip_containers(pod, proxy.is_some(), &mut warnings);
+    let place = volume::TokenPlace::of(pod, layout);
 
     let mut patch = PatchBuilder::default();
     set_namespace(pod, &mut patch);
-    containers::inject(pod, &env, &skip, &mut patch)?;
+    containers::inject(pod, &place, &env, &skip, &mut patch)?;
     if let Some(proxy) = proxy {
-        proxy::inject(pod, proxy, config.proxy(), &env, &skip, &mut patch);
+        proxy::inject(pod, proxy, config.proxy(), &place, &env, &skip, &mut patch);
     }
-    volume::ensure_token_volume(
-        pod,
+    let token = volume::TokenSource {
         expiration,
-        endpoint.map_or(config.audience().as_str(), |e| e.audience.as_str()),
-        endpoint.map(|e| &e.ca),
-        &mut patch,
-        &mut warnings,
-    )?;
+        audience: endpoint.map_or(config.audience().as_str(), |e| e.audience.as_str()),
+        ca: endpoint.map(|e| &e.ca),
+    };
+    volume::ensure_token_volume(pod, &place, token, &mut patch, &mut warnings)?;
 
     Ok(Mutation {
         patch: patch.build(),
@@ -447,7 +450,7 @@ fn identity_env<'c>(
             let (file, data) = match &e.ca {
                 CaSource::Data(data) => ("", data.as_str()),
                 CaSource::ConfigMap(_) | CaSource::ClusterTrustBundle { .. } => {
-                    (names::KUBERNETES_CA_FILE, "")
+                    (config.token_layout().ca_file(), "")
                 }
                 CaSource::None => ("", ""),
             };
@@ -458,7 +461,10 @@ fn identity_env<'c>(
     [
         (names::CLIENT_ID_ENV, client_id),
         (names::TENANT_ID_ENV, tenant_id),
-        (names::FEDERATED_TOKEN_FILE_ENV, names::TOKEN_FILE_PATH),
+        (
+            names::FEDERATED_TOKEN_FILE_ENV,
+            config.token_layout().token_file(),
+        ),
         (names::AUTHORITY_HOST_ENV, config.cloud().authority_host()),
         (names::KUBERNETES_TOKEN_PROXY_ENV, proxy),
         (names::KUBERNETES_SNI_NAME_ENV, sni),

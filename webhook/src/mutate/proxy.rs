@@ -75,6 +75,7 @@ pub(super) fn inject(
     pod: &AdmissionPod<'_>,
     proxy: Proxy,
     settings: &ProxySettings,
+    place: &super::volume::TokenPlace<'_>,
     env: &[(&str, &str); super::IDENTITY_ENV],
     skip: &Names<'_>,
     patch: &mut PatchBuilder,
@@ -97,7 +98,7 @@ pub(super) fn inject(
                 None if vars.is_empty() => {}
                 None => container["env"] = Value::Array(vars),
             }
-            container["volumeMounts"] = json!([token_mount()]);
+            container["volumeMounts"] = json!([token_mount(place)]);
         }
         container
     };

@@ -22,7 +22,7 @@ use serde::{
 };
 use serde_json::Value;
 
-use azure_wi_core::names;
+use azure_wi_core::{TokenLayout, names};
 
 /// Declares a struct of optional members decoded from a JSON object, with
 /// the members not listed skipped unbuilt. As in the typed `Pod`, only an
@@ -298,8 +298,12 @@ impl Volume<'_> {
         text(&self.name)
     }
 
+    /// Whether the name is a token volume's in either layout (decoding its
+    /// sources costs only for these).
     fn is_token_volume(&self) -> bool {
-        self.name() == names::TOKEN_VOLUME
+        TokenLayout::ALL
+            .into_iter()
+            .any(|layout| layout.is_token_volume(self.name()))
     }
 }
 

@@ -1,9 +1,11 @@
-//! The reference webhook v1.6.0's own proxy test cases
-//! (Azure/azure-workload-identity `pkg/webhook/webhook_test.go`:
-//! `TestInjectProxyInitContainer`, `TestInjectProxySidecarContainer`,
-//! `TestShouldInjectProxySidecar`, `TestGetProxyPort` and the proxy cases of
-//! `TestHandleError`), each run through `webhook mutate` as a process with
-//! the matching flags. The reference tests call its inject functions alone;
+//! The reference webhook v1.6.0's own test cases for what v1.6 added
+//! (Azure/azure-workload-identity `pkg/webhook/webhook_test.go`): the proxy
+//! (`TestInjectProxyInitContainer`, `TestInjectProxySidecarContainer`,
+//! `TestShouldInjectProxySidecar`, `TestGetProxyPort`, the proxy cases of
+//! `TestHandleError`) and the token layout (`TestAddProjectedVolume`,
+//! `TestAddProjectServiceAccountTokenVolumeMount`, `TestMutateContainers`,
+//! `TestHandle`, with `--token-layout v1.6`), each run through
+//! `webhook mutate` as a process with the matching flags. The reference tests call its inject functions alone;
 //! here the whole mutation runs, so the proxy's containers are listed in
 //! `skip-containers` where a case compares them field for field (the
 //! identity environment and token mount are what every container gets).
@@ -305,5 +307,179 @@ fn handle_error() {
         assert_eq!(out["response"]["allowed"], false, "{name}");
         assert_eq!(out["response"]["status"]["code"], 400, "{name}");
         assert_eq!(out["response"]["status"]["message"], message, "{name}");
+    }
+}
+
+/// The reference tests' `testVolumeName`: a reserved volume the pod already
+/// has is the token volume, whatever its suffix.
+const TEST_VOLUME_NAME: &str =
+    "azure-workload-identity-reserved-2eb503ce-4af0-45d3-82b1-d79bdfe63d38";
+/// `buildVolumeName("pod")`: the prefix and the first 30 hex digits of
+/// SHA-256("pod") (computed apart, with Python's hashlib).
+const POD_VOLUME_NAME: &str = "azure-workload-identity-reserved-425c89ed5bb78a7623fae60fd8a6f6";
+const V1_6: [&str; 2] = ["--token-layout", "v1.6"];
+
+/// The v1.6 token source, with the default audience and lifetime.
+fn v1_6_volume(name: &str) -> Value {
+    json!({"name": name, "projected": {"sources": [{"serviceAccountToken": {
+        "path": "token/azure-identity-token",
+        "expirationSeconds": 3600,
+        "audience": "api://AzureADTokenExchange",
+    }}]}})
+}
+
+fn v1_6_mount(name: &str) -> Value {
+    json!({"name": name, "mountPath": "/var/run/secrets/azure/wi", "readOnly": true})
+}
+
+#[test]
+fn add_projected_volume() {
+    let containers = json!([my_container()]);
+    // "no volumes in the pod": named from the pod's name.
+    let (code, out) = mutate(&pod(json!({}), json!([]), containers.clone(), false), &V1_6);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out["spec"]["volumes"],
+        json!([v1_6_volume(POD_VOLUME_NAME)])
+    );
+
+    // "azure-identity-token projected volume already exists": kept as it is.
+    let mut existing = pod(json!({}), json!([]), containers.clone(), false);
+    existing["spec"]["volumes"] = json!([v1_6_volume(TEST_VOLUME_NAME)]);
+    let (code, out) = mutate(&existing, &V1_6);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out["spec"]["volumes"],
+        json!([v1_6_volume(TEST_VOLUME_NAME)])
+    );
+    assert_eq!(
+        out["spec"]["containers"][0]["volumeMounts"],
+        json!([v1_6_mount(TEST_VOLUME_NAME)])
+    );
+
+    // "existing projected service account token volume overridden with
+    // desired audience".
+    let mut other = pod(json!({}), json!([]), containers, false);
+    other["spec"]["volumes"] = json!([{"name": TEST_VOLUME_NAME, "projected": {"sources": [
+        {"serviceAccountToken": {"path": "my-projected-volume", "expirationSeconds": 3600,
+                                 "audience": "aud"}}]}}]);
+    let (code, out) = mutate(&other, &V1_6);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out["spec"]["volumes"],
+        json!([v1_6_volume(TEST_VOLUME_NAME)])
+    );
+}
+
+#[test]
+fn add_project_service_account_token_volume_mount() {
+    // "volume mount added to container".
+    let (code, out) = mutate(
+        &pod(
+            json!({}),
+            json!([]),
+            json!([{"name": "cont1", "image": "image"}]),
+            false,
+        ),
+        &V1_6,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out["spec"]["containers"][0]["volumeMounts"],
+        json!([v1_6_mount(POD_VOLUME_NAME)])
+    );
+    // "volume mount added to existing volume mounts for container".
+    let with_mount = json!([{"name": "cont1", "image": "image", "volumeMounts": [
+        {"name": "my-volume-mount", "mountPath": "/var/run/pods"}]}]);
+    let mut pod = pod(json!({}), json!([]), with_mount, false);
+    pod["spec"]["volumes"] = json!([{"name": "my-volume-mount", "emptyDir": {}}]);
+    let (code, out) = mutate(&pod, &V1_6);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out["spec"]["containers"][0]["volumeMounts"],
+        json!([{"name": "my-volume-mount", "mountPath": "/var/run/pods"},
+               v1_6_mount(POD_VOLUME_NAME)])
+    );
+}
+
+#[test]
+fn mutate_containers() {
+    // "one container and one skip container" (and so "one container").
+    let containers = json!([{"name": "my-container", "image": "my-image"},
+                            {"name": "skip-container", "image": "skip-image"}]);
+    let (code, out) = mutate(
+        &pod(
+            json!({"azure.workload.identity/skip-containers": "skip-container"}),
+            json!([]),
+            containers,
+            false,
+        ),
+        &V1_6,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out["spec"]["containers"],
+        json!([{
+            "name": "my-container", "image": "my-image",
+            "env": [
+                {"name": "AZURE_CLIENT_ID", "value": "clientID"},
+                {"name": "AZURE_TENANT_ID", "value": TENANT},
+                {"name": "AZURE_FEDERATED_TOKEN_FILE",
+                 "value": "/var/run/secrets/azure/wi/token/azure-identity-token"},
+                {"name": "AZURE_AUTHORITY_HOST", "value": "https://login.microsoftonline.com/"},
+            ],
+            "volumeMounts": [v1_6_mount(POD_VOLUME_NAME)],
+        }, {"name": "skip-container", "image": "skip-image"}])
+    );
+}
+
+#[test]
+fn handle() {
+    // `TestHandle`: every pod allowed, no patch removes anything. Its
+    // ServiceAccount cache cases are the server's (`mutate` reads a file);
+    // its default-ServiceAccount cases differ only in the account's name.
+    let plain = || json!([{"name": "container", "image": "image"}]);
+    let init = || json!([{"name": "init-container", "image": "init-container-image"}]);
+    let native_init = json!([{"name": "init-container", "image": "init-container-image",
+                              "restartPolicy": "Always"}]);
+    for (name, pod) in [
+        (
+            "pod has the required label, no warnings",
+            pod(json!({}), init(), plain(), false),
+        ),
+        (
+            "pod has the required label, restart policy in init container",
+            pod(
+                json!({}),
+                native_init,
+                json!([{"name": "container", "image": "image",
+                                                "resources": {}}]),
+                false,
+            ),
+        ),
+    ] {
+        let (code, out) = mutate(&pod, &["--token-layout", "v1.6", "--output", "review"]);
+        assert_eq!(code, 0, "{name}: {out}");
+        assert_eq!(out["response"]["allowed"], true, "{name}");
+        let patch = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            out["response"]["patch"].as_str().unwrap(),
+        )
+        .unwrap();
+        let patch: Vec<Value> = serde_json::from_slice(&patch).unwrap();
+        assert!(
+            patch.iter().all(|op| op["op"] != "remove"),
+            "{name}: {patch:?}"
+        );
+        let (_, mutated) = mutate(&pod, &V1_6);
+        for list in ["initContainers", "containers"] {
+            for container in mutated["spec"][list].as_array().unwrap() {
+                assert_eq!(
+                    container["volumeMounts"],
+                    json!([v1_6_mount(POD_VOLUME_NAME)]),
+                    "{name}: {list}"
+                );
+            }
+        }
     }
 }
