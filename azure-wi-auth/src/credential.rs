@@ -8,8 +8,8 @@ use std::{
 };
 
 use crate::{
-    AccessToken, Assertion, ClientRequestId, DiagnosisInput, Error, Scope, TokenRequest,
-    WorkloadIdentityConfig,
+    AccessToken, Assertion, ClientRequestId, DiagnosisInput, Error, Scope, TokenProxy,
+    TokenRequest, WorkloadIdentityConfig,
     cache::{CacheKey, Entry, TokenCache},
     clock::Clock,
     exchange::{Exchange, ExchangeSettings, exchange_setters},
@@ -19,6 +19,7 @@ use crate::{
         driver::{self, Failure},
         retry_after,
     },
+    token_proxy::TokenProxyTransport,
     transport::{HttpRequest, SharedTransport, Transport},
 };
 
@@ -80,6 +81,9 @@ impl std::fmt::Debug for WorkloadIdentityCredential {
 struct Inner {
     config: WorkloadIdentityConfig,
     exchange: Exchange,
+    /// Where token requests go: the identity binding's token proxy, or
+    /// `exchange.transport` itself (Key Vault clients use that one).
+    token_transport: SharedTransport,
     cache: TokenCache,
     /// The cache entry of the last single-scope request without claims
     /// (nearly every caller asks for one scope, always the same): a cache
@@ -94,10 +98,20 @@ struct Inner {
 pub struct WorkloadIdentityCredentialBuilder {
     config: WorkloadIdentityConfig,
     settings: ExchangeSettings,
+    token_proxy: Option<TokenProxy>,
 }
 
 impl WorkloadIdentityCredentialBuilder {
     exchange_setters!();
+
+    /// Identity-binding mode: token requests go to AKS's token proxy
+    /// (see [`TokenProxy`]) instead of Entra ID, as Microsoft's SDKs do
+    /// with `enable_azure_proxy`; other requests (Key Vault) are unchanged.
+    /// `None` leaves the mode off.
+    pub fn with_token_proxy(mut self, proxy: Option<TokenProxy>) -> Self {
+        self.token_proxy = proxy;
+        self
+    }
 
     /// The credential.
     ///
@@ -108,10 +122,16 @@ impl WorkloadIdentityCredentialBuilder {
     /// when the default client cannot be built (for example an extra root
     /// CA that holds no certificate).
     pub fn build(self) -> Result<WorkloadIdentityCredential, Error> {
+        let exchange = self.settings.resolve()?;
+        let token_transport: SharedTransport = match self.token_proxy {
+            Some(proxy) => Arc::new(TokenProxyTransport::new(proxy)?),
+            None => Arc::clone(&exchange.transport),
+        };
         Ok(WorkloadIdentityCredential {
             inner: Arc::new(Inner {
                 config: self.config,
-                exchange: self.settings.resolve()?,
+                exchange,
+                token_transport,
                 cache: TokenCache::default(),
                 recent: RwLock::default(),
             }),
@@ -124,12 +144,21 @@ impl WorkloadIdentityCredential {
     /// [`WorkloadIdentityConfig::from_env`]), sending requests through the
     /// default transport, [`ReqwestTransport::from_env`](crate::transport::ReqwestTransport::from_env).
     ///
+    /// It is in identity-binding mode when `AZURE_KUBERNETES_TOKEN_PROXY`
+    /// is set: the webhook injects it only into pods that asked for an
+    /// identity binding (`azure.workload.identity/use-<suffix>: "true"`),
+    /// whose tokens only the proxy accepts. Microsoft's SDKs wait for an
+    /// explicit opt-in instead.
+    ///
     /// # Errors
     ///
-    /// An error naming the missing or invalid variable, or those of
+    /// An error naming the missing or invalid variable (the token proxy's
+    /// included, see [`TokenProxy::from_env`]), or those of
     /// [`WorkloadIdentityCredentialBuilder::build`].
     pub fn from_env() -> Result<Self, Error> {
-        Self::builder(WorkloadIdentityConfig::from_env()?).build()
+        Self::builder(WorkloadIdentityConfig::from_env()?)
+            .with_token_proxy(TokenProxy::from_env()?)
+            .build()
     }
 
     /// A builder for `config`.
@@ -137,6 +166,7 @@ impl WorkloadIdentityCredential {
         WorkloadIdentityCredentialBuilder {
             config,
             settings: ExchangeSettings::default(),
+            token_proxy: None,
         }
     }
 
@@ -271,7 +301,7 @@ impl Inner {
         let request_id = ClientRequestId::from_random_bytes(rand::random());
         let request = TokenRequest::new(&self.config, &assertion, scopes, claims, &request_id)?;
         match send_token_request(
-            self.exchange.transport.as_ref(),
+            self.token_transport.as_ref(),
             self.exchange.clock.as_ref(),
             &request,
         )

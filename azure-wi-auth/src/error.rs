@@ -240,6 +240,17 @@ pub enum Error {
         problem: String,
     },
 
+    /// The identity binding's token proxy settings cannot be used (the
+    /// `AZURE_KUBERNETES_*` variables, or the builder's
+    /// [`TokenProxy`](crate::TokenProxy)).
+    #[error("{variable}: {problem}")]
+    TokenProxy {
+        /// The variable at fault.
+        variable: &'static str,
+        /// What is wrong, in the SDKs' words where they have them.
+        problem: String,
+    },
+
     /// A vault URL that is not an absolute `https` URL without a path.
     #[error("vault URL {value:?} is invalid: {reason}")]
     InvalidVaultUrl {

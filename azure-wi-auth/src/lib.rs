@@ -36,6 +36,9 @@
 //!   kubelet rotates it; sends the token request; turns Entra ID's refusals
 //!   into an [`Error::Entra`] with a local [diagnosis](diagnose) of the
 //!   common AADSTS codes.
+//! * **Identity bindings** ([`TokenProxy`]): in a pod given
+//!   `AZURE_KUBERNETES_TOKEN_PROXY`, the exchange goes to AKS's token proxy
+//!   with its TLS name and CA, by the rules of Microsoft's SDKs.
 //! * **Per-call assertions** ([`AssertionCredential`]): for a node daemon
 //!   (a CSI provider) acting for many pods, each call brings the pod's
 //!   [`FederatedIdentity`] and ServiceAccount token. Tokens are cached per
@@ -157,6 +160,7 @@ mod retry;
 mod secret;
 mod timefmt;
 mod token;
+mod token_proxy;
 pub mod transport;
 
 #[cfg(test)]
@@ -188,3 +192,4 @@ pub use response::{EntraError, parse_token_response};
 pub use retry::{Retry, RetryPolicy, retry_after, retry_class};
 pub use secret::SecretValue;
 pub use token::{AccessToken, Assertion};
+pub use token_proxy::{TokenProxy, TokenProxyCa};

@@ -173,13 +173,56 @@ impl ReqwestTransport {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
-        reqwest::Client::builder()
+        Self::finish(reqwest::Client::builder(), tls)
+    }
+
+    /// `builder` (its proxy and name settings) with this module's timeouts,
+    /// trusting the certificates of `only_roots_pem` alone, or the
+    /// platform's roots without it.
+    pub(crate) fn build_with(
+        builder: reqwest::ClientBuilder,
+        only_roots_pem: Option<&str>,
+    ) -> Result<Self, Error> {
+        let client_error = |reason: String| Error::HttpClient { reason };
+        let Some(pem) = only_roots_pem else {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let verifier =
+                rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(|e| {
+                    client_error(format!("loading the platform's root certificates: {e}"))
+                })?;
+            let tls = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| client_error(format!("TLS versions: {e}")))?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth();
+            return Self::finish(builder, tls);
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in certificates(pem.as_bytes()).map_err(client_error)? {
+            roots
+                .add(certificate)
+                .map_err(|e| client_error(format!("the CA certificate: {e}")))?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| client_error(format!("TLS versions: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Self::finish(builder, tls)
+    }
+
+    fn finish(builder: reqwest::ClientBuilder, tls: rustls::ClientConfig) -> Result<Self, Error> {
+        builder
             .tls_backend_preconfigured(tls)
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map(Self::new)
-            .map_err(|e| client_error(format!("building the HTTP client: {}", describe(&e))))
+            .map_err(|e| Error::HttpClient {
+                reason: format!("building the HTTP client: {}", describe(&e)),
+            })
     }
 }
 
@@ -192,7 +235,7 @@ fn extra_ca_file_from_env() -> Option<PathBuf> {
 
 /// Every certificate of a PEM bundle; other PEM sections (a key) are
 /// skipped, but there must be at least one certificate.
-fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let certificates = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("is not valid PEM: {e}"))?;
