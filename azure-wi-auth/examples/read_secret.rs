@@ -9,7 +9,9 @@
 //! `HTTPS_PROXY` and `AZURE_WI_EXTRA_CA_FILE` (a PEM file of root CAs to
 //! trust besides the platform's: a TLS-inspecting proxy's, or the
 //! emulator's), so the credential and the client need no set-up here; the
-//! client shares the credential's connections.
+//! client shares the credential's connections. In a pod given an AKS
+//! identity binding (`AZURE_KUBERNETES_TOKEN_PROXY` and the rest set by the
+//! webhook), the token exchange goes to the token proxy the same way.
 
 use azure_wi_auth::{SecretClient, WorkloadIdentityCredential};
 

@@ -57,6 +57,24 @@ pub struct Config {
     /// issuer's discovery document, e.g. a real kube-apiserver's.
     #[serde(default)]
     pub trusted_issuer_ca_pems: Vec<String>,
+    /// AKS identity bindings: ServiceAccounts of the emulated cluster that
+    /// may use an identity through the token proxy (what a ClusterRole
+    /// granting `use-managed-identity` on `cid.wi.aks.azure.com/<client id>`
+    /// and its binding say in a real cluster).
+    #[serde(default)]
+    pub identity_bindings: Vec<IdentityBinding>,
+}
+
+/// One ServiceAccount allowed to use one identity through the token proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentityBinding {
+    /// The identity's client id.
+    pub client_id: String,
+    /// The ServiceAccount's namespace.
+    pub namespace: String,
+    /// The ServiceAccount's name.
+    pub service_account: String,
 }
 
 /// Key Vault's service limits, scaled to taste for tests.
@@ -574,6 +592,7 @@ impl Config {
             max_page_size: default_page_size(),
             throttle: Throttle::default(),
             trusted_issuer_ca_pems: Vec::new(),
+            identity_bindings: Vec::new(),
         }
     }
 
@@ -642,6 +661,20 @@ impl Config {
                         fic.name
                     ));
                 }
+            }
+        }
+        for binding in &self.identity_bindings {
+            if !client_ids.contains(binding.client_id.as_str()) {
+                return bad(format!(
+                    "identityBindings: client id {} is no identity's",
+                    binding.client_id
+                ));
+            }
+            if binding.namespace.is_empty() || binding.service_account.is_empty() {
+                return bad(format!(
+                    "identityBindings: the binding of {} needs a namespace and a serviceAccount",
+                    binding.client_id
+                ));
             }
         }
         for vault in &self.vaults {

@@ -279,6 +279,22 @@ pub fn validate(
     config: &Config,
     now: SystemTime,
 ) -> Result<Value, AadError> {
+    let claims = verify_assertion(pre, jwks, now)?;
+    match_federated_credential(pre.identity, &claims)?;
+    Ok(access_token_claims(pre, config, unix(now)))
+}
+
+/// The assertion's signature and time window, as Entra checks them (50027,
+/// 700027, 700024); its verified claims.
+///
+/// # Errors
+///
+/// The [`AadError`] Entra would answer.
+pub fn verify_assertion(
+    pre: &Prechecked<'_>,
+    jwks: &Value,
+    now: SystemTime,
+) -> Result<Value, AadError> {
     let claims = verify(&pre.assertion, jwks).map_err(|problem| match problem {
         SignatureProblem::Malformed => AadError::new(
             400,
@@ -312,8 +328,7 @@ pub fn validate(
             ),
         ));
     }
-    match_federated_credential(pre.identity, &claims)?;
-    Ok(access_token_claims(pre, config, now_s))
+    Ok(claims)
 }
 
 /// Finds the federated identity credential the assertion matches.
@@ -392,7 +407,8 @@ pub fn match_federated_credential(identity: &Identity, claims: &Value) -> Result
     Ok(())
 }
 
-fn access_token_claims(pre: &Prechecked<'_>, config: &Config, now: u64) -> Value {
+/// The claims of the access token Entra issues to `pre`'s identity.
+pub fn access_token_claims(pre: &Prechecked<'_>, config: &Config, now: u64) -> Value {
     let identity = pre.identity;
     let mut claims = json!({
         "aud": pre.resource,

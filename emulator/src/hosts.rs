@@ -107,7 +107,15 @@ pub fn certificate_names() -> Vec<String> {
                 format!("*.{}", cloud.key_vault_dns_suffix()),
             ]
         })
+        .chain([identity_binding().to_owned()])
         .collect()
+}
+
+/// The TLS name of the emulated AKS token proxy (`AZURE_KUBERNETES_SNI_NAME`),
+/// which only the emulator serves.
+#[must_use]
+pub fn identity_binding() -> &'static str {
+    "identity-binding.emulator.localhost"
 }
 
 #[cfg(test)]

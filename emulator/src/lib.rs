@@ -28,6 +28,12 @@
 //! other clients go through its `CONNECT` proxy ([`Emulator::proxy_url`]),
 //! so the environment the webhook injects works unchanged.
 //!
+//! A second listener is AKS's identity-binding token proxy
+//! ([`Emulator::identity_binding_url`], [`binding`]): reached by address
+//! with the TLS name [`hosts::identity_binding`], it exchanges tokens of
+//! the emulated cluster for `api://AKSIdentityBinding` for the identity a
+//! ServiceAccount is bound to ([`config::IdentityBinding`]).
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), azure_wi_emulator::Error> {
 //! use azure_wi_emulator::{Config, Emulator, TokenSpec};
@@ -39,6 +45,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod binding;
 pub mod config;
 pub mod demo;
 pub mod entra;
@@ -68,6 +75,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Emulator {
     shared: Arc<server::Shared>,
     addr: SocketAddr,
+    identity_binding_addr: SocketAddr,
     proxy_addr: SocketAddr,
     ca_pem: String,
     stop: CancellationToken,
@@ -131,6 +139,14 @@ impl Emulator {
             source,
         })?;
         let proxy = bind(proxy_listen).await?;
+        let identity_binding = bind(loopback()).await?;
+        let identity_binding_addr =
+            identity_binding
+                .local_addr()
+                .map_err(|source| Error::Listen {
+                    addr: loopback(),
+                    source,
+                })?;
         let proxy_addr = proxy.local_addr().map_err(|source| Error::Listen {
             addr: proxy_listen,
             source,
@@ -151,18 +167,33 @@ impl Emulator {
         let stop = CancellationToken::new();
         tokio::spawn(server::run(
             listener,
+            Arc::clone(&tls),
+            server::router(Arc::clone(&shared)),
+            stop.clone(),
+        ));
+        tokio::spawn(server::run(
+            identity_binding,
             tls,
-            Arc::clone(&shared),
+            server::identity_binding_router(Arc::clone(&shared)),
             stop.clone(),
         ));
         tokio::spawn(proxy::run(proxy, addr, issuer_host, stop.clone()));
         Ok(Self {
             shared,
             addr,
+            identity_binding_addr,
             proxy_addr,
             ca_pem,
             stop,
         })
+    }
+
+    /// The identity-binding token proxy's URL (`AZURE_KUBERNETES_TOKEN_PROXY`):
+    /// its own loopback listener, reached by address as AKS's is, whose
+    /// certificate carries the TLS name [`hosts::identity_binding`]
+    /// (`AZURE_KUBERNETES_SNI_NAME`) and is signed by [`Self::ca_pem`].
+    pub fn identity_binding_url(&self) -> String {
+        format!("https://{}", self.identity_binding_addr)
     }
 
     /// The CA that signed the emulator's certificate, in PEM.

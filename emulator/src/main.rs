@@ -43,6 +43,11 @@ enum Command {
         /// ServiceAccount of the token written to --out.
         #[arg(long, default_value = "orders-api")]
         service_account: String,
+        /// Describe a pod using an AKS identity binding instead: bind the
+        /// ServiceAccount to the first identity, write a token for the token
+        /// proxy's audience, and print the token proxy's variables.
+        #[arg(long)]
+        identity_binding: bool,
     },
 }
 
@@ -58,13 +63,14 @@ async fn main() -> std::process::ExitCode {
             out,
             namespace,
             service_account,
+            identity_binding,
         } => serve(
             config,
             listen,
             proxy_listen,
             out,
-            &namespace,
-            &service_account,
+            (&namespace, &service_account),
+            identity_binding,
         )
         .await
         .map(|()| true),
@@ -84,10 +90,10 @@ async fn serve(
     listen: SocketAddr,
     proxy_listen: SocketAddr,
     out: PathBuf,
-    namespace: &str,
-    service_account: &str,
+    (namespace, service_account): (&str, &str),
+    identity_binding: bool,
 ) -> Result<(), String> {
-    let config = match config {
+    let mut config = match config {
         Some(path) => {
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -101,17 +107,27 @@ async fn serve(
         .first()
         .map(|i| i.client_id.clone())
         .unwrap_or_default();
+    if identity_binding {
+        config
+            .identity_bindings
+            .push(azure_wi_emulator::config::IdentityBinding {
+                client_id: client_id.clone(),
+                namespace: namespace.to_owned(),
+                service_account: service_account.to_owned(),
+            });
+    }
     let emulator = Emulator::start_on(config, listen, proxy_listen)
         .await
         .map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let ca = out.join("ca.pem");
     std::fs::write(&ca, emulator.ca_pem()).map_err(|e| format!("{}: {e}", ca.display()))?;
+    let mut spec = TokenSpec::new(namespace, service_account);
+    if identity_binding {
+        spec = spec.audience(azure_wi_emulator::binding::AUDIENCE);
+    }
     let token = emulator
-        .project_token(
-            &out.join("tokens"),
-            &TokenSpec::new(namespace, service_account),
-        )
+        .project_token(&out.join("tokens"), &spec)
         .map_err(|e| e.to_string())?;
     println!("# the environment a mutated pod gets, plus the way to reach the emulator:");
     println!("export {}={client_id}", names::CLIENT_ID_ENV);
@@ -126,6 +142,26 @@ async fn serve(
         names::AUTHORITY_HOST_ENV,
         emulator.authority_host()
     );
+    if identity_binding {
+        println!(
+            "# an identity-binding pod: its token is for {} and goes to the token proxy",
+            azure_wi_emulator::binding::AUDIENCE
+        );
+        println!(
+            "export {}={}",
+            names::KUBERNETES_TOKEN_PROXY_ENV,
+            emulator.identity_binding_url()
+        );
+        println!(
+            "export {}={}",
+            names::KUBERNETES_SNI_NAME_ENV,
+            azure_wi_emulator::hosts::identity_binding()
+        );
+        println!("export {}={}", names::KUBERNETES_CA_FILE_ENV, ca.display());
+        // The token proxy is reached by address, never through the proxy
+        // below (Microsoft's Python SDK would send it there).
+        println!("export NO_PROXY=127.0.0.1");
+    }
     println!("export HTTPS_PROXY={}", emulator.proxy_url());
     // The emulator's CA, for Python's requests and for azure-wi-auth's
     // default transport.

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    binding,
     config::Config,
     entra::{self, AadError},
     faults::{Counters, Endpoint, Faults},
@@ -54,11 +55,10 @@ impl Shared {
 pub(crate) async fn run(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    shared: Arc<Shared>,
+    router: axum::Router,
     stop: CancellationToken,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let router = axum::Router::new().fallback(dispatch).with_state(shared);
     loop {
         let accepted = tokio::select! {
             () = stop.cancelled() => return,
@@ -80,6 +80,53 @@ pub(crate) async fn run(
                 () = stop.cancelled() => {}
             }
         });
+    }
+}
+
+/// The issuer, Entra and Key Vault, told apart by the request's host.
+pub(crate) fn router(shared: Arc<Shared>) -> axum::Router {
+    axum::Router::new().fallback(dispatch).with_state(shared)
+}
+
+/// The identity-binding token proxy: its own listener, reached by address
+/// with the TLS name [`hosts::identity_binding`], as AKS gives it to pods.
+pub(crate) fn identity_binding_router(shared: Arc<Shared>) -> axum::Router {
+    axum::Router::new()
+        .fallback(identity_binding)
+        .with_state(shared)
+}
+
+async fn identity_binding(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 4 * 1024 * 1024).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
+    };
+    let segments: Vec<&str> = parts
+        .uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .collect();
+    match (&parts.method, segments.as_slice()) {
+        (&Method::POST, [tenant, "oauth2", "v2.0", "token"]) => {
+            token(
+                &shared,
+                TokenMode::IdentityBinding,
+                tenant,
+                &parts.headers,
+                &body,
+            )
+            .await
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            format!(
+                "the token proxy serves POST /<tenant>/oauth2/v2.0/token, not {} {}\n",
+                parts.method,
+                parts.uri.path()
+            ),
+        )
+            .into_response(),
     }
 }
 
@@ -165,7 +212,7 @@ async fn entra_route(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (&Method::POST, [tenant, "oauth2", "v2.0", "token"]) => {
-            token(shared, authority, tenant, headers, body).await
+            token(shared, TokenMode::Entra(authority), tenant, headers, body).await
         }
         (&Method::GET, [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
             if shared.config().tenants.iter().any(|t| t == tenant) {
@@ -231,9 +278,18 @@ fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Respons
     response
 }
 
+/// Who answers a token request.
+#[derive(Clone, Copy)]
+enum TokenMode<'a> {
+    /// Entra at this authority.
+    Entra(&'a str),
+    /// AKS's token proxy, in front of the public cloud's Entra.
+    IdentityBinding,
+}
+
 async fn token(
     shared: &Shared,
-    authority: &str,
+    mode: TokenMode<'_>,
     tenant: &str,
     headers: &HeaderMap,
     body: &Bytes,
@@ -254,6 +310,10 @@ async fn token(
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
     let config = shared.config().clone();
+    let authority = match mode {
+        TokenMode::Entra(authority) => authority,
+        TokenMode::IdentityBinding => hosts::authority(),
+    };
     let key_vault = hosts::key_vault_resource_at(authority);
     let pre = match entra::precheck_at(&config, tenant, &form, &key_vault) {
         Ok(pre) => pre,
@@ -262,7 +322,25 @@ async fn token(
     let Some(jwks) = fetch_issuer_keys(&shared.fetch, pre.issuer()).await else {
         return aad_response(&entra::external_oidc_failed(), headers);
     };
-    let claims = match entra::validate(&pre, &jwks, &config, SystemTime::now()) {
+    let now = SystemTime::now();
+    let claims = match mode {
+        TokenMode::Entra(_) => entra::validate(&pre, &jwks, &config, now),
+        TokenMode::IdentityBinding => {
+            let verified = match entra::verify_assertion(&pre, &jwks, now) {
+                Ok(verified) => verified,
+                Err(error) => return aad_response(&error, headers),
+            };
+            if let Err(refusal) = binding::authorize(&config, &pre.identity.client_id, &verified) {
+                return json_response(binding::Refusal::STATUS, &refusal.body());
+            }
+            Ok(entra::access_token_claims(
+                &pre,
+                &config,
+                crate::issuer::unix(now),
+            ))
+        }
+    };
+    let claims = match claims {
         Ok(claims) => claims,
         Err(error) => return aad_response(&error, headers),
     };

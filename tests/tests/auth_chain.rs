@@ -442,11 +442,13 @@ const POD_VAULT: &str = "AZURE_WI_E2E_POD_VAULT";
 
 /// Runs [`pod_process`] in a child process with a mutated pod's
 /// environment, plus `HTTPS_PROXY` to the emulator and, if given,
-/// `AZURE_WI_EXTRA_CA_FILE`. Returns whether it succeeded and its stderr.
+/// `AZURE_WI_EXTRA_CA_FILE`, and `extra`. Returns whether it succeeded and
+/// its stderr.
 async fn run_pod_process(
     emulator: &Emulator,
     token_file: &Path,
     ca_file: Option<&Path>,
+    extra: &[(&str, &std::ffi::OsStr)],
 ) -> (bool, String) {
     let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
     command.args([
@@ -467,9 +469,14 @@ async fn run_pod_process(
         "SSL_CERT_FILE",
         "SSL_CERT_DIR",
         names::EXTRA_CA_FILE_ENV,
+        names::KUBERNETES_TOKEN_PROXY_ENV,
+        names::KUBERNETES_SNI_NAME_ENV,
+        names::KUBERNETES_CA_FILE_ENV,
+        names::KUBERNETES_CA_DATA_ENV,
     ] {
         command.env_remove(var);
     }
+    command.envs(extra.iter().copied());
     command
         .env(names::CLIENT_ID_ENV, DEMO_CLIENT_ID)
         .env(names::TENANT_ID_ENV, DEMO_TENANT)
@@ -505,23 +512,78 @@ async fn a_pod_process_trusts_the_ca_named_by_the_extra_ca_file_variable() {
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, emulator.ca_pem()).unwrap();
 
-    let (ok, stderr) = run_pod_process(&emulator, &token_file, Some(&ca_file)).await;
+    let (ok, stderr) = run_pod_process(&emulator, &token_file, Some(&ca_file), &[]).await;
     assert!(ok, "{stderr}");
 
     // Without the variable the emulator's certificate is not trusted.
-    let (ok, stderr) = run_pod_process(&emulator, &token_file, None).await;
+    let (ok, stderr) = run_pod_process(&emulator, &token_file, None, &[]).await;
     assert!(!ok);
     assert!(stderr.contains("certificate"), "{stderr}");
 
     // A variable naming a missing file is an error naming both.
     let missing = dir.path().join("missing.pem");
-    let (ok, stderr) = run_pod_process(&emulator, &token_file, Some(&missing)).await;
+    let (ok, stderr) = run_pod_process(&emulator, &token_file, Some(&missing), &[]).await;
     assert!(!ok);
     assert!(
         stderr.contains(&format!(
             "AZURE_WI_EXTRA_CA_FILE names {}, which cannot be read",
             missing.display()
         )),
+        "{stderr}"
+    );
+}
+
+/// A pod given an identity binding: its token, for the token proxy's
+/// audience, is for a ServiceAccount no federated credential names, so only
+/// the emulated token proxy exchanges it; `from_env` goes there because the
+/// webhook's `AZURE_KUBERNETES_*` variables are set. A ServiceAccount
+/// without a binding is refused by the proxy, which names what is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_with_an_identity_binding_reads_through_the_token_proxy() {
+    let mut config = Config::demo();
+    config
+        .identity_bindings
+        .push(azure_wi_emulator::config::IdentityBinding {
+            client_id: DEMO_CLIENT_ID.to_owned(),
+            namespace: "team-b".to_owned(),
+            service_account: "reports".to_owned(),
+        });
+    let emulator = Emulator::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, emulator.ca_pem()).unwrap();
+    let url = emulator.identity_binding_url();
+    let sni = azure_wi_emulator::hosts::identity_binding();
+    let binding_env = [
+        (names::KUBERNETES_TOKEN_PROXY_ENV, url.as_ref()),
+        (names::KUBERNETES_SNI_NAME_ENV, sni.as_ref()),
+        (names::KUBERNETES_CA_FILE_ENV, ca_file.as_os_str()),
+    ];
+    let token = |service_account: &str| {
+        emulator
+            .write_token_file(
+                &dir.path().join(service_account),
+                &TokenSpec::new("team-b", service_account)
+                    .audience(azure_wi_emulator::binding::AUDIENCE),
+            )
+            .unwrap()
+    };
+
+    let bound = token("reports");
+    let (ok, stderr) = run_pod_process(&emulator, &bound, Some(&ca_file), &binding_env).await;
+    assert!(ok, "{stderr}");
+
+    // Without the binding variables the same token goes to Entra, which
+    // has no federated credential for it.
+    let (ok, stderr) = run_pod_process(&emulator, &bound, Some(&ca_file), &[]).await;
+    assert!(!ok);
+    assert!(stderr.contains("AADSTS700213"), "{stderr}");
+
+    let unbound = token("other");
+    let (ok, stderr) = run_pod_process(&emulator, &unbound, Some(&ca_file), &binding_env).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("ServiceAccount team-b/other may not use managed identity"),
         "{stderr}"
     );
 }

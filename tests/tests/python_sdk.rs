@@ -982,3 +982,59 @@ async fn managed_identity_reads_key_vault_through_the_imds_proxy() {
     assert_eq!(seen["secret"]["ok"], "s3cr3t-from-key-vault", "{seen:#}");
     assert!(emulator.counters().token_requests() >= 1);
 }
+
+/// `WorkloadIdentityCredential(enable_azure_proxy=True)` with the variables
+/// the webhook gives an identity-binding pod reads a secret through the
+/// emulated token proxy, for a ServiceAccount no federated credential names;
+/// one without a binding is refused with what is missing; the SDK's own
+/// checks of the variables meet the proxy's URL as the emulator prints it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_through_the_identity_binding_token_proxy() {
+    let mut config = Config::demo();
+    config
+        .identity_bindings
+        .push(azure_wi_emulator::config::IdentityBinding {
+            client_id: DEMO_CLIENT_ID.to_owned(),
+            namespace: "team-b".to_owned(),
+            service_account: "reports".to_owned(),
+        });
+    let emulator = Emulator::start(config).await.unwrap();
+    let run = |service_account: &str, proxy_url: &str| {
+        let spec = TokenSpec::new("team-b", service_account)
+            .audience(azure_wi_emulator::binding::AUDIENCE);
+        let pod = pod(&emulator, &spec);
+        let output = python("identity_binding.py", &emulator.vault_url("orders-kv"), &[])
+            .env(names::CLIENT_ID_ENV, DEMO_CLIENT_ID)
+            .env(names::TENANT_ID_ENV, DEMO_TENANT)
+            .env(names::FEDERATED_TOKEN_FILE_ENV, &pod.token_file)
+            .env(names::AUTHORITY_HOST_ENV, emulator.authority_host())
+            .env(names::KUBERNETES_TOKEN_PROXY_ENV, proxy_url)
+            .env(
+                names::KUBERNETES_SNI_NAME_ENV,
+                azure_wi_emulator::hosts::identity_binding(),
+            )
+            .env(names::KUBERNETES_CA_FILE_ENV, &pod.ca_file)
+            .env("REQUESTS_CA_BUNDLE", &pod.ca_file)
+            .env("HTTPS_PROXY", emulator.proxy_url())
+            .env("NO_PROXY", "127.0.0.1")
+            .output()
+            .expect("python3 runs");
+        printed("identity_binding.py", &output)
+    };
+    let url = emulator.identity_binding_url();
+
+    let seen = run("reports", &url);
+    assert_eq!(seen["secret"]["ok"], "s3cr3t-from-key-vault", "{seen:#}");
+
+    let seen = run("other", &url);
+    let message = seen["secret"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("ServiceAccount team-b/other may not use managed identity"),
+        "{seen:#}"
+    );
+
+    // The SDK's own rule: the proxy URL must be https.
+    let seen = run("reports", &url.replace("https://", "http://"));
+    let message = seen["credential"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("must use the 'https' scheme"), "{seen:#}");
+}
