@@ -428,3 +428,49 @@ fn custom_token_endpoint_flags_are_checked_at_start() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_token_layout_comes_from_its_flag_or_variable_and_is_checked() {
+    let (pod, sa) = (
+        repo("examples/pod.yaml"),
+        repo("examples/serviceaccount.yaml"),
+    );
+    let mut args = example_args(&pod, &sa);
+    args.extend(["--token-layout", "v1.6"]);
+    let out = webhook(&args, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mutated = stdout_json(&out);
+    assert_eq!(
+        mutated["spec"]["containers"][0]["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["mountPath"],
+        "/var/run/secrets/azure/wi"
+    );
+
+    // The ConfigMap's variable, as `serve` reads it from deploy/.
+    let out = Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args(example_args(&pod, &sa))
+        .env("AZURE_WI_TOKEN_LAYOUT", "v1.6")
+        .env_remove("AZURE_TENANT_ID")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("/var/run/secrets/azure/wi/token/azure-identity-token"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let mut args = example_args(&pod, &sa);
+    args.extend(["--token-layout", "v2"]);
+    let out = webhook(&args, None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown token layout \"v2\": expected one of v1.5, v1.6"),
+        "{}",
+        stderr(&out)
+    );
+}
