@@ -288,7 +288,7 @@ impl Inner {
                     &ClientRequestId::from_random_bytes(rand::random()),
                 )?;
                 send_token_request(
-                    self.exchange.transport.as_ref(),
+                    self.exchange.token_transport.as_ref(),
                     self.exchange.clock.as_ref(),
                     &request,
                 )

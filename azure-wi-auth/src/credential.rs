@@ -19,7 +19,6 @@ use crate::{
         driver::{self, Failure},
         retry_after,
     },
-    token_proxy::TokenProxyTransport,
     transport::{HttpRequest, SharedTransport, Transport},
 };
 
@@ -81,9 +80,6 @@ impl std::fmt::Debug for WorkloadIdentityCredential {
 struct Inner {
     config: WorkloadIdentityConfig,
     exchange: Exchange,
-    /// Where token requests go: the identity binding's token proxy, or
-    /// `exchange.transport` itself (Key Vault clients use that one).
-    token_transport: SharedTransport,
     cache: TokenCache,
     /// The cache entry of the last single-scope request without claims
     /// (nearly every caller asks for one scope, always the same): a cache
@@ -98,20 +94,10 @@ struct Inner {
 pub struct WorkloadIdentityCredentialBuilder {
     config: WorkloadIdentityConfig,
     settings: ExchangeSettings,
-    token_proxy: Option<TokenProxy>,
 }
 
 impl WorkloadIdentityCredentialBuilder {
     exchange_setters!();
-
-    /// Identity-binding mode: token requests go to AKS's token proxy
-    /// (see [`TokenProxy`]) instead of Entra ID, as Microsoft's SDKs do
-    /// with `enable_azure_proxy`; other requests (Key Vault) are unchanged.
-    /// `None` leaves the mode off.
-    pub fn with_token_proxy(mut self, proxy: Option<TokenProxy>) -> Self {
-        self.token_proxy = proxy;
-        self
-    }
 
     /// The credential.
     ///
@@ -122,16 +108,10 @@ impl WorkloadIdentityCredentialBuilder {
     /// when the default client cannot be built (for example an extra root
     /// CA that holds no certificate).
     pub fn build(self) -> Result<WorkloadIdentityCredential, Error> {
-        let exchange = self.settings.resolve()?;
-        let token_transport: SharedTransport = match self.token_proxy {
-            Some(proxy) => Arc::new(TokenProxyTransport::new(proxy)?),
-            None => Arc::clone(&exchange.transport),
-        };
         Ok(WorkloadIdentityCredential {
             inner: Arc::new(Inner {
                 config: self.config,
-                exchange,
-                token_transport,
+                exchange: self.settings.resolve()?,
                 cache: TokenCache::default(),
                 recent: RwLock::default(),
             }),
@@ -166,7 +146,6 @@ impl WorkloadIdentityCredential {
         WorkloadIdentityCredentialBuilder {
             config,
             settings: ExchangeSettings::default(),
-            token_proxy: None,
         }
     }
 
@@ -301,7 +280,7 @@ impl Inner {
         let request_id = ClientRequestId::from_random_bytes(rand::random());
         let request = TokenRequest::new(&self.config, &assertion, scopes, claims, &request_id)?;
         match send_token_request(
-            self.token_transport.as_ref(),
+            self.exchange.token_transport.as_ref(),
             self.exchange.clock.as_ref(),
             &request,
         )

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use crate::{
-    Error,
+    Error, TokenProxy,
     clock::{Clock, SystemClock},
     retry::RetryPolicy,
+    token_proxy::TokenProxyTransport,
     transport::{ReqwestTransport, SharedTransport},
 };
 
@@ -50,6 +51,15 @@ macro_rules! exchange_setters {
             self.settings.retry = policy;
             self
         }
+
+        /// Identity-binding mode: token requests go to AKS's token proxy
+        /// (see [`TokenProxy`](crate::TokenProxy)) instead of Entra ID, as
+        /// Microsoft's SDKs do with `enable_azure_proxy`; other requests
+        /// (Key Vault) are unchanged. `None` leaves the mode off.
+        pub fn with_token_proxy(mut self, proxy: Option<$crate::TokenProxy>) -> Self {
+            self.settings.token_proxy = proxy;
+            self
+        }
     };
 }
 pub(crate) use exchange_setters;
@@ -63,6 +73,8 @@ pub(crate) struct ExchangeSettings {
     pub(crate) extra_root_ca_pem: Option<String>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) retry: RetryPolicy,
+    /// Token requests go to this token proxy, when set.
+    pub(crate) token_proxy: Option<TokenProxy>,
 }
 
 impl Default for ExchangeSettings {
@@ -72,13 +84,17 @@ impl Default for ExchangeSettings {
             extra_root_ca_pem: None,
             clock: Arc::new(SystemClock),
             retry: RetryPolicy::default(),
+            token_proxy: None,
         }
     }
 }
 
 /// The settings a credential runs with.
 pub(crate) struct Exchange {
+    /// Key Vault requests, and token requests without a token proxy.
     pub(crate) transport: SharedTransport,
+    /// Token requests: the identity binding's token proxy, or `transport`.
+    pub(crate) token_transport: SharedTransport,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) retry: RetryPolicy,
 }
@@ -90,15 +106,21 @@ impl ExchangeSettings {
     /// # Errors
     ///
     /// Those of [`ReqwestTransport::from_env`](crate::transport::ReqwestTransport::from_env): an unusable extra CA file
-    /// or root CA.
+    /// or root CA; [`Error::TokenProxy`] for a token proxy CA that cannot be
+    /// used.
     pub(crate) fn resolve(self) -> Result<Exchange, Error> {
         let transport: SharedTransport = match (self.transport, &self.extra_root_ca_pem) {
             (Some(transport), _) => transport,
             (None, Some(pem)) => Arc::new(ReqwestTransport::from_env_with_extra_root(pem)?),
             (None, None) => Arc::new(ReqwestTransport::from_env()?),
         };
+        let token_transport: SharedTransport = match self.token_proxy {
+            Some(proxy) => Arc::new(TokenProxyTransport::new(proxy)?),
+            None => Arc::clone(&transport),
+        };
         Ok(Exchange {
             transport,
+            token_transport,
             clock: self.clock,
             retry: self.retry,
         })

@@ -95,6 +95,10 @@ pub const TOKEN_FILE_PATH: &str = "/var/run/secrets/azure/tokens/azure-identity-
 /// Audience Entra expects in a federated token unless configured otherwise.
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
 
+/// Audience of the ServiceAccount tokens AKS's identity-binding token proxy
+/// exchanges (the Azure provider's `IdentityBindingTokenAudience`).
+pub const IDENTITY_BINDING_AUDIENCE: &str = "api://AKSIdentityBinding";
+
 /// Prefix of a ServiceAccount token's `sub` claim; see [`service_account_subject`].
 pub const SERVICE_ACCOUNT_SUBJECT_PREFIX: &str = "system:serviceaccount:";
 

@@ -141,7 +141,7 @@ impl Attributes {
     /// has no `tokenRequests`), [`Error::InvalidTokens`] when it is not the
     /// JSON kubelet writes, [`Error::TokenAudienceMissing`] when no token
     /// has that audience.
-    pub fn token_for(&self, audience: &str) -> Result<ServiceAccountToken, Error> {
+    pub fn token_for(&self, audience: &'static str) -> Result<ServiceAccountToken, Error> {
         let text = self
             .get(SERVICE_ACCOUNT_TOKENS)
             .ok_or(Error::MissingTokens)?;
@@ -155,6 +155,7 @@ impl Attributes {
                 reason: format!("the token for audience {audience} is empty"),
             }),
             None => Err(Error::TokenAudienceMissing {
+                audience,
                 audiences: tokens.into_keys().collect(),
             }),
         }
@@ -358,6 +359,7 @@ pub(crate) mod tests {
         assert_eq!(
             err,
             Error::TokenAudienceMissing {
+                audience: DEFAULT_AUDIENCE,
                 audiences: vec!["api://AKSIdentityBinding".into()]
             }
         );

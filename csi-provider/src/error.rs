@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use azure_wi_core::names::DEFAULT_AUDIENCE;
+use azure_wi_core::names::{DEFAULT_AUDIENCE, IDENTITY_BINDING_AUDIENCE};
 
 use crate::objects::ObjectType;
 
@@ -123,18 +123,47 @@ pub enum Error {
         /// Where the JSON is wrong (never a value).
         reason: String,
     },
-    /// Kubelet sent tokens, but none for the audience Entra expects.
+    /// Kubelet sent tokens, but none for the audience the mode needs
+    /// (Entra's, or the identity binding's).
     #[error(
         "the ServiceAccount tokens in the mount request have no token for audience \
-         {DEFAULT_AUDIENCE} (audiences present: {present}): add `{{audience: {DEFAULT_AUDIENCE}}}` \
+         {audience} (audiences present: {present}): add `{{audience: {audience}}}` \
          to the tokenRequests of the CSIDriver {CSI_DRIVER_NAME}; check it with \
          `kubectl get csidriver {CSI_DRIVER_NAME} -o yaml`",
         present = if audiences.is_empty() { "none".to_owned() } else { audiences.join(", ") }
     )]
     TokenAudienceMissing {
+        /// The audience needed.
+        audience: &'static str,
         /// The audiences kubelet did send.
         audiences: Vec<String>,
     },
+    /// `useAzureTokenProxy` without any ServiceAccount token in the request
+    /// (the Go provider's words first).
+    #[error(
+        "service account tokens are required for identity binding: the CSIDriver \
+         {CSI_DRIVER_NAME} must list `tokenRequests: [{{audience: {IDENTITY_BINDING_AUDIENCE}}}]`; \
+         check it with `kubectl get csidriver {CSI_DRIVER_NAME} -o yaml`"
+    )]
+    MissingBindingTokens,
+    /// An identity switch is not a Go boolean (the Go provider's words
+    /// first).
+    #[error(
+        "failed to parse {parameter} flag, error: strconv.ParseBool: parsing {value:?}: invalid \
+         syntax (SecretProviderClass parameter {parameter} takes \"true\" or \"false\")"
+    )]
+    InvalidSwitch {
+        /// The switch.
+        parameter: &'static str,
+        /// Its value (parameters are never secret).
+        value: String,
+    },
+    /// More than one identity switch is on.
+    #[error(
+        "only one identity mode can be enabled at a time: usePodIdentity, useVMManagedIdentity, \
+         or useAzureTokenProxy"
+    )]
+    ConflictingIdentityModes,
     /// A required SecretProviderClass parameter is missing or empty.
     #[error("SecretProviderClass parameter {parameter} is not set: {hint}")]
     MissingParameter {
@@ -436,6 +465,16 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// A mount with `useAzureTokenProxy`, but the token proxy could not be
+    /// set up at start-up (the Go provider's words first).
+    #[error(
+        "proxy transport not available: {reason}; set the provider's --token-proxy-url and \
+         --sni-name, or check its ServiceAccount CA"
+    )]
+    TokenProxyUnavailable {
+        /// Why.
+        reason: String,
+    },
     /// The vault or Entra could not be reached.
     #[error("cannot reach {host}: {reason}; check DNS, egress rules and private endpoints")]
     Unreachable {
@@ -485,7 +524,7 @@ impl Error {
             | Self::Entra { .. } => Code::PermissionDenied,
             Self::ObjectNotFound { .. } | Self::HistoryStartNotFound { .. } => Code::NotFound,
             Self::Throttled { .. } | Self::ResponseTooLarge { .. } => Code::ResourceExhausted,
-            Self::Unreachable { .. } => Code::Unavailable,
+            Self::Unreachable { .. } | Self::TokenProxyUnavailable { .. } => Code::Unavailable,
             Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
             Self::Socket { .. } => Code::Internal,
             Self::KeyVault { status, .. } if *status >= 500 => Code::Unavailable,
@@ -512,7 +551,11 @@ impl Error {
             Self::TokenAudienceMissing { .. } => "token_audience_missing",
             Self::MissingParameter { .. } => "missing_parameter",
             Self::InvalidParameter { .. } => "invalid_parameter",
-            Self::UnsupportedIdentityMode { .. } => "unsupported_identity_mode",
+            Self::UnsupportedIdentityMode { .. } | Self::ConflictingIdentityModes => {
+                "unsupported_identity_mode"
+            }
+            Self::InvalidSwitch { .. } => "invalid_parameter",
+            Self::MissingBindingTokens => "missing_tokens",
             Self::InvalidObjects { .. } | Self::InvalidObjectField { .. } => "invalid_objects",
             Self::InvalidSecrets { .. } => "invalid_secrets",
             Self::MissingPodInfo { .. } => "missing_pod_info",
@@ -535,6 +578,7 @@ impl Error {
             Self::DeadlineExceeded { .. } => "deadline_exceeded",
             Self::InvalidEndpoint { .. } | Self::Socket { .. } => "socket",
             Self::Unreachable { .. } => "unreachable",
+            Self::TokenProxyUnavailable { .. } => "token_proxy_unavailable",
         }
     }
 
@@ -570,6 +614,7 @@ mod tests {
     #[test]
     fn tokens_without_the_audience_list_what_came() {
         let text = Error::TokenAudienceMissing {
+            audience: DEFAULT_AUDIENCE,
             audiences: vec!["api://AKSIdentityBinding".into()],
         }
         .to_string();
@@ -579,7 +624,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("kubectl get csidriver"), "{text}");
-        let none = Error::TokenAudienceMissing { audiences: vec![] }.to_string();
+        let none = Error::TokenAudienceMissing {
+            audience: DEFAULT_AUDIENCE,
+            audiences: vec![],
+        }
+        .to_string();
         assert!(none.contains("audiences present: none"), "{none}");
     }
 

@@ -11,6 +11,8 @@ use std::fmt;
 
 use azure_wi_auth::{Assertion, AssertionClaims, FederatedIdentity, delivery::ReadAs};
 use azure_wi_core::{AzureCloud, ClientId, TenantId};
+
+use crate::parameters::IdentityMode;
 use zeroize::Zeroizing;
 
 /// A ServiceAccount JWT from the tokens attribute, used as the client
@@ -73,8 +75,12 @@ pub struct Identity {
     pub client_id: ClientId,
     /// `cloudName`: decides the Entra authority host.
     pub cloud: AzureCloud,
-    /// The pod's token for the token-exchange audience
-    /// ([`azure_wi_core::names::DEFAULT_AUDIENCE`]).
+    /// Where the token is exchanged: Entra, or the identity binding's
+    /// token proxy.
+    pub mode: IdentityMode,
+    /// The pod's token for the mode's audience
+    /// ([`azure_wi_core::names::DEFAULT_AUDIENCE`], or
+    /// [`azure_wi_core::names::IDENTITY_BINDING_AUDIENCE`]).
     pub token: ServiceAccountToken,
 }
 
@@ -85,11 +91,12 @@ impl Identity {
     ///
     /// As [`ServiceAccountToken::assertion`].
     pub fn read_as(&self) -> Result<ReadAs, azure_wi_auth::Error> {
-        Ok(ReadAs::workload(
-            FederatedIdentity::new(self.tenant.clone(), self.client_id.clone()),
-            self.cloud,
-            self.token.assertion()?,
-        ))
+        let identity = FederatedIdentity::new(self.tenant.clone(), self.client_id.clone());
+        let token = self.token.assertion()?;
+        Ok(match self.mode {
+            IdentityMode::WorkloadIdentity => ReadAs::workload(identity, self.cloud, token),
+            IdentityMode::AzureTokenProxy => ReadAs::identity_binding(identity, self.cloud, token),
+        })
     }
 }
 
@@ -146,6 +153,7 @@ pub(crate) mod tests {
             tenant: "contoso.onmicrosoft.com".parse().unwrap(),
             client_id: "11111111-2222-3333-4444-555555555555".parse().unwrap(),
             cloud: AzureCloud::Public,
+            mode: crate::parameters::IdentityMode::WorkloadIdentity,
             token: ServiceAccountToken::new(raw.clone()),
         };
         let reader = identity.read_as().unwrap();

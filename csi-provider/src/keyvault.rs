@@ -104,6 +104,7 @@ impl Call<'_> {
                 client_id: self.identity.client_id.to_string(),
                 description: source.to_string(),
             },
+            VaultError::TokenProxyUnavailable { reason } => Error::TokenProxyUnavailable { reason },
             other => key_vault(0, other.to_string()),
         }
     }
@@ -136,6 +137,7 @@ mod tests {
             tenant: "72f988bf-0000-4000-8000-000000000001".parse().unwrap(),
             client_id: "11111111-2222-3333-4444-555555555555".parse().unwrap(),
             cloud: AzureCloud::Public,
+            mode: crate::parameters::IdentityMode::WorkloadIdentity,
             token: ServiceAccountToken::new(jwt(
                 "https://oidc.example/",
                 "system:serviceaccount:shop:web",

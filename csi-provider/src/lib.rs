@@ -76,6 +76,7 @@ mod error;
 pub mod gopem;
 pub mod http;
 pub mod identity;
+pub mod identity_binding;
 pub mod keyvault;
 pub mod limits;
 pub mod metrics;

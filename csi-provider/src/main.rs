@@ -13,6 +13,7 @@ use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use azure_wi_csi_provider::{
     http::{self, HealthCheck, HealthzPathError},
+    identity_binding,
     keyvault::AzureKeyVault,
     metrics::Metrics,
     mount::{MountOptions, Mounter},
@@ -76,6 +77,14 @@ struct Args {
     /// retries a failed mount.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     mount_timeout: Duration,
+    /// The identity-binding token proxy for mounts with
+    /// `useAzureTokenProxy: "true"` (the Azure provider's flag).
+    #[arg(long, value_name = "URL", default_value = identity_binding::DEFAULT_TOKEN_PROXY_URL)]
+    token_proxy_url: String,
+    /// The token proxy's TLS name; computed from the API server's
+    /// certificate when empty, as the Azure provider computes it.
+    #[arg(long, value_name = "NAME", default_value = "")]
+    sni_name: String,
     /// Log filter: a level (error, warn, info, debug, trace) or a tracing
     /// directive list. Logs are JSON on stderr and never hold a token or a
     /// secret value.
@@ -165,7 +174,26 @@ async fn run(args: &Args) -> Result<(), RunError> {
         timeout: args.healthz_timeout,
     };
     let health_routes = http::router(&args.healthz_path, check.clone(), readiness.clone())?;
-    let vault = AzureKeyVault::new()?;
+    let api_port = std::env::var("KUBERNETES_SERVICE_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(443);
+    let token_proxy = identity_binding::token_proxy(
+        &args.token_proxy_url,
+        &args.sni_name,
+        std::path::Path::new(identity_binding::DEFAULT_CA_FILE),
+        (identity_binding::API_SERVER_HOST, api_port),
+    )
+    .await;
+    match &token_proxy {
+        Ok(proxy) => tracing::info!(
+            token_proxy = %proxy.url(),
+            sni = proxy.sni().unwrap_or_default(),
+            "identity binding mounts use this token proxy"
+        ),
+        Err(reason) => tracing::info!(%reason, "identity binding mounts will fail: no token proxy"),
+    }
+    let vault = AzureKeyVault::new()?.with_token_proxy(token_proxy)?;
     let mounter = Arc::new(Mounter::new(
         vault,
         MountOptions {

@@ -125,6 +125,7 @@ fn plan(objects: Vec<(ObjectSpec, &str, u32)>) -> MountPlan {
             tenant: "t".parse().unwrap(),
             client_id: "c".parse().unwrap(),
             cloud: AzureCloud::Public,
+            mode: crate::parameters::IdentityMode::WorkloadIdentity,
             token: ServiceAccountToken::new(jwt("i", "s")),
         },
         objects: objects

@@ -3,10 +3,11 @@
 //! case-sensitive keys, trimmed values, `tenantID` with the older `tenantId`
 //! as fallback, Go `strconv.ParseBool` booleans.
 //!
-//! Only workload identity is served. The pod-identity, VM-managed-identity
-//! and token-proxy switches are refused with a message naming the switch,
-//! and a missing `clientID` (where the Azure provider would fall back to a
-//! service principal from `nodePublishSecretRef`) is refused too.
+//! Workload identity and AKS identity bindings (`useAzureTokenProxy`) are
+//! served. The pod-identity and VM-managed-identity switches are refused
+//! with a message naming the switch, and a missing `clientID` (where the
+//! Azure provider would fall back to a service principal from
+//! `nodePublishSecretRef`) is refused too.
 
 use std::{fmt, str::FromStr};
 
@@ -87,28 +88,71 @@ pub struct Parameters {
     pub tenant: TenantId,
     /// `clientID`.
     pub client_id: ClientId,
+    /// How the pod's token is exchanged.
+    pub mode: IdentityMode,
     /// `objects`, in order.
     pub objects: Vec<ObjectSpec>,
 }
 
+/// How a mount's ServiceAccount token becomes an Entra token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdentityMode {
+    /// At Entra, through the identity's federated credential (token
+    /// audience `api://AzureADTokenExchange`).
+    WorkloadIdentity,
+    /// At AKS's identity-binding token proxy (`useAzureTokenProxy`, token
+    /// audience `api://AKSIdentityBinding`).
+    AzureTokenProxy,
+}
+
 /// Identity switches this provider refuses, with the mode each selects.
-const OTHER_MODES: [(&str, &str); 3] = [
+const OTHER_MODES: [(&str, &str); 2] = [
     ("usePodIdentity", "AAD pod identity (NMI)"),
     ("useVMManagedIdentity", "the node's VM managed identity"),
-    ("useAzureTokenProxy", "the AKS identity binding token proxy"),
 ];
+
+/// The token-proxy switch.
+const TOKEN_PROXY_SWITCH: &str = "useAzureTokenProxy";
 
 /// Go's `strconv.ParseBool`.
 fn parse_bool(parameter: &'static str, value: &str) -> Result<bool, Error> {
     match value {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(Error::InvalidParameter {
+        _ => Err(Error::InvalidSwitch {
             parameter,
             value: value.to_owned(),
-            expected: "expected \"true\" or \"false\"".to_owned(),
         }),
     }
+}
+
+/// The identity mode the switches select, as the Go provider decides:
+/// each switch parsed first, then more than one on refused.
+fn identity_mode(attributes: &Attributes) -> Result<IdentityMode, Error> {
+    let on = |parameter: &'static str| -> Result<bool, Error> {
+        attributes
+            .get(parameter)
+            .map_or(Ok(false), |value| parse_bool(parameter, value))
+    };
+    let others = [on(OTHER_MODES[0].0)?, on(OTHER_MODES[1].0)?];
+    let token_proxy = on(TOKEN_PROXY_SWITCH)?;
+    if others
+        .iter()
+        .chain([&token_proxy])
+        .filter(|on| **on)
+        .count()
+        > 1
+    {
+        return Err(Error::ConflictingIdentityModes);
+    }
+    if let Some(((parameter, mode), _)) = OTHER_MODES.iter().zip(others).find(|(_, on)| *on) {
+        return Err(Error::UnsupportedIdentityMode { parameter, mode });
+    }
+    Ok(if token_proxy {
+        IdentityMode::AzureTokenProxy
+    } else {
+        IdentityMode::WorkloadIdentity
+    })
 }
 
 impl Parameters {
@@ -120,13 +164,7 @@ impl Parameters {
     /// than workload identity, a missing `keyvaultName`, `tenantID`,
     /// `clientID` or `objects`, or a value that is not valid.
     pub fn from_attributes(attributes: &Attributes) -> Result<Self, Error> {
-        for (parameter, mode) in OTHER_MODES {
-            if let Some(value) = attributes.get(parameter)
-                && parse_bool(parameter, value)?
-            {
-                return Err(Error::UnsupportedIdentityMode { parameter, mode });
-            }
-        }
+        let mode = identity_mode(attributes)?;
         if attributes.get("cloudEnvFileName").is_some() {
             return Err(Error::InvalidParameter {
                 parameter: "cloudEnvFileName",
@@ -167,12 +205,19 @@ impl Parameters {
                     value: tenant_text.to_owned(),
                     expected: e.to_string(),
                 })?;
-        let client_text = attributes.get("clientID").ok_or(Error::MissingParameter {
-            parameter: "clientID",
-            hint: "workload identity needs the client id of the Entra application or \
-                   user-assigned managed identity whose federated credential trusts the pod's \
-                   ServiceAccount (the ServiceAccount's annotation is not read, and \
-                   nodePublishSecretRef service principals are not supported)",
+        let client_text = attributes.get("clientID").ok_or(match mode {
+            IdentityMode::WorkloadIdentity => Error::MissingParameter {
+                parameter: "clientID",
+                hint: "workload identity needs the client id of the Entra application or \
+                       user-assigned managed identity whose federated credential trusts the \
+                       pod's ServiceAccount (the ServiceAccount's annotation is not read, and \
+                       nodePublishSecretRef service principals are not supported)",
+            },
+            IdentityMode::AzureTokenProxy => Error::MissingParameter {
+                parameter: "clientID",
+                hint: "clientID is required for identity binding: set it to the client id of \
+                       the managed identity the ServiceAccount is bound to",
+            },
         })?;
         let client_id: ClientId =
             client_text
@@ -203,6 +248,7 @@ impl Parameters {
             },
             tenant,
             client_id,
+            mode,
             objects,
         })
     }
@@ -296,11 +342,7 @@ mod tests {
 
     #[test]
     fn other_identity_modes_are_refused_naming_the_parameter() {
-        for (parameter, value) in [
-            ("usePodIdentity", "true"),
-            ("useVMManagedIdentity", "True"),
-            ("useAzureTokenProxy", "1"),
-        ] {
+        for (parameter, value) in [("usePodIdentity", "true"), ("useVMManagedIdentity", "True")] {
             let mut changes = vec![(parameter, Some(value))];
             if parameter == "useVMManagedIdentity" {
                 changes.push(("clientID", None));
@@ -319,21 +361,49 @@ mod tests {
             );
         }
         for off in ["false", "0", "F", "FALSE"] {
-            assert!(
-                with(&[
-                    ("usePodIdentity", Some(off)),
-                    ("useVMManagedIdentity", Some(off))
-                ])
-                .is_ok()
-            );
+            let parameters = with(&[
+                ("usePodIdentity", Some(off)),
+                ("useVMManagedIdentity", Some(off)),
+                ("useAzureTokenProxy", Some(off)),
+            ])
+            .unwrap();
+            assert_eq!(parameters.mode, IdentityMode::WorkloadIdentity);
         }
-        let err = with(&[("usePodIdentity", Some("yes"))])
+        // The Go provider's text first, then what the switch takes.
+        let err = with(&[("usePodIdentity", Some("tru"))])
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
-            "SecretProviderClass parameter usePodIdentity is \"yes\": expected \"true\" or \"false\""
+            "failed to parse usePodIdentity flag, error: strconv.ParseBool: parsing \"tru\": \
+             invalid syntax (SecretProviderClass parameter usePodIdentity takes \"true\" or \
+             \"false\")"
         );
+    }
+
+    #[test]
+    fn the_token_proxy_switch_selects_identity_binding_alone() {
+        for on in ["1", "t", "true", "True"] {
+            let parameters = with(&[("useAzureTokenProxy", Some(on))]).unwrap();
+            assert_eq!(parameters.mode, IdentityMode::AzureTokenProxy);
+        }
+        // The Go provider's tests (`provider_test.go`,
+        // TestGetSecretsStoreObjectContent_IdentityBinding_*,
+        // TestGetSecretsStoreObjectContent_MutualExclusivity).
+        let err = with(&[("useAzureTokenProxy", Some("invalid-value"))]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("failed to parse useAzureTokenProxy"),
+            "{err}"
+        );
+        let err = with(&[("useAzureTokenProxy", Some("true")), ("clientID", None)]).unwrap_err();
+        assert!(err.to_string().contains("clientID is required"), "{err}");
+        let err = with(&[
+            ("useAzureTokenProxy", Some("true")),
+            ("usePodIdentity", Some("true")),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("only one identity mode"), "{err}");
     }
 
     #[test]

@@ -2,15 +2,16 @@
 //! which file each object becomes with which mode. Everything that can be
 //! wrong with the request is found here, before any network call.
 
-use azure_wi_core::names::DEFAULT_AUDIENCE;
+use azure_wi_core::names::{DEFAULT_AUDIENCE, IDENTITY_BINDING_AUDIENCE};
 
 use crate::{
     Error,
+    attributes::SERVICE_ACCOUNT_TOKENS,
     attributes::{Attributes, PodInfo},
     identity::Identity,
     mode::FileMode,
     objects::ObjectSpec,
-    parameters::{Parameters, Vault},
+    parameters::{IdentityMode, Parameters, Vault},
     paths::{overlaps, path_problem},
 };
 
@@ -66,12 +67,21 @@ impl MountPlan {
         attributes.require_pod()?;
         let parameters = Parameters::from_attributes(&attributes)?;
         let objects = plan_files(parameters.objects, default_mode)?;
-        let token = attributes.token_for(DEFAULT_AUDIENCE)?;
+        let token = match parameters.mode {
+            IdentityMode::WorkloadIdentity => attributes.token_for(DEFAULT_AUDIENCE)?,
+            IdentityMode::AzureTokenProxy => {
+                if attributes.get(SERVICE_ACCOUNT_TOKENS).is_none() {
+                    return Err(Error::MissingBindingTokens);
+                }
+                attributes.token_for(IDENTITY_BINDING_AUDIENCE)?
+            }
+        };
         Ok(Self {
             identity: Identity {
                 tenant: parameters.tenant,
                 client_id: parameters.client_id,
                 cloud: parameters.vault.cloud,
+                mode: parameters.mode,
                 token,
             },
             vault: parameters.vault,

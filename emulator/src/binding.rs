@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::config::Config;
 
 /// The audience of the ServiceAccount tokens the proxy accepts.
-pub const AUDIENCE: &str = "api://AKSIdentityBinding";
+pub const AUDIENCE: &str = azure_wi_core::names::IDENTITY_BINDING_AUDIENCE;
 /// API group and verb of the RBAC rule that binds a ServiceAccount to an
 /// identity.
 pub const RBAC_GROUP: &str = "cid.wi.aks.azure.com";

@@ -652,6 +652,98 @@ async fn a_v1_6_pod_named_by_another_webhook_keeps_one_token_volume() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identity_binding_pod_is_stored_as_the_webhook_patched_it() {
+    // `webhook serve` with the custom token endpoint, configured as AKS
+    // configures it (flags, and the variables a ConfigMap gives), and the
+    // CA from a ConfigMap projected into the token volume.
+    let plane = ControlPlane::start().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = generate_certs(dir.path());
+    let webhook = Webhook::start_in_cluster_with_env(
+        dir.path(),
+        plane.kubeconfig(),
+        &[
+            "--disable-cert-rotation",
+            "--custom-token-endpoint-annotation-suffix",
+            "identity-binding",
+            "--custom-token-endpoint-audience",
+            "api://AKSIdentityBinding",
+        ],
+        &[
+            ("AZURE_KUBERNETES_TOKEN_PROXY", "https://10.0.0.1:443"),
+            ("AZURE_KUBERNETES_SNI_NAME", "ib.aks.example"),
+            ("AZURE_KUBERNETES_CA_CONFIGMAP_NAME", "identity-binding-ca"),
+        ],
+    );
+    webhook.wait_ready().await;
+    let bundle = certs::ca_bundle_base64(&ca);
+    register(&client, "azure-wi-webhook", &webhook.url(), Some(&bundle)).await;
+    namespace(&client, "team-a").await;
+    service_account(
+        &client,
+        "team-a",
+        "app",
+        json!({ "azure.workload.identity/client-id": CLIENT_ID }),
+    )
+    .await;
+    let stored = create(
+        &Api::<Pod>::namespaced(client.clone(), "team-a"),
+        pod(
+            "bound",
+            "app",
+            true,
+            &json!({"azure.workload.identity/use-identity-binding": "TRUE"}),
+        ),
+    )
+    .await;
+    let env = env_of(&stored, 0);
+    let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "AZURE_CLIENT_ID",
+            "AZURE_TENANT_ID",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "AZURE_AUTHORITY_HOST",
+            "AZURE_KUBERNETES_TOKEN_PROXY",
+            "AZURE_KUBERNETES_SNI_NAME",
+            "AZURE_KUBERNETES_CA_FILE",
+        ]
+    );
+    assert_eq!(env[4].1, "https://10.0.0.1:443");
+    assert_eq!(env[6].1, "/var/run/secrets/azure/tokens/ca-cert/ca.crt");
+    let spec = stored.spec.as_ref().unwrap();
+    let volume = spec
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == "azure-identity-token")
+        .unwrap();
+    let sources = volume.projected.as_ref().unwrap().sources.as_ref().unwrap();
+    assert_eq!(
+        sources[0]
+            .service_account_token
+            .as_ref()
+            .unwrap()
+            .audience
+            .as_deref(),
+        Some("api://AKSIdentityBinding")
+    );
+    let config_map = sources[1].config_map.as_ref().unwrap();
+    assert_eq!(config_map.name, "identity-binding-ca");
+    assert_eq!(config_map.items.as_ref().unwrap()[0].path, "ca-cert/ca.crt");
+
+    // A pod that did not ask keeps Entra's audience and no proxy variables.
+    let plain = create(
+        &Api::<Pod>::namespaced(client.clone(), "team-a"),
+        pod("plain", "app", true, &json!({})),
+    )
+    .await;
+    assert_eq!(env_of(&plain, 0).len(), 4);
+}
+
 /// Registers the warn-only workload check at `url`, as deploy/ does, with a
 /// URL client config on loopback.
 async fn register_workload_check(client: &kube::Client, url: &str, ca_bundle: &str) {

@@ -17,7 +17,8 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// Why a read from Key Vault failed, in the classes a caller acts on.
 ///
-/// Every variant but [`VaultError::NoOwnIdentity`] keeps the error it was
+/// Every variant but [`VaultError::NoOwnIdentity`] and
+/// [`VaultError::TokenProxyUnavailable`] keeps the error it was
 /// classified from as its `source`, and shows that error's message, which
 /// names the object, the vault and the fix; neither ever holds a token, an
 /// assertion or a secret value.
@@ -134,6 +135,12 @@ pub enum VaultError {
          identity (in secret-sync, the store's serviceAccountRef)"
     )]
     NoOwnIdentity,
+    /// A read through an identity binding, without a usable token proxy.
+    #[error("identity binding: proxy transport not available: {reason}")]
+    TokenProxyUnavailable {
+        /// Why there is none.
+        reason: String,
+    },
 }
 
 impl From<Error> for VaultError {

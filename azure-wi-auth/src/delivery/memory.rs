@@ -240,7 +240,7 @@ impl MemoryVault {
         name: &str,
     ) -> Result<(), VaultError> {
         self.0.calls.fetch_add(1, Ordering::SeqCst);
-        if let ReadAs::Workload { token, .. } = reader {
+        if let ReadAs::Workload { token, .. } | ReadAs::IdentityBinding { token, .. } = reader {
             lock(&self.0.seen_tokens).push(token.secret().to_owned());
         }
         let now = self.0.in_flight.fetch_add(1, Ordering::SeqCst) + 1;

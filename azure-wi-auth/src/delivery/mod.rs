@@ -94,6 +94,18 @@ pub enum ReadAs {
         /// The ServiceAccount token.
         token: Assertion,
     },
+    /// A workload's identity through an AKS identity binding: the
+    /// workload's ServiceAccount token for `api://AKSIdentityBinding` is
+    /// exchanged at the token proxy given to
+    /// [`WorkloadVaults::with_token_proxy`](crate::WorkloadVaults::with_token_proxy).
+    IdentityBinding {
+        /// The tenant and client id the binding names.
+        identity: FederatedIdentity,
+        /// The cloud, which decides the Entra authority.
+        cloud: AzureCloud,
+        /// The ServiceAccount token.
+        token: Assertion,
+    },
     /// This process's own workload identity (the one the webhook gave its
     /// pod), as given to [`WorkloadVaults::with_own_identity`](crate::WorkloadVaults::with_own_identity).
     Own,
@@ -104,6 +116,21 @@ impl ReadAs {
     #[must_use]
     pub fn workload(identity: FederatedIdentity, cloud: AzureCloud, token: Assertion) -> Self {
         Self::Workload {
+            identity,
+            cloud,
+            token,
+        }
+    }
+
+    /// `identity` of `cloud` through its identity binding, presenting
+    /// `token`.
+    #[must_use]
+    pub fn identity_binding(
+        identity: FederatedIdentity,
+        cloud: AzureCloud,
+        token: Assertion,
+    ) -> Self {
+        Self::IdentityBinding {
             identity,
             cloud,
             token,

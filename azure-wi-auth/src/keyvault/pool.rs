@@ -21,7 +21,7 @@ use futures::{Stream, TryStreamExt as _};
 
 use crate::{
     AssertionCredential, AuthorityHost, Certificate, Challenge, Error, Key, RetryPolicy, Secret,
-    SecretClient, SecretProperties, VaultCredential, WorkloadIdentityCredential,
+    SecretClient, SecretProperties, TokenProxy, VaultCredential, WorkloadIdentityCredential,
     delivery::{ObjectKind, ReadAs, VaultError, VaultObjects, VersionInfo, version_of},
     transport::{SharedTransport, Transport},
 };
@@ -45,7 +45,10 @@ pub struct WorkloadVaults {
     /// Key Vault requests go through this instead, when set.
     vault_transport: Option<SharedTransport>,
     retry: RetryPolicy,
-    credentials: Mutex<HashMap<AzureCloud, AssertionCredential>>,
+    /// By cloud, and whether through the token proxy.
+    credentials: Mutex<HashMap<(AzureCloud, bool), AssertionCredential>>,
+    /// The identity binding's token proxy, or why there is none.
+    token_proxy: Option<Result<TokenProxy, String>>,
     /// This process's own identity and the HTTP client for its Key Vault
     /// requests (its credential's transport when `None`).
     own: Option<(WorkloadIdentityCredential, Option<reqwest::Client>)>,
@@ -92,11 +95,12 @@ impl WorkloadVaults {
             vault_transport: None,
             retry: RetryPolicy::once(),
             credentials: Mutex::default(),
+            token_proxy: None,
             own: None,
             challenges: Mutex::default(),
         };
         for cloud in AzureCloud::ALL {
-            vaults.credential(cloud)?;
+            vaults.credential(cloud, false)?;
         }
         Ok(vaults)
     }
@@ -117,6 +121,25 @@ impl WorkloadVaults {
         self
     }
 
+    /// Reads as [`ReadAs::IdentityBinding`] through `proxy`, or, when it is
+    /// `Err`, fails such reads with [`VaultError::TokenProxyUnavailable`]
+    /// giving that reason (a token proxy that could not be set up at
+    /// start-up, as the Go provider reports it at each mount).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TokenProxy`] when the proxy's CA cannot be used.
+    pub fn with_token_proxy(mut self, proxy: Result<TokenProxy, String>) -> Result<Self, Error> {
+        self.token_proxy = Some(proxy);
+        lock(&self.credentials).retain(|(_, through_proxy), _| !through_proxy);
+        if matches!(self.token_proxy, Some(Ok(_))) {
+            for cloud in AzureCloud::ALL {
+                self.credential(cloud, true)?;
+            }
+        }
+        Ok(self)
+    }
+
     /// Reads as [`ReadAs::Own`] with `credential` (the pod's own workload
     /// identity), its Key Vault requests sent with `http` when given, else
     /// through the credential's transport.
@@ -130,10 +153,15 @@ impl WorkloadVaults {
         self
     }
 
-    /// The shared credential of `cloud`'s authority.
-    fn credential(&self, cloud: AzureCloud) -> Result<AssertionCredential, Error> {
+    /// The shared credential of `cloud`'s authority, through the token
+    /// proxy or not.
+    fn credential(
+        &self,
+        cloud: AzureCloud,
+        through_proxy: bool,
+    ) -> Result<AssertionCredential, Error> {
         let mut credentials = lock(&self.credentials);
-        if let Some(credential) = credentials.get(&cloud) {
+        if let Some(credential) = credentials.get(&(cloud, through_proxy)) {
             return Ok(credential.clone());
         }
         let authority: AuthorityHost = cloud.authority_host().parse()?;
@@ -141,8 +169,11 @@ impl WorkloadVaults {
         if let Some(http) = &self.http {
             builder = builder.with_http_client(http.clone());
         }
+        if through_proxy && let Some(Ok(proxy)) = &self.token_proxy {
+            builder = builder.with_token_proxy(Some(proxy.clone()));
+        }
         let credential = builder.build()?;
-        credentials.insert(cloud, credential.clone());
+        credentials.insert((cloud, through_proxy), credential.clone());
         Ok(credential)
     }
 
@@ -155,12 +186,38 @@ impl WorkloadVaults {
                 cloud,
                 token,
             } => (
-                self.credential(*cloud)?
+                self.credential(*cloud, false)?
                     .for_workload(identity.clone(), token.clone())
                     .into(),
                 self.http.as_ref(),
                 identity.tenant_id(),
             ),
+            ReadAs::IdentityBinding {
+                identity,
+                cloud,
+                token,
+            } => {
+                match &self.token_proxy {
+                    Some(Ok(_)) => {}
+                    Some(Err(reason)) => {
+                        return Err(VaultError::TokenProxyUnavailable {
+                            reason: reason.clone(),
+                        });
+                    }
+                    None => {
+                        return Err(VaultError::TokenProxyUnavailable {
+                            reason: "no token proxy is configured".to_owned(),
+                        });
+                    }
+                }
+                (
+                    self.credential(*cloud, true)?
+                        .for_workload(identity.clone(), token.clone())
+                        .into(),
+                    self.http.as_ref(),
+                    identity.tenant_id(),
+                )
+            }
             ReadAs::Own => {
                 let (credential, http) = self.own.as_ref().ok_or(VaultError::NoOwnIdentity)?;
                 (

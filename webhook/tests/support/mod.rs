@@ -94,11 +94,23 @@ impl Webhook {
     /// ServiceAccount watch, and self-managed certificates unless `extra`
     /// says `--disable-cert-rotation`), listeners on loopback port 0.
     pub fn start_in_cluster(cert_dir: &Path, kubeconfig: &Path, extra: &[&str]) -> Self {
+        Self::start_in_cluster_with_env(cert_dir, kubeconfig, extra, &[])
+    }
+
+    /// [`start_in_cluster`](Self::start_in_cluster) with variables set,
+    /// as a ConfigMap's `envFrom` sets them.
+    pub fn start_in_cluster_with_env(
+        cert_dir: &Path,
+        kubeconfig: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         Self::launch(|command| {
             command
                 .arg("--webhook-cert-dir")
                 .arg(cert_dir)
                 .args(extra)
+                .envs(env.iter().copied())
                 .env("KUBECONFIG", kubeconfig);
         })
     }
