@@ -483,3 +483,47 @@ fn handle() {
         }
     }
 }
+
+#[test]
+fn add_environment_variables() {
+    // `TestAddEnvironmentVariables` with v1.6's token path (its
+    // "not added when empty" case needs an empty authority host, which no
+    // configuration gives here).
+    let identity = |client: &str, tenant: &str| {
+        vec![
+            json!({"name": "AZURE_CLIENT_ID", "value": client}),
+            json!({"name": "AZURE_TENANT_ID", "value": tenant}),
+            json!({"name": "AZURE_FEDERATED_TOKEN_FILE",
+                   "value": "/var/run/secrets/azure/wi/token/azure-identity-token"}),
+            json!({"name": "AZURE_AUTHORITY_HOST", "value": "https://login.microsoftonline.com/"}),
+        ]
+    };
+    let mine = json!({"name": "MY_ENV_VAR", "value": "test"});
+    let mut with_mine = vec![mine.clone()];
+    with_mine.extend(identity("clientID", TENANT));
+    for (name, env, expected) in [
+        (
+            "environment variables added to container",
+            None,
+            Value::Array(identity("clientID", TENANT)),
+        ),
+        (
+            "existing environment variables not replaced",
+            Some(Value::Array(identity("myClientID", "myTenantID"))),
+            Value::Array(identity("myClientID", "myTenantID")),
+        ),
+        (
+            "environment variables added to existing list",
+            Some(json!([mine])),
+            Value::Array(with_mine.clone()),
+        ),
+    ] {
+        let mut container = json!({"name": "cont1", "image": "image"});
+        if let Some(env) = env {
+            container["env"] = env;
+        }
+        let (code, out) = mutate(&pod(json!({}), json!([]), json!([container]), false), &V1_6);
+        assert_eq!(code, 0, "{name}: {out}");
+        assert_eq!(out["spec"]["containers"][0]["env"], expected, "{name}");
+    }
+}
