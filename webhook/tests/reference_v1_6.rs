@@ -3,7 +3,8 @@
 //! (`TestInjectProxyInitContainer`, `TestInjectProxySidecarContainer`,
 //! `TestShouldInjectProxySidecar`, `TestGetProxyPort`, the proxy cases of
 //! `TestHandleError`) and the token layout (`TestAddProjectedVolume`,
-//! `TestAddProjectServiceAccountTokenVolumeMount`, `TestMutateContainers`,
+//! `TestAddProjectServiceAccountTokenVolumeMount`, `TestAddEnvironmentVariables`,
+//! `TestMutateContainers`,
 //! `TestHandle`, with `--token-layout v1.6`), each run through
 //! `webhook mutate` as a process with the matching flags. The reference tests call its inject functions alone;
 //! here the whole mutation runs, so the proxy's containers are listed in
