@@ -3,10 +3,11 @@
 //! (`TestInjectProxyInitContainer`, `TestInjectProxySidecarContainer`,
 //! `TestShouldInjectProxySidecar`, `TestGetProxyPort`, the proxy cases of
 //! `TestHandleError`) and the token layout (`TestAddProjectedVolume`,
-//! `TestAddProjectServiceAccountTokenVolumeMount`, `TestAddEnvironmentVariables`,
-//! `TestMutateContainers`,
-//! `TestHandle`, with `--token-layout v1.6`), each run through
-//! `webhook mutate` as a process with the matching flags. The reference tests call its inject functions alone;
+//! `TestAddProjectServiceAccountTokenVolumeMount`,
+//! `TestAddEnvironmentVariables`, `TestMutateContainers`, `TestHandle`,
+//! with `--token-layout v1.6`), each run through `webhook mutate` as a
+//! process with the matching flags. The reference tests call its inject
+//! functions alone;
 //! here the whole mutation runs, so the proxy's containers are listed in
 //! `skip-containers` where a case compares them field for field (the
 //! identity environment and token mount are what every container gets).
