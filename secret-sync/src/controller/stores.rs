@@ -69,24 +69,14 @@ pub async fn reconcile_store(
     store: Arc<SecretStore>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let api: Api<SecretStore> =
-        Api::namespaced(ctx.client.clone(), &store.namespace().unwrap_or_default());
-    let (ready, warnings, error) = condition(&store.spec, false, store.status.as_ref());
-    let reference = store.object_ref(&());
-    report(&ctx, &reference, &warnings, error.as_deref()).await;
-    let status = json!({"status": {"conditions": [ready], "capabilities": "ReadWrite"}});
-    api.patch_status(
-        &store.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&status),
-    )
-    .await
-    .map_err(|source| ReconcileError::Kube {
+    let api = Api::namespaced(ctx.client.clone(), &store.namespace().unwrap_or_default());
+    let status = store.status.as_ref();
+    let kind = Kind {
+        spec: &store.spec,
+        cluster: false,
         what: "writing the SecretStore's status",
-        source,
-    })?;
-    ctx.backoff.succeeded(&super::uid(store.as_ref()));
-    Ok(Action::requeue(STORE_REQUEUE))
+    };
+    reconcile_kind(store.as_ref(), api, kind, status, &ctx).await
 }
 
 /// Reconciles a ClusterSecretStore.
@@ -98,10 +88,45 @@ pub async fn reconcile_cluster_store(
     store: Arc<ClusterSecretStore>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
-    let (ready, warnings, error) = condition(&store.spec.store, true, store.status.as_ref());
+    let status = store.status.as_ref();
+    let kind = Kind {
+        spec: &store.spec.store,
+        cluster: true,
+        what: "writing the ClusterSecretStore's status",
+    };
+    reconcile_kind(
+        store.as_ref(),
+        Api::all(ctx.client.clone()),
+        kind,
+        status,
+        &ctx,
+    )
+    .await
+}
+
+/// What tells the two store kinds apart.
+struct Kind<'s> {
+    spec: &'s SecretStoreSpec,
+    cluster: bool,
+    /// The status write, for its error.
+    what: &'static str,
+}
+
+/// Either store kind: its Ready condition and events from its spec, its
+/// status written.
+async fn reconcile_kind<K>(
+    store: &K,
+    api: Api<K>,
+    kind: Kind<'_>,
+    previous: Option<&SecretStoreStatus>,
+    ctx: &Context,
+) -> Result<Action, ReconcileError>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let (ready, warnings, error) = condition(kind.spec, kind.cluster, previous);
     let reference = store.object_ref(&());
-    report(&ctx, &reference, &warnings, error.as_deref()).await;
+    report(ctx, &reference, &warnings, error.as_deref()).await;
     let status = json!({"status": {"conditions": [ready], "capabilities": "ReadWrite"}});
     api.patch_status(
         &store.name_any(),
@@ -110,10 +135,10 @@ pub async fn reconcile_cluster_store(
     )
     .await
     .map_err(|source| ReconcileError::Kube {
-        what: "writing the ClusterSecretStore's status",
+        what: kind.what,
         source,
     })?;
-    ctx.backoff.succeeded(&super::uid(store.as_ref()));
+    ctx.backoff.succeeded(&super::uid(store));
     Ok(Action::requeue(STORE_REQUEUE))
 }
 
