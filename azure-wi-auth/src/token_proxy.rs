@@ -287,39 +287,48 @@ impl TokenProxyTransport {
         })
     }
 
-    /// The client to send with now: rebuilt when the CA file changed.
-    fn client(&self) -> Result<Arc<ReqwestTransport>, String> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let TokenProxyCa::File(path) = &self.proxy.ca {
-            let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-            if modified != state.ca_modified {
-                // Kept on failure: the file may be mid-rotation.
-                if let Ok((pem, modified)) = read_ca_file(path) {
-                    if state.ca_pem.as_deref() != Some(pem.as_str()) {
-                        state.client = None;
+    /// The client to send with now: rebuilt when the CA file changed. The
+    /// lock is never held across the build, which may resolve the proxy's
+    /// host.
+    async fn client(&self) -> Result<Arc<ReqwestTransport>, String> {
+        let ca_pem = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let TokenProxyCa::File(path) = &self.proxy.ca {
+                let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+                if modified != state.ca_modified {
+                    // Kept on failure: the file may be mid-rotation.
+                    if let Ok((pem, modified)) = read_ca_file(path) {
+                        if state.ca_pem.as_deref() != Some(pem.as_str()) {
+                            state.client = None;
+                        }
+                        state.ca_pem = Some(pem);
+                        state.ca_modified = modified;
                     }
-                    state.ca_pem = Some(pem);
-                    state.ca_modified = modified;
                 }
             }
+            if let Some(client) = &state.client {
+                return Ok(Arc::clone(client));
+            }
+            state.ca_pem.clone()
+        };
+        let client = Arc::new(self.build(ca_pem.as_deref()).await?);
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.ca_pem == ca_pem {
+            state.client = Some(Arc::clone(&client));
         }
-        if let Some(client) = &state.client {
-            return Ok(Arc::clone(client));
-        }
-        let client = Arc::new(self.build(state.ca_pem.as_deref())?);
-        state.client = Some(Arc::clone(&client));
         Ok(client)
     }
 
     /// A client presenting the SNI name, reaching it at the proxy's
     /// address, trusting `ca_pem` alone (or the platform's roots).
-    fn build(&self, ca_pem: Option<&str>) -> Result<ReqwestTransport, String> {
+    async fn build(&self, ca_pem: Option<&str>) -> Result<ReqwestTransport, String> {
         let mut builder = reqwest::Client::builder().no_proxy();
         if let Some(sni) = &self.proxy.sni {
             let host = self.proxy.url.host_str().unwrap_or_default();
             let port = self.proxy.url.port_or_known_default().unwrap_or(443);
             let addresses: Vec<std::net::SocketAddr> =
-                std::net::ToSocketAddrs::to_socket_addrs(&(host.trim_matches(['[', ']']), port))
+                tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+                    .await
                     .map_err(|e| format!("resolving the token proxy's host {host}: {e}"))?
                     .collect();
             builder = builder.resolve_to_addrs(sni, &addresses);
@@ -348,7 +357,7 @@ fn read_ca_file(path: &Path) -> Result<(String, Option<SystemTime>), String> {
 impl Transport for TokenProxyTransport {
     fn send(&self, mut request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, String>> {
         Box::pin(async move {
-            let client = self.client()?;
+            let client = self.client().await?;
             let mut url = self.proxy.rewrite(&request.url);
             if let Some(sni) = &self.proxy.sni {
                 // Connect by the SNI name (resolved to the proxy's address),
