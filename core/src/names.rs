@@ -1,8 +1,10 @@
 //! The names existing manifests and SDKs already depend on.
 //!
 //! Every label, annotation, environment variable, volume name and path here is
-//! the one used by the reference webhook (Azure/azure-workload-identity v1.5),
-//! so pods, ServiceAccounts and Azure SDKs written for it work unchanged. The
+//! the one used by the reference webhook (Azure/azure-workload-identity v1.5,
+//! and v1.6 for what v1.6 added; v1.6's token layout is
+//! [`crate::TokenLayout`]), so pods, ServiceAccounts and Azure SDKs written
+//! for it work unchanged. The
 //! webhook writes them, `azure-wi-auth` reads them, the emulator and the
 //! diagnostics check them: this is the one place they are spelled.
 
