@@ -9,6 +9,7 @@
     reason = "a test fails loudly on any unexpected error"
 )]
 
+use azure_wi_core::names;
 use std::{
     io::{BufRead as _, BufReader},
     path::Path,
@@ -54,13 +55,13 @@ fn the_printed_identity_binding_environment_reads_a_secret() {
     }
     let names: Vec<&str> = exports.iter().map(|(n, _)| n.as_str()).collect();
     for expected in [
-        "AZURE_CLIENT_ID",
-        "AZURE_TENANT_ID",
-        "AZURE_FEDERATED_TOKEN_FILE",
-        "AZURE_AUTHORITY_HOST",
-        "AZURE_KUBERNETES_TOKEN_PROXY",
-        "AZURE_KUBERNETES_SNI_NAME",
-        "AZURE_KUBERNETES_CA_FILE",
+        names::CLIENT_ID_ENV,
+        names::TENANT_ID_ENV,
+        names::FEDERATED_TOKEN_FILE_ENV,
+        names::AUTHORITY_HOST_ENV,
+        names::KUBERNETES_TOKEN_PROXY_ENV,
+        names::KUBERNETES_SNI_NAME_ENV,
+        names::KUBERNETES_CA_FILE_ENV,
         "NO_PROXY",
         "HTTPS_PROXY",
         "REQUESTS_CA_BUNDLE",

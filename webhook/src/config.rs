@@ -5,7 +5,7 @@
 //! ([`azure_wi_core`]), so a typo in a flag or ConfigMap stops the webhook at
 //! start-up instead of producing pods that fail later at token exchange.
 
-use azure_wi_core::{Audience, AzureCloud, TenantId, TokenLayout};
+use azure_wi_core::{Audience, AzureCloud, TenantId, TokenLayout, names};
 
 /// Everything the mutation needs besides the pod and its ServiceAccount.
 ///
@@ -360,12 +360,12 @@ pub fn custom_token_endpoint(
     mut env: impl FnMut(&str) -> Option<String>,
 ) -> Result<Option<CustomTokenEndpoint>, EndpointConfigError> {
     let mut get = |name: &str| env(name).filter(|v| !v.is_empty());
-    let data = get("AZURE_KUBERNETES_CA_DATA");
+    let data = get(names::KUBERNETES_CA_DATA_ENV);
     let config_map = get("AZURE_KUBERNETES_CA_CONFIGMAP_NAME");
     let signer = get("AZURE_KUBERNETES_CA_CTB_SIGNER_NAME");
     let selector = get("AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR").filter(|s| !s.trim().is_empty());
-    let token_proxy = get("AZURE_KUBERNETES_TOKEN_PROXY").unwrap_or_default();
-    let sni_name = get("AZURE_KUBERNETES_SNI_NAME").unwrap_or_default();
+    let token_proxy = get(names::KUBERNETES_TOKEN_PROXY_ENV).unwrap_or_default();
+    let sni_name = get(names::KUBERNETES_SNI_NAME_ENV).unwrap_or_default();
     if [&data, &config_map, &signer]
         .iter()
         .filter(|v| v.is_some())

@@ -452,7 +452,7 @@ fn the_token_layout_comes_from_its_flag_or_variable_and_is_checked() {
     // The ConfigMap's variable, as `serve` reads it from deploy/.
     let out = Command::new(env!("CARGO_BIN_EXE_webhook"))
         .args(example_args(&pod, &sa))
-        .env("AZURE_WI_TOKEN_LAYOUT", "v1.6")
+        .env(azure_wi_core::names::TOKEN_LAYOUT_ENV, "v1.6")
         .env_remove("AZURE_TENANT_ID")
         .output()
         .unwrap();

@@ -21,6 +21,7 @@ use std::{
     process::{Command, Stdio},
 };
 
+use azure_wi_core::names;
 use serde_json::{Value, json};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -56,10 +57,10 @@ fn mutate(pod: &Value, flags: &[&str]) -> (i32, Value) {
         .arg("--service-account")
         .arg(&sa_path)
         .args(flags)
-        .env_remove("PROXY_IMAGE")
-        .env_remove("PROXY_INIT_IMAGE")
-        .env_remove("AZURE_TENANT_ID")
-        .env_remove("AZURE_ENVIRONMENT")
+        .env_remove(names::PROXY_IMAGE_ENV)
+        .env_remove(names::PROXY_INIT_IMAGE_ENV)
+        .env_remove(names::TENANT_ID_ENV)
+        .env_remove(names::ENVIRONMENT_ENV)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -326,7 +327,7 @@ fn v1_6_volume(name: &str) -> Value {
     json!({"name": name, "projected": {"sources": [{"serviceAccountToken": {
         "path": "token/azure-identity-token",
         "expirationSeconds": 3600,
-        "audience": "api://AzureADTokenExchange",
+        "audience": names::DEFAULT_AUDIENCE,
     }}]}})
 }
 
@@ -424,11 +425,11 @@ fn mutate_containers() {
         json!([{
             "name": "my-container", "image": "my-image",
             "env": [
-                {"name": "AZURE_CLIENT_ID", "value": "clientID"},
-                {"name": "AZURE_TENANT_ID", "value": TENANT},
-                {"name": "AZURE_FEDERATED_TOKEN_FILE",
+                {"name": names::CLIENT_ID_ENV, "value": "clientID"},
+                {"name": names::TENANT_ID_ENV, "value": TENANT},
+                {"name": names::FEDERATED_TOKEN_FILE_ENV,
                  "value": "/var/run/secrets/azure/wi/token/azure-identity-token"},
-                {"name": "AZURE_AUTHORITY_HOST", "value": "https://login.microsoftonline.com/"},
+                {"name": names::AUTHORITY_HOST_ENV, "value": "https://login.microsoftonline.com/"},
             ],
             "volumeMounts": [v1_6_mount(POD_VOLUME_NAME)],
         }, {"name": "skip-container", "image": "skip-image"}])
@@ -493,11 +494,11 @@ fn add_environment_variables() {
     // configuration gives here).
     let identity = |client: &str, tenant: &str| {
         vec![
-            json!({"name": "AZURE_CLIENT_ID", "value": client}),
-            json!({"name": "AZURE_TENANT_ID", "value": tenant}),
-            json!({"name": "AZURE_FEDERATED_TOKEN_FILE",
+            json!({"name": names::CLIENT_ID_ENV, "value": client}),
+            json!({"name": names::TENANT_ID_ENV, "value": tenant}),
+            json!({"name": names::FEDERATED_TOKEN_FILE_ENV,
                    "value": "/var/run/secrets/azure/wi/token/azure-identity-token"}),
-            json!({"name": "AZURE_AUTHORITY_HOST", "value": "https://login.microsoftonline.com/"}),
+            json!({"name": names::AUTHORITY_HOST_ENV, "value": "https://login.microsoftonline.com/"}),
         ]
     };
     let mine = json!({"name": "MY_ENV_VAR", "value": "test"});
