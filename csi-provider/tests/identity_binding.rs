@@ -15,6 +15,7 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use azure_wi_auth::{TokenProxy, TokenProxyCa};
+use azure_wi_core::names;
 use azure_wi_csi_provider::{
     identity_binding,
     keyvault::AzureKeyVault,
@@ -25,7 +26,7 @@ use azure_wi_csi_provider::{
 };
 use azure_wi_emulator::{
     Config, Emulator, TokenSpec,
-    config::{DEMO_CLIENT_ID, DEMO_TENANT, IdentityBinding},
+    config::{DEMO_CLIENT_ID, DEMO_TENANT},
     hosts,
 };
 use serde_json::{Value, json};
@@ -108,11 +109,7 @@ fn request(sa: &str, tokens: &[(&str, &str)], parameters: &[(&str, Option<&str>)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mounts_through_the_token_proxy_as_the_go_provider_does() {
     let mut config = Config::demo();
-    config.identity_bindings.push(IdentityBinding {
-        client_id: DEMO_CLIENT_ID.to_owned(),
-        namespace: "team-b".to_owned(),
-        service_account: "reports".to_owned(),
-    });
+    config.bind(DEMO_CLIENT_ID, "team-b", "reports");
     let emulator = Emulator::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let proxy = TokenProxy::new(&emulator.identity_binding_url())
@@ -122,7 +119,7 @@ async fn mounts_through_the_token_proxy_as_the_go_provider_does() {
     let (mut client, _stop) = provider(&emulator, Ok(proxy), dir.path()).await;
     let binding_token = |sa: &str| {
         emulator
-            .mint(&TokenSpec::new("team-b", sa).audience("api://AKSIdentityBinding"))
+            .mint(&TokenSpec::new("team-b", sa).audience(names::IDENTITY_BINDING_AUDIENCE))
             .unwrap()
     };
     let entra_token = emulator.mint(&TokenSpec::new("team-b", "reports")).unwrap();
@@ -130,8 +127,8 @@ async fn mounts_through_the_token_proxy_as_the_go_provider_does() {
     // A bound ServiceAccount: the binding's token is used, not Entra's
     // (which no federated credential trusts).
     let tokens = [
-        ("api://AKSIdentityBinding", binding_token("reports")),
-        ("api://AzureADTokenExchange", entra_token.clone()),
+        (names::IDENTITY_BINDING_AUDIENCE, binding_token("reports")),
+        (names::DEFAULT_AUDIENCE, entra_token.clone()),
     ];
     let tokens: Vec<(&str, &str)> = tokens.iter().map(|(a, t)| (*a, t.as_str())).collect();
     let response = client
@@ -157,7 +154,7 @@ async fn mounts_through_the_token_proxy_as_the_go_provider_does() {
     let status = client
         .mount(request(
             "other",
-            &[("api://AKSIdentityBinding", &unbound)],
+            &[(names::IDENTITY_BINDING_AUDIENCE, &unbound)],
             &[],
         ))
         .await
@@ -170,7 +167,7 @@ async fn mounts_through_the_token_proxy_as_the_go_provider_does() {
     );
 
     // The Go provider's identity-binding tests.
-    let only_entra = [("api://AzureADTokenExchange", entra_token.as_str())];
+    let only_entra = [(names::DEFAULT_AUDIENCE, entra_token.as_str())];
     for (name, request, expected) in [
         (
             "IdentityBinding_MissingClientID",
@@ -223,12 +220,12 @@ async fn a_token_proxy_that_could_not_be_set_up_fails_only_its_mounts() {
     )
     .await;
     let token = emulator
-        .mint(&TokenSpec::new("team-b", "reports").audience("api://AKSIdentityBinding"))
+        .mint(&TokenSpec::new("team-b", "reports").audience(names::IDENTITY_BINDING_AUDIENCE))
         .unwrap();
     let status = client
         .mount(request(
             "reports",
-            &[("api://AKSIdentityBinding", &token)],
+            &[(names::IDENTITY_BINDING_AUDIENCE, &token)],
             &[],
         ))
         .await
@@ -246,7 +243,7 @@ async fn a_token_proxy_that_could_not_be_set_up_fails_only_its_mounts() {
         .unwrap();
     let mut ok = request(
         "orders-api",
-        &[("api://AzureADTokenExchange", &entra)],
+        &[(names::DEFAULT_AUDIENCE, &entra)],
         &[("useAzureTokenProxy", None)],
     );
     let mut attributes: Value = serde_json::from_str(&ok.attributes).unwrap();

@@ -103,15 +103,11 @@ pub fn authorize(config: &Config, client_id: &str, claims: &Value) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{DEMO_CLIENT_ID, DEMO_ISSUER, IdentityBinding};
+    use crate::config::{DEMO_CLIENT_ID, DEMO_ISSUER};
 
     fn bound() -> Config {
         let mut config = Config::demo();
-        config.identity_bindings.push(IdentityBinding {
-            client_id: DEMO_CLIENT_ID.to_owned(),
-            namespace: "team-b".to_owned(),
-            service_account: "reports".to_owned(),
-        });
+        config.bind(DEMO_CLIENT_ID, "team-b", "reports");
         config
     }
 
@@ -145,7 +141,7 @@ mod tests {
             (
                 claims(
                     DEMO_ISSUER,
-                    "api://AzureADTokenExchange",
+                    azure_wi_core::names::DEFAULT_AUDIENCE,
                     "system:serviceaccount:team-b:reports",
                 ),
                 DEMO_CLIENT_ID,

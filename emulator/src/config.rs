@@ -607,6 +607,16 @@ impl Config {
         Ok(config)
     }
 
+    /// Binds ServiceAccount `namespace/service_account` to the identity
+    /// `client_id` for the identity-binding token proxy.
+    pub fn bind(&mut self, client_id: &str, namespace: &str, service_account: &str) {
+        self.identity_bindings.push(IdentityBinding {
+            client_id: client_id.to_owned(),
+            namespace: namespace.to_owned(),
+            service_account: service_account.to_owned(),
+        });
+    }
+
     /// Checks what Entra and Key Vault would refuse to hold.
     ///
     /// # Errors

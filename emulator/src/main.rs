@@ -108,13 +108,7 @@ async fn serve(
         .map(|i| i.client_id.clone())
         .unwrap_or_default();
     if identity_binding {
-        config
-            .identity_bindings
-            .push(azure_wi_emulator::config::IdentityBinding {
-                client_id: client_id.clone(),
-                namespace: namespace.to_owned(),
-                service_account: service_account.to_owned(),
-            });
+        config.bind(&client_id, namespace, service_account);
     }
     let emulator = Emulator::start_on(config, listen, proxy_listen)
         .await

@@ -541,13 +541,7 @@ async fn a_pod_process_trusts_the_ca_named_by_the_extra_ca_file_variable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_with_an_identity_binding_reads_through_the_token_proxy() {
     let mut config = Config::demo();
-    config
-        .identity_bindings
-        .push(azure_wi_emulator::config::IdentityBinding {
-            client_id: DEMO_CLIENT_ID.to_owned(),
-            namespace: "team-b".to_owned(),
-            service_account: "reports".to_owned(),
-        });
+    config.bind(DEMO_CLIENT_ID, "team-b", "reports");
     let emulator = Emulator::start(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");

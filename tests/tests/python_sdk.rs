@@ -991,13 +991,7 @@ async fn managed_identity_reads_key_vault_through_the_imds_proxy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_through_the_identity_binding_token_proxy() {
     let mut config = Config::demo();
-    config
-        .identity_bindings
-        .push(azure_wi_emulator::config::IdentityBinding {
-            client_id: DEMO_CLIENT_ID.to_owned(),
-            namespace: "team-b".to_owned(),
-            service_account: "reports".to_owned(),
-        });
+    config.bind(DEMO_CLIENT_ID, "team-b", "reports");
     let emulator = Emulator::start(config).await.unwrap();
     let run = |service_account: &str, proxy_url: &str| {
         let spec = TokenSpec::new("team-b", service_account)
