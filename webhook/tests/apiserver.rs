@@ -14,6 +14,7 @@
 mod support;
 
 use azure_wi_control_plane::ControlPlane;
+use azure_wi_core::{TokenLayout, names};
 use k8s_openapi::api::{
     admissionregistration::v1::MutatingWebhookConfiguration,
     core::v1::{Namespace, Pod, ServiceAccount},
@@ -148,12 +149,18 @@ struct Started {
 }
 
 async fn start_with_webhook() -> Started {
+    start_with_webhook_configured(&[], &[]).await
+}
+
+/// [`start_with_webhook`] with more flags and variables for the webhook.
+async fn start_with_webhook_configured(flags: &[&str], env: &[(&str, &str)]) -> Started {
     let plane = ControlPlane::start().await.unwrap();
     let client = plane.client().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ca = generate_certs(dir.path());
-    let webhook =
-        Webhook::start_in_cluster(dir.path(), plane.kubeconfig(), &["--disable-cert-rotation"]);
+    let mut args = vec!["--disable-cert-rotation"];
+    args.extend_from_slice(flags);
+    let webhook = Webhook::start_in_cluster_with_env(dir.path(), plane.kubeconfig(), &args, env);
     webhook.wait_ready().await;
     Started {
         plane,
@@ -523,32 +530,40 @@ async fn serve_sidecar_injector(cert_dir: &std::path::Path) -> String {
     format!("https://127.0.0.1:{port}/inject")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sidecar_added_by_another_webhook_is_injected_on_reinvocation() {
-    let Started {
-        plane: _plane,
+/// Registers the started webhook and, with `sidecar_injector`, a second
+/// webhook after it (configurations run in name order: ours first, the
+/// injector after it, then ours again because the pod changed); creates
+/// namespace `team-a` with ServiceAccount `app` for [`CLIENT_ID`].
+async fn register_for_team_a(started: &Started, sidecar_injector: bool) {
+    let client = &started.client;
+    let bundle = certs::ca_bundle_base64(&started.ca);
+    register(
         client,
-        dir,
-        ca,
-        webhook,
-    } = start_with_webhook().await;
-    let bundle = certs::ca_bundle_base64(&ca);
-    // Configurations run in name order: ours first, the sidecar injector
-    // after it, then ours again because the pod changed.
-    register(&client, "azure-wi-webhook", &webhook.url(), Some(&bundle)).await;
-    let sidecar_url = serve_sidecar_injector(dir.path()).await;
-    register(&client, "zz-sidecar-injector", &sidecar_url, Some(&bundle)).await;
-
-    namespace(&client, "team-a").await;
+        "azure-wi-webhook",
+        &started.webhook.url(),
+        Some(&bundle),
+    )
+    .await;
+    if sidecar_injector {
+        let sidecar_url = serve_sidecar_injector(started.dir.path()).await;
+        register(client, "zz-sidecar-injector", &sidecar_url, Some(&bundle)).await;
+    }
+    namespace(client, "team-a").await;
     service_account(
-        &client,
+        client,
         "team-a",
         "app",
         json!({ "azure.workload.identity/client-id": CLIENT_ID }),
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_added_by_another_webhook_is_injected_on_reinvocation() {
+    let started = start_with_webhook().await;
+    register_for_team_a(&started, true).await;
     let stored = create(
-        &Api::<Pod>::namespaced(client.clone(), "team-a"),
+        &Api::<Pod>::namespaced(started.client.clone(), "team-a"),
         pod("with-sidecar", "app", true, &json!({})),
     )
     .await;
@@ -587,29 +602,9 @@ async fn a_v1_6_pod_named_by_another_webhook_keeps_one_token_volume() {
     // by its `generateName`, named by a later webhook and seen again gets a
     // second volume at the same mount path, which the API server refuses
     // (its bug #1744). The reserved volume is recognised by its prefix here.
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = generate_certs(dir.path());
-    let webhook = Webhook::start_in_cluster(
-        dir.path(),
-        plane.kubeconfig(),
-        &["--disable-cert-rotation", "--token-layout", "v1.6"],
-    );
-    webhook.wait_ready().await;
-    let bundle = certs::ca_bundle_base64(&ca);
-    register(&client, "azure-wi-webhook", &webhook.url(), Some(&bundle)).await;
-    let sidecar_url = serve_sidecar_injector(dir.path()).await;
-    register(&client, "zz-sidecar-injector", &sidecar_url, Some(&bundle)).await;
-
-    namespace(&client, "team-a").await;
-    service_account(
-        &client,
-        "team-a",
-        "app",
-        json!({ "azure.workload.identity/client-id": CLIENT_ID }),
-    )
-    .await;
+    let started = start_with_webhook_configured(&["--token-layout", "v1.6"], &[]).await;
+    register_for_team_a(&started, true).await;
+    let client = &started.client;
     let mut unnamed = pod("", "app", true, &json!({}));
     unnamed["metadata"].as_object_mut().unwrap().remove("name");
     unnamed["metadata"]["generateName"] = "app-7d9f8-".into();
@@ -645,8 +640,8 @@ async fn a_v1_6_pod_named_by_another_webhook_keeps_one_token_volume() {
         assert_eq!(
             env[2],
             (
-                "AZURE_FEDERATED_TOKEN_FILE".to_owned(),
-                "/var/run/secrets/azure/wi/token/azure-identity-token".to_owned()
+                names::FEDERATED_TOKEN_FILE_ENV.to_owned(),
+                TokenLayout::V1_6.token_file().to_owned()
             )
         );
     }
@@ -657,37 +652,22 @@ async fn an_identity_binding_pod_is_stored_as_the_webhook_patched_it() {
     // `webhook serve` with the custom token endpoint, configured as AKS
     // configures it (flags, and the variables a ConfigMap gives), and the
     // CA from a ConfigMap projected into the token volume.
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = generate_certs(dir.path());
-    let webhook = Webhook::start_in_cluster_with_env(
-        dir.path(),
-        plane.kubeconfig(),
+    let started = start_with_webhook_configured(
         &[
-            "--disable-cert-rotation",
             "--custom-token-endpoint-annotation-suffix",
             "identity-binding",
             "--custom-token-endpoint-audience",
-            "api://AKSIdentityBinding",
+            names::IDENTITY_BINDING_AUDIENCE,
         ],
         &[
-            ("AZURE_KUBERNETES_TOKEN_PROXY", "https://10.0.0.1:443"),
-            ("AZURE_KUBERNETES_SNI_NAME", "ib.aks.example"),
+            (names::KUBERNETES_TOKEN_PROXY_ENV, "https://10.0.0.1:443"),
+            (names::KUBERNETES_SNI_NAME_ENV, "ib.aks.example"),
             ("AZURE_KUBERNETES_CA_CONFIGMAP_NAME", "identity-binding-ca"),
         ],
-    );
-    webhook.wait_ready().await;
-    let bundle = certs::ca_bundle_base64(&ca);
-    register(&client, "azure-wi-webhook", &webhook.url(), Some(&bundle)).await;
-    namespace(&client, "team-a").await;
-    service_account(
-        &client,
-        "team-a",
-        "app",
-        json!({ "azure.workload.identity/client-id": CLIENT_ID }),
     )
     .await;
+    register_for_team_a(&started, false).await;
+    let client = &started.client;
     let stored = create(
         &Api::<Pod>::namespaced(client.clone(), "team-a"),
         pod(
@@ -703,17 +683,17 @@ async fn an_identity_binding_pod_is_stored_as_the_webhook_patched_it() {
     assert_eq!(
         names,
         [
-            "AZURE_CLIENT_ID",
-            "AZURE_TENANT_ID",
-            "AZURE_FEDERATED_TOKEN_FILE",
-            "AZURE_AUTHORITY_HOST",
-            "AZURE_KUBERNETES_TOKEN_PROXY",
-            "AZURE_KUBERNETES_SNI_NAME",
-            "AZURE_KUBERNETES_CA_FILE",
+            names::CLIENT_ID_ENV,
+            names::TENANT_ID_ENV,
+            names::FEDERATED_TOKEN_FILE_ENV,
+            names::AUTHORITY_HOST_ENV,
+            names::KUBERNETES_TOKEN_PROXY_ENV,
+            names::KUBERNETES_SNI_NAME_ENV,
+            names::KUBERNETES_CA_FILE_ENV,
         ]
     );
     assert_eq!(env[4].1, "https://10.0.0.1:443");
-    assert_eq!(env[6].1, "/var/run/secrets/azure/tokens/ca-cert/ca.crt");
+    assert_eq!(env[6].1, names::KUBERNETES_CA_FILE);
     let spec = stored.spec.as_ref().unwrap();
     let volume = spec
         .volumes
@@ -729,7 +709,7 @@ async fn an_identity_binding_pod_is_stored_as_the_webhook_patched_it() {
             .unwrap()
             .audience
             .as_deref(),
-        Some("api://AKSIdentityBinding")
+        Some(names::IDENTITY_BINDING_AUDIENCE)
     );
     let config_map = sources[1].config_map.as_ref().unwrap();
     assert_eq!(config_map.name, "identity-binding-ca");
