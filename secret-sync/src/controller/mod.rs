@@ -184,7 +184,6 @@ pub async fn run(
     )
     .default_backoff()
     .touched_objects();
-    let es_controller_cache = es_controller.store();
     let es_controller = es_controller
         .owns_stream(managed)
         .watches(
@@ -222,13 +221,12 @@ pub async fn run(
                 tracing::debug!(%error, "controller event");
             }
         });
-    let es_controller = until_stopped(es_controller, es_controller_cache, &shutdown);
+    let es_controller = until_stopped(es_controller, es_cache.clone(), &shutdown);
     let stores = Controller::new(
         Api::<SecretStore>::all(client.clone()),
         watcher::Config::default(),
     );
     let store_cache = stores.store();
-    let stores_cache = stores.store();
     let stores = stores
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(
@@ -237,13 +235,12 @@ pub async fn run(
             Arc::clone(&ctx),
         )
         .for_each(|_| async {});
-    let stores = until_stopped(stores, stores_cache, &shutdown);
+    let stores = until_stopped(stores, store_cache.clone(), &shutdown);
     let cluster_stores = Controller::new(
         Api::<ClusterSecretStore>::all(client),
         watcher::Config::default(),
     );
     let cluster_store_cache = cluster_stores.store();
-    let cluster_stores_cache = cluster_stores.store();
     let cluster_stores = cluster_stores
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(
@@ -252,7 +249,7 @@ pub async fn run(
             ctx,
         )
         .for_each(|_| async {});
-    let cluster_stores = until_stopped(cluster_stores, cluster_stores_cache, &shutdown);
+    let cluster_stores = until_stopped(cluster_stores, cluster_store_cache.clone(), &shutdown);
     let shutdown_report = shutdown.clone();
     let report_synced = async move {
         let shutdown = shutdown_report;

@@ -1,6 +1,6 @@
 //! The projected ServiceAccount token volume, and where it is in the pod.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, fmt::Write as _};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -62,20 +62,13 @@ fn hashed_volume_name(pod: &AdmissionPod<'_>) -> String {
     } else {
         Sha256::digest(name)
     };
-    let mut volume = String::with_capacity(RESERVED_VOLUME_PREFIX.len() + RESERVED_VOLUME_HASH_LEN);
-    volume.push_str(RESERVED_VOLUME_PREFIX);
-    for byte in digest {
-        if volume.len() >= volume.capacity() {
-            break;
-        }
-        volume.push(char::from(HEX[usize::from(byte >> 4)]));
-        volume.push(char::from(HEX[usize::from(byte & 0xf)]));
+    let mut volume = RESERVED_VOLUME_PREFIX.to_owned();
+    for byte in digest.iter().take(RESERVED_VOLUME_HASH_LEN.div_ceil(2)) {
+        let _ = write!(volume, "{byte:02x}");
     }
     volume.truncate(RESERVED_VOLUME_PREFIX.len() + RESERVED_VOLUME_HASH_LEN);
     volume
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Makes sure the pod has exactly one token volume, and that it is
 /// canonical: a projected volume whose only source is the ServiceAccount
