@@ -157,23 +157,7 @@ impl ReqwestTransport {
                 })?,
             );
         }
-        let client_error = |reason: String| Error::HttpClient { reason };
-        // The provider goes into this client's config only; nothing is
-        // installed process-wide.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = if roots.is_empty() {
-            rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
-        } else {
-            rustls_platform_verifier::Verifier::new_with_extra_roots(roots, Arc::clone(&provider))
-        }
-        .map_err(|e| client_error(format!("loading the platform's root certificates: {e}")))?;
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| client_error(format!("TLS versions: {e}")))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
-        Self::finish(reqwest::Client::builder(), tls)
+        Self::finish(reqwest::Client::builder(), platform_tls(roots)?)
     }
 
     /// `builder` (its proxy and name settings) with this module's timeouts,
@@ -183,33 +167,23 @@ impl ReqwestTransport {
         builder: reqwest::ClientBuilder,
         only_roots_pem: Option<&str>,
     ) -> Result<Self, Error> {
-        let client_error = |reason: String| Error::HttpClient { reason };
         let Some(pem) = only_roots_pem else {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let verifier =
-                rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(|e| {
-                    client_error(format!("loading the platform's root certificates: {e}"))
-                })?;
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| client_error(format!("TLS versions: {e}")))?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth();
-            return Self::finish(builder, tls);
+            return Self::finish(builder, platform_tls(Vec::new())?);
         };
+        let client_error = |reason: String| Error::HttpClient { reason };
         let mut roots = rustls::RootCertStore::empty();
         for certificate in certificates(pem.as_bytes()).map_err(client_error)? {
             roots
                 .add(certificate)
                 .map_err(|e| client_error(format!("the CA certificate: {e}")))?;
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| client_error(format!("TLS versions: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| client_error(format!("TLS versions: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         Self::finish(builder, tls)
     }
 
@@ -224,6 +198,25 @@ impl ReqwestTransport {
                 reason: format!("building the HTTP client: {}", describe(&e)),
             })
     }
+}
+
+/// rustls on *ring* trusting the platform's roots and `extra_roots`. The
+/// provider goes into this config only; nothing is installed process-wide.
+fn platform_tls(extra_roots: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig, Error> {
+    let client_error = |reason: String| Error::HttpClient { reason };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = if extra_roots.is_empty() {
+        rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+    } else {
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, Arc::clone(&provider))
+    }
+    .map_err(|e| client_error(format!("loading the platform's root certificates: {e}")))?;
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| client_error(format!("TLS versions: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
 }
 
 /// The file `AZURE_WI_EXTRA_CA_FILE` names; an empty value counts as unset.
