@@ -15,7 +15,7 @@ pub(crate) const TENANT: &str = "72f988bf-0000-4000-8000-000000000001";
 pub(crate) const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
 pub(crate) const ISSUER: &str = "https://westeurope.oic.prod-aks.azure.com/72f988bf-0000-4000-8000-000000000001/0d1f2a3b-aaaa-bbbb-cccc-000000000000/";
 pub(crate) const SUBJECT: &str = "system:serviceaccount:default:default";
-pub(crate) const AUDIENCE: &str = "api://AzureADTokenExchange";
+pub(crate) const AUDIENCE: &str = azure_wi_core::names::DEFAULT_AUDIENCE;
 /// base64url of "fake-signature": must never appear in any output.
 pub(crate) const FAKE_SIGNATURE: &str = "ZmFrZS1zaWduYXR1cmU";
 

@@ -32,7 +32,7 @@ const OTHER_TENANT: &str = "0c1d2e3f-0000-4000-8000-000000000003";
 const ISSUER: &str = "https://oidc.example/cluster-a";
 const ORDERS: &str = "system:serviceaccount:team-a:orders-api";
 const BILLING: &str = "system:serviceaccount:team-b:billing";
-const AUDIENCE: &str = "api://AzureADTokenExchange";
+const AUDIENCE: &str = azure_wi_auth::names::DEFAULT_AUDIENCE;
 
 struct Daemon {
     script: Arc<Script>,

@@ -97,7 +97,7 @@ async fn a_kube_apiserver_token_is_exchanged_and_reads_a_secret() {
         .env("HOME", std::env::var_os("HOME").unwrap_or_default())
         .env("AZURE_CLIENT_ID", DEMO_CLIENT_ID)
         .env("AZURE_TENANT_ID", DEMO_TENANT)
-        .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+        .env(azure_wi_core::names::FEDERATED_TOKEN_FILE_ENV, &token_file)
         .env("AZURE_AUTHORITY_HOST", emulator.authority_host())
         .env("REQUESTS_CA_BUNDLE", &ca_file)
         .env("HTTPS_PROXY", emulator.proxy_url())

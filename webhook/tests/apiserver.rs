@@ -205,10 +205,10 @@ async fn pods_stored_by_the_apiserver_carry_the_injection() {
     assert_eq!(
         env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
         [
-            "AZURE_CLIENT_ID",
-            "AZURE_TENANT_ID",
-            "AZURE_FEDERATED_TOKEN_FILE",
-            "AZURE_AUTHORITY_HOST"
+            names::CLIENT_ID_ENV,
+            names::TENANT_ID_ENV,
+            names::FEDERATED_TOKEN_FILE_ENV,
+            names::AUTHORITY_HOST_ENV
         ]
     );
     assert_eq!(env[0].1, CLIENT_ID);
@@ -326,7 +326,7 @@ async fn pods_stored_by_the_apiserver_carry_the_injection() {
         json!({"name": "azure-identity-token", "projected": {"defaultMode": 420, "sources": [
             {"serviceAccountToken": {
                 "path": "azure-identity-token",
-                "audience": "api://AzureADTokenExchange",
+                "audience": names::DEFAULT_AUDIENCE,
                 "expirationSeconds": 3600
             }}
         ]}})

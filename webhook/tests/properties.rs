@@ -109,7 +109,7 @@ fn token_source() -> impl Strategy<Value = Value> {
     (
         pick(&[names::TOKEN_VOLUME, "other-token"]),
         pick(&[None, Some(3600), Some(7200)]),
-        pick(&[None, Some("api://AzureADTokenExchange"), Some("api://Old")]),
+        pick(&[None, Some(names::DEFAULT_AUDIENCE), Some("api://Old")]),
     )
         .prop_map(|(path, exp, aud)| {
             let mut t = json!({"path": path});

@@ -9,6 +9,7 @@
 
 pub mod process;
 
+use azure_wi_core::names::{DEFAULT_AUDIENCE, IDENTITY_BINDING_AUDIENCE};
 use azure_wi_csi_provider::proto::{MountRequest, MountResponse};
 use base64::Engine;
 
@@ -31,7 +32,7 @@ pub fn service_account_jwt(namespace: &str, name: &str) -> String {
         "{}.{}.c2lnbmF0dXJl",
         b64(r#"{"alg":"RS256","kid":"k"}"#.to_owned()),
         b64(format!(
-            r#"{{"iss":"https://oidc.example.test/","sub":"system:serviceaccount:{namespace}:{name}","aud":["api://AzureADTokenExchange"]}}"#
+            r#"{{"iss":"https://oidc.example.test/","sub":"system:serviceaccount:{namespace}:{name}","aud":["{DEFAULT_AUDIENCE}"]}}"#
         ))
     )
 }
@@ -67,8 +68,8 @@ pub fn driver_request(parameters: &[(&str, &str)], token: Option<&str>) -> Mount
     }
     if let Some(token) = token {
         let tokens = serde_json::json!({
-            "api://AzureADTokenExchange": {"token": token, "expirationTimestamp": "2026-07-01T12:00:00Z"},
-            "api://AKSIdentityBinding": {"token": "other-audience-token", "expirationTimestamp": "2026-07-01T12:00:00Z"},
+            DEFAULT_AUDIENCE: {"token": token, "expirationTimestamp": "2026-07-01T12:00:00Z"},
+            IDENTITY_BINDING_AUDIENCE: {"token": "other-audience-token", "expirationTimestamp": "2026-07-01T12:00:00Z"},
         });
         attributes["csi.storage.k8s.io/serviceAccount.tokens"] =
             serde_json::Value::String(tokens.to_string());

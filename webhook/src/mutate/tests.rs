@@ -110,9 +110,9 @@ fn tenant_annotation_wins_even_when_empty() {
     assert_eq!(
         env_names(&mutated["spec"]["containers"][0]),
         [
-            "AZURE_CLIENT_ID",
-            "AZURE_FEDERATED_TOKEN_FILE",
-            "AZURE_AUTHORITY_HOST"
+            names::CLIENT_ID_ENV,
+            names::FEDERATED_TOKEN_FILE_ENV,
+            names::AUTHORITY_HOST_ENV
         ]
     );
     assert_eq!(m.warnings().len(), 1);
@@ -130,9 +130,9 @@ fn missing_client_id_is_not_injected_and_warns() {
     assert_eq!(
         env_names(&mutated["spec"]["containers"][0]),
         [
-            "AZURE_TENANT_ID",
-            "AZURE_FEDERATED_TOKEN_FILE",
-            "AZURE_AUTHORITY_HOST"
+            names::TENANT_ID_ENV,
+            names::FEDERATED_TOKEN_FILE_ENV,
+            names::AUTHORITY_HOST_ENV
         ]
     );
     assert_eq!(m.warnings().len(), 1);
@@ -257,7 +257,7 @@ fn foreign_token_volume_is_replaced_whole_with_a_warning() {
             {"serviceAccountToken": {
                 "path": "azure-identity-token",
                 "expirationSeconds": 3600,
-                "audience": "api://AzureADTokenExchange"
+                "audience": names::DEFAULT_AUDIENCE
             }}
         ]}}])
     );
