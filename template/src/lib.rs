@@ -6,11 +6,17 @@
 //! Work is bounded ([`Limits`]), because any namespace's user can write a
 //! template and one controller renders them all.
 
-pub mod func;
+// Every function body has one signature taking its arguments by value (many
+// return them or parts of them); the ones that only read them are not wrong.
+#![allow(clippy::needless_pass_by_value)]
+
+mod engine;
 mod eso;
+pub mod func;
 mod sprig;
 pub mod value;
 
+pub use engine::{Delims, Limits, Template, TemplateError};
 pub use func::{Env, FuncError, Param, Registry};
 pub use value::{Str, Value};
 
@@ -18,6 +24,7 @@ pub use value::{Str, Value};
 /// ESO's own.
 pub fn functions() -> Registry {
     let mut r = Registry::new();
+    engine::register_builtins(&mut r);
     sprig::register(&mut r);
     eso::register(&mut r);
     r
