@@ -141,6 +141,23 @@ impl MemoryVault {
         self.store(kind, name, version, enabled, BTreeMap::new(), payload);
     }
 
+    /// Stores a new, enabled version of an object with `tags`, which its
+    /// reads return (a listing of secrets too).
+    pub fn put_tagged(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        version: &str,
+        tags: &[(&str, &str)],
+        payload: Payload,
+    ) {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.store(kind, name, version, true, tags, payload);
+    }
+
     /// Stores a new, enabled version of a plain secret.
     pub fn put_secret(&self, name: &str, version: &str, value: &str) {
         self.put_tagged_secret(name, version, value, &[]);
@@ -148,16 +165,12 @@ impl MemoryVault {
 
     /// Stores a new, enabled version of a plain secret with `tags`.
     pub fn put_tagged_secret(&self, name: &str, version: &str, value: &str, tags: &[(&str, &str)]) {
-        let tags = tags
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
         let payload = Payload::Secret {
             value: value.to_owned(),
             content_type: None,
             kid: false,
         };
-        self.store(ObjectKind::Secret, name, version, true, tags, payload);
+        self.put_tagged(ObjectKind::Secret, name, version, tags, payload);
     }
 
     fn store(
@@ -403,8 +416,10 @@ impl VaultObjects for MemoryVault {
         let Payload::Key(jwk) = stored.payload else {
             return Err(mismatched(ObjectKind::Key, name));
         };
-        let properties =
+        let mut properties =
             KeyProperties::from_id(&id).ok_or_else(|| mismatched(ObjectKind::Key, name))?;
+        properties.tags = stored.tags;
+        properties.created = Some(stored.created);
         Ok(Key::new(properties, jwk))
     }
 
@@ -420,8 +435,10 @@ impl VaultObjects for MemoryVault {
         let Payload::Cert(cer) = stored.payload else {
             return Err(mismatched(ObjectKind::Cert, name));
         };
-        let properties = CertificateProperties::from_id(&id)
+        let mut properties = CertificateProperties::from_id(&id)
             .ok_or_else(|| mismatched(ObjectKind::Cert, name))?;
+        properties.tags = stored.tags;
+        properties.created = Some(stored.created);
         Ok(Certificate::new(properties, cer))
     }
 
@@ -533,6 +550,42 @@ mod tests {
             VaultError::Throttled { retry_after, .. } if retry_after == Duration::from_secs(7)
         ));
         assert_eq!(vault.seen_tokens().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn keys_and_certificates_are_read_with_their_tags() {
+        let vault = MemoryVault::default();
+        let jwk = JsonWebKey::Ec {
+            crv: crate::EcCurve::P256,
+            x: vec![1],
+            y: vec![2],
+        };
+        vault.put_tagged(
+            ObjectKind::Key,
+            "k",
+            "v1",
+            &[("team", "a")],
+            Payload::Key(jwk),
+        );
+        vault.put_tagged(
+            ObjectKind::Cert,
+            "c",
+            "v1",
+            &[("env", "prod")],
+            Payload::Cert(vec![0x30, 0]),
+        );
+        let key = vault.key(VAULT, &reader(), "k", None).await.unwrap();
+        assert_eq!(key.properties.tags["team"], "a");
+        assert_eq!(
+            key.properties.created,
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000))
+        );
+        let cert = vault
+            .certificate(VAULT, &reader(), "c", None)
+            .await
+            .unwrap();
+        assert_eq!(cert.properties.tags["env"], "prod");
+        assert_eq!(cert.cer, [0x30, 0]);
     }
 
     #[tokio::test]

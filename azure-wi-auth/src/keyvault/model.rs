@@ -26,6 +26,11 @@ pub struct SecretProperties {
     pub created: Option<SystemTime>,
     /// When it was last updated.
     pub updated: Option<SystemTime>,
+    /// `attributes.nbf`: not valid before, when set.
+    pub not_before: Option<SystemTime>,
+    /// `attributes.exp`: expires, when set (Key Vault still serves an
+    /// expired secret).
+    pub expires: Option<SystemTime>,
     /// `kid`: set when a certificate owns the secret; the secret's value is
     /// then the certificate with its private key, encoded as
     /// [`content_type`](Self::content_type) says (`application/x-pkcs12`,
@@ -81,17 +86,25 @@ pub(crate) fn properties(json: &Value) -> Option<SecretProperties> {
         content_type: json["contentType"].as_str().map(str::to_owned),
         created: unix(&attributes["created"]),
         updated: unix(&attributes["updated"]),
+        not_before: unix(&attributes["nbf"]),
+        expires: unix(&attributes["exp"]),
         key_id: json["kid"].as_str().map(str::to_owned),
         managed: json["managed"].as_bool().unwrap_or(false),
-        tags: json["tags"]
-            .as_object()
-            .map(|tags| {
-                tags.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        tags: tags(json),
     })
+}
+
+/// An object's `tags`: each string value by name (Key Vault allows no
+/// others; anything else is left out), empty when there are none.
+pub(crate) fn tags(json: &Value) -> BTreeMap<String, String> {
+    json["tags"]
+        .as_object()
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Reads a SecretBundle.
@@ -110,7 +123,8 @@ mod tests {
     #[test]
     fn reads_bundles_and_items() {
         let bundle = json!({"value": "v", "id": "https://kv.vault.azure.net/secrets/db/4387e9f3d6e14c459867679a90fd0f79",
-            "contentType": "text/plain", "attributes": {"enabled": true, "created": 1493938410, "updated": 1493938411}});
+            "contentType": "text/plain", "attributes": {"enabled": true, "created": 1493938410, "updated": 1493938411,
+            "nbf": 1493938400, "exp": 1893456000}});
         let s = secret(&bundle).unwrap();
         assert_eq!(s.value.expose(), "v");
         assert_eq!(s.properties.name, "db");
@@ -122,11 +136,20 @@ mod tests {
             s.properties.created,
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1493938410))
         );
+        assert_eq!(
+            s.properties.not_before,
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1493938400))
+        );
+        assert_eq!(
+            s.properties.expires,
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1893456000))
+        );
         let item = properties(&json!({"id": "https://kv.vault.azure.net/secrets/db", "attributes": {"enabled": false}})).unwrap();
         assert_eq!(
             (item.name.as_str(), item.version, item.enabled),
             ("db", None, false)
         );
+        assert_eq!((item.not_before, item.expires), (None, None));
         assert!(secret(&json!({"id": "https://kv.vault.azure.net/keys/k"})).is_none());
         let tagged = properties(&json!({"id": "https://kv.vault.azure.net/secrets/db",
             "tags": {"env": "prod", "team": "a"}}))

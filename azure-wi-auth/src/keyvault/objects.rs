@@ -3,7 +3,7 @@
 //! specification (Azure/azure-rest-api-specs,
 //! `specification/keyvault/data-plane`), and the clients that read them.
 
-use std::time::SystemTime;
+use std::{collections::BTreeMap, time::SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD_INDIFFERENT};
@@ -11,7 +11,10 @@ use futures::Stream;
 use serde_json::Value;
 
 use super::{SecretClient, Target, segment};
-use crate::{Error, keyvault::model::unix};
+use crate::{
+    Error,
+    keyvault::model::{tags, unix},
+};
 
 /// The name and version a Key Vault object id names:
 /// `https://<vault>/<collection>/<name>[/<version>]`.
@@ -49,8 +52,14 @@ pub struct KeyProperties {
     pub created: Option<SystemTime>,
     /// When it was last updated.
     pub updated: Option<SystemTime>,
+    /// `attributes.nbf`: not valid before, when set.
+    pub not_before: Option<SystemTime>,
+    /// `attributes.exp`: expires, when set.
+    pub expires: Option<SystemTime>,
     /// Whether a certificate owns it (its key of the same name).
     pub managed: bool,
+    /// Its tags (string values; Key Vault allows no others).
+    pub tags: BTreeMap<String, String>,
 }
 
 fn key_properties(kid: &str, json: &Value) -> Option<KeyProperties> {
@@ -63,7 +72,10 @@ fn key_properties(kid: &str, json: &Value) -> Option<KeyProperties> {
         enabled: attributes["enabled"].as_bool().unwrap_or(true),
         created: unix(&attributes["created"]),
         updated: unix(&attributes["updated"]),
+        not_before: unix(&attributes["nbf"]),
+        expires: unix(&attributes["exp"]),
         managed: json["managed"].as_bool().unwrap_or(false),
+        tags: tags(json),
     })
 }
 
@@ -223,6 +235,8 @@ pub struct CertificateProperties {
     pub expires: Option<SystemTime>,
     /// `x5t`: the SHA-1 thumbprint of the certificate (DER).
     pub x5t: Option<Vec<u8>>,
+    /// Its tags (string values; Key Vault allows no others).
+    pub tags: BTreeMap<String, String>,
 }
 
 fn certificate_properties(json: &Value) -> Option<CertificateProperties> {
@@ -239,6 +253,7 @@ fn certificate_properties(json: &Value) -> Option<CertificateProperties> {
         not_before: unix(&attributes["nbf"]),
         expires: unix(&attributes["exp"]),
         x5t: b64url(&json["x5t"]),
+        tags: tags(json),
     })
 }
 
@@ -475,7 +490,8 @@ mod tests {
         let rsa = key(&json!({
             "key": {"kid": "https://kv.vault.azure.net/keys/k/0123", "kty": "RSA",
                     "key_ops": ["sign"], "n": "AQAB", "e": "AQAB"},
-            "attributes": {"enabled": false, "created": 1}, "managed": true,
+            "attributes": {"enabled": false, "created": 1, "nbf": 2, "exp": 3}, "managed": true,
+            "tags": {"team": "a", "odd": 1},
         }))
         .unwrap();
         assert_eq!(rsa.properties.name, "k");
@@ -489,6 +505,18 @@ mod tests {
             }
         );
         assert_eq!(rsa.key_ops, ["sign"]);
+        assert_eq!(
+            (rsa.properties.not_before, rsa.properties.expires),
+            (
+                Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2)),
+                Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(3))
+            )
+        );
+        assert_eq!(
+            rsa.properties.tags,
+            BTreeMap::from([("team".to_owned(), "a".to_owned())]),
+            "a tag that is not a string is left out"
+        );
         let ec = key(&json!({
             "key": {"kid": "https://kv.vault.azure.net/keys/e/1", "kty": "EC-HSM",
                     "crv": "P-384", "x": "AA", "y": "AQ"},
@@ -513,6 +541,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((item.name.as_str(), item.version), ("k", None));
+        assert!(item.tags.is_empty() && item.expires.is_none());
     }
 
     #[test]
@@ -524,8 +553,11 @@ mod tests {
             "x5t": "AQI", "cer": "MAA=",
             "attributes": {"enabled": true, "nbf": 10, "exp": 20},
             "policy": {"secret_props": {"contentType": "application/x-pem-file"}},
+            "tags": {"env": "prod"},
         }))
         .unwrap();
+        assert_eq!(c.properties.tags["env"], "prod");
+        assert_eq!(c.properties.tags.len(), 1);
         assert_eq!(c.cer, [0x30, 0]);
         assert_eq!(c.properties.x5t.as_deref(), Some(&[1u8, 2][..]));
         assert_eq!(c.content_type.as_deref(), Some("application/x-pem-file"));
