@@ -25,6 +25,13 @@ pub enum Error {
         /// The remote key.
         key: String,
     },
+    /// `metadataPolicy: Fetch` with a `property` that names no tag of the
+    /// object (nor `<tag>.<path>` of one); ESO's text.
+    #[error("tag {tag} does not exist")]
+    TagNotFound {
+        /// The `property` as written.
+        tag: String,
+    },
     /// `decodingStrategy` asked for an encoding the value is not in.
     #[error(
         "the value of {key} is not {encoding} (decodingStrategy); set decodingStrategy: None to store it as it is"

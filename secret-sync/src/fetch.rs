@@ -29,10 +29,11 @@ use azure_wi_auth::{
 };
 
 use crate::{
+    api::MetadataPolicy,
     budget::Budget,
     identity::WorkloadIdentity,
     plan::{Read, SyncPlan},
-    remote::{ObjectKind, jwk_json},
+    remote::{Metadata, ObjectKind, Remote, jwk_json},
     store::AzureStore,
     target::Fetched,
     tokens::IssuedToken,
@@ -204,30 +205,55 @@ impl<V: VaultObjects> Reader<V> {
         })
     }
 
+    /// One reference's object, as its value or, with `metadataPolicy:
+    /// Fetch`, its tags and attributes from the same read (ESO's azurekv
+    /// provider gets the object and takes its tags).
     async fn read(
         &self,
         store: &AzureStore,
         reader: &ReadAs,
         read: &Read,
-    ) -> Result<Vec<u8>, FetchError> {
+    ) -> Result<Remote, FetchError> {
         let (vault, name) = (store.vault_url.as_str(), read.remote.name.as_str());
         let version = read.version.as_deref();
+        let metadata = read.metadata == MetadataPolicy::Fetch;
         let value = match read.remote.kind {
-            ObjectKind::Secret => self
-                .vault
-                .secret(vault, reader, name, version)
-                .await
-                .map(|secret| secret.value.expose().as_bytes().to_vec()),
+            ObjectKind::Secret => {
+                self.vault
+                    .secret(vault, reader, name, version)
+                    .await
+                    .map(|secret| {
+                        if metadata {
+                            Remote::Metadata(Metadata::from(&secret.properties))
+                        } else {
+                            Remote::Value(secret.value.expose().as_bytes().to_vec())
+                        }
+                    })
+            }
             ObjectKind::Cert => self
                 .vault
                 .certificate(vault, reader, name, version)
                 .await
-                .map(|certificate| certificate.cer),
+                .map(|certificate| {
+                    if metadata {
+                        Remote::Metadata(Metadata::from(&certificate.properties))
+                    } else {
+                        Remote::Value(certificate.cer)
+                    }
+                }),
             ObjectKind::Key => self
                 .vault
                 .key(vault, reader, name, version)
                 .await
-                .map(|key| jwk_json(&key.properties.id, &key.key, &key.key_ops).into_bytes()),
+                .map(|key| {
+                    if metadata {
+                        Remote::Metadata(Metadata::from(&key.properties))
+                    } else {
+                        Remote::Value(
+                            jwk_json(&key.properties.id, &key.key, &key.key_ops).into_bytes(),
+                        )
+                    }
+                }),
         };
         value.map_err(|e| match e {
             VaultError::NotFound { .. } => FetchError::NotFound(read.key.clone()),

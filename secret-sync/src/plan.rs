@@ -9,8 +9,8 @@ use regex::Regex;
 use crate::{
     Error,
     api::{
-        CreationPolicy, DecodingStrategy, DeletionPolicy, ExternalSecret, RefreshPolicy, StoreKind,
-        TargetMetadata, unsupported_names,
+        CreationPolicy, DecodingStrategy, DeletionPolicy, ExternalSecret, MetadataPolicy,
+        RefreshPolicy, StoreKind, TargetMetadata, unsupported_names,
     },
     duration::parse_go_duration,
     remote::{ObjectKind, RemoteKey},
@@ -34,6 +34,9 @@ pub struct Read {
     pub property: Option<String>,
     /// How the value is decoded.
     pub decoding: DecodingStrategy,
+    /// `metadataPolicy`: `Fetch` reads the object's tags instead of its
+    /// value.
+    pub metadata: MetadataPolicy,
     /// `dataFrom[].rewrite` of an extract, in order (empty for `data`).
     pub rewrite: Vec<KeyRewrite>,
 }
@@ -200,6 +203,7 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
             version: r.version.clone().filter(|v| !v.is_empty()),
             property: r.property.clone().filter(|p| !p.is_empty()),
             decoding: r.decoding_strategy,
+            metadata: r.metadata_policy,
             rewrite: Vec::new(),
         })
     };

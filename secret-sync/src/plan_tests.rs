@@ -111,11 +111,11 @@ fn what_cannot_be_served_is_refused_before_any_read() {
         )
         .replace(
             "      key: database-password\n",
-            "      key: database-password\n      metadataPolicy: Fetch\n",
+            "      key: database-password\n      conversionStrategy: Unicode\n",
         ));
     assert!(
         unsupported
-            .contains("spec.syncWindows, spec.data[0].remoteRef.metadataPolicy not supported"),
+            .contains("spec.syncWindows, spec.data[0].remoteRef.conversionStrategy not supported"),
         "{unsupported}"
     );
     let prefix = err(MINIMAL.replace("key: database-password", "key: blob/database-password"));
@@ -297,4 +297,59 @@ spec:
     .unwrap_err()
     .to_string();
     assert!(bad.contains("is not a regular expression"), "{bad}");
+}
+
+/// `metadataPolicy` is planned for `data` and `dataFrom.extract`, `None`
+/// unless written; `dataFrom` of a certificate or key is refused with it
+/// too, as ESO's `GetSecretMap` refuses it before looking at the policy.
+#[test]
+fn metadata_policy_is_planned_per_reference() {
+    let planned = plan(&es(r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: app}
+spec:
+  secretStoreRef: {name: kv}
+  data:
+  - secretKey: owner
+    remoteRef: {key: cert/web, property: owner, metadataPolicy: Fetch}
+  - secretKey: value
+    remoteRef: {key: db-password, metadataPolicy: None}
+  - secretKey: plain
+    remoteRef: {key: db-password}
+  dataFrom:
+  - extract: {key: db-password, metadataPolicy: Fetch}
+"#))
+    .unwrap();
+    let policies: Vec<MetadataPolicy> = planned.reads.iter().map(|r| r.metadata).collect();
+    assert_eq!(
+        policies,
+        [
+            MetadataPolicy::Fetch,
+            MetadataPolicy::None,
+            MetadataPolicy::None
+        ]
+    );
+    assert_eq!(planned.reads[0].remote.kind, ObjectKind::Cert);
+    assert_eq!(planned.extracts[0].metadata, MetadataPolicy::Fetch);
+    let refused = plan(&es(r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: app}
+spec:
+  secretStoreRef: {name: kv}
+  dataFrom:
+  - extract: {key: key/signing, metadataPolicy: Fetch}
+"#))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("cannot get use dataFrom to get key secret"),
+        "{refused}"
+    );
+    let unknown = yaml_serde::from_str::<ExternalSecret>(&MINIMAL.replace(
+        "      key: database-password\n",
+        "      key: database-password\n      metadataPolicy: Always\n",
+    ));
+    assert!(unknown.is_err(), "ESO's values only");
 }

@@ -1,15 +1,352 @@
 //! What one remote reference reads and the bytes it gives, as ESO's azurekv
 //! provider gives them (`providers/v1/azure/keyvault/keyvault.go` in external-secrets/external-secrets): `remoteRef.key`'s `secret/`,
 //! `cert/` and `key/` prefixes, certificates as DER, keys as their public
-//! JWK in JSON, `property` as a gjson path into a JSON value, and the
-//! decoding strategies.
+//! JWK in JSON, `property` as a gjson path into a JSON value, the
+//! decoding strategies, and with `metadataPolicy: Fetch` the object's
+//! tags instead of its value.
+//!
+//! ESO's azurekv provider has two Key Vault clients; this is the behaviour
+//! of its default one (the go-autorest SDK, `useAzureSDK` unset), which
+//! shows an object's attributes beside its tags as `attribute.*`
+//! pseudo-tags. `useAzureSDK` is not served, so its client's behaviour
+//! (tags only) never applies.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    fmt::{self, Write as _},
+    time::{SystemTime, UNIX_EPOCH},
+};
 
+use azure_wi_auth::{CertificateProperties, KeyProperties, SecretProperties};
 use base64::Engine as _;
 use serde_json::{Value, value::RawValue};
 
 use crate::{Error, api::DecodingStrategy};
+
+/// ESO's pseudo-tag for an object's `attributes.exp` (`attributeExpires`).
+pub const ATTRIBUTE_EXPIRES: &str = "attribute.expires";
+/// ESO's pseudo-tag for `attributes.created` (`attributeCreated`).
+pub const ATTRIBUTE_CREATED: &str = "attribute.created";
+/// ESO's pseudo-tag for `attributes.updated` (`attributeUpdated`).
+pub const ATTRIBUTE_UPDATED: &str = "attribute.updated";
+/// ESO's pseudo-tag for `attributes.nbf` (`attributeNotBefore`).
+pub const ATTRIBUTE_NOT_BEFORE: &str = "attribute.notBefore";
+
+/// What one `data` or `dataFrom.extract` reference read from the vault.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Remote {
+    /// The object's value: a secret's value, a certificate's DER, a key's
+    /// public JWK in JSON.
+    Value(Vec<u8>),
+    /// `metadataPolicy: Fetch`: the object's tags and attributes, which
+    /// stand in for its value.
+    Metadata(Metadata),
+}
+
+impl fmt::Debug for Remote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Value(value) => write!(f, "Value({} bytes)", value.len()),
+            Self::Metadata(metadata) => f.debug_tuple("Metadata").field(metadata).finish(),
+        }
+    }
+}
+
+/// An object's tags and the attributes ESO shows beside them, as Key Vault
+/// returned them with the object (secret, key or certificate).
+///
+/// `Debug` names the tags, never their values: with `metadataPolicy:
+/// Fetch` they become the Secret's data.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Metadata {
+    /// The tags.
+    pub tags: BTreeMap<String, String>,
+    /// `attributes.exp`.
+    pub expires: Option<SystemTime>,
+    /// `attributes.created`.
+    pub created: Option<SystemTime>,
+    /// `attributes.updated`.
+    pub updated: Option<SystemTime>,
+    /// `attributes.nbf`.
+    pub not_before: Option<SystemTime>,
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metadata")
+            .field("tags", &self.tags.keys().collect::<Vec<_>>())
+            .field("expires", &self.expires)
+            .field("created", &self.created)
+            .field("updated", &self.updated)
+            .field("not_before", &self.not_before)
+            .finish()
+    }
+}
+
+impl From<&SecretProperties> for Metadata {
+    fn from(p: &SecretProperties) -> Self {
+        Self {
+            tags: p.tags.clone(),
+            expires: p.expires,
+            created: p.created,
+            updated: p.updated,
+            not_before: p.not_before,
+        }
+    }
+}
+
+impl From<&KeyProperties> for Metadata {
+    fn from(p: &KeyProperties) -> Self {
+        Self {
+            tags: p.tags.clone(),
+            expires: p.expires,
+            created: p.created,
+            updated: p.updated,
+            not_before: p.not_before,
+        }
+    }
+}
+
+impl From<&CertificateProperties> for Metadata {
+    fn from(p: &CertificateProperties) -> Self {
+        Self {
+            tags: p.tags.clone(),
+            expires: p.expires,
+            created: p.created,
+            updated: p.updated,
+            not_before: p.not_before,
+        }
+    }
+}
+
+impl Metadata {
+    /// The attributes that are set, by pseudo-tag, in the order ESO sets
+    /// them.
+    fn attributes(&self) -> impl Iterator<Item = (&'static str, String)> {
+        [
+            (ATTRIBUTE_EXPIRES, self.expires),
+            (ATTRIBUTE_CREATED, self.created),
+            (ATTRIBUTE_UPDATED, self.updated),
+            (ATTRIBUTE_NOT_BEFORE, self.not_before),
+        ]
+        .into_iter()
+        .filter_map(|(name, at)| Some((name, rfc3339(at?))))
+    }
+
+    /// What `data` reads (ESO's `getSecretAllMetadata`): the tags, and each
+    /// attribute that is set under its `attribute.*` name, in RFC 3339
+    /// UTC (`2030-01-01T00:00:00Z`), replacing a tag of that name.
+    #[must_use]
+    pub fn all(&self) -> BTreeMap<String, String> {
+        let mut all = self.tags.clone();
+        all.extend(self.attributes().map(|(name, at)| (name.to_owned(), at)));
+        all
+    }
+
+    /// What `dataFrom.extract` reads of secret `name` (ESO's
+    /// `getSecretTagsWithLegacySDK`): each tag as `<name>_<tag>`, except
+    /// that a tag whose value decodes as a JSON object of strings (Go's
+    /// `json.Unmarshal` into `map[string]string`: `null` fields empty, a
+    /// `null` value no field) gives one `<name>_<tag>_<field>` per field
+    /// instead; then each attribute set as `<name>_attribute.*`. Where two
+    /// tags give one name, the later tag in name order wins (ESO's order
+    /// is Go's map order, which is random).
+    #[must_use]
+    pub fn split(&self, name: &str) -> BTreeMap<String, String> {
+        let mut split = BTreeMap::new();
+        for (tag, value) in &self.tags {
+            let prefix = format!("{name}_{tag}");
+            match serde_json::from_str::<Option<BTreeMap<String, Option<String>>>>(value) {
+                Ok(fields) => {
+                    for (field, text) in fields.into_iter().flatten() {
+                        split.insert(format!("{prefix}_{field}"), text.unwrap_or_default());
+                    }
+                }
+                Err(_) => {
+                    split.insert(prefix, value.clone());
+                }
+            }
+        }
+        split.extend(
+            self.attributes()
+                .map(|(attribute, at)| (format!("{name}_{attribute}"), at)),
+        );
+        split
+    }
+}
+
+/// One tag of `tags` (ESO's `getSecretTag`): `property` names a tag, or
+/// `<tag>.<path>` a gjson path into a JSON tag value (the first dot
+/// splits); without `property`, all of them as a JSON object, as Go's
+/// `json.Marshal` writes a `map[string]string`.
+///
+/// # Errors
+///
+/// [`Error::TagNotFound`] when no tag is named, [`Error::PropertyNotFound`]
+/// (naming the whole `property`) when the path finds nothing.
+pub fn tag(tags: &BTreeMap<String, String>, property: Option<&str>) -> Result<Vec<u8>, Error> {
+    let Some(property) = property.filter(|p| !p.is_empty()) else {
+        return Ok(go_json_object(tags));
+    };
+    if let Some(value) = tags.get(property) {
+        return Ok(value.as_bytes().to_vec());
+    }
+    let missing = || Error::TagNotFound {
+        tag: property.to_owned(),
+    };
+    match property.split_once('.') {
+        Some((name, path)) if !name.is_empty() => {
+            let value = tags.get(name).ok_or_else(missing)?;
+            if path.is_empty() {
+                Ok(value.as_bytes().to_vec())
+            } else {
+                self::property(value.as_bytes(), path, property)
+            }
+        }
+        _ => Err(missing()),
+    }
+}
+
+/// The keys `dataFrom.extract` gives from [`Metadata::split`]'s `tags`
+/// (ESO's `getSecretMapProperties`): every one; or, with `property`, the
+/// one key `<remoteRef.key>_<property>` holding [`tag`] of that name, empty
+/// when there is none (ESO ignores that error).
+#[must_use]
+pub fn tag_map(
+    tags: &BTreeMap<String, String>,
+    key: &str,
+    property: Option<&str>,
+) -> BTreeMap<String, Vec<u8>> {
+    match property.filter(|p| !p.is_empty()) {
+        Some(property) => {
+            let name = format!("{key}_{property}");
+            let value = tag(tags, Some(&name)).unwrap_or_default();
+            BTreeMap::from([(name, value)])
+        }
+        None => tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+            .collect(),
+    }
+}
+
+/// A `data` entry's bytes from what it read (ESO's `GetSecret` after the
+/// read): the value, or the gjson `property` of it; with `metadataPolicy:
+/// Fetch`, [`tag`] of [`Metadata::all`].
+///
+/// # Errors
+///
+/// As [`property`] and [`tag`].
+pub fn get_secret(remote: &Remote, property: Option<&str>, key: &str) -> Result<Vec<u8>, Error> {
+    match remote {
+        Remote::Value(value) => match property {
+            Some(path) => self::property(value, path, key),
+            None => Ok(value.clone()),
+        },
+        Remote::Metadata(metadata) => tag(&metadata.all(), property),
+    }
+}
+
+/// A `dataFrom.extract`'s keys from what secret `name` (written `key`)
+/// read (ESO's `GetSecretMap`): [`get_secret`] first, whose errors stand;
+/// then the fields of that JSON object, or with `metadataPolicy: Fetch`
+/// [`tag_map`] of [`Metadata::split`].
+///
+/// ESO reads the secret a second time for the split tags and, should that
+/// read fail, gives no keys; here both come from the one read.
+///
+/// # Errors
+///
+/// As [`get_secret`] and [`extract`].
+pub fn get_secret_map(
+    remote: &Remote,
+    property: Option<&str>,
+    name: &str,
+    key: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+    let data = get_secret(remote, property, key)?;
+    match remote {
+        Remote::Value(_) => extract(&data, key),
+        Remote::Metadata(metadata) => Ok(tag_map(&metadata.split(name), key, property)),
+    }
+}
+
+/// Go's `json.Marshal` of a `map[string]string`: keys in byte order,
+/// strings escaped as Go escapes them (`<`, `>`, `&`, U+2028 and U+2029 as
+/// `\u` escapes, control characters as `\b \f \n \r \t` or `\u00xx`).
+fn go_json_object(map: &BTreeMap<String, String>) -> Vec<u8> {
+    let mut out = String::from("{");
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        go_json_string(&mut out, key);
+        out.push(':');
+        go_json_string(&mut out, value);
+    }
+    out.push('}');
+    out.into_bytes()
+}
+
+fn go_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{0}'..='\u{1f}' | '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Go's `t.UTC().Format(time.RFC3339)`: whole seconds, `Z`, the year
+/// padded to four digits (more when it has more, a `-` before it).
+fn rfc3339(t: SystemTime) -> String {
+    let seconds = match t.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => {
+            let d = before.duration();
+            let whole = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            // Go's second of a time before the epoch is the floor.
+            if d.subsec_nanos() > 0 {
+                -whole - 1
+            } else {
+                -whole
+            }
+        }
+    };
+    let (days, in_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let year = if year < 0 {
+        format!("-{:04}", year.unsigned_abs())
+    } else {
+        format!("{year:04}")
+    };
+    format!(
+        "{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        in_day / 3600,
+        in_day / 60 % 60,
+        in_day % 60
+    )
+}
 
 /// The kind of Key Vault object a key names: `azure-wi-auth`'s, whose
 /// names are ESO's prefixes (`secret/<name>` or a bare `<name>`, `cert/`

@@ -136,3 +136,336 @@ fn keys_are_their_public_jwk_in_eso_field_order() {
         r#"{"kid":"k","kty":"EC","crv":"P-256","x":"AQ","y":"Ag"}"#
     );
 }
+
+// === metadataPolicy: Fetch ===
+
+use std::time::Duration;
+
+use azure_wi_auth::{CertificateProperties, KeyProperties, SecretProperties};
+
+/// The object kinds ESO's cases read tags of, each through its own
+/// azure-wi-auth properties.
+#[derive(Debug, Clone, Copy)]
+enum Object {
+    Secret,
+    Cert,
+    Key,
+}
+
+/// ESO's `getTagMap()`.
+const ESO_TAGS: &[(&str, &str)] = &[("tagname", "tagvalue"), ("tagname2", "tagvalue2")];
+
+/// ESO's `jsonTagTestString`: [`ESO_TAGS`] as one JSON object.
+const ESO_JSON_TAGS: &str = r#"{"tagname":"tagvalue","tagname2":"tagvalue2"}"#;
+
+fn at(seconds: u64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+/// What Key Vault returns with `object` carrying `tags`, read into
+/// [`Metadata`] as the fetch reads it; attributes are set by the caller.
+fn metadata(object: Object, tags: &[(&str, &str)]) -> Metadata {
+    let tags: BTreeMap<String, String> = tags
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    match object {
+        Object::Secret => {
+            let mut p = SecretProperties::from_id("https://kv.vault.azure.net/secrets/test-secret")
+                .unwrap();
+            p.tags = tags;
+            Metadata::from(&p)
+        }
+        Object::Cert => {
+            let mut p =
+                CertificateProperties::from_id("https://kv.vault.azure.net/certificates/certname")
+                    .unwrap();
+            p.tags = tags;
+            Metadata::from(&p)
+        }
+        Object::Key => {
+            let mut p = KeyProperties::from_id("https://kv.vault.azure.net/keys/keyname").unwrap();
+            p.tags = tags;
+            Metadata::from(&p)
+        }
+    }
+}
+
+/// ESO's `TestAzureKeyVaultSecretManagerGetSecret` cases with
+/// `MetadataPolicy: Fetch` (providers/v1/azure/keyvault/keyvault_test.go):
+/// one tag by `property`, a gjson path into a JSON tag, all tags as JSON,
+/// `{}` without tags, and `tag <property> does not exist`; for secrets,
+/// certificates and keys alike.
+#[test]
+fn eso_get_secret_with_metadata_policy_fetch() {
+    let json_tag = r#"{"key":"value"}"#;
+    let nested_tag = r#"{"key":"value", "nested": {"foo":"bar"}}"#;
+    let dotted_key_tag = r#"{"foo.json":"bar"}"#;
+    #[rustfmt::skip]
+    let cases: &[(&str, Object, &[(&str, &str)], Option<&str>, Result<&str, &str>)] = &[
+        ("setSecretWithTag", Object::Secret, ESO_TAGS, Some("tagname"), Ok("tagvalue")),
+        ("badSecretWithTag", Object::Secret, &[], Some("something"), Err("tag something does not exist")),
+        ("setSecretWithNoSpecificTag", Object::Secret, ESO_TAGS, None, Ok(ESO_JSON_TAGS)),
+        ("setSecretWithNoTags", Object::Secret, &[], None, Ok("{}")),
+        ("setCertWithTag", Object::Cert, ESO_TAGS, Some("tagname"), Ok("tagvalue")),
+        ("badCertWithTag", Object::Cert, &[], Some("something"), Err("tag something does not exist")),
+        ("setCertWithNoSpecificTag", Object::Cert, ESO_TAGS, None, Ok(ESO_JSON_TAGS)),
+        ("setCertWithNoTags", Object::Cert, &[], None, Ok("{}")),
+        ("setKeyWithTag", Object::Key, ESO_TAGS, Some("tagname"), Ok("tagvalue")),
+        ("badKeyWithTag", Object::Key, ESO_TAGS, Some("something"), Err("tag something does not exist")),
+        ("setKeyWithNoSpecificTag", Object::Key, ESO_TAGS, None, Ok(ESO_JSON_TAGS)),
+        ("setKeyWithNoTags", Object::Key, &[], None, Ok("{}")),
+        ("fetchSingleTag", Object::Secret, &[("foo", "bar")], Some("foo"), Ok("bar")),
+        ("fetchJSONTag", Object::Secret, &[("foo", json_tag)], Some("foo"), Ok(json_tag)),
+        ("fetchDottedJSONTag", Object::Secret, &[("foo", json_tag)], Some("foo.key"), Ok("value")),
+        ("fetchNestedJSONTag", Object::Secret, &[("foo", nested_tag)], Some("foo.nested"), Ok(r#"{"foo":"bar"}"#)),
+        ("fetchNestedDottedJSONTag", Object::Secret, &[("foo", nested_tag)], Some("foo.nested.foo"), Ok("bar")),
+        ("fetchDottedKeyJSONTag", Object::Secret, &[("foo", dotted_key_tag)], Some("foo.foo.json"), Ok("bar")),
+    ];
+    for (name, object, tags, property, expected) in cases {
+        let remote = Remote::Metadata(metadata(*object, tags));
+        let got = get_secret(&remote, *property, "test-secret");
+        match expected {
+            Ok(value) => assert_eq!(
+                String::from_utf8(got.unwrap_or_else(|e| panic!("{name}: {e}"))).unwrap(),
+                *value,
+                "{name}"
+            ),
+            Err(text) => assert_eq!(
+                got.map(|v| String::from_utf8(v).unwrap())
+                    .unwrap_err()
+                    .to_string(),
+                *text,
+                "{name}"
+            ),
+        }
+    }
+}
+
+/// ESO's `setSecretWithExpiresAttribute`: the object's attributes are
+/// pseudo-tags, RFC 3339 in UTC.
+#[test]
+fn eso_set_secret_with_expires_attribute() {
+    let mut m = metadata(Object::Secret, &[]);
+    m.expires = Some(at(1_893_456_000)); // 2030-01-01T00:00:00Z
+    m.created = Some(at(1_718_452_800)); // 2024-06-15T12:00:00Z
+    let got = get_secret(&Remote::Metadata(m.clone()), Some("attribute.expires"), "k").unwrap();
+    assert_eq!(got, b"2030-01-01T00:00:00Z");
+
+    // Beside the tags in the JSON of all of them, as getSecretAllMetadata
+    // merges them; an attribute that is not set is no tag.
+    m.tags.insert("tagname".into(), "tagvalue".into());
+    let all = get_secret(&Remote::Metadata(m.clone()), None, "k").unwrap();
+    assert_eq!(
+        String::from_utf8(all).unwrap(),
+        r#"{"attribute.created":"2024-06-15T12:00:00Z","attribute.expires":"2030-01-01T00:00:00Z","tagname":"tagvalue"}"#
+    );
+    let err = get_secret(
+        &Remote::Metadata(m.clone()),
+        Some("attribute.notBefore"),
+        "k",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(err, "tag attribute.notBefore does not exist");
+    // An attribute replaces a tag of its name.
+    m.tags.insert("attribute.created".into(), "mine".into());
+    let created = get_secret(&Remote::Metadata(m), Some("attribute.created"), "k").unwrap();
+    assert_eq!(created, b"2024-06-15T12:00:00Z");
+}
+
+/// Each kind's attributes come from its own properties: a certificate's
+/// `nbf` and `exp`, a key's and a secret's `created` and `updated`.
+#[test]
+fn every_kind_gives_its_attributes() {
+    let mut cert =
+        CertificateProperties::from_id("https://kv.vault.azure.net/certificates/c").unwrap();
+    cert.not_before = Some(at(951_782_400));
+    cert.expires = Some(at(0));
+    let all = Metadata::from(&cert).all();
+    assert_eq!(all["attribute.notBefore"], "2000-02-29T00:00:00Z");
+    assert_eq!(all["attribute.expires"], "1970-01-01T00:00:00Z");
+    let mut key = KeyProperties::from_id("https://kv.vault.azure.net/keys/k").unwrap();
+    key.updated = Some(at(1_718_452_800));
+    assert_eq!(
+        Metadata::from(&key).all()["attribute.updated"],
+        "2024-06-15T12:00:00Z"
+    );
+    let mut secret = SecretProperties::from_id("https://kv.vault.azure.net/secrets/s").unwrap();
+    secret.not_before = Some(at(1));
+    assert_eq!(
+        Metadata::from(&secret).all()["attribute.notBefore"],
+        "1970-01-01T00:00:01Z"
+    );
+}
+
+/// ESO's `TestAzureKeyVaultSecretManagerGetSecretMap` cases with
+/// `MetadataPolicy: Fetch`: the tags as `<name>_<tag>`, a JSON object of
+/// strings split into `<name>_<tag>_<field>`, a nested one kept whole.
+#[test]
+fn eso_get_secret_map_with_metadata_policy_fetch() {
+    let nested = r#"{"foo":"bar","nested.tag":{"foo":"bar"}}"#;
+    #[rustfmt::skip]
+    let cases: &[(&str, &[(&str, &str)], Option<&str>, &[(&str, &str)])] = &[
+        ("setSecretTags", ESO_TAGS, None,
+            &[("test-secret_tagname", "tagvalue"), ("test-secret_tagname2", "tagvalue2")]),
+        ("setSecretWithJSONTag", &[("json", r#"{"keyname":"keyvalue","x":"y"}"#)], None,
+            &[("test-secret_json_keyname", "keyvalue"), ("test-secret_json_x", "y")]),
+        ("setSecretWithNoTags", &[], None, &[]),
+        ("setNestedJSONTag", &[("dev", nested), ("bug", "1137")], Some("dev"),
+            &[("test-secret_dev", nested)]),
+    ];
+    for (name, tags, property, expected) in cases {
+        let remote = Remote::Metadata(metadata(Object::Secret, tags));
+        let got = get_secret_map(&remote, *property, "test-secret", "test-secret")
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expected: BTreeMap<String, Vec<u8>> = expected
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec()))
+            .collect();
+        assert_eq!(got, expected, "{name}");
+    }
+}
+
+/// `dataFrom.extract` with `metadataPolicy: Fetch` and a `property`, as
+/// ESO's `GetSecretMap` goes: the property must name a tag of the secret
+/// (its `GetSecret` runs first), then the one key
+/// `<remoteRef.key>_<property>` is looked up among the split tags, empty
+/// when the split left none of that name (a tag holding a JSON object), or
+/// when the key has a `secret/` prefix the split names never carry.
+#[test]
+fn extract_with_a_property_goes_through_get_secret_first() {
+    let remote = Remote::Metadata(metadata(
+        Object::Secret,
+        &[("json", r#"{"keyname":"keyvalue"}"#), ("env", "prod")],
+    ));
+    let err = get_secret_map(&remote, Some("json_keyname"), "db", "db")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "tag json_keyname does not exist");
+    let one = |property, key| get_secret_map(&remote, Some(property), "db", key).unwrap();
+    assert_eq!(
+        one("env", "db"),
+        BTreeMap::from([("db_env".to_owned(), b"prod".to_vec())])
+    );
+    assert_eq!(
+        one("json", "db"),
+        BTreeMap::from([("db_json".to_owned(), Vec::new())])
+    );
+    assert_eq!(
+        one("json.keyname", "db"),
+        BTreeMap::from([("db_json.keyname".to_owned(), Vec::new())])
+    );
+    assert_eq!(
+        one("env", "secret/db"),
+        BTreeMap::from([("secret/db_env".to_owned(), Vec::new())])
+    );
+}
+
+/// Go's `json.Unmarshal` into `map[string]string` decides which tags
+/// split: `null` fields are empty, a `null` value gives nothing, anything
+/// not an object of strings (numbers, nested objects, arrays, text) stays
+/// whole; the attributes follow as `<name>_attribute.*`.
+#[test]
+fn split_tags_as_go_decodes_them() {
+    let mut m = metadata(
+        Object::Secret,
+        &[
+            ("plain", "text"),
+            ("nulls", r#"{"a": null, "b": "x"}"#),
+            ("none", "null"),
+            ("number", r#"{"n": 1}"#),
+            ("list", r#"["a"]"#),
+            ("empty", "{}"),
+            ("twice", r#"{"k": "1", "k": "2"}"#),
+        ],
+    );
+    m.created = Some(at(1_718_452_800));
+    let split = m.split("db");
+    let expected: BTreeMap<String, String> = [
+        ("db_plain", "text"),
+        ("db_nulls_a", ""),
+        ("db_nulls_b", "x"),
+        ("db_number", r#"{"n": 1}"#),
+        ("db_list", r#"["a"]"#),
+        ("db_twice_k", "2"),
+        ("db_attribute.created", "2024-06-15T12:00:00Z"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    assert_eq!(split, expected);
+}
+
+/// `getSecretTag`'s edges: a property ending in a dot is the whole tag,
+/// one starting with a dot names no tag, a path that finds nothing names
+/// the whole property as its key.
+#[test]
+fn tag_paths_split_at_the_first_dot() {
+    let tags: BTreeMap<String, String> =
+        BTreeMap::from([("foo".to_owned(), r#"{"key":"value"}"#.to_owned())]);
+    assert_eq!(tag(&tags, Some("foo.")).unwrap(), br#"{"key":"value"}"#);
+    assert_eq!(
+        tag(&tags, Some(".foo")).unwrap_err().to_string(),
+        "tag .foo does not exist"
+    );
+    assert_eq!(
+        tag(&tags, Some("bar.key")).unwrap_err().to_string(),
+        "tag bar.key does not exist"
+    );
+    assert_eq!(
+        tag(&tags, Some("foo.nope")).unwrap_err().to_string(),
+        "property nope does not exist in key foo.nope"
+    );
+}
+
+/// All tags as Go's `json.Marshal` writes a `map[string]string`: keys in
+/// byte order, `<`, `>`, `&` and U+2028 as `\u` escapes, `\b` and `\f`
+/// short (Go 1.22 and later), other control characters as `\u00xx`.
+#[test]
+fn all_tags_are_json_as_go_writes_it() {
+    let tags: BTreeMap<String, String> = [
+        ("b", "<a&b>"),
+        ("a", "line\nbreak\t\"q\"\\"),
+        ("Z", "\u{8}\u{c}\u{1}\u{7f}\u{2028}é"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    assert_eq!(
+        String::from_utf8(tag(&tags, None).unwrap()).unwrap(),
+        "{\"Z\":\"\\b\\f\\u0001\u{7f}\\u2028é\",\"a\":\"line\\nbreak\\t\\\"q\\\"\\\\\",\"b\":\"\\u003ca\\u0026b\\u003e\"}"
+    );
+}
+
+/// Go's `Format(time.RFC3339)` of UTC times: a leap day, a year past
+/// 9999 in five digits, a time before the epoch at its floor second.
+#[test]
+fn attribute_times_are_formatted_as_go_formats_them() {
+    let all = |t| {
+        Metadata {
+            created: Some(t),
+            ..Metadata::default()
+        }
+        .all()
+        .remove("attribute.created")
+        .unwrap()
+    };
+    assert_eq!(all(at(951_782_400)), "2000-02-29T00:00:00Z");
+    assert_eq!(all(at(1_718_452_800 + 3_661)), "2024-06-15T13:01:01Z");
+    assert_eq!(all(at(253_402_300_800)), "10000-01-01T00:00:00Z");
+    assert_eq!(
+        all(std::time::UNIX_EPOCH - Duration::from_millis(1_500)),
+        "1969-12-31T23:59:58Z"
+    );
+}
+
+/// Neither a value nor a tag's value is shown by `Debug`.
+#[test]
+fn debug_shows_no_value() {
+    let remote = Remote::Value(b"s3cr3t".to_vec());
+    assert_eq!(format!("{remote:?}"), "Value(6 bytes)");
+    let tagged = Remote::Metadata(metadata(Object::Secret, &[("pw", "s3cr3t")]));
+    let shown = format!("{tagged:?}");
+    assert!(shown.contains("pw") && !shown.contains("s3cr3t"), "{shown}");
+}

@@ -16,8 +16,8 @@ use sha3::{Digest as _, Sha3_224};
 use crate::{
     Error,
     api::CreationPolicy,
-    plan::{Read, SyncPlan, rewrite_keys},
-    remote::{decode, extract, property},
+    plan::{SyncPlan, rewrite_keys},
+    remote::{Remote, decode, get_secret, get_secret_map},
 };
 
 /// Label on every Secret this controller manages.
@@ -29,16 +29,17 @@ pub const DATA_HASH_ANNOTATION: &str = "reconcile.external-secrets.io/data-hash"
 /// Annotation whose change forces a refresh.
 pub const FORCE_SYNC_ANNOTATION: &str = "external-secrets.io/force-sync";
 
-/// Values read for one sync: each `data` and `dataFrom.extract` reference's
-/// raw value (a secret's value, a certificate's DER, a key's JWK JSON) in
-/// plan order, and for each `dataFrom.find` the matching secrets' values
-/// by name.
+/// Values read for one sync: what each `data` and `dataFrom.extract`
+/// reference read (a secret's value, a certificate's DER, a key's JWK
+/// JSON, or with `metadataPolicy: Fetch` the object's tags) in plan
+/// order, and for each `dataFrom.find` the matching secrets' values by
+/// name.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Fetched {
     /// One per [`SyncPlan::reads`].
-    pub reads: Vec<Vec<u8>>,
+    pub reads: Vec<Remote>,
     /// One per [`SyncPlan::extracts`].
-    pub extracts: Vec<Vec<u8>>,
+    pub extracts: Vec<Remote>,
     /// One per [`SyncPlan::finds`].
     pub finds: Vec<BTreeMap<String, Vec<u8>>>,
 }
@@ -47,14 +48,14 @@ pub struct Fetched {
 ///
 /// # Errors
 ///
-/// A `property` not found, a value that does not decode, an extract of a
-/// value that is not a JSON object.
+/// A `property` or tag not found, a value that does not decode, an
+/// extract of a value that is not a JSON object.
 pub fn assemble(plan: &SyncPlan, fetched: &Fetched) -> Result<BTreeMap<String, Vec<u8>>, Error> {
     let mut data = BTreeMap::new();
     // Each entry's keys rewritten, then decoded, as ESO orders it.
     for (read, raw) in plan.extracts.iter().zip(&fetched.extracts) {
-        let value = select(read, raw.clone())?;
-        for (key, bytes) in rewrite_keys(&read.rewrite, extract(&value, &read.key)?) {
+        let fields = get_secret_map(raw, read.property.as_deref(), &read.remote.name, &read.key)?;
+        for (key, bytes) in rewrite_keys(&read.rewrite, fields) {
             data.insert(key, decode(read.decoding, bytes, &read.key)?);
         }
     }
@@ -65,20 +66,13 @@ pub fn assemble(plan: &SyncPlan, fetched: &Fetched) -> Result<BTreeMap<String, V
         }
     }
     for (read, raw) in plan.reads.iter().zip(&fetched.reads) {
-        let value = select(read, raw.clone())?;
+        let value = get_secret(raw, read.property.as_deref(), &read.key)?;
         data.insert(
             read.secret_key.clone(),
             decode(read.decoding, value, &read.key)?,
         );
     }
     Ok(data)
-}
-
-fn select(read: &Read, raw: Vec<u8>) -> Result<Vec<u8>, Error> {
-    match &read.property {
-        Some(path) => property(&raw, path, &read.key),
-        None => Ok(raw),
-    }
 }
 
 /// ESO's data hash: hex SHA3-224 of Go's `fmt.Sprintf("%+v", data)` for a

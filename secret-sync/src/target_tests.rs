@@ -43,11 +43,13 @@ fn data_is_extracts_then_data_with_property_and_decoding() {
     let plan = planned(ES);
     let fetched = Fetched {
         reads: vec![
-            b"admin".to_vec(),
-            br#"{"port":5432,"username":"from-extract"}"#.to_vec(),
-            b"aGVsbG8=".to_vec(),
+            Remote::Value(b"admin".to_vec()),
+            Remote::Value(br#"{"port":5432,"username":"from-extract"}"#.to_vec()),
+            Remote::Value(b"aGVsbG8=".to_vec()),
         ],
-        extracts: vec![br#"{"port":5432,"username":"from-extract","host":"db"}"#.to_vec()],
+        extracts: vec![Remote::Value(
+            br#"{"port":5432,"username":"from-extract","host":"db"}"#.to_vec(),
+        )],
         finds: vec![],
     };
     let data = assemble(&plan, &fetched).unwrap();
@@ -134,4 +136,66 @@ fn hashes_are_esos() {
         data_hash(&BTreeMap::new()),
         hex(&Sha3_224::digest(b"map[]"))
     );
+}
+
+/// `metadataPolicy: Fetch` through the assembly, decoded as ESO decodes
+/// it: a `data` entry's tag with `decodingStrategy`, and an extract's
+/// split tags rewritten, then decoded.
+#[test]
+fn fetched_tags_are_decoded_and_rewritten_as_values_are() {
+    let plan = planned(
+        r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: app, namespace: app}
+spec:
+  secretStoreRef: {name: azure-kv}
+  dataFrom:
+  - extract: {key: db, metadataPolicy: Fetch, decodingStrategy: Base64}
+    rewrite:
+    - regexp: {source: "^db_", target: "tag-"}
+  data:
+  - secretKey: owner
+    remoteRef: {key: db, property: owner, metadataPolicy: Fetch, decodingStrategy: Base64}
+  - secretKey: all
+    remoteRef: {key: db, metadataPolicy: Fetch}
+"#,
+    );
+    let tags = crate::remote::Metadata {
+        tags: [("owner", "dGVhbS1h"), ("cfg", r#"{"a":"YQ=="}"#)]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..crate::remote::Metadata::default()
+    };
+    let fetched = Fetched {
+        reads: vec![
+            Remote::Metadata(tags.clone()),
+            Remote::Metadata(tags.clone()),
+        ],
+        extracts: vec![Remote::Metadata(tags)],
+        finds: vec![],
+    };
+    let data = assemble(&plan, &fetched).unwrap();
+    let text = |k: &str| String::from_utf8(data[k].clone()).unwrap();
+    assert_eq!(text("owner"), "team-a");
+    assert_eq!(
+        text("all"),
+        r#"{"cfg":"{\"a\":\"YQ==\"}","owner":"dGVhbS1h"}"#
+    );
+    assert_eq!(text("tag-owner"), "team-a");
+    assert_eq!(text("tag-cfg_a"), "a");
+    assert_eq!(data.len(), 4);
+
+    // A tag that does not decode fails the sync, naming the key.
+    let mut broken = fetched.clone();
+    broken.reads[0] = Remote::Metadata(crate::remote::Metadata {
+        tags: [("owner".to_owned(), "not base64!".to_owned())].into(),
+        ..crate::remote::Metadata::default()
+    });
+    broken.extracts.clear();
+    let mut only_data = plan.clone();
+    only_data.extracts.clear();
+    let err = assemble(&only_data, &broken).unwrap_err().to_string();
+    assert!(err.contains("the value of db is not base64"), "{err}");
 }

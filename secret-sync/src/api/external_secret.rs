@@ -196,10 +196,26 @@ pub struct RemoteRef {
     /// How the value is decoded before it is stored.
     #[serde(default)]
     pub decoding_strategy: DecodingStrategy,
-    /// Fields this controller does not serve (`metadataPolicy`,
-    /// `conversionStrategy`, `nullBytePolicy`).
+    /// Whether the object's value is read or its metadata (tags).
+    #[serde(default)]
+    pub metadata_policy: MetadataPolicy,
+    /// Fields this controller does not serve (`conversionStrategy`,
+    /// `nullBytePolicy`).
     #[serde(flatten)]
     pub unsupported: Unsupported,
+}
+
+/// `remoteRef.metadataPolicy`, ESO's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum MetadataPolicy {
+    /// The object's value.
+    #[default]
+    None,
+    /// The object's tags instead of its value (with `attribute.expires`,
+    /// `attribute.created`, `attribute.updated` and `attribute.notBefore`
+    /// among them, as ESO's azurekv provider gives them): one tag by
+    /// `property`, or all of them as a JSON object.
+    Fetch,
 }
 
 /// `decodingStrategy`.

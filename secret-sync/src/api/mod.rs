@@ -16,7 +16,8 @@ mod store;
 pub use external_secret::{
     Binding, CreationPolicy, DataFrom, DecodingStrategy, DeletionPolicy, ExternalSecret,
     ExternalSecretData, ExternalSecretSpec, ExternalSecretStatus, FindName, FindSpec,
-    RefreshPolicy, RemoteRef, SecretStoreRef, StoreKind, Target, TargetMetadata, TargetTemplate,
+    MetadataPolicy, RefreshPolicy, RemoteRef, SecretStoreRef, StoreKind, Target, TargetMetadata,
+    TargetTemplate,
 };
 pub use store::{
     AuthSecretRef, AuthType, AzureEnvironment, AzureKvProvider, ClusterSecretStore,
