@@ -2,10 +2,11 @@
 //! azure-wi-auth: a certificate is its DER, a key its public JWK, a
 //! `property` reads into a JSON value, and `dataFrom.find` syncs of one
 //! store and identity made together share one listing (for a few seconds
-//! at most, never the whole refresh interval).
+//! at most, never the whole refresh interval); `metadataPolicy: Fetch`
+//! reads a secret's, key's and certificate's tags.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use azure_wi_auth::{SecretClient, WorkloadVaults};
 use azure_wi_emulator::{
@@ -16,6 +17,7 @@ use secret_sync::{
     api::ExternalSecret,
     fetch::{Caller, Reader},
     plan::plan,
+    remote::Metadata,
     store::AzureStore,
     target::assemble,
 };
@@ -229,4 +231,178 @@ async fn nested_json_values_keep_their_bytes_as_eso_reads_them() {
     let keys: Vec<&str> = data.keys().map(String::as_str).collect();
     assert_eq!(keys, ["person_Address", "person_LastName", "person_Name"]);
     assert_eq!(data["person_Address"], raw);
+}
+
+/// Sets `body` (`tags`, `attributes`) on the current version of the
+/// object at `path` (`secrets/<name>`, `keys/<name>`,
+/// `certificates/<name>`) of vault `orders-kv`, with Key Vault's `PATCH`,
+/// as `credential`.
+async fn update(
+    emulator: &Emulator,
+    credential: &azure_wi_auth::WorkloadIdentityCredential,
+    path: &str,
+    body: serde_json::Value,
+) {
+    let token = credential
+        .get_token(&["https://vault.azure.net/.default".parse().unwrap()])
+        .await
+        .unwrap();
+    let response = emulator
+        .client()
+        .unwrap()
+        .patch(format!(
+            "{}/{path}/?api-version=7.4",
+            emulator.vault_url("orders-kv")
+        ))
+        .bearer_auth(token.secret())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert_eq!(status, 200, "{path}: {}", response.text().await.unwrap());
+}
+
+/// `metadataPolicy: Fetch` read from the emulator's vault (ESO's azurekv
+/// provider, providers/v1/azure/keyvault/keyvault.go): the tags a client
+/// set with `PATCH` on a secret, a key and a certificate, one by
+/// `property` (a gjson path into a JSON tag; an `attribute.*` pseudo-tag),
+/// all as JSON without it, split into `<name>_<tag>[_<field>]` keys by
+/// `dataFrom.extract`; a tag that is not there fails with ESO's text.
+#[tokio::test]
+async fn metadata_policy_fetch_reads_the_tags_of_secrets_keys_and_certificates() {
+    use azure_wi_emulator::config::{DEMO_OBJECT_ID, Role, RoleAssignment};
+    use serde_json::json;
+    let mut config = Config::demo_with_keys_and_certificates();
+    for role in [
+        Role::SecretsOfficer,
+        Role::CryptoOfficer,
+        Role::CertificatesOfficer,
+    ] {
+        config.role_assignments.push(RoleAssignment {
+            principal_id: DEMO_OBJECT_ID.to_owned(),
+            role,
+            scope: "orders-kv".to_owned(),
+        });
+    }
+    let emulator = Emulator::start(config).await.unwrap();
+    let (reader, store, _dir, own) = reader_of(&emulator);
+    update(
+        &emulator,
+        &own,
+        "secrets/db-password",
+        json!({"tags": {"owner": "team-a", "cfg": r#"{"env":"prod","tier":"gold"}"#},
+               "attributes": {"exp": 1_893_456_000}}),
+    )
+    .await;
+    update(
+        &emulator,
+        &own,
+        "keys/signing-ec",
+        json!({"tags": {"rotation": "90d"}}),
+    )
+    .await;
+    update(
+        &emulator,
+        &own,
+        "certificates/web-tls",
+        json!({"tags": {"issuer-team": "pki", "note": "a<b&c>"}}),
+    )
+    .await;
+
+    let fetch = plan(&external_secret(
+        r"  data:
+  - secretKey: owner
+    remoteRef: {key: db-password, metadataPolicy: Fetch, property: owner}
+  - secretKey: env
+    remoteRef: {key: secret/db-password, metadataPolicy: Fetch, property: cfg.env}
+  - secretKey: expires
+    remoteRef: {key: db-password, metadataPolicy: Fetch, property: attribute.expires}
+  - secretKey: rotation
+    remoteRef: {key: key/signing-ec, metadataPolicy: Fetch, property: rotation}
+  - secretKey: cert-team
+    remoteRef: {key: cert/web-tls, metadataPolicy: Fetch, property: issuer-team}
+  - secretKey: key-tags
+    remoteRef: {key: key/signing-ec, metadataPolicy: Fetch}
+  - secretKey: cert-tags
+    remoteRef: {key: cert/web-tls, metadataPolicy: Fetch}
+  - secretKey: password
+    remoteRef: {key: db-password}
+  dataFrom:
+  - extract: {key: db-password, metadataPolicy: Fetch}
+",
+    ))
+    .unwrap();
+    let fetched = reader
+        .fetch(&store, Caller::Controller, &fetch)
+        .await
+        .unwrap();
+    let data = assemble(&fetch, &fetched).unwrap();
+    let text = |k: &str| String::from_utf8(data[k].clone()).unwrap();
+
+    // One tag by property, a path into a JSON tag, an attribute.
+    assert_eq!(text("owner"), "team-a");
+    assert_eq!(text("env"), "prod");
+    assert_eq!(text("expires"), "2030-01-01T00:00:00Z");
+    assert_eq!(text("rotation"), "90d");
+    assert_eq!(text("cert-team"), "pki");
+    // Without metadataPolicy the value, as before.
+    assert_eq!(text("password"), "s3cr3t-from-key-vault");
+
+    // All tags as Go's JSON, the attributes Key Vault returned among them
+    // (as RFC 3339), `<`, `&`, `>` escaped as Go escapes them.
+    let key_tags: BTreeMap<String, String> = serde_json::from_slice(&data["key-tags"]).unwrap();
+    assert_eq!(key_tags["rotation"], "90d");
+    let direct = azure_wi_auth::SecretClient::builder(&emulator.vault_url("orders-kv"), own)
+        .with_http_client(emulator.client().unwrap())
+        .build()
+        .unwrap();
+    // The same as the key's and certificate's own metadata read directly:
+    // each kind's tags and attributes reach the fetch.
+    let key = direct.key_client().get_key("signing-ec").await.unwrap();
+    assert_eq!(key_tags, Metadata::from(&key.properties).all());
+    assert!(key_tags.contains_key("attribute.created"));
+    let cert_tags = text("cert-tags");
+    assert!(
+        cert_tags.contains(r#""note":"a\u003cb\u0026c\u003e""#),
+        "{cert_tags}"
+    );
+    let cert_tags: BTreeMap<String, String> = serde_json::from_str(&cert_tags).unwrap();
+    assert_eq!(cert_tags["issuer-team"], "pki");
+    assert_eq!(cert_tags["note"], "a<b&c>");
+    let certificate = direct
+        .certificate_client()
+        .get_certificate("web-tls")
+        .await
+        .unwrap();
+    assert_eq!(cert_tags, Metadata::from(&certificate.properties).all());
+    assert!(
+        cert_tags.contains_key("attribute.notBefore")
+            && cert_tags.contains_key("attribute.expires"),
+        "a certificate's validity is among its attributes: {cert_tags:?}"
+    );
+
+    // dataFrom.extract: `<name>_<tag>`, a JSON object of strings split.
+    assert_eq!(text("db-password_owner"), "team-a");
+    assert_eq!(text("db-password_cfg_env"), "prod");
+    assert_eq!(text("db-password_cfg_tier"), "gold");
+    assert_eq!(
+        text("db-password_attribute.expires"),
+        "2030-01-01T00:00:00Z"
+    );
+    assert!(!data.contains_key("db-password_cfg"));
+
+    // A tag that is not there: ESO's text, for a key and a certificate.
+    for key in ["key/signing-ec", "cert/web-tls", "db-password"] {
+        let absent = plan(&external_secret(&format!(
+            "  data:\n  - secretKey: x\n    remoteRef: {{key: {key}, metadataPolicy: Fetch, property: nope}}\n"
+        )))
+        .unwrap();
+        let fetched = reader
+            .fetch(&store, Caller::Controller, &absent)
+            .await
+            .unwrap();
+        let err = assemble(&absent, &fetched).unwrap_err().to_string();
+        assert_eq!(err, "tag nope does not exist", "{key}");
+    }
 }
