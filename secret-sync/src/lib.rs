@@ -11,6 +11,7 @@ pub mod identity;
 pub mod plan;
 pub mod process;
 pub mod remote;
+pub mod render;
 pub mod schedule;
 pub mod store;
 pub mod target;

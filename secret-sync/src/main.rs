@@ -93,6 +93,12 @@ struct RunArgs {
     /// never a token or a secret value.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: String,
+    /// Opens a template action (ESO's flag of the same name).
+    #[arg(long, value_name = "DELIM", default_value = "{{")]
+    template_left_delimiter: String,
+    /// Closes a template action (ESO's flag of the same name).
+    #[arg(long, value_name = "DELIM", default_value = "}}")]
+    template_right_delimiter: String,
 }
 
 fn main() -> ExitCode {
@@ -175,7 +181,12 @@ async fn run(args: RunArgs) -> Result<(), StartError> {
         }
         None => (kube::Client::try_from(config)?, None),
     };
-    let ctx = Arc::new(Context::new(client, reader, controller_tenant));
+    let mut ctx = Context::new(client, reader, controller_tenant);
+    ctx.template_delims = azure_wi_template::Delims {
+        left: args.template_left_delimiter.clone(),
+        right: args.template_right_delimiter.clone(),
+    };
+    let ctx = Arc::new(ctx);
     let metrics = Arc::new(controller::metrics::registry(
         Arc::clone(&ctx),
         election.as_ref().map(|(_, l)| l.clone()),

@@ -134,6 +134,8 @@ pub struct SyncPlan {
     pub annotations: BTreeMap<String, String>,
     /// `target.template.metadata.finalizers`.
     pub finalizers: Vec<String>,
+    /// `target.template`, applied to what was read by [`crate::render`].
+    pub template: Option<crate::api::TargetTemplate>,
 }
 
 /// Checks `es`.
@@ -305,6 +307,7 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
         labels: metadata.labels,
         annotations: metadata.annotations,
         finalizers: metadata.finalizers,
+        template: template.cloned(),
     })
 }
 

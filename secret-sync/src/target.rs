@@ -18,6 +18,7 @@ use crate::{
     api::CreationPolicy,
     plan::{SyncPlan, rewrite_keys},
     remote::{Remote, decode, get_secret, get_secret_map},
+    render::Rendered,
 };
 
 /// Label on every Secret this controller manages.
@@ -116,14 +117,30 @@ pub struct Owner {
     pub uid: String,
 }
 
-/// The Secret to apply for `plan` with `data`: type and template metadata,
-/// the managed label, the data hash and, for `creationPolicy: Owner`, the
-/// controller owner reference and `created-by` label.
+/// The Secret's content without a template: the data as read, the
+/// labels and annotations the plan chose (ESO's `setMetadata`).
 #[must_use]
-pub fn desired_secret(owner: &Owner, plan: &SyncPlan, data: BTreeMap<String, Vec<u8>>) -> Secret {
-    let mut labels = plan.labels.clone();
+pub fn untemplated(plan: &SyncPlan, data: BTreeMap<String, Vec<u8>>) -> Rendered {
+    Rendered {
+        data,
+        labels: plan.labels.clone(),
+        annotations: plan.annotations.clone(),
+    }
+}
+
+/// The Secret to apply for `plan` with `content` (the data, labels and
+/// annotations: as read, or as the template made them): the type, the
+/// finalizers, the managed label, the data hash and, for
+/// `creationPolicy: Owner`, the controller owner reference and
+/// `created-by` label.
+#[must_use]
+pub fn desired_secret(owner: &Owner, plan: &SyncPlan, content: Rendered) -> Secret {
+    let Rendered {
+        data,
+        mut labels,
+        mut annotations,
+    } = content;
     labels.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
-    let mut annotations = plan.annotations.clone();
     annotations.insert(DATA_HASH_ANNOTATION.to_owned(), data_hash(&data));
     let owner_references = (plan.creation == CreationPolicy::Owner).then(|| {
         labels.insert(

@@ -65,7 +65,7 @@ fn data_is_extracts_then_data_with_property_and_decoding() {
 fn the_secret_is_marked_as_eso_marks_it() {
     let plan = planned(ES);
     let data: BTreeMap<String, Vec<u8>> = [("a".to_owned(), b"hi".to_vec())].into();
-    let secret = desired_secret(&owner(), &plan, data.clone());
+    let secret = desired_secret(&owner(), &plan, untemplated(&plan, data.clone()));
     let meta = &secret.metadata;
     assert_eq!(meta.name.as_deref(), Some("app-db-credentials"));
     assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/basic-auth"));
@@ -106,7 +106,7 @@ fn the_secret_is_marked_as_eso_marks_it() {
         "name: app-db-credentials\n    template",
         "name: app-db-credentials\n    creationPolicy: Orphan\n    template",
     ));
-    let secret = desired_secret(&owner(), &orphan, data);
+    let secret = desired_secret(&owner(), &orphan, untemplated(&orphan, data));
     assert!(secret.metadata.owner_references.is_none());
     assert!(
         !secret

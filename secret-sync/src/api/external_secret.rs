@@ -135,20 +135,114 @@ pub enum DeletionPolicy {
     Merge,
 }
 
-/// `target.template`: the Secret's type and metadata.
+/// `target.template`: how the Secret is built from what was read
+/// (ESO's `ExternalSecretTemplate`, engine v2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetTemplate {
     /// The Secret's `type` (default `Opaque`).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Labels and annotations of the Secret.
+    /// `v2` (ESO's default and only engine today); `v1` is refused by a
+    /// condition naming it, not by the API server, so a manifest written
+    /// for an old ESO says what to change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_version: Option<EngineVersion>,
+    /// Labels, annotations (both rendered as templates) and finalizers of
+    /// the Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<TargetMetadata>,
-    /// Fields this controller does not serve (`data`, `templateFrom`,
-    /// `engineVersion`, `mergePolicy`).
+    /// `Replace` (the default): the Secret holds only what the templates
+    /// make; `Merge`: the values read too, templates winning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_policy: Option<MergePolicy>,
+    /// Secret keys and their templates (these win over `templateFrom`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, String>,
+    /// Templates kept elsewhere: a ConfigMap's or Secret's keys, or a
+    /// literal, rendered in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub template_from: Vec<TemplateFrom>,
+    /// Fields this controller does not serve.
     #[serde(flatten)]
     pub unsupported: Unsupported,
+}
+
+/// `target.template.engineVersion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum EngineVersion {
+    /// The first engine, removed from ESO; refused with a condition.
+    #[serde(rename = "v1")]
+    V1,
+    /// Go templates with Sprig's and ESO's functions.
+    #[default]
+    #[serde(rename = "v2")]
+    V2,
+}
+
+/// `target.template.mergePolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum MergePolicy {
+    /// Only the rendered keys.
+    #[default]
+    Replace,
+    /// The keys read, then the rendered keys over them.
+    Merge,
+}
+
+/// One `target.template.templateFrom` entry: exactly one source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateFrom {
+    /// Keys of a ConfigMap in the ExternalSecret's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<TemplateRef>,
+    /// Keys of a Secret in the ExternalSecret's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<TemplateRef>,
+    /// Where the result goes: `Data` (the default), `Annotations` or
+    /// `Labels` (matched case-insensitively, as ESO does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// A template rendering YAML of keys and values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub literal: Option<String>,
+    /// How each rendered value is decoded before it is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_decoding_strategy: Option<DecodingStrategy>,
+}
+
+/// `templateFrom[].configMap`/`.secret`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateRef {
+    /// The ConfigMap's or Secret's name.
+    pub name: String,
+    /// Which of its keys are templates.
+    pub items: Vec<TemplateRefItem>,
+}
+
+/// One key of a [`TemplateRef`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateRefItem {
+    /// The key.
+    pub key: String,
+    /// `Values` (the default: the key's value is one template, stored
+    /// under the same key) or `KeysAndValues` (it renders YAML of keys and
+    /// values).
+    #[serde(default)]
+    pub template_as: TemplateScope,
+}
+
+/// `templateAs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum TemplateScope {
+    /// One template per key.
+    #[default]
+    Values,
+    /// One template whose output is YAML of keys and values.
+    KeysAndValues,
 }
 
 /// `target.template.metadata`.

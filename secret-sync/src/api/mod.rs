@@ -14,10 +14,11 @@ mod external_secret;
 mod store;
 
 pub use external_secret::{
-    Binding, CreationPolicy, DataFrom, DecodingStrategy, DeletionPolicy, ExternalSecret,
-    ExternalSecretData, ExternalSecretSpec, ExternalSecretStatus, FindName, FindSpec,
-    MetadataPolicy, RefreshPolicy, RemoteRef, SecretStoreRef, StoreKind, Target, TargetMetadata,
-    TargetTemplate,
+    Binding, CreationPolicy, DataFrom, DecodingStrategy, DeletionPolicy, EngineVersion,
+    ExternalSecret, ExternalSecretData, ExternalSecretSpec, ExternalSecretStatus, FindName,
+    FindSpec, MergePolicy, MetadataPolicy, RefreshPolicy, RemoteRef, SecretStoreRef, StoreKind,
+    Target, TargetMetadata, TargetTemplate, TemplateFrom, TemplateRef, TemplateRefItem,
+    TemplateScope,
 };
 pub use store::{
     AuthSecretRef, AuthType, AzureEnvironment, AzureKvProvider, ClusterSecretStore,

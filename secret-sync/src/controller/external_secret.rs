@@ -9,7 +9,7 @@ use std::{
 };
 
 use k8s_openapi::{
-    api::core::v1::{Namespace, Secret, ServiceAccount},
+    api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount},
     jiff::Timestamp,
 };
 use kube::{
@@ -33,6 +33,7 @@ use crate::{
     fetch::{Caller, FetchError},
     identity,
     plan::{SyncPlan, plan},
+    render::{self, Rendered},
     schedule::{Next, next, spec_version},
     store::{self, AzureStore},
     target::{self, CREATED_BY_LABEL, DATA_HASH_ANNOTATION, MANAGED_LABEL, Owner},
@@ -163,6 +164,9 @@ pub enum SyncFailure {
         /// Its controller's name.
         name: String,
     },
+    /// `target.template` could not make the Secret (it keeps what it had).
+    #[error("could not update secret: could not apply template: {0}")]
+    Template(#[source] crate::render::RenderError),
     /// The API server refused the Secret.
     #[error("could not update secret: {0}")]
     Write(#[source] kube::Error),
@@ -304,8 +308,16 @@ pub async fn reconcile(
         Err(e) => return retry_failed(&es, &ctx, &api, &SyncFailure::Assemble(e)).await,
     };
 
+    let content = match &plan.template {
+        None => target::untemplated(&plan, data),
+        Some(template) => match apply_template(&ctx, &namespace, template, &data).await {
+            Ok(rendered) => rendered,
+            Err(Stop::Api(error)) => return Err(error),
+            Err(Stop::Failed(failure)) => return retry_failed(&es, &ctx, &api, &failure).await,
+        },
+    };
     let desired = Desired {
-        data,
+        content,
         spec_changed: status.synced_resource_version.as_deref() != Some(version.as_str()),
     };
     match write(
@@ -528,8 +540,61 @@ async fn secret_key(
 /// What a sync would write: the data, and whether the ExternalSecret
 /// changed since its last sync.
 struct Desired {
-    data: BTreeMap<String, Vec<u8>>,
+    content: Rendered,
     spec_changed: bool,
+}
+
+/// Reads what `template.templateFrom` names and renders the template over
+/// the values read.
+async fn apply_template(
+    ctx: &Context,
+    namespace: &str,
+    template: &crate::api::TargetTemplate,
+    data: &BTreeMap<String, Vec<u8>>,
+) -> Result<Rendered, Stop> {
+    render::validate(template).map_err(SyncFailure::Template)?;
+    let (config_maps, secrets) = render::source_names(template);
+    let mut sources = render::Sources::default();
+    let cm_api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), namespace);
+    for name in config_maps {
+        if let Some(cm) = cm_api
+            .get_opt(&name)
+            .await
+            .map_err(kube_error("reading a templateFrom ConfigMap"))?
+        {
+            sources
+                .config_maps
+                .insert(name, cm.data.unwrap_or_default());
+        }
+    }
+    let secret_api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    for name in secrets {
+        if let Some(secret) = secret_api
+            .get_opt(&name)
+            .await
+            .map_err(kube_error("reading a templateFrom Secret"))?
+        {
+            let data = secret
+                .data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.0))
+                .collect();
+            sources.secrets.insert(name, data);
+        }
+    }
+    let engine = render::Engine {
+        funcs: &ctx.template_funcs,
+        delims: &ctx.template_delims,
+        limits: &ctx.template_limits,
+    };
+    let mut random = |buf: &mut [u8]| rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, buf);
+    let mut env = azure_wi_template::Env {
+        now: time::OffsetDateTime::now_utc(),
+        random: &mut random,
+    };
+    render::render(template, data, &sources, &engine, &mut env)
+        .map_err(|e| SyncFailure::Template(e).into())
 }
 
 /// Writes the Secret as the creation policy says.
@@ -540,7 +605,10 @@ async fn write(
     plan: &SyncPlan,
     owner: &Owner,
     existing: Option<&Secret>,
-    Desired { data, spec_changed }: Desired,
+    Desired {
+        content,
+        spec_changed,
+    }: Desired,
 ) -> Result<Written, Stop> {
     match plan.creation {
         CreationPolicy::None => return Ok(Written::Done),
@@ -570,12 +638,13 @@ async fn write(
     // for leaves the Secret (server-side apply drops what this field
     // manager stopped sending).
     if !spec_changed
-        && existing
-            .is_some_and(|s| target::is_current(s, &data) && plan.creation != CreationPolicy::Merge)
+        && existing.is_some_and(|s| {
+            target::is_current(s, &content.data) && plan.creation != CreationPolicy::Merge
+        })
     {
         return Ok(Written::Done);
     }
-    let mut desired = target::desired_secret(owner, plan, data);
+    let mut desired = target::desired_secret(owner, plan, content);
     if plan.creation == CreationPolicy::Merge {
         // Only the keys and the marks: the Secret stays its owner's.
         desired.type_ = None;

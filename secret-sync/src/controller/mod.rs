@@ -87,6 +87,12 @@ pub struct Context {
     pub metrics: Counters,
     /// Consecutive failures per object, for the retry delay.
     pub backoff: Backoff,
+    /// The template functions (built once: Go's, Sprig's and ESO's).
+    pub template_funcs: azure_wi_template::Registry,
+    /// Template action delimiters (`--template-left-delimiter`/`-right-`).
+    pub template_delims: azure_wi_template::Delims,
+    /// Bounds on each template's work.
+    pub template_limits: azure_wi_template::Limits,
 }
 
 impl std::fmt::Debug for Context {
@@ -117,6 +123,9 @@ impl Context {
             controller_tenant,
             metrics: Counters::default(),
             backoff: Backoff::default(),
+            template_funcs: azure_wi_template::functions(),
+            template_delims: azure_wi_template::Delims::default(),
+            template_limits: azure_wi_template::Limits::default(),
         }
     }
 }

@@ -432,6 +432,12 @@ mod tests {
     #[test]
     fn other_delimiters() {
         let funcs = crate::functions();
+        // Empty ones are the defaults, as in Go.
+        let empty = Delims {
+            left: String::new(),
+            right: String::new(),
+        };
+        assert!(Template::parse("foo", "{{ .user }}", &empty, &funcs).is_ok());
         let delims = Delims {
             left: "<<".into(),
             right: ">>".into(),
