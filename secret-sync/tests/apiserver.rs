@@ -1136,3 +1136,128 @@ spec:
 
     fixture.stop().await;
 }
+
+/// `metadataPolicy: Fetch` through the controller: an ExternalSecret
+/// reading a tag of a secret (ESO's azurekv provider's
+/// `ref.MetadataPolicy == Fetch`) gets the tag's value in its Secret,
+/// beside a value read as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_policy_fetch_puts_the_tag_value_in_the_secret() {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let plane = ControlPlane::start().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let emulator = Emulator::start(config(&plane)).await.unwrap();
+    install_crds(&client).await;
+    namespace(&client, "sync").await;
+    apply(
+        &client,
+        "sync",
+        &service_account("sync", "sync-sa", DEMO_CLIENT_ID),
+    )
+    .await;
+
+    // The vault's owner tags the secret, as sync-sa (Secrets Officer on
+    // kv1) with a token from this API server.
+    let request = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: vec![names::DEFAULT_AUDIENCE.to_owned()],
+            ..TokenRequestSpec::default()
+        },
+        ..TokenRequest::default()
+    };
+    let token = Api::<ServiceAccount>::namespaced(client.clone(), "sync")
+        .create_token_request("sync-sa", &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .token;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, token).unwrap();
+    let owner = emulator
+        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, &token_file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let access = owner
+        .get_token(&["https://vault.azure.net/.default".parse().unwrap()])
+        .await
+        .unwrap();
+    let response = emulator
+        .client()
+        .unwrap()
+        .patch(format!(
+            "{}/secrets/db-password/?api-version=7.4",
+            emulator.vault_url("kv1")
+        ))
+        .bearer_auth(access.secret())
+        .json(&json!({"tags": {"owner": "team-payments"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let reader = Reader::new(
+        WorkloadVaults::with_http_client(emulator.client().unwrap()).unwrap(),
+        None,
+        Some(emulator.client().unwrap()),
+        3000,
+    );
+    let (_, stop, running) = start_controller(&client, reader);
+    apply(
+        &client,
+        "sync",
+        &format!(
+            r#"apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: kv1, namespace: sync}}
+spec:
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      tenantId: {DEMO_TENANT}
+      vaultUrl: https://kv1.vault.azure.net
+      serviceAccountRef: {{name: sync-sa}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: tagged, namespace: sync}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {{name: kv1, kind: SecretStore}}
+  target: {{name: tagged}}
+  data:
+  - secretKey: owner
+    remoteRef: {{key: db-password, metadataPolicy: Fetch, property: owner}}
+  - secretKey: password
+    remoteRef: {{key: db-password}}
+"#
+        ),
+    )
+    .await;
+    let data = eventually(Duration::from_secs(30), "the tagged Secret", || {
+        secret_data(&client, "sync", "tagged")
+    })
+    .await;
+    assert_eq!(
+        data,
+        BTreeMap::from([
+            ("owner".to_owned(), "team-payments".to_owned()),
+            ("password".to_owned(), "pw-1".to_owned()),
+        ])
+    );
+    let (status, reason, message) = eventually(Duration::from_secs(30), "tagged's Ready", || {
+        ready(&client, "sync", "tagged")
+    })
+    .await;
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", "SecretSynced"),
+        "{message}"
+    );
+
+    stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+}
