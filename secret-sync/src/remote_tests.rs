@@ -191,6 +191,23 @@ fn metadata(object: Object, tags: &[(&str, &str)]) -> Metadata {
     }
 }
 
+/// Tags as a case writes them.
+type Tags<'a> = &'a [(&'a str, &'a str)];
+
+/// A `GetSecret` case: ESO's name, the object, its tags, `property`, and
+/// the value or error text.
+type GetSecretCase<'a> = (
+    &'a str,
+    Object,
+    Tags<'a>,
+    Option<&'a str>,
+    Result<&'a str, &'a str>,
+);
+
+/// A `GetSecretMap` case: ESO's name, the secret's tags, `property`, and
+/// the keys and values.
+type GetSecretMapCase<'a> = (&'a str, Tags<'a>, Option<&'a str>, Tags<'a>);
+
 /// ESO's `TestAzureKeyVaultSecretManagerGetSecret` cases with
 /// `MetadataPolicy: Fetch` (providers/v1/azure/keyvault/keyvault_test.go):
 /// one tag by `property`, a gjson path into a JSON tag, all tags as JSON,
@@ -202,7 +219,7 @@ fn eso_get_secret_with_metadata_policy_fetch() {
     let nested_tag = r#"{"key":"value", "nested": {"foo":"bar"}}"#;
     let dotted_key_tag = r#"{"foo.json":"bar"}"#;
     #[rustfmt::skip]
-    let cases: &[(&str, Object, &[(&str, &str)], Option<&str>, Result<&str, &str>)] = &[
+    let cases: &[GetSecretCase<'_>] = &[
         ("setSecretWithTag", Object::Secret, ESO_TAGS, Some("tagname"), Ok("tagvalue")),
         ("badSecretWithTag", Object::Secret, &[], Some("something"), Err("tag something does not exist")),
         ("setSecretWithNoSpecificTag", Object::Secret, ESO_TAGS, None, Ok(ESO_JSON_TAGS)),
@@ -306,7 +323,7 @@ fn every_kind_gives_its_attributes() {
 fn eso_get_secret_map_with_metadata_policy_fetch() {
     let nested = r#"{"foo":"bar","nested.tag":{"foo":"bar"}}"#;
     #[rustfmt::skip]
-    let cases: &[(&str, &[(&str, &str)], Option<&str>, &[(&str, &str)])] = &[
+    let cases: &[GetSecretMapCase<'_>] = &[
         ("setSecretTags", ESO_TAGS, None,
             &[("test-secret_tagname", "tagvalue"), ("test-secret_tagname2", "tagvalue2")]),
         ("setSecretWithJSONTag", &[("json", r#"{"keyname":"keyvalue","x":"y"}"#)], None,
