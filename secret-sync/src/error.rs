@@ -159,4 +159,25 @@ pub enum Error {
         /// Why it is not usable.
         reason: String,
     },
+    /// A `dataFrom[].rewrite` operation failed (ESO's texts).
+    #[error("error applying rewrite to keys: failed rewrite operation[{index}]: {reason}")]
+    Rewrite {
+        /// Which operation, from 0.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// `conversionStrategy` made two keys one.
+    #[error(
+        "error applying conversion strategy {strategy} to keys: secret name collision during conversion: {key}"
+    )]
+    KeyConversion {
+        /// `Default` or `Unicode`.
+        strategy: String,
+        /// The key both became.
+        key: String,
+    },
+    /// A key a Secret cannot hold (ESO's text and tip).
+    #[error("invalid secret keys (TIP: use rewrite or conversionStrategy to change keys): {0}")]
+    InvalidKeys(String),
 }

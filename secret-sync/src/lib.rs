@@ -8,6 +8,8 @@ pub mod duration;
 mod error;
 pub mod fetch;
 pub mod identity;
+pub mod keys;
+mod merge;
 pub mod plan;
 pub mod process;
 pub mod remote;

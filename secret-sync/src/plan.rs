@@ -13,8 +13,37 @@ use crate::{
         RefreshPolicy, StoreKind, TargetMetadata, unsupported_names,
     },
     duration::parse_go_duration,
+    keys::{KeyOp, KeyRules, MergeOp},
     remote::{ObjectKind, RemoteKey},
 };
+
+/// One `rewrite[]` entry checked: exactly one operation, a regular
+/// expression that compiles, a template that parses.
+fn key_op(index: usize, r: &crate::api::Rewrite) -> Result<KeyOp, Error> {
+    match (&r.merge, &r.regexp, &r.transform) {
+        (None, Some(re), None) => Ok(KeyOp::Regexp {
+            source: Regex::new(&re.source).map_err(|e| Error::InvalidRegexp {
+                field: "spec.dataFrom[].rewrite[].regexp.source",
+                value: re.source.clone(),
+                reason: e.to_string(),
+            })?,
+            target: re.target.clone(),
+        }),
+        (None, None, Some(t)) => crate::keys::transform(index, &t.template),
+        (Some(m), None, None) => Ok(KeyOp::Merge(MergeOp {
+            into: m.into.clone().unwrap_or_default(),
+            priority: m.priority.clone(),
+            priority_policy: m.priority_policy.unwrap_or_default(),
+            conflict_policy: m.conflict_policy.unwrap_or_default(),
+            strategy: m.strategy.unwrap_or_default(),
+        })),
+        _ => Err(Error::Unsupported {
+            fields: vec![format!(
+                "spec.dataFrom[].rewrite[{index}] with not exactly one of merge, regexp and transform"
+            )],
+        }),
+    }
+}
 
 /// ESO's default `refreshInterval`.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(3600);
@@ -37,48 +66,9 @@ pub struct Read {
     /// `metadataPolicy`: `Fetch` reads the object's tags instead of its
     /// value.
     pub metadata: MetadataPolicy,
-    /// `dataFrom[].rewrite` of an extract, in order (empty for `data`).
-    pub rewrite: Vec<KeyRewrite>,
-}
-
-/// One `rewrite[].regexp`: every key replaced as Go's
-/// `regexp.ReplaceAllString` does (the `regex` crate takes Go's RE2 syntax
-/// and its `$1`/`${name}` replacements).
-#[derive(Debug, Clone)]
-pub struct KeyRewrite {
-    /// `source`.
-    pub source: Regex,
-    /// `target`.
-    pub target: String,
-}
-
-impl PartialEq for KeyRewrite {
-    fn eq(&self, other: &Self) -> bool {
-        self.source.as_str() == other.source.as_str() && self.target == other.target
-    }
-}
-
-impl Eq for KeyRewrite {}
-
-/// Applies `rewrites` to the keys of `map`, in order. Keys that become
-/// equal keep the value of the last in key order (ESO's order is Go's
-/// map order, which is random).
-#[must_use]
-pub fn rewrite_keys(
-    rewrites: &[KeyRewrite],
-    map: BTreeMap<String, Vec<u8>>,
-) -> BTreeMap<String, Vec<u8>> {
-    rewrites.iter().fold(map, |map, rewrite| {
-        map.into_iter()
-            .map(|(key, value)| {
-                let key = rewrite
-                    .source
-                    .replace_all(&key, rewrite.target.as_str())
-                    .into_owned();
-                (key, value)
-            })
-            .collect()
-    })
+    /// How an extract's keys are made (`rewrite`, `conversionStrategy`;
+    /// unused for `data`).
+    pub keys: KeyRules,
 }
 
 /// One `dataFrom.find`.
@@ -90,8 +80,8 @@ pub struct Find {
     pub tags: BTreeMap<String, String>,
     /// How each value is decoded.
     pub decoding: DecodingStrategy,
-    /// `dataFrom[].rewrite`, in order.
-    pub rewrite: Vec<KeyRewrite>,
+    /// How the keys are made (`rewrite`, `conversionStrategy`).
+    pub keys: KeyRules,
 }
 
 impl Find {
@@ -206,7 +196,7 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
             property: r.property.clone().filter(|p| !p.is_empty()),
             decoding: r.decoding_strategy,
             metadata: r.metadata_policy,
-            rewrite: Vec::new(),
+            keys: KeyRules::default(),
         })
     };
     let reads = spec
@@ -217,25 +207,19 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
     let mut extracts = Vec::new();
     let mut finds = Vec::new();
     for (i, from) in spec.data_from.iter().enumerate() {
-        let rewrite = from
+        let ops = from
             .rewrite
             .iter()
-            .filter_map(|r| r.regexp.as_ref())
-            .map(|r| {
-                Ok(KeyRewrite {
-                    source: Regex::new(&r.source).map_err(|e| Error::InvalidRegexp {
-                        field: "spec.dataFrom[].rewrite[].regexp.source",
-                        value: r.source.clone(),
-                        reason: e.to_string(),
-                    })?,
-                    target: r.target.clone(),
-                })
-            })
+            .enumerate()
+            .map(|(j, r)| key_op(j, r))
             .collect::<Result<Vec<_>, Error>>()?;
         match (&from.extract, &from.find) {
             (Some(extract), None) => {
                 let mut r = read(String::new(), extract)?;
-                r.rewrite = rewrite;
+                r.keys = KeyRules {
+                    ops,
+                    conversion: extract.conversion_strategy.unwrap_or_default(),
+                };
                 match r.remote.kind {
                     ObjectKind::Secret => extracts.push(r),
                     ObjectKind::Cert => {
@@ -264,7 +248,10 @@ pub fn plan(es: &ExternalSecret) -> Result<SyncPlan, Error> {
                     name,
                     tags: find.tags.clone(),
                     decoding: find.decoding_strategy,
-                    rewrite,
+                    keys: KeyRules {
+                        ops,
+                        conversion: find.conversion_strategy.unwrap_or_default(),
+                    },
                 });
             }
             _ => {

@@ -111,11 +111,11 @@ fn what_cannot_be_served_is_refused_before_any_read() {
         )
         .replace(
             "      key: database-password\n",
-            "      key: database-password\n      conversionStrategy: Unicode\n",
+            "      key: database-password\n      nullBytePolicy: Fail\n",
         ));
     assert!(
         unsupported
-            .contains("spec.syncWindows, spec.data[0].remoteRef.conversionStrategy not supported"),
+            .contains("spec.syncWindows, spec.data[0].remoteRef.nullBytePolicy not supported"),
         "{unsupported}"
     );
     let prefix = err(MINIMAL.replace("key: database-password", "key: blob/database-password"));
@@ -185,72 +185,8 @@ spec:
     assert_eq!(with.finalizers, ["example.com/keep"]);
 }
 
-/// ESO's `TestRewrite` regexp cases (runtime/esutils/utils_test.go): one
-/// operation or a sequence, unnamed and named groups.
-#[test]
-fn rewrite_regexp_as_eso_rewrites_keys() {
-    let rewrites = |ops: &[(&str, &str)]| -> Vec<KeyRewrite> {
-        ops.iter()
-            .map(|(source, target)| KeyRewrite {
-                source: Regex::new(source).unwrap(),
-                target: (*target).to_owned(),
-            })
-            .collect()
-    };
-    let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, Vec<u8>> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec()))
-            .collect()
-    };
-    for (name, ops, input, expected) in [
-        (
-            "replace of a single key",
-            vec![("-", "_")],
-            vec![("foo-bar", "bar")],
-            vec![("foo_bar", "bar")],
-        ),
-        (
-            "no operation",
-            vec![("hello", "world")],
-            vec![("foo", "bar")],
-            vec![("foo", "bar")],
-        ),
-        (
-            "removing prefix from keys",
-            vec![("^my/initial/path/", "")],
-            vec![("my/initial/path/foo", "bar")],
-            vec![("foo", "bar")],
-        ),
-        (
-            "using un-named capture groups",
-            vec![("f(.*)o", "a_new_path_$1")],
-            vec![("foo", "bar"), ("foodaloo", "barr")],
-            vec![("a_new_path_o", "bar"), ("a_new_path_oodalo", "barr")],
-        ),
-        (
-            "using named and numbered capture groups",
-            vec![("f(?P<content>.*)o", "a_new_path_${content}_${1}")],
-            vec![("foo", "bar"), ("floo", "barr")],
-            vec![("a_new_path_o_o", "bar"), ("a_new_path_lo_lo", "barr")],
-        ),
-        (
-            "using sequenced rewrite operations",
-            vec![("my/(.*?)/bar/(.*)", "$1-$2"), ("-", "_"), ("ass", "***")],
-            vec![("my/app/bar/key", "bar"), ("my/app/bar/password", "barr")],
-            vec![("app_key", "bar"), ("app_p***word", "barr")],
-        ),
-    ] {
-        assert_eq!(
-            rewrite_keys(&rewrites(&ops), map(&input)),
-            map(&expected),
-            "{name}"
-        );
-    }
-}
-
-/// `rewrite` is planned with its expressions checked; `transform` and
-/// `merge` are refused by name until templates are served.
+/// `rewrite` is planned with its expressions checked and its templates
+/// parsed; an entry with two operations is refused.
 #[test]
 fn rewrite_is_planned_and_what_is_not_served_is_named() {
     let planned = plan(&es(r#"
@@ -265,7 +201,24 @@ spec:
     - regexp: {source: "^db-", target: ""}
 "#))
     .unwrap();
-    assert_eq!(planned.finds[0].rewrite[0].source.as_str(), "^db-");
+    assert!(matches!(&planned.finds[0].keys.ops[0], crate::keys::KeyOp::Regexp { source, .. } if source.as_str() == "^db-"));
+    let transform = plan(&es(r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: app}
+spec:
+  secretStoreRef: {name: kv}
+  dataFrom:
+  - extract: {key: json}
+    rewrite:
+    - transform: {template: "{{ .value | nosuchfunction }}"}
+"#))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        transform.contains(r#"failed rewrite operation[0]: transform failed with failed to parse template: template: transform:1: function "nosuchfunction" not defined"#),
+        "{transform}"
+    );
     let refused = plan(&es(r#"
 apiVersion: external-secrets.io/v1
 kind: ExternalSecret
@@ -275,12 +228,13 @@ spec:
   dataFrom:
   - extract: {key: json}
     rewrite:
-    - transform: {template: "{{ .value | upper }}"}
+    - transform: {template: "{{ .value }}"}
+      regexp: {source: a, target: b}
 "#))
     .unwrap_err()
     .to_string();
     assert!(
-        refused.contains("spec.dataFrom[0].rewrite[0].transform not supported"),
+        refused.contains("spec.dataFrom[].rewrite[0] with not exactly one of merge, regexp and transform"),
         "{refused}"
     );
     let bad = plan(&es(r#"

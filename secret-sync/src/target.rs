@@ -16,7 +16,8 @@ use sha3::{Digest as _, Sha3_224};
 use crate::{
     Error,
     api::CreationPolicy,
-    plan::{SyncPlan, rewrite_keys},
+    keys::make_keys,
+    plan::SyncPlan,
     remote::{Remote, decode, get_secret, get_secret_map},
     render::Rendered,
 };
@@ -56,12 +57,12 @@ pub fn assemble(plan: &SyncPlan, fetched: &Fetched) -> Result<BTreeMap<String, V
     // Each entry's keys rewritten, then decoded, as ESO orders it.
     for (read, raw) in plan.extracts.iter().zip(&fetched.extracts) {
         let fields = get_secret_map(raw, read.property.as_deref(), &read.remote.name, &read.key)?;
-        for (key, bytes) in rewrite_keys(&read.rewrite, fields) {
+        for (key, bytes) in make_keys(&read.keys, fields)? {
             data.insert(key, decode(read.decoding, bytes, &read.key)?);
         }
     }
     for (find, found) in plan.finds.iter().zip(&fetched.finds) {
-        for (name, value) in rewrite_keys(&find.rewrite, found.clone()) {
+        for (name, value) in make_keys(&find.keys, found.clone())? {
             let decoded = decode(find.decoding, value, &name)?;
             data.insert(name, decoded);
         }

@@ -12,7 +12,7 @@
 
 mod support;
 
-use support::install_crds;
+use support::{apply, eventually, install_crds, namespace, ready};
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -151,60 +151,6 @@ fn start_controller(
     (ctx, stop, running)
 }
 
-/// Applies a YAML stream as written, each document at its own apiVersion
-/// (`external-secrets.io/v1beta1` for the walkthroughs).
-async fn apply(client: &Client, namespace: &str, yaml: &str) {
-    use serde::Deserialize as _;
-    for doc in yaml_serde::Deserializer::from_str(yaml) {
-        let value = Value::deserialize(doc).unwrap();
-        if value.is_null() {
-            continue;
-        }
-        let (group, version) = match value["apiVersion"].as_str().unwrap().split_once('/') {
-            Some((g, v)) => (g.to_owned(), v.to_owned()),
-            None => (
-                String::new(),
-                value["apiVersion"].as_str().unwrap().to_owned(),
-            ),
-        };
-        let kind = value["kind"].as_str().unwrap();
-        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(&group, &version, kind));
-        let object: DynamicObject = serde_json::from_value(value.clone()).unwrap();
-        let ns = object.namespace().unwrap_or_else(|| namespace.to_owned());
-        let api: Api<DynamicObject> = if matches!(kind, "Namespace" | "ClusterSecretStore") {
-            Api::all_with(client.clone(), &resource)
-        } else {
-            Api::namespaced_with(client.clone(), &ns, &resource)
-        };
-        api.create(&PostParams::default(), &object)
-            .await
-            .unwrap_or_else(|e| panic!("applying {kind} {}: {e}", object.name_any()));
-    }
-}
-
-async fn namespace(client: &Client, name: &str) {
-    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
-    let _ = Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await;
-}
-
-/// Waits up to `within` for `check` to return `Some`.
-async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = tokio::time::Instant::now();
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(started.elapsed() < within, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn secret_data(
     client: &Client,
     namespace: &str,
@@ -222,23 +168,6 @@ async fn secret_data(
             .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
             .collect(),
     )
-}
-
-async fn ready(client: &Client, namespace: &str, name: &str) -> Option<(String, String, String)> {
-    let es = Api::<ExternalSecret>::namespaced(client.clone(), namespace)
-        .get_opt(name)
-        .await
-        .unwrap()?;
-    let condition = es
-        .status?
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")?;
-    Some((
-        condition.status,
-        condition.reason.unwrap_or_default(),
-        condition.message.unwrap_or_default(),
-    ))
 }
 
 async fn failed_with(client: &Client, namespace: &str, name: &str) -> String {

@@ -293,8 +293,11 @@ pub struct RemoteRef {
     /// Whether the object's value is read or its metadata (tags).
     #[serde(default)]
     pub metadata_policy: MetadataPolicy,
-    /// Fields this controller does not serve (`conversionStrategy`,
-    /// `nullBytePolicy`).
+    /// `extract`: what happens to characters a Secret key may not hold
+    /// (`data` ignores it, as ESO does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion_strategy: Option<ConversionStrategy>,
+    /// Fields this controller does not serve (`nullBytePolicy`).
     #[serde(flatten)]
     pub unsupported: Unsupported,
 }
@@ -344,14 +347,21 @@ pub struct DataFrom {
     pub unsupported: Unsupported,
 }
 
-/// `dataFrom[].rewrite[]`: one operation on the keys.
+/// `dataFrom[].rewrite[]`: one operation on the keys (exactly one of its
+/// fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Rewrite {
+    /// The values (JSON objects) merged into keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<RewriteMerge>,
     /// Each key replaced as Go's `regexp.ReplaceAllString` does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regexp: Option<RewriteRegexp>,
-    /// Fields this controller does not serve (`merge`, `transform`).
+    /// Each key replaced by a template's output (`.value` is the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<RewriteTransform>,
+    /// Fields this controller does not serve.
     #[serde(flatten)]
     pub unsupported: Unsupported,
 }
@@ -364,6 +374,81 @@ pub struct RewriteRegexp {
     pub source: String,
     /// The replacement: `$1`, `${name}` expand groups, `$$` is a `$`.
     pub target: String,
+}
+
+/// `rewrite[].transform`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RewriteTransform {
+    /// A Go template; `.value` is the key, its output the new key.
+    pub template: String,
+}
+
+/// `rewrite[].merge`: each value read as a JSON object, merged in key
+/// order (the `priority` keys last, in their order, so they win).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RewriteMerge {
+    /// The key that holds the merged JSON (`strategy: JSON` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub into: Option<String>,
+    /// Keys merged last, in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub priority: Vec<String>,
+    /// `Strict` (the default: a `priority` key not read is an error) or
+    /// `IgnoreNotFound`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_policy: Option<MergePriorityPolicy>,
+    /// `Error` (the default: a field in two values is an error) or
+    /// `Ignore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict_policy: Option<MergeConflictPolicy>,
+    /// `Extract` (the default: each merged field a key) or `JSON` (the
+    /// merged object under `into`, beside the keys read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<MergeStrategy>,
+}
+
+/// `merge.priorityPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum MergePriorityPolicy {
+    /// A missing priority key is an error.
+    #[default]
+    Strict,
+    /// A missing priority key is skipped.
+    IgnoreNotFound,
+}
+
+/// `merge.conflictPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum MergeConflictPolicy {
+    /// A field in two values is an error.
+    #[default]
+    Error,
+    /// The later value wins.
+    Ignore,
+}
+
+/// `merge.strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum MergeStrategy {
+    /// Each merged field a key.
+    #[default]
+    Extract,
+    /// The merged object as JSON under `into`.
+    #[serde(rename = "JSON")]
+    Json,
+}
+
+/// `conversionStrategy` of `extract` and `find`: what happens to a
+/// character a Secret key may not hold when no `rewrite` is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub enum ConversionStrategy {
+    /// Replaced by `_`.
+    #[default]
+    Default,
+    /// Replaced by `_U<hex>_`.
+    Unicode,
 }
 
 /// `dataFrom[].find`.
@@ -379,8 +464,11 @@ pub struct FindSpec {
     /// How each value is decoded.
     #[serde(default)]
     pub decoding_strategy: DecodingStrategy,
+    /// What happens to characters a Secret key may not hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion_strategy: Option<ConversionStrategy>,
     /// Fields this controller does not serve (`path` is ignored by
-    /// azurekv, `conversionStrategy`, `nullBytePolicy`).
+    /// azurekv, `nullBytePolicy`).
     #[serde(flatten)]
     pub unsupported: Unsupported,
 }

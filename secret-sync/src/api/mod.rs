@@ -14,7 +14,8 @@ mod external_secret;
 mod store;
 
 pub use external_secret::{
-    Binding, CreationPolicy, DataFrom, DecodingStrategy, DeletionPolicy, EngineVersion,
+    Binding, ConversionStrategy, CreationPolicy, DataFrom, MergeConflictPolicy,
+    MergePriorityPolicy, MergeStrategy, Rewrite, RewriteMerge, RewriteRegexp, RewriteTransform, DecodingStrategy, DeletionPolicy, EngineVersion,
     ExternalSecret, ExternalSecretData, ExternalSecretSpec, ExternalSecretStatus, FindName,
     FindSpec, MergePolicy, MetadataPolicy, RefreshPolicy, RemoteRef, SecretStoreRef, StoreKind,
     Target, TargetMetadata, TargetTemplate, TemplateFrom, TemplateRef, TemplateRefItem,

@@ -47,6 +47,8 @@ pub(crate) struct State<'a, 'e> {
     root: Option<Arc<std::collections::BTreeMap<String, Value>>>,
     /// The template (tree) being executed, for errors.
     pub(crate) current: String,
+    /// `missingkey=error` (else a missing key is nil).
+    pub(crate) missing_key_error: bool,
 }
 
 impl<'a, 'e> State<'a, 'e> {
@@ -73,6 +75,7 @@ impl<'a, 'e> State<'a, 'e> {
             steps: 0,
             root,
             current: name.to_owned(),
+            missing_key_error: true,
         }
     }
 
@@ -380,6 +383,7 @@ impl<'a, 'e> State<'a, 'e> {
             receiver = match &receiver {
                 Value::Map(m) => match m.get(name) {
                     Some(v) => v.clone(),
+                    None if !self.missing_key_error => Value::Nil,
                     None => {
                         return fail(pos, context, format!("map has no entry for key {name:?}"));
                     }

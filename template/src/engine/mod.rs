@@ -101,6 +101,7 @@ pub struct Template {
     name: String,
     text: String,
     trees: parse::Trees,
+    missing_key_error: bool,
 }
 
 fn line_col(text: &str, pos: usize) -> (usize, usize) {
@@ -140,7 +141,18 @@ impl Template {
             name: name.to_owned(),
             text: text.to_owned(),
             trees,
+            missing_key_error: true,
         })
+    }
+
+    /// Go's `missingkey` option: `true` (the default here, ESO's
+    /// `missingkey=error`) makes a missing map key an error; `false` is
+    /// Go's own default, where it is nil and prints `<no value>` (ESO's
+    /// `rewrite[].transform` templates run so).
+    #[must_use]
+    pub fn missing_key_error(mut self, error: bool) -> Self {
+        self.missing_key_error = error;
+        self
     }
 
     /// Executes the template on `data` (`.` and `$`).
@@ -164,6 +176,7 @@ impl Template {
             });
         };
         let mut state = exec::State::new(&self.trees, funcs, env, limits, data, &self.name);
+        state.missing_key_error = self.missing_key_error;
         match state.walk_list(data, main) {
             Ok(()) => Ok(state.out),
             Err(exec::Stop::Error {
@@ -240,6 +253,20 @@ mod tests {
         );
         // `index` gives the data map's zero value instead.
         assert_eq!(render(r#"[{{ index . "unknown" }}]"#).unwrap(), "[]");
+        // Go's default option: nil, printed `<no value>`.
+        let funcs = crate::functions();
+        let t = Template::parse("t", "{{ .unknown }}", &Delims::default(), &funcs)
+            .unwrap()
+            .missing_key_error(false);
+        let mut random = |b: &mut [u8]| b.fill(0);
+        let mut env = Env {
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            random: &mut random,
+        };
+        assert_eq!(
+            t.execute(&data(), &funcs, &mut env, &Limits::default()).unwrap(),
+            b"<no value>"
+        );
     }
 
     #[test]
