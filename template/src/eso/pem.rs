@@ -492,7 +492,6 @@ pub(super) fn go_string_lossy(bytes: &[u8]) -> String {
 /// DER reading and writing, with Go's `encoding/asn1` strictness where it
 /// matters (definite, minimal lengths; minimal integers).
 pub(super) mod der {
-    pub(crate) const BOOLEAN: u8 = 0x01;
     pub(crate) const INTEGER: u8 = 0x02;
     pub(crate) const BIT_STRING: u8 = 0x03;
     pub(crate) const OCTET_STRING: u8 = 0x04;
@@ -705,15 +704,6 @@ pub(super) mod der {
         content.extend_from_slice(bytes);
         tlv(BIT_STRING, &content)
     }
-
-    /// The bytes of a BIT STRING with no unused bits.
-    pub(crate) fn bit_string_bytes(content: &[u8]) -> Result<&[u8], String> {
-        match content.split_first() {
-            Some((0, bytes)) => Ok(bytes),
-            Some(_) => Err(structure("invalid bit string padding")),
-            None => Err(syntax("zero length BIT STRING")),
-        }
-    }
 }
 
 /// Object identifiers (their DER contents).
@@ -738,8 +728,6 @@ pub(super) struct Certificate {
     pub(super) raw: Vec<u8>,
     /// The subject's DER encoding (`RawSubject`).
     pub(super) subject: Vec<u8>,
-    /// The SubjectPublicKeyInfo's DER encoding.
-    pub(super) spki: Vec<u8>,
     /// `SubjectKeyId` (`None` for Go's nil).
     pub(super) subject_key_id: Option<Vec<u8>>,
     /// `AuthorityKeyId` (`None` for Go's nil).
@@ -836,7 +824,6 @@ pub(super) fn parse_certificate(der: &[u8]) -> Result<Certificate, String> {
     Ok(Certificate {
         raw,
         subject: cert.tbs_certificate.subject.as_raw().to_vec(),
-        spki: cert.tbs_certificate.subject_pki.raw.to_vec(),
         subject_key_id,
         authority_key_id,
         sans,
@@ -1458,6 +1445,12 @@ pub(super) mod tests {
         (r.get(name).unwrap().body)(&mut env, args)
     }
 
+    /// A certificate's SubjectPublicKeyInfo, DER.
+    pub(crate) fn spki(cert_der: &[u8]) -> Vec<u8> {
+        let (_, cert) = x509_parser::parse_x509_certificate(cert_der).unwrap();
+        cert.tbs_certificate.subject_pki.raw.to_vec()
+    }
+
     pub(crate) fn s(v: &str) -> Value {
         Value::str(v)
     }
@@ -1790,10 +1783,9 @@ pub(super) mod tests {
         assert_eq!(marshal_pkcs8(&key).unwrap(), block.bytes);
         // Its public key is the root certificate's.
         let (cert, _) = decode(ROOT_CRT.as_bytes());
-        let cert = parse_certificate(&cert.unwrap().bytes).unwrap();
         assert_eq!(
             marshal_pkix_public_key(&key.public().unwrap()).unwrap(),
-            cert.spki
+            spki(&cert.unwrap().bytes)
         );
     }
 
