@@ -453,11 +453,11 @@ struct PemBlock {
 }
 
 /// Go's `pem.getLine`: the first line without its end of line and trailing
-/// spaces or tabs, and the rest.
-fn get_line(data: &[u8]) -> (&[u8], &[u8]) {
-    let (mut line, rest) = match data.iter().position(|&c| c == b'\n') {
-        Some(i) => (&data[..i], &data[i + 1..]),
-        None => (data, &data[data.len()..]),
+/// spaces or tabs, the rest, and how many bytes the line took.
+fn get_line(data: &[u8]) -> (&[u8], &[u8], usize) {
+    let (mut line, consumed) = match data.iter().position(|&c| c == b'\n') {
+        Some(i) => (&data[..i], i + 1),
+        None => (data, data.len()),
     };
     if let Some(l) = line.strip_suffix(b"\r") {
         line = l;
@@ -465,53 +465,76 @@ fn get_line(data: &[u8]) -> (&[u8], &[u8]) {
     while let Some(l) = line.strip_suffix(b" ").or_else(|| line.strip_suffix(b"\t")) {
         line = l;
     }
-    (line, rest)
+    (line, &data[consumed..], consumed)
 }
 
 fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Go's `pem.Decode`: the first well-formed block (headers skipped).
+fn rfind_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Go's `pem.Decode` as Go 1.26 has it (golang/go
+/// `src/encoding/pem/pem.go`): the first END line, then the last BEGIN line
+/// before it, which must start the input or a line; headers are skipped.
 fn pem_decode(data: &[u8]) -> Option<PemBlock> {
-    const BEGIN: &[u8] = b"\n-----BEGIN ";
+    const BEGIN: &[u8] = b"-----BEGIN ";
     const END: &[u8] = b"\n-----END ";
     const DASHES: &[u8] = b"-----";
     let mut rest = data;
+    let mut end_trailer_index: isize = 0;
     loop {
-        if let Some(r) = rest.strip_prefix(&BEGIN[1..]) {
-            rest = r;
-        } else {
-            let at = find_bytes(rest, BEGIN)?;
-            rest = &rest[at + BEGIN.len()..];
+        // Past the END line already tried.
+        rest = usize::try_from(end_trailer_index)
+            .ok()
+            .and_then(|i| rest.get(i..))?;
+        let end = find_bytes(rest, END)?;
+        let mut end_index = end as isize;
+        end_trailer_index = end_index + END.len() as isize;
+        let Some(begin) = rfind_bytes(&rest[..end], BEGIN) else {
+            continue;
+        };
+        if begin > 0 && rest[begin - 1] != b'\n' {
+            continue;
         }
-        let (type_line, after) = get_line(rest);
+        let skip = begin + BEGIN.len();
+        rest = &rest[skip..];
+        end_index -= skip as isize;
+        end_trailer_index -= skip as isize;
+
+        let (type_line, after, consumed) = get_line(rest);
         rest = after;
         let Some(kind) = type_line.strip_suffix(DASHES) else {
             continue;
         };
+        end_index -= consumed as isize;
+        end_trailer_index -= consumed as isize;
+
         // Headers: lines with a colon.
         let mut headers = false;
         loop {
             if rest.is_empty() {
                 return None;
             }
-            let (line, next) = get_line(rest);
+            let (line, next, consumed) = get_line(rest);
             if !line.contains(&b':') {
                 break;
             }
             headers = true;
             rest = next;
+            end_index -= consumed as isize;
+            end_trailer_index -= consumed as isize;
         }
-        let (end_index, trailer_index) = if !headers && rest.starts_with(&END[1..]) {
-            (0, END.len() - 1)
-        } else {
-            match find_bytes(rest, END) {
-                Some(i) => (i, i + END.len()),
-                None => continue,
-            }
-        };
-        let Some(end_trailer) = rest.get(trailer_index..) else {
+        // With headers, a line break must separate them from the END line.
+        if headers && end_index < 0 {
+            continue;
+        }
+        let Some(end_trailer) = usize::try_from(end_trailer_index)
+            .ok()
+            .and_then(|i| rest.get(i..))
+        else {
             continue;
         };
         let trailer_len = kind.len() + DASHES.len();
@@ -525,14 +548,18 @@ fn pem_decode(data: &[u8]) -> Option<PemBlock> {
         if !get_line(rest_of_end_line).0.is_empty() {
             continue;
         }
-        let body: Vec<u8> = rest[..end_index]
-            .iter()
-            .copied()
-            .filter(|&c| c != b' ' && c != b'\t')
-            .collect();
-        let Ok(bytes) = go_base64_decode(&body) else {
-            continue;
-        };
+        let mut bytes = Vec::new();
+        if end_index > 0 {
+            let body: Vec<u8> = rest[..end_index as usize]
+                .iter()
+                .copied()
+                .filter(|&c| c != b' ' && c != b'\t')
+                .collect();
+            match go_base64_decode(&body) {
+                Ok(b) => bytes = b,
+                Err(_) => continue,
+            }
+        }
         return Some(PemBlock {
             kind: kind.to_vec(),
             bytes,
@@ -1736,6 +1763,18 @@ mod tests {
         );
         let block = pem_decode(b"-----BEGIN A-----\nAQID\n-----END A-----").unwrap();
         assert_eq!(block.bytes, [1, 2, 3]);
+        // Go 1.26: a BEGIN after junk on its line is not a block; a BEGIN
+        // with no END before the next one's is skipped; a block may be
+        // empty.
+        assert!(pem_decode(b"junk -----BEGIN A-----\nAQID\n-----END A-----\n").is_none());
+        let block =
+            pem_decode(b"-----BEGIN A-----\n-----BEGIN B-----\nAQID\n-----END B-----\n").unwrap();
+        assert_eq!(block.kind, b"B");
+        let block = pem_decode(b"-----BEGIN A-----\n-----END A-----\n").unwrap();
+        assert!(block.bytes.is_empty());
+        // Headers need an empty line before the END line.
+        assert!(pem_decode(b"-----BEGIN A-----\nk: v\n-----END A-----\n").is_none());
+        assert!(pem_decode(b"-----BEGIN A-----\nk: v\n\n-----END A-----\n").is_some());
         assert!(pem_decode(b"-----BEGIN A-----\nAQID\n-----END B-----\n").is_none());
         assert!(pem_decode(b"no pem here").is_none());
         assert_eq!(
