@@ -1172,6 +1172,17 @@ fn cert_and_key(
     })?;
     let public = KeySigner::new(signee)
         .ok_or_else(|| create_error("x509: unsupported public key type: *dsa.PublicKey"))?;
+    if let Key::Rsa(k) = signing {
+        use rsa::traits::PublicKeyParts as _;
+        // Go 1.24 and later refuse to sign with RSA keys under 1024 bits.
+        let bits = k.n().bits();
+        if bits < 1024 {
+            return Err(create_error(format!(
+                "crypto/rsa: {bits}-bit keys are insecure \
+                 (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)"
+            )));
+        }
+    }
 
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
@@ -2267,6 +2278,25 @@ mod tests {
                     want
                 );
             }
+        });
+    }
+
+    // Go 1.24 and later refuse RSA keys under 1024 bits for signing.
+    #[test]
+    fn small_rsa_keys_do_not_sign() {
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        with_env(27, |env| {
+            let Key::Rsa(k) = generate_rsa(env, 512).unwrap() else {
+                panic!("not rsa")
+            };
+            let pem = pem_encode("RSA PRIVATE KEY", k.to_pkcs1_der().unwrap().as_bytes());
+            assert_eq!(
+                call(env, "genCAWithKey", vec![s("ca"), Value::Int(1), s(&pem)])
+                    .unwrap_err()
+                    .0,
+                "error creating certificate: crypto/rsa: 512-bit keys are insecure \
+                 (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)"
+            );
         });
     }
 
