@@ -1021,6 +1021,7 @@ pub(super) enum PublicKey {
     Ed25519(Vec<u8>),
 }
 
+#[cfg(test)]
 fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
     ed25519_dalek::SigningKey::from_bytes(seed)
         .verifying_key()
@@ -1028,7 +1029,8 @@ fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
 }
 
 impl PrivateKey {
-    /// The public half.
+    /// The public half (the tests compare it with certificates').
+    #[cfg(test)]
     pub(super) fn public(&self) -> Option<PublicKey> {
         match self {
             PrivateKey::Rsa(k) => Some(PublicKey::Rsa {
@@ -1411,7 +1413,7 @@ pub(super) fn oid_string(content: &[u8]) -> String {
 
 #[cfg(test)]
 pub(super) mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::type_complexity)]
 
     use super::*;
 

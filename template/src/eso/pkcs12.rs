@@ -467,7 +467,7 @@ fn bmp_string_zero_terminated(s: &[u8]) -> Result<Vec<u8>, Failure> {
 /// go-pkcs12's `decodeBMPString`, as UTF-8 (the password PBES2 and
 /// PBMAC1 take).
 fn decode_bmp_string(bmp: &[u8]) -> Result<Vec<u8>, Failure> {
-    if bmp.len() % 2 != 0 {
+    if !bmp.len().is_multiple_of(2) {
         return Err("pkcs12: odd-length BMP string".into());
     }
     let bmp = match bmp {
@@ -967,7 +967,7 @@ fn pb_decrypt(algo: &[u8], encrypted: &[u8], password: &[u8]) -> Result<Vec<u8>,
     if encrypted.is_empty() {
         return Err("pkcs12: empty encrypted data".into());
     }
-    if encrypted.len() % block_size != 0 {
+    if !encrypted.len().is_multiple_of(block_size) {
         return Err("pkcs12: input is not a multiple of the block size".into());
     }
     let decrypted = match &cipher {
@@ -1035,13 +1035,15 @@ fn cert_bag(raw: &[u8], attributes: &[Vec<u8>]) -> Vec<u8> {
     safe_bag(oid::CERT_BAG, &value, attributes)
 }
 
-/// go-pkcs12's `makePBES2Parameters` (the IV read after the salt), as
-/// an AlgorithmIdentifier, with the key and IV it gives.
-fn pbes2_algorithm(
+/// `data` encrypted with PBES2 (go-pkcs12's `makePBES2Parameters`, the
+/// IV read after the salt, and `pbEncrypt`): the AlgorithmIdentifier and
+/// the ciphertext.
+fn pbes2_encrypt(
     env: &mut Env<'_>,
     salt: &[u8],
     password: &[u8],
-) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), Failure> {
+    data: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), Failure> {
     let iv = random(env, 16);
     let kdf_params = der::seq(&[
         &der::tlv(der::OCTET_STRING, salt),
@@ -1058,7 +1060,7 @@ fn pbes2_algorithm(
     let algorithm = der::seq(&[&der::tlv(der::OID, oid::PBES2), &params]);
     let utf8 = decode_bmp_string(password)?;
     let key = Hash::Sha256.pbkdf2(&utf8, salt, MODERN_ITERATIONS, 32);
-    Ok((algorithm, key, iv))
+    Ok((algorithm, aes256_cbc_encrypt(&key, &iv, data)?))
 }
 
 /// PBES2 encryption with PKCS#7 padding (go-pkcs12's `pbEncrypt`).
@@ -1080,8 +1082,7 @@ fn encrypted_safe_contents(
 ) -> Result<Vec<u8>, Failure> {
     let data = der::seq(&bags.iter().map(Vec::as_slice).collect::<Vec<_>>());
     let salt = random(env, MODERN_SALT_LEN);
-    let (algorithm, key, iv) = pbes2_algorithm(env, &salt, password)?;
-    let encrypted = aes256_cbc_encrypt(&key, &iv, &data)?;
+    let (algorithm, encrypted) = pbes2_encrypt(env, &salt, password, &data)?;
     let encrypted_data = der::seq(&[
         &der::int_of(0),
         &der::seq(&[
@@ -1147,8 +1148,7 @@ fn encode(
     let pkcs8 = pem::marshal_pkcs8(key)
         .map_err(|e| Failure::Error(format!("pkcs12: error encoding PKCS#8 private key: {e}")))?;
     let salt = random(env, MODERN_SALT_LEN);
-    let (algorithm, aes_key, iv) = pbes2_algorithm(env, &salt, &password)?;
-    let encrypted = aes256_cbc_encrypt(&aes_key, &iv, &pkcs8)?;
+    let (algorithm, encrypted) = pbes2_encrypt(env, &salt, &password, &pkcs8)?;
     let shrouded = der::seq(&[&algorithm, &der::tlv(der::OCTET_STRING, &encrypted)]);
     let key_bag = safe_bag(oid::SHROUDED_KEY_BAG, &shrouded, &[local_key_id]);
 
@@ -1335,10 +1335,10 @@ fn name_string(subject: &[u8]) -> Result<String, Failure> {
         }
     }
     for tag in [0x03, 0x05] {
-        if let Some(last) = values_of(tag).pop() {
-            if !last.1.is_empty() {
-                seq.push(vec![last]);
-            }
+        if let Some(last) = values_of(tag).pop()
+            && !last.1.is_empty()
+        {
+            seq.push(vec![last]);
         }
     }
     Ok(seq
@@ -1356,7 +1356,7 @@ fn name_string(subject: &[u8]) -> Result<String, Failure> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::type_complexity)]
 
     use super::super::pem::tests::{
         CERT_DATA, FOO_CRT, INTERMEDIATE_CRT, KEY_DATA, OTHER_CERT, ROOT_CRT, s, spki,
