@@ -113,44 +113,81 @@ pub fn make_keys(
     rules: &KeyRules,
     map: BTreeMap<String, Vec<u8>>,
 ) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+    let map = if rules.ops.is_empty() {
+        convert(rules.conversion, map)?
+    } else {
+        rewrite(&rules.ops, map)?
+    };
+    validate(map)
+}
+
+/// ESO's `RewriteMap`: `ops` applied in order.
+///
+/// # Errors
+///
+/// [`Error::Rewrite`] naming the failed operation.
+pub fn rewrite(
+    ops: &[KeyOp],
+    map: BTreeMap<String, Vec<u8>>,
+) -> Result<BTreeMap<String, Vec<u8>>, Error> {
     let mut map = map;
-    for (index, op) in rules.ops.iter().enumerate() {
+    for (index, op) in ops.iter().enumerate() {
         map = apply(op, map).map_err(|reason| Error::Rewrite { index, reason })?;
     }
-    if rules.ops.is_empty() {
-        map = convert(rules.conversion, map)?;
-    }
-    validate(map)
+    Ok(map)
 }
 
 fn apply(op: &KeyOp, map: BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Vec<u8>>, String> {
     match op {
         KeyOp::Regexp { source, target } => Ok(map
             .into_iter()
-            .map(|(key, value)| (source.replace_all(&key, target.as_str()).into_owned(), value))
+            .map(|(key, value)| {
+                (
+                    source.replace_all(&key, target.as_str()).into_owned(),
+                    value,
+                )
+            })
             .collect()),
         KeyOp::Transform(template) => {
-            let mut out = BTreeMap::new();
-            let mut random = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, b);
-            let mut env = azure_wi_template::Env {
-                now: time::OffsetDateTime::now_utc(),
-                random: &mut random,
-            };
-            for (key, value) in map {
-                let data = azure_wi_template::Value::map(
-                    [("value".to_owned(), azure_wi_template::Value::str(key.as_str()))].into(),
-                );
-                let rendered = template
-                    .execute(&data, &FUNCTIONS, &mut env, &azure_wi_template::Limits::default())
-                    .map_err(|e| {
-                        format!("transform failed with failed to execute template for key {key:?}: {e}")
-                    })?;
-                out.insert(String::from_utf8_lossy(&rendered).into_owned(), value);
-            }
-            Ok(out)
+            crate::render::on_render_stack(|| transform_keys(template, map))
+                .map_err(|e| format!("transform failed: the template renderer failed: {e}"))?
         }
         KeyOp::Merge(merge) => crate::merge::merge(merge, map),
     }
+}
+
+/// Every key replaced by `template`'s output over `{"value": key}`.
+fn transform_keys(
+    template: &azure_wi_template::Template,
+    map: BTreeMap<String, Vec<u8>>,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut out = BTreeMap::new();
+    let mut random = |b: &mut [u8]| rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, b);
+    let mut env = azure_wi_template::Env {
+        now: time::OffsetDateTime::now_utc(),
+        random: &mut random,
+    };
+    for (key, value) in map {
+        let data = azure_wi_template::Value::map(
+            [(
+                "value".to_owned(),
+                azure_wi_template::Value::str(key.as_str()),
+            )]
+            .into(),
+        );
+        let rendered = template
+            .execute(
+                &data,
+                &FUNCTIONS,
+                &mut env,
+                &azure_wi_template::Limits::default(),
+            )
+            .map_err(|e| {
+                format!("transform failed with failed to execute template for key {key:?}: {e}")
+            })?;
+        out.insert(String::from_utf8_lossy(&rendered).into_owned(), value);
+    }
+    Ok(out)
 }
 
 /// ESO's `ConvertKeys`: each character other than a letter, a digit,

@@ -30,7 +30,9 @@ pub(crate) fn merge(
             if op.priority_policy == MergePriorityPolicy::IgnoreNotFound {
                 continue;
             }
-            return Err(format!("merge failed with key {key:?} not found in input map"));
+            return Err(format!(
+                "merge failed with key {key:?} not found in input map"
+            ));
         };
         let object: serde_json::Map<String, Value> = serde_json::from_slice(value)
             .map_err(|e| format!("merge failed with failed to unmarshal JSON: {e}"))?;
@@ -42,7 +44,10 @@ pub(crate) fn merge(
         }
     }
     if op.conflict_policy != MergeConflictPolicy::Ignore && !conflicts.is_empty() {
-        return Err(format!("merge failed with conflicts: {}", conflicts.join(", ")));
+        return Err(format!(
+            "merge failed with conflicts: {}",
+            conflicts.join(", ")
+        ));
     }
     match op.strategy {
         MergeStrategy::Extract => Ok(merged
@@ -98,8 +103,12 @@ fn json_float(f: f64) -> String {
         let s = format!("{f:e}");
         let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
         let exp: i32 = exp.parse().unwrap_or(0);
-        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
-            .replace("e-0", "e-")
+        format!(
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
+        .replace("e-0", "e-")
     } else {
         format_f(f)
     }
@@ -128,7 +137,9 @@ fn write_json(out: &mut Vec<u8>, v: &Value, html: bool) {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(b.to_string().as_bytes()),
-        Value::Number(n) => out.extend_from_slice(json_float(n.as_f64().unwrap_or_default()).as_bytes()),
+        Value::Number(n) => {
+            out.extend_from_slice(json_float(n.as_f64().unwrap_or_default()).as_bytes())
+        }
         Value::String(s) => write_string(out, s, html),
         Value::Array(items) => {
             out.push(b'[');
@@ -198,7 +209,10 @@ mod tests {
     fn strings_escape_as_go_escapes_them() {
         let mut out = Vec::new();
         write_string(&mut out, "a<b>&\"\u{1}\u{2028}", true);
-        assert_eq!(String::from_utf8(out).unwrap(), r#""a\u003cb\u003e\u0026\"\u0001\u2028""#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""a\u003cb\u003e\u0026\"\u0001\u2028""#
+        );
         let mut out = Vec::new();
         write_string(&mut out, "a<b", false);
         assert_eq!(String::from_utf8(out).unwrap(), r#""a<b""#);

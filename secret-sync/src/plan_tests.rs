@@ -201,7 +201,9 @@ spec:
     - regexp: {source: "^db-", target: ""}
 "#))
     .unwrap();
-    assert!(matches!(&planned.finds[0].keys.ops[0], crate::keys::KeyOp::Regexp { source, .. } if source.as_str() == "^db-"));
+    assert!(
+        matches!(&planned.finds[0].keys.ops[0], crate::keys::KeyOp::Regexp { source, .. } if source.as_str() == "^db-")
+    );
     let transform = plan(&es(r#"
 apiVersion: external-secrets.io/v1
 kind: ExternalSecret
@@ -234,7 +236,9 @@ spec:
     .unwrap_err()
     .to_string();
     assert!(
-        refused.contains("spec.dataFrom[].rewrite[0] with not exactly one of merge, regexp and transform"),
+        refused.contains(
+            "spec.dataFrom[].rewrite[0] with not exactly one of merge, regexp and transform"
+        ),
         "{refused}"
     );
     let bad = plan(&es(r#"

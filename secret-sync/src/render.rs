@@ -89,6 +89,9 @@ pub enum RenderError {
         /// What was wrong.
         reason: String,
     },
+    /// The renderer's thread could not start, or stopped unexpectedly.
+    #[error("could not execute template: the template renderer failed: {0}")]
+    Renderer(String),
     /// `valuesDecodingStrategy` could not decode a rendered value.
     #[error(
         "could not execute template: failed to decode rendered template value for key {key}: {source}"
@@ -217,12 +220,47 @@ fn place_of(from: &TemplateFrom) -> Result<Place, RenderError> {
     }
 }
 
-/// Applies `template` to the values read (`fetched`).
+/// The stack a template renders on. A template can nest values as deep
+/// as its step limit lets it (a loop of `list $l`), and dropping or
+/// printing them recurses; the threads of an async runtime have 2 MiB.
+/// Only the pages used are committed.
+const RENDER_STACK: usize = 512 << 20;
+
+/// Runs `work` on a thread with [`RENDER_STACK`] bytes of stack.
+///
+/// # Errors
+///
+/// The thread could not be started, or `work` panicked.
+pub fn on_render_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("template".into())
+            .stack_size(RENDER_STACK)
+            .spawn_scoped(scope, work)
+            .map_err(|e| format!("starting its thread: {e}"))?
+            .join()
+            .map_err(|_| "it stopped unexpectedly".to_owned())
+    })
+}
+
+/// Applies `template` to the values read (`fetched`), on a thread of its
+/// own ([`on_render_stack`]).
 ///
 /// # Errors
 ///
 /// Any [`RenderError`]; nothing is returned half-built.
 pub fn render(
+    template: &TargetTemplate,
+    fetched: &BTreeMap<String, Vec<u8>>,
+    sources: &Sources,
+    engine: &Engine<'_>,
+    env: &mut Env<'_>,
+) -> Result<Rendered, RenderError> {
+    on_render_stack(|| render_here(template, fetched, sources, engine, env))
+        .map_err(RenderError::Renderer)?
+}
+
+fn render_here(
     template: &TargetTemplate,
     fetched: &BTreeMap<String, Vec<u8>>,
     sources: &Sources,

@@ -325,3 +325,14 @@ fn source_names_are_each_named_once() {
         (vec!["a".to_owned(), "b".to_owned()], vec!["s".to_owned()])
     );
 }
+
+/// A template nesting values as deep as its steps allow renders (or is
+/// stopped) without exhausting the stack that drops and prints them.
+#[test]
+fn deeply_nested_values_do_not_exhaust_the_stack() {
+    let t = template(
+        "data:\n  deep: '{{ $l := list }}{{ range 150000 }}{{ $l = list $l }}{{ end }}{{ len $l }}'\n",
+    );
+    let out = run(&t, &BTreeMap::new(), &Sources::default()).unwrap();
+    assert_eq!(text(&out.data, "deep"), "1");
+}

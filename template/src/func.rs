@@ -51,8 +51,9 @@ pub struct Env<'a> {
     /// `now`.
     pub now: time::OffsetDateTime,
     /// Fills the buffer with random bytes (`randAlphaNum`, `uuidv4`,
-    /// `genPrivateKey`, salts).
-    pub random: &'a mut dyn FnMut(&mut [u8]),
+    /// `genPrivateKey`, salts). `Send`, so a render can run on a thread of
+    /// its own (see secret-sync's `render`).
+    pub random: &'a mut (dyn FnMut(&mut [u8]) + Send),
 }
 
 /// A function's failure: the text Go's function would return as its

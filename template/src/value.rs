@@ -246,10 +246,18 @@ pub fn format_float_shortest(f: f64, eprec: i32) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Rust's `{:e}` gives the shortest round-tripping digits: d.ddddde±x.
     let sci = format!("{:e}", f);
@@ -347,7 +355,10 @@ mod tests {
     fn collections_print_as_gos_percent_v() {
         let mut m = BTreeMap::new();
         m.insert("b".to_string(), Value::Int(2));
-        m.insert("a".to_string(), Value::list(vec![Value::str("x"), Value::Nil]));
+        m.insert(
+            "a".to_string(),
+            Value::list(vec![Value::str("x"), Value::Nil]),
+        );
         assert_eq!(
             String::from_utf8(Value::map(m).to_go_string()).unwrap(),
             "map[a:[x <nil>] b:2]"

@@ -14,12 +14,12 @@ mod external_secret;
 mod store;
 
 pub use external_secret::{
-    Binding, ConversionStrategy, CreationPolicy, DataFrom, MergeConflictPolicy,
-    MergePriorityPolicy, MergeStrategy, Rewrite, RewriteMerge, RewriteRegexp, RewriteTransform, DecodingStrategy, DeletionPolicy, EngineVersion,
-    ExternalSecret, ExternalSecretData, ExternalSecretSpec, ExternalSecretStatus, FindName,
-    FindSpec, MergePolicy, MetadataPolicy, RefreshPolicy, RemoteRef, SecretStoreRef, StoreKind,
-    Target, TargetMetadata, TargetTemplate, TemplateFrom, TemplateRef, TemplateRefItem,
-    TemplateScope,
+    Binding, ConversionStrategy, CreationPolicy, DataFrom, DecodingStrategy, DeletionPolicy,
+    EngineVersion, ExternalSecret, ExternalSecretData, ExternalSecretSpec, ExternalSecretStatus,
+    FindName, FindSpec, MergeConflictPolicy, MergePolicy, MergePriorityPolicy, MergeStrategy,
+    MetadataPolicy, RefreshPolicy, RemoteRef, Rewrite, RewriteMerge, RewriteRegexp,
+    RewriteTransform, SecretStoreRef, StoreKind, Target, TargetMetadata, TargetTemplate,
+    TemplateFrom, TemplateRef, TemplateRefItem, TemplateScope,
 };
 pub use store::{
     AuthSecretRef, AuthType, AzureEnvironment, AzureKvProvider, ClusterSecretStore,

@@ -528,8 +528,43 @@ impl<'a, 'e> State<'a, 'e> {
             values.push(check_type(pos, &context, last, param_of(count - 1))?);
         }
         match (func.body)(self.env, values) {
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                self.write_back(name, args.first(), &v);
+                Ok(v)
+            }
             Err(e) => fail(pos, &context, format!("error calling {name}: {}", e.0)),
+        }
+    }
+
+    /// Sprig's `set`, `unset` and `merge`s change the Go map they are
+    /// given, so a variable holding it sees the change (`{{ $_ := set $d
+    /// "k" 1 }}{{ $d.k }}`). Maps here are values, so the changed map they
+    /// return is written back to the variable (and path) named as their
+    /// first argument.
+    fn write_back(&mut self, name: &str, first: Option<&Arg>, result: &Value) {
+        const MUTATORS: [&str; 6] = [
+            "set",
+            "unset",
+            "merge",
+            "mergeOverwrite",
+            "mustMerge",
+            "mustMergeOverwrite",
+        ];
+        if !MUTATORS.contains(&name) || !matches!(result, Value::Map(_)) {
+            return;
+        }
+        let Some(Arg::Variable {
+            name: var, fields, ..
+        }) = first
+        else {
+            return;
+        };
+        let Some(slot) = self.vars.iter().rposition(|(n, _)| n == var) else {
+            return;
+        };
+        let updated = replace_at(&self.vars[slot].1, fields, result.clone());
+        if let Some(updated) = updated {
+            self.vars[slot].1 = updated;
         }
     }
 
@@ -618,6 +653,21 @@ impl<'a, 'e> State<'a, 'e> {
         }
         Ok(item)
     }
+}
+
+/// `root` with the value at `path` (map keys) replaced by `value`; `None`
+/// when the path does not lead through maps.
+fn replace_at(root: &Value, path: &[String], value: Value) -> Option<Value> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(value);
+    };
+    let Value::Map(m) = root else {
+        return None;
+    };
+    let inner = replace_at(m.get(first)?, rest, value)?;
+    let mut copy = (**m).clone();
+    copy.insert(first.clone(), inner);
+    Some(Value::map(copy))
 }
 
 /// A constant typed for `param` as Go's `idealConstant`/`evalInteger`

@@ -132,8 +132,18 @@ impl Template {
             line: line_col(text, pos).0,
             message,
         };
-        let toks = lex::lex(text, &delims.left, &delims.right)
-            .map_err(|e| parse_error(e.pos, e.message))?;
+        // An empty delimiter stands for the default, as in Go's `Delims`.
+        let left = if delims.left.is_empty() {
+            "{{"
+        } else {
+            &delims.left
+        };
+        let right = if delims.right.is_empty() {
+            "}}"
+        } else {
+            &delims.right
+        };
+        let toks = lex::lex(text, left, right).map_err(|e| parse_error(e.pos, e.message))?;
         let is_func = |n: &str| funcs.get(n).is_some() || builtins::EXECUTOR_FUNCS.contains(&n);
         let trees = parse::parse(name, toks, text.len(), &is_func)
             .map_err(|e| parse_error(e.pos, e.message))?;
@@ -264,7 +274,8 @@ mod tests {
             random: &mut random,
         };
         assert_eq!(
-            t.execute(&data(), &funcs, &mut env, &Limits::default()).unwrap(),
+            t.execute(&data(), &funcs, &mut env, &Limits::default())
+                .unwrap(),
             b"<no value>"
         );
     }
@@ -317,6 +328,29 @@ mod tests {
             render("{{ if true }}{{ $y := 2 }}{{ end }}{{ $y }}")
                 .unwrap_err()
                 .contains(r#"undefined variable "$y""#)
+        );
+    }
+
+    /// Sprig's `set`, as Helm users write it, changes the map a variable
+    /// holds, nested ones too.
+    #[test]
+    fn set_and_unset_change_the_variables_map() {
+        assert_eq!(
+            render(
+                r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "b" 2 }}{{ $_ := unset $d "a" }}{{ $d }}"#
+            )
+            .unwrap(),
+            "map[b:2]"
+        );
+        assert_eq!(
+            render(r#"{{ $d := dict "in" (dict) }}{{ $_ := set $d.in "k" "v" }}{{ $d.in.k }}"#)
+                .unwrap(),
+            "v"
+        );
+        assert_eq!(
+            render(r#"{{ $d := dict "a" 1 }}{{ $_ := merge $d (dict "b" 2) }}{{ len $d }}"#)
+                .unwrap(),
+            "2"
         );
     }
 
