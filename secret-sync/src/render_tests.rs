@@ -335,4 +335,10 @@ fn deeply_nested_values_do_not_exhaust_the_stack() {
     );
     let out = run(&t, &BTreeMap::new(), &Sources::default()).unwrap();
     assert_eq!(text(&out.data, "deep"), "1");
+    // As deep as the step limit lets it go: stopped, not crashed.
+    let t = template(
+        "data:\n  deep: '{{ $l := list }}{{ range 1000 }}{{ range 1000 }}{{ $l = list $l }}{{ end }}{{ end }}{{ len $l }}'\n",
+    );
+    let e = run(&t, &BTreeMap::new(), &Sources::default()).unwrap_err();
+    assert!(e.to_string().contains("template stopped after 1000000 steps"), "{e}");
 }
