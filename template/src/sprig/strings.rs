@@ -1281,7 +1281,9 @@ pub(super) mod test_support {
             now: time::OffsetDateTime::UNIX_EPOCH,
             random: &mut zeros,
         };
-        let func = r.get(name).unwrap_or_else(|| panic!("{name} is not registered"));
+        let func = r
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not registered"));
         (func.body)(&mut env, args)
     }
 
@@ -1374,8 +1376,19 @@ mod tests {
         assert!(quote.params.is_empty());
         assert_eq!(quote.variadic, Some(Param::Any));
         assert_eq!(r.get("join").unwrap().params, &[Param::Str, Param::Any]);
-        assert_eq!(r.get("splitn").unwrap().params, &[Param::Str, Param::Int, Param::Str]);
-        for name in ["trimall", "trimAll", "toString", "toStrings", "sortAlpha", "hello", "fail"] {
+        assert_eq!(
+            r.get("splitn").unwrap().params,
+            &[Param::Str, Param::Int, Param::Str]
+        );
+        for name in [
+            "trimall",
+            "trimAll",
+            "toString",
+            "toStrings",
+            "sortAlpha",
+            "hello",
+            "fail",
+        ] {
             assert!(r.get(name).is_some(), "{name}");
         }
     }
@@ -1389,7 +1402,11 @@ mod tests {
         assert_eq!(text("substr", vec![i(0), i(5), s("hello world")]), "hello");
         // Go's slice panics, as text/template reports them (go1.19).
         for (start, end, want) in [
-            (-1, 10, "runtime error: slice bounds out of range [:10] with length 3"),
+            (
+                -1,
+                10,
+                "runtime error: slice bounds out of range [:10] with length 3",
+            ),
             (5, 10, "runtime error: slice bounds out of range [5:3]"),
             (2, 1, "runtime error: slice bounds out of range [2:1]"),
             (-1, -1, "runtime error: slice bounds out of range [:-1]"),
@@ -1423,8 +1440,14 @@ mod tests {
     // strings_test.go: TestQuote, TestSquote.
     #[test]
     fn quote_and_squote() {
-        assert_eq!(text("quote", vec![s("a"), s("b"), s("c")]), r#""a" "b" "c""#);
-        assert_eq!(text("quote", vec![s("\"a\""), s("b"), s("c")]), r#""\"a\"" "b" "c""#);
+        assert_eq!(
+            text("quote", vec![s("a"), s("b"), s("c")]),
+            r#""a" "b" "c""#
+        );
+        assert_eq!(
+            text("quote", vec![s("\"a\""), s("b"), s("c")]),
+            r#""\"a\"" "b" "c""#
+        );
         assert_eq!(text("quote", vec![i(1), i(2), i(3)]), r#""1" "2" "3""#);
         assert_eq!(text("quote", vec![Value::Nil]), "");
         assert_eq!(text("squote", vec![s("a"), s("b"), s("c")]), "'a' 'b' 'c'");
@@ -1434,7 +1457,9 @@ mod tests {
         assert_eq!(
             bytes(call(
                 "quote",
-                vec![b(b"a\tb\x00\x7f\xff\xe2\x80\xa8 \xc2\xa0\xf0\x9f\x98\x80\"\\")]
+                vec![b(
+                    b"a\tb\x00\x7f\xff\xe2\x80\xa8 \xc2\xa0\xf0\x9f\x98\x80\"\\"
+                )]
             )),
             b"\"a\\tb\\x00\\x7f\\xff\\u2028 \\u00a0\xf0\x9f\x98\x80\\\"\\\\\""
         );
@@ -1529,43 +1554,70 @@ mod tests {
             vec![b"1".to_vec(), b"2".to_vec()]
         );
         assert!(strings(call("toStrings", vec![Value::Nil])).is_empty());
-        assert_eq!(strings(call("toStrings", vec![s("abc")])), vec![b"abc".to_vec()]);
+        assert_eq!(
+            strings(call("toStrings", vec![s("abc")])),
+            vec![b"abc".to_vec()]
+        );
     }
 
     // strings_test.go: TestJoin.
     #[test]
     fn join() {
-        assert_eq!(text("join", vec![s("-"), list(vec![s("a"), s("b"), s("c")])]), "a-b-c");
-        assert_eq!(text("join", vec![s("-"), list(vec![i(1), i(2), i(3)])]), "1-2-3");
+        assert_eq!(
+            text("join", vec![s("-"), list(vec![s("a"), s("b"), s("c")])]),
+            "a-b-c"
+        );
+        assert_eq!(
+            text("join", vec![s("-"), list(vec![i(1), i(2), i(3)])]),
+            "1-2-3"
+        );
         assert_eq!(text("join", vec![s("-"), s("abc")]), "abc");
-        assert_eq!(text("join", vec![s("-"), list(vec![s("1"), Value::Nil, s("2")])]), "1-2");
+        assert_eq!(
+            text("join", vec![s("-"), list(vec![s("1"), Value::Nil, s("2")])]),
+            "1-2"
+        );
     }
 
     // strings_test.go: TestSortAlpha.
     #[test]
     fn sort_alpha() {
         let sorted = call("sortAlpha", vec![list(vec![s("c"), s("a"), s("b")])]);
-        assert_eq!(strings(sorted), vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+        assert_eq!(
+            strings(sorted),
+            vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]
+        );
         let sorted = call("sortAlpha", vec![list(vec![i(2), i(1), i(4), i(3)])]);
         assert_eq!(
             strings(sorted),
             vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec(), b"4".to_vec()]
         );
         // Not a list: the one string strval makes of it.
-        assert_eq!(strings(call("sortAlpha", vec![s("cba")])), vec![b"cba".to_vec()]);
-        assert_eq!(strings(call("sortAlpha", vec![Value::Nil])), vec![b"<nil>".to_vec()]);
+        assert_eq!(
+            strings(call("sortAlpha", vec![s("cba")])),
+            vec![b"cba".to_vec()]
+        );
+        assert_eq!(
+            strings(call("sortAlpha", vec![Value::Nil])),
+            vec![b"<nil>".to_vec()]
+        );
     }
 
     // strings_test.go: TestGoutils.
     #[test]
     fn goutils_functions() {
         assert_eq!(text("abbrev", vec![i(5), s("hello world")]), "he...");
-        assert_eq!(text("abbrevboth", vec![i(5), i(10), s("1234 5678 9123")]), "...5678...");
+        assert_eq!(
+            text("abbrevboth", vec![i(5), i(10), s("1234 5678 9123")]),
+            "...5678..."
+        );
         assert_eq!(text("nospace", vec![s("h e l l o ")]), "hello");
         assert_eq!(text("untitle", vec![s("First Try")]), "first try");
         assert_eq!(text("initials", vec![s("First Try")]), "FT");
         assert_eq!(text("wrap", vec![i(5), s("Hello World")]), "Hello\nWorld");
-        assert_eq!(text("wrapWith", vec![i(5), s("\t"), s("Hello World")]), "Hello\tWorld");
+        assert_eq!(
+            text("wrapWith", vec![i(5), s("\t"), s("Hello World")]),
+            "Hello\tWorld"
+        );
     }
 
     // Masterminds/goutils v1.1.1 stringutils_test.go: TestAbbreviate,
@@ -1586,7 +1638,10 @@ mod tests {
         assert_eq!(text("nospace", vec![s("    ")]), "");
         // Sprig's own guards: too narrow returns the string as it is.
         assert_eq!(text("abbrev", vec![i(3), s("hello world")]), "hello world");
-        assert_eq!(text("abbrevboth", vec![i(5), i(6), s("1234567890")]), "1234567890");
+        assert_eq!(
+            text("abbrevboth", vec![i(5), i(6), s("1234567890")]),
+            "1234567890"
+        );
     }
 
     // goutils v1.1.1 wordutils_test.go: TestWrapNormalWord 1-4,
@@ -1622,7 +1677,11 @@ mod tests {
         assert_eq!(
             text(
                 "wrapWith",
-                vec![i(11), s("\n"), s("123456789_123456789_123456789_123456789_1234567890")]
+                vec![
+                    i(11),
+                    s("\n"),
+                    s("123456789_123456789_123456789_123456789_1234567890")
+                ]
             ),
             "123456789_1\n23456789_12\n3456789_123\n456789_1234\n567890"
         );
@@ -1639,7 +1698,10 @@ mod tests {
     #[test]
     fn goutils_words() {
         assert_eq!(text("untitle", vec![s("This Is A.Test")]), "this is a.Test");
-        assert_eq!(text("swapcase", vec![s("This Is A.Test")]), "tHIS iS a.tEST");
+        assert_eq!(
+            text("swapcase", vec![s("This Is A.Test")]),
+            "tHIS iS a.tEST"
+        );
         assert_eq!(text("initials", vec![s("John Doe.Ray")]), "JD");
     }
 
@@ -1648,15 +1710,24 @@ mod tests {
     fn cat() {
         assert_eq!(text("cat", vec![s("a"), s("b"), s("c")]), "a b c");
         assert_eq!(text("cat", vec![s("a"), s("b"), Value::Nil]), "a b");
-        assert_eq!(text("cat", vec![s("hello"), s("beautiful"), s("world")]), "hello beautiful world");
+        assert_eq!(
+            text("cat", vec![s("hello"), s("beautiful"), s("world")]),
+            "hello beautiful world"
+        );
         assert_eq!(text("cat", vec![i(1), list(vec![s("x")])]), "1 [x]");
     }
 
     // strings_test.go: TestIndent, TestNindent.
     #[test]
     fn indent() {
-        assert_eq!(text("indent", vec![i(4), s("a\nb\nc")]), "    a\n    b\n    c");
-        assert_eq!(text("nindent", vec![i(4), s("a\nb\nc")]), "\n    a\n    b\n    c");
+        assert_eq!(
+            text("indent", vec![i(4), s("a\nb\nc")]),
+            "    a\n    b\n    c"
+        );
+        assert_eq!(
+            text("nindent", vec![i(4), s("a\nb\nc")]),
+            "\n    a\n    b\n    c"
+        );
         assert_eq!(
             err(call("indent", vec![i(-1), s("a")])),
             FuncError::new("strings: negative Repeat count")
@@ -1667,7 +1738,10 @@ mod tests {
     // "use replace function".
     #[test]
     fn replace() {
-        assert_eq!(text("replace", vec![s(" "), s("-"), s("I Am Henry VIII")]), "I-Am-Henry-VIII");
+        assert_eq!(
+            text("replace", vec![s(" "), s("-"), s("I Am Henry VIII")]),
+            "I-Am-Henry-VIII"
+        );
         assert_eq!(
             text(
                 "replace",
@@ -1687,7 +1761,10 @@ mod tests {
     #[test]
     fn plural() {
         assert_eq!(text("plural", vec![s("1 char"), s("chars"), i(3)]), "chars");
-        assert_eq!(text("plural", vec![s("cheese"), s("%d chars"), i(1)]), "cheese");
+        assert_eq!(
+            text("plural", vec![s("cheese"), s("%d chars"), i(1)]),
+            "cheese"
+        );
         assert_eq!(text("plural", vec![s("one"), s("many"), i(0)]), "many");
     }
 
@@ -1751,21 +1828,34 @@ mod tests {
                 " Mixed-hyphen case _and SENTENCE_case and UPPER-case",
                 "_mixed_hyphen_case__and_sentence_case_and_upper_case",
             ),
-            ("FROM CamelCase to snake/kebab-case", "from_camel_case_to_snake/kebab_case"),
+            (
+                "FROM CamelCase to snake/kebab-case",
+                "from_camel_case_to_snake/kebab_case",
+            ),
             ("", ""),
             (
                 "Abc\u{FFFD}E\u{FFFD}f\u{FFFD}d\u{FFFD}2\u{FFFD}00z\u{FFFD}ZZ\u{FFFD}ZZ",
                 "abc_\u{FFFD}e\u{FFFD}f\u{FFFD}d_\u{FFFD}2\u{FFFD}00z_\u{FFFD}zz\u{FFFD}zz",
             ),
-            ("\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}", "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}"),
+            (
+                "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}",
+                "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}",
+            ),
             ("abc_123_def", "abc_123_def"),
         ];
         for (input, snake) in cases {
             assert_eq!(text("snakecase", vec![s(input)]), snake, "{input}");
-            assert_eq!(text("kebabcase", vec![s(input)]), snake.replace('_', "-"), "{input}");
+            assert_eq!(
+                text("kebabcase", vec![s(input)]),
+                snake.replace('_', "-"),
+                "{input}"
+            );
         }
         // An invalid byte is written as U+FFFD in an upper-case word (go1.19).
-        assert_eq!(bytes(call("snakecase", vec![b(b"x\xffY")])), "x_\u{fffd}y".as_bytes());
+        assert_eq!(
+            bytes(call("snakecase", vec![b(b"x\xffY")])),
+            "x_\u{fffd}y".as_bytes()
+        );
     }
 
     // huandu/xstrings v1.5.0 convert_test.go: TestToPascalCase.
@@ -1782,7 +1872,10 @@ mod tests {
             ("GOLANG", "Golang"),
             ("a", "A"),
             ("好", "好"),
-            ("FROM CamelCase to snake/kebab-case", "FromCamelCaseToSnake/kebabCase"),
+            (
+                "FROM CamelCase to snake/kebab-case",
+                "FromCamelCaseToSnake/kebabCase",
+            ),
             ("", ""),
         ] {
             assert_eq!(text("camelcase", vec![s(input)]), want, "{input}");
@@ -1813,10 +1906,16 @@ mod tests {
     // Go's simple case mappings and strings.Title's boundaries (go1.19).
     #[test]
     fn unicode_as_go() {
-        assert_eq!(bytes(call("upper", vec![b(b"caf\xc3\xa9 \xff")])), "CAFÉ \u{fffd}".as_bytes());
+        assert_eq!(
+            bytes(call("upper", vec![b(b"caf\xc3\xa9 \xff")])),
+            "CAFÉ \u{fffd}".as_bytes()
+        );
         assert_eq!(text("lower", vec![s("İSTANBUL ẞ")]), "istanbul ß");
         assert_eq!(text("upper", vec![s("ß ǆ ᾳ")]), "ß Ǆ ᾼ");
-        assert_eq!(text("title", vec![s("hello wORLD_x-y ǆemal 3rd é")]), "Hello WORLD_x-Y ǅemal 3rd É");
+        assert_eq!(
+            text("title", vec![s("hello wORLD_x-y ǆemal 3rd é")]),
+            "Hello WORLD_x-Y ǅemal 3rd É"
+        );
         assert_eq!(text("swapcase", vec![s("ǅemal ßa İx")]), "ǆEMAL ßA iX");
     }
 
@@ -1825,7 +1924,10 @@ mod tests {
     #[test]
     fn goutils_bytes_as_latin1() {
         assert_eq!(bytes(call("nospace", vec![s("é a")])), b"\xc3\x83\xc2\xa9a");
-        assert_eq!(bytes(call("nospace", vec![b(b"a\xc2\xa0b")])), b"a\xc3\x82b");
+        assert_eq!(
+            bytes(call("nospace", vec![b(b"a\xc2\xa0b")])),
+            b"a\xc3\x82b"
+        );
         assert_eq!(bytes(call("initials", vec![s("Élan vital")])), b"\xc3\x83v");
     }
 
