@@ -533,7 +533,7 @@ fn go_trim_space(s: &[u8]) -> &[u8] {
 
 /// Go's runtime error for `s[lo:hi]` out of range, as `safeCall` reports
 /// the panic (`runtime error: slice bounds out of range [...]`).
-fn slice<'a>(s: &'a [u8], lo: Option<i64>, hi: Option<i64>) -> Result<&'a [u8], FuncError> {
+fn slice(s: &[u8], lo: Option<i64>, hi: Option<i64>) -> Result<&[u8], FuncError> {
     let len = s.len() as i64;
     let bad = |what: String| {
         Err(FuncError::new(format!(
