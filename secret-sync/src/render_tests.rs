@@ -340,5 +340,72 @@ fn deeply_nested_values_do_not_exhaust_the_stack() {
         "data:\n  deep: '{{ $l := list }}{{ range 1000 }}{{ range 1000 }}{{ $l = list $l }}{{ end }}{{ end }}{{ len $l }}'\n",
     );
     let e = run(&t, &BTreeMap::new(), &Sources::default()).unwrap_err();
-    assert!(e.to_string().contains("template stopped after 1000000 steps"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("template stopped after 1000000 steps"),
+        "{e}"
+    );
+}
+
+/// ESO's `TestScopeKeysAndValues`, `TestScopeValuesWithSecretFieldsNil`,
+/// `TestExecuteTargetCaseInsensitive` and
+/// `TestEngineForVersionSupportsDecodingStrategy`
+/// (runtime/template/v2/template_test.go, runtime/template/engine_test.go):
+/// scopes, targets in any case, the decoding of rendered values.
+#[test]
+fn scopes_targets_and_decoding_as_esos_engine_tests() {
+    let data = bytes(&[("key", "foo"), ("value", "bar")]);
+    // "test empty": an empty literal makes no key.
+    let out = run(
+        &template("templateFrom:\n- literal: ''\n"),
+        &data,
+        &Sources::default(),
+    )
+    .unwrap();
+    assert!(out.data.is_empty() && out.labels.is_empty() && out.annotations.is_empty());
+    for (target, place) in [("Data", 0), ("Annotations", 1), ("Labels", 2)] {
+        // TestScopeKeysAndValues "test base64", "test Annotations", "test Labels".
+        let t = template(&format!(
+            "templateFrom:\n- literal: '{{{{ .key }}}}: {{{{ .value }}}}'\n  target: {target}\n"
+        ));
+        let out = run(&t, &data, &Sources::default()).unwrap();
+        let got = match place {
+            0 => text(&out.data, "foo"),
+            1 => out.annotations["foo"].clone(),
+            _ => out.labels["foo"].clone(),
+        };
+        assert_eq!(got, "bar", "{target}");
+    }
+    // TestScopeValuesWithSecretFieldsNil: a static template as a value.
+    let mut sources = Sources::default();
+    sources
+        .config_maps
+        .insert("cm".into(), [("foo".to_owned(), "bar".to_owned())].into());
+    for target in ["Data", "Annotations", "Labels"] {
+        let t = template(&format!(
+            "templateFrom:\n- configMap: {{name: cm, items: [{{key: foo}}]}}\n  target: {target}\n"
+        ));
+        let out = run(&t, &data, &sources).unwrap();
+        let got = match target {
+            "Data" => text(&out.data, "foo"),
+            "Annotations" => out.annotations["foo"].clone(),
+            _ => out.labels["foo"].clone(),
+        };
+        assert_eq!(got, "bar", "{target}");
+    }
+    // TestExecuteTargetCaseInsensitive.
+    for target in ["Annotations", "annotations", "ANNOTATIONS", "AnNoTaTiOnS"] {
+        let t = template(&format!(
+            "templateFrom:\n- configMap: {{name: cm, items: [{{key: foo}}]}}\n  target: {target}\n"
+        ));
+        let out = run(&t, &data, &sources).unwrap();
+        assert_eq!(out.annotations["foo"], "bar", "{target}");
+        assert!(out.labels.is_empty() && out.data.is_empty(), "{target}");
+    }
+    // TestEngineForVersionSupportsDecodingStrategy.
+    let t = template(
+        "templateFrom:\n- literal: \"message: SGVsbG8=\\n\"\n  valuesDecodingStrategy: Base64\n",
+    );
+    let out = run(&t, &BTreeMap::new(), &Sources::default()).unwrap();
+    assert_eq!(text(&out.data, "message"), "Hello");
 }

@@ -64,6 +64,7 @@ fn config(plane: &ControlPlane) -> Config {
         .find(|v| v.name == "orders-kv")
         .unwrap();
     vault.secrets.push(seed("targetProperty", "someValue"));
+    vault.secrets.push(seed("registry-token", "t0ken"));
     vault.secrets.push(seed(
         "datamap",
         r#"{"targetProperty": "map-foo-value", "bar": "map-bar-value", "targetKey": "map-foo-value", "targetValue": "map-bar-value", "complex": "{\"nested\":\"json\",\"can\":\"be\",\"templated\":\"successfully\"}"}"#,
@@ -218,6 +219,22 @@ spec:
   data:
   - secretKey: cert
     remoteRef: {key: secret/web-tls}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: registry, namespace: tpl}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {name: kv}
+  target:
+    template:
+      type: kubernetes.io/dockerconfigjson
+      data:
+        .dockerconfigjson: |
+          {"auths": {"myregistry.azurecr.io": {"auth": "{{ printf "%s:%s" "robot" .token | b64enc }}"}}}
+  data:
+  - secretKey: token
+    remoteRef: {key: registry-token}
 ---
 apiVersion: external-secrets.io/v1
 kind: ExternalSecret
@@ -379,6 +396,15 @@ async fn templates_render_as_esos_controller_renders_them() {
     certified
         .keys_match()
         .expect("tls.key is the key of tls.crt's leaf");
+
+    // README's pull secret: a valid kubernetes.io/dockerconfigjson (the
+    // API server checks the JSON).
+    let s = synced("registry").await;
+    assert_eq!(s.type_.as_deref(), Some("kubernetes.io/dockerconfigjson"));
+    assert_eq!(
+        text(&data_of(&s), ".dockerconfigjson"),
+        "{\"auths\": {\"myregistry.azurecr.io\": {\"auth\": \"cm9ib3Q6dDBrZW4=\"}}}\n"
+    );
 
     // templateShouldRewrite: a changed template replaces the keys.
     let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), NS);
