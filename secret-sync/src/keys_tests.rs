@@ -39,6 +39,14 @@ fn rules(ops: Vec<KeyOp>) -> KeyRules {
     }
 }
 
+/// A case: its name, the operations, the keys and values in and out.
+type RewriteCase = (
+    &'static str,
+    Vec<KeyOp>,
+    Vec<(&'static str, &'static str)>,
+    Vec<(&'static str, &'static str)>,
+);
+
 /// ESO's `TestRewrite` (runtime/esutils/utils_test.go), every case (its
 /// `RewriteMap` alone: the keys are checked after, as ESO's controller
 /// checks them, so `app_p***word` is refused there).
@@ -46,7 +54,7 @@ fn rules(ops: Vec<KeyOp>) -> KeyRules {
 fn rewrite_as_eso_rewrites_keys() {
     use MergeConflictPolicy::Ignore;
     use MergePriorityPolicy::Strict;
-    let cases: Vec<(&str, Vec<KeyOp>, Vec<(&str, &str)>, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<RewriteCase> = vec![
         (
             "using double merge",
             vec![

@@ -12,7 +12,9 @@
 
 mod support;
 
-use support::{apply, eventually, install_crds, namespace, ready};
+use support::{
+    apply, eventually, install_crds, namespace, reader_of, ready, service_account, start_controller,
+};
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -26,18 +28,12 @@ use azure_wi_emulator::{
         RoleAssignment, SecretSeed, Vault, VersionSeed,
     },
 };
-use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::{
     Api, Client, ResourceExt,
-    api::{
-        ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-    },
+    api::{DeleteParams, Patch, PatchParams, PostParams},
 };
-use secret_sync::{
-    api::ExternalSecret,
-    controller::{self, Context},
-    fetch::Reader,
-};
+use secret_sync::{api::ExternalSecret, fetch::Reader};
 use serde_json::{Value, json};
 
 const OTHER_CLIENT_ID: &str = "5b6f0e2c-1d3a-4c8e-9f7b-2a4d6c8e0b1f";
@@ -129,28 +125,6 @@ fn config(plane: &ControlPlane) -> Config {
     config
 }
 
-/// Runs the controllers with `reader`, AZURE_TENANT_ID as the webhook
-/// would inject it (walkthroughs 2 and 3 name no tenant), until the token
-/// returned is cancelled; their context, to look into.
-fn start_controller(
-    client: &Client,
-    reader: Reader,
-) -> (
-    Arc<Context>,
-    tokio_util::sync::CancellationToken,
-    tokio::task::JoinHandle<()>,
-) {
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        reader,
-        Some(DEMO_TENANT.to_owned()),
-    ));
-    let stop = tokio_util::sync::CancellationToken::new();
-    let (synced, _) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone(), synced));
-    (ctx, stop, running)
-}
-
 async fn secret_data(
     client: &Client,
     namespace: &str,
@@ -222,13 +196,6 @@ async fn event(
     .await
 }
 
-fn service_account(namespace: &str, name: &str, client_id: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n    {}: \"{client_id}\"\n",
-        names::CLIENT_ID_ANNOTATION
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -241,12 +208,7 @@ async fn walkthrough_manifests_sync_and_failures_name_the_fix() {
 
     // The controller, reaching the emulator; AZURE_TENANT_ID as the webhook
     // would inject it (walkthroughs 2 and 3 name no tenant).
-    let reader = Reader::new(
-        WorkloadVaults::with_http_client(emulator.client().unwrap()).unwrap(),
-        None,
-        Some(emulator.client().unwrap()),
-        3000,
-    );
+    let reader = reader_of(&emulator);
     let (ctx, stop, running) = start_controller(&client, reader);
 
     // Walkthrough 1, option A (pattern) and B (every secret).
@@ -822,6 +784,23 @@ struct DeletingFixture {
     _plane: ControlPlane,
 }
 
+/// The SecretStore `sync/kv1`: vault kv1 read as `sync/sync-sa`.
+fn kv1_store() -> String {
+    format!(
+        r#"apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: kv1, namespace: sync}}
+spec:
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      tenantId: {DEMO_TENANT}
+      vaultUrl: https://kv1.vault.azure.net
+      serviceAccountRef: {{name: sync-sa}}
+"#
+    )
+}
+
 impl DeletingFixture {
     async fn start(victim: &'static str) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -865,20 +844,9 @@ impl DeletingFixture {
             &self.client,
             "sync",
             &format!(
-                r#"{}---
-apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {{name: kv1, namespace: sync}}
-spec:
-  provider:
-    azurekv:
-      authType: WorkloadIdentity
-      tenantId: {DEMO_TENANT}
-      vaultUrl: https://kv1.vault.azure.net
-      serviceAccountRef: {{name: sync-sa}}
----
-{external_secret}"#,
-                service_account("sync", "sync-sa", DEMO_CLIENT_ID)
+                "{}---\n{}---\n{external_secret}",
+                service_account("sync", "sync-sa", DEMO_CLIENT_ID),
+                kv1_store()
             ),
         )
         .await;
@@ -1128,40 +1096,27 @@ async fn metadata_policy_fetch_puts_the_tag_value_in_the_secret() {
         .unwrap();
     assert_eq!(response.status(), 200);
 
-    let reader = Reader::new(
-        WorkloadVaults::with_http_client(emulator.client().unwrap()).unwrap(),
-        None,
-        Some(emulator.client().unwrap()),
-        3000,
-    );
+    let reader = reader_of(&emulator);
     let (_, stop, running) = start_controller(&client, reader);
     apply(
         &client,
         "sync",
         &format!(
-            r#"apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {{name: kv1, namespace: sync}}
-spec:
-  provider:
-    azurekv:
-      authType: WorkloadIdentity
-      tenantId: {DEMO_TENANT}
-      vaultUrl: https://kv1.vault.azure.net
-      serviceAccountRef: {{name: sync-sa}}
----
+            "{}{}",
+            kv1_store(),
+            r#"---
 apiVersion: external-secrets.io/v1
 kind: ExternalSecret
-metadata: {{name: tagged, namespace: sync}}
+metadata: {name: tagged, namespace: sync}
 spec:
   refreshInterval: 1h
-  secretStoreRef: {{name: kv1, kind: SecretStore}}
-  target: {{name: tagged}}
+  secretStoreRef: {name: kv1, kind: SecretStore}
+  target: {name: tagged}
   data:
   - secretKey: owner
-    remoteRef: {{key: db-password, metadataPolicy: Fetch, property: owner}}
+    remoteRef: {key: db-password, metadataPolicy: Fetch, property: owner}
   - secretKey: password
-    remoteRef: {{key: db-password}}
+    remoteRef: {key: db-password}
 "#
         ),
     )

@@ -13,9 +13,8 @@
 
 mod support;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use azure_wi_auth::WorkloadVaults;
 use azure_wi_control_plane::ControlPlane;
 use azure_wi_core::names;
 use azure_wi_emulator::{
@@ -27,13 +26,12 @@ use kube::{
     api::{Patch, PatchParams},
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
-use secret_sync::{
-    api::ExternalSecret,
-    controller::{self, Context},
-    fetch::Reader,
-};
+use secret_sync::api::ExternalSecret;
 use serde_json::json;
-use support::{apply, data_of, events_about, eventually, install_crds, namespace, ready, secret};
+use support::{
+    apply, data_of, events_about, eventually, install_crds, namespace, reader_of, ready, secret,
+    service_account, start_controller,
+};
 
 const NS: &str = "tpl";
 
@@ -262,28 +260,15 @@ async fn templates_render_as_esos_controller_renders_them() {
     let client = plane.client().await.unwrap();
     let emulator = Emulator::start(config(&plane)).await.unwrap();
     install_crds(&client).await;
-    let reader = Reader::new(
-        WorkloadVaults::with_http_client(emulator.client().unwrap()).unwrap(),
-        None,
-        Some(emulator.client().unwrap()),
-        3000,
-    );
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        reader,
-        Some(DEMO_TENANT.to_owned()),
-    ));
-    let stop = tokio_util::sync::CancellationToken::new();
-    let (synced, _) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone(), synced));
+    let (_, stop, running) = start_controller(&client, reader_of(&emulator));
 
     namespace(&client, NS).await;
     apply(
         &client,
         NS,
         &format!(
-            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: tpl-sa\n  namespace: tpl\n  annotations:\n    {}: \"{DEMO_CLIENT_ID}\"\n---\n{}",
-            names::CLIENT_ID_ANNOTATION,
+            "{}---\n{}",
+            service_account(NS, "tpl-sa", DEMO_CLIENT_ID),
             OBJECTS.replace("TENANT", DEMO_TENANT)
         ),
     )

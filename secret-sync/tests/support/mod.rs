@@ -15,8 +15,59 @@ use kube::{
     Api, Client, ResourceExt,
     api::{ApiResource, DynamicObject, GroupVersionKind, PostParams},
 };
-use secret_sync::api::{ExternalSecret, crd};
+use secret_sync::{
+    api::{ExternalSecret, crd},
+    controller::{self, Context},
+    fetch::Reader,
+};
 use serde_json::{Value, json};
+
+/// A reader of the emulator's Key Vault for the controller, with the
+/// vault budget the controller's default.
+pub(crate) fn reader_of(emulator: &azure_wi_emulator::Emulator) -> Reader {
+    let http = emulator.client().expect("the emulator's client");
+    Reader::new(
+        azure_wi_auth::WorkloadVaults::with_http_client(http.clone()).expect("vaults"),
+        None,
+        Some(http),
+        3000,
+    )
+}
+
+/// Runs the controllers with `reader`, `AZURE_TENANT_ID` as the webhook
+/// would inject it (the demo tenant), until the token returned is
+/// cancelled; their context, to look into.
+pub(crate) fn start_controller(
+    client: &Client,
+    reader: Reader,
+) -> (
+    std::sync::Arc<Context>,
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
+    let ctx = std::sync::Arc::new(Context::new(
+        client.clone(),
+        reader,
+        Some(azure_wi_emulator::config::DEMO_TENANT.to_owned()),
+    ));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (synced, _) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(controller::run(
+        std::sync::Arc::clone(&ctx),
+        4,
+        stop.clone(),
+        synced,
+    ));
+    (ctx, stop, running)
+}
+
+/// A ServiceAccount annotated with `client_id`, as YAML.
+pub(crate) fn service_account(namespace: &str, name: &str, client_id: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n    {}: \"{client_id}\"\n",
+        azure_wi_core::names::CLIENT_ID_ANNOTATION
+    )
+}
 
 /// Applies a YAML stream as written, each document at its own apiVersion.
 ///
