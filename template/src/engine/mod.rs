@@ -306,11 +306,10 @@ mod tests {
             render("{{ range 4 }}{{ if eq . 1 }}{{ continue }}{{ end }}{{ . }}{{ end }}").unwrap(),
             "023"
         );
-        assert_eq!(
+        assert!(
             render("{{ range .empty }}x{{ else }}nothing{{ end }}")
                 .unwrap_err()
-                .contains("range can't iterate"),
-            true
+                .contains("range can't iterate")
         );
     }
 
