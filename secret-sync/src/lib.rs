@@ -11,6 +11,7 @@ pub mod identity;
 pub mod keys;
 mod merge;
 pub mod plan;
+pub mod preflight;
 pub mod process;
 pub mod remote;
 pub mod render;
