@@ -1,7 +1,9 @@
 //! `secret-sync`: the controller process. `secret-sync run` reconciles
 //! (as the leader, when `--leader-elect`); `secret-sync crds` prints the
-//! CustomResourceDefinitions. Exit codes: 0 stopped on a signal, 2 could
-//! not start (a flag or the kubeconfig is unusable).
+//! CustomResourceDefinitions; `secret-sync preflight` reads a cluster's
+//! External Secrets objects and lists what would not be served (exit 0
+//! all served, 1 not, 2 unreadable). Exit codes of `run`: 0 stopped on a
+//! signal, 2 could not start (a flag or the kubeconfig is unusable).
 //!
 //! The process runs in the workspace's shell (`azure-wi-runtime`): JSON
 //! logs, SIGTERM, `/healthz`, `/readyz` and `/metrics` on
@@ -49,6 +51,34 @@ enum Command {
     Run(RunArgs),
     /// Print the CustomResourceDefinitions (v1 stored, v1beta1 served).
     Crds,
+    /// Read (get and list only) every SecretStore, ClusterSecretStore,
+    /// ExternalSecret, ClusterExternalSecret and PushSecret and list what
+    /// secret-sync would not serve, or would serve differently. Exit codes:
+    /// 0 everything is served, 1 something is not, 2 the cluster could not
+    /// be read.
+    Preflight(PreflightArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PreflightArgs {
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the
+    /// pod's ServiceAccount).
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<std::path::PathBuf>,
+    /// Kubeconfig context (default: the current one).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Output {
+    /// One line per finding, under its object.
+    Text,
+    /// `served`, `checked`, `findings`, `notes`.
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,6 +138,7 @@ fn main() -> ExitCode {
             print!("{}", crd::yaml());
             ExitCode::SUCCESS
         }
+        Command::Preflight(args) => preflight(&args),
         Command::Run(args) => {
             if let Err(error) = log::init(&args.log_level, log::Output::Stderr) {
                 eprintln!("secret-sync: {error}");
@@ -132,6 +163,42 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// `secret-sync preflight`: read, decide ([`secret_sync::preflight`]),
+/// print.
+fn preflight(args: &PreflightArgs) -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let read = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| secret_sync::preflight::ReadError(format!("cannot start: {e}")))
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let client = secret_sync::preflight::connect(
+                    args.kubeconfig.as_deref(),
+                    args.context.as_deref(),
+                )
+                .await?;
+                secret_sync::preflight::read(&client).await
+            })
+        });
+    let report = match read {
+        Ok((objects, notes)) => secret_sync::preflight::report(&objects, notes),
+        Err(error) => {
+            eprintln!("secret-sync preflight: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.output {
+        Output::Text => print!("{}", report.text()),
+        Output::Json => println!("{:#}", report.json()),
+    }
+    if report.served() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -417,16 +417,17 @@ fn check_store(at: &mut Object<'_>, spec: Value, cluster: bool) {
 /// the condition would carry for it alone.
 fn unsupported_fields(at: &mut Object<'_>, prefix: &str, fields: &[String]) {
     for field in fields {
+        let field = reprefix(prefix, field);
         let why = Error::Unsupported {
             fields: vec![field.clone()],
         }
         .to_string();
         let (path, what) = match field.split_once(' ') {
             // "spec.dataFrom[0] with not exactly one of extract and find"
-            Some((path, rest)) => (path, rest.to_owned()),
-            None => (field.as_str(), "field not served".to_owned()),
+            Some((path, rest)) => (path.to_owned(), rest.to_owned()),
+            None => (field.clone(), "field not served".to_owned()),
         };
-        at.not_served(reprefix(prefix, path), what, why);
+        at.not_served(path, what, why);
     }
 }
 
@@ -603,6 +604,58 @@ fn templates(at: &mut Object<'_>, spec: &ExternalSecretSpec, spec_at: &str) {
 #[error("{0}")]
 pub struct ReadError(pub String);
 
+/// A client for the user's cluster: `kubeconfig` (else `KUBECONFIG`,
+/// `~/.kube/config`, or in a pod its ServiceAccount) at `context` (else
+/// the current one). `HTTPS_PROXY` is not taken for the API server, as
+/// `secret-sync run` does not take it.
+///
+/// # Errors
+///
+/// [`ReadError`] naming the kubeconfig and why it cannot be used.
+pub async fn connect(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> Result<kube::Client, ReadError> {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+
+    let options = KubeConfigOptions {
+        context: context.map(str::to_owned),
+        ..KubeConfigOptions::default()
+    };
+    let (what, config) = match kubeconfig {
+        Some(path) => {
+            let what = format!("--kubeconfig {}", path.display());
+            let config = match Kubeconfig::read_from(path) {
+                Ok(file) => kube::Config::from_custom_kubeconfig(file, &options)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            (what, config)
+        }
+        None if context.is_some() => (
+            "the kubeconfig (KUBECONFIG or ~/.kube/config)".to_owned(),
+            kube::Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
+        None => (
+            "the kubeconfig (KUBECONFIG, ~/.kube/config or in-cluster)".to_owned(),
+            kube::Config::infer().await.map_err(|e| e.to_string()),
+        ),
+    };
+    let mut config = config.map_err(|reason| ReadError(format!("cannot use {what}: {reason}")))?;
+    config.proxy_url = None;
+    let url = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config)
+        .map_err(|e| ReadError(format!("cannot make a client for {url}: {e}")))?;
+    client
+        .apiserver_version()
+        .await
+        .map_err(|e| ReadError(format!("cannot reach the API server at {url}: {e}")))?;
+    Ok(client)
+}
+
 /// Reads every object of each [`Kind`] in the cluster, at the version the
 /// API server recommends (ESO's `v1` or `v1beta1`, ESO's `v1alpha1`
 /// PushSecret). Only discovery and `list` requests.
@@ -630,10 +683,15 @@ pub async fn read(
     let mut objects = Vec::new();
     let mut notes = Vec::new();
     for kind in Kind::ALL {
-        let Some((resource, _)) = group.as_ref().and_then(|g| g.recommended_kind(kind.name()))
-        else {
+        // Each kind at its own most stable version: the group's preferred
+        // version (ESO's v1) has no PushSecret, which is v1alpha1.
+        let Some((resource, _)) = group.as_ref().and_then(|g| {
+            g.resources_by_stability()
+                .into_iter()
+                .find(|(r, _)| r.kind == kind.name())
+        }) else {
             notes.push(format!(
-                "{}: the API server serves no {} (its CRD is not installed); skipped",
+                "{}: not served by the API server (no {} CRD installed); skipped",
                 kind.name(),
                 crate::api::GROUP
             ));

@@ -528,6 +528,10 @@ spec:
     );
     assert_eq!(found[0].namespace, None);
     assert_eq!(found[0].name, "hello-world");
+    assert_eq!(
+        found[0].why,
+        "spec.externalSecretSpec.target.immutable not supported by this controller (it serves the azurekv WorkloadIdentity subset of External Secrets); remove it"
+    );
 }
 
 #[test]
