@@ -185,7 +185,7 @@ fn preflight(args: &PreflightArgs) -> ExitCode {
             })
         });
     let report = match read {
-        Ok((objects, notes)) => secret_sync::preflight::report(&objects, notes),
+        Ok(cluster) => secret_sync::preflight::report(&cluster),
         Err(error) => {
             eprintln!("secret-sync preflight: {error}");
             return ExitCode::from(2);

@@ -5,7 +5,8 @@
 //! [`crate::render::validate`] and the template parser with
 //! [`crate::keys::FUNCTIONS`]), so the preflight says exactly what the
 //! controller's conditions would say; only the reading of the cluster
-//! ([`read`]) talks to the API server, and it only gets and lists.
+//! ([`read`]) talks to the API server, and it only gets and lists (the
+//! five kinds, and the ConfigMaps templates are kept in; never a Secret).
 //!
 //! The objects come in as JSON read with the dynamic API: a cluster running
 //! ESO has ESO's CRDs, served as `v1` or `v1beta1`, and its objects carry
@@ -223,18 +224,69 @@ impl Object<'_> {
     }
 }
 
-/// The report for `objects`: each kind's objects as read (JSON, any
-/// served version), and the notes of what could not be read.
+/// The ConfigMaps ExternalSecrets' `templateFrom` names, by namespace and
+/// name: their `data`, or `None` when the ConfigMap does not exist. One
+/// that could not be read is absent (and its templates not checked).
+pub type ConfigMaps = BTreeMap<(String, String), Option<BTreeMap<String, String>>>;
+
+/// What the preflight read of a cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    /// Each kind's objects as read (JSON, any served version).
+    pub objects: Vec<(Kind, Vec<Value>)>,
+    /// The ConfigMaps holding templates.
+    pub config_maps: ConfigMaps,
+    /// What could not be read, each a sentence.
+    pub notes: Vec<String>,
+}
+
+/// The ConfigMaps (namespace, name) the ExternalSecrets among `objects`
+/// read templates from: what [`read`] gets besides the objects.
 #[must_use]
-pub fn report(objects: &[(Kind, Vec<Value>)], notes: Vec<String>) -> Report {
+pub fn config_maps_named(objects: &[(Kind, Vec<Value>)]) -> Vec<(String, String)> {
+    let mut named = Vec::new();
+    for (kind, items) in objects {
+        if *kind != Kind::ExternalSecret {
+            continue;
+        }
+        for item in items {
+            let Some(namespace) = item.pointer("/metadata/namespace").and_then(Value::as_str)
+            else {
+                continue;
+            };
+            let Some(from) = item
+                .pointer("/spec/target/template/templateFrom")
+                .and_then(Value::as_array)
+            else {
+                continue;
+            };
+            for name in from
+                .iter()
+                .filter_map(|f| f.pointer("/configMap/name").and_then(Value::as_str))
+            {
+                named.push((namespace.to_owned(), name.to_owned()));
+            }
+        }
+    }
+    named.sort();
+    named.dedup();
+    named
+}
+
+/// The report for what was read of a cluster.
+#[must_use]
+pub fn report(cluster: &Cluster) -> Report {
+    let objects = &cluster.objects;
     let mut report = Report {
-        notes,
+        notes: cluster.notes.clone(),
         ..Report::default()
     };
     for (kind, items) in objects {
         *report.checked.entry(*kind).or_default() += items.len();
         for item in items {
-            report.findings.extend(check(*kind, item));
+            report
+                .findings
+                .extend(check(*kind, item, &cluster.config_maps));
         }
     }
     // An ExternalSecret whose store is not served is not served either.
@@ -308,9 +360,10 @@ fn name_of(object: &Value) -> String {
         .to_owned()
 }
 
-/// The findings for one object of `kind`, read as JSON.
+/// The findings for one object of `kind`, read as JSON, with the
+/// ConfigMaps its templates may be kept in.
 #[must_use]
-pub fn check(kind: Kind, object: &Value) -> Vec<Finding> {
+pub fn check(kind: Kind, object: &Value, config_maps: &ConfigMaps) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut at = Object {
         kind,
@@ -325,13 +378,18 @@ pub fn check(kind: Kind, object: &Value) -> Vec<Finding> {
     match kind {
         Kind::SecretStore => check_store(&mut at, spec, false),
         Kind::ClusterSecretStore => check_store(&mut at, spec, true),
-        Kind::ExternalSecret => check_external_secret(&mut at, object, spec, "spec."),
+        Kind::ExternalSecret => {
+            check_external_secret(&mut at, object, spec, "spec.", config_maps);
+        }
         Kind::ClusterExternalSecret => {
             let spec = spec
                 .get("externalSecretSpec")
                 .cloned()
                 .unwrap_or(Value::Null);
-            check_external_secret(&mut at, object, spec, "spec.externalSecretSpec.");
+            // Its ExternalSecrets' namespaces are many: the ConfigMaps
+            // are not looked up.
+            let none = ConfigMaps::new();
+            check_external_secret(&mut at, object, spec, "spec.externalSecretSpec.", &none);
         }
         Kind::PushSecret => at.not_served(
             "kind",
@@ -353,6 +411,18 @@ fn check_store(at: &mut Object<'_>, spec: Value, cluster: bool) {
             return;
         }
     };
+    if let Some(class) = spec.controller.as_deref().filter(|c| !c.is_empty()) {
+        // external-secrets/external-secrets
+        // `pkg/controllers/secretstore/common.go` `ShouldProcessStore`.
+        at.add(
+            Level::Differs,
+            "spec.controller",
+            format!("controller class {class}"),
+            format!(
+                "secret-sync has no controller class and serves this store as any other; ESO serves it only from a controller started with --controller-class={class}"
+            ),
+        );
+    }
     // Each repair makes the next check pass that refusal; a bound, should
     // a check ever refuse the same thing twice.
     for _ in 0..4 {
@@ -443,7 +513,13 @@ fn reprefix(prefix: &str, field: &str) -> String {
 /// An ExternalSecret (or a ClusterExternalSecret's `externalSecretSpec`,
 /// `spec_at` naming where it is) through [`crate::plan::plan`], and each of
 /// its templates through the template parser.
-fn check_external_secret(at: &mut Object<'_>, object: &Value, spec: Value, spec_at: &str) {
+fn check_external_secret(
+    at: &mut Object<'_>,
+    object: &Value,
+    spec: Value,
+    spec_at: &str,
+    config_maps: &ConfigMaps,
+) {
     let spec: ExternalSecretSpec = match serde_json::from_value(spec) {
         Ok(spec) => spec,
         Err(e) => {
@@ -479,6 +555,9 @@ fn check_external_secret(at: &mut Object<'_>, object: &Value, spec: Value, spec_
         Err(e) => plan_error(at, prefix, e),
     }
     templates(at, &es.spec, spec_at);
+    if let (Some(template), Some(namespace)) = (&es.spec.target.template, at.namespace.clone()) {
+        config_map_templates(at, template, spec_at, &namespace, config_maps);
+    }
 }
 
 fn plan_error(at: &mut Object<'_>, prefix: &str, error: Error) {
@@ -537,28 +616,92 @@ fn strip_unsupported(spec: &mut ExternalSecretSpec) {
     }
 }
 
+/// `text` parsed as the controller parses a template (the default
+/// delimiters, every function of [`crate::keys::FUNCTIONS`]), named
+/// `name`; a finding at `field` when it does not parse.
+fn parse_template(at: &mut Object<'_>, field: &str, name: &str, text: &str) {
+    if let Err(e) = azure_wi_template::Template::parse(
+        name,
+        text,
+        &azure_wi_template::Delims::default(),
+        &crate::keys::FUNCTIONS,
+    ) {
+        let why = e.to_string();
+        let what = match why
+            .split_once("function \"")
+            .and_then(|(_, rest)| rest.split_once("\" not defined"))
+        {
+            Some((function, _)) => format!("template function {function}"),
+            None => "template does not parse".to_owned(),
+        };
+        at.not_served(field, what, why);
+    }
+}
+
+/// The templates kept in ConfigMaps (`templateFrom[].configMap`), parsed
+/// as the others; a ConfigMap or key that is not there is what the
+/// controller's condition would say ([`crate::render::RenderError`]).
+/// Templates kept in Secrets are not read: the preflight reads no Secret.
+fn config_map_templates(
+    at: &mut Object<'_>,
+    template: &crate::api::TargetTemplate,
+    spec_at: &str,
+    namespace: &str,
+    config_maps: &ConfigMaps,
+) {
+    use crate::render::RenderError;
+    for (i, from) in template.template_from.iter().enumerate() {
+        let Some(reference) = &from.config_map else {
+            continue;
+        };
+        let field = format!("{spec_at}target.template.templateFrom[{i}].configMap");
+        let data = match config_maps.get(&(namespace.to_owned(), reference.name.clone())) {
+            // Not read (the user may not get ConfigMaps): a note says so.
+            None => continue,
+            Some(None) => {
+                let why = RenderError::SourceMissing {
+                    kind: "configmaps",
+                    name: reference.name.clone(),
+                };
+                at.not_served(
+                    format!("{field}.name"),
+                    format!("ConfigMap {} not found", reference.name),
+                    why.to_string(),
+                );
+                continue;
+            }
+            Some(Some(data)) => data,
+        };
+        for (j, item) in reference.items.iter().enumerate() {
+            let item_field = format!("{field}.items[{j}]");
+            match data.get(&item.key) {
+                None => {
+                    let why = RenderError::ConfigMapKeyMissing {
+                        name: reference.name.clone(),
+                        key: item.key.clone(),
+                    };
+                    at.not_served(
+                        format!("{item_field}.key"),
+                        format!("key {} not in ConfigMap {}", item.key, reference.name),
+                        why.to_string(),
+                    );
+                }
+                Some(text) => parse_template(
+                    at,
+                    &item_field,
+                    &format!("configmap/{}/{}", reference.name, item.key),
+                    text,
+                ),
+            }
+        }
+    }
+}
+
 /// Every template the spec holds, parsed as the controller parses it (the
 /// default delimiters, every function of [`crate::keys::FUNCTIONS`]): a
 /// function it lacks is Go's "function "x" not defined".
 fn templates(at: &mut Object<'_>, spec: &ExternalSecretSpec, spec_at: &str) {
-    let mut parse = |field: String, text: &str| {
-        if let Err(e) = azure_wi_template::Template::parse(
-            &field,
-            text,
-            &azure_wi_template::Delims::default(),
-            &crate::keys::FUNCTIONS,
-        ) {
-            let why = e.to_string();
-            let what = match why
-                .split_once("function \"")
-                .and_then(|(_, rest)| rest.split_once("\" not defined"))
-            {
-                Some((function, _)) => format!("template function {function}"),
-                None => "template does not parse".to_owned(),
-            };
-            at.not_served(field, what, why);
-        }
-    };
+    let mut parse = |field: String, text: &str| parse_template(at, &field, &field, text);
     if let Some(template) = &spec.target.template {
         let place = format!("{spec_at}target.template");
         for (key, text) in &template.data {
@@ -656,18 +799,17 @@ pub async fn connect(
     Ok(client)
 }
 
-/// Reads every object of each [`Kind`] in the cluster, at the version the
-/// API server recommends (ESO's `v1` or `v1beta1`, ESO's `v1alpha1`
-/// PushSecret). Only discovery and `list` requests.
+/// Reads every object of each [`Kind`] in the cluster, each kind at its
+/// most stable served version (ESO's `v1` or `v1beta1`, ESO's `v1alpha1`
+/// PushSecret), and the ConfigMaps ExternalSecrets keep templates in.
+/// Only discovery, `list` and `get` requests.
 ///
 /// # Errors
 ///
 /// [`ReadError`] when the API server cannot be reached or refuses a list
-/// (naming the permission needed). A kind whose CRD is not installed is a
-/// note, not an error.
-pub async fn read(
-    client: &kube::Client,
-) -> Result<(Vec<(Kind, Vec<Value>)>, Vec<String>), ReadError> {
+/// (naming the permission needed). A kind whose CRD is not installed, or a
+/// ConfigMap the user may not get, is a note, not an error.
+pub async fn read(client: &kube::Client) -> Result<Cluster, ReadError> {
     use kube::api::{Api, DynamicObject, ListParams};
 
     let group = match kube::discovery::group(client, crate::api::GROUP).await {
@@ -724,7 +866,32 @@ pub async fn read(
         }
         objects.push((kind, items));
     }
-    Ok((objects, notes))
+    let mut config_maps = ConfigMaps::new();
+    for (namespace, name) in config_maps_named(&objects) {
+        let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+            Api::namespaced(client.clone(), &namespace);
+        match api.get_opt(&name).await {
+            Ok(found) => {
+                config_maps.insert(
+                    (namespace, name),
+                    found.map(|c| c.data.unwrap_or_default()),
+                );
+            }
+            Err(kube::Error::Api(status)) if status.code == 403 => notes.push(format!(
+                "ConfigMap {namespace}/{name}: getting it is forbidden; the templates it holds are not checked"
+            )),
+            Err(e) => {
+                return Err(ReadError(format!(
+                    "getting ConfigMap {namespace}/{name}: {e}"
+                )));
+            }
+        }
+    }
+    Ok(Cluster {
+        objects,
+        config_maps,
+        notes,
+    })
 }
 
 #[cfg(test)]

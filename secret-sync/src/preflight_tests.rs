@@ -2,6 +2,18 @@
 
 use super::*;
 
+fn check_(kind: Kind, object: &Value) -> Vec<Finding> {
+    check(kind, object, &ConfigMaps::new())
+}
+
+fn report_(objects: &[(Kind, Vec<Value>)], notes: Vec<String>) -> Report {
+    report(&Cluster {
+        objects: objects.to_vec(),
+        config_maps: ConfigMaps::new(),
+        notes,
+    })
+}
+
 fn object(yaml: &str) -> Value {
     yaml_serde::from_str(yaml).unwrap()
 }
@@ -155,21 +167,21 @@ fn stores_another_provider_or_auth_type_are_named_with_the_controllers_text() {
         ),
     ];
     for (yaml, kind, expected) in cases {
-        let found = check(kind, &object(yaml));
+        let found = check_(kind, &object(yaml));
         assert_eq!(fields(&found), pairs(expected), "{yaml}");
         assert!(found.iter().all(|f| f.level == Level::NotServed));
         assert!(found.iter().all(|f| f.kind == kind));
     }
-    let aws = check(Kind::SecretStore, &object(AWS_STORE));
+    let aws = check_(Kind::SecretStore, &object(AWS_STORE));
     assert_eq!(aws[0].namespace.as_deref(), Some("app"));
     assert_eq!(aws[0].name, "aws-secretsmanager");
     assert_eq!(
         aws[0].why,
         "the store's provider is aws; this controller serves provider azurekv only"
     );
-    let vault = check(Kind::ClusterSecretStore, &object(VAULT_STORE));
+    let vault = check_(Kind::ClusterSecretStore, &object(VAULT_STORE));
     assert_eq!(vault[0].namespace, None);
-    let mi = check(Kind::SecretStore, &object(MANAGED_IDENTITY_STORE));
+    let mi = check_(Kind::SecretStore, &object(MANAGED_IDENTITY_STORE));
     assert!(
         mi[0]
             .why
@@ -204,7 +216,7 @@ spec:
 "#,
     );
     assert_eq!(
-        fields(&check(Kind::ClusterSecretStore, &store)),
+        fields(&check_(Kind::ClusterSecretStore, &store)),
         pairs(&[
             ("spec.provider.azurekv.authType", "authType ManagedIdentity"),
             (
@@ -222,7 +234,7 @@ spec:
     let unknown = object(
         "kind: SecretStore\nmetadata: {name: s, namespace: a}\nspec:\n  provider:\n    azurekv:\n      authType: ClientSecret\n      vaultUrl: https://kv.vault.azure.net\n",
     );
-    let found = check(Kind::SecretStore, &unknown);
+    let found = check_(Kind::SecretStore, &unknown);
     assert_eq!(
         fields(&found),
         pairs(&[("spec", "not readable as secret-sync's store")])
@@ -239,14 +251,14 @@ fn a_store_field_ignored_is_served_differently() {
     let store = object(
         "kind: SecretStore\nmetadata: {name: s, namespace: a}\nspec:\n  provider:\n    azurekv:\n      authType: WorkloadIdentity\n      vaultUrl: https://kv.vault.azure.net\n      serviceAccountRef: {name: sa, namespace: other}\n",
     );
-    let found = check(Kind::SecretStore, &store);
+    let found = check_(Kind::SecretStore, &store);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].level, Level::Differs);
     assert_eq!(
         found[0].field,
         "spec.provider.azurekv.serviceAccountRef.namespace"
     );
-    let report = report(&[(Kind::SecretStore, vec![store])], Vec::new());
+    let report = report_(&[(Kind::SecretStore, vec![store])], Vec::new());
     assert!(report.served());
     assert!(
         report
@@ -283,7 +295,7 @@ spec:
 
 #[test]
 fn external_secret_fields_not_served_are_listed_from_the_plan() {
-    let found = check(Kind::ExternalSecret, &object(SYNC_WINDOWS));
+    let found = check_(Kind::ExternalSecret, &object(SYNC_WINDOWS));
     assert_eq!(
         fields(&found),
         pairs(&[
@@ -298,7 +310,7 @@ fn external_secret_fields_not_served_are_listed_from_the_plan() {
     // What the plan would refuse next is listed too.
     let both = SYNC_WINDOWS.replace("refreshInterval: 1h", "refreshInterval: 1 hour");
     assert_eq!(
-        fields(&check(Kind::ExternalSecret, &object(&both))),
+        fields(&check_(Kind::ExternalSecret, &object(&both))),
         pairs(&[
             ("spec.syncWindows", "field not served"),
             ("spec.data[0].remoteRef.nullBytePolicy", "field not served"),
@@ -348,7 +360,7 @@ spec:
         template: '{{ .value | expandenv }}'
 "#,
     );
-    let found = check(Kind::ExternalSecret, &es);
+    let found = check_(Kind::ExternalSecret, &es);
     assert_eq!(
         fields(&found),
         pairs(&[
@@ -378,7 +390,7 @@ spec:
     let broken = object(
         "kind: ExternalSecret\nmetadata: {name: b, namespace: a}\nspec:\n  secretStoreRef: {name: s}\n  target:\n    template:\n      data:\n        k: '{{ if .x }}'\n",
     );
-    let found = check(Kind::ExternalSecret, &broken);
+    let found = check_(Kind::ExternalSecret, &broken);
     assert_eq!(
         fields(&found),
         pairs(&[("spec.target.template.data.k", "template does not parse")])
@@ -387,7 +399,7 @@ spec:
     let v1 = object(
         "kind: ExternalSecret\nmetadata: {name: b, namespace: a}\nspec:\n  secretStoreRef: {name: s}\n  target:\n    template:\n      engineVersion: v1\n",
     );
-    let found = check(Kind::ExternalSecret, &v1);
+    let found = check_(Kind::ExternalSecret, &v1);
     assert_eq!(
         fields(&found),
         pairs(&[("spec.target.template", "template refused")])
@@ -409,7 +421,7 @@ fn walkthrough(yaml: &str) -> Report {
         objects.entry(kind).or_default().push(value);
     }
     assert!(!objects.is_empty());
-    report(&objects.into_iter().collect::<Vec<_>>(), Vec::new())
+    report_(&objects.into_iter().collect::<Vec<_>>(), Vec::new())
 }
 
 #[test]
@@ -467,7 +479,7 @@ spec:
           remoteKey: my-azkv-secret-name
 "#,
     );
-    let found = check(Kind::PushSecret, &push);
+    let found = check_(Kind::PushSecret, &push);
     assert_eq!(fields(&found), pairs(&[("kind", "PushSecret")]));
     assert_eq!(
         found[0].why,
@@ -512,7 +524,7 @@ spec:
         property: provider-key-property
 "#,
     );
-    let found = check(Kind::ClusterExternalSecret, &ces);
+    let found = check_(Kind::ClusterExternalSecret, &ces);
     assert_eq!(
         fields(&found),
         pairs(&[
@@ -541,7 +553,7 @@ fn an_external_secret_of_a_store_not_served_is_not_served() {
             "kind: ExternalSecret\nmetadata: {{name: {name}, namespace: app}}\nspec:\n  secretStoreRef: {{name: {store}, kind: {kind}}}\n  data:\n  - secretKey: k\n    remoteRef: {{key: k}}\n"
         ))
     };
-    let report = report(
+    let report = report_(
         &[
             (
                 Kind::SecretStore,
@@ -632,4 +644,165 @@ checked 2 SecretStore, 1 ClusterSecretStore, 3 ExternalSecret, 0 PushSecret: 4 o
         json["notes"],
         serde_json::json!(["ClusterExternalSecret: not installed"])
     );
+}
+
+/// ESO's `docs/snippets/template-v2-from-secret.yaml`: the ConfigMap's
+/// templates and the ExternalSecret reading them (its remote keys as
+/// Key Vault names).
+const GRAFANA_CONFIG_MAP: &str = r#"
+datasources:
+  - name: Graphite
+    type: graphite
+    access: proxy
+    url: "{{ .uri }}"
+    password: "{{ .password }}"
+    user: "{{ .user }}"
+"#;
+
+const GRAFANA_TEMPLATED: &str = r#" # key and value templated
+ my-application-{{ .user}}: {{ .password | b64enc }}
+ # conditional keys
+ {{- if hasPrefix "oci://" .uri }}
+ enableOCI: true
+ {{- else }}
+ enableOCI: false
+ {{- end }}
+ # Fixed values
+ application-type: grafana
+"#;
+
+const GRAFANA_ES: &str = r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: my-template-example
+  namespace: grafana
+spec:
+  secretStoreRef:
+    name: azure-store
+  target:
+    name: secret-to-be-created
+    template:
+      engineVersion: v2
+      templateFrom:
+      - target: Data
+        configMap:
+          name: grafana-config-tpl
+          items:
+          - key: config.yaml
+            templateAs: Values
+          - key: templated
+            templateAs: KeysAndValues
+      - target: Annotations
+        configMap:
+          name: grafana-config-tpl
+          items:
+          - key: annotations
+            templateAs: KeysAndValues
+  data:
+  - secretKey: user
+    remoteRef:
+      key: grafana-user
+"#;
+
+#[test]
+fn templates_kept_in_config_maps_are_parsed_when_read() {
+    let es = object(GRAFANA_ES);
+    assert_eq!(
+        config_maps_named(&[(Kind::ExternalSecret, vec![es.clone()])]),
+        [("grafana".to_owned(), "grafana-config-tpl".to_owned())]
+    );
+    let at = ("grafana".to_owned(), "grafana-config-tpl".to_owned());
+    let with = |annotations: &str| {
+        let data: BTreeMap<String, String> = [
+            ("config.yaml", GRAFANA_CONFIG_MAP),
+            ("templated", GRAFANA_TEMPLATED),
+            ("annotations", annotations),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        ConfigMaps::from([(at.clone(), Some(data))])
+    };
+    // As ESO's docs have it: served.
+    let docs = with("last-synced-for-user/{{ .user }}: {{ now }}\n");
+    assert_eq!(check(Kind::ExternalSecret, &es, &docs), []);
+    // A function secret-sync lacks, in the ConfigMap.
+    let env = with("home: {{ env \"HOME\" }}\n");
+    let found = check(Kind::ExternalSecret, &es, &env);
+    assert_eq!(
+        fields(&found),
+        pairs(&[(
+            "spec.target.template.templateFrom[1].configMap.items[0]",
+            "template function env"
+        )])
+    );
+    assert_eq!(
+        found[0].why,
+        "template: configmap/grafana-config-tpl/annotations:1: function \"env\" not defined"
+    );
+    // The ConfigMap missing, or a key of it: the controller's texts.
+    let gone = ConfigMaps::from([(at.clone(), None)]);
+    let found = check(Kind::ExternalSecret, &es, &gone);
+    assert_eq!(
+        fields(&found),
+        pairs(&[
+            (
+                "spec.target.template.templateFrom[0].configMap.name",
+                "ConfigMap grafana-config-tpl not found"
+            ),
+            (
+                "spec.target.template.templateFrom[1].configMap.name",
+                "ConfigMap grafana-config-tpl not found"
+            ),
+        ])
+    );
+    assert_eq!(
+        found[0].why,
+        "error fetching templateFrom data: configmaps \"grafana-config-tpl\" not found"
+    );
+    let partial = ConfigMaps::from([(
+        at,
+        Some(BTreeMap::from([(
+            "config.yaml".to_owned(),
+            GRAFANA_CONFIG_MAP.to_owned(),
+        )])),
+    )]);
+    let found = check(Kind::ExternalSecret, &es, &partial);
+    assert_eq!(
+        fields(&found),
+        pairs(&[
+            (
+                "spec.target.template.templateFrom[0].configMap.items[1].key",
+                "key templated not in ConfigMap grafana-config-tpl"
+            ),
+            (
+                "spec.target.template.templateFrom[1].configMap.items[0].key",
+                "key annotations not in ConfigMap grafana-config-tpl"
+            ),
+        ])
+    );
+    assert_eq!(
+        found[0].why,
+        "error fetching templateFrom data: error in configmap grafana-config-tpl: missing key templated"
+    );
+    // Not read (forbidden): nothing said of it here; the reader's note
+    // says it.
+    assert_eq!(check(Kind::ExternalSecret, &es, &ConfigMaps::new()), []);
+}
+
+/// ESO serves a store whose `controller` names a class only from a
+/// controller of that class (`pkg/controllers/secretstore/common.go`
+/// `ShouldProcessStore`); secret-sync has no classes.
+#[test]
+fn a_store_of_a_controller_class_is_served_differently() {
+    let store = WORKLOAD_IDENTITY_STORE.replace("spec:\n", "spec:\n  controller: dev\n");
+    let found = check_(Kind::SecretStore, &object(&store));
+    assert_eq!(
+        fields(&found),
+        pairs(&[("spec.controller", "controller class dev")])
+    );
+    assert_eq!(found[0].level, Level::Differs);
+    let empty = WORKLOAD_IDENTITY_STORE.replace("spec:\n", "spec:\n  controller: \"\"\n");
+    assert_eq!(check_(Kind::SecretStore, &object(&empty)), []);
 }

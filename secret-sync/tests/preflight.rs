@@ -234,7 +234,8 @@ spec:
 /// Objects written for ESO, from ESO's docs (`docs/snippets/
 /// azkv-secret-store-mi.yaml`, `gitops/crs/clusterSecretStore.yaml`,
 /// `azkv-pushsecret-secret.yaml`, `full-cluster-external-secret.yaml`,
-/// `docs/api/externalsecret.md`'s `syncWindows`), trimmed.
+/// `docs/api/externalsecret.md`'s `syncWindows`,
+/// `template-v2-from-secret.yaml`), trimmed.
 const WRITTEN_FOR_ESO: &str = r#"
 apiVersion: external-secrets.io/v1
 kind: SecretStore
@@ -300,6 +301,46 @@ spec:
   - secretKey: password
     remoteRef:
       key: db-password
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: grafana-config-tpl
+  namespace: eso
+data:
+  config.yaml: |
+    datasources:
+      - name: Graphite
+        url: "{{ .uri }}"
+        user: "{{ .user }}"
+  annotations: |
+    home: {{ env "HOME" }}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: grafana
+  namespace: eso
+spec:
+  secretStoreRef:
+    name: azure-store
+  target:
+    template:
+      templateFrom:
+      - configMap:
+          name: grafana-config-tpl
+          items:
+          - key: config.yaml
+      - target: Annotations
+        configMap:
+          name: grafana-config-tpl
+          items:
+          - key: annotations
+            templateAs: KeysAndValues
+  data:
+  - secretKey: user
+    remoteRef:
+      key: grafana-user
 ---
 apiVersion: external-secrets.io/v1alpha1
 kind: PushSecret
@@ -367,6 +408,9 @@ rules:
 - apiGroups: ["external-secrets.io"]
   resources: ["secretstores", "clustersecretstores", "externalsecrets", "clusterexternalsecrets", "pushsecrets"]
   verbs: ["get", "list"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get"]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -455,7 +499,8 @@ subjects:
         "  not served: spec.target.template.data.host: template function getHostByName: template: spec.target.template.data.host:1: function \"getHostByName\" not defined\n",
         "ClusterExternalSecret hello-world\n  not served: spec.externalSecretSpec.target.immutable: field not served: spec.externalSecretSpec.target.immutable not supported by this controller",
         "PushSecret eso/pushsecret-example\n  not served: kind: PushSecret: PushSecret is not served by this version of secret-sync\n",
-        "checked 2 SecretStore, 1 ClusterSecretStore, 3 ExternalSecret, 1 ClusterExternalSecret, 1 PushSecret: 6 objects not served, 0 served differently\n",
+        "ExternalSecret eso/grafana\n  not served: spec.target.template.templateFrom[1].configMap.items[0]: template function env: template: configmap/grafana-config-tpl/annotations:1: function \"env\" not defined\n",
+        "checked 2 SecretStore, 1 ClusterSecretStore, 4 ExternalSecret, 1 ClusterExternalSecret, 1 PushSecret: 7 objects not served, 0 served differently\n",
     ] {
         assert!(
             text.contains(expected),
@@ -507,6 +552,12 @@ subjects:
         ),
         (
             "ExternalSecret",
+            "eso/grafana",
+            "spec.target.template.templateFrom[1].configMap.items[0]",
+            "template function env",
+        ),
+        (
+            "ExternalSecret",
             "eso/on-vault",
             "spec.secretStoreRef",
             "store ClusterSecretStore vault-backend-global",
@@ -551,9 +602,58 @@ subjects:
     assert_eq!(findings, expected, "{report:#}");
     assert_eq!(
         report["checked"],
-        json!({"SecretStore": 2, "ClusterSecretStore": 1, "ExternalSecret": 3, "ClusterExternalSecret": 1, "PushSecret": 1})
+        json!({"SecretStore": 2, "ClusterSecretStore": 1, "ExternalSecret": 4, "ClusterExternalSecret": 1, "PushSecret": 1})
     );
     assert_eq!(report["notes"], json!([]));
+
+    // (b') A user who may not get ConfigMaps: their templates are not
+    // checked, and a note says so.
+    apply(
+        &admin,
+        "default",
+        r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: preflight-objects-only
+rules:
+- apiGroups: ["external-secrets.io"]
+  resources: ["secretstores", "clustersecretstores", "externalsecrets", "clusterexternalsecrets", "pushsecrets"]
+  verbs: ["list"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: preflight-objects-only
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: preflight-objects-only
+subjects:
+- kind: ServiceAccount
+  name: objects-only
+  namespace: default
+"#,
+    )
+    .await;
+    let objects_only = dir.path().join("objects-only.kubeconfig");
+    write_kubeconfig(
+        &objects_only,
+        plane.url(),
+        plane.ca_pem(),
+        &token(&admin, "objects-only").await,
+    );
+    let (code, text, stderr) = preflight(&["--kubeconfig", objects_only.to_str().unwrap()]);
+    assert_eq!(code, 1, "{text}{stderr}");
+    assert!(
+        text.contains("note: ConfigMap eso/grafana-config-tpl: getting it is forbidden; the templates it holds are not checked\n"),
+        "{text}"
+    );
+    assert!(!text.contains("eso/grafana\n"), "{text}");
+    assert!(
+        text.contains(": 6 objects not served, 0 served differently\n"),
+        "{text}"
+    );
 
     // (c) A user without the RBAC: nothing can be said, exit 2 naming
     // what it needs.
