@@ -436,6 +436,7 @@ fn check_store(at: &mut Object<'_>, spec: Value, cluster: bool) {
                         warning,
                     );
                 }
+                namespace_regexes(at, &spec);
                 return;
             }
             Err(e) => e,
@@ -478,6 +479,30 @@ fn check_store(at: &mut Object<'_>, spec: Value, cluster: bool) {
             other => {
                 at.not_served("spec", "refused", other.to_string());
                 return;
+            }
+        }
+    }
+}
+
+/// Each `conditions[].namespaceRegexes` entry through
+/// [`crate::store::allows`] on its own: the controller compiles them only
+/// when an ExternalSecret uses the store, and one that does not compile
+/// (Rust's `regex`, which takes most of Go's RE2 syntax) fails every
+/// ExternalSecret of the store.
+fn namespace_regexes(at: &mut Object<'_>, spec: &SecretStoreSpec) {
+    for (i, condition) in spec.conditions.iter().enumerate() {
+        for (j, pattern) in condition.namespace_regexes.iter().enumerate() {
+            let alone = crate::api::ClusterStoreCondition {
+                namespace_selector: None,
+                namespaces: Vec::new(),
+                namespace_regexes: vec![pattern.clone()],
+            };
+            if let Err(e) = crate::store::allows(&[alone], "", &BTreeMap::new()) {
+                at.not_served(
+                    format!("spec.conditions[{i}].namespaceRegexes[{j}]"),
+                    "not a regular expression",
+                    e.to_string(),
+                );
             }
         }
     }

@@ -806,3 +806,37 @@ fn a_store_of_a_controller_class_is_served_differently() {
     let empty = WORKLOAD_IDENTITY_STORE.replace("spec:\n", "spec:\n  controller: \"\"\n");
     assert_eq!(check_(Kind::SecretStore, &object(&empty)), []);
 }
+
+#[test]
+fn a_cluster_store_namespace_regex_that_does_not_compile_is_named() {
+    let store = object(
+        r#"
+apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata:
+  name: shared
+spec:
+  conditions:
+  - namespaceRegexes: ["^team-.*$", "team-(a"]
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      vaultUrl: https://kv.vault.azure.net
+"#,
+    );
+    let found = check_(Kind::ClusterSecretStore, &store);
+    assert_eq!(
+        fields(&found),
+        pairs(&[(
+            "spec.conditions[0].namespaceRegexes[1]",
+            "not a regular expression"
+        )])
+    );
+    assert!(
+        found[0].why.starts_with(
+            "spec.conditions[].namespaceRegexes \"team-(a\" is not a regular expression: "
+        ),
+        "{}",
+        found[0].why
+    );
+}
