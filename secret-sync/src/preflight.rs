@@ -301,7 +301,7 @@ pub fn report(cluster: &Cluster) -> Report {
         .collect();
     for (kind, items) in objects {
         for item in items {
-            let (store_kind, spec_at) = match kind {
+            let (reference, spec_at) = match kind {
                 Kind::ExternalSecret => (item.pointer("/spec/secretStoreRef"), "spec."),
                 Kind::ClusterExternalSecret => (
                     item.pointer("/spec/externalSecretSpec/secretStoreRef"),
@@ -309,7 +309,7 @@ pub fn report(cluster: &Cluster) -> Report {
                 ),
                 _ => continue,
             };
-            let Some(reference) = store_kind else {
+            let Some(reference) = reference else {
                 continue;
             };
             let Some(name) = reference.get("name").and_then(Value::as_str) else {
