@@ -184,7 +184,7 @@ pub use ids::{AuthorityHost, ClientId, DEFAULT_AUTHORITY_HOST, Scope, TenantId};
 pub use keyvault::{
     BoundAssertion, Certificate, CertificateClient, CertificateProperties, Challenge, EcCurve,
     JsonWebKey, Key, KeyClient, KeyProperties, Secret, SecretClient, SecretClientBuilder,
-    SecretProperties, VaultCredential, WorkloadVaults,
+    SecretProperties, SetSecretOptions, VaultCredential, WorkloadVaults,
 };
 pub use request::{JWT_BEARER_ASSERTION_TYPE, TokenRequest, USER_AGENT};
 pub use request_id::ClientRequestId;

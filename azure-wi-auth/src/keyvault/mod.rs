@@ -10,7 +10,11 @@ mod objects;
 mod pool;
 mod target;
 
-use std::sync::{Arc, Mutex};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+    time::SystemTime,
+};
 
 use futures::{Stream, StreamExt as _, stream};
 use serde_json::{Value, json};
@@ -40,6 +44,31 @@ use crate::{
 /// The Key Vault REST API version this client speaks: the latest stable
 /// version in Microsoft's published specification of the secrets API.
 pub const API_VERSION: &str = "2025-07-01";
+
+/// What a secret write sets besides the value (Key Vault's
+/// `SecretSetParameters`). A field left at its default is left out of the
+/// request, so the vault applies its own default (enabled, no expiry, no
+/// content type, no tags).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetSecretOptions {
+    /// `contentType`: how a reader should take the value.
+    pub content_type: Option<String>,
+    /// `attributes.enabled`.
+    pub enabled: Option<bool>,
+    /// `attributes.exp`: when the secret expires (whole seconds; Key
+    /// Vault still serves an expired secret).
+    pub expires: Option<SystemTime>,
+    /// `tags`: the new version's tag set, whole.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Key Vault's time attributes: Unix seconds (before 1970, negative).
+pub(crate) fn unix_seconds(at: SystemTime) -> i64 {
+    match at.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    }
+}
 
 /// Reads and writes the secrets of one vault.
 ///
@@ -294,18 +323,91 @@ impl SecretClient {
     /// As [`SecretClient::get_secret`]; writing needs the Key Vault Secrets
     /// Officer role.
     pub async fn set_secret(&self, name: &str, value: &str) -> Result<Secret, Error> {
+        self.set_secret_with(name, value, &SetSecretOptions::default())
+            .await
+    }
+
+    /// Writes a new version of secret `name` holding `value`, with the
+    /// content type, attributes and tags of `options` (Key Vault's
+    /// `SecretSetParameters`): what a writer that marks its own objects,
+    /// as the External Secrets Operator's PushSecret does with its
+    /// `managed-by` tag, needs in one request.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecretClient::set_secret`].
+    pub async fn set_secret_with(
+        &self,
+        name: &str,
+        value: &str,
+        options: &SetSecretOptions,
+    ) -> Result<Secret, Error> {
         let what = Target::Set { name };
-        let body = json!({ "value": value }).to_string().into_bytes();
+        let mut body = json!({ "value": value });
+        if let Some(content_type) = &options.content_type {
+            body["contentType"] = content_type.as_str().into();
+        }
+        let mut attributes = serde_json::Map::new();
+        if let Some(enabled) = options.enabled {
+            attributes.insert("enabled".to_owned(), enabled.into());
+        }
+        if let Some(expires) = options.expires {
+            attributes.insert("exp".to_owned(), unix_seconds(expires).into());
+        }
+        if !attributes.is_empty() {
+            body["attributes"] = Value::Object(attributes);
+        }
+        if !options.tags.is_empty() {
+            body["tags"] = json!(options.tags);
+        }
         let json = self
-            .inner
-            .request(
-                "PUT",
-                self.url(&format!("secrets/{}", segment(name))),
-                Some(body),
-                &what,
-            )
+            .write("PUT", &format!("secrets/{}", segment(name)), body, &what)
             .await?;
         model::secret(&json).ok_or_else(|| what.malformed(self.vault_url()))
+    }
+
+    /// Deletes secret `name` (every version; soft delete where the vault
+    /// keeps deleted objects, so it can be recovered).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SecretNotFound`] when there is none, [`Error::Forbidden`]
+    /// (deleting needs the Key Vault Secrets Officer role), a credential
+    /// error, or [`Error::KeyVault`].
+    pub async fn delete_secret(&self, name: &str) -> Result<(), Error> {
+        self.delete("secrets", name).await
+    }
+
+    /// `DELETE /{collection}/{name}`; the deleted bundle is not needed.
+    async fn delete(&self, collection: &'static str, name: &str) -> Result<(), Error> {
+        let what = Target::Delete { collection, name };
+        self.inner
+            .request(
+                "DELETE",
+                self.url(&format!("{collection}/{}", segment(name))),
+                None,
+                &what,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// A write: `method` on `path` with a JSON `body`, the JSON answer.
+    async fn write(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Value,
+        what: &Target<'_>,
+    ) -> Result<Value, Error> {
+        self.inner
+            .request(
+                method,
+                self.url(path),
+                Some(body.to_string().into_bytes()),
+                what,
+            )
+            .await
     }
 
     /// Every secret's metadata (no values), page by page as the caller
@@ -572,4 +674,26 @@ fn vet(vault: &Url, tenant: &str, challenge: &Challenge) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn time_attributes_are_unix_seconds_either_side_of_1970() {
+        let epoch = SystemTime::UNIX_EPOCH;
+        for (at, seconds) in [
+            (epoch, 0),
+            (
+                epoch + Duration::from_millis(1_924_992_000_900),
+                1_924_992_000,
+            ),
+            (epoch - Duration::from_secs(86_400), -86_400),
+        ] {
+            assert_eq!(unix_seconds(at), seconds);
+        }
+    }
 }

@@ -371,6 +371,46 @@ impl KeyClient {
         key(&json).ok_or_else(|| what.malformed(self.vault.vault_url()))
     }
 
+    /// Imports `jwk`, a JSON Web Key with its private parts (RSA: `n`,
+    /// `e`, `d`, `p`, `q` and the CRT values; EC: `crv`, `x`, `y`, `d`),
+    /// as a new version of key `name` with `tags` (Key Vault's
+    /// `KeyImportParameters`, empty `attributes` as the Go SDK sends them).
+    /// The answer carries only the public part.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] (importing needs the Key Vault Crypto Officer
+    /// role), [`Error::KeyVault`] with the vault's reason when it refuses
+    /// the key (`BadParameter`), or a credential error.
+    pub async fn import_key(
+        &self,
+        name: &str,
+        jwk: &Value,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Key, Error> {
+        let what = Target::ImportKey { name };
+        let mut body = serde_json::json!({ "key": jwk, "attributes": {} });
+        if !tags.is_empty() {
+            body["tags"] = serde_json::json!(tags);
+        }
+        let json = self
+            .vault
+            .write("PUT", &format!("keys/{}", segment(name)), body, &what)
+            .await?;
+        key(&json).ok_or_else(|| what.malformed(self.vault.vault_url()))
+    }
+
+    /// Deletes key `name` (every version; soft delete).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeyNotFound`] when there is none, [`Error::Forbidden`]
+    /// (deleting needs the Key Vault Crypto Officer role), a credential
+    /// error, or [`Error::KeyVault`] (409 when a certificate owns the key).
+    pub async fn delete_key(&self, name: &str) -> Result<(), Error> {
+        self.vault.delete("keys", name).await
+    }
+
     /// Every key's metadata, page by page as the caller consumes the stream.
     pub fn list_key_properties(
         &self,
@@ -452,6 +492,59 @@ impl CertificateClient {
             .get_json("certificates", name, version, &what)
             .await?;
         certificate(&json).ok_or_else(|| what.malformed(self.vault.vault_url()))
+    }
+
+    /// Imports a certificate with its private key as a new version of
+    /// certificate `name`, with `tags` (Key Vault's
+    /// `CertificateImportParameters`, no password). `value` is what the
+    /// request's `value` holds: base64 of a PKCS#12, or a PEM bundle.
+    /// `content_type` (`application/x-pkcs12` or `application/x-pem-file`)
+    /// is the policy's `secret_props.contentType`: how Key Vault reads
+    /// `value` and serves the certificate's secret; without it Key Vault
+    /// takes PKCS#12.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] (importing needs the Key Vault Certificates
+    /// Officer role), [`Error::KeyVault`] with the vault's reason when it
+    /// cannot read the certificate (`BadParameter`), or a credential error.
+    pub async fn import_certificate(
+        &self,
+        name: &str,
+        value: &str,
+        content_type: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Certificate, Error> {
+        let what = Target::ImportCertificate { name };
+        let mut body = serde_json::json!({ "value": value });
+        if let Some(content_type) = content_type {
+            body["policy"] = serde_json::json!({ "secret_props": { "contentType": content_type } });
+        }
+        if !tags.is_empty() {
+            body["tags"] = serde_json::json!(tags);
+        }
+        let json = self
+            .vault
+            .write(
+                "POST",
+                &format!("certificates/{}/import", segment(name)),
+                body,
+                &what,
+            )
+            .await?;
+        certificate(&json).ok_or_else(|| what.malformed(self.vault.vault_url()))
+    }
+
+    /// Deletes certificate `name` with its key and secret (every version;
+    /// soft delete).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CertificateNotFound`] when there is none,
+    /// [`Error::Forbidden`] (deleting needs the Key Vault Certificates
+    /// Officer role), a credential error, or [`Error::KeyVault`].
+    pub async fn delete_certificate(&self, name: &str) -> Result<(), Error> {
+        self.vault.delete("certificates", name).await
     }
 
     /// Every certificate's metadata, page by page.

@@ -18,6 +18,11 @@ fn version_suffix(version: Option<&str>) -> String {
     version.map(|v| format!(" version {v}")).unwrap_or_default()
 }
 
+/// `secrets` → `secret`: the object kind a collection holds, for messages.
+fn singular(collection: &str) -> &str {
+    collection.strip_suffix('s').unwrap_or(collection)
+}
+
 /// What a request is for, to word errors.
 #[derive(Debug, Clone)]
 pub(super) enum Target<'a> {
@@ -48,6 +53,18 @@ pub(super) enum Target<'a> {
     CertificateVersions {
         name: String,
     },
+    ImportKey {
+        name: &'a str,
+    },
+    ImportCertificate {
+        name: &'a str,
+    },
+    /// A soft delete; `collection` is the path segment (`secrets`, `keys`,
+    /// `certificates`).
+    Delete {
+        collection: &'static str,
+        name: &'a str,
+    },
 }
 
 impl Target<'_> {
@@ -76,6 +93,11 @@ impl Target<'_> {
             Self::CertificateVersions { name } => {
                 format!("listing the versions of certificate {name}")
             }
+            Self::ImportKey { name } => format!("importing key {name}"),
+            Self::ImportCertificate { name } => format!("importing certificate {name}"),
+            Self::Delete { collection, name } => {
+                format!("deleting {} {name}", singular(collection))
+            }
         }
     }
 
@@ -83,7 +105,18 @@ impl Target<'_> {
     /// Key Vault data-plane roles).
     pub(super) fn role(&self) -> &'static str {
         match self {
-            Self::Set { .. } => "Key Vault Secrets Officer",
+            Self::Set { .. }
+            | Self::Delete {
+                collection: "secrets",
+                ..
+            } => "Key Vault Secrets Officer",
+            Self::ImportKey { .. }
+            | Self::Delete {
+                collection: "keys", ..
+            } => "Key Vault Crypto Officer",
+            Self::ImportCertificate { .. } | Self::Delete { .. } => {
+                "Key Vault Certificates Officer"
+            }
             Self::Key { .. } | Self::KeyList | Self::KeyVersions { .. } => {
                 "Key Vault Crypto User (or Key Vault Reader, or Key Vault Certificate User)"
             }
@@ -125,6 +158,39 @@ impl Target<'_> {
                     version: version.map(str::to_owned),
                 })
             }
+            (
+                Self::Delete {
+                    collection: "secrets",
+                    name,
+                },
+                "SecretNotFound",
+            ) => Some(Error::SecretNotFound {
+                vault,
+                name: (*name).to_owned(),
+                version: None,
+            }),
+            (
+                Self::Delete {
+                    collection: "keys",
+                    name,
+                },
+                "KeyNotFound",
+            ) => Some(Error::KeyNotFound {
+                vault,
+                name: (*name).to_owned(),
+                version: None,
+            }),
+            (
+                Self::Delete {
+                    collection: "certificates",
+                    name,
+                },
+                "CertificateNotFound",
+            ) => Some(Error::CertificateNotFound {
+                vault,
+                name: (*name).to_owned(),
+                version: None,
+            }),
             (Self::CertificateVersions { name }, "CertificateNotFound") => {
                 Some(Error::CertificateNotFound {
                     vault,
