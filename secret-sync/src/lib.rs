@@ -13,6 +13,7 @@ mod merge;
 pub mod plan;
 pub mod preflight;
 pub mod process;
+pub mod push;
 pub mod remote;
 pub mod render;
 pub mod schedule;
