@@ -14,6 +14,7 @@ pub mod plan;
 pub mod preflight;
 pub mod process;
 pub mod push;
+pub mod push_material;
 pub mod remote;
 pub mod render;
 pub mod schedule;
