@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod budget;
+pub mod cluster_es;
 pub mod controller;
 pub mod duration;
 mod error;

@@ -9,15 +9,16 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 use kube::CustomResourceExt as _;
 use serde_json::Value;
 
-use super::{ClusterSecretStore, ExternalSecret, SecretStore};
+use super::{ClusterExternalSecret, ClusterSecretStore, ExternalSecret, SecretStore};
 
-/// The three CRDs, ready to apply.
+/// The CRDs, ready to apply.
 #[must_use]
 pub fn all() -> Vec<CustomResourceDefinition> {
     vec![
         served_twice(SecretStore::crd()),
         served_twice(ClusterSecretStore::crd()),
         served_twice(ExternalSecret::crd()),
+        served_twice(ClusterExternalSecret::crd()),
     ]
 }
 

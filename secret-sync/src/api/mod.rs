@@ -9,10 +9,15 @@
 //! `unsupported` map (the schema preserves them) so they are reported in a
 //! condition instead of being pruned and silently ignored.
 
+mod cluster_external_secret;
 pub mod crd;
 mod external_secret;
 mod store;
 
+pub use cluster_external_secret::{
+    ClusterExternalSecret, ClusterExternalSecretCondition, ClusterExternalSecretSpec,
+    ClusterExternalSecretStatus, ExternalSecretMetadata, NamespaceFailure,
+};
 pub use external_secret::{
     Binding, ConversionStrategy, CreationPolicy, DataFrom, DecodingStrategy, DeletionPolicy,
     EngineVersion, ExternalSecret, ExternalSecretData, ExternalSecretSpec, ExternalSecretStatus,

@@ -4,6 +4,7 @@
 //! the Secret they manage, changes.
 
 pub mod backoff;
+mod cluster_external_secret;
 mod external_secret;
 pub mod metrics;
 mod status;
@@ -18,9 +19,10 @@ use std::{
 };
 
 pub use backoff::Backoff;
+pub use cluster_external_secret::reconcile_cluster_external_secret;
 pub use external_secret::{FINALIZER, ReconcileError, SyncFailure, reconcile};
-use futures::{FutureExt as _, StreamExt as _, future::join4};
-use k8s_openapi::api::core::v1::Secret;
+use futures::{FutureExt as _, StreamExt as _, future::join5};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::core::PartialObjectMeta;
 use kube::{
     Api, Resource, ResourceExt,
@@ -36,7 +38,7 @@ pub use stores::{reconcile_cluster_store, reconcile_store};
 use tokio::sync::watch;
 
 use crate::{
-    api::{ClusterSecretStore, ExternalSecret, SecretStore, StoreKind},
+    api::{ClusterExternalSecret, ClusterSecretStore, ExternalSecret, SecretStore, StoreKind},
     fetch::Reader,
     target::MANAGED_LABEL,
     tokens::Tokens,
@@ -164,7 +166,7 @@ fn uid<K: Resource>(object: &K) -> String {
         .unwrap_or_else(|| object.name_any())
 }
 
-/// Runs the three controllers until `shutdown` is cancelled; `synced` turns
+/// Runs the four controllers until `shutdown` is cancelled; `synced` turns
 /// true once their caches hold a first listing.
 pub async fn run(
     ctx: Arc<Context>,
@@ -246,7 +248,7 @@ pub async fn run(
         .for_each(|_| async {});
     let stores = until_stopped(stores, store_cache.clone(), &shutdown);
     let cluster_stores = Controller::new(
-        Api::<ClusterSecretStore>::all(client),
+        Api::<ClusterSecretStore>::all(client.clone()),
         watcher::Config::default(),
     );
     let cluster_store_cache = cluster_stores.store();
@@ -255,10 +257,39 @@ pub async fn run(
         .run(
             |store, ctx| bounded(reconcile_cluster_store(store, ctx)),
             error_policy,
-            ctx,
+            Arc::clone(&ctx),
         )
         .for_each(|_| async {});
     let cluster_stores = until_stopped(cluster_stores, cluster_store_cache.clone(), &shutdown);
+    // ClusterExternalSecrets: again when one of their ExternalSecrets
+    // changes or goes, and when a namespace they select or provisioned
+    // comes, goes or is relabelled.
+    let ces_controller = Controller::new(
+        Api::<ClusterExternalSecret>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    let ces_cache = ces_controller.store();
+    let by_namespace = ces_controller.store();
+    let ces_controller = ces_controller
+        .owns(
+            Api::<ExternalSecret>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .watches(
+            Api::<Namespace>::all(client),
+            watcher::Config::default(),
+            move |namespace: Namespace| {
+                cluster_external_secret::concerned(&by_namespace.state(), &namespace)
+            },
+        )
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+        .run(
+            |ces, ctx| bounded(reconcile_cluster_external_secret(ces, ctx)),
+            error_policy,
+            ctx,
+        )
+        .for_each(|_| async {});
+    let ces_controller = until_stopped(ces_controller, ces_cache.clone(), &shutdown);
     let shutdown_report = shutdown.clone();
     let report_synced = async move {
         let shutdown = shutdown_report;
@@ -266,6 +297,7 @@ pub async fn run(
             let _ = es_cache.wait_until_ready().await;
             let _ = store_cache.wait_until_ready().await;
             let _ = cluster_store_cache.wait_until_ready().await;
+            let _ = ces_cache.wait_until_ready().await;
         };
         tokio::select! {
             () = caches => {
@@ -275,7 +307,14 @@ pub async fn run(
             () = shutdown.cancelled() => {}
         }
     };
-    join4(es_controller, stores, cluster_stores, report_synced).await;
+    join5(
+        es_controller,
+        stores,
+        cluster_stores,
+        ces_controller,
+        report_synced,
+    )
+    .await;
 }
 
 /// Runs `controller` until it ends, which after `shutdown` is once the
