@@ -10,10 +10,14 @@ use azure_wi_core::names;
 #[non_exhaustive]
 pub enum Error {
     /// `remoteRef.key` has a prefix other than `secret/`, `cert/`, `key/`.
+    /// ESO's text names the object (the token after the prefix); the key
+    /// as written follows, so the prefix at fault is seen.
     #[error(
-        "unknown Azure Keyvault object Type for {key}: use <name>, secret/<name>, cert/<name> or key/<name>"
+        "unknown Azure Keyvault object Type for {name}: remoteRef.key {key} has none of the prefixes secret/, cert/, key/; use <name>, secret/<name>, cert/<name> or key/<name>"
     )]
     UnknownObjectType {
+        /// The object's name: what follows the prefix.
+        name: String,
         /// The key as written.
         key: String,
     },
@@ -42,13 +46,19 @@ pub enum Error {
         /// `base64` or `base64url`.
         encoding: String,
     },
-    /// `dataFrom.extract` of a value that is not a JSON object.
+    /// `dataFrom.extract` of a value that is not a JSON object: ESO's
+    /// `error unmarshalling json data:` and Go's `encoding/json` reason
+    /// (which, unlike Go's, never quotes a character of the value).
     #[error(
-        "dataFrom.extract needs the secret {key} to hold a JSON object; use data with a secretKey for a plain value"
+        "error unmarshalling json data: {reason}: dataFrom.extract needs the secret {key} to hold a JSON object; use data with a secretKey for a plain value"
     )]
     NotAJsonObject {
         /// The remote key.
         key: String,
+        /// Go's reason: `invalid character looking for beginning of
+        /// value`, `unexpected end of JSON input`, `json: cannot unmarshal
+        /// array into Go value of type map[string]json.RawMessage`.
+        reason: String,
     },
     /// `dataFrom` of a certificate or key.
     #[error(

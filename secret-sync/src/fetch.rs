@@ -522,6 +522,100 @@ spec:
         );
     }
 
+    /// ESO's `secretNotFound`, `certNotFound` and `keyNotFound`
+    /// (providers/v1/azure/keyvault/keyvault_test.go): Key Vault's 404 for
+    /// a secret, a certificate or a key is "the remote is gone" (ESO's
+    /// `NoSecretError`), naming the key as written.
+    #[tokio::test]
+    async fn eso_not_found_for_every_kind() {
+        let reader = Reader::from_vault(MemoryVault::default(), 3000);
+        for (case, key) in [
+            ("secretNotFound", "test-secret"),
+            ("certNotFound", "cert/certname"),
+            ("keyNotFound", "key/keyname"),
+        ] {
+            let plan = sync_plan(
+                "1h",
+                &format!("  data:\n  - secretKey: x\n    remoteRef: {{key: {key}}}\n"),
+            );
+            let error = reader
+                .fetch(&store(), Caller::Controller, &plan)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&error, FetchError::NotFound(named) if named == key),
+                "{case}: {error:?}"
+            );
+        }
+    }
+
+    /// ESO's `TestAzureKeyVaultSecretManagerGetAllSecrets` cases: its
+    /// listing (secret ids and tags, each enabled), its find (ESO's
+    /// `makeValidFind`: `name.regexp: ^example`, and the case's tags) and
+    /// the map it expects; ESO's mock answers `changedvalue` for every
+    /// secret read. Then what `isValidSecret` and `okByTags`
+    /// (keyvault.go) leave out besides: a disabled secret, a secret
+    /// missing one of the tags or carrying another value (tags compare
+    /// exactly).
+    #[tokio::test]
+    async fn eso_get_all_secrets() {
+        type Listed<'a> = &'a [(&'a str, bool, &'a [(&'a str, &'a str)])];
+        type Case<'a> = (&'a str, Listed<'a>, &'a str, &'a [&'a str]);
+        let both: &[(&str, &str)] = &[("environment", "dev"), ("author", "seb")];
+        #[rustfmt::skip]
+        let cases: &[Case<'_>] = &[
+            ("setOneSecretByName", &[("example-1", true, &[])], "{}", &["example-1"]),
+            ("setTwoSecretsByName", &[("example-1", true, &[]), ("not-valid", true, &[])], "{}",
+                &["example-1"]),
+            ("setOneSecretByTag", &[("example-1", true, &[("environment", "dev")])],
+                "{environment: dev}", &["example-1"]),
+            ("setTwoSecretsByTag", &[("example-1", true, both)],
+                "{environment: dev, author: seb}", &["example-1"]),
+            ("disabled", &[("example-1", true, &[]), ("example-2", false, &[])], "{}",
+                &["example-1"]),
+            ("a tag missing or another value",
+                &[("example-1", true, both), ("example-2", true, &[("environment", "dev")]),
+                  ("example-3", true, &[("environment", "Dev"), ("author", "seb")])],
+                "{environment: dev, author: seb}", &["example-1"]),
+        ];
+        for (case, listed, tags, expected) in cases {
+            let vault = MemoryVault::default();
+            for (name, enabled, tags) in *listed {
+                let payload = azure_wi_auth::delivery::memory::Payload::Secret {
+                    value: "changedvalue".to_owned(),
+                    content_type: None,
+                    kid: false,
+                };
+                if *enabled {
+                    vault.put_tagged(Kind::Secret, name, "v1", tags, payload);
+                } else {
+                    vault.put_version(Kind::Secret, name, "v1", false, payload);
+                }
+            }
+            let reader = Reader::from_vault(vault.clone(), 3000);
+            let plan = sync_plan(
+                "1h",
+                &format!(
+                    "  dataFrom:\n  - find: {{name: {{regexp: \"^example\"}}, tags: {tags}}}\n"
+                ),
+            );
+            let fetched = reader
+                .fetch(&store(), Caller::Controller, &plan)
+                .await
+                .unwrap();
+            let expected: BTreeMap<String, Vec<u8>> = expected
+                .iter()
+                .map(|name| ((*name).to_owned(), b"changedvalue".to_vec()))
+                .collect();
+            assert_eq!(fetched.finds[0], expected, "{case}");
+            assert_eq!(
+                vault.calls(),
+                1 + expected.len(),
+                "{case}: one listing, then only the matches are read"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_listing_serves_other_syncs_for_a_few_seconds_only_even_without_refresh() {
         let vault = MemoryVault::default();

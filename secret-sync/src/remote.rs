@@ -230,25 +230,34 @@ pub fn tag_map(
     }
 }
 
-/// A `data` entry's bytes from what it read (ESO's `GetSecret` after the
-/// read): the value, or the gjson `property` of it; with `metadataPolicy:
-/// Fetch`, [`tag`] of [`Metadata::all`].
+/// A `data` entry's bytes from what it read of an object of `kind` (ESO's
+/// `getSecretWithLegacySDK` after the read): a secret's value or a key's
+/// JWK, or the gjson `property` of it; a certificate's DER whole, with a
+/// `property` or without (ESO returns `Cer` as it is, reading no property
+/// of it); with `metadataPolicy: Fetch`, [`tag`] of [`Metadata::all`],
+/// for every kind.
 ///
 /// # Errors
 ///
 /// As [`property`] and [`tag`].
-pub fn get_secret(remote: &Remote, property: Option<&str>, key: &str) -> Result<Vec<u8>, Error> {
-    match remote {
-        Remote::Value(value) => match property {
-            Some(path) => self::property(value, path, key),
-            None => Ok(value.clone()),
-        },
-        Remote::Metadata(metadata) => tag(&metadata.all(), property),
+pub fn get_secret(
+    remote: &Remote,
+    kind: ObjectKind,
+    property: Option<&str>,
+    key: &str,
+) -> Result<Vec<u8>, Error> {
+    match (remote, kind, property) {
+        (Remote::Value(value), ObjectKind::Cert, _) | (Remote::Value(value), _, None) => {
+            Ok(value.clone())
+        }
+        (Remote::Value(value), _, Some(path)) => self::property(value, path, key),
+        (Remote::Metadata(metadata), _, _) => tag(&metadata.all(), property),
     }
 }
 
 /// A `dataFrom.extract`'s keys from what secret `name` (written `key`)
-/// read (ESO's `GetSecretMap`): [`get_secret`] first, whose errors stand;
+/// read (ESO's `GetSecretMap`; `dataFrom` reads secrets only, the plan
+/// refuses certificates and keys): [`get_secret`] first, whose errors stand;
 /// then the fields of that JSON object, or with `metadataPolicy: Fetch`
 /// [`tag_map`] of [`Metadata::split`].
 ///
@@ -264,7 +273,7 @@ pub fn get_secret_map(
     name: &str,
     key: &str,
 ) -> Result<BTreeMap<String, Vec<u8>>, Error> {
-    let data = get_secret(remote, property, key)?;
+    let data = get_secret(remote, ObjectKind::Secret, property, key)?;
     match remote {
         Remote::Value(_) => extract(&data, key),
         Remote::Metadata(metadata) => Ok(tag_map(&metadata.split(name), key, property)),
@@ -369,7 +378,8 @@ impl RemoteKey {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownObjectType`] for any other prefix, with ESO's text.
+    /// [`Error::UnknownObjectType`] for any other prefix, with ESO's text
+    /// (`unknown Azure Keyvault object Type for <name>`).
     pub fn parse(key: &str) -> Result<Self, Error> {
         let mut parts = key.split('/');
         let first = parts.next().unwrap_or_default();
@@ -385,6 +395,7 @@ impl RemoteKey {
             "key" => ObjectKind::Key,
             _ => {
                 return Err(Error::UnknownObjectType {
+                    name: name.to_owned(),
                     key: key.to_owned(),
                 });
             }
@@ -469,14 +480,18 @@ fn gjson_string(raw: &str) -> Vec<u8> {
 }
 
 /// A JSON value's bytes as Go gives a `json.RawMessage` read into a
-/// string: a string's text, `null` nothing, anything else as stored.
+/// string: a string's text (unquoted as Go unquotes it), `null` nothing,
+/// anything else as stored.
 fn raw_text(raw: &str) -> Vec<u8> {
-    match raw.as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<String>(raw)
-            .map(String::into_bytes)
-            .unwrap_or_else(|_| raw.as_bytes().to_vec()),
+    raw_bytes_text(raw.as_bytes())
+}
+
+/// [`raw_text`] of bytes.
+fn raw_bytes_text(raw: &[u8]) -> Vec<u8> {
+    match raw.first() {
+        Some(b'"') => go_json::unquote(raw).map_or_else(|| raw.to_vec(), String::into_bytes),
         Some(b'n') => Vec::new(),
-        _ => raw.as_bytes().to_vec(),
+        _ => raw.to_vec(),
     }
 }
 
@@ -540,26 +555,558 @@ pub fn decode(strategy: DecodingStrategy, value: Vec<u8>, key: &str) -> Result<V
     }
 }
 
-/// `dataFrom.extract`: the secret's value must be a JSON object; each
-/// top-level field becomes a key as ESO's `getSecretMapMap` makes it: a
-/// string unquoted, `null` empty, anything else its bytes as stored (an
+/// `dataFrom.extract`: ESO's `getSecretMapMap`, Go's `json.Unmarshal` of
+/// the value into a `map[string]json.RawMessage`. The value must be JSON
+/// (checked as Go's scanner checks it) and an object, or `null`, which
+/// gives no keys. Each top-level field becomes a key: a string unquoted as
+/// Go unquotes it, `null` empty, anything else its bytes as stored (an
 /// object keeps its spacing and order). A name given twice keeps its last
 /// value, as Go's decoder does.
 ///
 /// # Errors
 ///
-/// [`Error::NotAJsonObject`] naming the key.
+/// [`Error::NotAJsonObject`] naming the key, with Go's reason.
 pub fn extract(value: &[u8], key: &str) -> Result<BTreeMap<String, Vec<u8>>, Error> {
-    let not_object = || Error::NotAJsonObject {
+    let fields = go_json::object(value).map_err(|reason| Error::NotAJsonObject {
         key: key.to_owned(),
-    };
-    let text = std::str::from_utf8(value).map_err(|_| not_object())?;
-    let fields =
-        serde_json::from_str::<BTreeMap<String, &RawValue>>(text).map_err(|_| not_object())?;
+        reason,
+    })?;
     Ok(fields
         .into_iter()
-        .map(|(k, raw)| (k, raw_text(raw.get())))
+        .map(|(name, raw)| (name, raw_bytes_text(raw)))
         .collect())
+}
+
+/// Go's `encoding/json` where ESO's results depend on it: its scanner's
+/// syntax errors (`encoding/json/scanner.go` in golang/go: the same state
+/// machine, the same contexts), the type errors of decoding into a
+/// `map[string]json.RawMessage` (`decode.go`), and its string unquoting.
+mod go_json {
+    /// Go's `maxNestingDepth`.
+    const MAX_DEPTH: usize = 10_000;
+
+    /// What Go's scanner expects next (its `step` functions).
+    #[derive(Debug, Clone, Copy)]
+    enum Step {
+        BeginValueOrEmpty,
+        BeginValue,
+        BeginStringOrEmpty,
+        BeginString,
+        EndValue,
+        EndTop,
+        InString,
+        InStringEsc,
+        /// Inside `\u`, this many hex digits read.
+        InStringEscU(u8),
+        Neg,
+        One,
+        Zero,
+        Dot,
+        Dot0,
+        E,
+        ESign,
+        E0,
+        /// Inside the literal `true`, `false` or `null`, this many bytes read.
+        Literal(&'static [u8], usize),
+    }
+
+    /// Go's `parseState` entries.
+    #[derive(Debug, Clone, Copy)]
+    enum Parse {
+        ObjectKey,
+        ObjectValue,
+        ArrayValue,
+    }
+
+    /// A syntax error: the context Go names after the character.
+    struct Invalid {
+        context: String,
+        /// The character is the space Go's `eof` feeds, not the value's.
+        at_eof: bool,
+    }
+
+    impl Invalid {
+        /// Go's `invalid character 'c' <context>`, without the character
+        /// when it is the value's: values may be secrets.
+        fn text(&self) -> String {
+            if self.at_eof {
+                format!("invalid character ' ' {}", self.context)
+            } else {
+                format!("invalid character {}", self.context)
+            }
+        }
+    }
+
+    struct Scanner {
+        step: Step,
+        parse: Vec<Parse>,
+        end_top: bool,
+        /// Set by [`Step::EndTop`], which, as Go's, complains about a
+        /// byte after the top-level value one byte late.
+        error: Option<String>,
+        at_eof: bool,
+    }
+
+    fn is_space(c: u8) -> bool {
+        matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+    }
+
+    impl Scanner {
+        fn invalid(&self, context: &str) -> Invalid {
+            Invalid {
+                context: context.to_owned(),
+                at_eof: self.at_eof,
+            }
+        }
+
+        fn push(&mut self, parse: Parse) -> Result<(), Invalid> {
+            self.parse.push(parse);
+            if self.parse.len() <= MAX_DEPTH {
+                Ok(())
+            } else {
+                Err(self.invalid("exceeded max depth"))
+            }
+        }
+
+        fn pop(&mut self) {
+            self.parse.pop();
+            if self.parse.is_empty() {
+                self.step = Step::EndTop;
+                self.end_top = true;
+            } else {
+                self.step = Step::EndValue;
+            }
+        }
+
+        /// One byte, as Go's `scan.step(scan, c)`; a state that hands the
+        /// byte on (Go's `return stateX(s, c)`) loops.
+        fn step(&mut self, c: u8) -> Result<(), Invalid> {
+            loop {
+                match self.step {
+                    Step::BeginValueOrEmpty => {
+                        if is_space(c) {
+                            return Ok(());
+                        }
+                        self.step = if c == b']' {
+                            Step::EndValue
+                        } else {
+                            Step::BeginValue
+                        };
+                    }
+                    Step::BeginValue => {
+                        if is_space(c) {
+                            return Ok(());
+                        }
+                        self.step = match c {
+                            b'{' => {
+                                self.step = Step::BeginStringOrEmpty;
+                                return self.push(Parse::ObjectKey);
+                            }
+                            b'[' => {
+                                self.step = Step::BeginValueOrEmpty;
+                                return self.push(Parse::ArrayValue);
+                            }
+                            b'"' => Step::InString,
+                            b'-' => Step::Neg,
+                            b'0' => Step::Zero,
+                            b'1'..=b'9' => Step::One,
+                            b't' => Step::Literal(b"true", 1),
+                            b'f' => Step::Literal(b"false", 1),
+                            b'n' => Step::Literal(b"null", 1),
+                            _ => return Err(self.invalid("looking for beginning of value")),
+                        };
+                        return Ok(());
+                    }
+                    Step::BeginStringOrEmpty => {
+                        if is_space(c) {
+                            return Ok(());
+                        }
+                        if c == b'}' {
+                            if let Some(top) = self.parse.last_mut() {
+                                *top = Parse::ObjectValue;
+                            }
+                            self.step = Step::EndValue;
+                        } else {
+                            self.step = Step::BeginString;
+                        }
+                    }
+                    Step::BeginString => {
+                        if is_space(c) {
+                            return Ok(());
+                        }
+                        if c == b'"' {
+                            self.step = Step::InString;
+                            return Ok(());
+                        }
+                        return Err(self.invalid("looking for beginning of object key string"));
+                    }
+                    Step::EndValue => {
+                        let Some(top) = self.parse.last_mut() else {
+                            self.step = Step::EndTop;
+                            self.end_top = true;
+                            continue;
+                        };
+                        if is_space(c) {
+                            return Ok(());
+                        }
+                        match (*top, c) {
+                            (Parse::ObjectKey, b':') => {
+                                *top = Parse::ObjectValue;
+                                self.step = Step::BeginValue;
+                            }
+                            (Parse::ObjectKey, _) => return Err(self.invalid("after object key")),
+                            (Parse::ObjectValue, b',') => {
+                                *top = Parse::ObjectKey;
+                                self.step = Step::BeginString;
+                            }
+                            (Parse::ObjectValue, b'}') | (Parse::ArrayValue, b']') => self.pop(),
+                            (Parse::ObjectValue, _) => {
+                                return Err(self.invalid("after object key:value pair"));
+                            }
+                            (Parse::ArrayValue, b',') => self.step = Step::BeginValue,
+                            (Parse::ArrayValue, _) => {
+                                return Err(self.invalid("after array element"));
+                            }
+                        }
+                        return Ok(());
+                    }
+                    Step::EndTop => {
+                        if !is_space(c) && self.error.is_none() {
+                            self.error = Some(self.invalid("after top-level value").text());
+                        }
+                        return Ok(());
+                    }
+                    Step::InString => {
+                        match c {
+                            b'"' => self.step = Step::EndValue,
+                            b'\\' => self.step = Step::InStringEsc,
+                            0..0x20 => return Err(self.invalid("in string literal")),
+                            _ => {}
+                        }
+                        return Ok(());
+                    }
+                    Step::InStringEsc => {
+                        self.step = match c {
+                            b'b' | b'f' | b'n' | b'r' | b't' | b'\\' | b'/' | b'"' => {
+                                Step::InString
+                            }
+                            b'u' => Step::InStringEscU(0),
+                            _ => return Err(self.invalid("in string escape code")),
+                        };
+                        return Ok(());
+                    }
+                    Step::InStringEscU(read) => {
+                        if !c.is_ascii_hexdigit() {
+                            return Err(self.invalid("in \\u hexadecimal character escape"));
+                        }
+                        self.step = if read == 3 {
+                            Step::InString
+                        } else {
+                            Step::InStringEscU(read + 1)
+                        };
+                        return Ok(());
+                    }
+                    Step::Neg => {
+                        self.step = match c {
+                            b'0' => Step::Zero,
+                            b'1'..=b'9' => Step::One,
+                            _ => return Err(self.invalid("in numeric literal")),
+                        };
+                        return Ok(());
+                    }
+                    Step::One => {
+                        if c.is_ascii_digit() {
+                            return Ok(());
+                        }
+                        self.step = Step::Zero;
+                    }
+                    Step::Zero => match c {
+                        b'.' => {
+                            self.step = Step::Dot;
+                            return Ok(());
+                        }
+                        b'e' | b'E' => {
+                            self.step = Step::E;
+                            return Ok(());
+                        }
+                        _ => self.step = Step::EndValue,
+                    },
+                    Step::Dot => {
+                        if c.is_ascii_digit() {
+                            self.step = Step::Dot0;
+                            return Ok(());
+                        }
+                        return Err(self.invalid("after decimal point in numeric literal"));
+                    }
+                    Step::Dot0 => match c {
+                        b'0'..=b'9' => return Ok(()),
+                        b'e' | b'E' => {
+                            self.step = Step::E;
+                            return Ok(());
+                        }
+                        _ => self.step = Step::EndValue,
+                    },
+                    Step::E => {
+                        if matches!(c, b'+' | b'-') {
+                            self.step = Step::ESign;
+                            return Ok(());
+                        }
+                        self.step = Step::ESign;
+                    }
+                    Step::ESign => {
+                        if c.is_ascii_digit() {
+                            self.step = Step::E0;
+                            return Ok(());
+                        }
+                        return Err(self.invalid("in exponent of numeric literal"));
+                    }
+                    Step::E0 => {
+                        if c.is_ascii_digit() {
+                            return Ok(());
+                        }
+                        self.step = Step::EndValue;
+                    }
+                    Step::Literal(word, read) => {
+                        let expected = word.get(read).copied().unwrap_or_default();
+                        if c != expected {
+                            let word = String::from_utf8_lossy(word);
+                            return Err(self.invalid(&format!(
+                                "in literal {word} (expecting '{}')",
+                                char::from(expected)
+                            )));
+                        }
+                        self.step = if read + 1 == word.len() {
+                            Step::EndValue
+                        } else {
+                            Step::Literal(word, read + 1)
+                        };
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Go's `checkValid`: `Err` with Go's text when `data` is not one
+    /// JSON value.
+    fn check(data: &[u8]) -> Result<(), String> {
+        let mut scanner = Scanner {
+            step: Step::BeginValue,
+            parse: Vec::new(),
+            end_top: false,
+            error: None,
+            at_eof: false,
+        };
+        for &c in data {
+            if let Some(error) = scanner.error.take() {
+                return Err(error);
+            }
+            scanner.step(c).map_err(|e| e.text())?;
+        }
+        if let Some(error) = scanner.error.take() {
+            return Err(error);
+        }
+        if scanner.end_top {
+            return Ok(());
+        }
+        scanner.at_eof = true;
+        scanner.step(b' ').map_err(|e| e.text())?;
+        if scanner.end_top {
+            Ok(())
+        } else {
+            Err("unexpected end of JSON input".to_owned())
+        }
+    }
+
+    fn skip_space(data: &[u8], mut at: usize) -> usize {
+        while data.get(at).copied().is_some_and(is_space) {
+            at += 1;
+        }
+        at
+    }
+
+    /// Where the value starting at `at` of valid JSON `data` ends.
+    fn value_end(data: &[u8], at: usize) -> usize {
+        match data.get(at) {
+            Some(b'"') => string_end(data, at),
+            Some(b'{' | b'[') => {
+                let (mut depth, mut i) = (0usize, at);
+                while let Some(&c) = data.get(i) {
+                    match c {
+                        b'"' => {
+                            i = string_end(data, i);
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                return i + 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                i
+            }
+            _ => {
+                let mut i = at;
+                while data
+                    .get(i)
+                    .is_some_and(|&c| !is_space(c) && !matches!(c, b',' | b'}' | b']'))
+                {
+                    i += 1;
+                }
+                i
+            }
+        }
+    }
+
+    /// Where the string starting at `at` (its opening quote) ends, past
+    /// its closing quote.
+    fn string_end(data: &[u8], at: usize) -> usize {
+        let mut i = at + 1;
+        while let Some(&c) = data.get(i) {
+            match c {
+                b'\\' => i += 2,
+                b'"' => return i + 1,
+                _ => i += 1,
+            }
+        }
+        i
+    }
+
+    /// Go's `json.Unmarshal(data, &map[string]json.RawMessage{})`: the
+    /// fields of the object `data` holds, each name unquoted and each
+    /// value's bytes as stored, in order (a name given twice is given
+    /// twice; the last wins in a map); none for `null`.
+    ///
+    /// # Errors
+    ///
+    /// Go's text: a syntax error, or `json: cannot unmarshal <kind> into
+    /// Go value of type map[string]json.RawMessage`.
+    pub(super) fn object(data: &[u8]) -> Result<Vec<(String, &[u8])>, String> {
+        check(data)?;
+        let mut at = skip_space(data, 0);
+        let kind = match data.get(at) {
+            Some(b'{') => None,
+            Some(b'n') => return Ok(Vec::new()),
+            Some(b'[') => Some("array"),
+            Some(b'"') => Some("string"),
+            Some(b't' | b'f') => Some("bool"),
+            _ => Some("number"),
+        };
+        if let Some(kind) = kind {
+            return Err(format!(
+                "json: cannot unmarshal {kind} into Go value of type map[string]json.RawMessage"
+            ));
+        }
+        let mut fields = Vec::new();
+        at += 1;
+        loop {
+            at = skip_space(data, at);
+            if data.get(at) != Some(&b'"') {
+                // `}`: the end (the JSON is valid).
+                return Ok(fields);
+            }
+            let name_end = string_end(data, at);
+            let name = data.get(at..name_end).and_then(unquote).unwrap_or_default();
+            at = skip_space(data, name_end) + 1; // past `:`
+            at = skip_space(data, at);
+            let end = value_end(data, at);
+            fields.push((name, data.get(at..end).unwrap_or_default()));
+            at = skip_space(data, end);
+            if data.get(at) == Some(&b',') {
+                at += 1;
+            }
+        }
+    }
+
+    /// Four hex digits after `\u` (Go's `getu4`).
+    fn hex4(data: &[u8]) -> Option<u32> {
+        data.get(..4)?.iter().try_fold(0, |n, &c| {
+            char::from(c).to_digit(16).map(|digit| n * 16 + digit)
+        })
+    }
+
+    /// Go's `unquoteBytes`: a JSON string's text, escapes decoded, a lone
+    /// or broken UTF-16 surrogate and each byte of invalid UTF-8 as
+    /// U+FFFD; `None` when `quoted` is not a JSON string.
+    pub(super) fn unquote(quoted: &[u8]) -> Option<String> {
+        let inner = quoted.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        let mut out = String::with_capacity(inner.len());
+        let mut i = 0;
+        while let Some(&c) = inner.get(i) {
+            match c {
+                b'\\' => {
+                    let escaped = *inner.get(i + 1)?;
+                    i += 2;
+                    let simple = match escaped {
+                        b'"' | b'\\' | b'/' | b'\'' => char::from(escaped),
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let first = hex4(inner.get(i..)?)?;
+                            i += 4;
+                            let surrogate = (0xd800..0xe000).contains(&first);
+                            let pair = (0xd800..0xdc00)
+                                .contains(&first)
+                                .then(|| {
+                                    let rest = inner.get(i..)?.strip_prefix(b"\\u")?;
+                                    hex4(rest).filter(|low| (0xdc00..0xe000).contains(low))
+                                })
+                                .flatten();
+                            let decoded = match pair {
+                                Some(low) => {
+                                    i += 6;
+                                    char::from_u32(
+                                        0x10000 + ((first - 0xd800) << 10) + (low - 0xdc00),
+                                    )
+                                }
+                                None if surrogate => None,
+                                None => char::from_u32(first),
+                            };
+                            decoded.unwrap_or(char::REPLACEMENT_CHARACTER)
+                        }
+                        _ => return None,
+                    };
+                    out.push(simple);
+                }
+                b'"' | 0..0x20 => return None,
+                0..0x80 => {
+                    out.push(char::from(c));
+                    i += 1;
+                }
+                _ => {
+                    // Go's utf8.DecodeRune: one rune, or U+FFFD for one byte.
+                    let width = match c {
+                        0xc0..0xe0 => 2,
+                        0xe0..0xf0 => 3,
+                        0xf0..0xf8 => 4,
+                        _ => 1,
+                    };
+                    match inner
+                        .get(i..i + width)
+                        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                    {
+                        Some(text) => {
+                            out.push_str(text);
+                            i += width;
+                        }
+                        None => {
+                            out.push(char::REPLACEMENT_CHARACTER);
+                            i += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ fn keys_name_the_object_kind_as_eso_splits_them() {
     // Tokens after the second are ignored.
     assert_eq!(parsed("secret/db/ignored").name, "db");
     let err = RemoteKey::parse("blob/db").unwrap_err().to_string();
-    assert!(
-        err.contains("unknown Azure Keyvault object Type for blob/db"),
-        "{err}"
+    assert_eq!(
+        err,
+        "unknown Azure Keyvault object Type for db: remoteRef.key blob/db has none of the prefixes secret/, cert/, key/; use <name>, secret/<name>, cert/<name> or key/<name>"
     );
 }
 
@@ -109,7 +109,10 @@ fn extract_takes_top_level_fields() {
     assert_eq!(fields["port"], b"5432");
     assert_eq!(fields["tls"], br#"{"on":true}"#);
     let err = extract(b"[1,2]", "cfg").unwrap_err().to_string();
-    assert!(err.contains("cfg") && err.contains("JSON object"), "{err}");
+    assert_eq!(
+        err,
+        "error unmarshalling json data: json: cannot unmarshal array into Go value of type map[string]json.RawMessage: dataFrom.extract needs the secret cfg to hold a JSON object; use data with a secretKey for a plain value"
+    );
 }
 
 #[test]
@@ -241,7 +244,12 @@ fn eso_get_secret_with_metadata_policy_fetch() {
     ];
     for (name, object, tags, property, expected) in cases {
         let remote = Remote::Metadata(metadata(*object, tags));
-        let got = get_secret(&remote, *property, "test-secret");
+        let kind = match object {
+            Object::Secret => ObjectKind::Secret,
+            Object::Cert => ObjectKind::Cert,
+            Object::Key => ObjectKind::Key,
+        };
+        let got = get_secret(&remote, kind, *property, "test-secret");
         match expected {
             Ok(value) => assert_eq!(
                 String::from_utf8(got.unwrap_or_else(|e| panic!("{name}: {e}"))).unwrap(),
@@ -266,19 +274,27 @@ fn eso_set_secret_with_expires_attribute() {
     let mut m = metadata(Object::Secret, &[]);
     m.expires = Some(at(1_893_456_000)); // 2030-01-01T00:00:00Z
     m.created = Some(at(1_718_452_800)); // 2024-06-15T12:00:00Z
-    let got = get_secret(&Remote::Metadata(m.clone()), Some("attribute.expires"), "k").unwrap();
+    let secret = ObjectKind::Secret;
+    let got = get_secret(
+        &Remote::Metadata(m.clone()),
+        secret,
+        Some("attribute.expires"),
+        "k",
+    )
+    .unwrap();
     assert_eq!(got, b"2030-01-01T00:00:00Z");
 
     // Beside the tags in the JSON of all of them, as getSecretAllMetadata
     // merges them; an attribute that is not set is no tag.
     m.tags.insert("tagname".into(), "tagvalue".into());
-    let all = get_secret(&Remote::Metadata(m.clone()), None, "k").unwrap();
+    let all = get_secret(&Remote::Metadata(m.clone()), secret, None, "k").unwrap();
     assert_eq!(
         String::from_utf8(all).unwrap(),
         r#"{"attribute.created":"2024-06-15T12:00:00Z","attribute.expires":"2030-01-01T00:00:00Z","tagname":"tagvalue"}"#
     );
     let err = get_secret(
         &Remote::Metadata(m.clone()),
+        secret,
         Some("attribute.notBefore"),
         "k",
     )
@@ -287,7 +303,7 @@ fn eso_set_secret_with_expires_attribute() {
     assert_eq!(err, "tag attribute.notBefore does not exist");
     // An attribute replaces a tag of its name.
     m.tags.insert("attribute.created".into(), "mine".into());
-    let created = get_secret(&Remote::Metadata(m), Some("attribute.created"), "k").unwrap();
+    let created = get_secret(&Remote::Metadata(m), secret, Some("attribute.created"), "k").unwrap();
     assert_eq!(created, b"2024-06-15T12:00:00Z");
 }
 
@@ -485,4 +501,287 @@ fn debug_shows_no_value() {
     let tagged = Remote::Metadata(metadata(Object::Secret, &[("pw", "s3cr3t")]));
     let shown = format!("{tagged:?}");
     assert!(shown.contains("pw") && !shown.contains("s3cr3t"), "{shown}");
+}
+
+// === ESO's value cases (metadataPolicy: None) ===
+
+/// ESO's `jsonSingleTestString`.
+const ESO_JSON_SINGLE: &str = r#"{"Name": "External", "LastName": "Secret" }"#;
+
+/// ESO's `jwkPubRSA`: the RSA key its `setPubRSAKey` case reads, and the
+/// bytes it expects (`json.Marshal` of Key Vault's `JSONWebKey`).
+const ESO_JWK_RSA: &str = r#"{"kid":"ex","kty":"RSA","key_ops":["sign","verify","wrapKey","unwrapKey","encrypt","decrypt"],"n":"p2VQo8qCfWAZmdWBVaYuYb-a-tWWm78K6Sr9poCvNcmv8rUPSLACxitQWR8gZaSH1DklVkqz-Ed8Cdlf8lkDg4Ex5tkB64jRdC1Uvn4CDpOH6cp-N2s8hTFLqy9_YaDmyQS7HiqthOi9oVjil1VMeWfaAbClGtFt6UnKD0Vb_DvLoWYQSqlhgBArFJi966b4E1pOq5Ad02K8pHBDThlIIx7unibLehhDU6q3DCwNH_OOLx6bgNtmvGYJDd1cywpkLQ3YzNCUPWnfMBJRP3iQP_WI21uP6cvo0DqBPBM4wvVzHbCT0vnIflwkbgEWkq1FprqAitZlop9KjLqzjp9vyQ","e":"AQAB"}"#;
+
+/// ESO's `jwkPubEC`, for `setPubECKey`.
+const ESO_JWK_EC: &str = r#"{"kid":"https://example.vault.azure.net/keys/ec-p-521/e3d0e9c179b54988860c69c6ae172c65","kty":"EC","key_ops":["sign","verify"],"crv":"P-521","x":"AedOAtb7H7Oz1C_cPKI_R4CN_eai5nteY6KFW07FOoaqgQfVCSkQDK22fCOiMT_28c8LZYJRsiIFz_IIbQUW7bXj","y":"AOnchHnmBphIWXvanmMAmcCDkaED6ycW8GsAl9fQ43BMVZTqcTkJYn6vGnhn7MObizmkNSmgZYTwG-vZkIg03HHs"}"#;
+
+/// A `GetSecret` case without `metadataPolicy`: ESO's name, the kind of
+/// object, what Key Vault returned for it, `property`, and the bytes or
+/// the error text.
+type ValueCase<'a> = (
+    &'a str,
+    ObjectKind,
+    &'a str,
+    Option<&'a str>,
+    Result<&'a str, &'a str>,
+);
+
+/// ESO's `TestAzureKeyVaultSecretManagerGetSecret` cases that read a
+/// value (providers/v1/azure/keyvault/keyvault_test.go), with ESO's
+/// `ref.Key` `test-secret`: a value whole, a gjson property of it (one
+/// with a dot in its name), a property that is not there, a certificate's
+/// bytes as they are. ESO's mock answers with the case's error where the
+/// case expects one; here the value is read and the error is the one
+/// ESO's code makes of it (`badSecretWithProperty`, `badPropertyTag`).
+#[test]
+fn eso_get_secret_values() {
+    #[rustfmt::skip]
+    let cases: &[ValueCase<'_>] = &[
+        ("makeValidSecretManagerTestCase", ObjectKind::Secret, "Hello World!", None, Ok("Hello World!")),
+        ("setSecretString", ObjectKind::Secret, "changedvalue", None, Ok("changedvalue")),
+        ("setSecretStringWithVersion", ObjectKind::Secret, "changedvalue", None, Ok("changedvalue")),
+        ("setSecretWithProperty", ObjectKind::Secret, ESO_JSON, Some("Name"), Ok("External")),
+        ("badSecretWithProperty", ObjectKind::Secret, ESO_JSON, Some("Age"),
+            Err("property Age does not exist in key test-secret")),
+        ("setPubRSAKey", ObjectKind::Key, ESO_JWK_RSA, None, Ok(ESO_JWK_RSA)),
+        ("setPubECKey", ObjectKind::Key, ESO_JWK_EC, None, Ok(ESO_JWK_EC)),
+        ("setCertificate", ObjectKind::Cert, "certificate_value", None, Ok("certificate_value")),
+        ("badPropertyTag", ObjectKind::Secret, "Hello World!", Some("tagname"),
+            Err("property tagname does not exist in key test-secret")),
+        ("fetchDottedSecretJSONTag", ObjectKind::Secret, r#"{"foo.json":"bar"}"#, Some("foo.json"), Ok("bar")),
+    ];
+    for (name, kind, read, property, expected) in cases {
+        let remote = Remote::Value(read.as_bytes().to_vec());
+        let got = get_secret(&remote, *kind, *property, "test-secret")
+            .map(|v| String::from_utf8(v).unwrap())
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            got,
+            expected.map(str::to_owned).map_err(str::to_owned),
+            "{name}"
+        );
+    }
+}
+
+/// `property` without `metadataPolicy: Fetch` on a certificate: ESO's
+/// `getSecretWithLegacySDK` returns `*certResp.Cer` for `cert/` before
+/// any property is read, so the DER comes whole (a property of a JSON
+/// value, a path into nothing, all the same); a key's JWK is read into.
+#[test]
+fn a_certificate_is_its_der_whatever_the_property() {
+    let der = [0x30, 0x82, 0x01, 0x0a, 0x02];
+    let remote = Remote::Value(der.to_vec());
+    for property in [None, Some("Name"), Some("anything.at.all")] {
+        assert_eq!(
+            get_secret(&remote, ObjectKind::Cert, property, "cert/web").unwrap(),
+            der,
+            "{property:?}"
+        );
+    }
+    let jwk = Remote::Value(ESO_JWK_EC.as_bytes().to_vec());
+    assert_eq!(
+        get_secret(&jwk, ObjectKind::Key, Some("crv"), "key/k").unwrap(),
+        b"P-521"
+    );
+    assert_eq!(
+        get_secret(&jwk, ObjectKind::Key, Some("d"), "key/k")
+            .unwrap_err()
+            .to_string(),
+        "property d does not exist in key key/k"
+    );
+}
+
+/// ESO's `setPubRSAKey` and `setPubECKey`: the public key Key Vault
+/// returned, written as ESO writes it, is ESO's expected bytes, byte for
+/// byte: the key as Key Vault's JSON gives it (`kid`, `key_ops`, the
+/// base64url numbers) makes ESO's `jwkPubRSA` and `jwkPubEC` again.
+#[test]
+fn eso_public_keys_are_written_as_eso_writes_them() {
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+    };
+    for expected in [ESO_JWK_RSA, ESO_JWK_EC] {
+        let jwk: serde_json::Value = serde_json::from_str(expected).unwrap();
+        let key = match jwk["kty"].as_str().unwrap() {
+            "RSA" => azure_wi_auth::JsonWebKey::Rsa {
+                n: b64(&jwk["n"]),
+                e: b64(&jwk["e"]),
+            },
+            _ => azure_wi_auth::JsonWebKey::Ec {
+                crv: azure_wi_auth::EcCurve::P521,
+                x: b64(&jwk["x"]),
+                y: b64(&jwk["y"]),
+            },
+        };
+        let ops: Vec<String> = jwk["key_ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|op| op.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(jwk_json(jwk["kid"].as_str().unwrap(), &key, &ops), expected);
+    }
+}
+
+/// ESO's `badSecretType` (`GetSecret` and `GetSecretMap`): a prefix that
+/// is no object type fails with ESO's text, which names the object.
+#[test]
+fn eso_bad_secret_type() {
+    let err = RemoteKey::parse("example/name").unwrap_err().to_string();
+    assert!(
+        err.starts_with("unknown Azure Keyvault object Type for name: "),
+        "{err}"
+    );
+}
+
+/// ESO's `TestAzureKeyVaultSecretManagerGetSecretMap` cases that extract
+/// a value's fields (`ref.Key` `test-secret`): a JSON object's fields, a
+/// property's object's, a property that is not there, a value that is not
+/// JSON (Go's `encoding/json` error after ESO's `error unmarshalling json
+/// data:`, the character Go quotes left out: it is the value's).
+#[test]
+fn eso_get_secret_map_values() {
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, Result<Tags<'a>, &'a str>);
+    let not_json = "error unmarshalling json data: invalid character looking for beginning of value: dataFrom.extract needs the secret test-secret to hold a JSON object; use data with a secretKey for a plain value";
+    #[rustfmt::skip]
+    let cases: &[Case<'_>] = &[
+        ("badSecretString", "changedvalue", None, Err(not_json)),
+        ("setSecretJSON", ESO_JSON_SINGLE, None, Ok(&[("Name", "External"), ("LastName", "Secret")])),
+        ("setSecretJSONWithProperty", ESO_JSON, Some("Address"),
+            Ok(&[("Street", "Myroad st."), ("CP", "J4K4T4")])),
+        ("badSecretWithProperty", ESO_JSON, Some("Age"),
+            Err("property Age does not exist in key test-secret")),
+        ("nestedJSONNoProperty", ESO_JSON, None, Ok(&[("Name", "External"), ("LastName", "Secret"),
+            ("Address", r#"{ "Street": "Myroad st.", "CP": "J4K4T4" }"#)])),
+    ];
+    for (name, read, property, expected) in cases {
+        let remote = Remote::Value(read.as_bytes().to_vec());
+        let got = get_secret_map(&remote, *property, "test-secret", "test-secret")
+            .map_err(|e| e.to_string());
+        let expected = expected
+            .map(|fields| {
+                fields
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec()))
+                    .collect::<BTreeMap<_, _>>()
+            })
+            .map_err(str::to_owned);
+        assert_eq!(got, expected, "{name}");
+    }
+}
+
+/// ESO's `badPubRSAKey`, `badCertificate` and `badSecretType` of
+/// `GetSecretMap`: `dataFrom.extract` of a key, a certificate or an
+/// unknown type is refused with ESO's text, before anything is read.
+#[test]
+fn eso_get_secret_map_refusals() {
+    let refused = |key: &str| {
+        let es: crate::api::ExternalSecret = yaml_serde::from_str(&format!(
+            "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: es, namespace: ns}}\nspec:\n  secretStoreRef: {{name: kv}}\n  dataFrom:\n  - extract: {{key: {key}}}\n"
+        ))
+        .unwrap();
+        crate::plan::plan(&es).unwrap_err().to_string()
+    };
+    #[rustfmt::skip]
+    let cases = [
+        ("badPubRSAKey", "key/keyname", "cannot get use dataFrom to get key secret"),
+        ("badCertificate", "cert/certname", "cannot get use dataFrom to get certificate secret"),
+        ("badSecretType", "example/name", "unknown Azure Keyvault object Type for name"),
+    ];
+    for (name, key, text) in cases {
+        let err = refused(key);
+        assert!(err.starts_with(text), "{name}: {err}");
+    }
+}
+
+/// Go's `json.Unmarshal` into `map[string]json.RawMessage`, as ESO's
+/// `getSecretMapMap` runs it: the scanner's syntax errors with their
+/// contexts (golang/go `encoding/json/scanner.go`: the character Go
+/// quotes is the value's and is left out, except the space Go feeds at
+/// the end), the type errors of a value that is not an object, and `null`,
+/// which gives no keys and no error.
+#[test]
+fn extract_fails_as_go_decodes() {
+    let deep = "[".repeat(10_001);
+    #[rustfmt::skip]
+    let cases: &[(&str, Result<usize, &str>)] = &[
+        ("null", Ok(0)),
+        (" {} ", Ok(0)),
+        ("{\"a\":1}\n", Ok(1)),
+        ("", Err("unexpected end of JSON input")),
+        ("   ", Err("unexpected end of JSON input")),
+        ("{", Err("unexpected end of JSON input")),
+        ("{\"a\":\"b", Err("unexpected end of JSON input")),
+        ("changedvalue", Err("invalid character looking for beginning of value")),
+        ("{a:1}", Err("invalid character looking for beginning of object key string")),
+        ("{\"a\" 1}", Err("invalid character after object key")),
+        ("{\"a\":1 \"b\":2}", Err("invalid character after object key:value pair")),
+        ("{\"a\":01}", Err("invalid character after object key:value pair")),
+        ("[1 2]", Err("invalid character after array element")),
+        ("{\"a\":1}x", Err("invalid character after top-level value")),
+        ("{\"a\":1}}", Err("invalid character after top-level value")),
+        ("{\"a\":\"\u{1}\"}", Err("invalid character in string literal")),
+        ("{\"a\":\"\\x\"}", Err("invalid character in string escape code")),
+        ("{\"a\":\"\\u12g4\"}", Err("invalid character in \\u hexadecimal character escape")),
+        ("{\"a\":-x}", Err("invalid character in numeric literal")),
+        ("{\"a\":1.x}", Err("invalid character after decimal point in numeric literal")),
+        ("{\"a\":1ex}", Err("invalid character in exponent of numeric literal")),
+        ("{\"a\":tru}", Err("invalid character in literal true (expecting 'e')")),
+        ("{\"a\":fals}", Err("invalid character in literal false (expecting 'e')")),
+        ("{\"a\":nul}", Err("invalid character in literal null (expecting 'l')")),
+        ("-", Err("invalid character ' ' in numeric literal")),
+        ("1.", Err("invalid character ' ' after decimal point in numeric literal")),
+        ("1e+", Err("invalid character ' ' in exponent of numeric literal")),
+        ("t", Err("invalid character ' ' in literal true (expecting 'r')")),
+        (&deep, Err("invalid character exceeded max depth")),
+        ("[1,2]", Err("json: cannot unmarshal array into Go value of type map[string]json.RawMessage")),
+        ("\"text\"", Err("json: cannot unmarshal string into Go value of type map[string]json.RawMessage")),
+        ("-1.5e3", Err("json: cannot unmarshal number into Go value of type map[string]json.RawMessage")),
+        ("false", Err("json: cannot unmarshal bool into Go value of type map[string]json.RawMessage")),
+    ];
+    for (input, expected) in cases {
+        let got = extract(input.as_bytes(), "k").map(|fields| fields.len());
+        match expected {
+            Ok(n) => assert_eq!(got.unwrap(), *n, "{input:?}"),
+            Err(reason) => assert_eq!(
+                got.unwrap_err().to_string(),
+                format!(
+                    "error unmarshalling json data: {reason}: dataFrom.extract needs the secret k to hold a JSON object; use data with a secretKey for a plain value"
+                ),
+                "{input:?}"
+            ),
+        }
+    }
+}
+
+/// Strings as Go's `encoding/json` unquotes them, in names and values: a
+/// surrogate pair is one character, a lone or broken surrogate U+FFFD
+/// (the escape after a broken one read on its own), `\/` a slash.
+#[test]
+fn extract_unquotes_as_go_does() {
+    let fields = extract(
+        br#"{"k\u00e9y":"v","pair":"\ud83d\ude00","lone":"\ud800x","low":"\udc00","broken":"\ud800\u0041","slash":"a\/b","ws" : [1, {"x": "y"}] }"#,
+        "k",
+    )
+    .unwrap();
+    let text = |k: &str| String::from_utf8(fields[k].clone()).unwrap();
+    assert_eq!(text("kéy"), "v");
+    assert_eq!(text("pair"), "\u{1f600}");
+    assert_eq!(text("lone"), "\u{fffd}x");
+    assert_eq!(text("low"), "\u{fffd}");
+    assert_eq!(text("broken"), "\u{fffd}A");
+    assert_eq!(text("slash"), "a/b");
+    assert_eq!(text("ws"), r#"[1, {"x": "y"}]"#);
+}
+
+/// gjson's `String()` of a JSON string unquotes as Go does: a lone
+/// surrogate is U+FFFD (gjson writes the rune with `utf8.EncodeRune`).
+#[test]
+fn property_unquotes_lone_surrogates_as_gjson_does() {
+    let got = property(br#"{"s":"\ud800x","p":"\ud83d\ude00"}"#, "s", "k").unwrap();
+    assert_eq!(String::from_utf8(got).unwrap(), "\u{fffd}x");
+    let got = property(br#"{"s":"\ud800x","p":"\ud83d\ude00"}"#, "p", "k").unwrap();
+    assert_eq!(String::from_utf8(got).unwrap(), "\u{1f600}");
 }

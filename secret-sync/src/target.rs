@@ -68,7 +68,7 @@ pub fn assemble(plan: &SyncPlan, fetched: &Fetched) -> Result<BTreeMap<String, V
         }
     }
     for (read, raw) in plan.reads.iter().zip(&fetched.reads) {
-        let value = get_secret(raw, read.property.as_deref(), &read.key)?;
+        let value = get_secret(raw, read.remote.kind, read.property.as_deref(), &read.key)?;
         data.insert(
             read.secret_key.clone(),
             decode(read.decoding, value, &read.key)?,
