@@ -16,6 +16,7 @@ pub mod preflight;
 pub mod process;
 pub mod push;
 pub mod push_material;
+pub mod push_plan;
 pub mod push_vault;
 pub mod remote;
 pub mod render;
