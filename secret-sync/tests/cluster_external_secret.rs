@@ -366,6 +366,17 @@ spec:
         assert!(external_secret(&client, ns, "db-renamed").await.is_some());
     }
 
+    // A name no ExternalSecret can have is refused by the API server, as
+    // ESO's CRD refuses it.
+    let mut bad: ClusterExternalSecret = yaml_serde::from_str(README_CES).unwrap();
+    bad.metadata.name = Some("bad-name".to_owned());
+    bad.spec.external_secret_name = Some("Not_A_Name".to_owned());
+    let refused = cess.create(&PostParams::default(), &bad).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("spec.externalSecretName"),
+        "{refused}"
+    );
+
     // v1beta1, namespaces by name, one that does not exist skipped.
     create_cluster_scoped(
         &client,

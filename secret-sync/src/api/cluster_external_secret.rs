@@ -31,8 +31,13 @@ pub struct ClusterExternalSecretSpec {
     /// The spec of the ExternalSecret written into each namespace.
     pub external_secret_spec: ExternalSecretSpec,
     /// The name of those ExternalSecrets; default the
-    /// ClusterExternalSecret's own name.
+    /// ClusterExternalSecret's own name. ESO's length and DNS-subdomain
+    /// pattern, so the API server refuses a name no ExternalSecret can have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub external_secret_name: Option<String>,
     /// Labels and annotations of those ExternalSecrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,7 @@
 //! The slice of the External Secrets API (`external-secrets.io`) that Azure
 //! Key Vault users write, as Rust types: [`SecretStore`],
-//! [`ClusterSecretStore`] and [`ExternalSecret`], served as `v1` (stored)
+//! [`ClusterSecretStore`], [`ExternalSecret`] and
+//! [`ClusterExternalSecret`], served as `v1` (stored)
 //! and `v1beta1` (the walkthroughs' version, same schema) by [`crd`].
 //!
 //! Field names, defaults and enum values are ESO's
