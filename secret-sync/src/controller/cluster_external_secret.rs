@@ -51,6 +51,24 @@ async fn delete_if_owned(
     }
 }
 
+/// Why a namespace got no ExternalSecret: the status's reason, and for a
+/// write that lost a race (409: the ExternalSecret changed or appeared
+/// since it was read) the error, so the reconcile is retried soon instead
+/// of at the next refresh, as ESO requeues on a conflict.
+struct Failure {
+    reason: String,
+    conflict: Option<kube::Error>,
+}
+
+impl Failure {
+    fn text(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            conflict: None,
+        }
+    }
+}
+
 /// Writes the ExternalSecret of `ces` in `namespace`: created when
 /// missing, brought up to date when it is one `ces` wrote, left alone (a
 /// failure with ESO's text) when someone else's.
@@ -59,12 +77,12 @@ async fn provision(
     ces: &ClusterExternalSecret,
     namespace: &str,
     name: &str,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let api: Api<ExternalSecret> = Api::namespaced(client.clone(), namespace);
     let written = match api.get_opt(name).await {
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(Failure::text(e.to_string())),
         Ok(Some(existing)) if !cluster_es::owned_by(&existing, &ces.name_any()) => {
-            return Err(ALREADY_EXISTS.to_owned());
+            return Err(Failure::text(ALREADY_EXISTS));
         }
         Ok(Some(existing)) => match cluster_es::updated(&existing, ces) {
             Some(next) => api
@@ -81,7 +99,14 @@ async fn provision(
             .await
             .map(drop),
     };
-    written.map_err(|e| format!("could not create or update ExternalSecret: {e}"))
+    written.map_err(|e| {
+        let reason = format!("could not create or update ExternalSecret: {e}");
+        let conflict = matches!(&e, kube::Error::Api(status) if status.code == 409);
+        Failure {
+            reason,
+            conflict: conflict.then_some(e),
+        }
+    })
 }
 
 /// The status as a merge patch that also clears what is empty now.
@@ -142,6 +167,7 @@ async fn spec_error(
     )
     .await;
     write_status(ctx, ces, &status).await?;
+    ctx.backoff.succeeded(&super::uid(ces));
     Ok(Action::requeue(DEFAULT_REFRESH))
 }
 
@@ -206,20 +232,31 @@ pub async fn reconcile_cluster_external_secret(
         }
     }
     let mut provisioned = Vec::new();
+    let mut conflict = None;
     for namespace in selected {
         if terminating.contains(&namespace) {
             continue;
         }
         match provision(client, &ces, &namespace, &name).await {
             Ok(()) => provisioned.push(namespace),
-            Err(reason) => {
-                failed.insert(namespace, reason);
+            Err(failure) => {
+                conflict = conflict.or(failure.conflict);
+                failed.insert(namespace, failure.reason);
             }
         }
     }
     let status = cluster_es::status(&name, provisioned, &failed);
     write_status(&ctx, &ces, &status).await?;
-    Ok(Action::requeue(refresh))
+    match conflict {
+        Some(source) => Err(ReconcileError::Kube {
+            what: "writing an ExternalSecret that changed meanwhile",
+            source,
+        }),
+        None => {
+            ctx.backoff.succeeded(&super::uid(ces.as_ref()));
+            Ok(Action::requeue(refresh))
+        }
+    }
 }
 
 /// The ClusterExternalSecrets a change of `namespace` concerns: those
