@@ -465,3 +465,87 @@ fn a_selector_that_does_not_parse_names_the_object_field_and_reason() {
     ces.spec.refresh_time = None;
     assert_eq!(refresh(&ces.spec).unwrap(), DEFAULT_REFRESH);
 }
+
+/// Keys and values as apimachinery's `IsQualifiedName` and
+/// `IsValidLabelValue` check them, through `NewRequirement`'s
+/// `field.Invalid` texts (aggregated as `[a, b]`).
+#[test]
+fn label_keys_and_values_are_checked_as_apimachinery_checks_them() {
+    let name_part = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+    let value_msg = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+    let prefix = "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+    let by_labels = |k: &str, v: &str| LabelSelector {
+        match_labels: labels(&[(k, v)]),
+        ..LabelSelector::default()
+    };
+    let cases: Vec<(LabelSelector, &str, String)> = vec![
+        (
+            by_labels("bad key", "v"),
+            "spec.namespaceSelectors[0].matchLabels",
+            format!("key: Invalid value: \"bad key\": {name_part}"),
+        ),
+        (
+            by_labels("k", "bad value"),
+            "spec.namespaceSelectors[0].matchLabels",
+            format!("values[0][k]: Invalid value: \"bad value\": {value_msg}"),
+        ),
+        (
+            by_labels("Example.com/tier", "v"),
+            "spec.namespaceSelectors[0].matchLabels",
+            format!("key: Invalid value: \"Example.com/tier\": {prefix}"),
+        ),
+        (
+            by_labels("/tier", "v"),
+            "spec.namespaceSelectors[0].matchLabels",
+            "key: Invalid value: \"/tier\": prefix part must be non-empty".to_owned(),
+        ),
+        (
+            by_labels("a/b/c", "v"),
+            "spec.namespaceSelectors[0].matchLabels",
+            format!(
+                "key: Invalid value: \"a/b/c\": a qualified name {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+                name_part.trim_start_matches("name part ")
+            ),
+        ),
+        (
+            by_labels(&"k".repeat(64), "v"),
+            "spec.namespaceSelectors[0].matchLabels",
+            format!(
+                "key: Invalid value: \"{}\": name part must be no more than 63 characters",
+                "k".repeat(64)
+            ),
+        ),
+        (
+            LabelSelector {
+                match_expressions: vec![LabelSelectorRequirement {
+                    key: "-k".to_owned(),
+                    operator: "In".to_owned(),
+                    values: Vec::new(),
+                }],
+                ..LabelSelector::default()
+            },
+            "spec.namespaceSelectors[0].matchExpressions[0]",
+            format!(
+                "[key: Invalid value: \"-k\": {name_part}, values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty]"
+            ),
+        ),
+    ];
+    for (selector, field, reason) in cases {
+        let spec = ClusterExternalSecretSpec {
+            namespace_selectors: vec![selector],
+            ..ClusterExternalSecretSpec::default()
+        };
+        let err = selected_namespaces(&spec, &[]).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.reason.as_str()),
+            (field, reason.as_str())
+        );
+    }
+    // A prefixed key and an empty value are labels.
+    let spec = ClusterExternalSecretSpec {
+        namespace_selectors: vec![by_labels("example.com/tier", "")],
+        ..ClusterExternalSecretSpec::default()
+    };
+    let all = [ns("tagged", &[("example.com/tier", "")]), ns("plain", &[])];
+    assert_eq!(selected_namespaces(&spec, &all).unwrap(), ["tagged"]);
+}
