@@ -376,6 +376,10 @@ spec:
         refused.to_string().contains("spec.externalSecretName"),
         "{refused}"
     );
+    bad.spec.external_secret_name = None;
+    bad.spec.namespaces = vec!["Not_A_Namespace".to_owned()];
+    let refused = cess.create(&PostParams::default(), &bad).await.unwrap_err();
+    assert!(refused.to_string().contains("spec.namespaces"), "{refused}");
 
     // v1beta1, namespaces by name, one that does not exist skipped.
     create_cluster_scoped(

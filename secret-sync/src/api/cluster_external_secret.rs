@@ -50,8 +50,12 @@ pub struct ClusterExternalSecretSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespace_selectors: Vec<LabelSelector>,
     /// Namespaces by name, ORed with the selectors; a name that does not
-    /// exist (yet) is skipped.
+    /// exist (yet) is skipped. Each a DNS label, as ESO's CRD has it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    ))]
     pub namespaces: Vec<String>,
     /// How often the namespaces are listed and the ExternalSecrets written
     /// again: a Go duration; default one hour.
