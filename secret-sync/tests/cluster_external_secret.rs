@@ -7,7 +7,8 @@
 //! unlabelled, an ExternalSecret already there that it did not write (left
 //! alone, the namespace failed with ESO's text; written once it is gone),
 //! one it wrote deleted by hand and written again, a field changed, the
-//! name changed, `v1beta1`, and a selector that does not parse. The
+//! name changed, `v1beta1`, the force-sync annotation passed on and
+//! pruned, and a selector that does not parse. The
 //! ExternalSecrets it writes sync their Secrets from the emulator.
 #![allow(clippy::unwrap_used)]
 
@@ -405,6 +406,41 @@ spec:
     })
     .await;
     assert_eq!(data_of(&s)["key"], b"k-123");
+
+    // The force-sync annotation is passed on, and pruned when it goes.
+    let annotation = |value: serde_json::Value| json!({"metadata": {"annotations": {"external-secrets.io/force-sync": value}}});
+    let force_sync = |client: Client| async move {
+        external_secret(&client, "team-b", "by-name")
+            .await?
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .get("external-secrets.io/force-sync")
+            .cloned()
+    };
+    cess.patch(
+        "by-name",
+        &PatchParams::default(),
+        &Patch::Merge(&annotation(json!("2026-01-01T00:00:00Z"))),
+    )
+    .await
+    .unwrap();
+    let value = eventually(WAIT, "the force-sync annotation passed on", || {
+        force_sync(client.clone())
+    })
+    .await;
+    assert_eq!(value, "2026-01-01T00:00:00Z");
+    cess.patch(
+        "by-name",
+        &PatchParams::default(),
+        &Patch::Merge(&annotation(serde_json::Value::Null)),
+    )
+    .await
+    .unwrap();
+    eventually(WAIT, "the force-sync annotation pruned", || async {
+        force_sync(client.clone()).await.is_none().then_some(())
+    })
+    .await;
 
     stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
