@@ -5,7 +5,9 @@ use crate::func::Registry;
 
 mod decrypt;
 mod jwk;
-mod pem;
+// Go's `encoding/pem`, which Sprig's crypto functions read and write with
+// too.
+pub(crate) mod pem;
 mod pkcs12;
 mod yaml;
 

@@ -229,13 +229,13 @@ pub(super) fn order_chain(data: &[u8]) -> Result<Vec<Certificate>, String> {
 
 /// A PEM block as Go's `pem.Block` holds it.
 #[derive(Clone, PartialEq, Eq)]
-pub(super) struct Block {
+pub(crate) struct Block {
     /// The type between `-----BEGIN ` and `-----`.
-    pub(super) typ: Vec<u8>,
+    pub(crate) typ: Vec<u8>,
     /// `Key: Value` header lines.
     pub(super) headers: BTreeMap<Vec<u8>, Vec<u8>>,
     /// The decoded body.
-    pub(super) bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for Block {
@@ -300,7 +300,7 @@ const PEM_END_OF_LINE: &[u8] = b"-----";
 
 /// Go's `pem.Decode`: the next block and the rest, or `None` and all of
 /// `data` when there is none.
-pub(super) fn decode(data: &[u8]) -> (Option<Block>, &[u8]) {
+pub(crate) fn decode(data: &[u8]) -> (Option<Block>, &[u8]) {
     let mut rest = data;
     let mut end_trailer_index: isize = 0;
     loop {
@@ -418,7 +418,7 @@ pub(super) const GO_STD_BASE64: base64::engine::GeneralPurpose =
     );
 
 /// Go's `pem.Encode` of a block without headers.
-pub(super) fn encode(typ: &str, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn encode(typ: &str, bytes: &[u8]) -> Vec<u8> {
     encode_block(&Block {
         typ: typ.as_bytes().to_vec(),
         headers: BTreeMap::new(),

@@ -452,131 +452,19 @@ struct PemBlock {
     bytes: Vec<u8>,
 }
 
-/// Go's `pem.getLine`: the first line without its end of line and trailing
-/// spaces or tabs, the rest, and how many bytes the line took.
-fn get_line(data: &[u8]) -> (&[u8], &[u8], usize) {
-    let (mut line, consumed) = match data.iter().position(|&c| c == b'\n') {
-        Some(i) => (&data[..i], i + 1),
-        None => (data, data.len()),
-    };
-    if let Some(l) = line.strip_suffix(b"\r") {
-        line = l;
-    }
-    while let Some(l) = line.strip_suffix(b" ").or_else(|| line.strip_suffix(b"\t")) {
-        line = l;
-    }
-    (line, &data[consumed..], consumed)
-}
-
-fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn rfind_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).rposition(|w| w == needle)
-}
-
-/// Go's `pem.Decode` as Go 1.26 has it (golang/go
-/// `src/encoding/pem/pem.go`): the first END line, then the last BEGIN line
-/// before it, which must start the input or a line; headers are skipped.
+/// Go's `pem.Decode` (the crate's one reading of it, ESO's PEM functions'),
+/// the first block only.
 fn pem_decode(data: &[u8]) -> Option<PemBlock> {
-    const BEGIN: &[u8] = b"-----BEGIN ";
-    const END: &[u8] = b"\n-----END ";
-    const DASHES: &[u8] = b"-----";
-    let mut rest = data;
-    let mut end_trailer_index: isize = 0;
-    loop {
-        // Past the END line already tried.
-        rest = usize::try_from(end_trailer_index)
-            .ok()
-            .and_then(|i| rest.get(i..))?;
-        let end = find_bytes(rest, END)?;
-        let mut end_index = end as isize;
-        end_trailer_index = end_index + END.len() as isize;
-        let Some(begin) = rfind_bytes(&rest[..end], BEGIN) else {
-            continue;
-        };
-        if begin > 0 && rest[begin - 1] != b'\n' {
-            continue;
-        }
-        let skip = begin + BEGIN.len();
-        rest = &rest[skip..];
-        end_index -= skip as isize;
-        end_trailer_index -= skip as isize;
-
-        let (type_line, after, consumed) = get_line(rest);
-        rest = after;
-        let Some(kind) = type_line.strip_suffix(DASHES) else {
-            continue;
-        };
-        end_index -= consumed as isize;
-        end_trailer_index -= consumed as isize;
-
-        // Headers: lines with a colon.
-        let mut headers = false;
-        loop {
-            if rest.is_empty() {
-                return None;
-            }
-            let (line, next, consumed) = get_line(rest);
-            if !line.contains(&b':') {
-                break;
-            }
-            headers = true;
-            rest = next;
-            end_index -= consumed as isize;
-            end_trailer_index -= consumed as isize;
-        }
-        // With headers, a line break must separate them from the END line.
-        if headers && end_index < 0 {
-            continue;
-        }
-        let Some(end_trailer) = usize::try_from(end_trailer_index)
-            .ok()
-            .and_then(|i| rest.get(i..))
-        else {
-            continue;
-        };
-        let trailer_len = kind.len() + DASHES.len();
-        if end_trailer.len() < trailer_len {
-            continue;
-        }
-        let (trailer, rest_of_end_line) = end_trailer.split_at(trailer_len);
-        if !trailer.starts_with(kind) || !trailer.ends_with(DASHES) {
-            continue;
-        }
-        if !get_line(rest_of_end_line).0.is_empty() {
-            continue;
-        }
-        let mut bytes = Vec::new();
-        if end_index > 0 {
-            let body: Vec<u8> = rest[..end_index as usize]
-                .iter()
-                .copied()
-                .filter(|&c| c != b' ' && c != b'\t')
-                .collect();
-            match go_base64_decode(&body) {
-                Ok(b) => bytes = b,
-                Err(_) => continue,
-            }
-        }
-        return Some(PemBlock {
-            kind: kind.to_vec(),
-            bytes,
-        });
-    }
+    let (block, _) = crate::eso::pem::decode(data);
+    block.map(|b| PemBlock {
+        kind: b.typ,
+        bytes: b.bytes,
+    })
 }
 
-/// Go's `pem.EncodeToMemory` (no headers): base64 in 64-column lines.
+/// Go's `pem.EncodeToMemory` (no headers), as a string.
 fn pem_encode(kind: &str, der: &[u8]) -> String {
-    let body = b64(der);
-    let mut out = format!("-----BEGIN {kind}-----\n");
-    for chunk in body.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {kind}-----\n"));
-    out
+    String::from_utf8_lossy(&crate::eso::pem::encode(kind, der)).into_owned()
 }
 
 // ---------------------------------------------------------------------
