@@ -195,7 +195,10 @@ fn unknown_tenant_names_tenant_and_authority() {
 fn malformed_assertion_names_the_file_and_why() {
     let d = diagnosed(50027, "<html>not a token</html>", None).unwrap();
     assert!(
-        d.contains(&format!("AZURE_FEDERATED_TOKEN_FILE ({PATH})")),
+        d.contains(&format!(
+            "{} ({PATH})",
+            azure_wi_core::names::FEDERATED_TOKEN_FILE_ENV
+        )),
         "{d}"
     );
     assert!(

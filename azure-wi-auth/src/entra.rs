@@ -163,7 +163,7 @@ impl fmt::Display for EntraError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::AADSTS70021 as AADSTS70021_BODY;
+    use crate::testdata::aadsts70021;
 
     fn parse(status: u16, body: &str) -> EntraError {
         EntraError::from_json(status, &serde_json::from_str(body).unwrap()).unwrap()
@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn keeps_code_ids_and_status() {
-        let e = parse(400, AADSTS70021_BODY);
+        let e = parse(400, &aadsts70021());
         assert_eq!(e.status(), 400);
         assert_eq!(e.error(), "invalid_request");
         assert_eq!(e.code(), Some(70021));
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn display_shows_code_once_and_ids() {
-        let shown = parse(400, AADSTS70021_BODY).to_string();
+        let shown = parse(400, &aadsts70021()).to_string();
         assert!(
             shown.starts_with("AADSTS70021: No matching federated identity record"),
             "{shown}"

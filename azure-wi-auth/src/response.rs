@@ -224,7 +224,7 @@ mod tests {
 
     #[test]
     fn entra_error_body_becomes_entra_error() {
-        let e = err(400, testdata::AADSTS70021);
+        let e = err(400, &testdata::aadsts70021());
         let entra = e.entra().unwrap();
         assert_eq!(entra.code(), Some(70021));
         assert_eq!(entra.status(), 400);

@@ -38,7 +38,11 @@ fn body(error: &str, code: u32, message: &str) -> String {
 
 /// An AADSTS70021 body in the older style: ids appended to the description
 /// with `\r\n` separators, and an `error_uri`.
-pub(crate) const AADSTS70021: &str = r#"{"error":"invalid_request","error_description":"AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://westeurope.oic.prod-aks.azure.com/72f988bf-0000-4000-8000-000000000001/0d1f2a3b-aaaa-bbbb-cccc-000000000000/'. Assertion Subject: 'system:serviceaccount:default:default'. Assertion Audience: 'api://AzureADTokenExchange'. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation\r\nTrace ID: 77e765d4-6bd2-4a2c-9c55-2f1c6e0b5a00\r\nCorrelation ID: 81e13db7-0c4f-4e2b-8a2a-9b1e2c3d4e5f\r\nTimestamp: 2023-01-19 13:59:24Z","error_codes":[70021],"timestamp":"2023-01-19 13:59:24Z","trace_id":"77e765d4-6bd2-4a2c-9c55-2f1c6e0b5a00","correlation_id":"81e13db7-0c4f-4e2b-8a2a-9b1e2c3d4e5f","error_uri":"https://login.microsoftonline.com/error?code=70021"}"#;
+pub(crate) fn aadsts70021() -> String {
+    format!(
+        r#"{{"error":"invalid_request","error_description":"AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://westeurope.oic.prod-aks.azure.com/72f988bf-0000-4000-8000-000000000001/0d1f2a3b-aaaa-bbbb-cccc-000000000000/'. Assertion Subject: 'system:serviceaccount:default:default'. Assertion Audience: '{AUDIENCE}'. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation\r\nTrace ID: 77e765d4-6bd2-4a2c-9c55-2f1c6e0b5a00\r\nCorrelation ID: 81e13db7-0c4f-4e2b-8a2a-9b1e2c3d4e5f\r\nTimestamp: 2023-01-19 13:59:24Z","error_codes":[70021],"timestamp":"2023-01-19 13:59:24Z","trace_id":"77e765d4-6bd2-4a2c-9c55-2f1c6e0b5a00","correlation_id":"81e13db7-0c4f-4e2b-8a2a-9b1e2c3d4e5f","error_uri":"https://login.microsoftonline.com/error?code=70021"}}"#
+    )
+}
 
 pub(crate) const AADSTS90002: &str = r#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant '72f988bf-0000-4000-8000-000000000001' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant. Trace ID: 0b5a1c1e Correlation ID: 5e1d2c3b Timestamp: 2023-05-30 05:19:20Z","error_codes":[90002],"timestamp":"2023-05-30 05:19:20Z","trace_id":"0b5a1c1e","correlation_id":"5e1d2c3b"}"#;
 
@@ -47,7 +51,7 @@ pub(crate) const AADSTS90002: &str = r#"{"error":"invalid_request","error_descri
 pub(crate) fn entra_body(code: u32) -> (u16, String) {
     let fic = "Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation";
     match code {
-        70021 => (400, AADSTS70021.to_owned()),
+        70021 => (400, aadsts70021()),
         700_211 => (
             401,
             body(

@@ -37,9 +37,13 @@ fn the_chain_reads_the_secret() {
         "{out}"
     );
     // What the demo says of the mutation is read from the mutated pod.
-    for line in [
+    let volume = format!(
         "volume azure-identity-token: projected serviceAccountToken path=azure-identity-token \
-         audience=api://AzureADTokenExchange expirationSeconds=3600",
+         audience={} expirationSeconds=3600",
+        azure_wi_core::names::DEFAULT_AUDIENCE
+    );
+    for line in [
+        volume.as_str(),
         "containers/api: token mounted at /var/run/secrets/azure/tokens read-only",
         "initContainers/migrate: token mounted at /var/run/secrets/azure/tokens read-only",
         "containers/istio-proxy: no token mount (listed in \
@@ -78,8 +82,9 @@ fn each_broken_link_shows_its_error_and_fix() {
 #[test]
 fn the_demo_shows_the_audience_the_mutated_pod_really_has() {
     let (_, out) = demo(&["--break", "audience"]);
-    assert!(
-        out.contains("audience=api://AzureADTokenExchange-staging expirationSeconds=3600"),
-        "{out}"
+    let staging = format!(
+        "audience={}-staging expirationSeconds=3600",
+        azure_wi_core::names::DEFAULT_AUDIENCE
     );
+    assert!(out.contains(&staging), "{out}");
 }

@@ -75,7 +75,7 @@ mod tests {
         );
         assert_eq!(throttled.retry(), Retry::Retryable);
         assert_eq!(
-            parse(400, crate::testdata::AADSTS70021).retry(),
+            parse(400, &crate::testdata::aadsts70021()).retry(),
             Retry::Never
         );
         assert_eq!(
