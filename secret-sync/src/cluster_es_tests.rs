@@ -7,8 +7,8 @@
 
 use super::*;
 use crate::api::{
-    ExternalSecretData, ExternalSecretMetadata, ExternalSecretSpec, LabelSelectorRequirement,
-    RemoteRef, SecretStoreRef, Target,
+    ExternalSecretData, ExternalSecretMetadata, ExternalSecretSpec, LabelSelector,
+    LabelSelectorRequirement, RemoteRef, SecretStoreRef, Target,
 };
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

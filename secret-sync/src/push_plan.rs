@@ -16,7 +16,9 @@ use std::time::{Duration, SystemTime};
 
 use azure_wi_auth::SecretClient;
 
-use crate::push_vault;
+use crate::api::{PushSecretData, PushUpdatePolicy};
+use crate::push_data;
+use crate::push_vault::{self, ProviderError};
 
 /// The finalizer ESO puts on a PushSecret whose `deletionPolicy` is
 /// `Delete`, so its pushed objects are deleted before it goes.
@@ -27,32 +29,9 @@ pub const ERR_FAILED_GET_SECRET: &str = "could not get source secret";
 /// pushed objects were deleted.
 pub const SOURCE_DELETED: &str = "source secret deleted; provider secrets cleaned up";
 
-/// One `data[]` entry as the status records it (`PushSecretData`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushEntry {
-    /// `match.secretKey`; empty pushes the whole Secret.
-    pub secret_key: String,
-    /// `match.remoteRef.remoteKey`.
-    pub remote_key: String,
-    /// `match.remoteRef.property`.
-    pub property: String,
-    /// `metadata`.
-    pub metadata: Option<serde_json::Value>,
-}
-
 /// `status.syncedPushSecrets`: by store (`Kind/name`), by entry
 /// ([`status_ref`]).
-pub type Synced = BTreeMap<String, BTreeMap<String, PushEntry>>;
-
-/// `spec.updatePolicy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UpdatePolicy {
-    /// Overwrite (ESO's objects only: the provider refuses others).
-    #[default]
-    Replace,
-    /// Write only what the vault does not have.
-    IfNotExists,
-}
+pub type Synced = BTreeMap<String, BTreeMap<String, PushSecretData>>;
 
 /// A store's key in the sync state: `SecretStore/name`.
 #[must_use]
@@ -63,11 +42,11 @@ pub fn store_key(kind: &str, name: &str) -> String {
 /// An entry's key in the sync state (`statusRef`): the remote key, with
 /// `/property` when a property is named.
 #[must_use]
-pub fn status_ref(remote_key: &str, property: &str) -> String {
-    if property.is_empty() {
-        remote_key.to_owned()
-    } else {
-        format!("{remote_key}/{property}")
+pub fn status_ref(entry: &PushSecretData) -> String {
+    let remote_key = &entry.match_.remote_ref.remote_key;
+    match push_data::property(entry) {
+        "" => remote_key.clone(),
+        property => format!("{remote_key}/{property}"),
     }
 }
 
@@ -93,7 +72,7 @@ pub fn merge_state(new: Option<&Synced>, old: &Synced) -> Synced {
 /// Delete`: each old entry not in the new state (every entry of a store
 /// no longer pushed to), as `(store key, entry)` in order.
 #[must_use]
-pub fn stale_entries(old: &Synced, new: &Synced) -> Vec<(String, PushEntry)> {
+pub fn stale_entries(old: &Synced, new: &Synced) -> Vec<(String, PushSecretData)> {
     let mut out = Vec::new();
     for (store, entries) in old {
         let kept = new.get(store);
@@ -131,9 +110,9 @@ pub fn should_refresh(
 
 /// The Ready condition's message after a sync (`markAsDone`).
 #[must_use]
-pub fn done_message(policy: UpdatePolicy) -> String {
+pub fn done_message(policy: PushUpdatePolicy) -> String {
     let mut message = "PushSecret synced successfully".to_owned();
-    if policy == UpdatePolicy::IfNotExists {
+    if policy == PushUpdatePolicy::IfNotExists {
         message.push_str(". Existing secrets in providers unchanged.");
     }
     message
@@ -151,31 +130,53 @@ pub fn delete_failed_message(error: &str) -> String {
     format!("Failed to Delete Secrets from Provider: {error}")
 }
 
-/// `pushSecretEntry` for one store: the named key must be in the Secret;
-/// with `IfNotExists` an object the vault has is left alone (`Ok(false)`);
+/// Why one entry was not pushed, with ESO's texts (`pushSecretEntry`).
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    /// `match.secretKey` names no key of the Secret.
+    #[error("secret key {0} does not exist")]
+    MissingKey(String),
+    /// `IfNotExists` could not learn whether the object exists.
+    #[error("could not verify if secret exists in store: {0}")]
+    Exists(#[source] ProviderError),
+    /// The provider's push failed (ESO names the Secret's key there).
+    #[error("could not write remote ref {key} to target secretstore {store}: {source}")]
+    Write {
+        /// `match.secretKey`.
+        key: String,
+        /// The store's name.
+        store: String,
+        /// Why.
+        #[source]
+        source: ProviderError,
+    },
+}
+
+/// `pushSecretEntry` for one store, `data` being the entry's source
+/// ([`push_data::entry_source`]): the named key must be in it; with
+/// `IfNotExists` an object the vault has is left alone (`Ok(false)`);
 /// otherwise the provider's push (`Ok(true)`, whether or not it had to
-/// write). `store_name` words the error as ESO does.
+/// write).
 ///
 /// # Errors
 ///
-/// ESO's text: `secret key K does not exist`, `could not verify if secret
-/// exists in store: ...`, or `could not write remote ref K to target
-/// secretstore S: ...` (ESO names the Secret's key there).
+/// [`EntryError`], nothing written.
 pub async fn push_entry(
     client: &SecretClient,
     data: &BTreeMap<String, Vec<u8>>,
-    entry: &PushEntry,
-    policy: UpdatePolicy,
+    entry: &PushSecretData,
+    policy: PushUpdatePolicy,
     store_name: &str,
-) -> Result<bool, String> {
-    let key = entry.secret_key.as_str();
+) -> Result<bool, EntryError> {
+    let key = push_data::secret_key(entry);
+    let remote_key = &entry.match_.remote_ref.remote_key;
     if !key.is_empty() && !data.contains_key(key) {
-        return Err(format!("secret key {key} does not exist"));
+        return Err(EntryError::MissingKey(key.to_owned()));
     }
-    if policy == UpdatePolicy::IfNotExists {
-        let exists = push_vault::secret_exists(client, &entry.remote_key)
+    if policy == PushUpdatePolicy::IfNotExists {
+        let exists = push_vault::secret_exists(client, remote_key)
             .await
-            .map_err(|e| format!("could not verify if secret exists in store: {e}"))?;
+            .map_err(EntryError::Exists)?;
         if exists {
             return Ok(false);
         }
@@ -184,12 +185,14 @@ pub async fn push_entry(
         client,
         data,
         Some(key).filter(|k| !k.is_empty()),
-        &entry.remote_key,
+        remote_key,
         entry.metadata.as_ref(),
     )
     .await
-    .map_err(|e| {
-        format!("could not write remote ref {key} to target secretstore {store_name}: {e}")
+    .map_err(|source| EntryError::Write {
+        key: key.to_owned(),
+        store: store_name.to_owned(),
+        source,
     })?;
     Ok(true)
 }
@@ -199,13 +202,19 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::api::{PushSecretMatch, PushSecretRemoteRef};
 
-    fn entry(remote: &str) -> PushEntry {
-        PushEntry {
-            secret_key: "key".to_owned(),
-            remote_key: remote.to_owned(),
-            property: String::new(),
+    fn entry(remote: &str) -> PushSecretData {
+        PushSecretData {
+            match_: PushSecretMatch {
+                secret_key: Some("key".to_owned()),
+                remote_ref: PushSecretRemoteRef {
+                    remote_key: remote.to_owned(),
+                    property: None,
+                },
+            },
             metadata: None,
+            conversion_strategy: None,
         }
     }
 
@@ -226,8 +235,10 @@ mod tests {
 
     #[test]
     fn entries_are_keyed_by_remote_key_and_property() {
-        assert_eq!(status_ref("db", ""), "db");
-        assert_eq!(status_ref("db", "password"), "db/password");
+        assert_eq!(status_ref(&entry("db")), "db");
+        let mut with_property = entry("db");
+        with_property.match_.remote_ref.property = Some("password".to_owned());
+        assert_eq!(status_ref(&with_property), "db/password");
         assert_eq!(store_key("SecretStore", "kv"), "SecretStore/kv");
     }
 
@@ -251,10 +262,14 @@ mod tests {
             .unwrap()
             .get_mut("x")
             .unwrap()
-            .secret_key = "other".to_owned();
+            .match_
+            .secret_key = Some("other".to_owned());
         assert_eq!(
-            merge_state(Some(&changed), &old)["SecretStore/a"]["x"].secret_key,
-            "key"
+            merge_state(Some(&changed), &old)["SecretStore/a"]["x"]
+                .match_
+                .secret_key
+                .as_deref(),
+            Some("key")
         );
     }
 
@@ -264,7 +279,7 @@ mod tests {
         let new = state(&[("SecretStore/a", &["x"])]);
         let stale: Vec<(String, String)> = stale_entries(&old, &new)
             .into_iter()
-            .map(|(store, e)| (store, e.remote_key))
+            .map(|(store, e)| (store, e.match_.remote_ref.remote_key))
             .collect();
         assert_eq!(
             stale,
@@ -300,11 +315,11 @@ mod tests {
     #[test]
     fn messages_are_esos() {
         assert_eq!(
-            done_message(UpdatePolicy::Replace),
+            done_message(PushUpdatePolicy::Replace),
             "PushSecret synced successfully"
         );
         assert_eq!(
-            done_message(UpdatePolicy::IfNotExists),
+            done_message(PushUpdatePolicy::IfNotExists),
             "PushSecret synced successfully. Existing secrets in providers unchanged."
         );
         assert_eq!(failed_message("boom"), "set secret failed: boom");

@@ -38,6 +38,10 @@ pub enum ProviderError {
         /// The vault's answer (boxed: Key Vault's error is large).
         source: Box<VaultError>,
     },
+    /// A read failed otherwise than with 404, as `SecretExists` reports it
+    /// (the vault's answer alone).
+    #[error(transparent)]
+    Unexpected(Box<VaultError>),
     /// The named key is not in the Secret.
     #[error("secret key {key:?} does not exist in the Secret")]
     MissingKey {
@@ -71,14 +75,15 @@ fn vault(context: String) -> impl FnOnce(VaultError) -> ProviderError {
     }
 }
 
-/// `Ok(None)` for 404, the object's tags otherwise; `context` words any
-/// other failure (ESO: "cannot get secret db" when writing, "error
-/// getting secret db" when deleting).
+/// `Ok(None)` for 404, the object otherwise; `context` words any other
+/// failure (ESO: "cannot get secret db: unexpected api error: ..." when
+/// writing, "error getting secret db: unexpected api error: ..." when
+/// deleting).
 fn found<T>(result: Result<T, VaultError>, context: String) -> Result<Option<T>, ProviderError> {
     match result {
         Ok(object) => Ok(Some(object)),
         Err(error) if is_not_found(&error) => Ok(None),
-        Err(error) => Err(vault(context)(error)),
+        Err(error) => Err(vault(format!("{context}: unexpected api error"))(error)),
     }
 }
 
@@ -255,15 +260,18 @@ pub async fn delete_secret(client: &SecretClient, remote_key: &str) -> Result<bo
 /// 404.
 pub async fn secret_exists(client: &SecretClient, remote_key: &str) -> Result<bool, ProviderError> {
     let (kind, name) = push::delete_target(remote_key)?;
-    let context = format!("cannot get {} {name}", kind.noun());
-    let present = match kind {
-        ObjectType::Secret => found(client.get_secret(name).await, context)?.is_some(),
-        ObjectType::Key => found(client.key_client().get_key(name).await, context)?.is_some(),
-        ObjectType::Cert => found(
-            client.certificate_client().get_certificate(name).await,
-            context,
-        )?
-        .is_some(),
+    let answer = match kind {
+        ObjectType::Secret => client.get_secret(name).await.map(drop),
+        ObjectType::Key => client.key_client().get_key(name).await.map(drop),
+        ObjectType::Cert => client
+            .certificate_client()
+            .get_certificate(name)
+            .await
+            .map(drop),
     };
-    Ok(present)
+    match answer {
+        Ok(()) => Ok(true),
+        Err(error) if is_not_found(&error) => Ok(false),
+        Err(error) => Err(ProviderError::Unexpected(Box::new(error))),
+    }
 }

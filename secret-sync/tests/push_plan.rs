@@ -18,15 +18,23 @@ use azure_wi_emulator::{
     Config, Emulator, TokenSpec,
     config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, Role, RoleAssignment},
 };
-use secret_sync::push_plan::{PushEntry, UpdatePolicy, push_entry, stale_entries, status_ref};
+use secret_sync::api::{
+    PushSecretData, PushSecretMatch, PushSecretRemoteRef, PushUpdatePolicy as UpdatePolicy,
+};
+use secret_sync::push_plan::{push_entry, stale_entries, status_ref};
 use secret_sync::push_vault;
 
-fn entry(secret_key: &str, remote_key: &str) -> PushEntry {
-    PushEntry {
-        secret_key: secret_key.to_owned(),
-        remote_key: remote_key.to_owned(),
-        property: String::new(),
+fn entry(secret_key: &str, remote_key: &str) -> PushSecretData {
+    PushSecretData {
+        match_: PushSecretMatch {
+            secret_key: Some(secret_key.to_owned()),
+            remote_ref: PushSecretRemoteRef {
+                remote_key: remote_key.to_owned(),
+                property: None,
+            },
+        },
         metadata: None,
+        conversion_strategy: None,
     }
 }
 
@@ -70,7 +78,8 @@ async fn update_policies_never_change_an_object_eso_did_not_make() {
     assert_eq!(
         push_entry(&client, &data, &foreign, UpdatePolicy::Replace, "kv")
             .await
-            .unwrap_err(),
+            .unwrap_err()
+            .to_string(),
         "could not write remote ref password to target secretstore kv: cannot get secret db-password: not managed by external-secrets"
     );
     let after = client.get_secret("db-password").await.unwrap();
@@ -102,7 +111,8 @@ async fn update_policies_never_change_an_object_eso_did_not_make() {
             "kv"
         )
         .await
-        .unwrap_err(),
+        .unwrap_err()
+        .to_string(),
         "secret key missing does not exist"
     );
 
@@ -113,7 +123,7 @@ async fn update_policies_never_change_an_object_eso_did_not_make() {
             "SecretStore/kv".to_owned(),
             remotes
                 .iter()
-                .map(|r| (status_ref(r, ""), entry("password", r)))
+                .map(|r| (status_ref(&entry("password", r)), entry("password", r)))
                 .collect::<BTreeMap<_, _>>(),
         )])
     };
@@ -124,7 +134,7 @@ async fn update_policies_never_change_an_object_eso_did_not_make() {
     let mut outcomes = Vec::new();
     for (_, e) in &stale {
         outcomes.push(
-            push_vault::delete_secret(&client, &e.remote_key)
+            push_vault::delete_secret(&client, &e.match_.remote_ref.remote_key)
                 .await
                 .map_err(|e| e.to_string()),
         );

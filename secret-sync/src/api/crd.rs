@@ -1,7 +1,8 @@
-//! The CustomResourceDefinitions, generated from the types: each kind
-//! served as `v1` (stored) and `v1beta1` (same schema, so the walkthroughs'
-//! manifests apply; the apiserver converts between identical schemas with
-//! no webhook). `deploy/` holds their YAML; a test fails when it drifts.
+//! The CustomResourceDefinitions, generated from the types: each
+//! ExternalSecret and store kind served as `v1` (stored) and `v1beta1`
+//! (same schema, so the walkthroughs' manifests apply; the apiserver
+//! converts between identical schemas with no webhook), PushSecret as
+//! `v1alpha1` only, as ESO serves it. `deploy/` holds their YAML; a test fails when it drifts.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, CustomResourceDefinitionVersion,
@@ -9,7 +10,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 use kube::CustomResourceExt as _;
 use serde_json::Value;
 
-use super::{ClusterExternalSecret, ClusterSecretStore, ExternalSecret, SecretStore};
+use super::{ClusterExternalSecret, ClusterSecretStore, ExternalSecret, PushSecret, SecretStore};
 
 /// The CRDs, ready to apply.
 #[must_use]
@@ -19,6 +20,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         served_twice(ClusterSecretStore::crd()),
         served_twice(ExternalSecret::crd()),
         served_twice(ClusterExternalSecret::crd()),
+        preserving(PushSecret::crd()),
     ]
 }
 
@@ -36,16 +38,8 @@ pub fn yaml() -> String {
 
 /// Adds `v1beta1` beside the generated `v1`: served, not stored, the
 /// same schema.
-fn served_twice(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
-    for version in &mut crd.spec.versions {
-        if let Some(validation) = &mut version.schema
-            && let Some(schema) = &mut validation.open_api_v3_schema
-        {
-            let mut json = serde_json::to_value(&*schema).expect("a schema serializes");
-            preserve_unsupported(&mut json);
-            *schema = serde_json::from_value(json).expect("the schema stays a schema");
-        }
-    }
+fn served_twice(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    let mut crd = preserving(crd);
     let v1 = crd.spec.versions[0].clone();
     crd.spec.versions.push(CustomResourceDefinitionVersion {
         name: "v1beta1".to_owned(),
@@ -58,6 +52,21 @@ fn served_twice(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
         )),
         ..v1
     });
+    crd
+}
+
+/// The generated CRD with its unsupported fields kept (see
+/// [`preserve_unsupported`]).
+fn preserving(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    for version in &mut crd.spec.versions {
+        if let Some(validation) = &mut version.schema
+            && let Some(schema) = &mut validation.open_api_v3_schema
+        {
+            let mut json = serde_json::to_value(&*schema).expect("a schema serializes");
+            preserve_unsupported(&mut json);
+            *schema = serde_json::from_value(json).expect("the schema stays a schema");
+        }
+    }
     crd
 }
 
@@ -108,8 +117,18 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_is_served_as_v1_stored_and_v1beta1() {
+    fn every_kind_is_served_as_eso_serves_it() {
         for crd in all() {
+            if crd.spec.names.kind == "PushSecret" {
+                let versions: Vec<_> = crd
+                    .spec
+                    .versions
+                    .iter()
+                    .map(|v| (v.name.as_str(), v.served, v.storage))
+                    .collect();
+                assert_eq!(versions, [("v1alpha1", true, true)], "as ESO serves it");
+                continue;
+            }
             let versions: Vec<_> = crd
                 .spec
                 .versions

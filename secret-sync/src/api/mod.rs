@@ -2,7 +2,8 @@
 //! Key Vault users write, as Rust types: [`SecretStore`],
 //! [`ClusterSecretStore`], [`ExternalSecret`] and
 //! [`ClusterExternalSecret`], served as `v1` (stored)
-//! and `v1beta1` (the walkthroughs' version, same schema) by [`crd`].
+//! and `v1beta1` (the walkthroughs' version, same schema) by [`crd`], and
+//! [`PushSecret`], served as `v1alpha1` as ESO serves it.
 //!
 //! Field names, defaults and enum values are ESO's
 //! (external-secrets/external-secrets `apis/externalsecrets/v1`). Fields
@@ -13,6 +14,7 @@
 mod cluster_external_secret;
 pub mod crd;
 mod external_secret;
+mod push_secret;
 mod store;
 
 pub use cluster_external_secret::{
@@ -26,6 +28,12 @@ pub use external_secret::{
     MetadataPolicy, RefreshPolicy, RemoteRef, Rewrite, RewriteMerge, RewriteRegexp,
     RewriteTransform, SecretStoreRef, StoreKind, Target, TargetMetadata, TargetTemplate,
     TemplateFrom, TemplateRef, TemplateRefItem, TemplateScope,
+};
+pub use push_secret::{
+    PushConversionStrategy, PushDeletionPolicy, PushSecret, PushSecretData, PushSecretDataTo,
+    PushSecretDataToMatch, PushSecretMatch, PushSecretRemoteRef, PushSecretRewrite,
+    PushSecretSelector, PushSecretSource, PushSecretSpec, PushSecretStatus, PushSecretStoreRef,
+    PushUpdatePolicy,
 };
 pub use store::{
     AuthSecretRef, AuthType, AzureEnvironment, AzureKvProvider, ClusterSecretStore,
