@@ -271,7 +271,7 @@ pub fn key_file(name: &str, jwk: &JsonWebKey) -> Result<Vec<u8>, Error> {
         reason,
     };
     let spki = match jwk {
-        JsonWebKey::Rsa { n, e } => {
+        JsonWebKey::Rsa { n, e, .. } => {
             let der_error =
                 |e: der::Error| invalid(format!("its RSA numbers cannot be encoded ({e})"));
             let key = pkcs1::RsaPublicKey {
@@ -287,7 +287,7 @@ pub fn key_file(name: &str, jwk: &JsonWebKey) -> Result<Vec<u8>, Error> {
                     .map_err(der_error)?,
             }
         }
-        JsonWebKey::Ec { crv, x, y } => {
+        JsonWebKey::Ec { crv, x, y, .. } => {
             let (curve, size) = match crv {
                 EcCurve::P256 => ("1.2.840.10045.3.1.7", 32),
                 EcCurve::P384 => ("1.3.132.0.34", 48),

@@ -220,6 +220,7 @@ fn ec_keys_become_the_same_spki_as_ring_writes() {
             crv,
             x: raw[1..=size].to_vec(),
             y: raw[size + 1..].to_vec(),
+            hsm: false,
         };
         let out = key_file("k", &jwk).unwrap();
         assert_eq!(
@@ -244,6 +245,7 @@ fn p521_and_short_coordinates_are_padded_to_the_field_size() {
         crv: EcCurve::P521,
         x,
         y: vec![2; 66],
+        hsm: false,
     };
     let out = key_file("k", &jwk(vec![1; 65])).unwrap();
     let (label, der) = pem_rfc7468::decode_vec(&out).unwrap();
@@ -269,6 +271,7 @@ fn rsa_keys_become_the_same_spki_as_the_rsa_crate_writes() {
     let jwk = JsonWebKey::Rsa {
         n: public.n().to_bytes_be(),
         e: public.e().to_bytes_be(),
+        hsm: false,
     };
     let expected = public
         .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
@@ -291,6 +294,7 @@ fn keys_without_a_public_pem_are_refused_with_the_reason() {
             crv: EcCurve::P256K,
             x: vec![1; 32],
             y: vec![2; 32],
+            hsm: false,
         },
     )
     .unwrap_err();

@@ -24,6 +24,7 @@ fn ec_key() -> (JsonWebKey, String) {
         crv: EcCurve::P256,
         x: raw[1..33].to_vec(),
         y: raw[33..].to_vec(),
+        hsm: false,
     };
     (jwk, pair.public_key_pem())
 }

@@ -251,7 +251,7 @@ pub fn same_key(jwk: &Value, vault: &azure_wi_auth::JsonWebKey) -> bool {
             .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
     };
     match vault {
-        azure_wi_auth::JsonWebKey::Rsa { n, e } => {
+        azure_wi_auth::JsonWebKey::Rsa { n, e, hsm: false } => {
             jwk["kty"] == "RSA"
                 && field("n").as_deref() == Some(n.as_slice())
                 && field("e").as_deref() == Some(e.as_slice())

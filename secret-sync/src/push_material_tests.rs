@@ -630,18 +630,28 @@ fn only_an_rsa_key_is_found_unchanged() {
     let vault = azure_wi_auth::JsonWebKey::Rsa {
         n: field("n"),
         e: field("e"),
+        hsm: false,
     };
     assert!(same_key(&rsa, &vault));
     let other = azure_wi_auth::JsonWebKey::Rsa {
         n: field("n"),
         e: vec![3],
+        hsm: false,
     };
     assert!(!same_key(&rsa, &other));
+    // equalKeys compares Kty: the pushed RSA is not the vault's RSA-HSM.
+    let hsm = azure_wi_auth::JsonWebKey::Rsa {
+        n: field("n"),
+        e: field("e"),
+        hsm: true,
+    };
+    assert!(!same_key(&rsa, &hsm));
     let ec = private_jwk("keyname", &bytes(EC_KEY)).unwrap();
     let vault_ec = azure_wi_auth::JsonWebKey::Ec {
         crv: azure_wi_auth::EcCurve::P384,
         x: Vec::new(),
         y: Vec::new(),
+        hsm: false,
     };
     assert!(!same_key(&ec, &vault_ec));
 }

@@ -409,15 +409,20 @@ impl RemoteKey {
 
 /// A public key as ESO serializes Key Vault's `JSONWebKey`: `kid`, `kty`,
 /// `key_ops`, then `n`/`e` or `crv`/`x`/`y`, base64url without padding.
+/// `kty` is Key Vault's, `-HSM` included: ESO's `GetSecret` of `key/`
+/// (`providers/v1/azure/keyvault/keyvault.go`) is `json.Marshal` of the
+/// `JSONWebKey` Key Vault sent, whose `Kty` it never changes.
 #[must_use]
 pub fn jwk_json(kid: &str, key: &azure_wi_auth::JsonWebKey, key_ops: &[String]) -> String {
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let mut out = serde_json::Map::new();
     out.insert("kid".into(), kid.into());
     let (kty, fields): (&str, Vec<(&str, String)>) = match key {
-        azure_wi_auth::JsonWebKey::Rsa { n, e } => ("RSA", vec![("n", b64(n)), ("e", b64(e))]),
-        azure_wi_auth::JsonWebKey::Ec { crv, x, y } => (
-            "EC",
+        azure_wi_auth::JsonWebKey::Rsa { n, e, .. } => {
+            (key.kty(), vec![("n", b64(n)), ("e", b64(e))])
+        }
+        azure_wi_auth::JsonWebKey::Ec { crv, x, y, .. } => (
+            key.kty(),
             vec![
                 ("crv", crv.as_str().to_owned()),
                 ("x", b64(x)),

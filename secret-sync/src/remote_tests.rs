@@ -120,6 +120,7 @@ fn keys_are_their_public_jwk_in_eso_field_order() {
     let rsa = azure_wi_auth::JsonWebKey::Rsa {
         n: vec![0xc3, 0x01],
         e: vec![1, 0, 1],
+        hsm: false,
     };
     assert_eq!(
         jwk_json(
@@ -133,10 +134,40 @@ fn keys_are_their_public_jwk_in_eso_field_order() {
         crv: azure_wi_auth::EcCurve::P256,
         x: vec![1],
         y: vec![2],
+        hsm: false,
     };
     assert_eq!(
         jwk_json("k", &ec, &[]),
         r#"{"kid":"k","kty":"EC","crv":"P-256","x":"AQ","y":"Ag"}"#
+    );
+}
+
+/// An HSM key's `kty` is written as Key Vault sent it (ESO marshals the
+/// `JSONWebKey` it was given, `Kty` untouched): `RSA-HSM`, `EC-HSM`.
+#[test]
+fn hsm_keys_keep_their_key_type() {
+    let rsa = azure_wi_auth::JsonWebKey::Rsa {
+        n: vec![0xc3, 0x01],
+        e: vec![1, 0, 1],
+        hsm: true,
+    };
+    assert_eq!(
+        jwk_json(
+            "https://kv.vault.azure.net/keys/k/v1",
+            &rsa,
+            &["sign".into()]
+        ),
+        r#"{"kid":"https://kv.vault.azure.net/keys/k/v1","kty":"RSA-HSM","key_ops":["sign"],"n":"wwE","e":"AQAB"}"#
+    );
+    let ec = azure_wi_auth::JsonWebKey::Ec {
+        crv: azure_wi_auth::EcCurve::P384,
+        x: vec![1],
+        y: vec![2],
+        hsm: true,
+    };
+    assert_eq!(
+        jwk_json("k", &ec, &[]),
+        r#"{"kid":"k","kty":"EC-HSM","crv":"P-384","x":"AQ","y":"Ag"}"#
     );
 }
 
@@ -608,11 +639,13 @@ fn eso_public_keys_are_written_as_eso_writes_them() {
             "RSA" => azure_wi_auth::JsonWebKey::Rsa {
                 n: b64(&jwk["n"]),
                 e: b64(&jwk["e"]),
+                hsm: false,
             },
             _ => azure_wi_auth::JsonWebKey::Ec {
                 crv: azure_wi_auth::EcCurve::P521,
                 x: b64(&jwk["x"]),
                 y: b64(&jwk["y"]),
+                hsm: false,
             },
         };
         let ops: Vec<String> = jwk["key_ops"]

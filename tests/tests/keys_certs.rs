@@ -51,7 +51,9 @@ async fn reads_keys_certificates_and_their_secrets() {
 
     let rsa = keys.get_key("signing-rsa").await.unwrap();
     match &rsa.key {
-        JsonWebKey::Rsa { n, e } => assert_eq!((n.len() * 8, e.as_slice()), (4096, &[1, 0, 1][..])),
+        JsonWebKey::Rsa { n, e, .. } => {
+            assert_eq!((n.len() * 8, e.as_slice()), (4096, &[1, 0, 1][..]))
+        }
         other => panic!("{other:?}"),
     }
     let versions: Vec<_> = keys
@@ -69,7 +71,7 @@ async fn reads_keys_certificates_and_their_secrets() {
     assert!(!old.properties.enabled);
     let ec = keys.get_key("signing-ec").await.unwrap();
     assert!(
-        matches!(&ec.key, JsonWebKey::Ec { crv: EcCurve::P521, x, y } if x.len() == 66 && y.len() == 66),
+        matches!(&ec.key, JsonWebKey::Ec { crv: EcCurve::P521, x, y, .. } if x.len() == 66 && y.len() == 66),
         "{ec:?}"
     );
     let names: Vec<String> = keys

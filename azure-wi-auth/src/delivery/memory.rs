@@ -559,6 +559,7 @@ mod tests {
             crv: crate::EcCurve::P256,
             x: vec![1],
             y: vec![2],
+            hsm: false,
         };
         vault.put_tagged(
             ObjectKind::Key,

@@ -129,17 +129,25 @@ impl EcCurve {
 /// The public part of a key, as Key Vault's JSON Web Key gives it
 /// (big-endian bytes, decoded from base64url). Key Vault never returns a
 /// private part of a key; a certificate's private key is in its secret.
+///
+/// `hsm` keeps the `-HSM` of Key Vault's `kty`: a reader that writes the
+/// key out again as a JWK (the External Secrets Operator's `GetSecret` of
+/// `key/<name>` is Go's `json.Marshal` of the `JSONWebKey` it was sent)
+/// writes `RSA-HSM` or `EC-HSM` back, and one that compares keys (ESO's
+/// `equalKeys`, which compares `Kty`) tells an HSM key from a software one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JsonWebKey {
-    /// `kty` `RSA` or `RSA-HSM`.
+    /// `kty` `RSA`, or `RSA-HSM` with `hsm`.
     Rsa {
         /// The modulus.
         n: Vec<u8>,
         /// The public exponent.
         e: Vec<u8>,
+        /// Whether `kty` is `RSA-HSM`: the key is held in an HSM.
+        hsm: bool,
     },
-    /// `kty` `EC` or `EC-HSM`.
+    /// `kty` `EC`, or `EC-HSM` with `hsm`.
     Ec {
         /// The curve.
         crv: EcCurve,
@@ -147,7 +155,22 @@ pub enum JsonWebKey {
         x: Vec<u8>,
         /// The Y coordinate.
         y: Vec<u8>,
+        /// Whether `kty` is `EC-HSM`: the key is held in an HSM.
+        hsm: bool,
     },
+}
+
+impl JsonWebKey {
+    /// `kty` as Key Vault sent it: `RSA`, `RSA-HSM`, `EC` or `EC-HSM`.
+    #[must_use]
+    pub fn kty(&self) -> &'static str {
+        match self {
+            Self::Rsa { hsm: false, .. } => "RSA",
+            Self::Rsa { hsm: true, .. } => "RSA-HSM",
+            Self::Ec { hsm: false, .. } => "EC",
+            Self::Ec { hsm: true, .. } => "EC-HSM",
+        }
+    }
 }
 
 /// A key: its metadata, public part and permitted operations.
@@ -179,14 +202,16 @@ pub(crate) fn key(json: &Value) -> Option<Key> {
     let jwk = &json["key"];
     let properties = key_properties(jwk["kid"].as_str()?, json)?;
     let key = match jwk["kty"].as_str()? {
-        "RSA" | "RSA-HSM" => JsonWebKey::Rsa {
+        kty @ ("RSA" | "RSA-HSM") => JsonWebKey::Rsa {
             n: b64url(&jwk["n"])?,
             e: b64url(&jwk["e"])?,
+            hsm: kty == "RSA-HSM",
         },
-        "EC" | "EC-HSM" => JsonWebKey::Ec {
+        kty @ ("EC" | "EC-HSM") => JsonWebKey::Ec {
             crv: EcCurve::parse(jwk["crv"].as_str()?)?,
             x: b64url(&jwk["x"])?,
             y: b64url(&jwk["y"])?,
+            hsm: kty == "EC-HSM",
         },
         _ => return None,
     };
@@ -594,9 +619,11 @@ mod tests {
             rsa.key,
             JsonWebKey::Rsa {
                 n: vec![1, 0, 1],
-                e: vec![1, 0, 1]
+                e: vec![1, 0, 1],
+                hsm: false
             }
         );
+        assert_eq!(rsa.key.kty(), "RSA");
         assert_eq!(rsa.key_ops, ["sign"]);
         assert_eq!(
             (rsa.properties.not_before, rsa.properties.expires),
@@ -621,9 +648,11 @@ mod tests {
             JsonWebKey::Ec {
                 crv: EcCurve::P384,
                 x: vec![0],
-                y: vec![1]
+                y: vec![1],
+                hsm: true
             }
         );
+        assert_eq!(ec.key.kty(), "EC-HSM");
         assert!(
             key(&json!({"key": {"kid": "https://kv.vault.azure.net/keys/o/1", "kty": "oct"}}))
                 .is_none()
@@ -635,6 +664,28 @@ mod tests {
         .unwrap();
         assert_eq!((item.name.as_str(), item.version), ("k", None));
         assert!(item.tags.is_empty() && item.expires.is_none());
+    }
+
+    /// Key Vault's `kty` comes back as it was sent: an HSM key stays one,
+    /// a software key stays one.
+    #[test]
+    fn hsm_key_types_are_kept() {
+        for (kty, body) in [
+            ("RSA", json!({"n": "AQAB", "e": "AQAB"})),
+            ("RSA-HSM", json!({"n": "AQAB", "e": "AQAB"})),
+            ("EC", json!({"crv": "P-256", "x": "AA", "y": "AQ"})),
+            ("EC-HSM", json!({"crv": "P-256", "x": "AA", "y": "AQ"})),
+        ] {
+            let mut jwk = body;
+            jwk["kid"] = json!("https://kv.vault.azure.net/keys/k/1");
+            jwk["kty"] = json!(kty);
+            let read = key(&json!({"key": jwk})).unwrap();
+            assert_eq!(read.key.kty(), kty);
+            let hsm = match read.key {
+                JsonWebKey::Rsa { hsm, .. } | JsonWebKey::Ec { hsm, .. } => hsm,
+            };
+            assert_eq!(hsm, kty.ends_with("-HSM"), "{kty}");
+        }
     }
 
     #[test]
