@@ -4,10 +4,17 @@
 //! merged in key order with the `priority` keys last, conflicts counted;
 //! then each merged field a key (`Extract`, values as ESO's
 //! `GetByteValue` writes them) or the merged object as JSON under `into`
-//! beside the keys read (`JSON`). Pure.
+//! beside the keys read (`JSON`). Pure. Values are decoded here with
+//! serde_json and written with the template crate's writer of Go's
+//! `encoding/json` ([`azure_wi_template::json`]), the one definition of
+//! Go's JSON bytes in this workspace.
 
 use std::collections::BTreeMap;
 
+use azure_wi_template::{
+    Value as GoValue,
+    json::{self, JsonStyle},
+};
 use serde_json::Value;
 
 use crate::{
@@ -50,17 +57,29 @@ pub(crate) fn merge(
         ));
     }
     match op.strategy {
-        MergeStrategy::Extract => Ok(merged
+        MergeStrategy::Extract => merged
             .into_iter()
-            .map(|(k, v)| (k, byte_value(&v)))
-            .collect()),
+            .map(|(k, v)| {
+                byte_value(&v).map(|bytes| (k, bytes)).map_err(|e| {
+                    format!("merge failed with failed to convert value to []byte: {e}")
+                })
+            })
+            .collect(),
         MergeStrategy::Json => {
             if op.into.is_empty() {
                 return Err("merge failed with missing 'into' field".into());
             }
+            // ESO's JSONMarshal: an Encoder without HTML escaping, its
+            // newline trimmed.
+            let object = GoValue::map(
+                merged
+                    .iter()
+                    .map(|(k, v)| (k.clone(), go_value(v)))
+                    .collect(),
+            );
+            let json = json::marshal(&object, JsonStyle::Compact { escape_html: false })
+                .map_err(|e| format!("merge failed with failed to marshal merged map: {e}"))?;
             let mut out = map;
-            let mut json = Vec::new();
-            write_object(&mut json, merged.iter(), false);
             out.insert(op.into.clone(), json);
             Ok(out)
         }
@@ -68,19 +87,33 @@ pub(crate) fn merge(
 }
 
 /// ESO's `GetByteValue` of a decoded JSON value.
-fn byte_value(v: &Value) -> Vec<u8> {
-    match v {
+fn byte_value(v: &Value) -> Result<Vec<u8>, json::MarshalError> {
+    Ok(match v {
         Value::String(s) => s.clone().into_bytes(),
         Value::Null => Vec::new(),
         Value::Bool(b) => b.to_string().into_bytes(),
         // strconv.FormatFloat(f, 'f', -1, 64).
         Value::Number(n) => format_f(n.as_f64().unwrap_or_default()).into_bytes(),
         // json.Marshal (HTML escaping on).
-        other => {
-            let mut out = Vec::new();
-            write_json(&mut out, other, true);
-            out
-        }
+        other => json::marshal(&go_value(other), JsonStyle::Compact { escape_html: true })?,
+    })
+}
+
+/// A value as Go's `json.Unmarshal` into `any` holds it (numbers are
+/// `float64`), for the one writer of Go's JSON, the template crate's.
+fn go_value(v: &Value) -> GoValue {
+    match v {
+        Value::Null => GoValue::Nil,
+        Value::Bool(b) => GoValue::Bool(*b),
+        Value::Number(n) => GoValue::Float(n.as_f64().unwrap_or_default()),
+        Value::String(s) => GoValue::str(s.as_str()),
+        Value::Array(items) => GoValue::list(items.iter().map(go_value).collect()),
+        Value::Object(fields) => GoValue::map(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), go_value(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -94,101 +127,23 @@ fn format_f(f: f64) -> String {
     format!("{f}")
 }
 
-/// Go's `encoding/json` float: `'f'` unless the magnitude is below 1e-6
-/// or at least 1e21, then `'e'` with a two-digit-minimum exponent cleaned
-/// of its leading zero (`1e-07` → `1e-7`).
-fn json_float(f: f64) -> String {
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = format!("{f:e}");
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        format!(
-            "{mantissa}e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.abs()
-        )
-        .replace("e-0", "e-")
-    } else {
-        format_f(f)
-    }
-}
-
-fn write_object<'a>(
-    out: &mut Vec<u8>,
-    fields: impl Iterator<Item = (&'a String, &'a Value)>,
-    html: bool,
-) {
-    out.push(b'{');
-    for (i, (k, v)) in fields.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_string(out, k, html);
-        out.push(b':');
-        write_json(out, v, html);
-    }
-    out.push(b'}');
-}
-
-/// Go's `json.Marshal` of a decoded value: object keys sorted, floats as
-/// Go formats them, strings escaped as Go escapes them.
-fn write_json(out: &mut Vec<u8>, v: &Value, html: bool) {
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(b) => out.extend_from_slice(b.to_string().as_bytes()),
-        Value::Number(n) => {
-            out.extend_from_slice(json_float(n.as_f64().unwrap_or_default()).as_bytes())
-        }
-        Value::String(s) => write_string(out, s, html),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json(out, item, html);
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            let sorted: BTreeMap<&String, &Value> = map.iter().collect();
-            write_object(out, sorted.into_iter(), html);
-        }
-    }
-}
-
-fn write_string(out: &mut Vec<u8>, s: &str, html: bool) {
-    out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '<' | '>' | '&' if html => {
-                out.extend_from_slice(format!("\\u{:04x}", u32::from(c)).as_bytes());
-            }
-            '\u{2028}' | '\u{2029}' => {
-                out.extend_from_slice(format!("\\u{:04x}", u32::from(c)).as_bytes());
-            }
-            c if u32::from(c) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", u32::from(c)).as_bytes());
-            }
-            c => {
-                let mut buf = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-    out.push(b'"');
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Go's `json.Marshal` of a float64, by the shared writer.
+    fn json_float(f: f64) -> String {
+        let out = json::marshal(&GoValue::Float(f), JsonStyle::Compact { escape_html: true });
+        String::from_utf8(out.unwrap()).unwrap()
+    }
+
+    /// Go's quoting of a string, by the shared writer (`html`: the
+    /// HTML escaping `json.Marshal` does and ESO's `JSONMarshal` does not).
+    fn write_string(out: &mut Vec<u8>, s: &str, html: bool) {
+        let quoted = json::marshal(&GoValue::str(s), JsonStyle::Compact { escape_html: html });
+        out.extend_from_slice(&quoted.unwrap());
+    }
 
     #[test]
     fn floats_as_go_writes_them() {
@@ -216,5 +171,38 @@ mod tests {
         let mut out = Vec::new();
         write_string(&mut out, "a<b", false);
         assert_eq!(String::from_utf8(out).unwrap(), r#""a<b""#);
+    }
+
+    fn op(strategy: MergeStrategy, into: &str) -> MergeOp {
+        MergeOp {
+            into: into.to_owned(),
+            priority: Vec::new(),
+            priority_policy: MergePriorityPolicy::Strict,
+            conflict_policy: MergeConflictPolicy::Error,
+            strategy,
+        }
+    }
+
+    /// Go 1.22 and later write a backspace and a form feed as `\b` and
+    /// `\f` (`encode.go`'s `appendString`), in both of ESO's writers:
+    /// `json.Marshal` for a nested value of `Extract` (HTML escaped) and
+    /// `JSONMarshal` for `JSON` (not HTML escaped).
+    #[test]
+    fn control_characters_are_written_as_go_writes_them() {
+        let input = BTreeMap::from([(
+            "a".to_owned(),
+            br#"{"s":"x\by\fz<&>","n":{"t":"\b\f\u0001<"}}"#.to_vec(),
+        )]);
+        let merged = merge(&op(MergeStrategy::Json, "all"), input.clone()).unwrap();
+        assert_eq!(
+            String::from_utf8(merged["all"].clone()).unwrap(),
+            r#"{"n":{"t":"\b\f\u0001<"},"s":"x\by\fz<&>"}"#
+        );
+        let extract = merge(&op(MergeStrategy::Extract, ""), input).unwrap();
+        assert_eq!(
+            String::from_utf8(extract["n"].clone()).unwrap(),
+            r#"{"t":"\b\f\u0001\u003c"}"#
+        );
+        assert_eq!(extract["s"], b"x\x08y\x0cz<&>");
     }
 }

@@ -14,6 +14,8 @@
 //!   texts, with the Go and Sprig tests' cases beside it.
 //! - The values ([`Value`]): the shapes Go values take in these templates,
 //!   strings as bytes.
+//! - Go's `encoding/json` writer ([`json`]), public for the other places
+//!   ESO writes JSON with Go (secret-sync's `rewrite[].merge`).
 //!
 //! Pure: a template and its data in, bytes or an error naming the template
 //! and the reason out. The clock and randomness are injected
@@ -28,6 +30,7 @@
 mod engine;
 mod eso;
 pub mod func;
+pub mod json;
 mod sprig;
 pub mod value;
 
