@@ -382,6 +382,29 @@ fn matching<'a>(plan: &SyncPlan, listed: &'a [Listed]) -> BTreeSet<&'a str> {
         .collect()
 }
 
+impl Reader<WorkloadVaults> {
+    /// A client of `store`'s vault acting as `caller`, for `requests`
+    /// requests that write (a PushSecret's), spent from the vault's budget
+    /// as reads are.
+    ///
+    /// # Errors
+    ///
+    /// [`FetchError::Throttled`] when the budget is spent; `Failed` when
+    /// the caller's token or identity cannot be used.
+    pub fn writer(
+        &self,
+        store: &AzureStore,
+        caller: Caller<'_>,
+        requests: usize,
+    ) -> Result<azure_wi_auth::SecretClient, FetchError> {
+        let reader = read_as(caller)?;
+        self.spend(store, requests)?;
+        self.vault
+            .client_as(&store.vault_url, &reader)
+            .map_err(FetchError::Failed)
+    }
+}
+
 /// Who `caller` reads as in `azure-wi-auth`'s terms.
 fn read_as(caller: Caller<'_>) -> Result<ReadAs, FetchError> {
     match caller {

@@ -177,9 +177,15 @@ impl WorkloadVaults {
         Ok(credential)
     }
 
-    /// A client of `vault_url` reading as `reader`; it starts from the
-    /// vault's challenge when an earlier client learnt it.
-    fn client(&self, vault_url: &str, reader: &ReadAs) -> Result<SecretClient, VaultError> {
+    /// A client of `vault_url` acting as `reader`, for what the
+    /// [`VaultObjects`] reads do not cover (a PushSecret's writes); it
+    /// starts from the vault's challenge when an earlier client learnt it.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError`] when `reader`'s identity cannot be used here (no own
+    /// identity, no token proxy) or the client cannot be built.
+    pub fn client_as(&self, vault_url: &str, reader: &ReadAs) -> Result<SecretClient, VaultError> {
         let (credential, http, tenant): (VaultCredential, _, _) = match reader {
             ReadAs::Workload {
                 identity,
@@ -251,7 +257,7 @@ impl WorkloadVaults {
         reader: &ReadAs,
         read: impl AsyncFnOnce(&SecretClient) -> Result<T, Error>,
     ) -> Result<T, VaultError> {
-        let client = self.client(vault_url, reader)?;
+        let client = self.client_as(vault_url, reader)?;
         let result = read(&client).await;
         self.remember(&client);
         result.map_err(VaultError::from)

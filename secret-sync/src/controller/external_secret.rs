@@ -181,7 +181,7 @@ enum Written {
 }
 
 /// How a step of the reconcile stopped.
-enum Stop {
+pub(super) enum Stop {
     /// The user must fix something: a condition, a retry with backoff.
     Failed(SyncFailure),
     /// The API server failed: the error policy's retry.
@@ -231,7 +231,7 @@ pub async fn reconcile(
     };
     set_finalizer(&es, &api, plan.deletion == DeletionPolicy::Delete).await?;
 
-    let store = match load_store(&ctx, &plan, &namespace).await {
+    let store = match load_store(&ctx, plan.store.1, &plan.store.0, &namespace).await {
         Ok(store) => store,
         Err(Stop::Api(error)) => return Err(error),
         Err(Stop::Failed(failure)) => return retry_failed(&es, &ctx, &api, &failure).await,
@@ -406,9 +406,15 @@ fn target_valid(
     }
 }
 
-/// The store the plan names, checked.
-async fn load_store(ctx: &Context, plan: &SyncPlan, namespace: &str) -> Result<AzureStore, Stop> {
-    let (name, kind) = &plan.store;
+/// The store of `kind` named `name`, checked, as an object of `namespace`
+/// uses it.
+pub(super) async fn load_store(
+    ctx: &Context,
+    kind: StoreKind,
+    name: &str,
+    namespace: &str,
+) -> Result<AzureStore, Stop> {
+    let name = &name.to_owned();
     let checked = match kind {
         StoreKind::SecretStore => {
             let Some(found) = Api::<SecretStore>::namespaced(ctx.client.clone(), namespace)
@@ -462,7 +468,7 @@ async fn load_store(ctx: &Context, plan: &SyncPlan, namespace: &str) -> Result<A
 
 /// The referenced ServiceAccount's identity and token, `None` for the
 /// controller's own.
-async fn identity_of(
+pub(super) async fn identity_of(
     ctx: &Context,
     store: &AzureStore,
     namespace: &str,
@@ -546,7 +552,7 @@ struct Desired {
 
 /// Reads what `template.templateFrom` names and renders the template over
 /// the values read.
-async fn apply_template(
+pub(super) async fn apply_template(
     ctx: &Context,
     namespace: &str,
     template: &crate::api::TargetTemplate,

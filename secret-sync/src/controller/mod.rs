@@ -1,12 +1,14 @@
 //! The controller: one kube-rs runtime controller per kind, sharing one
 //! [`Context`] (the Key Vault reader, the token cache, the event recorder,
 //! metrics). ExternalSecrets are reconciled again when their store, or
-//! the Secret they manage, changes.
+//! the Secret they manage, changes; PushSecrets when they change and at
+//! their refresh interval, as ESO's are.
 
 pub mod backoff;
 mod cluster_external_secret;
 mod external_secret;
 pub mod metrics;
+mod push_secret;
 mod status;
 mod stores;
 
@@ -21,7 +23,8 @@ use std::{
 pub use backoff::Backoff;
 pub use cluster_external_secret::reconcile_cluster_external_secret;
 pub use external_secret::{FINALIZER, ReconcileError, SyncFailure, reconcile};
-use futures::{FutureExt as _, StreamExt as _, future::join5};
+use futures::future::join5;
+use futures::{FutureExt as _, StreamExt as _, future::join};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::core::PartialObjectMeta;
 use kube::{
@@ -34,11 +37,15 @@ use kube::{
         watcher,
     },
 };
+pub use push_secret::reconcile_push_secret;
 pub use stores::{reconcile_cluster_store, reconcile_store};
 use tokio::sync::watch;
 
 use crate::{
-    api::{ClusterExternalSecret, ClusterSecretStore, ExternalSecret, SecretStore, StoreKind},
+    api::{
+        ClusterExternalSecret, ClusterSecretStore, ExternalSecret, PushSecret, SecretStore,
+        StoreKind,
+    },
     fetch::Reader,
     target::MANAGED_LABEL,
     tokens::Tokens,
@@ -166,7 +173,7 @@ fn uid<K: Resource>(object: &K) -> String {
         .unwrap_or_else(|| object.name_any())
 }
 
-/// Runs the four controllers until `shutdown` is cancelled; `synced` turns
+/// Runs the five controllers until `shutdown` is cancelled; `synced` turns
 /// true once their caches hold a first listing.
 pub async fn run(
     ctx: Arc<Context>,
@@ -286,10 +293,25 @@ pub async fn run(
         .run(
             |ces, ctx| bounded(reconcile_cluster_external_secret(ces, ctx)),
             error_policy,
-            ctx,
+            Arc::clone(&ctx),
         )
         .for_each(|_| async {});
     let ces_controller = until_stopped(ces_controller, ces_cache.clone(), &shutdown);
+    let push_controller = Controller::new(
+        Api::<PushSecret>::all(ctx.client.clone()),
+        watcher::Config::default(),
+    )
+    .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
+    let push_cache = push_controller.store();
+    let push_controller = push_controller
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+        .run(
+            |ps, ctx| bounded(reconcile_push_secret(ps, ctx)),
+            error_policy,
+            ctx,
+        )
+        .for_each(|_| async {});
+    let push_controller = until_stopped(push_controller, push_cache.clone(), &shutdown);
     let shutdown_report = shutdown.clone();
     let report_synced = async move {
         let shutdown = shutdown_report;
@@ -298,6 +320,7 @@ pub async fn run(
             let _ = store_cache.wait_until_ready().await;
             let _ = cluster_store_cache.wait_until_ready().await;
             let _ = ces_cache.wait_until_ready().await;
+            let _ = push_cache.wait_until_ready().await;
         };
         tokio::select! {
             () = caches => {
@@ -307,11 +330,14 @@ pub async fn run(
             () = shutdown.cancelled() => {}
         }
     };
-    join5(
-        es_controller,
-        stores,
-        cluster_stores,
-        ces_controller,
+    join(
+        join5(
+            es_controller,
+            stores,
+            cluster_stores,
+            ces_controller,
+            push_controller,
+        ),
         report_synced,
     )
     .await;
