@@ -8,7 +8,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use regex::Regex;
+use azure_wi_template::go_regexp::Regex;
 
 use crate::{
     Error,
@@ -19,10 +19,10 @@ use crate::{
 #[derive(Debug, Clone)]
 pub enum KeyOp {
     /// `regexp`: every key replaced as Go's `regexp.ReplaceAllString` does
-    /// (the `regex` crate takes Go's RE2 syntax and its `$1`/`${name}`
-    /// replacements).
+    /// (ESO's `RewriteRegexp`): the pattern in Go's RE2 syntax with Go's
+    /// meaning, `$1`/`${name}` expanded as Go's `Expand` does.
     Regexp {
-        /// `source`.
+        /// `source`, compiled as Go's `regexp.Compile` compiles it.
         source: Regex,
         /// `target`.
         target: String,
@@ -139,15 +139,15 @@ pub fn rewrite(
 
 fn apply(op: &KeyOp, map: BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Vec<u8>>, String> {
     match op {
-        KeyOp::Regexp { source, target } => Ok(map
+        KeyOp::Regexp { source, target } => map
             .into_iter()
             .map(|(key, value)| {
-                (
-                    source.replace_all(&key, target.as_str()).into_owned(),
-                    value,
-                )
+                source
+                    .replace_all(&key, target)
+                    .map(|key| (key, value))
+                    .map_err(|e| format!("regexp failed with {e}"))
             })
-            .collect()),
+            .collect(),
         KeyOp::Transform(template) => {
             crate::render::on_render_stack(|| transform_keys(template, map))
                 .map_err(|e| format!("transform failed: the template renderer failed: {e}"))?

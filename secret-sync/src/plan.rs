@@ -4,7 +4,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use regex::Regex;
+use azure_wi_template::go_regexp::Regex;
 
 use crate::{
     Error,
@@ -18,7 +18,8 @@ use crate::{
 };
 
 /// One `rewrite[]` entry checked: exactly one operation, a regular
-/// expression that compiles, a template that parses.
+/// expression that Go's `regexp.Compile` compiles (its error text when
+/// not), a template that parses.
 fn key_op(index: usize, r: &crate::api::Rewrite) -> Result<KeyOp, Error> {
     match (&r.merge, &r.regexp, &r.transform) {
         (None, Some(re), None) => Ok(KeyOp::Regexp {
@@ -74,7 +75,8 @@ pub struct Read {
 /// One `dataFrom.find`.
 #[derive(Debug, Clone)]
 pub struct Find {
-    /// The name pattern, unanchored; `None` matches every name.
+    /// The name pattern, matched as ESO's `regexp.MatchString` matches it
+    /// (unanchored, Go's RE2 meaning); `None` matches every name.
     pub name: Option<Regex>,
     /// Tags every match carries with these values.
     pub tags: BTreeMap<String, String>,

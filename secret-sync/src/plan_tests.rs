@@ -257,6 +257,67 @@ spec:
     assert!(bad.contains("is not a regular expression"), "{bad}");
 }
 
+/// ESO compiles `find.name.regexp` and `rewrite[].regexp.source` with Go's
+/// `regexp`, whose RE2 reads some patterns otherwise than the `regex`
+/// crate: `\d` is ASCII (ARABIC-INDIC DIGIT THREE is no digit to Go),
+/// `\Q…\E` quotes (the crate refuses it), and what Go refuses (`a**`,
+/// which the crate takes) is refused with Go's text.
+#[test]
+fn patterns_are_compiled_and_matched_as_go_does() {
+    let planned = plan(&es(r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: app}
+spec:
+  secretStoreRef: {name: kv}
+  dataFrom:
+  - find: {name: {regexp: '^db\d+\Q.\E'}}
+    rewrite:
+    - regexp: {source: '\d', target: '_'}
+    - regexp: {source: '\Q.\E', target: '-'}
+"#))
+    .unwrap();
+    let find = &planned.finds[0];
+    let none = BTreeMap::new();
+    assert!(find.matches("db12.x", &none));
+    assert!(!find.matches("db12x", &none));
+    assert!(!find.matches("db\u{663}.x", &none));
+    let keys = |names: &[&str]| -> BTreeMap<String, Vec<u8>> {
+        names
+            .iter()
+            .map(|n| ((*n).to_owned(), Vec::new()))
+            .collect()
+    };
+    assert_eq!(
+        crate::keys::rewrite(&find.keys.ops, keys(&["a1.b", "a\u{663}.b"])).unwrap(),
+        keys(&["a_-b", "a\u{663}-b"])
+    );
+
+    let refused = |pattern: &str| {
+        let find = format!(
+            "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: db}}\nspec:\n  secretStoreRef: {{name: kv}}\n  dataFrom:\n  - find: {{name: {{regexp: '{pattern}'}}}}\n"
+        );
+        let rewrite = format!(
+            "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: db}}\nspec:\n  secretStoreRef: {{name: kv}}\n  dataFrom:\n  - extract: {{key: json}}\n    rewrite:\n    - regexp: {{source: '{pattern}', target: ''}}\n"
+        );
+        [
+            plan(&es(&find)).unwrap_err().to_string(),
+            plan(&es(&rewrite)).unwrap_err().to_string(),
+        ]
+    };
+    assert_eq!(
+        refused("a**"),
+        [
+            "spec.dataFrom[].find.name.regexp \"a**\" is not a regular expression: error parsing regexp: invalid nested repetition operator: `**`",
+            "spec.dataFrom[].rewrite[].regexp.source \"a**\" is not a regular expression: error parsing regexp: invalid nested repetition operator: `**`",
+        ]
+    );
+    assert_eq!(
+        refused("(unclosed")[0],
+        "spec.dataFrom[].find.name.regexp \"(unclosed\" is not a regular expression: error parsing regexp: missing closing ): `(unclosed`"
+    );
+}
+
 /// `metadataPolicy` is planned for `data` and `dataFrom.extract`, `None`
 /// unless written; `dataFrom` of a certificate or key is refused with it
 /// too, as ESO's `GetSecretMap` refuses it before looking at the policy.

@@ -129,10 +129,13 @@ pub fn allows(
             return Ok(true);
         }
         for pattern in &condition.namespace_regexes {
-            let regex = regex::Regex::new(pattern).map_err(|e| Error::InvalidRegexp {
-                field: "spec.conditions[].namespaceRegexes",
-                value: pattern.clone(),
-                reason: e.to_string(),
+            // ESO's regexp.MatchString: Go's syntax and meaning.
+            let regex = azure_wi_template::go_regexp::Regex::new(pattern).map_err(|e| {
+                Error::InvalidRegexp {
+                    field: "spec.conditions[].namespaceRegexes",
+                    value: pattern.clone(),
+                    reason: e.to_string(),
+                }
             })?;
             if regex.is_match(namespace) {
                 return Ok(true);

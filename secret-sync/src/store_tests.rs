@@ -147,3 +147,23 @@ fn cluster_store_conditions_select_namespaces() {
             .contains("namespaceRegexes")
     );
 }
+
+/// `namespaceRegexes` are Go's (ESO's `regexp.MatchString`): `\Q…\E`
+/// quotes, which the `regex` crate refuses; what Go refuses is refused
+/// with Go's text.
+#[test]
+fn namespace_regexes_are_gos() {
+    let conditions = |pattern: &str| -> Vec<ClusterStoreCondition> {
+        serde_json::from_value(serde_json::json!([{ "namespaceRegexes": [pattern] }])).unwrap()
+    };
+    let none = BTreeMap::new();
+    let quoted = conditions(r"^\Qteam.\E");
+    assert!(allows(&quoted, "team.a", &none).unwrap());
+    assert!(!allows(&quoted, "team-a", &none).unwrap());
+    assert_eq!(
+        allows(&conditions("team-(a"), "team-a", &none)
+            .unwrap_err()
+            .to_string(),
+        "spec.conditions[].namespaceRegexes \"team-(a\" is not a regular expression: error parsing regexp: missing closing ): `team-(a`"
+    );
+}

@@ -16,6 +16,10 @@
 //!   strings as bytes.
 //! - Go's `encoding/json` writer ([`json`]), public for the other places
 //!   ESO writes JSON with Go (secret-sync's `rewrite[].merge`).
+//! - Go's `regexp` ([`go_regexp`]): the translation of Go's RE2 syntax the
+//!   regex functions use, public for the patterns ESO compiles with Go
+//!   outside templates (`find.name.regexp`, `rewrite[].regexp`,
+//!   `namespaceRegexes`).
 //!
 //! Pure: a template and its data in, bytes or an error naming the template
 //! and the reason out. The clock and randomness are injected
@@ -30,6 +34,7 @@
 mod engine;
 mod eso;
 pub mod func;
+pub mod go_regexp;
 pub mod json;
 mod sprig;
 pub mod value;

@@ -15,7 +15,7 @@ mod numeric;
 mod paths;
 mod random;
 mod reflect;
-mod regex;
+pub(crate) mod regex;
 mod semver;
 mod strings;
 mod url;

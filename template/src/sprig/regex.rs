@@ -19,6 +19,10 @@
 //! - Go matches an invalid byte as U+FFFD: the haystack's invalid bytes
 //!   are matched as U+FFFD and what is returned is the original bytes.
 //!
+//! The compiling, matching and replacing here are also what
+//! [`crate::go_regexp`] offers outside templates, so Go's meaning is
+//! written once.
+//!
 //! Matching is leftmost-first in both. What the functions return follows
 //! Go's `FindAllString`, `ReplaceAllString` (with `Expand`'s `$1`,
 //! `${1}`, `$name`, `${name}` and `$$`), `ReplaceAllLiteralString` and
@@ -204,9 +208,13 @@ fn regex_quote_meta(_: &mut Env<'_>, args: Vec<Value>) -> Result<Value, FuncErro
 // ---------------------------------------------------------------------
 // Compiling.
 
-/// Go's `regexp/syntax` error: its code and the part of the pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct SyntaxError {
+/// Why Go's `regexp.Compile` refused a pattern: `regexp/syntax`'s error
+/// code and the part of the pattern it names, shown as Go's
+/// `syntax.Error.Error()` shows them (`error parsing regexp: missing
+/// closing ]: `[a``). Patterns are configuration, not secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("error parsing regexp: {code}: `{expr}`")]
+pub struct SyntaxError {
     code: &'static str,
     expr: String,
 }
@@ -217,11 +225,6 @@ impl SyntaxError {
             code,
             expr: expr.to_string(),
         }
-    }
-
-    /// `syntax.Error.Error()`.
-    fn text(&self) -> String {
-        format!("error parsing regexp: {}: `{}`", self.code, self.expr)
     }
 }
 
@@ -250,7 +253,8 @@ const SIZE_LIMIT: usize = 32 << 20;
 const MAX_REPEAT: u64 = 1000;
 
 /// A pattern compiled with Go's meaning.
-struct GoRegexp {
+#[derive(Clone)]
+pub(crate) struct GoRegexp {
     re: regex::Regex,
     /// Each capture group's name by number (0 is the whole match).
     names: Vec<Option<String>>,
@@ -259,7 +263,7 @@ struct GoRegexp {
 }
 
 /// `regexp.Compile`.
-fn compile(pattern: &[u8]) -> Result<GoRegexp, SyntaxError> {
+pub(crate) fn compile(pattern: &[u8]) -> Result<GoRegexp, SyntaxError> {
     let whole = std::str::from_utf8(pattern).map_err(|e| {
         let rest = pattern.get(e.valid_up_to()..).unwrap_or_default();
         SyntaxError::new(INVALID_UTF8, &String::from_utf8_lossy(rest))
@@ -296,7 +300,7 @@ fn nests_too_deeply(translated: &str) -> bool {
 
 /// A `must` form's failure: `regexp.Compile`'s error.
 fn compile_or_error(pattern: &[u8]) -> Result<GoRegexp, FuncError> {
-    compile(pattern).map_err(|e| FuncError::new(e.text()))
+    compile(pattern).map_err(|e| FuncError::new(e.to_string()))
 }
 
 /// A plain form's failure: `regexp.MustCompile`'s panic, which
@@ -306,9 +310,21 @@ fn must_compile(pattern: &[u8]) -> Result<GoRegexp, FuncError> {
         FuncError::new(format!(
             "regexp: Compile({}): {}",
             String::from_utf8_lossy(&quote(pattern)),
-            e.text()
+            e
         ))
     })
+}
+
+/// A replacement whose result would pass the bound on one value (16 MiB,
+/// the template renderer's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the result would exceed {MAX_RESULT} bytes")]
+pub struct ResultTooLarge;
+
+impl From<ResultTooLarge> for FuncError {
+    fn from(_: ResultTooLarge) -> Self {
+        too_large()
+    }
 }
 
 /// `regexp`'s `quote`: backquoted when `strconv.CanBackquote`, else
@@ -331,7 +347,7 @@ fn quote(s: &[u8]) -> Vec<u8> {
 /// A haystack as Go matches it: valid UTF-8 as it is; otherwise with each
 /// invalid byte read as U+FFFD, and the offsets of that text mapped back
 /// to the original bytes.
-struct Haystack<'a> {
+pub(crate) struct Haystack<'a> {
     orig: &'a [u8],
     text: Cow<'a, str>,
     /// For each byte offset of a rewritten `text`, the offset in `orig` of
@@ -341,7 +357,7 @@ struct Haystack<'a> {
 }
 
 impl<'a> Haystack<'a> {
-    fn new(orig: &'a [u8]) -> Self {
+    pub(crate) fn new(orig: &'a [u8]) -> Self {
         if let Ok(text) = std::str::from_utf8(orig) {
             return Haystack {
                 orig,
@@ -389,7 +405,7 @@ impl<'a> Haystack<'a> {
 }
 
 impl GoRegexp {
-    fn is_match(&self, s: &[u8]) -> bool {
+    pub(crate) fn is_match(&self, s: &[u8]) -> bool {
         self.re.is_match(&Haystack::new(s).text)
     }
 
@@ -425,13 +441,14 @@ impl GoRegexp {
     }
 
     /// Go's `replaceAll`: each match replaced by `repl` (expanded unless
-    /// `literal`), but not an empty match right after a match.
-    fn replace_all(
+    /// `literal`), but not an empty match right after a match. Refused
+    /// when the result would pass [`MAX_RESULT`].
+    pub(crate) fn replace_all(
         &self,
         hay: &Haystack<'_>,
         repl: &[u8],
         literal: bool,
-    ) -> Result<Vec<u8>, FuncError> {
+    ) -> Result<Vec<u8>, ResultTooLarge> {
         let text = hay.text.as_ref();
         let end = text.len();
         let mut out = Vec::with_capacity(hay.orig.len());
@@ -451,7 +468,7 @@ impl GoRegexp {
                 }
             }
             if out.len() > MAX_RESULT {
-                return Err(too_large());
+                return Err(ResultTooLarge);
             }
             last_end = m.end();
             let width = hay.width_at(search);
@@ -465,7 +482,7 @@ impl GoRegexp {
         }
         out.extend_from_slice(hay.slice(last_end, end));
         if out.len() > MAX_RESULT {
-            return Err(too_large());
+            return Err(ResultTooLarge);
         }
         Ok(out)
     }
