@@ -487,8 +487,8 @@ fn check_store(at: &mut Object<'_>, spec: Value, cluster: bool) {
 /// Each `conditions[].namespaceRegexes` entry through
 /// [`crate::store::allows`] on its own: the controller compiles them only
 /// when an ExternalSecret uses the store, and one that does not compile
-/// (Rust's `regex`, which takes most of Go's RE2 syntax) fails every
-/// ExternalSecret of the store.
+/// (as Go's `regexp` would compile it) fails every ExternalSecret of the
+/// store.
 fn namespace_regexes(at: &mut Object<'_>, spec: &SecretStoreSpec) {
     for (i, condition) in spec.conditions.iter().enumerate() {
         for (j, pattern) in condition.namespace_regexes.iter().enumerate() {

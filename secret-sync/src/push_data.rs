@@ -21,6 +21,8 @@ use crate::api::{
     LabelSelector, PushConversionStrategy, PushSecretData, PushSecretDataTo, PushSecretMatch,
     PushSecretRemoteRef, PushSecretRewrite, PushSecretSpec, StoreKind,
 };
+use azure_wi_template::go_regexp::Regex as GoRegex;
+
 use crate::selector::LabelQuery;
 
 /// ESO's key for a bundle's source in its duplicate checks.
@@ -227,14 +229,15 @@ pub fn check_data_to_stores(spec: &PushSecretSpec, stores: &[StoreInfo<'_>]) -> 
     Ok(())
 }
 
-/// A user's pattern compiled as Go's `regexp.Compile` would.
-fn go_regexp(pattern: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(pattern).map_err(|e| e.to_string())
+/// A user's pattern compiled as Go's `regexp.Compile` compiles it, with
+/// its error text.
+fn go_regexp(pattern: &str) -> Result<GoRegex, String> {
+    GoRegex::new(pattern).map_err(|e| e.to_string())
 }
 
 /// A `dataTo` rewrite, compiled once for all keys.
 enum Rewrite {
-    Regexp(regex::Regex, String),
+    Regexp(GoRegex, String),
     Transform(azure_wi_template::Template),
 }
 
@@ -269,9 +272,9 @@ fn rewrite_keys(
         };
         for current in map.values_mut() {
             let next = match &rewrite {
-                Rewrite::Regexp(re, target) => {
-                    re.replace_all(current, target.as_str()).into_owned()
-                }
+                Rewrite::Regexp(re, target) => re
+                    .replace_all(current, target)
+                    .map_err(|e| format!("rewrite[{i}] on key {current:?}: {e}"))?,
                 Rewrite::Transform(template) => transform_key(template, current)
                     .map_err(|e| format!("rewrite[{i}] on key {current:?}: template exec: {e}"))?,
             };

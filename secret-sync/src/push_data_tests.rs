@@ -73,6 +73,7 @@ fn keys_are_reversed_as_eso_reverses_them() {
 fn explicit_data_is_pushed_as_written() {
     let spec = spec(
         "selector: {secret: {name: s}}
+secretStoreRefs: [{name: kv}]
 data:
 - match: {secretKey: a, remoteRef: {remoteKey: ra}}
 - match: {remoteRef: {remoteKey: all}}

@@ -79,7 +79,7 @@ fn vault(context: String) -> impl FnOnce(VaultError) -> ProviderError {
 /// failure (ESO: "cannot get secret db: unexpected api error: ..." when
 /// writing, "error getting secret db: unexpected api error: ..." when
 /// deleting).
-fn found<T>(result: Result<T, VaultError>, context: String) -> Result<Option<T>, ProviderError> {
+fn found<T>(result: Result<T, VaultError>, context: &str) -> Result<Option<T>, ProviderError> {
     match result {
         Ok(object) => Ok(Some(object)),
         Err(error) if is_not_found(&error) => Ok(None),
@@ -121,7 +121,7 @@ async fn set_secret(
 ) -> Result<Pushed, ProviderError> {
     let existing = found(
         client.get_secret(name).await,
-        format!("cannot get secret {name}"),
+        &format!("cannot get secret {name}"),
     )?;
     push::may_write(
         ObjectType::Secret,
@@ -166,7 +166,7 @@ async fn set_certificate(
     let certificates = client.certificate_client();
     let existing = found(
         certificates.get_certificate(name).await,
-        format!("cannot get certificate {name}"),
+        &format!("cannot get certificate {name}"),
     )?;
     push::may_write(
         ObjectType::Cert,
@@ -196,7 +196,7 @@ async fn set_key(
 ) -> Result<Pushed, ProviderError> {
     let jwk = push_material::private_jwk(name, value)?;
     let keys = client.key_client();
-    let existing = found(keys.get_key(name).await, format!("cannot get key {name}"))?;
+    let existing = found(keys.get_key(name).await, &format!("cannot get key {name}"))?;
     push::may_write(
         ObjectType::Key,
         name,
@@ -227,14 +227,14 @@ pub async fn delete_secret(client: &SecretClient, remote_key: &str) -> Result<bo
     let getting = format!("error getting {noun} {name}");
     let tags = match kind {
         ObjectType::Secret => {
-            found(client.get_secret(name).await, getting)?.map(|s| s.properties.tags)
+            found(client.get_secret(name).await, &getting)?.map(|s| s.properties.tags)
         }
         ObjectType::Key => {
-            found(client.key_client().get_key(name).await, getting)?.map(|k| k.properties.tags)
+            found(client.key_client().get_key(name).await, &getting)?.map(|k| k.properties.tags)
         }
         ObjectType::Cert => found(
             client.certificate_client().get_certificate(name).await,
-            getting,
+            &getting,
         )?
         .map(|c| c.properties.tags),
     };
