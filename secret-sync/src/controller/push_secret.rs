@@ -650,6 +650,15 @@ pub async fn reconcile_push_secret(
                 ctx.backoff.succeeded(&super::uid(ps.as_ref()));
                 return Ok(Action::await_change());
             }
+            // ESO reconciles a PushSecret again only when it changes: once
+            // cleaned up, it stays so until then.
+            let cleaned_up =
+                outcome.status.conditions.iter().any(|c| {
+                    c.type_ == "Ready" && c.reason.as_deref() == Some(reason::SOURCE_DELETED)
+                });
+            if cleaned_up && synced_version == version_of(&ps) {
+                return Ok(Action::await_change());
+            }
             let message = push_plan::ERR_FAILED_GET_SECRET.to_owned();
             return failed(&ctx, &ps, outcome, Failure::Message(message), None).await;
         }
