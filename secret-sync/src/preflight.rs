@@ -240,24 +240,24 @@ pub struct Cluster {
     pub notes: Vec<String>,
 }
 
-/// The ConfigMaps (namespace, name) the ExternalSecrets among `objects`
-/// read templates from: what [`read`] gets besides the objects.
+/// The ConfigMaps (namespace, name) the ExternalSecrets and PushSecrets
+/// among `objects` read templates from: what [`read`] gets besides the
+/// objects.
 #[must_use]
 pub fn config_maps_named(objects: &[(Kind, Vec<Value>)]) -> Vec<(String, String)> {
     let mut named = Vec::new();
     for (kind, items) in objects {
-        if *kind != Kind::ExternalSecret {
-            continue;
-        }
+        let at = match kind {
+            Kind::ExternalSecret => "/spec/target/template/templateFrom",
+            Kind::PushSecret => "/spec/template/templateFrom",
+            _ => continue,
+        };
         for item in items {
             let Some(namespace) = item.pointer("/metadata/namespace").and_then(Value::as_str)
             else {
                 continue;
             };
-            let Some(from) = item
-                .pointer("/spec/target/template/templateFrom")
-                .and_then(Value::as_array)
-            else {
+            let Some(from) = item.pointer(at).and_then(Value::as_array) else {
                 continue;
             };
             for name in from
@@ -301,48 +301,61 @@ pub fn report(cluster: &Cluster) -> Report {
         .collect();
     for (kind, items) in objects {
         for item in items {
-            let (reference, spec_at) = match kind {
-                Kind::ExternalSecret => (item.pointer("/spec/secretStoreRef"), "spec."),
-                Kind::ClusterExternalSecret => (
-                    item.pointer("/spec/externalSecretSpec/secretStoreRef"),
-                    "spec.externalSecretSpec.",
-                ),
+            let references: Vec<(&Value, String)> = match kind {
+                Kind::ExternalSecret => item
+                    .pointer("/spec/secretStoreRef")
+                    .map(|r| (r, "spec.secretStoreRef".to_owned()))
+                    .into_iter()
+                    .collect(),
+                Kind::ClusterExternalSecret => item
+                    .pointer("/spec/externalSecretSpec/secretStoreRef")
+                    .map(|r| (r, "spec.externalSecretSpec.secretStoreRef".to_owned()))
+                    .into_iter()
+                    .collect(),
+                // Stores chosen by labels are not followed.
+                Kind::PushSecret => item
+                    .pointer("/spec/secretStoreRefs")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, r)| (r, format!("spec.secretStoreRefs[{i}]")))
+                    .collect(),
                 _ => continue,
             };
-            let Some(reference) = reference else {
-                continue;
-            };
-            let Some(name) = reference.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let cluster =
-                reference.get("kind").and_then(Value::as_str) == Some("ClusterSecretStore");
-            let namespace = item.pointer("/metadata/namespace").and_then(Value::as_str);
-            let (store, store_ns) = if cluster {
-                (Kind::ClusterSecretStore, None)
-            } else if *kind == Kind::ExternalSecret {
-                (Kind::SecretStore, namespace.map(str::to_owned))
-            } else {
-                // A ClusterExternalSecret's SecretStore is looked up in
-                // each namespace it writes to.
-                continue;
-            };
-            if unserved_stores.contains(&(store, store_ns.clone(), name.to_owned())) {
-                let mut object = Object {
-                    kind: *kind,
-                    namespace: namespace.map(str::to_owned),
-                    name: name_of(item),
-                    findings: &mut report.findings,
+            for (reference, field) in references {
+                let Some(name) = reference.get("name").and_then(Value::as_str) else {
+                    continue;
                 };
-                let at = match &store_ns {
-                    Some(ns) => format!("{} {ns}/{name}", store.name()),
-                    None => format!("{} {name}", store.name()),
+                let cluster =
+                    reference.get("kind").and_then(Value::as_str) == Some("ClusterSecretStore");
+                let namespace = item.pointer("/metadata/namespace").and_then(Value::as_str);
+                let (store, store_ns) = if cluster {
+                    (Kind::ClusterSecretStore, None)
+                } else if matches!(kind, Kind::ExternalSecret | Kind::PushSecret) {
+                    (Kind::SecretStore, namespace.map(str::to_owned))
+                } else {
+                    // A ClusterExternalSecret's SecretStore is looked up in
+                    // each namespace it writes to.
+                    continue;
                 };
-                object.not_served(
-                    format!("{spec_at}secretStoreRef"),
-                    format!("store {at}"),
-                    format!("its store {at} is not served (see the store's findings)"),
-                );
+                if unserved_stores.contains(&(store, store_ns.clone(), name.to_owned())) {
+                    let mut object = Object {
+                        kind: *kind,
+                        namespace: namespace.map(str::to_owned),
+                        name: name_of(item),
+                        findings: &mut report.findings,
+                    };
+                    let at = match &store_ns {
+                        Some(ns) => format!("{} {ns}/{name}", store.name()),
+                        None => format!("{} {name}", store.name()),
+                    };
+                    object.not_served(
+                        field,
+                        format!("store {at}"),
+                        format!("its store {at} is not served (see the store's findings)"),
+                    );
+                }
             }
         }
     }
@@ -391,13 +404,57 @@ pub fn check(kind: Kind, object: &Value, config_maps: &ConfigMaps) -> Vec<Findin
             let none = ConfigMaps::new();
             check_external_secret(&mut at, object, spec, "spec.externalSecretSpec.", &none);
         }
-        Kind::PushSecret => at.not_served(
-            "kind",
-            "PushSecret",
-            "PushSecret is not served by this version of secret-sync",
-        ),
+        Kind::PushSecret => check_push_secret(&mut at, spec, config_maps),
     }
     findings
+}
+
+/// A PushSecret: the fields not served, its templates as the controller
+/// parses them, its `dataTo` as the controller checks it.
+fn check_push_secret(at: &mut Object<'_>, spec: Value, config_maps: &ConfigMaps) {
+    let spec: crate::api::PushSecretSpec = match serde_json::from_value(spec) {
+        Ok(spec) => spec,
+        Err(e) => {
+            at.not_served(
+                "spec",
+                "not readable as secret-sync's PushSecret",
+                e.to_string(),
+            );
+            return;
+        }
+    };
+    let mut fields = crate::api::unsupported_names("spec.", &spec.unsupported);
+    fields.extend(crate::api::unsupported_names(
+        "spec.selector.",
+        &spec.selector.unsupported,
+    ));
+    if let Some(template) = &spec.template {
+        fields.extend(crate::api::unsupported_names(
+            "spec.template.",
+            &template.unsupported,
+        ));
+    }
+    for field in fields {
+        let why = format!("secret-sync does not serve {field} of a PushSecret");
+        at.not_served(field, "field not served", why);
+    }
+    if let Some(template) = &spec.template {
+        template_texts(at, template, "spec.template");
+        if let Some(namespace) = at.namespace.clone() {
+            config_map_templates(at, template, "spec.template", &namespace, config_maps);
+        }
+    }
+    for (i, data_to) in spec.data_to.iter().enumerate() {
+        for (j, rewrite) in data_to.rewrite.iter().enumerate() {
+            if let Some(transform) = &rewrite.transform {
+                let field = format!("spec.dataTo[{i}].rewrite[{j}].transform.template");
+                parse_template(at, &field, "t", &transform.template);
+            }
+        }
+    }
+    if let Err(why) = crate::push_data::check_data_to(&spec) {
+        at.not_served("spec.dataTo", "refused", why);
+    }
 }
 
 /// A store through [`crate::store::check`], again after each refusal that
@@ -581,7 +638,8 @@ fn check_external_secret(
     }
     templates(at, &es.spec, spec_at);
     if let (Some(template), Some(namespace)) = (&es.spec.target.template, at.namespace.clone()) {
-        config_map_templates(at, template, spec_at, &namespace, config_maps);
+        let place = format!("{spec_at}target.template");
+        config_map_templates(at, template, &place, &namespace, config_maps);
     }
 }
 
@@ -670,7 +728,7 @@ fn parse_template(at: &mut Object<'_>, field: &str, name: &str, text: &str) {
 fn config_map_templates(
     at: &mut Object<'_>,
     template: &crate::api::TargetTemplate,
-    spec_at: &str,
+    place: &str,
     namespace: &str,
     config_maps: &ConfigMaps,
 ) {
@@ -679,7 +737,7 @@ fn config_map_templates(
         let Some(reference) = &from.config_map else {
             continue;
         };
-        let field = format!("{spec_at}target.template.templateFrom[{i}].configMap");
+        let field = format!("{place}.templateFrom[{i}].configMap");
         let data = match config_maps.get(&(namespace.to_owned(), reference.name.clone())) {
             // Not read (the user may not get ConfigMaps): a note says so.
             None => continue,
@@ -726,44 +784,41 @@ fn config_map_templates(
 /// default delimiters, every function of [`crate::keys::FUNCTIONS`]): a
 /// function it lacks is Go's "function "x" not defined".
 fn templates(at: &mut Object<'_>, spec: &ExternalSecretSpec, spec_at: &str) {
-    let mut parse = |field: String, text: &str| parse_template(at, &field, &field, text);
     if let Some(template) = &spec.target.template {
-        let place = format!("{spec_at}target.template");
-        for (key, text) in &template.data {
-            parse(format!("{place}.data.{key}"), text);
-        }
-        if let Some(metadata) = &template.metadata {
-            for (key, text) in &metadata.labels {
-                parse(format!("{place}.metadata.labels.{key}"), text);
-            }
-            for (key, text) in &metadata.annotations {
-                parse(format!("{place}.metadata.annotations.{key}"), text);
-            }
-        }
-        for (i, from) in template.template_from.iter().enumerate() {
-            if let Some(literal) = &from.literal {
-                parse(format!("{place}.templateFrom[{i}].literal"), literal);
-            }
-        }
+        template_texts(at, template, &format!("{spec_at}target.template"));
     }
     for (i, from) in spec.data_from.iter().enumerate() {
         for (j, rewrite) in from.rewrite.iter().enumerate() {
             if let Some(transform) = &rewrite.transform {
-                parse(
-                    format!("{spec_at}dataFrom[{i}].rewrite[{j}].transform.template"),
-                    &transform.template,
-                );
+                let field = format!("{spec_at}dataFrom[{i}].rewrite[{j}].transform.template");
+                parse_template(at, &field, &field, &transform.template);
             }
         }
     }
-    if let Some(template) = &spec.target.template
-        && let Err(e) = crate::render::validate(template)
-    {
-        at.not_served(
-            format!("{spec_at}target.template"),
-            "template refused",
-            e.to_string(),
-        );
+}
+
+/// A template's own texts (`data`, `metadata`, literals) parsed, and the
+/// template validated, `place` naming where it is.
+fn template_texts(at: &mut Object<'_>, template: &crate::api::TargetTemplate, place: &str) {
+    let mut parse = |field: String, text: &str| parse_template(at, &field, &field, text);
+    for (key, text) in &template.data {
+        parse(format!("{place}.data.{key}"), text);
+    }
+    if let Some(metadata) = &template.metadata {
+        for (key, text) in &metadata.labels {
+            parse(format!("{place}.metadata.labels.{key}"), text);
+        }
+        for (key, text) in &metadata.annotations {
+            parse(format!("{place}.metadata.annotations.{key}"), text);
+        }
+    }
+    for (i, from) in template.template_from.iter().enumerate() {
+        if let Some(literal) = &from.literal {
+            parse(format!("{place}.templateFrom[{i}].literal"), literal);
+        }
+    }
+    if let Err(e) = crate::render::validate(template) {
+        at.not_served(place, "template refused", e.to_string());
     }
 }
 

@@ -454,8 +454,8 @@ fn walkthrough_manifests_are_served() {
 }
 
 #[test]
-fn push_secrets_are_not_served() {
-    // ESO's `docs/snippets/azkv-pushsecret-secret.yaml`.
+fn push_secrets_are_served_and_what_they_lack_is_named() {
+    // ESO's `docs/snippets/azkv-pushsecret-secret.yaml`: served as written.
     let push = object(
         r#"
 apiVersion: external-secrets.io/v1alpha1
@@ -479,11 +479,41 @@ spec:
           remoteKey: my-azkv-secret-name
 "#,
     );
-    let found = check_(Kind::PushSecret, &push);
-    assert_eq!(fields(&found), pairs(&[("kind", "PushSecret")]));
+    assert_eq!(check_(Kind::PushSecret, &push), []);
+    // A generator source, a template function secret-sync lacks, a dataTo
+    // naming a store it does not push to.
+    let lacking = object(
+        r#"
+apiVersion: external-secrets.io/v1alpha1
+kind: PushSecret
+metadata: {name: lacking, namespace: default}
+spec:
+  secretStoreRefs: [{name: azure-store}]
+  selector:
+    generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: pw}
+  template:
+    data:
+      host: "{{ getHostByName .host }}"
+  dataTo:
+    - storeRef: {name: elsewhere}
+"#,
+    );
+    let found = check_(Kind::PushSecret, &lacking);
+    assert_eq!(
+        fields(&found),
+        pairs(&[
+            ("spec.selector.generatorRef", "field not served"),
+            ("spec.template.data.host", "template function getHostByName"),
+            ("spec.dataTo", "refused"),
+        ])
+    );
     assert_eq!(
         found[0].why,
-        "PushSecret is not served by this version of secret-sync"
+        "secret-sync does not serve spec.selector.generatorRef of a PushSecret"
+    );
+    assert_eq!(
+        found[2].why,
+        "dataTo[0]: storeRef \"elsewhere\" not found in secretStoreRefs"
     );
 }
 

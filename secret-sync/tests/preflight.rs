@@ -498,7 +498,7 @@ subjects:
         "ExternalSecret eso/windows\n  not served: spec.syncWindows: field not served:",
         "  not served: spec.target.template.data.host: template function getHostByName: template: spec.target.template.data.host:1: function \"getHostByName\" not defined\n",
         "ClusterExternalSecret hello-world\n  not served: spec.externalSecretSpec.target.immutable: field not served: spec.externalSecretSpec.target.immutable not supported by this controller",
-        "PushSecret eso/pushsecret-example\n  not served: kind: PushSecret: PushSecret is not served by this version of secret-sync\n",
+        "PushSecret eso/pushsecret-example\n  not served: spec.secretStoreRefs[0]: store SecretStore eso/azure-mi: its store SecretStore eso/azure-mi is not served (see the store's findings)\n",
         "ExternalSecret eso/grafana\n  not served: spec.target.template.templateFrom[1].configMap.items[0]: template function env: template: configmap/grafana-config-tpl/annotations:1: function \"env\" not defined\n",
         "checked 2 SecretStore, 1 ClusterSecretStore, 4 ExternalSecret, 1 ClusterExternalSecret, 1 PushSecret: 7 objects not served, 0 served differently\n",
     ] {
@@ -586,7 +586,12 @@ subjects:
             "spec.externalSecretSpec.target.immutable",
             "field not served",
         ),
-        ("PushSecret", "eso/pushsecret-example", "kind", "PushSecret"),
+        (
+            "PushSecret",
+            "eso/pushsecret-example",
+            "spec.secretStoreRefs[0]",
+            "store SecretStore eso/azure-mi",
+        ),
     ]
     .iter()
     .map(|(k, o, f, w)| {
