@@ -315,7 +315,10 @@ async fn stores_of(ctx: &Context, ps: &PushSecret, namespace: &str) -> Result<Ve
 }
 
 /// The source Secrets' data: one by name, or every Secret whose labels
-/// match. `Ok(None)`: the named Secret does not exist.
+/// match. `Ok(None)`: the named Secret does not exist. A selector that
+/// does not parse, or none, fails with ESO's `could not get source
+/// secret` alone (`resolveSecrets`' error is not in ESO's text); the cause
+/// is logged.
 async fn sources_of(
     ctx: &Context,
     ps: &PushSecret,
@@ -334,15 +337,20 @@ async fn sources_of(
             .map_err(|e| Failure::Api(kube_error("reading the source Secret")(e)));
     }
     if let Some(selector) = source.and_then(|s| s.selector.as_ref()) {
-        let query = LabelQuery::parse(selector, "spec.selector.secret.selector")
-            .map_err(|e| Failure::Message(format!("{}: {e}", push_plan::ERR_FAILED_GET_SECRET)))?;
+        let query = LabelQuery::parse(selector, "spec.selector.secret.selector").map_err(|e| {
+            tracing::warn!(pushsecret = %ps.name_any(), namespace, reason = %e, "the source selector does not parse");
+            Failure::Message(push_plan::ERR_FAILED_GET_SECRET.to_owned())
+        })?;
         return api
             .list(&ListParams::default().labels(&query.query()))
             .await
             .map(|listed| Some(listed.items))
             .map_err(|e| Failure::Api(kube_error("listing the source Secrets")(e)));
     }
-    Err(Failure::Message("no secret selector provided".to_owned()))
+    tracing::warn!(pushsecret = %ps.name_any(), namespace, "no secret selector provided");
+    Err(Failure::Message(
+        push_plan::ERR_FAILED_GET_SECRET.to_owned(),
+    ))
 }
 
 fn data_of(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
