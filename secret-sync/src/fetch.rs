@@ -20,7 +20,7 @@ use std::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use azure_wi_auth::{
@@ -77,9 +77,20 @@ pub enum Caller<'a> {
 struct Listed {
     name: String,
     tags: BTreeMap<String, String>,
+    /// The current version's last update, the vault's clock.
+    updated: Option<SystemTime>,
 }
 
-type Listing = Arc<tokio::sync::Mutex<Option<(Instant, Arc<Vec<Listed>>)>>>;
+/// A listing: when it was made (to reuse it, and, by this process's
+/// clock, when it began), and what it names.
+#[derive(Debug, Clone)]
+struct Made {
+    at: Instant,
+    began: SystemTime,
+    listed: Arc<Vec<Listed>>,
+}
+
+type Listing = Arc<tokio::sync::Mutex<Option<Made>>>;
 
 /// Reads for every ExternalSecret, sharing credentials, budgets and
 /// listings.
@@ -271,7 +282,7 @@ impl<V: VaultObjects> Reader<V> {
         plan: &SyncPlan,
     ) -> Result<Vec<BTreeMap<String, Vec<u8>>>, FetchError> {
         let max_age = plan.refresh.map_or(LISTING_REUSE, |r| r.min(LISTING_REUSE));
-        let mut listed = self.listing(store, caller, reader, max_age).await?;
+        let mut listed = self.listing(store, caller, reader, max_age).await?.listed;
         let mut values: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut relisted = false;
         loop {
@@ -305,7 +316,10 @@ impl<V: VaultObjects> Reader<V> {
                 Some(missing) if relisted => return Err(FetchError::Failed(missing)),
                 Some(_) => {
                     relisted = true;
-                    listed = self.listing(store, caller, reader, Duration::ZERO).await?;
+                    listed = self
+                        .listing(store, caller, reader, Duration::ZERO)
+                        .await?
+                        .listed;
                 }
             }
         }
@@ -330,7 +344,7 @@ impl<V: VaultObjects> Reader<V> {
         caller: Caller<'_>,
         reader: &ReadAs,
         max_age: Duration,
-    ) -> Result<Arc<Vec<Listed>>, FetchError> {
+    ) -> Result<Made, FetchError> {
         let who = match caller {
             Caller::Workload(identity, _) => format!(
                 "{}/{}/{}/{}",
@@ -349,12 +363,14 @@ impl<V: VaultObjects> Reader<V> {
                 .or_default(),
         );
         let mut slot = slot.lock().await;
-        if let Some((at, listed)) = slot.as_ref()
-            && at.elapsed() < max_age
+        if let Some(made) = slot.as_ref()
+            && made.at.elapsed() < max_age
         {
-            return Ok(Arc::clone(listed));
+            return Ok(made.clone());
         }
         self.spend(store, 1)?;
+        let began = SystemTime::now();
+        let at = Instant::now();
         let listed: Vec<Listed> = self
             .vault
             .secrets(&store.vault_url, reader)
@@ -365,11 +381,50 @@ impl<V: VaultObjects> Reader<V> {
             .map(|p| Listed {
                 name: p.name,
                 tags: p.tags,
+                updated: p.updated,
             })
             .collect();
-        let listed = Arc::new(listed);
-        *slot = Some((Instant::now(), Arc::clone(&listed)));
-        Ok(listed)
+        let made = Made {
+            at,
+            began,
+            listed: Arc::new(listed),
+        };
+        *slot = Some(made.clone());
+        Ok(made)
+    }
+
+    /// At a periodic refresh of `plan`, last known current since `since`
+    /// ([`crate::change::Freshness`]): `Some(began)` when one listing of
+    /// the vault as `caller` (shared by the syncs of this store and
+    /// identity made within [`LISTING_REUSE`]) shows none of its objects
+    /// changed, `began` being when that listing began; `None` when they
+    /// must be read (one changed, or a listing cannot tell, in which case
+    /// nothing is listed).
+    ///
+    /// # Errors
+    ///
+    /// [`FetchError`] of the listing.
+    pub async fn unchanged_since(
+        &self,
+        store: &AzureStore,
+        caller: Caller<'_>,
+        plan: &SyncPlan,
+        since: SystemTime,
+    ) -> Result<Option<SystemTime>, FetchError> {
+        if !crate::change::listing_can_tell(plan) {
+            return Ok(None);
+        }
+        let reader = read_as(caller)?;
+        let max_age = plan.refresh.map_or(LISTING_REUSE, |r| r.min(LISTING_REUSE));
+        let made = self.listing(store, caller, &reader, max_age).await?;
+        let updated: HashMap<&str, Option<SystemTime>> = made
+            .listed
+            .iter()
+            .map(|item| (item.name.as_str(), item.updated))
+            .collect();
+        let unchanged =
+            crate::change::unchanged(plan, |name| updated.get(name).copied().flatten(), since);
+        Ok(unchanged.then_some(made.began))
     }
 }
 

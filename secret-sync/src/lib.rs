@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod budget;
+pub mod change;
 pub mod cluster_es;
 pub mod controller;
 pub mod duration;

@@ -129,6 +129,12 @@ struct RunArgs {
     /// Closes a template action (ESO's flag of the same name).
     #[arg(long, value_name = "DELIM", default_value = "}}")]
     template_right_delimiter: String,
+    /// Every Nth refresh of an ExternalSecret reads all its objects; the
+    /// others read only what one listing of the vault shows changed since
+    /// (secrets' current versions; keys, certificates, pinned versions and
+    /// `find` are always read). 1 reads everything at every refresh.
+    #[arg(long, value_name = "N", default_value_t = secret_sync::change::DEFAULT_FULL_READ_EVERY, value_parser = clap::value_parser!(u32).range(1..))]
+    full_read_every: u32,
 }
 
 fn main() -> ExitCode {
@@ -253,6 +259,7 @@ async fn run(args: RunArgs) -> Result<(), StartError> {
         left: args.template_left_delimiter.clone(),
         right: args.template_right_delimiter.clone(),
     };
+    ctx.freshness = secret_sync::change::Freshness::new(args.full_read_every);
     let ctx = Arc::new(ctx);
     let metrics = Arc::new(controller::metrics::registry(
         Arc::clone(&ctx),

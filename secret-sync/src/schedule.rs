@@ -1,9 +1,13 @@
 //! When an ExternalSecret is read again (ESO's requeue rule, as
 //! `shouldRefreshPeriodic` applies it in
 //! `pkg/controllers/externalsecret/externalsecret_controller.go` of
-//! external-secrets/external-secrets), with the refreshes of many
-//! ExternalSecrets spread over a tenth of their interval instead of all
-//! falling due together. Pure: the clock is an argument.
+//! external-secrets/external-secrets). The refreshes of the
+//! ExternalSecrets of one store identity (a vault and the identity that
+//! reads it) fall due together, in a slot of the interval that identity
+//! keeps, so one listing of the vault tells them all what changed
+//! ([`crate::change`]); the identities' slots are spread over the whole
+//! interval instead of all falling due together. Pure: the clock is an
+//! argument.
 
 use crate::api::RefreshPolicy;
 use std::{
@@ -49,16 +53,43 @@ pub fn spec_version(
     format!("{generation}-{digest}")
 }
 
-/// A stable offset in `[0, interval / 10)` derived from `seed` (the
-/// ExternalSecret's uid): each object keeps its slot across restarts, and
-/// a thousand objects created together spread over the window.
+/// A stable offset in `[0, interval)` derived from `seed` (a store
+/// identity, [`crate::change::identity_key`]): each identity keeps its
+/// slot across restarts, and a hundred identities spread over the
+/// interval.
 #[must_use]
-pub fn jitter(seed: &str, interval: Duration) -> Duration {
+pub fn slot(seed: &str, interval: Duration) -> Duration {
     let digest = Sha3_224::digest(seed.as_bytes());
     let fraction = f64::from(u32::from_be_bytes([
         digest[0], digest[1], digest[2], digest[3],
-    ])) / f64::from(u32::MAX);
-    interval.mul_f64(fraction / 10.0)
+    ])) / (f64::from(u32::MAX) + 1.0);
+    interval.mul_f64(fraction)
+}
+
+/// When an object last read at `last` is due: the first of `seed`'s slots
+/// (its [`slot`] plus a whole number of intervals since the Unix epoch)
+/// at least nine tenths of `interval` after `last`. Objects of one seed
+/// fall due together whenever they were last read; in a steady state each
+/// is read every `interval`, the first refresh after a sync coming up to
+/// nine tenths of an interval later than `last + interval`.
+#[must_use]
+pub fn due(last: SystemTime, interval: Duration, seed: &str) -> SystemTime {
+    if interval.is_zero() {
+        return last;
+    }
+    let earliest = last + interval - interval / 10;
+    let at = earliest
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let period = interval.as_nanos();
+    let offset = slot(seed, interval).as_nanos();
+    // The first k with offset + k * period >= at.
+    let k = at.saturating_sub(offset).div_ceil(period);
+    let nanos = offset + k * period;
+    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+    let sub = u32::try_from(nanos % 1_000_000_000).unwrap_or(0);
+    SystemTime::UNIX_EPOCH + Duration::new(secs, sub)
 }
 
 /// The next step for an object last read at `last` (its `refreshTime`)
@@ -91,8 +122,7 @@ pub fn next(
     let Some(interval) = interval else {
         return Next::Never;
     };
-    let due = last + interval + jitter(seed, interval);
-    match due.duration_since(now) {
+    match due(last, interval, seed).duration_since(now) {
         Ok(wait) if !wait.is_zero() => Next::After(wait),
         _ => Next::Now,
     }
@@ -146,10 +176,8 @@ mod tests {
     }
 
     #[test]
-    fn due_after_the_interval_and_the_objects_slot() {
+    fn due_in_the_identitys_slot_after_the_interval() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let slot = jitter("uid-1", HOUR);
-        assert!(slot < HOUR / 10);
         let at = |secs| t0 + Duration::from_secs(secs);
         assert_eq!(
             next(
@@ -158,11 +186,29 @@ mod tests {
                 None,
                 None,
                 "1-x",
-                "uid-1",
+                "kv|team-a/app",
                 t0
             ),
             Next::Now
         );
+        let first = due(t0, HOUR, "kv|team-a/app");
+        // At least nine tenths of an interval later, in the seed's slot.
+        assert!(first >= t0 + HOUR - HOUR / 10 && first < t0 + 2 * HOUR - HOUR / 10);
+        let since_epoch = first.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(
+            Duration::from_nanos(u64::try_from(since_epoch.as_nanos() % HOUR.as_nanos()).unwrap()),
+            slot("kv|team-a/app", HOUR)
+        );
+        // Objects of one seed read at different times fall due together.
+        assert_eq!(due(at(100), HOUR, "kv|team-a/app"), first);
+        // Read in its slot, due exactly one interval later.
+        assert_eq!(due(first, HOUR, "kv|team-a/app"), first + HOUR);
+        // And a sync a little late in the slot does not skip an interval.
+        assert_eq!(
+            due(first + Duration::from_secs(30), HOUR, "kv|team-a/app"),
+            first + HOUR
+        );
+        let wait = first.duration_since(at(600)).unwrap();
         assert_eq!(
             next(
                 RefreshPolicy::Periodic,
@@ -170,10 +216,10 @@ mod tests {
                 Some(t0),
                 Some("1-x"),
                 "1-x",
-                "uid-1",
+                "kv|team-a/app",
                 at(600)
             ),
-            Next::After(HOUR + slot - Duration::from_secs(600))
+            Next::After(wait)
         );
         assert_eq!(
             next(
@@ -182,8 +228,8 @@ mod tests {
                 Some(t0),
                 Some("1-x"),
                 "1-x",
-                "uid-1",
-                t0 + HOUR + slot
+                "kv|team-a/app",
+                first
             ),
             Next::Now
         );
@@ -195,7 +241,7 @@ mod tests {
                 Some(t0),
                 Some("1-x"),
                 "2-x",
-                "uid-1",
+                "kv|team-a/app",
                 at(1)
             ),
             Next::Now
@@ -208,7 +254,7 @@ mod tests {
                 Some(t0),
                 Some("1-x"),
                 "1-x",
-                "uid-1",
+                "kv|team-a/app",
                 at(99_999)
             ),
             Next::Never
@@ -221,7 +267,7 @@ mod tests {
                 Some(at(10)),
                 Some("1-x"),
                 "1-x",
-                "uid-1",
+                "kv|team-a/app",
                 t0
             ),
             Next::Now
@@ -229,17 +275,17 @@ mod tests {
     }
 
     #[test]
-    fn a_thousand_objects_spread_over_the_window() {
-        let slots: Vec<Duration> = (0..1000)
-            .map(|i| jitter(&format!("uid-{i}"), Duration::from_secs(60)))
-            .collect();
-        // Ten one-second buckets over the 6 s window, none empty or crowded.
+    fn a_hundred_identities_spread_over_the_interval() {
+        let minute = Duration::from_secs(60);
         let mut buckets = [0; 6];
-        for slot in &slots {
-            buckets[slot.as_secs() as usize] += 1;
+        for i in 0..600 {
+            let slot = slot(&format!("kv|team-{i}/app"), minute);
+            assert!(slot < minute);
+            buckets[usize::try_from(slot.as_secs() / 10).unwrap()] += 1;
         }
+        // Six ten-second buckets, none empty or crowded.
         assert!(
-            buckets.iter().all(|&n| (100..=240).contains(&n)),
+            buckets.iter().all(|&n| (60..=150).contains(&n)),
             "{buckets:?}"
         );
     }

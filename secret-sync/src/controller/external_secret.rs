@@ -30,6 +30,7 @@ use crate::{
     api::{
         ClusterSecretStore, CreationPolicy, DeletionPolicy, ExternalSecret, SecretStore, StoreKind,
     },
+    change,
     fetch::{Caller, FetchError},
     identity,
     plan::{SyncPlan, plan},
@@ -237,6 +238,13 @@ pub async fn reconcile(
         Err(Stop::Failed(failure)) => return retry_failed(&es, &ctx, &api, &failure).await,
     };
 
+    let service_account = identity::service_account_of(&store, &namespace);
+    let seed = change::identity_key(
+        &store.vault_url,
+        service_account
+            .as_ref()
+            .map(|(ns, sa)| (ns.as_str(), sa.as_str())),
+    );
     let existing = secrets
         .get_opt(&plan.target)
         .await
@@ -261,7 +269,7 @@ pub async fn reconcile(
         last,
         status.synced_resource_version.as_deref(),
         &version,
-        &owner.uid,
+        &seed,
         SystemTime::now(),
     ) {
         Next::After(wait) if valid => return Ok(Action::requeue(wait)),
@@ -279,6 +287,41 @@ pub async fn reconcile(
         Some((identity, token)) => Caller::Workload(identity, token),
         None => Caller::Controller,
     };
+    // A periodic refresh of a spec already read, its Secret as written:
+    // when a listing shows nothing it reads changed, the Secret stays.
+    let periodic = valid && status.synced_resource_version.as_deref() == Some(version.as_str());
+    if !periodic {
+        ctx.freshness.forget(&owner.uid);
+    } else if let Some(since) = ctx.freshness.may_skip(&owner.uid, &version) {
+        match ctx
+            .reader
+            .unchanged_since(&store, caller, &plan, since)
+            .await
+        {
+            Ok(Some(listed)) => {
+                ctx.freshness.skipped(&owner.uid, listed);
+                return synced(
+                    &ctx,
+                    &api,
+                    &es,
+                    &store,
+                    &plan,
+                    &version,
+                    refresh_time,
+                    &seed,
+                )
+                .await;
+            }
+            Ok(None) => {}
+            Err(FetchError::Throttled(wait)) => {
+                tracing::info!(es = %name, namespace, wait_ms = wait.as_millis(), "vault budget spent or throttled; requeued");
+                return Ok(Action::requeue(wait + Duration::from_millis(250)));
+            }
+            // The reads say what is wrong, as they would have.
+            Err(_) => {}
+        }
+    }
+    let began = SystemTime::now();
     let fetched = match ctx.reader.fetch(&store, caller, &plan).await {
         Ok(fetched) => fetched,
         Err(FetchError::Throttled(wait)) => {
@@ -296,6 +339,7 @@ pub async fn reconcile(
                 &key,
                 &version,
                 existing.as_ref(),
+                &seed,
             )
             .await;
         }
@@ -340,33 +384,69 @@ pub async fn reconcile(
             "syncedResourceVersion": version,
             "conditions": [ready(&status.conditions, true, reason::MISSING, "secret will not be created, creationPolicy=Merge")],
         })).await?;
-            return Ok(requeue_after(&plan, &owner));
+            return Ok(requeue_after(&plan, refresh_time, &seed));
         }
     }
+    ctx.freshness.read(&owner.uid, &version, began);
+    synced(
+        &ctx,
+        &api,
+        &es,
+        &store,
+        &plan,
+        &version,
+        refresh_time,
+        &seed,
+    )
+    .await
+}
+
+/// Records a sync (or a refresh that found nothing changed): `Ready`,
+/// `refreshTime`, the version; the next refresh in the identity's slot.
+#[allow(clippy::too_many_arguments)]
+async fn synced(
+    ctx: &Context,
+    api: &Api<ExternalSecret>,
+    es: &ExternalSecret,
+    store: &AzureStore,
+    plan: &SyncPlan,
+    version: &str,
+    refresh_time: Timestamp,
+    seed: &str,
+) -> Result<Action, ReconcileError> {
     let message = if store.warnings.is_empty() {
         "secret synced".to_owned()
     } else {
         format!("secret synced; {}", store.warnings.join("; "))
     };
+    let previous = es.status.clone().unwrap_or_default().conditions;
     set_status(
-        &api,
-        &name,
+        api,
+        &es.name_any(),
         json!({
             "refreshTime": refresh_time.to_string(),
             "syncedResourceVersion": version,
             "binding": {"name": plan.target},
-            "conditions": [ready(&status.conditions, true, reason::SYNCED, &message)],
+            "conditions": [ready(&previous, true, reason::SYNCED, &message)],
         }),
     )
     .await?;
     ctx.metrics.synced();
-    ctx.backoff.succeeded(&super::uid(es.as_ref()));
-    Ok(requeue_after(&plan, &owner))
+    ctx.backoff.succeeded(&super::uid(es));
+    Ok(requeue_after(plan, refresh_time, seed))
 }
 
-fn requeue_after(plan: &SyncPlan, owner: &Owner) -> Action {
+/// The next refresh: in `seed`'s slot ([`crate::schedule::due`]) after a
+/// read at `read`.
+fn requeue_after(plan: &SyncPlan, read: Timestamp, seed: &str) -> Action {
     match plan.refresh {
-        Some(interval) => Action::requeue(interval + crate::schedule::jitter(&owner.uid, interval)),
+        Some(interval) => {
+            let due = crate::schedule::due(SystemTime::from(read), interval, seed);
+            Action::requeue(
+                due.duration_since(SystemTime::now())
+                    .unwrap_or(Duration::ZERO),
+            )
+        }
         None => Action::await_change(),
     }
 }
@@ -720,7 +800,9 @@ async fn remote_gone(
     key: &str,
     version: &str,
     existing: Option<&Secret>,
+    seed: &str,
 ) -> Result<Action, ReconcileError> {
+    ctx.freshness.forget(&owner.uid);
     let status = es.status.clone().unwrap_or_default();
     match plan.deletion {
         DeletionPolicy::Retain => {
@@ -772,7 +854,7 @@ async fn remote_gone(
                     "secret deleted due to DeletionPolicy={:?}: {key} was not found in the vault", plan.deletion))],
             }))
             .await?;
-            Ok(requeue_after(plan, owner))
+            Ok(requeue_after(plan, Timestamp::now(), seed))
         }
     }
 }

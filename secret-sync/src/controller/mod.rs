@@ -102,6 +102,9 @@ pub struct Context {
     pub template_delims: azure_wi_template::Delims,
     /// Bounds on each template's work.
     pub template_limits: azure_wi_template::Limits,
+    /// Since when each ExternalSecret's Secret is known current, so a
+    /// refresh reads only what a listing shows changed.
+    pub freshness: crate::change::Freshness,
 }
 
 impl std::fmt::Debug for Context {
@@ -135,6 +138,7 @@ impl Context {
             template_funcs: azure_wi_template::functions(),
             template_delims: azure_wi_template::Delims::default(),
             template_limits: azure_wi_template::Limits::default(),
+            freshness: crate::change::Freshness::default(),
         }
     }
 }
