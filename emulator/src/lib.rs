@@ -56,6 +56,7 @@ pub mod issuer;
 pub mod keys;
 pub mod keyvault;
 mod proxy;
+pub mod requests;
 mod server;
 
 use std::{
@@ -68,6 +69,7 @@ pub use config::Config;
 pub use error::Error;
 pub use faults::{Counters, Endpoint, Failure, Faults};
 pub use issuer::{Issuer, TokenSpec};
+pub use requests::{KindCount, RequestCounts, RequestKind, RequestLog, RequestRecord};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -160,6 +162,7 @@ impl Emulator {
             config: RwLock::new(config),
             faults: Faults::default(),
             counters: Counters::default(),
+            requests: requests::RequestLog::default(),
             fetch,
             issuer_host: issuer_host.clone(),
             issuer_path,
@@ -352,6 +355,13 @@ impl Emulator {
     /// Counts of requests received.
     pub fn counters(&self) -> &Counters {
         &self.shared.counters
+    }
+
+    /// What the emulator answered: per-kind counts always, and each
+    /// request's record when asked ([`RequestLog::keep_records`],
+    /// [`RequestLog::log_to_stderr`]); see [`requests`].
+    pub fn request_log(&self) -> &RequestLog {
+        &self.shared.requests
     }
 
     /// A copy of the current configuration.

@@ -48,6 +48,12 @@ enum Command {
         /// proxy's audience, and print the token proxy's variables.
         #[arg(long)]
         identity_binding: bool,
+        /// Write one JSON line per answered request to stderr: its kind
+        /// (token, secret_get, secret_list, key_get, ...), tenant or vault
+        /// and object name, version, status and Retry-After; never a value
+        /// or a token.
+        #[arg(long)]
+        log_requests: bool,
     },
 }
 
@@ -64,13 +70,17 @@ async fn main() -> std::process::ExitCode {
             namespace,
             service_account,
             identity_binding,
+            log_requests,
         } => serve(
             config,
             listen,
             proxy_listen,
             out,
             (&namespace, &service_account),
-            identity_binding,
+            Options {
+                identity_binding,
+                log_requests,
+            },
         )
         .await
         .map(|()| true),
@@ -85,13 +95,22 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// `serve`'s switches.
+struct Options {
+    identity_binding: bool,
+    log_requests: bool,
+}
+
 async fn serve(
     config: Option<PathBuf>,
     listen: SocketAddr,
     proxy_listen: SocketAddr,
     out: PathBuf,
     (namespace, service_account): (&str, &str),
-    identity_binding: bool,
+    Options {
+        identity_binding,
+        log_requests,
+    }: Options,
 ) -> Result<(), String> {
     let mut config = match config {
         Some(path) => {
@@ -113,6 +132,7 @@ async fn serve(
     let emulator = Emulator::start_on(config, listen, proxy_listen)
         .await
         .map_err(|e| e.to_string())?;
+    emulator.request_log().log_to_stderr(log_requests);
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let ca = out.join("ca.pem");
     std::fs::write(&ca, emulator.ca_pem()).map_err(|e| format!("{}: {e}", ca.display()))?;

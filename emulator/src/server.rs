@@ -27,6 +27,7 @@ use crate::{
     issuer::{Issuer, with_slash},
     keys::SigningKey,
     keyvault::{self, KvError, Store},
+    requests::{self, Listener, RequestLog},
 };
 
 /// Everything the handlers share.
@@ -37,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) store: Mutex<Store>,
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    /// What was answered: counts, and records when asked.
+    pub(crate) requests: RequestLog,
     /// Fetches assertion issuers' discovery documents, as Entra does.
     pub(crate) fetch: reqwest::Client,
     pub(crate) issuer_host: String,
@@ -97,10 +100,32 @@ pub(crate) fn identity_binding_router(shared: Arc<Shared>) -> axum::Router {
 }
 
 async fn identity_binding(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let started = shared.requests.detailed().then(Instant::now);
     let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, 4 * 1024 * 1024).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
+    let body = axum::body::to_bytes(body, 4 * 1024 * 1024).await;
+    let response = match &body {
+        Ok(body) => identity_binding_answer(&shared, &parts, body).await,
+        Err(_) => (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response(),
     };
+    shared.requests.answered(
+        requests::classify(
+            Listener::IdentityBinding,
+            parts.method.as_str(),
+            parts.uri.path(),
+        ),
+        &parts,
+        body.as_deref().unwrap_or_default(),
+        &response,
+        started,
+    );
+    response
+}
+
+async fn identity_binding_answer(
+    shared: &Shared,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+) -> Response {
     let segments: Vec<&str> = parts
         .uri
         .path()
@@ -110,11 +135,11 @@ async fn identity_binding(State(shared): State<Arc<Shared>>, request: Request) -
     match (&parts.method, segments.as_slice()) {
         (&Method::POST, [tenant, "oauth2", "v2.0", "token"]) => {
             token(
-                &shared,
+                shared,
                 TokenMode::IdentityBinding,
                 tenant,
                 &parts.headers,
-                &body,
+                body,
             )
             .await
         }
@@ -140,6 +165,7 @@ fn host_of(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
 }
 
 async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let started = shared.requests.detailed().then(Instant::now);
     let (parts, body) = request.into_parts();
     let host = host_of(&parts.headers, &parts.uri);
     let hostname = host
@@ -147,25 +173,48 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let body = match axum::body::to_bytes(body, 4 * 1024 * 1024).await {
-        Ok(body) => body,
-        Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
+    let body = axum::body::to_bytes(body, 4 * 1024 * 1024).await;
+    let response = match &body {
+        Ok(body) => answer(&shared, &host, &hostname, &parts, body).await,
+        Err(e) => (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
     };
-    if let Some(cloud) = hosts::entra_cloud(&hostname) {
+    let listener = Listener::Main {
+        host: &hostname,
+        issuer_host: &shared.issuer_host,
+        issuer_path: &shared.issuer_path,
+    };
+    shared.requests.answered(
+        requests::classify(listener, parts.method.as_str(), parts.uri.path()),
+        &parts,
+        body.as_deref().unwrap_or_default(),
+        &response,
+        started,
+    );
+    response
+}
+
+async fn answer(
+    shared: &Shared,
+    host: &str,
+    hostname: &str,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+) -> Response {
+    if let Some(cloud) = hosts::entra_cloud(hostname) {
         entra_route(
-            &shared,
+            shared,
             hosts::authority_of(cloud),
             &parts.method,
             parts.uri.path(),
             &parts.headers,
-            &body,
+            body,
         )
         .await
-    } else if let Some((cloud, vault)) = hosts::vault_of(&hostname) {
+    } else if let Some((cloud, vault)) = hosts::vault_of(hostname) {
         let authority = hosts::authority_of(cloud);
-        vault_route(&shared, authority, vault, &host, &parts, &body).await
+        vault_route(shared, authority, vault, host, parts, body).await
     } else if hostname == shared.issuer_host {
-        issuer_route(&shared, parts.uri.path())
+        issuer_route(shared, parts.uri.path())
     } else {
         (
             StatusCode::NOT_FOUND,
