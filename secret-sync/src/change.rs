@@ -31,8 +31,9 @@ use crate::{
 };
 
 /// How far this process's clock and the vault's may disagree before a
-/// change could be missed (then only until the next full read).
-pub const CLOCK_MARGIN: Duration = Duration::from_secs(30);
+/// change could be missed (then only until the next full read): both keep
+/// to network time, a skew of a second is already rare.
+pub const CLOCK_MARGIN: Duration = Duration::from_secs(5);
 
 /// By default every tenth refresh of an ExternalSecret reads everything.
 pub const DEFAULT_FULL_READ_EVERY: u32 = 10;

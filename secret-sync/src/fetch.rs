@@ -415,7 +415,11 @@ impl<V: VaultObjects> Reader<V> {
             return Ok(None);
         }
         let reader = read_as(caller)?;
-        let max_age = plan.refresh.map_or(LISTING_REUSE, |r| r.min(LISTING_REUSE));
+        // Never a listing of the identity's previous refresh: a change made
+        // since shows at this one.
+        let max_age = plan
+            .refresh
+            .map_or(LISTING_REUSE, |r| (r / 2).min(LISTING_REUSE));
         let made = self.listing(store, caller, &reader, max_age).await?;
         let updated: HashMap<&str, Option<SystemTime>> = made
             .listed

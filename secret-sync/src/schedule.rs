@@ -68,16 +68,17 @@ pub fn slot(seed: &str, interval: Duration) -> Duration {
 
 /// When an object last read at `last` is due: the first of `seed`'s slots
 /// (its [`slot`] plus a whole number of intervals since the Unix epoch)
-/// at least nine tenths of `interval` after `last`. Objects of one seed
-/// fall due together whenever they were last read; in a steady state each
-/// is read every `interval`, the first refresh after a sync coming up to
-/// nine tenths of an interval later than `last + interval`.
+/// at least half an `interval` after `last`. Objects of one seed fall due
+/// together whenever they were last read; in a steady state each is read
+/// every `interval` (a read up to half an interval late in its slot keeps
+/// the slot), the first refresh after a sync coming between half and one
+/// and a half intervals after it.
 #[must_use]
 pub fn due(last: SystemTime, interval: Duration, seed: &str) -> SystemTime {
     if interval.is_zero() {
         return last;
     }
-    let earliest = last + interval - interval / 10;
+    let earliest = last + interval / 2;
     let at = earliest
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
@@ -192,22 +193,24 @@ mod tests {
             Next::Now
         );
         let first = due(t0, HOUR, "kv|team-a/app");
-        // At least nine tenths of an interval later, in the seed's slot.
-        assert!(first >= t0 + HOUR - HOUR / 10 && first < t0 + 2 * HOUR - HOUR / 10);
+        // At least half an interval later, in the seed's slot.
+        assert!(first >= t0 + HOUR / 2 && first < t0 + HOUR + HOUR / 2);
         let since_epoch = first.duration_since(SystemTime::UNIX_EPOCH).unwrap();
         assert_eq!(
             Duration::from_nanos(u64::try_from(since_epoch.as_nanos() % HOUR.as_nanos()).unwrap()),
             slot("kv|team-a/app", HOUR)
         );
         // Objects of one seed read at different times fall due together.
-        assert_eq!(due(at(100), HOUR, "kv|team-a/app"), first);
+        let other = if first - Duration::from_secs(100) >= t0 + HOUR / 2 {
+            at(100)
+        } else {
+            t0 - Duration::from_secs(100)
+        };
+        assert_eq!(due(other, HOUR, "kv|team-a/app"), first);
         // Read in its slot, due exactly one interval later.
         assert_eq!(due(first, HOUR, "kv|team-a/app"), first + HOUR);
-        // And a sync a little late in the slot does not skip an interval.
-        assert_eq!(
-            due(first + Duration::from_secs(30), HOUR, "kv|team-a/app"),
-            first + HOUR
-        );
+        // And a sync late in the slot does not skip an interval.
+        assert_eq!(due(first + HOUR / 3, HOUR, "kv|team-a/app"), first + HOUR);
         let wait = first.duration_since(at(600)).unwrap();
         assert_eq!(
             next(
