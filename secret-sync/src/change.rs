@@ -5,8 +5,11 @@
 //! since that ExternalSecret's last read keeps its Secret as it is, with no
 //! GET. Anything else is read as before: a key or a certificate, a pinned
 //! `version`, a `dataFrom.find` (whose result is the listing itself, and
-//! whose earlier result is not remembered), a secret the listing does not
-//! show (deleted, disabled), or one updated since. Every
+//! whose earlier result is not remembered), a template kept in a ConfigMap
+//! or Secret, a secret the listing does not show (deleted, disabled), or
+//! one updated since. (A template in the spec is rendered again only when
+//! something is read: one calling `now` or a random function keeps its
+//! last output between full reads, where ESO renders it at every refresh.) Every
 //! [`Freshness::full_read_every`]-th refresh reads everything anyway,
 //! which bounds what a listing cannot see (an identity's read permission
 //! on one secret revoked while it may still list the vault).
@@ -49,12 +52,20 @@ pub fn identity_key(vault_url: &str, service_account: Option<(&str, &str)>) -> S
     }
 }
 
-/// Whether a listing can tell if `plan`'s objects changed: every read is
-/// of a secret's current version (tags included: a tag change updates the
-/// secret), and there is no `find`.
+/// Whether a listing can tell if `plan`'s Secret would change: every read
+/// is of a secret's current version (tags included: a tag change updates
+/// the secret), there is no `find`, and no template is kept in a
+/// ConfigMap or Secret (which can change while the spec and the vault do
+/// not).
 #[must_use]
 pub fn listing_can_tell(plan: &SyncPlan) -> bool {
-    plan.finds.is_empty()
+    let templates_elsewhere = plan.template.as_ref().is_some_and(|t| {
+        t.template_from
+            .iter()
+            .any(|from| from.config_map.is_some() || from.secret.is_some())
+    });
+    !templates_elsewhere
+        && plan.finds.is_empty()
         && !(plan.reads.is_empty() && plan.extracts.is_empty())
         && plan.reads.iter().chain(&plan.extracts).all(current_secret)
 }

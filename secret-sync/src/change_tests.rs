@@ -20,6 +20,10 @@ const TWO_SECRETS: &str = "  data:\n  - {secretKey: a, remoteRef: {key: db-user}
 #[test]
 fn only_current_secret_versions_can_be_told_by_a_listing() {
     assert!(listing_can_tell(&plan_of(TWO_SECRETS)));
+    // A template in the spec changes only with it.
+    assert!(listing_can_tell(&plan_of(
+        "  target:\n    template:\n      data: {x: '{{ .a }}'}\n      templateFrom:\n      - literal: 'y: {{ .a }}'\n  data:\n  - {secretKey: a, remoteRef: {key: db-user}}\n"
+    )));
     assert!(listing_can_tell(&plan_of(
         "  data:\n  - {secretKey: a, remoteRef: {key: secret/db-user, metadataPolicy: Fetch}}\n  dataFrom:\n  - extract: {key: app-config}\n"
     )));
@@ -28,6 +32,8 @@ fn only_current_secret_versions_can_be_told_by_a_listing() {
         "  data:\n  - {secretKey: a, remoteRef: {key: cert/web-tls}}\n",
         "  data:\n  - {secretKey: a, remoteRef: {key: db-user, version: 0123456789abcdef0123456789abcdef}}\n",
         "  dataFrom:\n  - find: {name: {regexp: ^db}}\n",
+        "  target:\n    template:\n      templateFrom:\n      - configMap: {name: tpl, items: [{key: k}]}\n  data:\n  - {secretKey: a, remoteRef: {key: db-user}}\n",
+        "  target:\n    template:\n      templateFrom:\n      - secret: {name: tpl, items: [{key: k}]}\n  data:\n  - {secretKey: a, remoteRef: {key: db-user}}\n",
     ] {
         assert!(!listing_can_tell(&plan_of(body)), "{body}");
     }
