@@ -1002,10 +1002,19 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
     .await;
     assert_eq!(synced_entries(&ps), &Value::Null);
     // A source selector apimachinery does not parse (In with no value),
-    // and a selector naming no Secret: ESO's resolveSecrets fails, and its
-    // condition says only that (the cause is not in ESO's text).
-    for name in ["source-selector-bad", "source-none"] {
-        let ps = errored(&client, name, "could not get source secret").await;
+    // and a selector naming no Secret: ESO's resolveSecrets fails with its
+    // text, which our condition follows with the field and the reason.
+    for (name, message) in [
+        (
+            "source-selector-bad",
+            "could not get source secret: spec.selector.secret.selector.matchExpressions[0]: values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty",
+        ),
+        (
+            "source-none",
+            "could not get source secret: spec.selector.secret: no secret selector provided (name or selector)",
+        ),
+    ] {
+        let ps = errored(&client, name, message).await;
         assert_eq!(synced_entries(&ps), &Value::Null);
     }
     assert_eq!(

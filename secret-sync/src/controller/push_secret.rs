@@ -334,23 +334,23 @@ async fn sources_of(
             .get_opt(name)
             .await
             .map(|found| found.map(|s| vec![s]))
-            .map_err(|e| Failure::Api(kube_error("reading the source Secret")(e)));
+            .map_err(|e| Failure::Message(format!("{}: {e}", push_plan::ERR_FAILED_GET_SECRET)));
     }
     if let Some(selector) = source.and_then(|s| s.selector.as_ref()) {
-        let query = LabelQuery::parse(selector, "spec.selector.secret.selector").map_err(|e| {
-            tracing::warn!(pushsecret = %ps.name_any(), namespace, reason = %e, "the source selector does not parse");
-            Failure::Message(push_plan::ERR_FAILED_GET_SECRET.to_owned())
-        })?;
+        // ESO's text, then what is wrong (ESO's condition stops at its
+        // text; bad input names its field here).
+        let query = LabelQuery::parse(selector, "spec.selector.secret.selector")
+            .map_err(|e| Failure::Message(format!("{}: {e}", push_plan::ERR_FAILED_GET_SECRET)))?;
         return api
             .list(&ListParams::default().labels(&query.query()))
             .await
             .map(|listed| Some(listed.items))
-            .map_err(|e| Failure::Api(kube_error("listing the source Secrets")(e)));
+            .map_err(|e| Failure::Message(format!("{}: {e}", push_plan::ERR_FAILED_GET_SECRET)));
     }
-    tracing::warn!(pushsecret = %ps.name_any(), namespace, "no secret selector provided");
-    Err(Failure::Message(
-        push_plan::ERR_FAILED_GET_SECRET.to_owned(),
-    ))
+    Err(Failure::Message(format!(
+        "{}: spec.selector.secret: no secret selector provided (name or selector)",
+        push_plan::ERR_FAILED_GET_SECRET
+    )))
 }
 
 fn data_of(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
