@@ -34,16 +34,16 @@ use super::{
 pub struct PushSecretSpec {
     /// How often to push again: a Go duration; default one hour; `0`
     /// pushes only when the PushSecret changes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default = "default_refresh", skip_serializing_if = "Option::is_none")]
     pub refresh_interval: Option<String>,
     /// The stores to push to, by name or by labels (required, as in ESO).
     pub secret_store_refs: Vec<PushSecretStoreRef>,
     /// `Replace` (the default) or `IfNotExists`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default = "default_update", skip_serializing_if = "Option::is_none")]
     pub update_policy: Option<PushUpdatePolicy>,
     /// `None` (the default) leaves what was pushed in the vault; `Delete`
     /// deletes it when the PushSecret, an entry or the source goes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default = "default_deletion", skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<PushDeletionPolicy>,
     /// The source Secret (required, as in ESO).
     pub selector: PushSecretSelector,
@@ -146,7 +146,10 @@ pub struct PushSecretData {
     pub metadata: Option<serde_json::Value>,
     /// `None` (the default) or `ReverseUnicode` (`_U0020_` in a key
     /// stands for a space).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "default_conversion",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub conversion_strategy: Option<PushConversionStrategy>,
 }
 
@@ -205,7 +208,10 @@ pub struct PushSecretDataTo {
     #[schemars(schema_with = "any_json")]
     pub metadata: Option<serde_json::Value>,
     /// As `data[].conversionStrategy`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "default_conversion",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub conversion_strategy: Option<PushConversionStrategy>,
 }
 
@@ -247,6 +253,28 @@ pub struct PushSecretStatus {
     /// `Ready`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<super::Condition>,
+}
+
+// ESO's CRD defaults (`+kubebuilder:default`), so a stored PushSecret,
+// and the entries its status copies, read as under ESO.
+#[allow(clippy::unnecessary_wraps)]
+fn default_refresh() -> Option<String> {
+    Some("1h0m0s".to_owned())
+}
+
+#[allow(clippy::unnecessary_wraps)]
+fn default_update() -> Option<PushUpdatePolicy> {
+    Some(PushUpdatePolicy::Replace)
+}
+
+#[allow(clippy::unnecessary_wraps)]
+fn default_deletion() -> Option<PushDeletionPolicy> {
+    Some(PushDeletionPolicy::None)
+}
+
+#[allow(clippy::unnecessary_wraps)]
+fn default_conversion() -> Option<PushConversionStrategy> {
+    Some(PushConversionStrategy::None)
 }
 
 /// Any JSON value, kept as written (the schema of ESO's
