@@ -11,6 +11,7 @@
 
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
+use azure_wi_auth::transport::ReqwestTransport;
 use azure_wi_csi_provider::{
     http::{self, HealthCheck, HealthzPathError},
     identity_binding,
@@ -18,6 +19,8 @@ use azure_wi_csi_provider::{
     metrics::Metrics,
     mount::{MountOptions, Mounter},
     server,
+    share::ShareWindow,
+    shared_reads::SharedReads,
 };
 use azure_wi_runtime::{Readiness, admin, log, signal};
 use clap::{ArgAction, Parser};
@@ -73,6 +76,15 @@ struct Args {
     /// node, so a rotation sweep cannot stampede a vault.
     #[arg(long, value_name = "N", default_value_t = MountOptions::default().per_vault_concurrency)]
     per_vault_concurrency: usize,
+    /// How long a Key Vault read serves the other mounts that ask for the
+    /// same object version (or the latest) as the same Entra identity (the
+    /// access token's object id, got by each pod's own exchange): the
+    /// replicas of a Deployment, in a rotation sweep, share one GET per
+    /// object. A version written meanwhile is served by the next read
+    /// after the window. 0s turns sharing off; at most 1m, and keep it
+    /// shorter than the driver's --rotation-poll-interval.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = share_window)]
+    read_sharing_window: ShareWindow,
     /// How long one mount may take, throttling waits included; kubelet
     /// retries a failed mount.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
@@ -94,6 +106,11 @@ struct Args {
     /// --log-level, 4 and above mean debug.
     #[arg(short = 'v', value_name = "N", default_value_t = 0)]
     verbosity: u8,
+}
+
+fn share_window(value: &str) -> Result<ShareWindow, String> {
+    let window = humantime::parse_duration(value).map_err(|e| e.to_string())?;
+    ShareWindow::new(window).map_err(|e| e.to_string())
 }
 
 fn only_true(value: &str) -> Result<bool, String> {
@@ -193,7 +210,14 @@ async fn run(args: &Args) -> Result<(), RunError> {
         ),
         Err(reason) => tracing::info!(%reason, "identity binding mounts will fail: no token proxy"),
     }
-    let vault = AzureKeyVault::new()?.with_token_proxy(token_proxy)?;
+    let mut vault = AzureKeyVault::new()?.with_token_proxy(token_proxy)?;
+    if args.read_sharing_window.is_on() {
+        // Key Vault requests on a client of their own, behind the share.
+        vault = vault.with_key_vault_transport(SharedReads::new(
+            ReqwestTransport::from_env()?,
+            args.read_sharing_window,
+        ));
+    }
     let mounter = Arc::new(Mounter::new(
         vault,
         MountOptions {
@@ -219,6 +243,7 @@ async fn run(args: &Args) -> Result<(), RunError> {
         metrics = %local("--prometheus-port", &prometheus)?,
         version = server::RUNTIME_VERSION,
         write_cert_and_key_in_separate_files = args.write_cert_and_key_in_separate_files,
+        read_sharing_window = ?args.read_sharing_window.duration(),
         "serving"
     );
 

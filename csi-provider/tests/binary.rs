@@ -369,6 +369,14 @@ fn unusable_flags_are_refused_with_the_reason() {
             "/readyz reports readiness on the same port",
         ),
         (vec!["--log-level", "verbose"], "--log-level \"verbose\""),
+        (
+            vec!["--read-sharing-window", "2m"],
+            "shorter than the driver's --rotation-poll-interval",
+        ),
+        (
+            vec!["--read-sharing-window", "soon"],
+            "--read-sharing-window",
+        ),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_azure-wi-csi-provider"))
             .args(&flags)
