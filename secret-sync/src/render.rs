@@ -68,8 +68,25 @@ pub enum RenderError {
         /// The key.
         key: String,
     },
-    /// A template did not parse or failed as it ran.
-    #[error("could not execute template: unable to execute template at key {key}: {source}")]
+    /// A template did not parse. ESO's `execute` says so and its caller
+    /// wraps that again (`runtime/template/v2/template.go`: `errParse`
+    /// inside `errExecute`).
+    #[error(
+        "could not execute template: unable to execute template at key {key}: unable to parse template at key {key}: {source}"
+    )]
+    TemplateParse {
+        /// The Secret key (or, for a `KeysAndValues` template, its text's
+        /// first non-empty line) the template is for.
+        key: String,
+        /// Go's error.
+        #[source]
+        source: TemplateError,
+    },
+    /// A template failed as it ran; ESO's text says so twice, as its
+    /// `execute` and its caller both wrap the error with `errExecute`.
+    #[error(
+        "could not execute template: unable to execute template at key {key}: unable to execute template at key {key}: {source}"
+    )]
     Template {
         /// The Secret key (or, for a `KeysAndValues` template, its text's
         /// first non-empty line) the template is for.
@@ -351,15 +368,18 @@ struct Renderer<'r, 'a, 'e> {
 
 impl Renderer<'_, '_, '_> {
     fn execute(&mut self, name: &str, text: &str, key: &str) -> Result<Vec<u8>, RenderError> {
-        let failed = |source| RenderError::Template {
-            key: key.to_owned(),
-            source,
-        };
-        let template =
-            Template::parse(name, text, self.engine.delims, self.engine.funcs).map_err(failed)?;
+        let template = Template::parse(name, text, self.engine.delims, self.engine.funcs).map_err(
+            |source| RenderError::TemplateParse {
+                key: key.to_owned(),
+                source,
+            },
+        )?;
         template
             .execute(self.data, self.engine.funcs, self.env, self.engine.limits)
-            .map_err(failed)
+            .map_err(|source| RenderError::Template {
+                key: key.to_owned(),
+                source,
+            })
     }
 
     fn scoped(

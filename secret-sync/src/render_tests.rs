@@ -269,14 +269,14 @@ fn errors_name_the_key_and_the_reason_and_nothing_half_built_is_returned() {
     let e = run(&t, &bytes(&[("present", "v")]), &Sources::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        r#"could not execute template: unable to execute template at key bad: template: bad:1:3: executing "bad" at <.missing>: map has no entry for key "missing""#
+        r#"could not execute template: unable to execute template at key bad: unable to execute template at key bad: template: bad:1:3: executing "bad" at <.missing>: map has no entry for key "missing""#
     );
     let t = template("data:\n  key: '{{ #xx }}'\n");
     assert!(
         run(&t, &BTreeMap::new(), &Sources::default())
             .unwrap_err()
             .to_string()
-            .contains("unable to execute template at key key: template: key:1: unexpected")
+            .contains("unable to execute template at key key: unable to parse template at key key: template: key:1: unexpected")
     );
     let t = template("engineVersion: v1\ndata: {k: v}\n");
     assert!(matches!(
