@@ -54,6 +54,13 @@ pub fn start(emulator: &Emulator, dir: &Path) -> Running {
 /// As [`start`], with the Azure provider's
 /// `--write-cert-and-key-in-separate-files` argument given as `separate`.
 pub fn start_with(emulator: &Emulator, dir: &Path, separate: &str) -> Running {
+    start_with_args(emulator, dir, &[separate])
+}
+
+/// As [`start`], with `extra` arguments after the Azure provider's usual
+/// ones (`--write-cert-and-key-in-separate-files=false` unless `extra`
+/// says otherwise).
+pub fn start_with_args(emulator: &Emulator, dir: &Path, extra: &[&str]) -> Running {
     let ca_file = dir.join("emulator-ca.pem");
     std::fs::write(&ca_file, emulator.ca_pem()).unwrap();
     let socket = dir.join("azure.sock");
@@ -77,10 +84,16 @@ pub fn start_with(emulator: &Emulator, dir: &Path, separate: &str) -> Running {
         // The Azure provider's own arguments are accepted.
         .args([
             "--construct-pem-chain=true",
-            separate,
             "--metrics-backend=Prometheus",
             "-v=2",
         ])
+        .args(
+            extra
+                .iter()
+                .all(|a| !a.starts_with("--write-cert-and-key-in-separate-files"))
+                .then_some("--write-cert-and-key-in-separate-files=false"),
+        )
+        .args(extra)
         .env("HTTPS_PROXY", emulator.proxy_url())
         .env(names::EXTRA_CA_FILE_ENV, &ca_file)
         .stdout(Stdio::null())
