@@ -27,38 +27,26 @@
     reason = "a test fails loudly on any unexpected error"
 )]
 
+#[path = "support/key_vault.rs"]
+mod key_vault;
+#[path = "support/push.rs"]
+mod push_support;
 mod support;
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    process::Command,
-    time::Duration,
-};
+use std::time::Duration;
 
-use azure_wi_auth::{SecretClient, SetSecretOptions};
+use azure_wi_auth::SetSecretOptions;
 use azure_wi_control_plane::ControlPlane;
 use azure_wi_core::names;
 use azure_wi_emulator::{
-    Config, Emulator,
-    config::{
-        DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, FederatedCredential, Identity, Role,
-        RoleAssignment, Vault,
-    },
+    Config,
+    config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, Identity, Role},
 };
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use k8s_openapi::api::{
-    authentication::v1::TokenRequest,
-    core::v1::{Secret, ServiceAccount},
-};
-use kube::{
-    Api, Client,
-    api::{DeleteParams, Patch, PatchParams, PostParams},
-};
-use secret_sync::api::{PushSecret, PushSecretStatus};
+use key_vault::{OFFICERS, empty_vault, grant};
+use push_support::{FINALIZER, World, assert_gone, eso_tag, found, in_stores, push_secret_yaml};
 use serde_json::{Value, json};
 use support::{
-    apply, eventually, install_crds, namespace, reader_of, service_account, start_controller,
+    Cluster, apply, eventually, federated, secret_store, secret_yaml, service_account, trusting,
 };
 
 const NS: &str = "push";
@@ -97,89 +85,32 @@ const ACCOUNTS: &[(&str, &str, &str, &str)] = &[
 ];
 
 fn config(plane: &ControlPlane) -> Config {
-    let mut config = Config::demo_with_keys_and_certificates();
-    config.issuer = plane.issuer().to_owned();
-    config.trusted_issuer_ca_pems = vec![plane.ca_pem().to_owned()];
+    let mut config = trusting(Config::demo_with_keys_and_certificates(), plane, NS, SA);
     for vault in [OLD_VAULT, NEW_VAULT] {
-        config.vaults.push(Vault {
-            name: vault.to_owned(),
-            tenant: None,
-            secrets: Vec::new(),
-            keys: Vec::new(),
-            certificates: Vec::new(),
-        });
+        config.vaults.push(empty_vault(vault));
     }
-    let credential = |sa: &str| FederatedCredential {
-        name: sa.to_owned(),
-        issuer: plane.issuer().to_owned(),
-        subject: names::service_account_subject(NS, sa),
-        audiences: vec![names::DEFAULT_AUDIENCE.to_owned()],
-    };
-    config.identities[0].federated_credentials = vec![credential(SA)];
     for &(sa, client_id, object_id, name) in &ACCOUNTS[1..] {
         config.identities.push(Identity {
             name: name.to_owned(),
             tenant: DEMO_TENANT.to_owned(),
             client_id: client_id.to_owned(),
             object_id: object_id.to_owned(),
-            federated_credentials: vec![credential(sa)],
+            federated_credentials: vec![federated(plane, sa, NS, sa)],
         });
     }
-    let officers = [
-        Role::SecretsOfficer,
-        Role::CryptoOfficer,
-        Role::CertificatesOfficer,
-    ];
     for vault in [VAULT, OLD_VAULT, NEW_VAULT] {
-        for role in officers {
-            config.role_assignments.push(RoleAssignment {
-                principal_id: DEMO_OBJECT_ID.into(),
-                role,
-                scope: vault.into(),
-            });
-        }
+        grant(&mut config, DEMO_OBJECT_ID, &OFFICERS, vault);
     }
-    for role in officers {
-        config.role_assignments.push(RoleAssignment {
-            principal_id: REVOKED_OBJECT_ID.into(),
-            role,
-            scope: VAULT.into(),
-        });
-    }
-    for role in [Role::SecretsUser, Role::CryptoUser, Role::CertificateUser] {
-        config.role_assignments.push(RoleAssignment {
-            principal_id: USER_OBJECT_ID.into(),
-            role,
-            scope: VAULT.into(),
-        });
-    }
+    grant(&mut config, REVOKED_OBJECT_ID, &OFFICERS, VAULT);
+    let users = [Role::SecretsUser, Role::CryptoUser, Role::CertificateUser];
+    grant(&mut config, USER_OBJECT_ID, &users, VAULT);
     config
-}
-
-/// A SecretStore `name` on `vault` as the identity of ServiceAccount `sa`.
-fn store(name: &str, vault: &str, sa: &str) -> String {
-    format!(
-        "apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {{name: {name}, namespace: {NS}}}
-spec:
-  provider:
-    azurekv:
-      authType: WorkloadIdentity
-      tenantId: {DEMO_TENANT}
-      vaultUrl: https://{vault}.vault.azure.net
-      serviceAccountRef: {{name: {sa}}}
----
-"
-    )
 }
 
 /// A PushSecret `name` with `spec` (YAML lines under `spec:`, indented by
 /// two).
 fn push_secret(name: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {{name: {name}, namespace: {NS}}}\nspec:\n{spec}---\n"
-    )
+    push_secret_yaml(NS, name, spec)
 }
 
 /// PushSecret `name` pushing `data` (YAML list items, indented by two)
@@ -198,226 +129,6 @@ fn tag_metadata(value: &str) -> String {
     format!(
         "{{apiVersion: kubernetes.external-secrets.io/v1alpha1, kind: PushSecretMetadata, spec: {{tags: {{fakeTagKey: {value}}}}}}}"
     )
-}
-
-/// What the cases share: the API server, the emulator, a token of the
-/// demo identity for the Python SDK and the writer.
-struct World {
-    client: Client,
-    emulator: Emulator,
-    token: PathBuf,
-}
-
-impl World {
-    fn push_secrets(&self) -> Api<PushSecret> {
-        Api::namespaced(self.client.clone(), NS)
-    }
-
-    async fn status(&self, name: &str) -> PushSecretStatus {
-        self.push_secrets()
-            .get(name)
-            .await
-            .unwrap()
-            .status
-            .unwrap_or_default()
-    }
-
-    /// The Ready condition of PushSecret `name`: status, reason, message.
-    async fn ready(&self, name: &str) -> Option<(String, String, String)> {
-        let ps = self.push_secrets().get_opt(name).await.unwrap()?;
-        let condition = ps
-            .status?
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == "Ready")?;
-        Some((
-            condition.status,
-            condition.reason.unwrap_or_default(),
-            condition.message.unwrap_or_default(),
-        ))
-    }
-
-    /// Waits for PushSecret `name`'s Ready condition to be `status` with
-    /// `reason` and `message`.
-    async fn settles(&self, name: &str, status: &str, reason: &str, message: &str) {
-        let want = (status.to_owned(), reason.to_owned(), message.to_owned());
-        let mut last = None;
-        let outcome = tokio::time::timeout(Duration::from_secs(30), async {
-            loop {
-                let now = self.ready(name).await;
-                if now.as_ref() == Some(&want) {
-                    return;
-                }
-                last = now;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        })
-        .await;
-        assert!(
-            outcome.is_ok(),
-            "{name}: expected {want:?}, last seen {last:?}"
-        );
-    }
-
-    async fn synced_ok(&self, name: &str) {
-        self.settles(name, "True", "Synced", "PushSecret synced successfully")
-            .await;
-    }
-
-    async fn errored(&self, name: &str, message: &str) {
-        self.settles(name, "False", "Errored", message).await;
-    }
-
-    /// `status.syncedPushSecrets` of `name`: store, then entries.
-    async fn synced(&self, name: &str) -> BTreeMap<String, Vec<String>> {
-        self.status(name)
-            .await
-            .synced_push_secrets
-            .into_iter()
-            .map(|(store, entries)| (store, entries.into_keys().collect()))
-            .collect()
-    }
-
-    async fn patch(&self, name: &str, patch: Value) {
-        self.push_secrets()
-            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .unwrap();
-    }
-
-    async fn json_patch(&self, name: &str, ops: Value) {
-        self.push_secrets()
-            .patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Json::<()>(serde_json::from_value(ops).unwrap()),
-            )
-            .await
-            .unwrap();
-    }
-
-    async fn delete(&self, name: &str) {
-        self.push_secrets()
-            .delete(name, &DeleteParams::default())
-            .await
-            .unwrap();
-    }
-
-    async fn finalizers(&self, name: &str) -> Option<Vec<String>> {
-        self.push_secrets()
-            .get(name)
-            .await
-            .unwrap()
-            .metadata
-            .finalizers
-    }
-
-    /// What Microsoft's SDK reads of `objects` (`secret/x`, `key/x`,
-    /// `cert/x`) in `vault`, as the demo identity: each `{"ok": ...}` or
-    /// `{"error", "status"}`. Run off the runtime's threads, which the
-    /// controller needs meanwhile.
-    async fn vault_state(&self, vault: &str, objects: &[&str]) -> Value {
-        let url = self.emulator.vault_url(vault);
-        let ca = self.emulator.ca_pem().to_owned();
-        let authority = self.emulator.authority_host();
-        let proxy = self.emulator.proxy_url();
-        let token = self.token.clone();
-        let objects: Vec<String> = objects.iter().map(|&o| o.to_owned()).collect();
-        tokio::task::spawn_blocking(move || {
-            vault_state(&url, &ca, &authority, &proxy, &token, &objects)
-        })
-        .await
-        .unwrap()
-    }
-
-    /// A Key Vault client of `vault` as the demo identity, to change the
-    /// vault behind the controller's back.
-    fn writer(&self, vault: &str) -> SecretClient {
-        let credential = self
-            .emulator
-            .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, self.token.clone())
-            .unwrap()
-            .build()
-            .unwrap();
-        SecretClient::builder(&self.emulator.vault_url(vault), credential)
-            .build()
-            .unwrap()
-    }
-}
-
-/// Runs `python/vault_state.py` (see [`World::vault_state`]).
-fn vault_state(
-    url: &str,
-    ca_pem: &str,
-    authority: &str,
-    proxy: &str,
-    token: &Path,
-    objects: &[String],
-) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, ca_pem).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/vault_state.py");
-    let mut command = Command::new("python3");
-    command.arg(&script).arg(url).args(objects);
-    for var in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "SSL_CERT_FILE",
-    ] {
-        command.env_remove(var);
-    }
-    let output = command
-        .env(names::CLIENT_ID_ENV, DEMO_CLIENT_ID)
-        .env(names::TENANT_ID_ENV, DEMO_TENANT)
-        .env(names::FEDERATED_TOKEN_FILE_ENV, token)
-        .env(names::AUTHORITY_HOST_ENV, authority)
-        .env("REQUESTS_CA_BUNDLE", &ca)
-        .env("HTTPS_PROXY", proxy)
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !stderr.contains("ModuleNotFoundError"),
-        "Microsoft's Python SDK is missing\n{stderr}"
-    );
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("vault_state.py printed no JSON ({e}): {stdout}\n{stderr}"))
-}
-
-/// One object's state, which must have been read.
-fn found<'a>(state: &'a Value, object: &str) -> &'a Value {
-    assert!(state[object].get("error").is_none(), "{object}: {state:#}");
-    &state[object]["ok"]
-}
-
-/// Asserts the SDK found no such object (404).
-fn assert_gone(state: &Value, object: &str) {
-    assert_eq!(state[object]["status"], 404, "{object}: {state:#}");
-}
-
-/// ESO's tag on what it pushes.
-fn eso_tag() -> Value {
-    json!({"managed-by": "external-secrets"})
-}
-
-/// A token of the demo identity's ServiceAccount for Entra, written where
-/// the SDK reads it.
-async fn token_file(client: &Client, dir: &Path) -> PathBuf {
-    let request: TokenRequest = serde_json::from_value(json!({
-        "spec": {"audiences": [names::DEFAULT_AUDIENCE], "expirationSeconds": 3600}
-    }))
-    .unwrap();
-    let issued = Api::<ServiceAccount>::namespaced(client.clone(), NS)
-        .create_token_request(SA, &PostParams::default(), &request)
-        .await
-        .unwrap();
-    let path = dir.join("token");
-    std::fs::write(&path, issued.status.unwrap().token).unwrap();
-    path
 }
 
 /// Key Vault's refusal of `doing` (`reading secret x`, `importing key
@@ -439,14 +150,8 @@ const READ_CERT_ROLE: &str = "Key Vault Certificate User (or Key Vault Reader)";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_secret_cases_on_key_vault_as_eso_runs_them() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let emulator = Emulator::start(config(&plane)).await.unwrap();
-    install_crds(&client).await;
-    let (_, stop, running) = start_controller(&client, reader_of(&emulator));
-    namespace(&client, NS).await;
-    namespace(&client, "other").await;
+    let cluster = Cluster::start(config, &[NS, "other"]).await;
+    let client = &cluster.client;
 
     let mut setup = String::new();
     for &(sa, client_id, _, _) in ACCOUNTS {
@@ -466,7 +171,7 @@ async fn push_secret_cases_on_key_vault_as_eso_runs_them() {
         ("old-store", OLD_VAULT, SA),
         ("new-store", NEW_VAULT, SA),
     ] {
-        setup.push_str(&store(name, vault, sa));
+        setup.push_str(&secret_store(NS, name, "", vault, sa));
     }
     // C17: a ClusterSecretStore naming the ServiceAccount's namespace.
     setup.push_str(&format!(
@@ -484,60 +189,25 @@ spec:
 "
     ));
     // C26: a store labelled foo=bar, in another namespace.
-    setup.push_str(&format!(
-        "apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {{name: other-ns-store, namespace: other, labels: {{foo: bar}}}}
-spec:
-  provider:
-    azurekv:
-      authType: WorkloadIdentity
-      tenantId: {DEMO_TENANT}
-      vaultUrl: https://{VAULT}.vault.azure.net
-      serviceAccountRef: {{name: {SA}}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: source, namespace: {NS}}}
-stringData: {{key: value, other-key: other-value}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: c3-source, namespace: {NS}}}
-stringData: {{key: value}}
-"
+    setup.push_str(&secret_store(
+        "other",
+        "other-ns-store",
+        "{foo: bar}",
+        VAULT,
+        SA,
     ));
-    apply(&client, NS, &setup).await;
+    let source = "{key: value, other-key: other-value}";
+    setup.push_str(&secret_yaml(NS, "source", "", source));
+    setup.push_str(&secret_yaml(NS, "c3-source", "", "{key: value}"));
+    apply(client, NS, &setup).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let token = token_file(&client, dir.path()).await;
-    let world = World {
-        client: client.clone(),
-        emulator,
-        token,
-    };
+    let world = World::new(&cluster, NS, SA).await;
 
-    // Key material for key/ and cert/ targets: a PKCS#8 RSA key (ESO's
-    // goodKey form) and the demo's PFX (with its key, as Key Vault needs).
-    let pem = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(
-        &rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap(),
-        Default::default(),
-    )
-    .unwrap();
-    let writer = world.writer(VAULT);
-    let pfx = STANDARD
-        .decode(writer.get_secret("web-tls").await.unwrap().value.expose())
-        .unwrap();
-    let material = json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "material", "namespace": NS},
-        "data": {"key.pem": STANDARD.encode(pem.as_bytes()), "tls.pfx": STANDARD.encode(&pfx)}
-    });
-    apply(&client, NS, &serde_json::to_string(&material).unwrap()).await;
+    // Key material for key/ and cert/ targets.
+    apply(client, NS, &world.material(VAULT).await).await;
     // C26: its only matching store is in another namespace.
     apply(
-        &client,
+        client,
         NS,
         &push_secret(
             "c26",
@@ -550,7 +220,8 @@ stringData: {{key: value}}
     )
     .await;
     // C4: the vault has one of the names already (made by someone else).
-    writer
+    world
+        .writer(VAULT)
         .set_secret_with("c4-key", "pre-existing", &SetSecretOptions::default())
         .await
         .unwrap();
@@ -575,8 +246,8 @@ stringData: {{key: value}}
     // C26 was created first, so it has been there the whole run.
     c26_store_in_other_namespace(&world).await;
 
-    stop.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+    drop(world);
+    cluster.stop().await;
 }
 
 /// C3 `updateIfNotExistsPartialSecrets` ("should only update parts of
@@ -584,20 +255,16 @@ stringData: {{key: value}}
 /// missing first fails the push after the first entry is pushed; once the
 /// Secret has it (and a new value for the first), the retry pushes it and
 /// leaves the first as it was.
-async fn c3_if_not_exists_pushes_keys_added_later(w: &World) {
-    apply(
-        &w.client,
-        NS,
-        &push_to(
-            "c3",
-            "kv",
-            "c3-source",
-            "  updatePolicy: IfNotExists\n  refreshInterval: 1s\n",
-            "  - match: {secretKey: key, remoteRef: {remoteKey: c3-key}}
+async fn c3_if_not_exists_pushes_keys_added_later(w: &World<'_>) {
+    w.apply(&push_to(
+        "c3",
+        "kv",
+        "c3-source",
+        "  updatePolicy: IfNotExists\n  refreshInterval: 1s\n",
+        "  - match: {secretKey: key, remoteRef: {remoteKey: c3-key}}
   - match: {secretKey: other-key, remoteRef: {remoteKey: c3-other-key}}
 ",
-        ),
-    )
+    ))
     .await;
     w.errored(
         "c3",
@@ -606,29 +273,14 @@ async fn c3_if_not_exists_pushes_keys_added_later(w: &World) {
     .await;
     assert_eq!(
         w.synced("c3").await,
-        BTreeMap::from([("SecretStore/kv".to_owned(), vec!["c3-key".to_owned()])])
+        in_stores(&[("SecretStore/kv", &["c3-key"])])
     );
-    Api::<Secret>::namespaced(w.client.clone(), NS)
-        .patch(
-            "c3-source",
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"stringData": {"key": "new-value", "other-key": "other-value"}})),
-        )
-        .await
-        .unwrap();
-    w.settles(
-        "c3",
-        "True",
-        "Synced",
-        "PushSecret synced successfully. Existing secrets in providers unchanged.",
-    )
-    .await;
+    let changed = json!({"stringData": {"key": "new-value", "other-key": "other-value"}});
+    w.patch_secret("c3-source", changed).await;
+    w.synced_keeping("c3").await;
     assert_eq!(
         w.synced("c3").await,
-        BTreeMap::from([(
-            "SecretStore/kv".to_owned(),
-            vec!["c3-key".to_owned(), "c3-other-key".to_owned()]
-        )])
+        in_stores(&[("SecretStore/kv", &["c3-key", "c3-other-key"])])
     );
     let state = w
         .vault_state(VAULT, &["secret/c3-key", "secret/c3-other-key"])
@@ -642,34 +294,21 @@ async fn c3_if_not_exists_pushes_keys_added_later(w: &World) {
 /// C4 `updateIfNotExistsSyncStatus` ("should update the PushSecret status
 /// correctly if UpdatePolicy=IfNotExists"): the status lists both
 /// entries, the one skipped because the vault had it too.
-async fn c4_if_not_exists_lists_what_it_skipped(w: &World) {
-    apply(
-        &w.client,
-        NS,
-        &push_to(
-            "c4",
-            "kv",
-            "source",
-            "  updatePolicy: IfNotExists\n",
-            "  - match: {secretKey: key, remoteRef: {remoteKey: c4-key}}
+async fn c4_if_not_exists_lists_what_it_skipped(w: &World<'_>) {
+    w.apply(&push_to(
+        "c4",
+        "kv",
+        "source",
+        "  updatePolicy: IfNotExists\n",
+        "  - match: {secretKey: key, remoteRef: {remoteKey: c4-key}}
   - match: {secretKey: other-key, remoteRef: {remoteKey: c4-other-key}}
 ",
-        ),
-    )
+    ))
     .await;
-    w.settles(
-        "c4",
-        "True",
-        "Synced",
-        "PushSecret synced successfully. Existing secrets in providers unchanged.",
-    )
-    .await;
+    w.synced_keeping("c4").await;
     assert_eq!(
         w.synced("c4").await,
-        BTreeMap::from([(
-            "SecretStore/kv".to_owned(),
-            vec!["c4-key".to_owned(), "c4-other-key".to_owned()]
-        )])
+        in_stores(&[("SecretStore/kv", &["c4-key", "c4-other-key"])])
     );
     let state = w
         .vault_state(VAULT, &["secret/c4-key", "secret/c4-other-key"])
@@ -687,18 +326,14 @@ async fn c4_if_not_exists_lists_what_it_skipped(w: &World) {
 /// cannot be verified if UpdatePolicy=IfNotExists"): an identity with no
 /// role on the vault; ESO's `SecretExists` returns the vault's error as
 /// is, after the controller's prefix (ESO's mock says `don't know`).
-async fn c5_existence_check_refused(w: &World) {
-    apply(
-        &w.client,
-        NS,
-        &push_to(
-            "c5",
-            "none",
-            "source",
-            "  updatePolicy: IfNotExists\n",
-            "  - match: {secretKey: key, remoteRef: {remoteKey: c5-key}}\n",
-        ),
-    )
+async fn c5_existence_check_refused(w: &World<'_>) {
+    w.apply(&push_to(
+        "c5",
+        "none",
+        "source",
+        "  updatePolicy: IfNotExists\n",
+        "  - match: {secretKey: key, remoteRef: {remoteKey: c5-key}}\n",
+    ))
     .await;
     // ESO's text up to the error, then the vault's refusal.
     let eso = "set secret failed: could not verify if secret exists in store: ";
@@ -710,10 +345,9 @@ async fn c5_existence_check_refused(w: &World) {
     // ESO's handlePushSecretDataForStore lists the store before it fails.
     assert_eq!(
         w.synced("c5").await,
-        BTreeMap::from([("SecretStore/none".to_owned(), vec![])])
+        in_stores(&[("SecretStore/none", &[])])
     );
-    let state = w.vault_state(VAULT, &["secret/c5-key"]).await;
-    assert_gone(&state, "secret/c5-key");
+    w.assert_absent(VAULT, "secret/c5-key").await;
 }
 
 /// C10 `syncAndDeleteWithProperties` ("should delete secrets with
@@ -724,28 +358,21 @@ async fn c5_existence_check_refused(w: &World) {
 /// remote key), so both entries write secret `c10` in spec order (ESO's
 /// `mergeDataEntries` keeps it; the last write wins) and deleting the `field2` entry deletes `c10`, which the `field1` entry
 /// still lists: ESO does the same on Key Vault.
-async fn c10_entries_differing_in_property(w: &World) {
-    apply(
-        &w.client,
-        NS,
-        &push_to(
-            "c10",
-            "kv",
-            "source",
-            "  deletionPolicy: Delete\n",
-            "  - match: {secretKey: key, remoteRef: {remoteKey: c10, property: field1}}
+async fn c10_entries_differing_in_property(w: &World<'_>) {
+    w.apply(&push_to(
+        "c10",
+        "kv",
+        "source",
+        "  deletionPolicy: Delete\n",
+        "  - match: {secretKey: key, remoteRef: {remoteKey: c10, property: field1}}
   - match: {secretKey: other-key, remoteRef: {remoteKey: c10, property: field2}}
 ",
-        ),
-    )
+    ))
     .await;
     w.synced_ok("c10").await;
     assert_eq!(
         w.synced("c10").await,
-        BTreeMap::from([(
-            "SecretStore/kv".to_owned(),
-            vec!["c10/field1".to_owned(), "c10/field2".to_owned()]
-        )])
+        in_stores(&[("SecretStore/kv", &["c10/field1", "c10/field2"])])
     );
     let state = w.vault_state(VAULT, &["secret/c10"]).await;
     let both = found(&state, "secret/c10");
@@ -755,36 +382,27 @@ async fn c10_entries_differing_in_property(w: &World) {
         .await;
     eventually(Duration::from_secs(20), "c10 without field2", || async {
         let synced = w.synced("c10").await;
-        (synced == BTreeMap::from([("SecretStore/kv".to_owned(), vec!["c10/field1".to_owned()])]))
-            .then_some(())
+        (synced == in_stores(&[("SecretStore/kv", &["c10/field1"])])).then_some(())
     })
     .await;
     w.synced_ok("c10").await;
-    let state = w.vault_state(VAULT, &["secret/c10"]).await;
-    assert_gone(&state, "secret/c10");
+    w.assert_absent(VAULT, "secret/c10").await;
 }
 
 /// C11 `syncChangePolicyAndDeleteSuccessfully` ("should delete after
 /// DeletionPolicy changed from Delete to None"): the finalizer goes with
 /// the policy, the PushSecret goes at once, the vault keeps the object.
-async fn c11_delete_then_none(w: &World) {
-    apply(
-        &w.client,
-        NS,
-        &push_to(
-            "c11",
-            "kv",
-            "source",
-            "  deletionPolicy: Delete\n",
-            "  - match: {secretKey: key, remoteRef: {remoteKey: c11-key}}\n",
-        ),
-    )
+async fn c11_delete_then_none(w: &World<'_>) {
+    w.apply(&push_to(
+        "c11",
+        "kv",
+        "source",
+        "  deletionPolicy: Delete\n",
+        "  - match: {secretKey: key, remoteRef: {remoteKey: c11-key}}\n",
+    ))
     .await;
     w.synced_ok("c11").await;
-    assert_eq!(
-        w.finalizers("c11").await,
-        Some(vec!["pushsecret.externalsecrets.io/finalizer".to_owned()])
-    );
+    assert_eq!(w.finalizers("c11").await, Some(vec![FINALIZER.to_owned()]));
     w.patch("c11", json!({"spec": {"deletionPolicy": "None"}}))
         .await;
     eventually(Duration::from_secs(20), "c11's finalizer gone", || async {
@@ -796,12 +414,7 @@ async fn c11_delete_then_none(w: &World) {
     .await;
     w.delete("c11").await;
     eventually(Duration::from_secs(10), "c11 gone", || async {
-        w.push_secrets()
-            .get_opt("c11")
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
+        w.is_gone("c11").await.then_some(())
     })
     .await;
     let state = w.vault_state(VAULT, &["secret/c11-key"]).await;
@@ -816,36 +429,32 @@ async fn c11_delete_then_none(w: &World) {
 /// pushes to the new vault and deletes from the old; a delete the old
 /// vault refuses (its object lost ESO's tag, ESO's mock says `boom`) keeps
 /// both stores in the status.
-async fn c14_c15_store_renamed(w: &World) {
+async fn c14_c15_store_renamed(w: &World<'_>) {
     let entry =
         |key: &str| format!("  - match: {{secretKey: key, remoteRef: {{remoteKey: {key}}}}}\n");
-    apply(
-        &w.client,
-        NS,
-        &format!(
-            "{}{}",
-            push_to(
-                "c14",
-                "old-store",
-                "source",
-                "  deletionPolicy: Delete\n",
-                &entry("c14-key")
-            ),
-            push_to(
-                "c15",
-                "old-store",
-                "source",
-                "  deletionPolicy: Delete\n",
-                &entry("c15-key")
-            )
+    w.apply(&format!(
+        "{}{}",
+        push_to(
+            "c14",
+            "old-store",
+            "source",
+            "  deletionPolicy: Delete\n",
+            &entry("c14-key")
         ),
-    )
+        push_to(
+            "c15",
+            "old-store",
+            "source",
+            "  deletionPolicy: Delete\n",
+            &entry("c15-key")
+        )
+    ))
     .await;
     tokio::join!(w.synced_ok("c14"), w.synced_ok("c15"));
     for (name, key) in [("c14", "c14-key"), ("c15", "c15-key")] {
         assert_eq!(
             w.synced(name).await,
-            BTreeMap::from([("SecretStore/old-store".to_owned(), vec![key.to_owned()])])
+            in_stores(&[("SecretStore/old-store", &[key])])
         );
     }
     // Another writer takes c14-key over: a version without ESO's tag.
@@ -858,10 +467,7 @@ async fn c14_c15_store_renamed(w: &World) {
     w.patch("c14", renamed.clone()).await;
     w.patch("c15", renamed).await;
     // c15's condition reads the same before and after: its status tells.
-    let c15_moved = BTreeMap::from([(
-        "SecretStore/new-store".to_owned(),
-        vec!["c15-key".to_owned()],
-    )]);
+    let c15_moved = in_stores(&[("SecretStore/new-store", &["c15-key"])]);
     tokio::join!(
         w.errored(
             "c14",
@@ -874,15 +480,9 @@ async fn c14_c15_store_renamed(w: &World) {
     w.synced_ok("c15").await;
     assert_eq!(
         w.synced("c14").await,
-        BTreeMap::from([
-            (
-                "SecretStore/new-store".to_owned(),
-                vec!["c14-key".to_owned()]
-            ),
-            (
-                "SecretStore/old-store".to_owned(),
-                vec!["c14-key".to_owned()]
-            ),
+        in_stores(&[
+            ("SecretStore/new-store", &["c14-key"]),
+            ("SecretStore/old-store", &["c14-key"])
         ])
     );
     let old = w
@@ -904,7 +504,7 @@ async fn c14_c15_store_renamed(w: &World) {
 /// C17 `syncWithClusterStore` ("should sync with ClusterStore"): a
 /// ClusterSecretStore whose `serviceAccountRef` names its namespace. C24
 /// `failNoClusterStore` ("should fail if no valid ClusterSecretStore").
-async fn c17_c24_cluster_stores(w: &World) {
+async fn c17_c24_cluster_stores(w: &World<'_>) {
     let spec = |store: &str, key: &str| {
         format!(
             "  secretStoreRefs: [{{name: {store}, kind: ClusterSecretStore}}]
@@ -914,15 +514,11 @@ async fn c17_c24_cluster_stores(w: &World) {
 "
         )
     };
-    apply(
-        &w.client,
-        NS,
-        &format!(
-            "{}{}",
-            push_secret("c17", &spec("cluster-kv", "c17-key")),
-            push_secret("c24", &spec("unexisting", "c24-key"))
-        ),
-    )
+    w.apply(&format!(
+        "{}{}",
+        push_secret("c17", &spec("cluster-kv", "c17-key")),
+        push_secret("c24", &spec("unexisting", "c24-key"))
+    ))
     .await;
     tokio::join!(
         w.synced_ok("c17"),
@@ -933,10 +529,7 @@ async fn c17_c24_cluster_stores(w: &World) {
     );
     assert_eq!(
         w.synced("c17").await,
-        BTreeMap::from([(
-            "ClusterSecretStore/cluster-kv".to_owned(),
-            vec!["c17-key".to_owned()]
-        )])
+        in_stores(&[("ClusterSecretStore/cluster-kv", &["c17-key"])])
     );
     let state = w
         .vault_state(VAULT, &["secret/c17-key", "secret/c24-key"])
@@ -950,18 +543,14 @@ async fn c17_c24_cluster_stores(w: &World) {
 /// ESO's azurekv says `missing clientID: either serviceAccountRef or
 /// service account annotation 'azure.workload.identity/client-id' is
 /// missing`, ours names the ServiceAccount and the fix.
-async fn c25_no_client_id(w: &World) {
-    apply(
-        &w.client,
-        NS,
-        &push_to(
-            "c25",
-            "no-client-id",
-            "source",
-            "",
-            "  - match: {secretKey: key, remoteRef: {remoteKey: c25-key}}\n",
-        ),
-    )
+async fn c25_no_client_id(w: &World<'_>) {
+    w.apply(&push_to(
+        "c25",
+        "no-client-id",
+        "source",
+        "",
+        "  - match: {secretKey: key, remoteRef: {remoteKey: c25-key}}\n",
+    ))
     .await;
     // ESO's text up to the client's error (`missing clientID: `
     // included), then ours.
@@ -973,52 +562,40 @@ async fn c25_no_client_id(w: &World) {
     w.errored("c25", &message).await;
     assert_eq!(
         w.synced("c25").await,
-        BTreeMap::from([("SecretStore/no-client-id".to_owned(), vec![])])
+        in_stores(&[("SecretStore/no-client-id", &[])])
     );
-    let state = w.vault_state(VAULT, &["secret/c25-key"]).await;
-    assert_gone(&state, "secret/c25-key");
+    w.assert_absent(VAULT, "secret/c25-key").await;
 }
 
 /// C26 `secretStoreDifferentNamespace` ("should not sync to SecretStore in
 /// different namespace"): the only store matching the selector is in
 /// another namespace, so no store is used and no condition is written.
-async fn c26_store_in_other_namespace(w: &World) {
+async fn c26_store_in_other_namespace(w: &World<'_>) {
     let status = w.status("c26").await;
     assert!(status.conditions.is_empty(), "{status:?}");
     assert!(status.synced_push_secrets.is_empty(), "{status:?}");
-    let state = w.vault_state(VAULT, &["secret/c26-key"]).await;
-    assert_gone(&state, "secret/c26-key");
+    w.assert_absent(VAULT, "secret/c26-key").await;
 }
 
 /// M1 `multipleManagedStoresSyncsSuccessfully` ("should sync successfully
 /// if there are multiple managed stores"): both stores pushed, each
 /// listed.
-async fn m1_two_stores(w: &World) {
-    apply(
-        &w.client,
-        NS,
-        &push_secret(
-            "m1",
-            "  secretStoreRefs: [{name: old-store}, {name: new-store}]
+async fn m1_two_stores(w: &World<'_>) {
+    w.apply(&push_secret(
+        "m1",
+        "  secretStoreRefs: [{name: old-store}, {name: new-store}]
   selector: {secret: {name: source}}
   data:
   - match: {secretKey: key, remoteRef: {remoteKey: m1-key}}
 ",
-        ),
-    )
+    ))
     .await;
     w.synced_ok("m1").await;
     assert_eq!(
         w.synced("m1").await,
-        BTreeMap::from([
-            (
-                "SecretStore/new-store".to_owned(),
-                vec!["m1-key".to_owned()]
-            ),
-            (
-                "SecretStore/old-store".to_owned(),
-                vec!["m1-key".to_owned()]
-            ),
+        in_stores(&[
+            ("SecretStore/new-store", &["m1-key"]),
+            ("SecretStore/old-store", &["m1-key"])
         ])
     );
     for vault in [OLD_VAULT, NEW_VAULT] {
@@ -1027,43 +604,130 @@ async fn m1_two_stores(w: &World) {
     }
 }
 
-/// One provider case: PushSecret `name` pushing Secret key `key` to
-/// `remote`; `what` is the object as ESO's text names it (`secret x`).
+/// What a provider case pushes.
+#[derive(Clone, Copy)]
+enum Kind {
+    Secret,
+    Key,
+    Certificate,
+}
+
+/// One provider case: PushSecret `name` pushing object `object` of
+/// `kind`; `role` is the role Key Vault says the identity wants.
 struct Refusal {
     name: &'static str,
-    key: &'static str,
-    remote: &'static str,
-    what: &'static str,
+    kind: Kind,
+    object: &'static str,
     role: &'static str,
 }
 
 impl Refusal {
-    /// The PushSecret, from `source` for `key` and `material` otherwise.
-    fn push_secret(&self, store: &str, extra: &str) -> String {
-        let source = if self.key == "key" {
-            "source"
-        } else {
-            "material"
+    const fn secret(name: &'static str, object: &'static str, role: &'static str) -> Self {
+        Self {
+            name,
+            kind: Kind::Secret,
+            object,
+            role,
+        }
+    }
+
+    const fn key(name: &'static str, object: &'static str, role: &'static str) -> Self {
+        Self {
+            name,
+            kind: Kind::Key,
+            object,
+            role,
+        }
+    }
+
+    const fn certificate(name: &'static str, object: &'static str, role: &'static str) -> Self {
+        Self {
+            name,
+            kind: Kind::Certificate,
+            object,
+            role,
+        }
+    }
+
+    /// The Secret and its key pushed: `source`'s `key`, `material`'s
+    /// PEM key or PFX.
+    const fn source(&self) -> (&'static str, &'static str) {
+        match self.kind {
+            Kind::Secret => ("source", "key"),
+            Kind::Key => ("material", "key.pem"),
+            Kind::Certificate => ("material", "tls.pfx"),
+        }
+    }
+
+    /// The remote key (`x`, `key/x`, `cert/x`).
+    fn remote(&self) -> String {
+        match self.kind {
+            Kind::Secret => self.object.to_owned(),
+            Kind::Key => format!("key/{}", self.object),
+            Kind::Certificate => format!("cert/{}", self.object),
+        }
+    }
+
+    /// The object as ESO's text names it (`secret x`).
+    fn what(&self) -> String {
+        let noun = match self.kind {
+            Kind::Secret => "secret",
+            Kind::Key => "key",
+            Kind::Certificate => "certificate",
         };
-        push_to(
-            self.name,
-            store,
-            source,
-            extra,
-            &format!(
-                "  - match: {{secretKey: {}, remoteRef: {{remoteKey: {}}}}}\n",
-                self.key, self.remote
-            ),
-        )
+        format!("{noun} {}", self.object)
+    }
+
+    /// The PushSecret to `store`, with `extra` spec lines.
+    fn push_secret(&self, store: &str, extra: &str) -> String {
+        let (source, key) = self.source();
+        let data = format!(
+            "  - match: {{secretKey: {key}, remoteRef: {{remoteKey: {}}}}}\n",
+            self.remote()
+        );
+        push_to(self.name, store, source, extra, &data)
     }
 
     /// The object as `vault_state.py` names it.
-    fn object(&self) -> String {
-        if self.remote.contains('/') {
-            self.remote.to_owned()
-        } else {
-            format!("secret/{}", self.remote)
+    fn sdk_name(&self) -> String {
+        match self.kind {
+            Kind::Secret => format!("secret/{}", self.object),
+            Kind::Key | Kind::Certificate => self.remote(),
         }
+    }
+}
+
+/// Applies the PushSecrets of `cases` to store `store`, with `extra`
+/// spec lines.
+async fn apply_all(w: &World<'_>, cases: &[Refusal], store: &str, extra: &str) {
+    let yaml: String = cases.iter().map(|c| c.push_secret(store, extra)).collect();
+    w.apply(&yaml).await;
+}
+
+/// What the SDK reads of the objects `cases` push to, and their names.
+async fn vault_state_of(w: &World<'_>, cases: &[Refusal]) -> (Value, Vec<String>) {
+    let objects: Vec<String> = cases.iter().map(Refusal::sdk_name).collect();
+    let names: Vec<&str> = objects.iter().map(String::as_str).collect();
+    (w.vault_state(VAULT, &names).await, objects)
+}
+
+/// Pushes `cases` to store `store`; each must fail with `message` of it,
+/// and the vault have none of their objects.
+async fn pushes_refused(
+    w: &World<'_>,
+    cases: &[Refusal],
+    store: &str,
+    message: impl Fn(&Refusal) -> String,
+) {
+    apply_all(w, cases, store, "").await;
+    futures::future::join_all(cases.iter().map(|c| {
+        let message = message(c);
+        async move { w.errored(c.name, &message).await }
+    }))
+    .await;
+    let (state, objects) = vault_state_of(w, cases).await;
+    for object in &objects {
+        assert_gone(&state, object);
     }
 }
 
@@ -1073,48 +737,21 @@ impl Refusal {
 /// error: <the vault's error>`, as ours does (the tail is the mock's
 /// `#GET: Forbidden: StatusCode=403` and `#GET: Insufficient Permissions:
 /// StatusCode=403` there).
-async fn reads_refused(w: &World) {
+async fn reads_refused(w: &World<'_>) {
     let cases = [
-        Refusal {
-            name: "p29",
-            key: "key",
-            remote: "p29-secret",
-            what: "secret p29-secret",
-            role: READ_SECRET_ROLE,
-        },
-        Refusal {
-            name: "p18",
-            key: "key.pem",
-            remote: "key/p18-key",
-            what: "key p18-key",
-            role: READ_KEY_ROLE,
-        },
-        Refusal {
-            name: "p12",
-            key: "tls.pfx",
-            remote: "cert/p12-cert",
-            what: "certificate p12-cert",
-            role: READ_CERT_ROLE,
-        },
+        Refusal::secret("p29", "p29-secret", READ_SECRET_ROLE),
+        Refusal::key("p18", "p18-key", READ_KEY_ROLE),
+        Refusal::certificate("p12", "p12-cert", READ_CERT_ROLE),
     ];
-    let yaml: String = cases.iter().map(|c| c.push_secret("none", "")).collect();
-    apply(&w.client, NS, &yaml).await;
-    futures::future::join_all(cases.iter().map(|c| async move {
-        let message = format!(
-            "set secret failed: could not write remote ref {} to target secretstore none: cannot get {}: unexpected api error: {}",
-            c.key,
-            c.what,
-            refused(&format!("reading {}", c.what), c.role)
-        );
-        w.errored(c.name, &message).await;
-    }))
+    pushes_refused(w, &cases, "none", |c| {
+        let what = c.what();
+        format!(
+            "set secret failed: could not write remote ref {} to target secretstore none: cannot get {what}: unexpected api error: {}",
+            c.source().1,
+            refused(&format!("reading {what}"), c.role)
+        )
+    })
     .await;
-    let objects: Vec<String> = cases.iter().map(Refusal::object).collect();
-    let objects: Vec<&str> = objects.iter().map(String::as_str).collect();
-    let state = w.vault_state(VAULT, &objects).await;
-    for object in objects {
-        assert_gone(&state, object);
-    }
 }
 
 /// azurekv PushSecret cases 31 `failedSetSecret`, 20 `importKeyFailed` and
@@ -1124,62 +761,26 @@ async fn reads_refused(w: &World) {
 /// `could not import key <name>: ...`, `could not import certificate
 /// <name>: ...`, as ours does (the tail is the mock's `#POST: Forbidden:
 /// StatusCode=403`, and `error` for the certificate, there).
-async fn writes_refused(w: &World) {
+async fn writes_refused(w: &World<'_>) {
     let cases = [
-        (
-            Refusal {
-                name: "p31",
-                key: "key",
-                remote: "p31-secret",
-                what: "secret p31-secret",
-                role: "Key Vault Secrets Officer",
-            },
-            "could not set secret p31-secret",
-            "writing secret p31-secret",
-        ),
-        (
-            Refusal {
-                name: "p20",
-                key: "key.pem",
-                remote: "key/p20-key",
-                what: "key p20-key",
-                role: "Key Vault Crypto Officer",
-            },
-            "could not import key p20-key",
-            "importing key p20-key",
-        ),
-        (
-            Refusal {
-                name: "p7",
-                key: "tls.pfx",
-                remote: "cert/p7-cert",
-                what: "certificate p7-cert",
-                role: "Key Vault Certificates Officer",
-            },
-            "could not import certificate p7-cert",
-            "importing certificate p7-cert",
-        ),
+        Refusal::secret("p31", "p31-secret", "Key Vault Secrets Officer"),
+        Refusal::key("p20", "p20-key", "Key Vault Crypto Officer"),
+        Refusal::certificate("p7", "p7-cert", "Key Vault Certificates Officer"),
     ];
-    let yaml: String = cases
-        .iter()
-        .map(|(c, ..)| c.push_secret("user", ""))
-        .collect();
-    apply(&w.client, NS, &yaml).await;
-    futures::future::join_all(cases.iter().map(|(c, context, doing)| async move {
-        let message = format!(
-            "set secret failed: could not write remote ref {} to target secretstore user: {context}: {}",
-            c.key,
-            refused(doing, c.role)
-        );
-        w.errored(c.name, &message).await;
-    }))
+    pushes_refused(w, &cases, "user", |c| {
+        // ESO's words for the write, and Key Vault's.
+        let (context, doing) = match c.kind {
+            Kind::Secret => ("could not set", "writing"),
+            Kind::Key | Kind::Certificate => ("could not import", "importing"),
+        };
+        let what = c.what();
+        format!(
+            "set secret failed: could not write remote ref {} to target secretstore user: {context} {what}: {}",
+            c.source().1,
+            refused(&format!("{doing} {what}"), c.role)
+        )
+    })
     .await;
-    let objects: Vec<String> = cases.iter().map(|(c, ..)| c.object()).collect();
-    let objects: Vec<&str> = objects.iter().map(String::as_str).collect();
-    let state = w.vault_state(VAULT, &objects).await;
-    for object in objects {
-        assert_gone(&state, object);
-    }
 }
 
 /// azurekv DeleteSecret cases 7 `secretNoGetPermissions`, 13
@@ -1190,35 +791,13 @@ async fn writes_refused(w: &World) {
 /// ...`, the tail the mock's `#GET: No Permissions: StatusCode=403`), so
 /// each stays with its finalizer and the vault keeps the
 /// objects.
-async fn deletes_refused(w: &World) {
+async fn deletes_refused(w: &World<'_>) {
     let cases = [
-        Refusal {
-            name: "d7",
-            key: "key",
-            remote: "d7-secret",
-            what: "secret d7-secret",
-            role: READ_SECRET_ROLE,
-        },
-        Refusal {
-            name: "d13",
-            key: "tls.pfx",
-            remote: "cert/d13-cert",
-            what: "certificate d13-cert",
-            role: READ_CERT_ROLE,
-        },
-        Refusal {
-            name: "d19",
-            key: "key.pem",
-            remote: "key/d19-key",
-            what: "key d19-key",
-            role: READ_KEY_ROLE,
-        },
+        Refusal::secret("d7", "d7-secret", READ_SECRET_ROLE),
+        Refusal::certificate("d13", "d13-cert", READ_CERT_ROLE),
+        Refusal::key("d19", "d19-key", READ_KEY_ROLE),
     ];
-    let yaml: String = cases
-        .iter()
-        .map(|c| c.push_secret("revoked", "  deletionPolicy: Delete\n"))
-        .collect();
-    apply(&w.client, NS, &yaml).await;
+    apply_all(w, &cases, "revoked", "  deletionPolicy: Delete\n").await;
     futures::future::join_all(cases.iter().map(|c| w.synced_ok(c.name))).await;
     w.emulator
         .update_config(|config| {
@@ -1231,64 +810,45 @@ async fn deletes_refused(w: &World) {
         w.delete(c.name).await;
     }
     futures::future::join_all(cases.iter().map(|c| async move {
+        let what = c.what();
         let message = format!(
-            "Failed to Delete Secrets from Provider: error getting {}: unexpected api error: {}",
-            c.what,
-            refused(&format!("reading {}", c.what), c.role)
+            "Failed to Delete Secrets from Provider: error getting {what}: unexpected api error: {}",
+            refused(&format!("reading {what}"), c.role)
         );
         w.errored(c.name, &message).await;
-        assert_eq!(
-            w.finalizers(c.name).await,
-            Some(vec!["pushsecret.externalsecrets.io/finalizer".to_owned()])
-        );
+        assert_eq!(w.finalizers(c.name).await, Some(vec![FINALIZER.to_owned()]));
     }))
     .await;
-    let objects: Vec<String> = cases.iter().map(Refusal::object).collect();
-    let objects: Vec<&str> = objects.iter().map(String::as_str).collect();
-    let state = w.vault_state(VAULT, &objects).await;
-    for object in objects {
+    let (state, objects) = vault_state_of(w, &cases).await;
+    for object in &objects {
         assert_eq!(found(&state, object)["tags"], eso_tag(), "{object}");
     }
 }
 
 /// azurekv SecretExists case 2 `secretFound`: an object ESO pushed (with
 /// its tag) exists, so IfNotExists leaves it as it is.
-async fn secret_exists_for_eso_object(w: &World) {
-    apply(
-        &w.client,
-        NS,
-        &push_to(
-            "exists-first",
-            "kv",
-            "source",
-            "",
-            "  - match: {secretKey: key, remoteRef: {remoteKey: tagged-obj}}\n",
-        ),
-    )
+async fn secret_exists_for_eso_object(w: &World<'_>) {
+    w.apply(&push_to(
+        "exists-first",
+        "kv",
+        "source",
+        "",
+        "  - match: {secretKey: key, remoteRef: {remoteKey: tagged-obj}}\n",
+    ))
     .await;
     w.synced_ok("exists-first").await;
-    apply(
-        &w.client,
-        NS,
-        &push_to(
-            "exists-then",
-            "kv",
-            "source",
-            "  updatePolicy: IfNotExists\n",
-            "  - match: {secretKey: other-key, remoteRef: {remoteKey: tagged-obj}}\n",
-        ),
-    )
-    .await;
-    w.settles(
+    w.apply(&push_to(
         "exists-then",
-        "True",
-        "Synced",
-        "PushSecret synced successfully. Existing secrets in providers unchanged.",
-    )
+        "kv",
+        "source",
+        "  updatePolicy: IfNotExists\n",
+        "  - match: {secretKey: other-key, remoteRef: {remoteKey: tagged-obj}}\n",
+    ))
     .await;
+    w.synced_keeping("exists-then").await;
     assert_eq!(
         w.synced("exists-then").await,
-        BTreeMap::from([("SecretStore/kv".to_owned(), vec!["tagged-obj".to_owned()])])
+        in_stores(&[("SecretStore/kv", &["tagged-obj"])])
     );
     let state = w.vault_state(VAULT, &["secret/tagged-obj"]).await;
     let kept = found(&state, "secret/tagged-obj");
@@ -1301,11 +861,8 @@ async fn secret_exists_for_eso_object(w: &World) {
 /// only the metadata's tags changed writes no new version (ESO's
 /// `legacySecretUnchanged` compares value, expiry and content type, not
 /// tags), so the vault keeps the first tags.
-async fn tag_only_change_writes_nothing(w: &World) {
-    apply(
-        &w.client,
-        NS,
-        &push_to(
+async fn tag_only_change_writes_nothing(w: &World<'_>) {
+    w.apply(&push_to(
             "p34",
             "kv",
             "source",
@@ -1342,25 +899,21 @@ async fn tag_only_change_writes_nothing(w: &World) {
 
 /// azurekv PushSecret cases 41 `certWithTags` and 42 `keyWithTags`: a
 /// certificate and a key imported with the metadata's tags beside ESO's.
-async fn imports_with_tags(w: &World) {
+async fn imports_with_tags(w: &World<'_>) {
     let metadata = tag_metadata("fakeTagValue");
-    apply(
-        &w.client,
-        NS,
-        &push_to(
-            "p41-p42",
-            "kv",
-            "material",
-            "",
-            &format!(
-                "  - match: {{secretKey: tls.pfx, remoteRef: {{remoteKey: cert/p41-cert}}}}
+    w.apply(&push_to(
+        "p41-p42",
+        "kv",
+        "material",
+        "",
+        &format!(
+            "  - match: {{secretKey: tls.pfx, remoteRef: {{remoteKey: cert/p41-cert}}}}
     metadata: {metadata}
   - match: {{secretKey: key.pem, remoteRef: {{remoteKey: key/p42-key}}}}
     metadata: {metadata}
 "
-            ),
         ),
-    )
+    ))
     .await;
     w.synced_ok("p41-p42").await;
     let state = w

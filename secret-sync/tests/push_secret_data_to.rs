@@ -16,60 +16,61 @@
     reason = "a test fails loudly on any unexpected error"
 )]
 
+#[path = "support/key_vault.rs"]
+mod key_vault;
+#[path = "support/push.rs"]
+mod push_support;
 mod support;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use azure_wi_auth::SecretClient;
 use azure_wi_control_plane::ControlPlane;
-use azure_wi_core::names;
 use azure_wi_emulator::{
-    Config, Emulator,
-    config::{
-        DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, FederatedCredential, Role, RoleAssignment,
-        Vault,
-    },
+    Config,
+    config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, Role},
 };
 use futures::TryStreamExt as _;
-use k8s_openapi::api::core::v1::ServiceAccount;
+use key_vault::{demo_credential_from, empty_vault, grant};
 use kube::{
     Api, Client,
-    api::{ApiResource, DynamicObject, PostParams},
+    api::{ApiResource, DynamicObject},
 };
+use push_support::push_secret_yaml;
 use secret_sync::api::PushSecret;
 use serde_json::{Value, json};
 use support::{
-    apply, data_of, events_about, eventually, install_crds, namespace, reader_of, secret,
-    service_account, start_controller,
+    Cluster, apply, data_of, events_about, eventually, secret, secret_store, secret_yaml,
+    service_account, token_file, trusting,
 };
 
 const NS: &str = "push";
 const SA: &str = "push-sa";
 
 /// Each case's SecretStore (named as the case, on vault `ps-<case>`) and
-/// its labels.
-const STORES: &[(&str, &[(&str, &str)])] = &[
-    ("regex", &[]),
-    ("rewrite", &[]),
-    ("transform", &[]),
-    ("chained", &[]),
-    ("bundle", &[]),
-    ("bundle-filter", &[]),
-    ("mixed", &[]),
-    ("override", &[]),
-    ("errors", &[("env", "staging")]),
-    ("template", &[]),
-    ("template-reuse", &[]),
-    ("template-datato", &[]),
-    ("template-data", &[]),
-    ("selected", &[]),
-    ("labelled", &[("foo", "bar")]),
-    ("datato-labels", &[("env", "test")]),
-    ("unicode", &[]),
-    ("unicode-datato", &[]),
-    ("unicode-override", &[]),
-    ("split", &[]),
-    ("second-store", &[]),
+/// its labels (a YAML flow map, or none).
+const STORES: &[(&str, &str)] = &[
+    ("regex", ""),
+    ("rewrite", ""),
+    ("transform", ""),
+    ("chained", ""),
+    ("bundle", ""),
+    ("bundle-filter", ""),
+    ("mixed", ""),
+    ("override", ""),
+    ("errors", "{env: staging}"),
+    ("template", ""),
+    ("template-reuse", ""),
+    ("template-datato", ""),
+    ("template-data", ""),
+    ("selected", ""),
+    ("labelled", "{foo: bar}"),
+    ("datato-labels", "{env: test}"),
+    ("unicode", ""),
+    ("unicode-datato", ""),
+    ("unicode-override", ""),
+    ("split", ""),
+    ("second-store", ""),
 ];
 
 fn vault_name(store: &str) -> String {
@@ -77,268 +78,140 @@ fn vault_name(store: &str) -> String {
 }
 
 fn config(plane: &ControlPlane) -> Config {
-    let mut config = Config::demo();
-    config.issuer = plane.issuer().to_owned();
-    config.trusted_issuer_ca_pems = vec![plane.ca_pem().to_owned()];
-    config.identities[0].federated_credentials = vec![FederatedCredential {
-        name: "push".to_owned(),
-        issuer: plane.issuer().to_owned(),
-        subject: names::service_account_subject(NS, SA),
-        audiences: vec![names::DEFAULT_AUDIENCE.to_owned()],
-    }];
+    let mut config = trusting(Config::demo(), plane, NS, SA);
     for (store, _) in STORES {
-        config.vaults.push(Vault {
-            name: vault_name(store),
-            tenant: None,
-            secrets: Vec::new(),
-            keys: Vec::new(),
-            certificates: Vec::new(),
-        });
+        config.vaults.push(empty_vault(&vault_name(store)));
         // A PushSecret writes: the store's identity needs more than the
         // demo's Secrets User.
-        config.role_assignments.push(RoleAssignment {
-            principal_id: DEMO_OBJECT_ID.to_owned(),
-            role: Role::SecretsOfficer,
-            scope: vault_name(store),
-        });
+        grant(
+            &mut config,
+            DEMO_OBJECT_ID,
+            &[Role::SecretsOfficer],
+            &vault_name(store),
+        );
     }
     config
 }
 
-fn stores() -> String {
-    STORES
-        .iter()
-        .map(|(store, labels)| {
-            let labels = labels
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!(
-                "apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {{name: {store}, namespace: push, labels: {{{labels}}}}}
-spec:
-  provider:
-    azurekv:
-      authType: WorkloadIdentity
-      tenantId: {DEMO_TENANT}
-      vaultUrl: https://{}.vault.azure.net
-      serviceAccountRef: {{name: {SA}}}
----
-",
-                vault_name(store)
-            )
-        })
-        .collect()
-}
+/// The source Secrets, named as their cases (ESO's inputs): name,
+/// `stringData`.
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "regex",
+        r#"{db-host: localhost, db-port: "5432", app-name: myapp, app-version: "1.0"}"#,
+    ),
+    ("rewrite", r#"{db-host: localhost, db-port: "5432"}"#),
+    ("transform", "{username: admin}"),
+    ("chained", "{db-username: admin}"),
+    ("bundle", "{DB_HOST: localhost, DB_USER: admin}"),
+    (
+        "bundle-filter",
+        "{DB_HOST: localhost, DB_USER: admin, APP_NAME: myapp}",
+    ),
+    (
+        "mixed",
+        "{DB_HOST: localhost, DB_USER: admin, API_KEY: secret-key}",
+    ),
+    ("override", "{key1: value1, key2: value2}"),
+    ("dup-entries", r#"{db-host: localhost, db-port: "5432"}"#),
+    ("dup-data", "{db-host: localhost, api-key: secret123}"),
+    ("ref-missing", "{key1: value1}"),
+    ("selector-none", "{key1: value1}"),
+    ("template", "{key: value}"),
+    ("template-reuse", "{key: value}"),
+    (
+        "template-datato",
+        r#"{db_host: localhost, db_port: "3306"}"#,
+    ),
+    (
+        "template-data",
+        r#"{token: abc123, config-timeout: 30s, config-retries: "3"}"#,
+    ),
+    ("labelled", "{key: value}"),
+    ("datato-labels", "{key1: value1}"),
+    ("unicode", "{some-array_U005b_0_U005d_.entity: value}"),
+    (
+        "unicode-datato",
+        "{unicode-key: unicode-value-αβγ, normal-key: normal-value}",
+    ),
+    (
+        "unicode-override",
+        "{some_U002D_key: value, other: other-value}",
+    ),
+    (
+        "split",
+        "{db-host: localhost, api-key: secret123, app-name: myapp}",
+    ),
+];
 
-/// The source Secrets, named as their cases (ESO's inputs).
-const SOURCES: &str = r#"apiVersion: v1
-kind: Secret
-metadata: {name: regex, namespace: push}
-stringData: {db-host: localhost, db-port: "5432", app-name: myapp, app-version: "1.0"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: rewrite, namespace: push}
-stringData: {db-host: localhost, db-port: "5432"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: transform, namespace: push}
-stringData: {username: admin}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: chained, namespace: push}
-stringData: {db-username: admin}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: bundle, namespace: push}
-stringData: {DB_HOST: localhost, DB_USER: admin}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: bundle-filter, namespace: push}
-stringData: {DB_HOST: localhost, DB_USER: admin, APP_NAME: myapp}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: mixed, namespace: push}
-stringData: {DB_HOST: localhost, DB_USER: admin, API_KEY: secret-key}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: override, namespace: push}
-stringData: {key1: value1, key2: value2}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: dup-entries, namespace: push}
-stringData: {db-host: localhost, db-port: "5432"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: dup-data, namespace: push}
-stringData: {db-host: localhost, api-key: secret123}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: ref-missing, namespace: push}
-stringData: {key1: value1}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: selector-none, namespace: push}
-stringData: {key1: value1}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: template, namespace: push}
-stringData: {key: value}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: template-reuse, namespace: push}
-stringData: {key: value}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: template-datato, namespace: push}
-stringData: {db_host: localhost, db_port: "3306"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: template-data, namespace: push}
-stringData: {token: abc123, config-timeout: 30s, config-retries: "3"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: sel-a, namespace: push, labels: {foo: bar}}
-stringData: {a-one: "1"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: sel-b, namespace: push, labels: {foo: bar}}
-stringData: {b-two: "2"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: sel-c, namespace: push}
-stringData: {c-three: "3"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: sel-elsewhere, namespace: elsewhere, labels: {foo: bar}}
-stringData: {elsewhere: "4"}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: labelled, namespace: push}
-stringData: {key: value}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: datato-labels, namespace: push}
-stringData: {key1: value1}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: unicode, namespace: push}
-stringData: {some-array_U005b_0_U005d_.entity: value}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: unicode-datato, namespace: push}
-stringData: {unicode-key: unicode-value-αβγ, normal-key: normal-value}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: unicode-override, namespace: push}
-stringData: {some_U002D_key: value, other: other-value}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: split, namespace: push}
-stringData: {db-host: localhost, api-key: secret123, app-name: myapp}
-"#;
+/// The Secrets `selected` chooses by label, and those it must not (no
+/// label; another namespace): namespace, name, labels, `stringData`.
+const SELECTABLE: &[(&str, &str, &str, &str)] = &[
+    (NS, "sel-a", "{foo: bar}", r#"{a-one: "1"}"#),
+    (NS, "sel-b", "{foo: bar}", r#"{b-two: "2"}"#),
+    (NS, "sel-c", "", r#"{c-three: "3"}"#),
+    (
+        "elsewhere",
+        "sel-elsewhere",
+        "{foo: bar}",
+        r#"{elsewhere: "4"}"#,
+    ),
+];
 
-/// The PushSecrets, named as their sources.
-const PUSH_SECRETS: &str = r#"apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: regex, namespace: push}
-spec:
-  secretStoreRefs: [{name: regex, kind: SecretStore}]
-  selector: {secret: {name: regex}}
-  dataTo:
+/// The PushSecrets that push the Secret named as them to the store named
+/// as them: name, the spec after `secretStoreRefs` and `selector`.
+const OWN: &[(&str, &str)] = &[
+    (
+        "regex",
+        r#"  dataTo:
   - storeRef: {name: regex}
     match: {regexp: "^db-.*"}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: rewrite, namespace: push}
-spec:
-  secretStoreRefs: [{name: rewrite, kind: SecretStore}]
-  selector: {secret: {name: rewrite}}
-  dataTo:
+"#,
+    ),
+    (
+        "rewrite",
+        r#"  dataTo:
   - storeRef: {name: rewrite}
     match: {regexp: "^db-.*"}
     rewrite:
     - regexp: {source: "^db-", target: app-database-}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: transform, namespace: push}
-spec:
-  secretStoreRefs: [{name: transform, kind: SecretStore}]
-  selector: {secret: {name: transform}}
-  dataTo:
+"#,
+    ),
+    (
+        "transform",
+        r#"  dataTo:
   - storeRef: {name: transform}
     rewrite:
     - transform: {template: "app-{{ .value | upper }}"}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: chained, namespace: push}
-spec:
-  secretStoreRefs: [{name: chained, kind: SecretStore}]
-  selector: {secret: {name: chained}}
-  dataTo:
+"#,
+    ),
+    (
+        "chained",
+        r#"  dataTo:
   - storeRef: {name: chained}
     rewrite:
     - regexp: {source: "^db-(.*)", target: "${1}"}
     - regexp: {source: "^", target: app-}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: bundle, namespace: push}
-spec:
-  secretStoreRefs: [{name: bundle, kind: SecretStore}]
-  selector: {secret: {name: bundle}}
-  dataTo:
+"#,
+    ),
+    (
+        "bundle",
+        r#"  dataTo:
   - storeRef: {name: bundle}
     remoteKey: secrets-sync-target
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: bundle-filter, namespace: push}
-spec:
-  secretStoreRefs: [{name: bundle-filter, kind: SecretStore}]
-  selector: {secret: {name: bundle-filter}}
-  dataTo:
+"#,
+    ),
+    (
+        "bundle-filter",
+        r#"  dataTo:
   - storeRef: {name: bundle-filter}
     remoteKey: db-bundle
     match: {regexp: "^DB_"}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: mixed, namespace: push}
-spec:
-  secretStoreRefs: [{name: mixed, kind: SecretStore}]
-  selector: {secret: {name: mixed}}
-  dataTo:
+"#,
+    ),
+    (
+        "mixed",
+        r#"  dataTo:
   - storeRef: {name: mixed}
     remoteKey: db-config
     match: {regexp: "^DB_"}
@@ -346,100 +219,21 @@ spec:
     match: {regexp: "^API_"}
     rewrite:
     - regexp: {source: _, target: "-"}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: override, namespace: push}
-spec:
-  secretStoreRefs: [{name: override, kind: SecretStore}]
-  selector: {secret: {name: override}}
-  dataTo:
+"#,
+    ),
+    (
+        "override",
+        r#"  dataTo:
   - storeRef: {name: override}
   data:
   - match:
       secretKey: key1
       remoteRef: {remoteKey: override-key1}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: dup-entries, namespace: push}
-spec:
-  secretStoreRefs: [{name: errors, kind: SecretStore}]
-  selector: {secret: {name: dup-entries}}
-  dataTo:
-  - storeRef: {name: errors}
-    match: {regexp: "^db-host$"}
-    rewrite:
-    - regexp: {source: ".*", target: app-config}
-  - storeRef: {name: errors}
-    match: {regexp: "^db-port$"}
-    rewrite:
-    - regexp: {source: ".*", target: app-config}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: dup-data, namespace: push}
-spec:
-  secretStoreRefs: [{name: errors, kind: SecretStore}]
-  selector: {secret: {name: dup-data}}
-  dataTo:
-  - storeRef: {name: errors}
-    match: {regexp: "^db-host$"}
-    rewrite:
-    - regexp: {source: ".*", target: myapp-config}
-  data:
-  - match:
-      secretKey: api-key
-      remoteRef: {remoteKey: myapp-config}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: ref-missing, namespace: push}
-spec:
-  secretStoreRefs: [{name: errors, kind: SecretStore}]
-  selector: {secret: {name: ref-missing}}
-  dataTo:
-  - storeRef: {name: non-existent-store}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: selector-none, namespace: push}
-spec:
-  secretStoreRefs:
-  - labelSelector: {matchLabels: {env: staging}}
-  selector: {secret: {name: selector-none}}
-  dataTo:
-  - storeRef:
-      labelSelector: {matchLabels: {env: production}}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: source-selector-bad, namespace: push}
-spec:
-  secretStoreRefs: [{name: errors, kind: SecretStore}]
-  selector:
-    secret:
-      selector:
-        matchExpressions: [{key: foo, operator: In, values: []}]
-  dataTo:
-  - storeRef: {name: errors}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: source-none, namespace: push}
-spec:
-  secretStoreRefs: [{name: errors, kind: SecretStore}]
-  selector: {secret: {}}
-  dataTo:
-  - storeRef: {name: errors}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: template, namespace: push}
-spec:
-  secretStoreRefs: [{name: template, kind: SecretStore}]
-  selector: {secret: {name: template}}
-  data:
+"#,
+    ),
+    (
+        "template",
+        r#"  data:
   - match:
       secretKey: key
       remoteRef: {remoteKey: path-to-key}
@@ -452,14 +246,11 @@ spec:
       finalizers: [example.com/finalizer]
     data:
       key: "{{ .key | toString | upper }} was templated"
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: template-reuse, namespace: push}
-spec:
-  secretStoreRefs: [{name: template-reuse, kind: SecretStore}]
-  selector: {secret: {name: template-reuse}}
-  data:
+"#,
+    ),
+    (
+        "template-reuse",
+        r#"  data:
   - match:
       secretKey: otherKey
       remoteRef: {remoteKey: path-to-key}
@@ -473,27 +264,21 @@ spec:
     data:
       key: "{{ .key | toString | upper }} was templated"
       otherKey: "{{ .key | toString | upper }} was also templated"
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: template-datato, namespace: push}
-spec:
-  secretStoreRefs: [{name: template-datato, kind: SecretStore}]
-  selector: {secret: {name: template-datato}}
-  template:
+"#,
+    ),
+    (
+        "template-datato",
+        r#"  template:
     data:
       mysql-connection: "mysql://{{ .db_host }}:{{ .db_port }}/mydb"
   dataTo:
   - storeRef: {name: template-datato}
     match: {regexp: ".*-connection$"}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: template-data, namespace: push}
-spec:
-  secretStoreRefs: [{name: template-data, kind: SecretStore}]
-  selector: {secret: {name: template-data}}
-  template:
+"#,
+    ),
+    (
+        "template-data",
+        r#"  template:
     data:
       api-key: "Bearer {{ .token }}"
   dataTo:
@@ -503,72 +288,27 @@ spec:
   - match:
       secretKey: api-key
       remoteRef: {remoteKey: credentials-api-key}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: selected, namespace: push}
-spec:
-  secretStoreRefs: [{name: selected, kind: SecretStore}]
-  selector:
-    secret:
-      selector: {matchLabels: {foo: bar}}
-  dataTo:
-  - storeRef: {name: selected}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: labelled, namespace: push}
-spec:
-  secretStoreRefs:
-  - labelSelector: {matchLabels: {foo: bar}}
-    kind: SecretStore
-    name: labelled
-  selector: {secret: {name: labelled}}
-  data:
-  - match:
-      secretKey: key
-      remoteRef: {remoteKey: path-to-key}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: datato-labels, namespace: push}
-spec:
-  secretStoreRefs:
-  - labelSelector: {matchLabels: {env: test}}
-  selector: {secret: {name: datato-labels}}
-  dataTo:
-  - storeRef:
-      labelSelector: {matchLabels: {env: test}}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: unicode, namespace: push}
-spec:
-  secretStoreRefs: [{name: unicode, kind: SecretStore}]
-  selector: {secret: {name: unicode}}
-  data:
+"#,
+    ),
+    (
+        "unicode",
+        r#"  data:
   - conversionStrategy: ReverseUnicode
     match:
       secretKey: "some-array[0].entity"
       remoteRef: {remoteKey: path-to-key}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: unicode-datato, namespace: push}
-spec:
-  secretStoreRefs: [{name: unicode-datato, kind: SecretStore}]
-  selector: {secret: {name: unicode-datato}}
-  dataTo:
+"#,
+    ),
+    (
+        "unicode-datato",
+        r#"  dataTo:
   - storeRef: {name: unicode-datato}
     conversionStrategy: ReverseUnicode
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: unicode-override, namespace: push}
-spec:
-  secretStoreRefs: [{name: unicode-override, kind: SecretStore}]
-  selector: {secret: {name: unicode-override}}
-  dataTo:
+"#,
+    ),
+    (
+        "unicode-override",
+        r#"  dataTo:
   - storeRef: {name: unicode-override}
     conversionStrategy: ReverseUnicode
     rewrite:
@@ -578,12 +318,116 @@ spec:
     match:
       secretKey: some-key
       remoteRef: {remoteKey: explicit-some-key}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {name: split, namespace: push}
-spec:
-  secretStoreRefs:
+"#,
+    ),
+];
+
+/// The other PushSecrets, named as their sources where they have one:
+/// name, spec.
+const OTHERS: &[(&str, &str)] = &[
+    (
+        "dup-entries",
+        r#"  secretStoreRefs: [{name: errors, kind: SecretStore}]
+  selector: {secret: {name: dup-entries}}
+  dataTo:
+  - storeRef: {name: errors}
+    match: {regexp: "^db-host$"}
+    rewrite:
+    - regexp: {source: ".*", target: app-config}
+  - storeRef: {name: errors}
+    match: {regexp: "^db-port$"}
+    rewrite:
+    - regexp: {source: ".*", target: app-config}
+"#,
+    ),
+    (
+        "dup-data",
+        r#"  secretStoreRefs: [{name: errors, kind: SecretStore}]
+  selector: {secret: {name: dup-data}}
+  dataTo:
+  - storeRef: {name: errors}
+    match: {regexp: "^db-host$"}
+    rewrite:
+    - regexp: {source: ".*", target: myapp-config}
+  data:
+  - match:
+      secretKey: api-key
+      remoteRef: {remoteKey: myapp-config}
+"#,
+    ),
+    (
+        "ref-missing",
+        r#"  secretStoreRefs: [{name: errors, kind: SecretStore}]
+  selector: {secret: {name: ref-missing}}
+  dataTo:
+  - storeRef: {name: non-existent-store}
+"#,
+    ),
+    (
+        "selector-none",
+        r#"  secretStoreRefs:
+  - labelSelector: {matchLabels: {env: staging}}
+  selector: {secret: {name: selector-none}}
+  dataTo:
+  - storeRef:
+      labelSelector: {matchLabels: {env: production}}
+"#,
+    ),
+    (
+        "source-selector-bad",
+        r#"  secretStoreRefs: [{name: errors, kind: SecretStore}]
+  selector:
+    secret:
+      selector:
+        matchExpressions: [{key: foo, operator: In, values: []}]
+  dataTo:
+  - storeRef: {name: errors}
+"#,
+    ),
+    (
+        "source-none",
+        r#"  secretStoreRefs: [{name: errors, kind: SecretStore}]
+  selector: {secret: {}}
+  dataTo:
+  - storeRef: {name: errors}
+"#,
+    ),
+    (
+        "selected",
+        r#"  secretStoreRefs: [{name: selected, kind: SecretStore}]
+  selector:
+    secret:
+      selector: {matchLabels: {foo: bar}}
+  dataTo:
+  - storeRef: {name: selected}
+"#,
+    ),
+    (
+        "labelled",
+        r#"  secretStoreRefs:
+  - labelSelector: {matchLabels: {foo: bar}}
+    kind: SecretStore
+    name: labelled
+  selector: {secret: {name: labelled}}
+  data:
+  - match:
+      secretKey: key
+      remoteRef: {remoteKey: path-to-key}
+"#,
+    ),
+    (
+        "datato-labels",
+        r#"  secretStoreRefs:
+  - labelSelector: {matchLabels: {env: test}}
+  selector: {secret: {name: datato-labels}}
+  dataTo:
+  - storeRef:
+      labelSelector: {matchLabels: {env: test}}
+"#,
+    ),
+    (
+        "split",
+        r#"  secretStoreRefs:
   - {name: split, kind: SecretStore}
   - {name: second-store, kind: SecretStore}
   selector: {secret: {name: split}}
@@ -596,7 +440,34 @@ spec:
     match: {regexp: "^app-.*"}
   - storeRef: {name: second-store, kind: SecretStore}
     match: {regexp: "^app-.*"}
-"#;
+"#,
+    ),
+];
+
+/// Every object the cases need: the stores' ServiceAccount, the stores,
+/// the sources, then the PushSecrets.
+fn objects() -> String {
+    let mut yaml = format!("{}---\n", service_account(NS, SA, DEMO_CLIENT_ID));
+    for (store, labels) in STORES {
+        yaml.push_str(&secret_store(NS, store, labels, &vault_name(store), SA));
+    }
+    for (name, string_data) in SOURCES {
+        yaml.push_str(&secret_yaml(NS, name, "", string_data));
+    }
+    for (namespace, name, labels, string_data) in SELECTABLE {
+        yaml.push_str(&secret_yaml(namespace, name, labels, string_data));
+    }
+    for (name, rest) in OWN {
+        let spec = format!(
+            "  secretStoreRefs: [{{name: {name}, kind: SecretStore}}]\n  selector: {{secret: {{name: {name}}}}}\n{rest}"
+        );
+        yaml.push_str(&push_secret_yaml(NS, name, &spec));
+    }
+    for (name, spec) in OTHERS {
+        yaml.push_str(&push_secret_yaml(NS, name, spec));
+    }
+    yaml
+}
 
 /// The PushSecret as the API server holds it.
 async fn push_secret(client: &Client, name: &str) -> Value {
@@ -696,33 +567,14 @@ fn data_to_entry(secret_key: Option<&str>, remote_key: &str) -> Value {
 }
 
 /// A reader of the vaults as the stores' identity, from a token of this
-/// API server for the stores' ServiceAccount.
-async fn vault_reader(
-    client: &Client,
-    emulator: &Emulator,
-    dir: &tempfile::TempDir,
-) -> impl Fn(&str) -> SecretClient + use<> {
-    let request: k8s_openapi::api::authentication::v1::TokenRequest =
-        serde_json::from_value(json!({"spec": {"audiences": [names::DEFAULT_AUDIENCE]}})).unwrap();
-    let token = Api::<ServiceAccount>::namespaced(client.clone(), NS)
-        .create_token_request(SA, &PostParams::default(), &request)
-        .await
-        .unwrap()
-        .status
-        .unwrap()
-        .token;
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, token).unwrap();
-    let credential = emulator
-        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, &token_file)
-        .unwrap()
-        .build()
-        .unwrap();
-    let http = emulator.client().unwrap();
-    let url = |store: &str| emulator.vault_url(&vault_name(store));
+/// API server for the stores' ServiceAccount (written in `dir`).
+async fn vault_reader(cluster: &Cluster, dir: &Path) -> impl Fn(&str) -> SecretClient + use<> {
+    let token = token_file(&cluster.client, NS, SA, dir).await;
+    let credential = demo_credential_from(&cluster.emulator, token);
+    let http = cluster.emulator.client().unwrap();
     let urls: BTreeMap<String, String> = STORES
         .iter()
-        .map(|(s, _)| ((*s).to_owned(), url(s)))
+        .map(|(s, _)| ((*s).to_owned(), cluster.emulator.vault_url(&vault_name(s))))
         .collect();
     move |store: &str| {
         SecretClient::builder(&urls[store], credential.clone())
@@ -760,190 +612,195 @@ fn pushed(pairs: &[(&str, &str)]) -> BTreeMap<String, (String, BTreeMap<String, 
         .collect()
 }
 
+/// What made a status entry.
+#[derive(Clone, Copy)]
+enum By {
+    /// A `dataTo` entry from this source key.
+    DataTo(&'static str),
+    /// A `dataTo` bundle: no source key.
+    Bundle,
+    /// `spec.data[0]`, recorded as the spec holds it.
+    Data,
+}
+
+/// The status entries of one store: remote key, what made it.
+fn store_entries(ps: &Value, entries: &[(&str, By)]) -> Value {
+    let entries: serde_json::Map<String, Value> = entries
+        .iter()
+        .map(|&(remote, by)| {
+            let entry = match by {
+                By::DataTo(key) => data_to_entry(Some(key), remote),
+                By::Bundle => data_to_entry(None, remote),
+                By::Data => ps["spec"]["data"][0].clone(),
+            };
+            (remote.to_owned(), entry)
+        })
+        .collect();
+    Value::Object(entries)
+}
+
+/// A case of PushSecret `name` on its own store (and vault): once Ready,
+/// the vault holds exactly `pushed` (remote key, value) and the status
+/// lists `entries` for the store.
+struct Case {
+    name: &'static str,
+    pushed: &'static [(&'static str, &'static str)],
+    entries: &'static [(&'static str, By)],
+}
+
+impl Case {
+    /// Checks the case; the PushSecret then.
+    async fn check(&self, client: &Client, vault: &impl Fn(&str) -> SecretClient) -> Value {
+        let name = self.name;
+        let ps = synced(client, name).await;
+        assert_eq!(holds(&vault(name)).await, pushed(self.pushed), "{name}");
+        let store = format!("SecretStore/{name}");
+        assert_eq!(
+            synced_entries(&ps),
+            &json!({store: store_entries(&ps, self.entries)}),
+            "{name}"
+        );
+        ps
+    }
+}
+
+/// Checks `cases` in order; each PushSecret then, by name.
+async fn check_all(
+    client: &Client,
+    vault: &impl Fn(&str) -> SecretClient,
+    cases: &[Case],
+) -> BTreeMap<&'static str, Value> {
+    let mut checked = BTreeMap::new();
+    for case in cases {
+        checked.insert(case.name, case.check(client, vault).await);
+    }
+    checked
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(
     clippy::too_many_lines,
     reason = "one control plane for every case: each block is one ESO case"
 )]
 async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let emulator = Emulator::start(config(&plane)).await.unwrap();
-    install_crds(&client).await;
-    let (_, stop, running) = start_controller(&client, reader_of(&emulator));
+    use By::{Bundle, Data, DataTo};
 
-    namespace(&client, NS).await;
-    namespace(&client, "elsewhere").await;
-    apply(
-        &client,
-        NS,
-        &format!(
-            "{}---\n{}{SOURCES}---\n{PUSH_SECRETS}",
-            service_account(NS, SA, DEMO_CLIENT_ID),
-            stores()
-        ),
+    let cluster = Cluster::start(config, &[NS, "elsewhere"]).await;
+    let client = &cluster.client;
+    apply(client, NS, &objects()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault_reader(&cluster, dir.path()).await;
+
+    let checked = check_all(
+        client,
+        &vault,
+        &[
+            // syncWithDataToRegex: only the keys `^db-.*` matches, each
+            // under its own name.
+            Case {
+                name: "regex",
+                pushed: &[("db-host", "localhost"), ("db-port", "5432")],
+                entries: &[
+                    ("db-host", DataTo("db-host")),
+                    ("db-port", DataTo("db-port")),
+                ],
+            },
+            // syncWithDataToRegexpRewrite (target app/database/ written
+            // app-database-): the remote keys rewritten, the status keyed
+            // by them and naming the source keys.
+            Case {
+                name: "rewrite",
+                pushed: &[
+                    ("app-database-host", "localhost"),
+                    ("app-database-port", "5432"),
+                ],
+                entries: &[
+                    ("app-database-host", DataTo("db-host")),
+                    ("app-database-port", DataTo("db-port")),
+                ],
+            },
+            // syncWithDataToTransformRewrite (app/{{ .value | upper }}
+            // written app-{{ .value | upper }}).
+            Case {
+                name: "transform",
+                pushed: &[("app-USERNAME", "admin")],
+                entries: &[("app-USERNAME", DataTo("username"))],
+            },
+            // syncWithDataToMultipleRewrites (^ → app/ written app-; ESO's
+            // first rewrite, ^db- → "", written ^db-(.*) → ${1}, as this
+            // control plane's API server (1.20) refuses an empty string
+            // where the schema says string, as it refuses it in an
+            // ExternalSecret's rewrite): rewrites apply in order.
+            Case {
+                name: "chained",
+                pushed: &[("app-username", "admin")],
+                entries: &[("app-username", DataTo("db-username"))],
+            },
+            // syncWithDataToBundleAllKeys: one secret holding every key as
+            // Go's json.Marshal writes a map (sorted, compact); the entry
+            // names no key.
+            Case {
+                name: "bundle",
+                pushed: &[(
+                    "secrets-sync-target",
+                    r#"{"DB_HOST":"localhost","DB_USER":"admin"}"#,
+                )],
+                entries: &[("secrets-sync-target", Bundle)],
+            },
+            // syncWithDataToBundleWithRegexFilter: only the matched keys
+            // bundled.
+            Case {
+                name: "bundle-filter",
+                pushed: &[("db-bundle", r#"{"DB_HOST":"localhost","DB_USER":"admin"}"#)],
+                entries: &[("db-bundle", Bundle)],
+            },
+            // syncWithDataToBundleAndPerKeyMixed (API_KEY rewritten
+            // API-KEY, a name Key Vault takes): a bundle and a per-key
+            // entry side by side.
+            Case {
+                name: "mixed",
+                pushed: &[
+                    ("db-config", r#"{"DB_HOST":"localhost","DB_USER":"admin"}"#),
+                    ("API-KEY", "secret-key"),
+                ],
+                entries: &[("db-config", Bundle), ("API-KEY", DataTo("API_KEY"))],
+            },
+            // syncDataToWithDataOverride: key1 only where data[] puts it,
+            // key2 as dataTo names it; the explicit entry recorded as the
+            // spec holds it.
+            Case {
+                name: "override",
+                pushed: &[("override-key1", "value1"), ("key2", "value2")],
+                entries: &[("key2", DataTo("key2")), ("override-key1", Data)],
+            },
+            // resolveSourceKeyConflicts "should resolve conflicts when
+            // explicit data uses ConversionStrategy" (dataTo/ and explicit/
+            // written with -), through the controller: the explicit entry
+            // names the key as converted (some-key) and still wins over the
+            // dataTo entry made from the same source key (some_U002D_key),
+            // which is not pushed.
+            Case {
+                name: "unicode-override",
+                pushed: &[
+                    ("dataTo-other", "other-value"),
+                    ("explicit-some-key", "value"),
+                ],
+                entries: &[
+                    ("dataTo-other", DataTo("other")),
+                    ("explicit-some-key", Data),
+                ],
+            },
+        ],
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let vault = vault_reader(&client, &emulator, &dir).await;
-
-    // syncWithDataToRegex: only the keys `^db-.*` matches, each under its
-    // own name.
-    let ps = synced(&client, "regex").await;
     assert_eq!(
-        holds(&vault("regex")).await,
-        pushed(&[("db-host", "localhost"), ("db-port", "5432")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/regex": {
-            "db-host": data_to_entry(Some("db-host"), "db-host"),
-            "db-port": data_to_entry(Some("db-port"), "db-port"),
-        }})
-    );
-
-    // syncWithDataToRegexpRewrite (target app/database/ written
-    // app-database-): the remote keys rewritten, the status keyed by them
-    // and naming the source keys.
-    let ps = synced(&client, "rewrite").await;
-    assert_eq!(
-        holds(&vault("rewrite")).await,
-        pushed(&[
-            ("app-database-host", "localhost"),
-            ("app-database-port", "5432")
-        ])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/rewrite": {
-            "app-database-host": data_to_entry(Some("db-host"), "app-database-host"),
-            "app-database-port": data_to_entry(Some("db-port"), "app-database-port"),
-        }})
-    );
-
-    // syncWithDataToTransformRewrite (app/{{ .value | upper }} written
-    // app-{{ .value | upper }}).
-    let ps = synced(&client, "transform").await;
-    assert_eq!(
-        holds(&vault("transform")).await,
-        pushed(&[("app-USERNAME", "admin")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/transform": {
-            "app-USERNAME": data_to_entry(Some("username"), "app-USERNAME"),
-        }})
-    );
-
-    // syncWithDataToMultipleRewrites (^ → app/ written app-; ESO's first
-    // rewrite, ^db- → "", written ^db-(.*) → ${1}, as this control plane's
-    // API server (1.20) refuses an empty string where the schema says
-    // string, as it refuses it in an ExternalSecret's rewrite): rewrites
-    // apply in order.
-    let ps = synced(&client, "chained").await;
-    assert_eq!(
-        holds(&vault("chained")).await,
-        pushed(&[("app-username", "admin")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/chained": {
-            "app-username": data_to_entry(Some("db-username"), "app-username"),
-        }})
-    );
-
-    // syncWithDataToBundleAllKeys: one secret holding every key as Go's
-    // json.Marshal writes a map (sorted, compact); the entry names no key.
-    let ps = synced(&client, "bundle").await;
-    assert_eq!(
-        holds(&vault("bundle")).await,
-        pushed(&[(
-            "secrets-sync-target",
-            r#"{"DB_HOST":"localhost","DB_USER":"admin"}"#
-        )])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/bundle": {
-            "secrets-sync-target": data_to_entry(None, "secrets-sync-target"),
-        }})
-    );
-
-    // syncWithDataToBundleWithRegexFilter: only the matched keys bundled.
-    let ps = synced(&client, "bundle-filter").await;
-    assert_eq!(
-        holds(&vault("bundle-filter")).await,
-        pushed(&[("db-bundle", r#"{"DB_HOST":"localhost","DB_USER":"admin"}"#)])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/bundle-filter": {
-            "db-bundle": data_to_entry(None, "db-bundle"),
-        }})
-    );
-
-    // syncWithDataToBundleAndPerKeyMixed (API_KEY rewritten API-KEY, a name
-    // Key Vault takes): a bundle and a per-key entry side by side.
-    let ps = synced(&client, "mixed").await;
-    assert_eq!(
-        holds(&vault("mixed")).await,
-        pushed(&[
-            ("db-config", r#"{"DB_HOST":"localhost","DB_USER":"admin"}"#),
-            ("API-KEY", "secret-key"),
-        ])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/mixed": {
-            "db-config": data_to_entry(None, "db-config"),
-            "API-KEY": data_to_entry(Some("API_KEY"), "API-KEY"),
-        }})
-    );
-
-    // syncDataToWithDataOverride: key1 only where data[] puts it, key2 as
-    // dataTo names it; the explicit entry recorded as the spec holds it.
-    let ps = synced(&client, "override").await;
-    assert_eq!(
-        holds(&vault("override")).await,
-        pushed(&[("override-key1", "value1"), ("key2", "value2")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/override": {
-            "key2": data_to_entry(Some("key2"), "key2"),
-            "override-key1": ps["spec"]["data"][0],
-        }})
-    );
-    assert_eq!(
-        ps["spec"]["data"][0]["match"],
+        checked["override"]["spec"]["data"][0]["match"],
         json!({"secretKey": "key1", "remoteRef": {"remoteKey": "override-key1"}})
-    );
-
-    // resolveSourceKeyConflicts "should resolve conflicts when explicit
-    // data uses ConversionStrategy" (dataTo/ and explicit/ written with
-    // -), through the controller: the explicit entry names the key as
-    // converted (some-key) and still wins over the dataTo entry made from
-    // the same source key (some_U002D_key), which is not pushed.
-    let ps = synced(&client, "unicode-override").await;
-    assert_eq!(
-        holds(&vault("unicode-override")).await,
-        pushed(&[
-            ("dataTo-other", "other-value"),
-            ("explicit-some-key", "value")
-        ])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/unicode-override": {
-            "dataTo-other": data_to_entry(Some("other"), "dataTo-other"),
-            "explicit-some-key": ps["spec"]["data"][0],
-        }})
     );
 
     // syncWithDataToStoreRef: each dataTo entry pushed only to the store it
     // names; the status keeps each store's entries apart.
-    let ps = synced(&client, "split").await;
+    let ps = synced(client, "split").await;
     assert_eq!(
         holds(&vault("split")).await,
         pushed(&[("db-host", "localhost"), ("app-name", "myapp")])
@@ -955,67 +812,63 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
     assert_eq!(
         synced_entries(&ps),
         &json!({
-            "SecretStore/split": {
-                "app-name": data_to_entry(Some("app-name"), "app-name"),
-                "db-host": data_to_entry(Some("db-host"), "db-host"),
-            },
-            "SecretStore/second-store": {
-                "api-key": data_to_entry(Some("api-key"), "api-key"),
-                "app-name": data_to_entry(Some("app-name"), "app-name"),
-            },
+            "SecretStore/split": store_entries(
+                &ps,
+                &[("app-name", DataTo("app-name")), ("db-host", DataTo("db-host"))]
+            ),
+            "SecretStore/second-store": store_entries(
+                &ps,
+                &[("api-key", DataTo("api-key")), ("app-name", DataTo("app-name"))]
+            ),
         })
     );
 
-    // failDataToDuplicateAcrossEntries (app/config written app-config):
-    // nothing pushed, the store recorded with no entry.
-    let ps = errored(
-        &client,
-        "dup-entries",
-        r#"set secret failed: failed to expand dataTo: dataTo[1]: duplicate remote key "app-config" from source key "db-port" (conflicts with dataTo[0]:db-host)"#,
-    )
-    .await;
-    assert_eq!(synced_entries(&ps), &json!({"SecretStore/errors": {}}));
-    // failDataToAndDataDuplicateRemoteKey (myapp/config written
-    // myapp-config).
-    let ps = errored(
-        &client,
-        "dup-data",
-        r#"set secret failed: failed to merge data entries: duplicate remote key "myapp-config": source keys "db-host" and "api-key" both map to the same destination"#,
-    )
-    .await;
-    assert_eq!(synced_entries(&ps), &json!({"SecretStore/errors": {}}));
-    // failDataToStoreRefNotInList: refused before the Secret is read; no
-    // sync state.
-    let ps = errored(
-        &client,
-        "ref-missing",
-        r#"dataTo[0]: storeRef "non-existent-store" not found in secretStoreRefs"#,
-    )
-    .await;
-    assert_eq!(synced_entries(&ps), &Value::Null);
-    // failDataToLabelSelectorMatchesNoStore.
-    let ps = errored(
-        &client,
-        "selector-none",
-        "dataTo[0]: labelSelector does not match any store in secretStoreRefs",
-    )
-    .await;
-    assert_eq!(synced_entries(&ps), &Value::Null);
-    // A source selector apimachinery does not parse (In with no value),
-    // and a selector naming no Secret: ESO's resolveSecrets fails with its
-    // text, which our condition follows with the field and the reason.
-    for (name, message) in [
+    // Failures: each PushSecret's condition and event, and its sync state.
+    for (name, message, entries) in [
+        // failDataToDuplicateAcrossEntries (app/config written
+        // app-config): nothing pushed, the store recorded with no entry.
+        (
+            "dup-entries",
+            r#"set secret failed: failed to expand dataTo: dataTo[1]: duplicate remote key "app-config" from source key "db-port" (conflicts with dataTo[0]:db-host)"#,
+            json!({"SecretStore/errors": {}}),
+        ),
+        // failDataToAndDataDuplicateRemoteKey (myapp/config written
+        // myapp-config).
+        (
+            "dup-data",
+            r#"set secret failed: failed to merge data entries: duplicate remote key "myapp-config": source keys "db-host" and "api-key" both map to the same destination"#,
+            json!({"SecretStore/errors": {}}),
+        ),
+        // failDataToStoreRefNotInList: refused before the Secret is read;
+        // no sync state.
+        (
+            "ref-missing",
+            r#"dataTo[0]: storeRef "non-existent-store" not found in secretStoreRefs"#,
+            Value::Null,
+        ),
+        // failDataToLabelSelectorMatchesNoStore.
+        (
+            "selector-none",
+            "dataTo[0]: labelSelector does not match any store in secretStoreRefs",
+            Value::Null,
+        ),
+        // A source selector apimachinery does not parse (In with no
+        // value), and a selector naming no Secret: ESO's resolveSecrets
+        // fails with its text, which our condition follows with the field
+        // and the reason.
         (
             "source-selector-bad",
             "could not get source secret: spec.selector.secret.selector.matchExpressions[0]: values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty",
+            Value::Null,
         ),
         (
             "source-none",
             "could not get source secret: spec.selector.secret: no secret selector provided (name or selector)",
+            Value::Null,
         ),
     ] {
-        let ps = errored(&client, name, message).await;
-        assert_eq!(synced_entries(&ps), &Value::Null);
+        let ps = errored(client, name, message).await;
+        assert_eq!(synced_entries(&ps), &entries, "{name}");
     }
     assert_eq!(
         holds(&vault("errors")).await,
@@ -1026,17 +879,15 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
     // syncSuccessfullyWithTemplate: the rendered value pushed; the source
     // Secret itself never written (no label, annotation, finalizer or new
     // value from the template).
-    let before = secret(&client, NS, "template").await.unwrap();
-    let ps = synced(&client, "template").await;
-    assert_eq!(
-        holds(&vault("template")).await,
-        pushed(&[("path-to-key", "VALUE was templated")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/template": {"path-to-key": ps["spec"]["data"][0]}})
-    );
-    let after = secret(&client, NS, "template").await.unwrap();
+    let before = secret(client, NS, "template").await.unwrap();
+    Case {
+        name: "template",
+        pushed: &[("path-to-key", "VALUE was templated")],
+        entries: &[("path-to-key", Data)],
+    }
+    .check(client, &vault)
+    .await;
+    let after = secret(client, NS, "template").await.unwrap();
     assert_eq!(
         after.metadata.resource_version, before.metadata.resource_version,
         "the source Secret is not written"
@@ -1051,129 +902,95 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
     assert_eq!(after.type_.as_deref(), Some("Opaque"));
 
     // syncSuccessfullyReusingKeys: a key only the template makes is pushed.
-    synced(&client, "template-reuse").await;
+    synced(client, "template-reuse").await;
     assert_eq!(
         holds(&vault("template-reuse")).await,
         pushed(&[("path-to-key", "VALUE was also templated")])
     );
     assert_eq!(
-        data_of(&secret(&client, NS, "template-reuse").await.unwrap()),
+        data_of(&secret(client, NS, "template-reuse").await.unwrap()),
         BTreeMap::from([("key".to_owned(), b"value".to_vec())]),
         "the source Secret keeps its own keys and values"
     );
 
-    // templateCreatesKeysThenDataToMatches: dataTo matches the template's
-    // keys, not only the source's.
-    let ps = synced(&client, "template-datato").await;
+    let checked = check_all(
+        client,
+        &vault,
+        &[
+            // templateCreatesKeysThenDataToMatches: dataTo matches the
+            // template's keys, not only the source's.
+            Case {
+                name: "template-datato",
+                pushed: &[("mysql-connection", "mysql://localhost:3306/mydb")],
+                entries: &[("mysql-connection", DataTo("mysql-connection"))],
+            },
+            // templateWithDataToAndExplicitData (credentials/api-key
+            // written credentials-api-key): token, read by the template
+            // only, not pushed.
+            Case {
+                name: "template-data",
+                pushed: &[
+                    ("credentials-api-key", "Bearer abc123"),
+                    ("config-timeout", "30s"),
+                    ("config-retries", "3"),
+                ],
+                entries: &[
+                    ("config-retries", DataTo("config-retries")),
+                    ("config-timeout", DataTo("config-timeout")),
+                    ("credentials-api-key", Data),
+                ],
+            },
+            // selector.secret.selector: every labelled Secret of the
+            // namespace pushed (ESO's resolveSecrets), an unlabelled one
+            // not, nor a labelled one of another namespace
+            // (secretDifferentNamespace).
+            Case {
+                name: "selected",
+                pushed: &[("a-one", "1"), ("b-two", "2")],
+                entries: &[("a-one", DataTo("a-one")), ("b-two", DataTo("b-two"))],
+            },
+            // syncMatchingLabels (path/to/key written path-to-key): the
+            // store chosen by its labels.
+            Case {
+                name: "labelled",
+                pushed: &[("path-to-key", "value")],
+                entries: &[("path-to-key", Data)],
+            },
+            // syncWithDataToLabelSelector: secretStoreRefs and dataTo both
+            // by labels; one key pushed, to the labelled store.
+            Case {
+                name: "datato-labels",
+                pushed: &[("key1", "value1")],
+                entries: &[("key1", DataTo("key1"))],
+            },
+            // syncSuccessfullyWithConversionStrategy (path/to/key written
+            // path-to-key): the entry's key is the source key with _U005b_
+            // and _U005d_ read back as [ and ].
+            Case {
+                name: "unicode",
+                pushed: &[("path-to-key", "value")],
+                entries: &[("path-to-key", Data)],
+            },
+            // syncWithDataToConversionStrategy: both keys pushed as they
+            // are, the value's non-ASCII text intact.
+            Case {
+                name: "unicode-datato",
+                pushed: &[
+                    ("unicode-key", "unicode-value-αβγ"),
+                    ("normal-key", "normal-value"),
+                ],
+                entries: &[
+                    ("normal-key", DataTo("normal-key")),
+                    ("unicode-key", DataTo("unicode-key")),
+                ],
+            },
+        ],
+    )
+    .await;
     assert_eq!(
-        holds(&vault("template-datato")).await,
-        pushed(&[("mysql-connection", "mysql://localhost:3306/mydb")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/template-datato": {
-            "mysql-connection": data_to_entry(Some("mysql-connection"), "mysql-connection"),
-        }})
-    );
-
-    // templateWithDataToAndExplicitData (credentials/api-key written
-    // credentials-api-key): token, read by the template only, not pushed.
-    let ps = synced(&client, "template-data").await;
-    assert_eq!(
-        holds(&vault("template-data")).await,
-        pushed(&[
-            ("credentials-api-key", "Bearer abc123"),
-            ("config-timeout", "30s"),
-            ("config-retries", "3"),
-        ])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/template-data": {
-            "config-retries": data_to_entry(Some("config-retries"), "config-retries"),
-            "config-timeout": data_to_entry(Some("config-timeout"), "config-timeout"),
-            "credentials-api-key": ps["spec"]["data"][0],
-        }})
-    );
-
-    // selector.secret.selector: every labelled Secret of the namespace
-    // pushed (ESO's resolveSecrets), an unlabelled one not, nor a labelled
-    // one of another namespace (secretDifferentNamespace).
-    let ps = synced(&client, "selected").await;
-    assert_eq!(
-        holds(&vault("selected")).await,
-        pushed(&[("a-one", "1"), ("b-two", "2")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/selected": {
-            "a-one": data_to_entry(Some("a-one"), "a-one"),
-            "b-two": data_to_entry(Some("b-two"), "b-two"),
-        }})
-    );
-
-    // syncMatchingLabels (path/to/key written path-to-key): the store
-    // chosen by its labels.
-    let ps = synced(&client, "labelled").await;
-    assert_eq!(
-        holds(&vault("labelled")).await,
-        pushed(&[("path-to-key", "value")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/labelled": {"path-to-key": ps["spec"]["data"][0]}})
-    );
-
-    // syncWithDataToLabelSelector: secretStoreRefs and dataTo both by
-    // labels; one key pushed, to the labelled store.
-    let ps = synced(&client, "datato-labels").await;
-    assert_eq!(
-        holds(&vault("datato-labels")).await,
-        pushed(&[("key1", "value1")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/datato-labels": {
-            "key1": data_to_entry(Some("key1"), "key1"),
-        }})
-    );
-
-    // syncSuccessfullyWithConversionStrategy (path/to/key written
-    // path-to-key): the entry's key is the source key with _U005b_ and
-    // _U005d_ read back as [ and ].
-    let ps = synced(&client, "unicode").await;
-    assert_eq!(
-        holds(&vault("unicode")).await,
-        pushed(&[("path-to-key", "value")])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/unicode": {"path-to-key": ps["spec"]["data"][0]}})
-    );
-    assert_eq!(
-        ps["spec"]["data"][0]["conversionStrategy"],
+        checked["unicode"]["spec"]["data"][0]["conversionStrategy"],
         "ReverseUnicode"
     );
 
-    // syncWithDataToConversionStrategy: both keys pushed as they are, the
-    // value's non-ASCII text intact.
-    let ps = synced(&client, "unicode-datato").await;
-    assert_eq!(
-        holds(&vault("unicode-datato")).await,
-        pushed(&[
-            ("unicode-key", "unicode-value-αβγ"),
-            ("normal-key", "normal-value")
-        ])
-    );
-    assert_eq!(
-        synced_entries(&ps),
-        &json!({"SecretStore/unicode-datato": {
-            "normal-key": data_to_entry(Some("normal-key"), "normal-key"),
-            "unicode-key": data_to_entry(Some("unicode-key"), "unicode-key"),
-        }})
-    );
-
-    stop.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
-    drop(emulator);
+    cluster.stop().await;
 }

@@ -9,25 +9,24 @@
 //! and a disabled one (each then as the full read reports it).
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/key_vault.rs"]
+mod key_vault;
 mod support;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use azure_wi_control_plane::ControlPlane;
-use azure_wi_core::names;
 use azure_wi_emulator::{
-    Config, Emulator,
-    config::{
-        DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, FederatedCredential, Role, RoleAssignment,
-        SecretSeed, VersionSeed,
-    },
+    Config,
+    config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, Role},
     requests::{RequestKind, RequestRecord},
 };
+use key_vault::{demo_credential_from, grant, secret_seed, update_in};
 use kube::Client;
-use secret_sync::controller::{self, Context};
 use serde_json::json;
 use support::{
-    apply, data_of, eventually, install_crds, namespace, reader_of, ready, secret, service_account,
+    Cluster, apply, data_of, eventually, ready, secret, secret_store, service_account, token_file,
+    trusting,
 };
 
 const NS: &str = "changes";
@@ -37,35 +36,9 @@ const VAULT: &str = "orders-kv";
 const FULL_READ_EVERY: u32 = 4;
 const REFRESH: Duration = Duration::from_secs(3);
 
-fn seed(name: &str, values: &[&str]) -> SecretSeed {
-    SecretSeed {
-        name: name.to_owned(),
-        versions: values
-            .iter()
-            .map(|value| VersionSeed {
-                value: (*value).to_owned(),
-                content_type: None,
-                enabled: true,
-            })
-            .collect(),
-    }
-}
-
 fn config(plane: &ControlPlane) -> Config {
-    let mut config = Config::demo_with_keys_and_certificates();
-    config.issuer = plane.issuer().to_owned();
-    config.trusted_issuer_ca_pems = vec![plane.ca_pem().to_owned()];
-    config.identities[0].federated_credentials = vec![FederatedCredential {
-        name: "changes".to_owned(),
-        issuer: plane.issuer().to_owned(),
-        subject: names::service_account_subject(NS, SA),
-        audiences: vec![names::DEFAULT_AUDIENCE.to_owned()],
-    }];
-    config.role_assignments.push(RoleAssignment {
-        principal_id: DEMO_OBJECT_ID.into(),
-        role: Role::SecretsOfficer,
-        scope: VAULT.into(),
-    });
+    let mut config = trusting(Config::demo_with_keys_and_certificates(), plane, NS, SA);
+    grant(&mut config, DEMO_OBJECT_ID, &[Role::SecretsOfficer], VAULT);
     let vault = config.vaults.iter_mut().find(|v| v.name == VAULT).unwrap();
     for (name, values) in [
         ("plain", &["one"][..]),
@@ -74,7 +47,7 @@ fn config(plane: &ControlPlane) -> Config {
         ("doomed", &["here"][..]),
         ("switch", &["on"][..]),
     ] {
-        vault.secrets.push(seed(name, values));
+        vault.secrets.push(secret_seed(name, values));
     }
     config
 }
@@ -84,69 +57,6 @@ fn external_secret(name: &str, remote_ref: &str) -> String {
         "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: {name}, namespace: {NS}}}\nspec:\n  refreshInterval: {}s\n  secretStoreRef: {{name: kv}}\n  data:\n  - secretKey: v\n    remoteRef: {{{remote_ref}}}\n",
         REFRESH.as_secs()
     )
-}
-
-/// Runs the controllers with every [`FULL_READ_EVERY`]th refresh a full
-/// read.
-fn start(
-    client: &Client,
-    emulator: &Emulator,
-) -> (
-    tokio_util::sync::CancellationToken,
-    tokio::task::JoinHandle<()>,
-) {
-    let mut ctx = Context::new(
-        client.clone(),
-        reader_of(emulator),
-        Some(DEMO_TENANT.to_owned()),
-    );
-    ctx.freshness = secret_sync::change::Freshness::new(FULL_READ_EVERY);
-    let stop = tokio_util::sync::CancellationToken::new();
-    let (synced, _) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(controller::run(Arc::new(ctx), 4, stop.clone(), synced));
-    (stop, running)
-}
-
-/// A token of the test's ServiceAccount for Entra, from the API server.
-async fn token_file(client: &Client, dir: &std::path::Path) -> std::path::PathBuf {
-    use k8s_openapi::api::{authentication::v1::TokenRequest, core::v1::ServiceAccount};
-    let request: TokenRequest = serde_json::from_value(json!({
-        "spec": {"audiences": [names::DEFAULT_AUDIENCE], "expirationSeconds": 3600}
-    }))
-    .unwrap();
-    let issued = kube::Api::<ServiceAccount>::namespaced(client.clone(), NS)
-        .create_token_request(SA, &kube::api::PostParams::default(), &request)
-        .await
-        .unwrap();
-    let path = dir.join("token");
-    std::fs::write(&path, issued.status.unwrap().token).unwrap();
-    path
-}
-
-/// Key Vault's `PATCH` of `path` (tags, attributes) in the test's vault.
-async fn patch(
-    emulator: &Emulator,
-    credential: &azure_wi_auth::WorkloadIdentityCredential,
-    path: &str,
-    body: serde_json::Value,
-) {
-    let token = credential
-        .get_token(&["https://vault.azure.net/.default".parse().unwrap()])
-        .await
-        .unwrap();
-    let response = emulator
-        .client()
-        .unwrap()
-        .patch(format!(
-            "{}/{path}?api-version=7.4",
-            emulator.vault_url(VAULT)
-        ))
-        .bearer_auth(token.secret())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
 }
 
 fn count(records: &[RequestRecord], kind: RequestKind, name: Option<&str>) -> usize {
@@ -163,28 +73,26 @@ async fn value_of(client: &Client, name: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refreshes_read_only_what_changed_and_every_change_arrives() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let emulator = Emulator::start(config(&plane)).await.unwrap();
+    // Every FULL_READ_EVERYth refresh a full read.
+    let cluster = Cluster::start_tuned(
+        config,
+        |ctx| ctx.freshness = secret_sync::change::Freshness::new(FULL_READ_EVERY),
+        &[NS],
+    )
+    .await;
+    let (client, emulator) = (&cluster.client, &cluster.emulator);
     emulator.request_log().keep_records(true);
-    install_crds(&client).await;
-    let (stop, running) = start(&client, &emulator);
-    namespace(&client, NS).await;
 
     // A writer as the same identity, with a token of its ServiceAccount.
-    apply(&client, NS, &service_account(NS, SA, DEMO_CLIENT_ID)).await;
+    apply(client, NS, &service_account(NS, SA, DEMO_CLIENT_ID)).await;
     let dir = tempfile::tempdir().unwrap();
-    let token = token_file(&client, dir.path()).await;
-    let credential = emulator
-        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, token)
-        .unwrap()
-        .build()
-        .unwrap();
+    let credential = demo_credential_from(emulator, token_file(client, NS, SA, dir.path()).await);
     let writer =
         azure_wi_auth::SecretClient::builder(&emulator.vault_url(VAULT), credential.clone())
             .build()
             .unwrap();
+    // Key Vault's PATCH of an object (tags, attributes) as that identity.
+    let update = |path, body| update_in(emulator, &credential, VAULT, path, body);
     // The version of `pinned` holding "first".
     let versions: Vec<String> = {
         use futures::TryStreamExt as _;
@@ -212,11 +120,8 @@ async fn refreshes_read_only_what_changed_and_every_change_arrives() {
     }
     let pinned_version = pinned_version.unwrap();
 
-    let store = format!(
-        "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {{name: kv, namespace: {NS}}}\nspec:\n  provider:\n    azurekv:\n      authType: WorkloadIdentity\n      tenantId: {DEMO_TENANT}\n      vaultUrl: https://{VAULT}.vault.azure.net\n      serviceAccountRef: {{name: {SA}}}\n"
-    );
     let objects = [
-        store,
+        secret_store(NS, "kv", "", VAULT, SA),
         external_secret("plain", "key: plain"),
         external_secret(
             "tagged",
@@ -229,27 +134,21 @@ async fn refreshes_read_only_what_changed_and_every_change_arrives() {
         external_secret("switch", "key: switch"),
     ];
     // `tagged` reads a tag the secret does not have yet.
-    patch(
-        &emulator,
-        &credential,
-        "secrets/tagged",
-        json!({"tags": {"team": "a"}}),
-    )
-    .await;
-    apply(&client, NS, &objects.join("---\n")).await;
+    update("secrets/tagged", json!({"tags": {"team": "a"}})).await;
+    apply(client, NS, &objects.join("---\n")).await;
     for name in [
         "plain", "tagged", "pinned", "key", "cert", "doomed", "switch",
     ] {
         eventually(
             Duration::from_secs(30),
             &format!("{name} synced"),
-            || async { secret(&client, NS, name).await.map(drop) },
+            || async { secret(client, NS, name).await.map(drop) },
         )
         .await;
     }
-    assert_eq!(value_of(&client, "plain").await.unwrap(), "one");
-    assert_eq!(value_of(&client, "tagged").await.unwrap(), "a");
-    assert_eq!(value_of(&client, "pinned").await.unwrap(), "first");
+    assert_eq!(value_of(client, "plain").await.unwrap(), "one");
+    assert_eq!(value_of(client, "tagged").await.unwrap(), "a");
+    assert_eq!(value_of(client, "pinned").await.unwrap(), "first");
 
     // Past the clock margin of the seeds' writes, eight refreshes with
     // nothing changed.
@@ -313,26 +212,14 @@ async fn refreshes_read_only_what_changed_and_every_change_arrives() {
         "written within a second of the read"
     );
     // A tag change, a deletion and a disabled secret, at once.
-    patch(
-        &emulator,
-        &credential,
-        "secrets/tagged",
-        json!({"tags": {"team": "b"}}),
-    )
-    .await;
+    update("secrets/tagged", json!({"tags": {"team": "b"}})).await;
     writer.delete_secret("doomed").await.unwrap();
-    patch(
-        &emulator,
-        &credential,
-        "secrets/switch",
-        json!({"attributes": {"enabled": false}}),
-    )
-    .await;
+    update("secrets/switch", json!({"attributes": {"enabled": false}})).await;
     eventually(REFRESH * 3, "the changes in the Secrets", || async {
-        let plain = value_of(&client, "plain").await?;
-        let tagged = value_of(&client, "tagged").await?;
-        let doomed = ready(&client, NS, "doomed").await?;
-        let switch = ready(&client, NS, "switch").await?;
+        let plain = value_of(client, "plain").await?;
+        let tagged = value_of(client, "tagged").await?;
+        let doomed = ready(client, NS, "doomed").await?;
+        let switch = ready(client, NS, "switch").await?;
         (plain == "two"
             && tagged == "b"
             && doomed.0 == "False"
@@ -343,10 +230,8 @@ async fn refreshes_read_only_what_changed_and_every_change_arrives() {
     .await;
     // The deleted and disabled secrets' Secrets are kept (deletionPolicy
     // Retain), as a full read leaves them.
-    assert_eq!(value_of(&client, "doomed").await.unwrap(), "here");
-    assert_eq!(value_of(&client, "switch").await.unwrap(), "on");
+    assert_eq!(value_of(client, "doomed").await.unwrap(), "here");
+    assert_eq!(value_of(client, "switch").await.unwrap(), "on");
 
-    stop.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
-    drop(emulator);
+    cluster.stop().await;
 }

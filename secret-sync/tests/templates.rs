@@ -11,16 +11,18 @@
 //! Secret kept as it was.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/key_vault.rs"]
+mod key_vault;
 mod support;
 
 use std::time::Duration;
 
 use azure_wi_control_plane::ControlPlane;
-use azure_wi_core::names;
 use azure_wi_emulator::{
-    Config, Emulator,
-    config::{DEMO_CLIENT_ID, DEMO_TENANT, FederatedCredential, SecretSeed, VersionSeed},
+    Config,
+    config::{DEMO_CLIENT_ID, DEMO_TENANT},
 };
+use key_vault::secret_seed;
 use kube::{
     Api,
     api::{Patch, PatchParams},
@@ -29,43 +31,34 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
 use secret_sync::api::ExternalSecret;
 use serde_json::json;
 use support::{
-    apply, data_of, events_about, eventually, install_crds, namespace, reader_of, ready, secret,
-    service_account, start_controller,
+    Cluster, apply, data_of, events_about, eventually, ready, secret, service_account, trusting,
 };
 
 const NS: &str = "tpl";
 
-fn seed(name: &str, value: &str) -> SecretSeed {
-    SecretSeed {
-        name: name.to_owned(),
-        versions: vec![VersionSeed {
-            value: value.to_owned(),
-            content_type: None,
-            enabled: true,
-        }],
-    }
-}
-
 fn config(plane: &ControlPlane) -> Config {
-    let mut config = Config::demo_with_keys_and_certificates();
-    config.issuer = plane.issuer().to_owned();
-    config.trusted_issuer_ca_pems = vec![plane.ca_pem().to_owned()];
-    config.identities[0].federated_credentials = vec![FederatedCredential {
-        name: "tpl".to_owned(),
-        issuer: plane.issuer().to_owned(),
-        subject: names::service_account_subject(NS, "tpl-sa"),
-        audiences: vec![names::DEFAULT_AUDIENCE.to_owned()],
-    }];
+    let mut config = trusting(
+        Config::demo_with_keys_and_certificates(),
+        plane,
+        NS,
+        "tpl-sa",
+    );
     let vault = config
         .vaults
         .iter_mut()
         .find(|v| v.name == "orders-kv")
         .unwrap();
-    vault.secrets.push(seed("targetProperty", "someValue"));
-    vault.secrets.push(seed("registry-token", "t0ken"));
-    vault.secrets.push(seed(
+    vault
+        .secrets
+        .push(secret_seed("targetProperty", &["someValue"]));
+    vault
+        .secrets
+        .push(secret_seed("registry-token", &["t0ken"]));
+    vault.secrets.push(secret_seed(
         "datamap",
-        r#"{"targetProperty": "map-foo-value", "bar": "map-bar-value", "targetKey": "map-foo-value", "targetValue": "map-bar-value", "complex": "{\"nested\":\"json\",\"can\":\"be\",\"templated\":\"successfully\"}"}"#,
+        &[
+            r#"{"targetProperty": "map-foo-value", "bar": "map-bar-value", "targetKey": "map-foo-value", "targetValue": "map-bar-value", "complex": "{\"nested\":\"json\",\"can\":\"be\",\"templated\":\"successfully\"}"}"#,
+        ],
     ));
     config
 }
@@ -255,14 +248,9 @@ fn text(data: &std::collections::BTreeMap<String, Vec<u8>>, key: &str) -> String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_render_as_esos_controller_renders_them() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let plane = ControlPlane::start().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let emulator = Emulator::start(config(&plane)).await.unwrap();
-    install_crds(&client).await;
-    let (_, stop, running) = start_controller(&client, reader_of(&emulator));
+    let cluster = Cluster::start(config, &[NS]).await;
+    let client = cluster.client.clone();
 
-    namespace(&client, NS).await;
     apply(
         &client,
         NS,
@@ -471,7 +459,5 @@ async fn templates_render_as_esos_controller_renders_them() {
         "the Secret keeps what it had"
     );
 
-    stop.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
-    drop(emulator);
+    cluster.stop().await;
 }

@@ -17,11 +17,16 @@ use azure_wi_emulator::{
     Config, Emulator, TokenSpec,
     config::{
         CertificateContentType, CertificateIssuer, CertificateSeed, CertificateVersionSeed, Curve,
-        DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, KeySeed, KeySpec, KeyVersionSeed, Role,
-        RoleAssignment, SecretSeed, Vault, VersionSeed,
+        DEMO_OBJECT_ID, KeySeed, KeySpec, KeyVersionSeed, RoleAssignment, SecretSeed, Vault,
+        VersionSeed,
     },
 };
 use serde_json::json;
+
+#[path = "key_vault.rs"]
+mod key_vault;
+pub(crate) use key_vault::update_in;
+use key_vault::{demo_credential_from, secret_seed, vault_token};
 
 /// ESO's `jsonTestString`.
 pub(crate) const ESO_JSON: &str = r#"{"Name": "External", "LastName": "Secret", "Address": { "Street": "Myroad st.", "CP": "J4K4T4" } }"#;
@@ -69,20 +74,6 @@ pub(crate) struct Case {
     pub(crate) spec: String,
     /// ESO's outcome.
     pub(crate) expected: Outcome,
-}
-
-fn secret_seed(name: &str, values: &[&str]) -> SecretSeed {
-    SecretSeed {
-        name: name.to_owned(),
-        versions: values
-            .iter()
-            .map(|value| VersionSeed {
-                value: (*value).to_owned(),
-                content_type: None,
-                enabled: true,
-            })
-            .collect(),
-    }
 }
 
 fn key_seed(name: &str, key: KeySpec, ops: &[&str]) -> KeySeed {
@@ -259,12 +250,7 @@ pub(crate) fn config() -> Config {
         .vaults
         .iter()
         .flat_map(|vault| {
-            [
-                Role::SecretsOfficer,
-                Role::CryptoOfficer,
-                Role::CertificatesOfficer,
-            ]
-            .map(|role| RoleAssignment {
+            key_vault::OFFICERS.map(|role| RoleAssignment {
                 principal_id: DEMO_OBJECT_ID.to_owned(),
                 role,
                 scope: vault.name.clone(),
@@ -283,48 +269,7 @@ pub(crate) fn demo_credential(
     let token_file = emulator
         .write_token_file(dir.path(), &TokenSpec::new("team-a", "orders-api"))
         .unwrap();
-    let credential = emulator
-        .credential_builder(DEMO_TENANT, DEMO_CLIENT_ID, &token_file)
-        .unwrap()
-        .build()
-        .unwrap();
-    (dir, credential)
-}
-
-async fn vault_token(credential: &WorkloadIdentityCredential) -> String {
-    credential
-        .get_token(&["https://vault.azure.net/.default".parse().unwrap()])
-        .await
-        .unwrap()
-        .secret()
-        .to_owned()
-}
-
-/// Sets `body` (`tags`, `attributes`) on the current version of the
-/// object at `path` (`secrets/<name>`, `keys/<name>`,
-/// `certificates/<name>`) of vault `vault`, with Key Vault's `PATCH`, as
-/// `credential`.
-pub(crate) async fn update_in(
-    emulator: &Emulator,
-    credential: &WorkloadIdentityCredential,
-    vault: &str,
-    path: &str,
-    body: serde_json::Value,
-) {
-    let response = emulator
-        .client()
-        .unwrap()
-        .patch(format!(
-            "{}/{path}/?api-version=7.4",
-            emulator.vault_url(vault)
-        ))
-        .bearer_auth(vault_token(credential).await)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    assert_eq!(status, 200, "{path}: {}", response.text().await.unwrap());
+    (dir, demo_credential_from(emulator, token_file))
 }
 
 /// What Key Vault answers to `GET <path>` in vault `vault`, as JSON.

@@ -4,11 +4,22 @@
 
 use std::{
     collections::BTreeMap,
+    path::{Path, PathBuf},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
+use azure_wi_control_plane::ControlPlane;
+use azure_wi_core::names;
+use azure_wi_emulator::{
+    Config, Emulator,
+    config::{DEMO_TENANT, FederatedCredential},
+};
 use k8s_openapi::{
-    api::core::v1::{Namespace, Secret},
+    api::{
+        authentication::v1::TokenRequest,
+        core::v1::{Namespace, Secret, ServiceAccount},
+    },
     apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
 };
 use kube::{
@@ -16,11 +27,186 @@ use kube::{
     api::{ApiResource, DynamicObject, GroupVersionKind, PostParams},
 };
 use secret_sync::{
-    api::{ExternalSecret, crd},
+    api::{Condition, ExternalSecret, crd},
     controller::{self, Context},
     fetch::Reader,
 };
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// A control plane with secret-sync's CRDs, the emulator, and the
+/// controllers running against both.
+pub(crate) struct Cluster {
+    pub(crate) client: Client,
+    pub(crate) emulator: Emulator,
+    stop: CancellationToken,
+    running: tokio::task::JoinHandle<()>,
+    plane: ControlPlane,
+}
+
+impl Cluster {
+    /// Starts a control plane, the emulator as `config` makes it for that
+    /// plane, and the controllers ([`start_controller`]), once the CRDs
+    /// are established; then creates `namespaces`.
+    ///
+    /// # Panics
+    ///
+    /// When the control plane or the emulator does not start.
+    pub(crate) async fn start(
+        config: impl FnOnce(&ControlPlane) -> Config,
+        namespaces: &[&str],
+    ) -> Self {
+        Self::start_tuned(config, |_| {}, namespaces).await
+    }
+
+    /// As [`Cluster::start`], the controllers' context changed by `tune`
+    /// before they run.
+    ///
+    /// # Panics
+    ///
+    /// As [`Cluster::start`].
+    pub(crate) async fn start_tuned(
+        config: impl FnOnce(&ControlPlane) -> Config,
+        tune: impl FnOnce(&mut Context),
+        namespaces: &[&str],
+    ) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let plane = ControlPlane::start()
+            .await
+            .expect("the control plane starts");
+        let client = plane.client().await.expect("a client of the API server");
+        let emulator = Emulator::start(config(&plane))
+            .await
+            .expect("the emulator starts");
+        install_crds(&client).await;
+        let (_, stop, running) = start_controller_tuned(&client, reader_of(&emulator), tune);
+        for name in namespaces {
+            namespace(&client, name).await;
+        }
+        Self {
+            client,
+            emulator,
+            stop,
+            running,
+            plane,
+        }
+    }
+
+    /// Stops the controllers (waiting up to 10 s for them), then the
+    /// emulator, then the control plane.
+    pub(crate) async fn stop(self) {
+        let Self {
+            client,
+            emulator,
+            stop,
+            running,
+            plane,
+        } = self;
+        stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+        drop(emulator);
+        drop(client);
+        drop(plane);
+    }
+}
+
+/// `config` trusting `plane`'s ServiceAccount tokens, the demo identity's
+/// one federated credential (named as the namespace) ServiceAccount
+/// `namespace/sa`'s.
+pub(crate) fn trusting(
+    mut config: Config,
+    plane: &ControlPlane,
+    namespace: &str,
+    sa: &str,
+) -> Config {
+    config.issuer = plane.issuer().to_owned();
+    config.trusted_issuer_ca_pems = vec![plane.ca_pem().to_owned()];
+    config.identities[0].federated_credentials = vec![federated(plane, namespace, namespace, sa)];
+    config
+}
+
+/// A federated credential `name` for ServiceAccount `namespace/sa` of
+/// `plane`, with the default audience.
+pub(crate) fn federated(
+    plane: &ControlPlane,
+    name: &str,
+    namespace: &str,
+    sa: &str,
+) -> FederatedCredential {
+    FederatedCredential {
+        name: name.to_owned(),
+        issuer: plane.issuer().to_owned(),
+        subject: names::service_account_subject(namespace, sa),
+        audiences: vec![names::DEFAULT_AUDIENCE.to_owned()],
+    }
+}
+
+/// A token of ServiceAccount `namespace/sa` for Entra (valid an hour),
+/// from the API server, written to `dir/token`; that path.
+///
+/// # Panics
+///
+/// When the API server issues none.
+pub(crate) async fn token_file(client: &Client, namespace: &str, sa: &str, dir: &Path) -> PathBuf {
+    let request: TokenRequest = serde_json::from_value(json!({
+        "spec": {"audiences": [names::DEFAULT_AUDIENCE], "expirationSeconds": 3600}
+    }))
+    .expect("a TokenRequest");
+    let issued = Api::<ServiceAccount>::namespaced(client.clone(), namespace)
+        .create_token_request(sa, &PostParams::default(), &request)
+        .await
+        .expect("the API server issues a token");
+    let path = dir.join("token");
+    std::fs::write(&path, issued.status.expect("a token").token).expect("the token written");
+    path
+}
+
+/// A Secret `namespace/name` with `labels` (a YAML flow map, or empty for
+/// none) and `string_data` (a YAML flow map); YAML ending with a document
+/// separator.
+pub(crate) fn secret_yaml(namespace: &str, name: &str, labels: &str, string_data: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {namespace}{}}}\nstringData: {string_data}\n---\n",
+        labels_field(labels)
+    )
+}
+
+/// `, labels: <labels>` inside a flow map of metadata, or nothing.
+fn labels_field(labels: &str) -> String {
+    if labels.is_empty() {
+        String::new()
+    } else {
+        format!(", labels: {labels}")
+    }
+}
+
+/// A SecretStore `namespace/name` with `labels` (a YAML flow map, or
+/// empty for none) on vault `vault` in the demo tenant, as the workload
+/// identity of ServiceAccount `sa` of its namespace; YAML ending with a
+/// document separator.
+pub(crate) fn secret_store(
+    namespace: &str,
+    name: &str,
+    labels: &str,
+    vault: &str,
+    sa: &str,
+) -> String {
+    let labels = labels_field(labels);
+    format!(
+        "apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: {name}, namespace: {namespace}{labels}}}
+spec:
+  provider:
+    azurekv:
+      authType: WorkloadIdentity
+      tenantId: {DEMO_TENANT}
+      vaultUrl: https://{vault}.vault.azure.net
+      serviceAccountRef: {{name: {sa}}}
+---
+"
+    )
+}
 
 /// A reader of the emulator's Key Vault for the controller, with the
 /// vault budget the controller's default.
@@ -40,24 +226,22 @@ pub(crate) fn reader_of(emulator: &azure_wi_emulator::Emulator) -> Reader {
 pub(crate) fn start_controller(
     client: &Client,
     reader: Reader,
-) -> (
-    std::sync::Arc<Context>,
-    tokio_util::sync::CancellationToken,
-    tokio::task::JoinHandle<()>,
-) {
-    let ctx = std::sync::Arc::new(Context::new(
-        client.clone(),
-        reader,
-        Some(azure_wi_emulator::config::DEMO_TENANT.to_owned()),
-    ));
-    let stop = tokio_util::sync::CancellationToken::new();
+) -> (Arc<Context>, CancellationToken, tokio::task::JoinHandle<()>) {
+    start_controller_tuned(client, reader, |_| {})
+}
+
+/// As [`start_controller`], the context changed by `tune` first.
+pub(crate) fn start_controller_tuned(
+    client: &Client,
+    reader: Reader,
+    tune: impl FnOnce(&mut Context),
+) -> (Arc<Context>, CancellationToken, tokio::task::JoinHandle<()>) {
+    let mut ctx = Context::new(client.clone(), reader, Some(DEMO_TENANT.to_owned()));
+    tune(&mut ctx);
+    let ctx = Arc::new(ctx);
+    let stop = CancellationToken::new();
     let (synced, _) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(controller::run(
-        std::sync::Arc::clone(&ctx),
-        4,
-        stop.clone(),
-        synced,
-    ));
+    let running = tokio::spawn(controller::run(Arc::clone(&ctx), 4, stop.clone(), synced));
     (ctx, stop, running)
 }
 
@@ -160,11 +344,12 @@ pub(crate) async fn ready(
         .get_opt(name)
         .await
         .expect("the API server answers")?;
-    let condition = es
-        .status?
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")?;
+    ready_in(es.status?.conditions)
+}
+
+/// The `Ready` condition among `conditions`: status, reason, message.
+pub(crate) fn ready_in(conditions: Vec<Condition>) -> Option<(String, String, String)> {
+    let condition = conditions.into_iter().find(|c| c.type_ == "Ready")?;
     Some((
         condition.status,
         condition.reason.unwrap_or_default(),
