@@ -9,7 +9,7 @@
 //! so "what the vault holds" is exactly what that case pushed (ESO's
 //! `len(setSecretArgs) == n` checks): every secret with its value and
 //! ESO's `managed-by: external-secrets` tag, read back as the store's
-//! identity. A remote key with `/` is written with `-` (Key Vault reads
+//! identity through Microsoft's Python SDK. A remote key with `/` is written with `-` (Key Vault reads
 //! `a/b` as object type `a`, name `b`, and refuses the type).
 #![allow(
     clippy::unwrap_used,
@@ -22,26 +22,24 @@ mod key_vault;
 mod push_support;
 mod support;
 
-use std::{collections::BTreeMap, path::Path, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
-use azure_wi_auth::SecretClient;
 use azure_wi_control_plane::ControlPlane;
 use azure_wi_emulator::{
     Config,
     config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, Role},
 };
-use futures::TryStreamExt as _;
-use key_vault::{demo_credential_from, empty_vault, grant};
+use key_vault::{empty_vault, grant};
 use kube::{
     Api, Client,
     api::{ApiResource, DynamicObject},
 };
-use push_support::push_secret_yaml;
+use push_support::{World, found, push_secret_yaml};
 use secret_sync::api::PushSecret;
 use serde_json::{Value, json};
 use support::{
     Cluster, apply, data_of, events_about, eventually, secret, secret_store, secret_yaml,
-    service_account, token_file, trusting,
+    service_account, trusting,
 };
 
 const NS: &str = "push";
@@ -566,39 +564,31 @@ fn data_to_entry(secret_key: Option<&str>, remote_key: &str) -> Value {
     json!({"match": matched, "conversionStrategy": "None"})
 }
 
-/// A reader of the vaults as the stores' identity, from a token of this
-/// API server for the stores' ServiceAccount (written in `dir`).
-async fn vault_reader(cluster: &Cluster, dir: &Path) -> impl Fn(&str) -> SecretClient + use<> {
-    let token = token_file(&cluster.client, NS, SA, dir).await;
-    let credential = demo_credential_from(&cluster.emulator, token);
-    let http = cluster.emulator.client().unwrap();
-    let urls: BTreeMap<String, String> = STORES
+/// Every secret of the vault of `store`: value and tags, as Microsoft's
+/// Python SDK reads them.
+async fn holds(
+    world: &World<'_>,
+    store: &str,
+) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
+    let state = world.vault_state(&vault_name(store), &["secret/*"]).await;
+    let listed = found(&state, "secret/*");
+    listed
+        .as_object()
+        .unwrap()
         .iter()
-        .map(|(s, _)| ((*s).to_owned(), cluster.emulator.vault_url(&vault_name(s))))
-        .collect();
-    move |store: &str| {
-        SecretClient::builder(&urls[store], credential.clone())
-            .with_http_client(http.clone())
-            .build()
-            .unwrap()
-    }
-}
-
-/// Every secret of a vault: value and tags.
-async fn holds(vault: &SecretClient) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
-    let listed: Vec<_> = vault.list_secret_properties().try_collect().await.unwrap();
-    let mut out = BTreeMap::new();
-    for properties in listed {
-        let secret = vault.get_secret(&properties.name).await.unwrap();
-        out.insert(
-            properties.name.clone(),
+        .map(|(name, secret)| {
+            let tags = secret["tags"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect();
             (
-                secret.value.expose().to_owned(),
-                secret.properties.tags.clone(),
-            ),
-        );
-    }
-    out
+                name.clone(),
+                (secret["value"].as_str().unwrap().to_owned(), tags),
+            )
+        })
+        .collect()
 }
 
 /// What a vault holds when ESO pushed exactly `pairs` into it.
@@ -650,10 +640,10 @@ struct Case {
 
 impl Case {
     /// Checks the case; the PushSecret then.
-    async fn check(&self, client: &Client, vault: &impl Fn(&str) -> SecretClient) -> Value {
+    async fn check(&self, client: &Client, world: &World<'_>) -> Value {
         let name = self.name;
         let ps = synced(client, name).await;
-        assert_eq!(holds(&vault(name)).await, pushed(self.pushed), "{name}");
+        assert_eq!(holds(world, name).await, pushed(self.pushed), "{name}");
         let store = format!("SecretStore/{name}");
         assert_eq!(
             synced_entries(&ps),
@@ -667,12 +657,12 @@ impl Case {
 /// Checks `cases` in order; each PushSecret then, by name.
 async fn check_all(
     client: &Client,
-    vault: &impl Fn(&str) -> SecretClient,
+    world: &World<'_>,
     cases: &[Case],
 ) -> BTreeMap<&'static str, Value> {
     let mut checked = BTreeMap::new();
     for case in cases {
-        checked.insert(case.name, case.check(client, vault).await);
+        checked.insert(case.name, case.check(client, world).await);
     }
     checked
 }
@@ -688,12 +678,11 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
     let cluster = Cluster::start(config, &[NS, "elsewhere"]).await;
     let client = &cluster.client;
     apply(client, NS, &objects()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let vault = vault_reader(&cluster, dir.path()).await;
+    let world = World::new(&cluster, NS, SA).await;
 
     let checked = check_all(
         client,
-        &vault,
+        &world,
         &[
             // syncWithDataToRegex: only the keys `^db-.*` matches, each
             // under its own name.
@@ -802,11 +791,11 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
     // names; the status keeps each store's entries apart.
     let ps = synced(client, "split").await;
     assert_eq!(
-        holds(&vault("split")).await,
+        holds(&world, "split").await,
         pushed(&[("db-host", "localhost"), ("app-name", "myapp")])
     );
     assert_eq!(
-        holds(&vault("second-store")).await,
+        holds(&world, "second-store").await,
         pushed(&[("api-key", "secret123"), ("app-name", "myapp")])
     );
     assert_eq!(
@@ -871,7 +860,7 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
         assert_eq!(synced_entries(&ps), &entries, "{name}");
     }
     assert_eq!(
-        holds(&vault("errors")).await,
+        holds(&world, "errors").await,
         pushed(&[]),
         "no failed PushSecret wrote anything"
     );
@@ -885,7 +874,7 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
         pushed: &[("path-to-key", "VALUE was templated")],
         entries: &[("path-to-key", Data)],
     }
-    .check(client, &vault)
+    .check(client, &world)
     .await;
     let after = secret(client, NS, "template").await.unwrap();
     assert_eq!(
@@ -904,7 +893,7 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
     // syncSuccessfullyReusingKeys: a key only the template makes is pushed.
     synced(client, "template-reuse").await;
     assert_eq!(
-        holds(&vault("template-reuse")).await,
+        holds(&world, "template-reuse").await,
         pushed(&[("path-to-key", "VALUE was also templated")])
     );
     assert_eq!(
@@ -915,7 +904,7 @@ async fn data_to_template_and_selectors_push_as_esos_controller_pushes() {
 
     let checked = check_all(
         client,
-        &vault,
+        &world,
         &[
             // templateCreatesKeysThenDataToMatches: dataTo matches the
             // template's keys, not only the source's.

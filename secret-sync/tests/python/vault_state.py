@@ -2,7 +2,8 @@
 PushSecret controller wrote to it (tests/push_secret.rs): for each object
 named on the command line (`secret/NAME`, `key/NAME`, `cert/NAME`), its
 value or public part, tags, content type and number of versions, or the
-SDK's error (a 404 for an object that is not there).
+SDK's error (a 404 for an object that is not there); `secret/*` gives
+every secret of the vault, by name, each with its value and tags.
 
 Usage: vault_state.py VAULT_URL OBJECT...
 Authenticates as the pod would (WorkloadIdentityCredential from the
@@ -50,9 +51,16 @@ def main():
         c = certs.get_certificate(name)
         return {"tags": c.properties.tags, "cer": bytes(c.cer).hex()}
 
+    def every_secret():
+        return {p.name: {"value": secrets.get_secret(p.name).value, "tags": p.tags or {}}
+                for p in secrets.list_properties_of_secrets()}
+
     read = {"secret": secret, "key": key, "cert": cert}
     out = {}
     for obj in objects:
+        if obj == "secret/*":
+            out[obj] = attempt(every_secret)
+            continue
         kind, name = obj.split("/", 1)
         out[obj] = attempt(lambda: read[kind](name))
     print(json.dumps(out))
