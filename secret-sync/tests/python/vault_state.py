@@ -45,11 +45,15 @@ def main():
         k = keys.get_key(name)
         jwk = k.key
         return {"kty": getattr(jwk.kty, "value", jwk.kty), "tags": k.properties.tags,
-                "x": jwk.x.hex() if jwk.x else None, "n": jwk.n.hex() if jwk.n else None}
+                "x": jwk.x.hex() if jwk.x else None, "n": jwk.n.hex() if jwk.n else None,
+                "y": jwk.y.hex() if jwk.y else None, "e": jwk.e.hex() if jwk.e else None,
+                "crv": getattr(jwk.crv, "value", jwk.crv),
+                "versions": len(list(keys.list_properties_of_key_versions(name)))}
 
     def cert(name):
         c = certs.get_certificate(name)
-        return {"tags": c.properties.tags, "cer": bytes(c.cer).hex()}
+        return {"tags": c.properties.tags, "cer": bytes(c.cer).hex(),
+                "versions": len(list(certs.list_properties_of_certificate_versions(name)))}
 
     def every_secret():
         return {p.name: {"value": secrets.get_secret(p.name).value, "tags": p.tags or {}}
