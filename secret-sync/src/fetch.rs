@@ -415,11 +415,11 @@ impl<V: VaultObjects> Reader<V> {
             return Ok(None);
         }
         let reader = read_as(caller)?;
-        // Never a listing of the identity's previous refresh: a change made
-        // since shows at this one.
-        let max_age = plan
-            .refresh
-            .map_or(LISTING_REUSE, |r| (r / 2).min(LISTING_REUSE));
+        // One listing for the identity's refresh, however long its syncs
+        // take (their reference is the listing's start, so a later write
+        // is never missed, only seen at the next refresh), and never one
+        // of its previous refresh.
+        let max_age = plan.refresh.map_or(LISTING_REUSE, |r| r / 4);
         let made = self.listing(store, caller, &reader, max_age).await?;
         let updated: HashMap<&str, Option<SystemTime>> = made
             .listed
