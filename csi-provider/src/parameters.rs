@@ -98,7 +98,7 @@ pub struct Parameters {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IdentityMode {
     /// At Entra, through the identity's federated credential (token
-    /// audience `api://AzureADTokenExchange`).
+    /// audience [`azure_wi_core::names::DEFAULT_AUDIENCE`]).
     WorkloadIdentity,
     /// At AKS's identity-binding token proxy (`useAzureTokenProxy`, token
     /// audience `api://AKSIdentityBinding`).

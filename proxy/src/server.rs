@@ -33,7 +33,7 @@ pub struct ProxySettings {
     pub default_client_id: Option<String>,
     /// The pod's `AZURE_TENANT_ID`.
     pub tenant_id: String,
-    /// The pod's `AZURE_FEDERATED_TOKEN_FILE`.
+    /// The pod's token file ([`azure_wi_core::names::FEDERATED_TOKEN_FILE_ENV`]).
     pub token_file: std::path::PathBuf,
     /// The pod's `AZURE_AUTHORITY_HOST`, if set.
     pub authority_host: Option<String>,
