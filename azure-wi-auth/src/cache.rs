@@ -2,15 +2,23 @@
 //! own lock, so one key's network call never holds up another key. Entries
 //! decide from the clock alone whether a token is served as is, served
 //! while a background refresh runs, or must be fetched first.
+//!
+//! An entry's token is read without a lock: it sits behind an [`ArcSwapOption`],
+//! whose reads write nothing that other threads read (a thread-local debt
+//! slot instead of a reference count or a reader count), so callers on
+//! many cores serving the same cached token do not take turns on one cache
+//! line. A new token replaces the old one whole.
 
 use std::{
     collections::HashMap,
     sync::{
-        Arc, Mutex, RwLock,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicU64},
     },
     time::{Duration, SystemTime},
 };
+
+use arc_swap::ArcSwapOption;
 
 use crate::{AccessToken, ClientId, Error, Scope, TenantId};
 
@@ -124,7 +132,9 @@ pub(crate) fn refresh_at(token: &AccessToken, now: SystemTime, jitter: Duration)
 /// One key's state.
 #[derive(Debug, Default)]
 pub(crate) struct Entry {
-    current: RwLock<Option<Cached>>,
+    /// Written only by the holder of [`Entry::flight`] (a request's outcome);
+    /// read by every caller.
+    current: ArcSwapOption<Cached>,
     /// Held while a request for this key is in flight; waiters queue here.
     pub(crate) flight: tokio::sync::Mutex<Flight>,
     /// Bumped when a flight ends, so a waiter knows one ended while it waited.
@@ -142,46 +152,37 @@ pub(crate) struct Flight {
 
 impl Entry {
     /// The cached token, if any (expired or not).
-    pub(crate) fn cached(&self) -> Option<Cached> {
-        self.current
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    pub(crate) fn cached(&self) -> Option<Arc<Cached>> {
+        self.current.load_full()
     }
 
     /// The cached token when it is served as is at `now` (not due for a
-    /// refresh): the hot path, one read lock and a cheap clone.
+    /// refresh): the hot path, a lock-free load and a clone of the token.
     pub(crate) fn serve(&self, now: SystemTime) -> Option<AccessToken> {
-        let current = self
-            .current
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.current.load();
         current
-            .as_ref()
+            .as_deref()
             .filter(|c| decide(Some(c), now) == Decision::Serve)
             .map(|c| c.token.clone())
     }
 
     pub(crate) fn store(&self, token: AccessToken, now: SystemTime, jitter: Duration) {
         let refresh_at = refresh_at(&token, now, jitter);
-        *self
-            .current
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some(Cached { token, refresh_at });
+        self.current
+            .store(Some(Arc::new(Cached { token, refresh_at })));
     }
 
     /// After a failed background refresh: keep the token, try again later
     /// (but not after it expires).
     pub(crate) fn postpone_refresh(&self, now: SystemTime) {
-        if let Some(cached) = self
-            .current
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_mut()
-        {
-            cached.refresh_at = (now + REFRESH_RETRY).min(cached.token.expires_on());
-        }
+        self.current.rcu(|current| {
+            current.as_deref().map(|cached| {
+                Arc::new(Cached {
+                    token: cached.token.clone(),
+                    refresh_at: (now + REFRESH_RETRY).min(cached.token.expires_on()),
+                })
+            })
+        });
     }
 }
 

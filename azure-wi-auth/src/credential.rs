@@ -3,9 +3,11 @@
 
 use std::{
     path::Path,
-    sync::{Arc, PoisonError, RwLock},
+    sync::Arc,
     time::{Duration, SystemTime},
 };
+
+use arc_swap::ArcSwapOption;
 
 use crate::{
     AccessToken, Assertion, ClientRequestId, DiagnosisInput, Error, Scope, TokenProxy,
@@ -83,8 +85,16 @@ struct Inner {
     cache: TokenCache,
     /// The cache entry of the last single-scope request without claims
     /// (nearly every caller asks for one scope, always the same): a cache
-    /// hit for it builds no key and takes no map lock.
-    recent: RwLock<Option<(Scope, Arc<Entry>)>>,
+    /// hit for it builds no key and takes no lock (see
+    /// [`WorkloadIdentityCredential::recent_token`]).
+    recent: ArcSwapOption<Recent>,
+}
+
+/// [`Inner::recent`]: a scope and its cache entry.
+#[derive(Debug)]
+struct Recent {
+    scope: Scope,
+    entry: Arc<Entry>,
 }
 
 /// Builds a [`WorkloadIdentityCredential`] from a configuration and
@@ -113,7 +123,7 @@ impl WorkloadIdentityCredentialBuilder {
                 config: self.config,
                 exchange: self.settings.resolve()?,
                 cache: TokenCache::default(),
-                recent: RwLock::default(),
+                recent: ArcSwapOption::empty(),
             }),
         })
     }
@@ -193,6 +203,40 @@ impl WorkloadIdentityCredential {
         if scopes.is_empty() {
             return Err(Error::NoScopes);
         }
+        if let ([scope], None) = (scopes, claims)
+            && let Some(token) = self.recent_token(scope)
+        {
+            return Ok(token);
+        }
+        // Boxed, so that the future every caller holds is a few words (88
+        // bytes for get_token, measured with size_of_val) rather than the
+        // whole state of a token request (680 when it was inline): a caller spawned as its own task copies that
+        // future into the task and the task's stage over again as it
+        // finishes, and with 10,000 such tasks on two cores those copies
+        // and the memory they touch were most of the cost of a cached call.
+        // Only a call the most recent token does not serve allocates.
+        Box::pin(self.get_token_uncached(scopes, claims)).await
+    }
+
+    /// The token of the most recent single-scope request without claims,
+    /// when `scope` is its scope and the token is served as is now: two
+    /// lock-free loads (no reader count for callers on other cores to
+    /// fight over) and a clone of the token, whose reference count is the
+    /// one shared write.
+    fn recent_token(&self, scope: &Scope) -> Option<AccessToken> {
+        let recent = self.inner.recent.load();
+        let recent = recent.as_deref().filter(|recent| recent.scope == *scope)?;
+        recent.entry.serve(self.inner.exchange.clock.now())
+    }
+
+    /// [`get_token_with_claims`](Self::get_token_with_claims) past the
+    /// most recent token: the cache by key, a token served while it is
+    /// refreshed, or a request.
+    async fn get_token_uncached(
+        &self,
+        scopes: &[Scope],
+        claims: Option<&str>,
+    ) -> Result<AccessToken, Error> {
         let exchange = || -> crate::flight::Exchange {
             let inner = Arc::clone(&self.inner);
             let scopes = scopes.to_vec();
@@ -209,32 +253,14 @@ impl WorkloadIdentityCredential {
             let key = self.key(scopes, claims);
             return get_or_exchange(&self.inner.cache, &key, clock, exchange).await;
         }
-        let recent = {
-            let recent = self
-                .inner
-                .recent
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            match recent.as_ref() {
-                Some((last, entry)) if last == scope => {
-                    if let Some(token) = entry.serve(clock.now()) {
-                        return Ok(token);
-                    }
-                    Some(Arc::clone(entry))
-                }
-                _ => None,
-            }
-        };
-        let entry = match recent {
-            Some(entry) => entry,
-            None => {
+        let entry = match self.inner.recent.load_full() {
+            Some(recent) if recent.scope == *scope => Arc::clone(&recent.entry),
+            _ => {
                 let entry = self.inner.cache.entry(&self.key(scopes, None));
-                *self
-                    .inner
-                    .recent
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner) =
-                    Some((scope.clone(), Arc::clone(&entry)));
+                self.inner.recent.store(Some(Arc::new(Recent {
+                    scope: scope.clone(),
+                    entry: Arc::clone(&entry),
+                })));
                 entry
             }
         };

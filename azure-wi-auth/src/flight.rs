@@ -43,8 +43,8 @@ pub(crate) async fn serve_or_exchange(
 ) -> Result<AccessToken, Error> {
     let now = clock.now();
     let cached = entry.cached();
-    match decide(cached.as_ref(), now) {
-        Decision::Serve => return Ok(cached.expect("Serve has a token").token),
+    match decide(cached.as_deref(), now) {
+        Decision::Serve => return Ok(cached.expect("Serve has a token").token.clone()),
         Decision::ServeAndRefresh => {
             if !entry.refreshing.swap(true, Ordering::AcqRel) {
                 let entry = Arc::clone(entry);
@@ -63,7 +63,7 @@ pub(crate) async fn serve_or_exchange(
                     entry.refreshing.store(false, Ordering::Release);
                 });
             }
-            return Ok(cached.expect("ServeAndRefresh has a token").token);
+            return Ok(cached.expect("ServeAndRefresh has a token").token.clone());
         }
         Decision::Fetch => {}
     }
@@ -78,7 +78,7 @@ pub(crate) async fn serve_or_exchange(
     if let Some(cached) = entry.cached()
         && decide(Some(&cached), now) != Decision::Fetch
     {
-        return Ok(cached.token);
+        return Ok(cached.token.clone());
     }
     if entry.generation.load(Ordering::Acquire) != seen
         && let Some(error) = &flight.last_error
