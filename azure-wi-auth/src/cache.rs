@@ -8,12 +8,19 @@
 //! slot instead of a reference count or a reader count), so callers on
 //! many cores serving the same cached token do not take turns on one cache
 //! line. A new token replaces the old one whole.
+//!
+//! Who refreshes a token is decided on the stored token itself
+//! ([`Cached::claim_refresh`]), not on one flag for the entry: such a flag
+//! is still set for a moment after a refresh has stored its new token, so
+//! a caller who found that new token already due saw "a refresh is running"
+//! and started none, though the running one had produced the very token it
+//! found due.
 
 use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, SystemTime},
 };
@@ -81,10 +88,30 @@ impl CacheKey {
 }
 
 /// A cached token and when to refresh it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Cached {
     pub(crate) token: AccessToken,
     pub(crate) refresh_at: SystemTime,
+    /// Set by the one caller that starts this token's background refresh.
+    /// A token stored afterwards (the refresh's own, or this one again with
+    /// a later refresh time after a failure) starts unclaimed.
+    refresh_claimed: AtomicBool,
+}
+
+impl Cached {
+    pub(crate) fn new(token: AccessToken, refresh_at: SystemTime) -> Self {
+        Self {
+            token,
+            refresh_at,
+            refresh_claimed: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the caller is the first to claim this token's background
+    /// refresh (and so must start it).
+    pub(crate) fn claim_refresh(&self) -> bool {
+        !self.refresh_claimed.swap(true, Ordering::AcqRel)
+    }
 }
 
 /// What to do with a request, given the cache and the clock.
@@ -139,8 +166,6 @@ pub(crate) struct Entry {
     pub(crate) flight: tokio::sync::Mutex<Flight>,
     /// Bumped when a flight ends, so a waiter knows one ended while it waited.
     pub(crate) generation: AtomicU64,
-    /// Set while a background refresh runs.
-    pub(crate) refreshing: AtomicBool,
 }
 
 /// The outcome of the last flight: those who waited for it get a clone of
@@ -169,20 +194,21 @@ impl Entry {
     pub(crate) fn store(&self, token: AccessToken, now: SystemTime, jitter: Duration) {
         let refresh_at = refresh_at(&token, now, jitter);
         self.current
-            .store(Some(Arc::new(Cached { token, refresh_at })));
+            .store(Some(Arc::new(Cached::new(token, refresh_at))));
     }
 
-    /// After a failed background refresh: keep the token, try again later
-    /// (but not after it expires).
-    pub(crate) fn postpone_refresh(&self, now: SystemTime) {
-        self.current.rcu(|current| {
-            current.as_deref().map(|cached| {
-                Arc::new(Cached {
-                    token: cached.token.clone(),
-                    refresh_at: (now + REFRESH_RETRY).min(cached.token.expires_on()),
-                })
-            })
-        });
+    /// After `failed`'s background refresh failed: keep serving it, with a
+    /// fresh claim, and try again later (but not after it expires).
+    ///
+    /// Only while `failed` is still the stored token: one stored since then
+    /// has its own refresh time and claim, which this failure says nothing
+    /// about (replacing it would also drop a claim another refresh holds).
+    pub(crate) fn postpone_refresh(&self, failed: &Arc<Cached>, now: SystemTime) {
+        let postponed = Arc::new(Cached::new(
+            failed.token.clone(),
+            (now + REFRESH_RETRY).min(failed.token.expires_on()),
+        ));
+        self.current.compare_and_swap(failed, Some(postponed));
     }
 }
 
@@ -248,10 +274,7 @@ mod tests {
 
     #[test]
     fn serves_until_expiry_and_refreshes_after_the_refresh_time() {
-        let cached = Cached {
-            token: token(3600, None),
-            refresh_at: T0 + Duration::from_secs(3300),
-        };
+        let cached = Cached::new(token(3600, None), T0 + Duration::from_secs(3300));
         assert_eq!(decide(None, T0), Decision::Fetch);
         assert_eq!(decide(Some(&cached), T0), Decision::Serve);
         assert_eq!(
@@ -273,15 +296,31 @@ mod tests {
     fn a_failed_refresh_is_retried_later_but_not_after_expiry() {
         let entry = Entry::default();
         entry.store(token(3600, None), T0, Duration::ZERO);
-        entry.postpone_refresh(T0 + Duration::from_secs(3300));
-        assert_eq!(
-            entry.cached().unwrap().refresh_at,
-            T0 + Duration::from_secs(3330)
-        );
-        entry.postpone_refresh(T0 + Duration::from_secs(3590));
+        let failed = entry.cached().unwrap();
+        assert!(failed.claim_refresh());
+        entry.postpone_refresh(&failed, T0 + Duration::from_secs(3300));
+        let postponed = entry.cached().unwrap();
+        assert_eq!(postponed.refresh_at, T0 + Duration::from_secs(3330));
+        // The retry is claimed afresh: one caller starts it.
+        assert!(postponed.claim_refresh());
+        assert!(!postponed.claim_refresh());
+        entry.postpone_refresh(&postponed, T0 + Duration::from_secs(3590));
         assert_eq!(
             entry.cached().unwrap().refresh_at,
             T0 + Duration::from_secs(3600)
         );
+    }
+
+    #[test]
+    fn a_failed_refresh_leaves_a_token_stored_since_alone() {
+        let entry = Entry::default();
+        entry.store(token(3600, None), T0, Duration::ZERO);
+        let failed = entry.cached().unwrap();
+        assert!(failed.claim_refresh());
+        entry.store(token(7200, None), T0, Duration::ZERO);
+        entry.postpone_refresh(&failed, T0 + Duration::from_secs(3300));
+        let current = entry.cached().unwrap();
+        assert_eq!(current.token.expires_on(), T0 + Duration::from_secs(7200));
+        assert_eq!(current.refresh_at, T0 + Duration::from_secs(6900));
     }
 }
