@@ -82,15 +82,19 @@ struct Listed {
 }
 
 /// A listing: when it was made (to reuse it, and, by this process's
-/// clock, when it began), and what it names.
+/// clock, when it began), who made it, and what it names.
 #[derive(Debug, Clone)]
 struct Made {
     at: Instant,
     began: SystemTime,
+    by: String,
     listed: Arc<Vec<Listed>>,
 }
 
 type Listing = Arc<tokio::sync::Mutex<Option<Made>>>;
+
+/// When an identity last showed it may list a vault.
+type Probe = Arc<tokio::sync::Mutex<Option<Instant>>>;
 
 /// Reads for every ExternalSecret, sharing credentials, budgets and
 /// listings.
@@ -99,6 +103,10 @@ pub struct Reader<V = WorkloadVaults> {
     vault: V,
     budget: Budget,
     listings: Mutex<HashMap<(String, String), Listing>>,
+    /// Per vault, the listing refreshes compare with, whoever made it.
+    vault_listings: Mutex<HashMap<String, Listing>>,
+    /// Per vault and identity, when its list permission last stood.
+    probes: Mutex<HashMap<(String, String), Probe>>,
     requests: AtomicU64,
     throttled: AtomicU64,
 }
@@ -135,6 +143,8 @@ impl<V: VaultObjects> Reader<V> {
             vault,
             budget: Budget::new(per_window),
             listings: Mutex::default(),
+            vault_listings: Mutex::default(),
+            probes: Mutex::default(),
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
         }
@@ -345,21 +355,12 @@ impl<V: VaultObjects> Reader<V> {
         reader: &ReadAs,
         max_age: Duration,
     ) -> Result<Made, FetchError> {
-        let who = match caller {
-            Caller::Workload(identity, _) => format!(
-                "{}/{}/{}/{}",
-                identity.namespace,
-                identity.service_account,
-                identity.client_id,
-                identity.tenant_id
-            ),
-            Caller::Controller => String::from("controller"),
-        };
+        let who = who(caller);
         let slot = Arc::clone(
             self.listings
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .entry((store.vault_url.clone(), who))
+                .entry((store.vault_url.clone(), who.clone()))
                 .or_default(),
         );
         let mut slot = slot.lock().await;
@@ -368,6 +369,18 @@ impl<V: VaultObjects> Reader<V> {
         {
             return Ok(made.clone());
         }
+        let made = self.list(store, reader, who).await?;
+        *slot = Some(made.clone());
+        Ok(made)
+    }
+
+    /// The vault's enabled secrets, listed now as `reader` (`who`).
+    async fn list(
+        &self,
+        store: &AzureStore,
+        reader: &ReadAs,
+        who: String,
+    ) -> Result<Made, FetchError> {
         self.spend(store, 1)?;
         let began = SystemTime::now();
         let at = Instant::now();
@@ -384,22 +397,90 @@ impl<V: VaultObjects> Reader<V> {
                 updated: p.updated,
             })
             .collect();
-        let made = Made {
+        Ok(Made {
             at,
             began,
+            by: who,
             listed: Arc::new(listed),
+        })
+    }
+
+    /// The vault's listing for change detection, younger than `max_age`,
+    /// whichever identity made it: the vault's content is the same for
+    /// every identity that may list it, and no value comes from it, only
+    /// "not updated since". An identity that did not make it first shows
+    /// its own list permission still stands (one request, itself reused
+    /// for `max_age`), so a revoked role fails its refresh as its own
+    /// listing would have.
+    async fn vault_listing(
+        &self,
+        store: &AzureStore,
+        caller: Caller<'_>,
+        reader: &ReadAs,
+        max_age: Duration,
+    ) -> Result<Made, FetchError> {
+        let who = who(caller);
+        let slot = Arc::clone(
+            self.vault_listings
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(store.vault_url.clone())
+                .or_default(),
+        );
+        let made = {
+            let mut slot = slot.lock().await;
+            match slot.as_ref() {
+                Some(made) if made.at.elapsed() < max_age => made.clone(),
+                _ => {
+                    let made = self.list(store, reader, who.clone()).await?;
+                    *slot = Some(made.clone());
+                    made
+                }
+            }
         };
-        *slot = Some(made.clone());
+        if made.by != who {
+            self.may_list(store, reader, who, max_age).await?;
+        }
         Ok(made)
     }
 
+    /// Shows `who` may list the vault, unless it did within `max_age`.
+    async fn may_list(
+        &self,
+        store: &AzureStore,
+        reader: &ReadAs,
+        who: String,
+        max_age: Duration,
+    ) -> Result<(), FetchError> {
+        let slot = Arc::clone(
+            self.probes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry((store.vault_url.clone(), who))
+                .or_default(),
+        );
+        let mut slot = slot.lock().await;
+        if slot.is_some_and(|at| at.elapsed() < max_age) {
+            return Ok(());
+        }
+        self.spend(store, 1)?;
+        let at = Instant::now();
+        self.vault
+            .may_list_secrets(&store.vault_url, reader)
+            .await
+            .map_err(|e| self.error(store, e))?;
+        *slot = Some(at);
+        Ok(())
+    }
+
     /// At a periodic refresh of `plan`, last known current since `since`
-    /// ([`crate::change::Freshness`]): `Some(began)` when one listing of
-    /// the vault as `caller` (shared by the syncs of this store and
-    /// identity made within [`LISTING_REUSE`]) shows none of its objects
-    /// changed, `began` being when that listing began; `None` when they
-    /// must be read (one changed, or a listing cannot tell, in which case
-    /// nothing is listed).
+    /// ([`crate::change::Freshness`]): `Some(began)` when the vault's
+    /// listing (one per vault for a quarter of the refresh interval,
+    /// whichever identity made it, `caller` having shown its own list
+    /// permission stands) shows none of its objects changed, `began` being
+    /// when that listing began; `None` when they must be read (one
+    /// changed, or a listing cannot tell, in which case nothing is
+    /// listed).
     ///
     /// # Errors
     ///
@@ -420,7 +501,7 @@ impl<V: VaultObjects> Reader<V> {
         // is never missed, only seen at the next refresh), and never one
         // of its previous refresh.
         let max_age = plan.refresh.map_or(LISTING_REUSE, |r| r / 4);
-        let made = self.listing(store, caller, &reader, max_age).await?;
+        let made = self.vault_listing(store, caller, &reader, max_age).await?;
         let updated: HashMap<&str, Option<SystemTime>> = made
             .listed
             .iter()
@@ -429,6 +510,18 @@ impl<V: VaultObjects> Reader<V> {
         let unchanged =
             crate::change::unchanged(plan, |name| updated.get(name).copied().flatten(), since);
         Ok(unchanged.then_some(made.began))
+    }
+}
+
+/// Who lists: the ServiceAccount and the Entra identity it stands for, or
+/// the controller.
+fn who(caller: Caller<'_>) -> String {
+    match caller {
+        Caller::Workload(identity, _) => format!(
+            "{}/{}/{}/{}",
+            identity.namespace, identity.service_account, identity.client_id, identity.tenant_id
+        ),
+        Caller::Controller => String::from("controller"),
     }
 }
 

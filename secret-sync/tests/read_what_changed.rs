@@ -6,7 +6,10 @@
 //! pinned versions are read at every refresh; and every change reaches the
 //! Secret at the next refresh: a new value written in the same second as
 //! the last read, a tag read by `metadataPolicy: Fetch`, a deleted secret
-//! and a disabled one (each then as the full read reports it).
+//! and a disabled one (each then as the full read reports it). Identities
+//! of one vault compare with one listing, each showing its own list
+//! permission still stands: one whose role is revoked fails at its next
+//! refresh, never kept current by another identity's listing.
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/key_vault.rs"]
@@ -18,15 +21,15 @@ use std::time::Duration;
 use azure_wi_control_plane::ControlPlane;
 use azure_wi_emulator::{
     Config,
-    config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, Role},
+    config::{DEMO_CLIENT_ID, DEMO_OBJECT_ID, DEMO_TENANT, Identity, Role},
     requests::{RequestKind, RequestRecord},
 };
 use key_vault::{demo_credential_from, grant, secret_seed, update_in};
 use kube::Client;
 use serde_json::json;
 use support::{
-    Cluster, apply, data_of, eventually, ready, secret, secret_store, service_account, token_file,
-    trusting,
+    Cluster, apply, data_of, eventually, federated, ready, secret, secret_store, service_account,
+    token_file, trusting,
 };
 
 const NS: &str = "changes";
@@ -232,6 +235,155 @@ async fn refreshes_read_only_what_changed_and_every_change_arrives() {
     // Retain), as a full read leaves them.
     assert_eq!(value_of(client, "doomed").await.unwrap(), "here");
     assert_eq!(value_of(client, "switch").await.unwrap(), "on");
+
+    cluster.stop().await;
+}
+
+/// A second identity reading the same vault (Key Vault Secrets User).
+const OTHER_CLIENT_ID: &str = "3c1f7a2e-8b4d-4e6f-9a0b-1c2d3e4f5a61";
+const OTHER_OBJECT_ID: &str = "4d2a8b3f-9c5e-4f70-8b1c-2d3e4f5a6b72";
+/// The shared test's refresh: its two identities' slots fall within a
+/// tenth of it, inside the quarter a listing serves.
+const SHARED_REFRESH: Duration = Duration::from_secs(4);
+/// Secrets in the shared test's vault: more than a page (25), so a
+/// listing takes two requests and a permission check one.
+const SHARED_SECRETS: usize = 30;
+
+/// A ServiceAccount for the second identity whose refresh slot falls
+/// between a fortieth and a tenth of the refresh after `SA`'s: the first
+/// identity lists, and the second's refreshes fall within that listing's
+/// reuse (found by name, as slots are a hash).
+fn neighbour_account(vault_url: &str) -> String {
+    use secret_sync::{change::identity_key, schedule::slot};
+    let first = slot(&identity_key(vault_url, Some((NS, SA))), SHARED_REFRESH);
+    (0..)
+        .map(|i| format!("other-{i}"))
+        .find(|sa| {
+            let other = slot(&identity_key(vault_url, Some((NS, sa))), SHARED_REFRESH);
+            // How long after the first identity's slot, round the interval.
+            let after = Duration::from_nanos(
+                u64::try_from(
+                    (other.as_nanos() + SHARED_REFRESH.as_nanos() - first.as_nanos())
+                        % SHARED_REFRESH.as_nanos(),
+                )
+                .unwrap(),
+            );
+            (SHARED_REFRESH / 40..SHARED_REFRESH / 10).contains(&after)
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_share_one_listing_and_a_revoked_one_fails_at_its_next_refresh() {
+    let vault_url = format!("https://{VAULT}.vault.azure.net");
+    let other_sa = neighbour_account(&vault_url);
+    let other = other_sa.clone();
+    // No full read within the test: only the listing decides.
+    let cluster = Cluster::start_tuned(
+        move |plane| {
+            let mut config = trusting(Config::demo_with_keys_and_certificates(), plane, NS, SA);
+            config.identities.push(Identity {
+                name: "other".to_owned(),
+                tenant: DEMO_TENANT.to_owned(),
+                client_id: OTHER_CLIENT_ID.to_owned(),
+                object_id: OTHER_OBJECT_ID.to_owned(),
+                federated_credentials: vec![federated(plane, &other, NS, &other)],
+            });
+            grant(&mut config, DEMO_OBJECT_ID, &[Role::SecretsUser], VAULT);
+            grant(&mut config, OTHER_OBJECT_ID, &[Role::SecretsUser], VAULT);
+            let vault = config.vaults.iter_mut().find(|v| v.name == VAULT).unwrap();
+            for i in 0..SHARED_SECRETS {
+                vault
+                    .secrets
+                    .push(secret_seed(&format!("filler-{i:02}"), &["x"]));
+            }
+            vault.secrets.push(secret_seed("plain", &["one"]));
+            config
+        },
+        |ctx| ctx.freshness = secret_sync::change::Freshness::new(1_000),
+        &[NS],
+    )
+    .await;
+    let (client, emulator) = (&cluster.client, &cluster.emulator);
+    emulator.request_log().keep_records(true);
+    let external_secret = |name: &str, store: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: {name}, namespace: {NS}}}\nspec:\n  refreshInterval: {}s\n  secretStoreRef: {{name: {store}}}\n  data:\n  - secretKey: v\n    remoteRef: {{key: plain}}\n",
+            SHARED_REFRESH.as_secs()
+        )
+    };
+    let objects = [
+        service_account(NS, SA, DEMO_CLIENT_ID),
+        service_account(NS, &other_sa, OTHER_CLIENT_ID),
+        secret_store(NS, "kv-a", "", VAULT, SA),
+        secret_store(NS, "kv-b", "", VAULT, &other_sa),
+        external_secret("by-a", "kv-a"),
+        external_secret("by-b", "kv-b"),
+    ];
+    apply(client, NS, &objects.join("---\n")).await;
+    for name in ["by-a", "by-b"] {
+        eventually(
+            Duration::from_secs(30),
+            &format!("{name} synced"),
+            || async { secret(client, NS, name).await.map(drop) },
+        )
+        .await;
+        assert_eq!(value_of(client, name).await.unwrap(), "one");
+    }
+
+    // Past the clock margin, four quiet refreshes of both identities.
+    tokio::time::sleep(SHARED_REFRESH * 3).await;
+    emulator.request_log().take_records();
+    tokio::time::sleep(SHARED_REFRESH * 4).await;
+    let quiet = emulator.request_log().take_records();
+    let lists: Vec<&RequestRecord> = quiet
+        .iter()
+        .filter(|r| r.kind == RequestKind::SecretList)
+        .collect();
+    let second_pages = lists.iter().filter(|r| r.next_page).count();
+    let summary: Vec<String> = lists
+        .iter()
+        .map(|r| {
+            format!(
+                "{} next_page={} {}",
+                r.unix_ms % 100_000,
+                r.next_page,
+                r.status
+            )
+        })
+        .collect();
+    // Each refresh: one two-page listing and the other identity's
+    // one-page check; two listings of their own would be two second pages.
+    assert!(
+        (3..=5).contains(&second_pages) && (9..=15).contains(&lists.len()),
+        "{second_pages} second pages of {} list requests in 4 refreshes: {summary:#?}",
+        lists.len()
+    );
+    assert_eq!(count(&quiet, RequestKind::SecretGet, Some("plain")), 0);
+
+    // The second identity loses its role: its next refresh fails as a read
+    // of its own would, while the first identity's listing still says
+    // nothing changed.
+    emulator
+        .update_config(|config| {
+            config
+                .role_assignments
+                .retain(|a| a.principal_id != OTHER_OBJECT_ID);
+        })
+        .unwrap();
+    let failed = eventually(SHARED_REFRESH * 3, "by-b failing", || async {
+        let (status, _, message) = ready(client, NS, "by-b").await?;
+        (status == "False").then_some(message)
+    })
+    .await;
+    assert!(
+        failed.contains("refused reading secret plain (ForbiddenByRbac)"),
+        "{failed}"
+    );
+    let (status, reason, _) = ready(client, NS, "by-a").await.unwrap();
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "SecretSynced"));
+    // Its Secret is kept, as ESO keeps it when a refresh fails.
+    assert_eq!(value_of(client, "by-b").await.unwrap(), "one");
 
     cluster.stop().await;
 }

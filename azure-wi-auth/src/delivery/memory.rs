@@ -85,6 +85,7 @@ struct Inner {
     max_in_flight: AtomicUsize,
     calls: AtomicUsize,
     listings: AtomicUsize,
+    probes: AtomicUsize,
     seen_tokens: Mutex<Vec<String>>,
 }
 
@@ -235,6 +236,12 @@ impl MemoryVault {
     #[must_use]
     pub fn listings(&self) -> usize {
         self.0.listings.load(Ordering::SeqCst)
+    }
+
+    /// Checks of the list permission made ([`VaultObjects::may_list_secrets`]).
+    #[must_use]
+    pub fn probes(&self) -> usize {
+        self.0.probes.load(Ordering::SeqCst)
     }
 
     /// The ServiceAccount tokens presented, in call order.
@@ -498,6 +505,12 @@ impl VaultObjects for MemoryVault {
             hook(self);
         }
         Ok(listed)
+    }
+
+    async fn may_list_secrets(&self, vault: &str, reader: &ReadAs) -> Result<(), VaultError> {
+        self.enter(vault, reader, ObjectKind::Secret, "").await?;
+        self.0.probes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 

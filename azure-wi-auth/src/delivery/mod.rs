@@ -206,6 +206,16 @@ pub trait VaultObjects: Send + Sync + 'static {
         vault: &str,
         reader: &ReadAs,
     ) -> impl Future<Output = Result<Vec<SecretProperties>, VaultError>> + Send;
+
+    /// Whether `reader` may list the vault's secrets now: one request (the
+    /// listing's first page, nothing of it kept), refused as the listing
+    /// would be. Lets a caller trust a listing another identity made only
+    /// once its own list permission is shown to stand.
+    fn may_list_secrets(
+        &self,
+        vault: &str,
+        reader: &ReadAs,
+    ) -> impl Future<Output = Result<(), VaultError>> + Send;
 }
 
 #[cfg(test)]

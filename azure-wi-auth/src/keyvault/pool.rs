@@ -17,7 +17,7 @@ use std::{
 };
 
 use azure_wi_core::AzureCloud;
-use futures::{Stream, TryStreamExt as _};
+use futures::{Stream, StreamExt as _, TryStreamExt as _};
 
 use crate::{
     AssertionCredential, AuthorityHost, Certificate, Challenge, Error, Key, RetryPolicy, Secret,
@@ -382,6 +382,16 @@ impl VaultObjects for WorkloadVaults {
     ) -> Result<Vec<SecretProperties>, VaultError> {
         self.read(vault, reader, async |client| {
             client.list_secret_properties().try_collect().await
+        })
+        .await
+    }
+
+    async fn may_list_secrets(&self, vault: &str, reader: &ReadAs) -> Result<(), VaultError> {
+        self.read(vault, reader, async |client| {
+            // The stream asks for a page only as it is reached: its first
+            // item costs exactly the first page.
+            let mut listing = std::pin::pin!(client.list_secret_properties());
+            listing.next().await.transpose().map(drop)
         })
         .await
     }
