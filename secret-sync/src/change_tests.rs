@@ -84,22 +84,75 @@ fn unchanged_means_every_object_listed_and_older_than_the_last_read() {
     ));
 }
 
+/// Two uids, the first read of one counting no refresh as skipped, of the
+/// other one.
+fn uids_of_phases(full_read_every: u32) -> (String, String) {
+    let find = |wanted| {
+        (0..)
+            .map(|i| format!("uid-{i}"))
+            .find(|uid| phase(uid, full_read_every) == wanted)
+            .unwrap()
+    };
+    (find(0), find(1))
+}
+
+#[test]
+fn first_reads_spread_their_full_reads_over_the_cycle() {
+    // 10,000 ExternalSecrets first read together, a full read every tenth
+    // refresh: each refresh of the cycle holds about a tenth of them.
+    let mut per_refresh = [0u32; 10];
+    for i in 0..10_000 {
+        let p = phase(&format!("0b6a1f3e-{i:04}-4000-8000-000000000000"), 10);
+        per_refresh[usize::try_from(p).unwrap()] += 1;
+    }
+    assert!(
+        per_refresh.iter().all(|&n| (880..=1_120).contains(&n)),
+        "{per_refresh:?}"
+    );
+}
+
 #[test]
 fn every_nth_refresh_reads_everything_and_a_new_spec_always_does() {
     let fresh = Freshness::new(3);
-    assert_eq!(fresh.may_skip("uid", "1-a"), None, "never read");
-    fresh.read("uid", "1-a", at(1_000));
-    assert_eq!(fresh.may_skip("uid", "1-a"), Some(at(1_000) - CLOCK_MARGIN));
-    assert_eq!(fresh.may_skip("uid", "2-a"), None, "another spec");
-    fresh.skipped("uid", at(1_060));
-    assert_eq!(fresh.may_skip("uid", "1-a"), Some(at(1_060) - CLOCK_MARGIN));
-    fresh.skipped("uid", at(1_120));
+    // A uid whose first read starts the cycle at its beginning, and one a
+    // refresh into it.
+    let (first, later) = uids_of_phases(3);
+    assert_eq!(fresh.may_skip(&first, "1-a"), None, "never read");
+    fresh.read(&first, "1-a", at(1_000));
+    assert_eq!(
+        fresh.may_skip(&first, "1-a"),
+        Some(at(1_000) - CLOCK_MARGIN)
+    );
+    assert_eq!(fresh.may_skip(&first, "2-a"), None, "another spec");
+    fresh.skipped(&first, at(1_060));
+    assert_eq!(
+        fresh.may_skip(&first, "1-a"),
+        Some(at(1_060) - CLOCK_MARGIN)
+    );
+    fresh.skipped(&first, at(1_120));
     // Two skipped: the third refresh reads everything.
-    assert_eq!(fresh.may_skip("uid", "1-a"), None);
-    fresh.read("uid", "1-a", at(1_180));
-    assert_eq!(fresh.may_skip("uid", "1-a"), Some(at(1_180) - CLOCK_MARGIN));
-    fresh.forget("uid");
-    assert_eq!(fresh.may_skip("uid", "1-a"), None);
+    assert_eq!(fresh.may_skip(&first, "1-a"), None);
+    fresh.read(&first, "1-a", at(1_180));
+    // After a full read (not a first one), the whole cycle again.
+    fresh.skipped(&first, at(1_240));
+    assert_eq!(
+        fresh.may_skip(&first, "1-a"),
+        Some(at(1_240) - CLOCK_MARGIN)
+    );
+    fresh.skipped(&first, at(1_300));
+    assert_eq!(fresh.may_skip(&first, "1-a"), None);
+    fresh.forget(&first);
+    assert_eq!(fresh.may_skip(&first, "1-a"), None);
+    // The other's first cycle is one refresh shorter, then whole.
+    fresh.read(&later, "1-a", at(1_000));
+    fresh.skipped(&later, at(1_060));
+    assert_eq!(fresh.may_skip(&later, "1-a"), None);
+    fresh.read(&later, "1-a", at(1_120));
+    fresh.skipped(&later, at(1_180));
+    assert_eq!(
+        fresh.may_skip(&later, "1-a"),
+        Some(at(1_180) - CLOCK_MARGIN)
+    );
     // One: listings off.
     let never = Freshness::new(1);
     never.read("uid", "1-a", at(1_000));
