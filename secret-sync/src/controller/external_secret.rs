@@ -497,11 +497,16 @@ pub(super) async fn load_store(
     let name = &name.to_owned();
     let checked = match kind {
         StoreKind::SecretStore => {
-            let Some(found) = Api::<SecretStore>::namespaced(ctx.client.clone(), namespace)
-                .get_opt(name)
-                .await
-                .map_err(kube_error("reading the SecretStore"))?
-            else {
+            let cached = ctx.lookups().and_then(|l| l.store(namespace, name));
+            let found = match cached {
+                Some(found) => Some(found),
+                None => Api::<SecretStore>::namespaced(ctx.client.clone(), namespace)
+                    .get_opt(name)
+                    .await
+                    .map_err(kube_error("reading the SecretStore"))?
+                    .map(Arc::new),
+            };
+            let Some(found) = found else {
                 return Err(SyncFailure::StoreMissing {
                     name: name.clone(),
                     namespace: namespace.to_owned(),
@@ -511,11 +516,16 @@ pub(super) async fn load_store(
             store::check(&found.spec, false)
         }
         StoreKind::ClusterSecretStore => {
-            let Some(found) = Api::<ClusterSecretStore>::all(ctx.client.clone())
-                .get_opt(name)
-                .await
-                .map_err(kube_error("reading the ClusterSecretStore"))?
-            else {
+            let cached = ctx.lookups().and_then(|l| l.cluster_store(name));
+            let found = match cached {
+                Some(found) => Some(found),
+                None => Api::<ClusterSecretStore>::all(ctx.client.clone())
+                    .get_opt(name)
+                    .await
+                    .map_err(kube_error("reading the ClusterSecretStore"))?
+                    .map(Arc::new),
+            };
+            let Some(found) = found else {
                 return Err(SyncFailure::ClusterStoreMissing { name: name.clone() }.into());
             };
             let labels = Api::<Namespace>::all(ctx.client.clone())
@@ -556,11 +566,22 @@ pub(super) async fn identity_of(
     let Some((sa_namespace, sa_name)) = identity::service_account_of(store, namespace) else {
         return Ok(None);
     };
-    let Some(account) = Api::<ServiceAccount>::namespaced(ctx.client.clone(), &sa_namespace)
-        .get_opt(&sa_name)
-        .await
-        .map_err(kube_error("reading the ServiceAccount"))?
-    else {
+    // The watch's copy when it has one (its annotations are all an
+    // identity needs), the API server's otherwise.
+    let cached = ctx
+        .lookups()
+        .and_then(|l| l.account(&sa_namespace, &sa_name));
+    let account = match cached {
+        Some(meta) => Some(ServiceAccount {
+            metadata: meta.metadata.clone(),
+            ..ServiceAccount::default()
+        }),
+        None => Api::<ServiceAccount>::namespaced(ctx.client.clone(), &sa_namespace)
+            .get_opt(&sa_name)
+            .await
+            .map_err(kube_error("reading the ServiceAccount"))?,
+    };
+    let Some(account) = account else {
         return Err(SyncFailure::ServiceAccountMissing {
             namespace: sa_namespace,
             name: sa_name,

@@ -23,14 +23,14 @@ use std::{
 pub use backoff::Backoff;
 pub use cluster_external_secret::reconcile_cluster_external_secret;
 pub use external_secret::{FINALIZER, ReconcileError, SyncFailure, reconcile};
-use futures::future::join5;
-use futures::{FutureExt as _, StreamExt as _, future::join};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use futures::future::{join3, join5};
+use futures::{FutureExt as _, StreamExt as _};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use kube::core::PartialObjectMeta;
 use kube::{
     Api, Resource, ResourceExt,
     runtime::{
-        Controller, WatchStreamExt as _,
+        Controller, PredicateConfig, WatchStreamExt as _,
         controller::Action,
         events::{Recorder, Reporter},
         reflector::{ObjectRef, Store},
@@ -105,6 +105,8 @@ pub struct Context {
     /// Since when each ExternalSecret's Secret is known current, so a
     /// refresh reads only what a listing shows changed.
     pub freshness: crate::change::Freshness,
+    /// The running controller's caches, while it runs.
+    lookups: std::sync::RwLock<Option<Lookups>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -139,7 +141,30 @@ impl Context {
             template_delims: azure_wi_template::Delims::default(),
             template_limits: azure_wi_template::Limits::default(),
             freshness: crate::change::Freshness::default(),
+            lookups: std::sync::RwLock::default(),
         }
+    }
+
+    /// The running controller's caches (`None` outside [`run`]).
+    pub(crate) fn lookups(&self) -> Option<Lookups> {
+        self.lookups
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_lookups(&self, lookups: Lookups) {
+        *self
+            .lookups
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(lookups);
+    }
+
+    fn clear_lookups(&self) {
+        *self
+            .lookups
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 }
 
@@ -186,6 +211,7 @@ pub async fn run(
     synced: watch::Sender<bool>,
 ) {
     let client = ctx.client.clone();
+    let shutdown_accounts = shutdown.clone();
     let external_secrets: Api<ExternalSecret> = Api::all(client.clone());
     // Writing a Secret and then the status triggers two watch events; the
     // debounce lets the second land in the cache before the reconcile they
@@ -197,13 +223,18 @@ pub async fn run(
     // third of each object as the API server serves it, never read here),
     // 10,000 of them take about 28 MiB instead of 78.
     let (es_reader, es_writer) = kube::runtime::reflector::store();
+    // Only what a reconcile acts on starts one: the status, which only
+    // this controller writes, still reaches the cache but not the queue
+    // (each sync's own status write would otherwise bring a second
+    // reconcile of every ExternalSecret).
     let es_stream = watcher(external_secrets, watcher::Config::default())
         .default_backoff()
         .modify(|es: &mut ExternalSecret| {
             es.managed_fields_mut().clear();
         })
         .reflect(es_writer)
-        .applied_objects();
+        .applied_objects()
+        .predicate_filter(acted_on, PredicateConfig::default());
     let es_controller = Controller::for_stream(es_stream, es_reader).with_config(config.clone());
     let by_store = es_controller.store();
     let by_cluster_store = es_controller.store();
@@ -216,32 +247,66 @@ pub async fn run(
     )
     .default_backoff()
     .touched_objects();
+    // The stores as reconciles read them ([`Lookups`]): each change lands
+    // in the cache before it triggers the ExternalSecrets that use it.
+    let (store_lookup, store_writer) = kube::runtime::reflector::store();
+    let store_stream = watcher(
+        Api::<SecretStore>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .modify(|store: &mut SecretStore| store.managed_fields_mut().clear())
+    .reflect(store_writer)
+    .touched_objects();
+    let (cluster_store_lookup, cluster_store_writer) = kube::runtime::reflector::store();
+    let cluster_store_stream = watcher(
+        Api::<ClusterSecretStore>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .modify(|store: &mut ClusterSecretStore| store.managed_fields_mut().clear())
+    .reflect(cluster_store_writer)
+    .touched_objects();
+    let (account_lookup, account_writer) = kube::runtime::reflector::store();
+    let accounts = watcher(
+        Api::<PartialObjectMeta<ServiceAccount>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .modify(|account: &mut PartialObjectMeta<ServiceAccount>| {
+        account.managed_fields_mut().clear();
+    })
+    .reflect(account_writer)
+    .for_each(|_| std::future::ready(()));
+    let accounts = async move {
+        tokio::select! {
+            () = accounts => {}
+            () = shutdown_accounts.cancelled() => {}
+        }
+    };
+    ctx.set_lookups(Lookups {
+        stores: store_lookup,
+        cluster_stores: cluster_store_lookup,
+        accounts: account_lookup,
+    });
     let es_controller = es_controller
         .owns_stream(managed)
-        .watches(
-            Api::<SecretStore>::all(client.clone()),
-            watcher::Config::default(),
-            move |store: SecretStore| {
-                users(
-                    &by_store,
-                    StoreKind::SecretStore,
-                    &store.name_any(),
-                    store.namespace().as_deref(),
-                )
-            },
-        )
-        .watches(
-            Api::<ClusterSecretStore>::all(client.clone()),
-            watcher::Config::default(),
-            move |store: ClusterSecretStore| {
-                users(
-                    &by_cluster_store,
-                    StoreKind::ClusterSecretStore,
-                    &store.name_any(),
-                    None,
-                )
-            },
-        )
+        .watches_stream(store_stream, move |store: SecretStore| {
+            users(
+                &by_store,
+                StoreKind::SecretStore,
+                &store.name_any(),
+                store.namespace().as_deref(),
+            )
+        })
+        .watches_stream(cluster_store_stream, move |store: ClusterSecretStore| {
+            users(
+                &by_cluster_store,
+                StoreKind::ClusterSecretStore,
+                &store.name_any(),
+                None,
+            )
+        })
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(
             |es, ctx| bounded(reconcile(es, ctx)),
@@ -322,7 +387,7 @@ pub async fn run(
         .run(
             |ps, ctx| bounded(reconcile_push_secret(ps, ctx)),
             error_policy,
-            ctx,
+            Arc::clone(&ctx),
         )
         .for_each(|_| async {});
     let push_controller = until_stopped(push_controller, push_cache.clone(), &shutdown);
@@ -344,7 +409,7 @@ pub async fn run(
             () = shutdown.cancelled() => {}
         }
     };
-    join(
+    join3(
         join5(
             es_controller,
             stores,
@@ -353,8 +418,54 @@ pub async fn run(
             push_controller,
         ),
         report_synced,
+        accounts,
     )
     .await;
+    ctx.clear_lookups();
+}
+
+/// The hash of what an ExternalSecret's reconcile acts on (kube-runtime's
+/// predicate): its generation, labels, annotations (`force-sync`
+/// included), finalizers and deletion; never its status.
+fn acted_on(es: &ExternalSecret) -> Option<u64> {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    es.meta().generation.hash(&mut hasher);
+    es.labels().hash(&mut hasher);
+    es.annotations().hash(&mut hasher);
+    es.finalizers().hash(&mut hasher);
+    es.meta().deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// What reconciles look up by name, as the controller's watches hold it:
+/// the stores and the ServiceAccounts (metadata only, which is all an
+/// identity needs). A name the cache does not hold (not yet seen, or the
+/// cache still filling) is read from the API server instead, so a
+/// missing object is only ever reported by the API server itself.
+#[derive(Clone)]
+pub(crate) struct Lookups {
+    stores: Store<SecretStore>,
+    cluster_stores: Store<ClusterSecretStore>,
+    accounts: Store<PartialObjectMeta<ServiceAccount>>,
+}
+
+impl Lookups {
+    pub(crate) fn store(&self, namespace: &str, name: &str) -> Option<Arc<SecretStore>> {
+        self.stores.get(&ObjectRef::new(name).within(namespace))
+    }
+
+    pub(crate) fn cluster_store(&self, name: &str) -> Option<Arc<ClusterSecretStore>> {
+        self.cluster_stores.get(&ObjectRef::new(name))
+    }
+
+    pub(crate) fn account(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Arc<PartialObjectMeta<ServiceAccount>>> {
+        self.accounts.get(&ObjectRef::new(name).within(namespace))
+    }
 }
 
 /// Runs `controller` until it ends, which after `shutdown` is once the
