@@ -6,6 +6,7 @@
 
 pub mod backoff;
 mod cluster_external_secret;
+pub mod events;
 mod external_secret;
 pub mod metrics;
 mod push_secret;
@@ -32,7 +33,6 @@ use kube::{
     runtime::{
         Controller, PredicateConfig, WatchStreamExt as _,
         controller::Action,
-        events::{Recorder, Reporter},
         reflector::{ObjectRef, Store},
         watcher,
     },
@@ -89,7 +89,7 @@ pub struct Context {
     /// ServiceAccount tokens.
     pub tokens: Tokens,
     /// Events.
-    pub recorder: Recorder,
+    pub recorder: events::Events,
     /// The controller's `AZURE_TENANT_ID`, the last tenant fallback.
     pub controller_tenant: Option<String>,
     /// Counters.
@@ -122,12 +122,10 @@ impl Context {
     /// A context reporting events as `controller` (`secret-sync`).
     #[must_use]
     pub fn new(client: kube::Client, reader: Reader, controller_tenant: Option<String>) -> Self {
-        let recorder = Recorder::new(
+        let recorder = events::Events::new(
             client.clone(),
-            Reporter {
-                controller: "secret-sync".to_owned(),
-                instance: std::env::var("POD_NAME").ok(),
-            },
+            "secret-sync",
+            std::env::var("POD_NAME").ok(),
         );
         Self {
             client,

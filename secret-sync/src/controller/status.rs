@@ -1,7 +1,6 @@
 //! Conditions and events as ESO writes them.
 
 use k8s_openapi::jiff::Timestamp;
-use kube::runtime::events::{Event, EventType, Recorder};
 
 use crate::api::Condition;
 
@@ -36,24 +35,19 @@ pub(crate) fn ready(previous: &[Condition], ok: bool, reason: &str, message: &st
 
 /// Publishes an event; a failure to publish is logged, never fatal.
 pub(crate) async fn publish(
-    recorder: &Recorder,
+    events: &super::events::Events,
     object: &k8s_openapi::api::core::v1::ObjectReference,
     warning: bool,
     reason: &str,
     note: &str,
 ) {
-    let event = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: reason.to_owned(),
-        note: Some(note.to_owned()),
-        action: "Reconcile".to_owned(),
-        secondary: None,
+    let event = super::events::Note {
+        warning,
+        reason,
+        action: "Reconcile",
+        note,
     };
-    if let Err(error) = recorder.publish(&event, object).await {
+    if let Err(error) = events.publish(object, event).await {
         tracing::warn!(%error, reason, "could not publish an event");
     }
 }
