@@ -84,7 +84,7 @@ enum Output {
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     /// ExternalSecrets reconciled at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = secret_sync::controller::DEFAULT_CONCURRENCY)]
     concurrency: u16,
     /// Key Vault requests per vault per 10 s, across all ExternalSecrets;
     /// Key Vault's own limit is 4,000.
