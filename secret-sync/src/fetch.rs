@@ -356,13 +356,7 @@ impl<V: VaultObjects> Reader<V> {
         max_age: Duration,
     ) -> Result<Made, FetchError> {
         let who = who(caller);
-        let slot = Arc::clone(
-            self.listings
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry((store.vault_url.clone(), who.clone()))
-                .or_default(),
-        );
+        let slot = slot_of(&self.listings, (store.vault_url.clone(), who.clone()));
         let mut slot = slot.lock().await;
         if let Some(made) = slot.as_ref()
             && made.at.elapsed() < max_age
@@ -420,13 +414,7 @@ impl<V: VaultObjects> Reader<V> {
         max_age: Duration,
     ) -> Result<Made, FetchError> {
         let who = who(caller);
-        let slot = Arc::clone(
-            self.vault_listings
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(store.vault_url.clone())
-                .or_default(),
-        );
+        let slot = slot_of(&self.vault_listings, store.vault_url.clone());
         let made = {
             let mut slot = slot.lock().await;
             match slot.as_ref() {
@@ -452,13 +440,7 @@ impl<V: VaultObjects> Reader<V> {
         who: String,
         max_age: Duration,
     ) -> Result<(), FetchError> {
-        let slot = Arc::clone(
-            self.probes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry((store.vault_url.clone(), who))
-                .or_default(),
-        );
+        let slot = slot_of(&self.probes, (store.vault_url.clone(), who));
         let mut slot = slot.lock().await;
         if slot.is_some_and(|at| at.elapsed() < max_age) {
             return Ok(());
@@ -511,6 +493,20 @@ impl<V: VaultObjects> Reader<V> {
             crate::change::unchanged(plan, |name| updated.get(name).copied().flatten(), since);
         Ok(unchanged.then_some(made.began))
     }
+}
+
+/// The entry of `key` in `map`, made empty when missing: held (and
+/// awaited) on its own, so one key's listing never waits on another's.
+fn slot_of<K: Eq + std::hash::Hash, T: Default>(
+    map: &Mutex<HashMap<K, Arc<tokio::sync::Mutex<T>>>>,
+    key: K,
+) -> Arc<tokio::sync::Mutex<T>> {
+    Arc::clone(
+        map.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_default(),
+    )
 }
 
 /// Who lists: the ServiceAccount and the Entra identity it stands for, or

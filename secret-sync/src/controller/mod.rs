@@ -253,35 +253,13 @@ pub async fn run(
     .touched_objects();
     // The stores as reconciles read them ([`Lookups`]): each change lands
     // in the cache before it triggers the ExternalSecrets that use it.
-    let (store_lookup, store_writer) = kube::runtime::reflector::store();
-    let store_stream = watcher(
-        Api::<SecretStore>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(|store: &mut SecretStore| store.managed_fields_mut().clear())
-    .reflect(store_writer)
-    .touched_objects();
-    let (cluster_store_lookup, cluster_store_writer) = kube::runtime::reflector::store();
-    let cluster_store_stream = watcher(
-        Api::<ClusterSecretStore>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(|store: &mut ClusterSecretStore| store.managed_fields_mut().clear())
-    .reflect(cluster_store_writer)
-    .touched_objects();
-    let (account_lookup, account_writer) = kube::runtime::reflector::store();
-    let accounts = watcher(
-        Api::<PartialObjectMeta<ServiceAccount>>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(|account: &mut PartialObjectMeta<ServiceAccount>| {
-        account.managed_fields_mut().clear();
-    })
-    .reflect(account_writer)
-    .for_each(|_| std::future::ready(()));
+    let (store_lookup, store_stream) = cached(Api::<SecretStore>::all(client.clone()));
+    let (cluster_store_lookup, cluster_store_stream) =
+        cached(Api::<ClusterSecretStore>::all(client.clone()));
+    let (account_lookup, accounts) = cached(Api::<PartialObjectMeta<ServiceAccount>>::all(
+        client.clone(),
+    ));
+    let accounts = accounts.for_each(|_| std::future::ready(()));
     let accounts = async move {
         tokio::select! {
             () = accounts => {}
@@ -426,6 +404,33 @@ pub async fn run(
     )
     .await;
     ctx.clear_lookups();
+}
+
+/// A watch of every object of `api` held in a cache without
+/// `managedFields`, and the stream of the objects it touched (applied or
+/// deleted), each in the cache before the stream yields it.
+fn cached<K>(
+    api: Api<K>,
+) -> (
+    Store<K>,
+    impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = kube::runtime::reflector::store();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|object: &mut K| object.managed_fields_mut().clear())
+        .reflect(writer)
+        .touched_objects();
+    (reader, stream)
 }
 
 /// The hash of what an ExternalSecret's reconcile acts on (kube-runtime's
