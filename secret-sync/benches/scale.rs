@@ -13,7 +13,9 @@
 //! Sizes: `SCALE_ES`, `SCALE_ACCOUNTS`, `SCALE_REMOTE` (secrets in the
 //! vault) and `SCALE_MINUTES` (steady refresh minutes measured; 0 stops
 //! after the first sync) override 10,000, 100, 100 and 10, for a quick
-//! run; `SCALE_CONCURRENCY` passes `--concurrency` to the controller.
+//! run; `SCALE_CONCURRENCY` passes `--concurrency` to the controller;
+//! `SCALE_WRAP` runs it under a tool (e.g. `valgrind --tool=massif
+//! --massif-out-file=/tmp/massif.%p` for a heap profile).
 //!
 //! What it counts, all from the emulator's request log
 //! (`Emulator::request_log`, per request kind), with the controller's own
@@ -243,7 +245,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The `secret-sync` release binary, killed when dropped.
+/// The `secret-sync` release binary, stopped when dropped (SIGTERM, as
+/// the kubelet stops it, so a wrapping profiler writes its report; killed
+/// after 60 s).
 struct Controller {
     child: Child,
     port: u16,
@@ -264,7 +268,19 @@ impl Controller {
         let log = dir.join(format!("{name}.log"));
         // The defaults but for the log level (and `--concurrency` when
         // SCALE_CONCURRENCY is set).
-        let mut command = Command::new(env!("CARGO_BIN_EXE_secret-sync"));
+        // SCALE_WRAP runs it under a tool (its words before the binary's
+        // path), e.g. `valgrind --tool=massif --massif-out-file=F` for a
+        // heap profile, written when the controller stops.
+        let wrap = std::env::var("SCALE_WRAP").unwrap_or_default();
+        let mut words = wrap.split_whitespace();
+        let mut command = match words.next() {
+            Some(tool) => {
+                let mut command = Command::new(tool);
+                command.args(words).arg(env!("CARGO_BIN_EXE_secret-sync"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_secret-sync")),
+        };
         command.args(["run", "--log-level", "warn"]);
         if let Some(concurrency) = concurrency {
             command.args(["--concurrency", &concurrency.to_string()]);
@@ -311,6 +327,16 @@ impl Controller {
 
 impl Drop for Controller {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
