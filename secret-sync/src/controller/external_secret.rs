@@ -15,6 +15,7 @@ use k8s_openapi::{
 use kube::{
     Api, Resource, ResourceExt,
     api::{DeleteParams, Patch, PatchParams},
+    core::PartialObjectMeta,
     runtime::controller::Action,
 };
 use serde_json::json;
@@ -497,16 +498,14 @@ pub(super) async fn load_store(
     let name = &name.to_owned();
     let checked = match kind {
         StoreKind::SecretStore => {
-            let cached = ctx.lookups().and_then(|l| l.store(namespace, name));
-            let found = match cached {
-                Some(found) => Some(found),
-                None => Api::<SecretStore>::namespaced(ctx.client.clone(), namespace)
-                    .get_opt(name)
-                    .await
-                    .map_err(kube_error("reading the SecretStore"))?
-                    .map(Arc::new),
-            };
-            let Some(found) = found else {
+            let Some(found) = cached_or_read(
+                ctx.lookups().and_then(|l| l.store(namespace, name)),
+                Api::<SecretStore>::namespaced(ctx.client.clone(), namespace),
+                name,
+                "reading the SecretStore",
+            )
+            .await?
+            else {
                 return Err(SyncFailure::StoreMissing {
                     name: name.clone(),
                     namespace: namespace.to_owned(),
@@ -516,16 +515,14 @@ pub(super) async fn load_store(
             store::check(&found.spec, false)
         }
         StoreKind::ClusterSecretStore => {
-            let cached = ctx.lookups().and_then(|l| l.cluster_store(name));
-            let found = match cached {
-                Some(found) => Some(found),
-                None => Api::<ClusterSecretStore>::all(ctx.client.clone())
-                    .get_opt(name)
-                    .await
-                    .map_err(kube_error("reading the ClusterSecretStore"))?
-                    .map(Arc::new),
-            };
-            let Some(found) = found else {
+            let Some(found) = cached_or_read(
+                ctx.lookups().and_then(|l| l.cluster_store(name)),
+                Api::<ClusterSecretStore>::all(ctx.client.clone()),
+                name,
+                "reading the ClusterSecretStore",
+            )
+            .await?
+            else {
                 return Err(SyncFailure::ClusterStoreMissing { name: name.clone() }.into());
             };
             let labels = Api::<Namespace>::all(ctx.client.clone())
@@ -556,6 +553,28 @@ pub(super) async fn load_store(
     })
 }
 
+/// `name`, from the running controller's cache (`cached`) when it holds
+/// it, from the API server through `api` otherwise: a missing object is
+/// only ever reported by the API server itself.
+async fn cached_or_read<K>(
+    cached: Option<Arc<K>>,
+    api: Api<K>,
+    name: &str,
+    what: &'static str,
+) -> Result<Option<Arc<K>>, ReconcileError>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match cached {
+        Some(found) => Ok(Some(found)),
+        None => Ok(api
+            .get_opt(name)
+            .await
+            .map_err(kube_error(what))?
+            .map(Arc::new)),
+    }
+}
+
 /// The referenced ServiceAccount's identity and token, `None` for the
 /// controller's own.
 pub(super) async fn identity_of(
@@ -566,29 +585,27 @@ pub(super) async fn identity_of(
     let Some((sa_namespace, sa_name)) = identity::service_account_of(store, namespace) else {
         return Ok(None);
     };
-    // The watch's copy when it has one (its annotations are all an
-    // identity needs), the API server's otherwise.
-    let cached = ctx
-        .lookups()
-        .and_then(|l| l.account(&sa_namespace, &sa_name));
-    let account = match cached {
-        Some(meta) => Some(ServiceAccount {
-            metadata: meta.metadata.clone(),
-            ..ServiceAccount::default()
-        }),
-        None => Api::<ServiceAccount>::namespaced(ctx.client.clone(), &sa_namespace)
-            .get_opt(&sa_name)
-            .await
-            .map_err(kube_error("reading the ServiceAccount"))?,
-    };
-    let Some(account) = account else {
+    // Its metadata: the annotations are all an identity needs.
+    let Some(account) = cached_or_read(
+        ctx.lookups()
+            .and_then(|l| l.account(&sa_namespace, &sa_name)),
+        Api::<PartialObjectMeta<ServiceAccount>>::namespaced(ctx.client.clone(), &sa_namespace),
+        &sa_name,
+        "reading the ServiceAccount",
+    )
+    .await?
+    else {
         return Err(SyncFailure::ServiceAccountMissing {
             namespace: sa_namespace,
             name: sa_name,
         }
         .into());
     };
-    let info = azure_wi_core::ServiceAccountInfo::from(account);
+    let info = azure_wi_core::ServiceAccountInfo::new(
+        sa_namespace.as_str(),
+        sa_name.as_str(),
+        account.metadata.annotations.clone().unwrap_or_default(),
+    );
     let (client_key, tenant_key) = identity::auth_secret_keys(store, namespace);
     let from_secrets = identity::FromSecrets {
         client_id: secret_key(ctx, client_key.as_ref()).await?,
