@@ -227,10 +227,7 @@ pub async fn run(
     // third of each object as the API server serves it, never read here),
     // 10,000 of them take about 28 MiB instead of 78.
     let (es_reader, es_writer) = kube::runtime::reflector::store();
-    // Only what a reconcile acts on starts one: the status, which only
-    // this controller writes, still reaches the cache but not the queue
-    // (each sync's own status write would otherwise bring a second
-    // reconcile of every ExternalSecret).
+    // Only what a reconcile acts on starts one ([`ActedOnFilter`]).
     let es_stream = watcher(external_secrets, watch_config())
         .default_backoff()
         .modify(|es: &mut ExternalSecret| {
@@ -465,10 +462,9 @@ fn acted_on(es: &ExternalSecret) -> u64 {
 /// server's uids are UUIDs), or a hash of its namespace, name and uid.
 fn uid_key(es: &ExternalSecret) -> u128 {
     let uid = es.meta().uid.as_deref().unwrap_or_default();
-    let hex: String = uid.chars().filter(|c| *c != '-').collect();
-    match u128::from_str_radix(&hex, 16) {
-        Ok(key) if hex.len() == 32 => key,
-        _ => {
+    match uuid::Uuid::try_parse(uid) {
+        Ok(key) => key.as_u128(),
+        Err(_) => {
             use std::hash::{Hash as _, Hasher as _};
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             (es.namespace(), es.name_any(), uid).hash(&mut hasher);
