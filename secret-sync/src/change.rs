@@ -131,10 +131,7 @@ impl Default for Freshness {
 /// is a full read).
 #[must_use]
 pub fn phase(uid: &str, full_read_every: u32) -> u32 {
-    use sha3::Digest as _;
-    let digest = sha3::Sha3_224::digest(uid.as_bytes());
-    let spread = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-    spread % full_read_every.max(1)
+    crate::schedule::spread(uid) % full_read_every.max(1)
 }
 
 fn version_hash(version: &str) -> u64 {

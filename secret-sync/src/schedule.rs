@@ -59,11 +59,17 @@ pub fn spec_version(
 /// interval.
 #[must_use]
 pub fn slot(seed: &str, interval: Duration) -> Duration {
-    let digest = Sha3_224::digest(seed.as_bytes());
-    let fraction = f64::from(u32::from_be_bytes([
-        digest[0], digest[1], digest[2], digest[3],
-    ])) / (f64::from(u32::MAX) + 1.0);
+    let fraction = f64::from(spread(seed)) / (f64::from(u32::MAX) + 1.0);
     interval.mul_f64(fraction)
+}
+
+/// A number derived from `seed` alone, the same in every process and
+/// release, evenly spread over `u32`: what places a store identity's slot
+/// and an ExternalSecret's full reads ([`crate::change::phase`]).
+#[must_use]
+pub fn spread(seed: &str) -> u32 {
+    let digest = Sha3_224::digest(seed.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
 /// When an object last read at `last` is due: the first of `seed`'s slots
